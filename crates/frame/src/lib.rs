@@ -1,0 +1,50 @@
+//! The core of switchyard: message framing, typed formats, and the message
+//! interface that every transport (TCP, UDP, WebSocket) offers.
+//!
+//! Nothing here does I/O of its own or depends on a runtime:
+//! - [`Framing`] cuts a byte stream into messages: [`LengthPrefixed`],
+//!   [`Lines`], [`Raw`]. Each is a sans-IO state machine over byte buffers.
+//! - [`Framed`] drives a framing over any `futures` `AsyncRead +
+//!   AsyncWrite`, giving a `Stream` + `Sink` of [`Bytes`] messages.
+//! - [`MessageConnection`] names that `Stream` + `Sink`: every transport's
+//!   connection is one, so generic code runs over any of them.
+//! - [`Typed`] carries serde values over any message connection, in a
+//!   [`Format`]: [`Bincode`] for Rust peers, [`Json`] for browsers.
+//! - [`share`] splits a connection into a reader, cloneable senders over a
+//!   bounded queue, and one writer.
+//! - [`Error`] is the one error type of all of it.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use switchyard_frame::{Framing, Lines};
+//!
+//! let mut wire = BytesMut::from(&b"GET /\r\n"[..]);
+//! assert_eq!(Lines::default().decode(&mut wire)?.as_deref(), Some(&b"GET /"[..]));
+//! # Ok::<(), switchyard_frame::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod error;
+mod format;
+mod framed;
+mod framing;
+mod length_prefixed;
+mod lines;
+mod message;
+mod raw;
+mod shared;
+mod typed;
+
+pub use bytes::Bytes;
+pub use error::{Error, Result};
+pub use format::{Bincode, Format, Json, DEFAULT_BINCODE_LIMIT};
+pub use framed::{Framed, FramedConfig};
+pub use framing::Framing;
+pub use length_prefixed::LengthPrefixed;
+pub use lines::Lines;
+pub use message::MessageConnection;
+pub use raw::Raw;
+pub use shared::{share, MessageReader, MessageSender};
+pub use typed::Typed;

@@ -1,0 +1,51 @@
+//! switchyard over TCP: dial, serve within limits, and carry whole messages
+//! in any [`Framing`] (or serde values in any [`Format`]) over the stream.
+//!
+//! - [`connect`] / [`connect_framed`] dial with a time-out.
+//! - [`Server`] accepts within a [`ServerConfig`]: a connection limit, an
+//!   idle time-out, `TCP_NODELAY`, back-off on accept errors, graceful
+//!   shutdown.
+//! - A framed connection is a [`MessageConnection`]: the same `Stream` +
+//!   `Sink` of messages as every other switchyard transport. Wrap it in
+//!   [`Typed`] for serde values, or [`share`] it between tasks.
+//!
+//! ```
+//! # async_std::task::block_on(async {
+//! use futures::{SinkExt, StreamExt};
+//! use switchyard_tcp::{Bincode, LengthPrefixed, Server, ServerConfig, Typed};
+//!
+//! let server = Server::bind("127.0.0.1:0", ServerConfig::default()).await?;
+//! let addr = server.local_addr()?;
+//! async_std::task::spawn(server.serve(|conn| async move {
+//!     // Doubles every number it is sent.
+//!     let mut conn: Typed<_, u64, _> = Typed::new(conn.framed(LengthPrefixed::default()), Bincode::new());
+//!     while let Some(Ok(n)) = conn.next().await {
+//!         if conn.send(n * 2).await.is_err() { break }
+//!     }
+//! }));
+//!
+//! let conn = switchyard_tcp::connect_framed(addr, LengthPrefixed::default(), switchyard_tcp::DEFAULT_CONNECT_TIMEOUT).await?;
+//! let mut conn: Typed<_, u64, _> = Typed::new(conn, Bincode::new());
+//! conn.send(21).await?;
+//! assert_eq!(conn.next().await.transpose()?, Some(42));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod config;
+mod connect;
+mod server;
+
+pub use config::ServerConfig;
+pub use connect::{connect, connect_framed, DEFAULT_CONNECT_TIMEOUT};
+pub use server::{Accepted, ServeReport, Server, ServerStream, ShutdownHandle};
+
+pub use async_std::net::TcpStream;
+pub use switchyard_frame::{
+    Bincode, Error, Format, Framed, Framing, Json, LengthPrefixed, Lines, MessageConnection,
+    MessageReader, MessageSender, Raw, Typed,
+};
+pub use switchyard_rt::share;

@@ -1,0 +1,251 @@
+//! [`Server`]: an accept loop with a connection limit, idle time-outs,
+//! back-off on accept errors, and graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use futures::future::{select, Either};
+use switchyard_frame::{Framed, Framing, MessageReader, MessageSender};
+use switchyard_rt::{Backoff, IdleTimeout};
+
+use crate::ServerConfig;
+
+/// The byte stream of an accepted connection: the socket under the server's
+/// idle time-out.
+pub type ServerStream = IdleTimeout<TcpStream>;
+
+/// A connection the server accepted, handed to the connection handler.
+#[derive(Debug)]
+pub struct Accepted {
+    stream: ServerStream,
+    peer: SocketAddr,
+}
+
+impl Accepted {
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The connection as a stream and sink of messages cut by `framing`.
+    pub fn framed<F: Framing>(self, framing: F) -> Framed<ServerStream, F> {
+        Framed::new(self.stream, framing)
+    }
+
+    /// The connection framed and shared between tasks: a reader and
+    /// cloneable senders over a queue of `queue` messages (see
+    /// [`switchyard_rt::share`]).
+    pub fn shared<F: Framing + Unpin + Send + 'static>(
+        self,
+        framing: F,
+        queue: usize,
+    ) -> (MessageReader<Framed<ServerStream, F>>, MessageSender) {
+        switchyard_rt::share(self.framed(framing), queue)
+    }
+
+    /// The plain byte stream, for protocols that do their own framing.
+    pub fn into_stream(self) -> ServerStream {
+        self.stream
+    }
+}
+
+/// Stops a running [`Server`]: cloneable, and callable any number of times.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    signal: async_channel::Sender<()>,
+}
+
+impl ShutdownHandle {
+    /// Stops accepting; open connections get the configured grace period to
+    /// finish, then are shut down, and [`Server::serve`] returns.
+    pub fn shutdown(&self) {
+        self.signal.close();
+    }
+}
+
+/// What a [`Server`] did, returned when it has shut down.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServeReport {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Accept calls that failed (and were retried after a back-off).
+    pub accept_errors: u64,
+    /// Connections still open when the grace period ended, shut down by force.
+    pub forced: usize,
+}
+
+/// A TCP server: accepts connections and runs a handler task for each,
+/// within the limits of its [`ServerConfig`].
+///
+/// ```
+/// # async_std::task::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use switchyard_tcp::{connect_framed, LengthPrefixed, Server, ServerConfig};
+///
+/// let server = Server::bind("127.0.0.1:0", ServerConfig::default()).await?;
+/// let addr = server.local_addr()?;
+/// let shutdown = server.shutdown_handle();
+/// let serving = async_std::task::spawn(server.serve(|conn| async move {
+///     // An echo service.
+///     let (sink, stream) = conn.framed(LengthPrefixed::default()).split();
+///     let _ = stream.forward(sink).await;
+/// }));
+///
+/// let mut client = connect_framed(addr, LengthPrefixed::default(), std::time::Duration::from_secs(5)).await?;
+/// client.send("ping".into()).await?;
+/// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"ping"[..]));
+///
+/// drop(client);
+/// shutdown.shutdown();
+/// let report = serving.await;
+/// assert_eq!(report.accepted, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: async_channel::Sender<()>,
+    shutdown_requested: async_channel::Receiver<()>,
+}
+
+/// Open connections, so that shutdown can end the ones that outstay the
+/// grace period. Bounded by `max_connections`.
+type OpenConnections = Arc<Mutex<HashMap<u64, TcpStream>>>;
+
+impl Server {
+    /// Binds a listener on `addr`.
+    pub async fn bind<A: ToSocketAddrs>(addr: A, config: ServerConfig) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let (shutdown, shutdown_requested) = async_channel::bounded(1);
+        Ok(Self {
+            listener,
+            config,
+            shutdown,
+            shutdown_requested,
+        })
+    }
+
+    /// The address the server listens on (to learn the port after binding
+    /// port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// A handle that stops the server.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            signal: self.shutdown.clone(),
+        }
+    }
+
+    /// Accepts connections and runs `handler` on each in a task of its own,
+    /// until shut down. Accept errors (too many open files, a connection
+    /// reset before it was accepted) are logged and retried after a back-off
+    /// of 5 ms doubling to 1 s: they never end the server.
+    pub async fn serve<H, Fut>(self, handler: H) -> ServeReport
+    where
+        H: Fn(Accepted) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let Server {
+            listener,
+            config,
+            shutdown_requested,
+            ..
+        } = self;
+        let permits = Arc::new(async_lock::Semaphore::new(config.max_connections));
+        let open: OpenConnections = Arc::default();
+        // Every connection task holds a clone; when all are dropped, every
+        // connection has finished.
+        let (finished_tx, finished) = async_channel::bounded::<()>(1);
+        let mut report = ServeReport::default();
+        let mut backoff = Backoff::new(Duration::from_millis(5), Duration::from_secs(1));
+        let mut next_id = 0u64;
+
+        loop {
+            let Some(permit) = until(&shutdown_requested, permits.acquire_arc()).await else {
+                break;
+            };
+            let Some(accepted) = until(&shutdown_requested, listener.accept()).await else {
+                break;
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    report.accept_errors += 1;
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %e, ?delay, "accept failed; backing off");
+                    if until(&shutdown_requested, switchyard_rt::sleep(delay))
+                        .await
+                        .is_none()
+                    {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            backoff.reset();
+            report.accepted += 1;
+            if let Err(e) = stream.set_nodelay(config.nodelay) {
+                tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
+            }
+            let id = next_id;
+            next_id += 1;
+            lock(&open).insert(id, stream.clone());
+            let conn = Accepted {
+                stream: IdleTimeout::new(stream, config.idle_timeout),
+                peer,
+            };
+            let task = handler(conn);
+            let open = open.clone();
+            let finished_tx = finished_tx.clone();
+            switchyard_rt::spawn(async move {
+                task.await;
+                lock(&open).remove(&id);
+                drop(permit);
+                drop(finished_tx);
+            });
+        }
+
+        drop(listener);
+        drop(finished_tx);
+        let grace = config.shutdown_grace;
+        if switchyard_rt::timeout(grace, "shutdown", finished.recv())
+            .await
+            .is_err()
+        {
+            let stragglers: Vec<TcpStream> = lock(&open).drain().map(|(_, s)| s).collect();
+            report.forced = stragglers.len();
+            tracing::info!(
+                connections = report.forced,
+                "grace period over; shutting down"
+            );
+            for stream in stragglers {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+            let _ = finished.recv().await;
+        }
+        report
+    }
+}
+
+/// Runs `future` unless shutdown is requested first.
+async fn until<F: Future>(shutdown: &async_channel::Receiver<()>, future: F) -> Option<F::Output> {
+    match select(pin!(future), pin!(shutdown.recv())).await {
+        Either::Left((output, _)) => Some(output),
+        Either::Right(_) => None,
+    }
+}
+
+fn lock(open: &OpenConnections) -> std::sync::MutexGuard<'_, HashMap<u64, TcpStream>> {
+    open.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,111 @@
+//! [`UdpConnection`]: a connected UDP socket as a message connection.
+
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use async_io::Async;
+use bytes::Bytes;
+use futures::{Sink, Stream};
+use switchyard_frame::Error;
+
+use crate::datagram::{check_size, poll_send, RecvBuffer};
+
+/// A UDP socket connected to one peer: a `Stream` of the datagrams it
+/// sends and a `Sink` of datagrams to it, the same message interface as a
+/// framed TCP connection. Made by [`UdpSocket::connect`](crate::UdpSocket::connect).
+///
+/// The stream never ends by itself (UDP has no end); it yields
+/// [`Error::DatagramTruncated`] for an over-size datagram and goes on, and
+/// an error such as `ConnectionRefused` (the peer's port is closed) when
+/// the system reports one.
+///
+/// ```
+/// # async_std::task::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use switchyard_udp::UdpSocket;
+///
+/// let a = UdpSocket::bind("127.0.0.1:0").await?;
+/// let b = UdpSocket::bind("127.0.0.1:0").await?;
+/// let (a_addr, b_addr) = (a.local_addr()?, b.local_addr()?);
+/// let mut a = a.connect(b_addr).await?;
+/// let mut b = b.connect(a_addr).await?;
+/// a.send("one datagram".into()).await?;
+/// assert_eq!(b.next().await.transpose()?.as_deref(), Some(&b"one datagram"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct UdpConnection {
+    socket: Arc<Async<StdUdpSocket>>,
+    max: usize,
+    peer: SocketAddr,
+    recv: RecvBuffer,
+    /// A datagram accepted by `start_send` and not yet sent.
+    outgoing: Option<Bytes>,
+}
+
+impl UdpConnection {
+    pub(crate) fn new(socket: Arc<Async<StdUdpSocket>>, max: usize, peer: SocketAddr) -> Self {
+        Self {
+            socket,
+            max,
+            peer,
+            recv: RecvBuffer::new(max),
+            outgoing: None,
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.socket.get_ref().local_addr()
+    }
+
+    /// The largest message sent or received.
+    pub fn max_datagram(&self) -> usize {
+        self.max
+    }
+}
+
+impl Stream for UdpConnection {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        this.recv.poll_recv(&this.socket, cx).map(Some)
+    }
+}
+
+impl Sink<Bytes> for UdpConnection {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_flush(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, msg: Bytes) -> Result<(), Error> {
+        check_size(&msg, self.max)?;
+        self.get_mut().outgoing = Some(msg);
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if let Some(msg) = &this.outgoing {
+            let sent = ready!(poll_send(&this.socket, cx, msg, None));
+            this.outgoing = None;
+            sent?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_flush(cx)
+    }
+}

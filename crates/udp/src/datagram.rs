@@ -1,0 +1,127 @@
+//! Sending and receiving single datagrams on a non-blocking socket, with the
+//! size rules that make one datagram one whole message.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::task::{ready, Context, Poll};
+
+use async_io::Async;
+use bytes::Bytes;
+use switchyard_frame::Error;
+
+/// The largest UDP payload that crosses the internet without IP
+/// fragmentation on a 1500-byte Ethernet MTU: 1500 - 20 (IPv4) - 8 (UDP).
+pub const SAFE_INTERNET_PAYLOAD: usize = 1472;
+
+/// The largest UDP payload over IPv4 at all (65535 - 20 - 8): what fits on
+/// loopback, and the default maximum. Beyond the local host, datagrams this
+/// large are fragmented, and one lost fragment loses the whole datagram.
+pub const MAX_PAYLOAD: usize = 65507;
+
+/// Refuses a message that does not fit in one datagram of at most `max` bytes.
+pub(crate) fn check_size(msg: &[u8], max: usize) -> Result<(), Error> {
+    if msg.len() > max {
+        return Err(Error::FrameTooLarge {
+            size: msg.len() as u64,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// A receive buffer one byte larger than the largest datagram accepted, so
+/// that a larger datagram (which the kernel cuts to the buffer's size) shows
+/// as filling it, and is reported instead of passed on cut.
+#[derive(Debug)]
+pub(crate) struct RecvBuffer {
+    buf: Vec<u8>,
+}
+
+impl RecvBuffer {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            buf: vec![0; max + 1],
+        }
+    }
+
+    fn max(&self) -> usize {
+        self.buf.len() - 1
+    }
+
+    /// Receives one datagram, with its sender.
+    pub(crate) fn poll_recv_from(
+        &mut self,
+        socket: &Async<StdUdpSocket>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(Bytes, SocketAddr), Error>> {
+        let (n, peer) = ready!(poll_io(
+            cx,
+            |cx| socket.poll_readable(cx),
+            || { socket.get_ref().recv_from(&mut self.buf) }
+        ))?;
+        Poll::Ready(self.take(n).map(|msg| (msg, peer)))
+    }
+
+    /// Receives one datagram on a connected socket.
+    pub(crate) fn poll_recv(
+        &mut self,
+        socket: &Async<StdUdpSocket>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Bytes, Error>> {
+        let n = ready!(poll_io(
+            cx,
+            |cx| socket.poll_readable(cx),
+            || { socket.get_ref().recv(&mut self.buf) }
+        ))?;
+        Poll::Ready(self.take(n))
+    }
+
+    fn take(&self, n: usize) -> Result<Bytes, Error> {
+        if n > self.max() {
+            return Err(Error::DatagramTruncated { max: self.max() });
+        }
+        Ok(Bytes::copy_from_slice(&self.buf[..n]))
+    }
+}
+
+/// Sends one datagram to `peer` (or, with `None`, to the connected peer).
+pub(crate) fn poll_send(
+    socket: &Async<StdUdpSocket>,
+    cx: &mut Context<'_>,
+    msg: &[u8],
+    peer: Option<SocketAddr>,
+) -> Poll<Result<(), Error>> {
+    let sent = ready!(poll_io(
+        cx,
+        |cx| socket.poll_writable(cx),
+        || match peer {
+            Some(peer) => socket.get_ref().send_to(msg, peer),
+            None => socket.get_ref().send(msg),
+        }
+    ))?;
+    if sent != msg.len() {
+        // UDP sends whole datagrams or fails; anything else is a bug below us.
+        return Poll::Ready(Err(io::Error::other(format!(
+            "datagram cut on send: {sent} of {} bytes",
+            msg.len()
+        ))
+        .into()));
+    }
+    Poll::Ready(Ok(()))
+}
+
+/// Runs a non-blocking socket operation, waiting for readiness on
+/// `WouldBlock` (async-io's own pattern for `Async<T>`).
+fn poll_io<T>(
+    cx: &mut Context<'_>,
+    mut poll_ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
+    mut op: impl FnMut() -> io::Result<T>,
+) -> Poll<io::Result<T>> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(poll_ready(cx))?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return Poll::Ready(result),
+        }
+    }
+}

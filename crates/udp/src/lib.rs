@@ -1,0 +1,45 @@
+//! switchyard over UDP: one message per datagram, typed too, with size
+//! limits that never cut a message, and per-peer sessions for servers.
+//!
+//! - [`UdpSocket`]: bind, `send_to` and `recv_from` whole messages.
+//! - [`UdpConnection`]: a connected socket as a [`MessageConnection`], the
+//!   same `Stream` + `Sink` of messages as a framed TCP connection.
+//! - [`UdpListener`]: per-peer [`UdpSession`]s (each a message connection)
+//!   with an idle time-out and a maximum count.
+//!
+//! # Sizes
+//! A message is one datagram, so its size is bounded by what a datagram can
+//! carry: [`MAX_PAYLOAD`] (65507 bytes) on loopback, and
+//! [`SAFE_INTERNET_PAYLOAD`] (1472 bytes) to cross the internet without IP
+//! fragmentation. Sending more than the socket's maximum is an
+//! [`Error::FrameTooLarge`]; a received datagram over it is an
+//! [`Error::DatagramTruncated`], never passed on cut.
+//!
+//! ```
+//! # async_std::task::block_on(async {
+//! use switchyard_udp::{Error, UdpSocket, SAFE_INTERNET_PAYLOAD};
+//!
+//! let socket = UdpSocket::bind("127.0.0.1:0").await?.with_max_datagram(SAFE_INTERNET_PAYLOAD);
+//! let err = socket.send_to(&[0; 1473], socket.local_addr()?).await.unwrap_err();
+//! assert!(matches!(err, Error::FrameTooLarge { size: 1473, max: 1472 }));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod connection;
+mod datagram;
+mod sessions;
+mod socket;
+
+pub use connection::UdpConnection;
+pub use datagram::{MAX_PAYLOAD, SAFE_INTERNET_PAYLOAD};
+pub use sessions::{ListenerStats, SessionConfig, UdpListener, UdpSession};
+pub use socket::UdpSocket;
+
+pub use switchyard_frame::{
+    Bincode, Error, Format, Json, MessageConnection, MessageReader, MessageSender, Typed,
+};
+pub use switchyard_rt::share;

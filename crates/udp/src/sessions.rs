@@ -1,0 +1,411 @@
+//! [`UdpListener`]: per-peer sessions over one UDP socket, for servers.
+//!
+//! UDP has no connections; a server that keeps state per client makes its
+//! own. The listener's driver task receives every datagram, finds (or
+//! makes) the sender's [`UdpSession`], and queues the datagram there. Each
+//! session is a message connection of its own, so code written for TCP
+//! connections serves UDP peers unchanged. Sessions end after an idle time,
+//! and there are never more than a maximum.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_io::Async;
+use async_std::net::ToSocketAddrs;
+use bytes::Bytes;
+use futures::future::poll_fn;
+use futures::{Sink, Stream};
+use switchyard_frame::Error;
+
+use crate::datagram::{check_size, poll_send, RecvBuffer, MAX_PAYLOAD};
+use crate::UdpSocket;
+
+/// Limits of a [`UdpListener`]'s sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// Sessions open at once. Default 1024. Datagrams from new peers past
+    /// the limit are dropped (and counted) until a session ends.
+    pub max_sessions: usize,
+    /// A session with no datagram either way for this long ends. Default
+    /// 60 s. It is checked a few times per period, so a session ends within
+    /// 1.25 times the period.
+    pub idle_timeout: Duration,
+    /// Datagrams queued per session for its reader. Default 64; when full,
+    /// more datagrams for that session are dropped (as the network might
+    /// have), and the other sessions are not held up.
+    pub queue: usize,
+    /// New sessions waiting to be accepted. Default 64; past it, datagrams
+    /// from further new peers are dropped.
+    pub accept_backlog: usize,
+    /// The largest datagram sent or received. Default [`MAX_PAYLOAD`].
+    pub max_datagram: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            max_sessions: 1024,
+            idle_timeout: Duration::from_secs(60),
+            queue: 64,
+            accept_backlog: 64,
+            max_datagram: MAX_PAYLOAD,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Sets [`max_sessions`](Self::max_sessions) (at least 1).
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// Sets [`queue`](Self::queue) (at least 1).
+    pub fn queue(mut self, datagrams: usize) -> Self {
+        self.queue = datagrams.max(1);
+        self
+    }
+
+    /// Sets [`accept_backlog`](Self::accept_backlog) (at least 1).
+    pub fn accept_backlog(mut self, sessions: usize) -> Self {
+        self.accept_backlog = sessions.max(1);
+        self
+    }
+
+    /// Sets [`max_datagram`](Self::max_datagram), capped at [`MAX_PAYLOAD`].
+    pub fn max_datagram(mut self, max: usize) -> Self {
+        self.max_datagram = max.min(MAX_PAYLOAD);
+        self
+    }
+}
+
+/// Counts of what a [`UdpListener`] has done, for logs and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenerStats {
+    /// Sessions open now.
+    pub sessions_open: u64,
+    /// Sessions made since the listener started.
+    pub sessions_total: u64,
+    /// Sessions that ended for being idle.
+    pub sessions_expired: u64,
+    /// Datagrams dropped: a session's queue full, the session limit or the
+    /// accept backlog reached, or too large.
+    pub datagrams_dropped: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    open: AtomicU64,
+    total: AtomicU64,
+    expired: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// When a session last saw a datagram either way, in milliseconds since
+/// the listener started: shared by its driver entry and its sink.
+#[derive(Debug)]
+struct Activity {
+    epoch: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.epoch.elapsed().saturating_sub(last)
+    }
+}
+
+/// A UDP server socket that sorts datagrams into per-peer sessions.
+///
+/// ```
+/// # async_std::task::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use switchyard_udp::{SessionConfig, UdpListener, UdpSocket};
+///
+/// let listener = UdpListener::bind("127.0.0.1:0", SessionConfig::default()).await?;
+/// let client = UdpSocket::bind("127.0.0.1:0").await?;
+/// client.send_to(b"hello", listener.local_addr()?).await?;
+///
+/// let mut session = listener.accept().await?;
+/// assert_eq!(session.peer_addr(), client.local_addr()?);
+/// let msg = session.next().await.transpose()?.unwrap();
+/// session.send(msg).await?; // echo, to this peer only
+/// assert_eq!(&client.recv_from().await?.0[..], b"hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct UdpListener {
+    local_addr: SocketAddr,
+    incoming: async_channel::Receiver<UdpSession>,
+    counters: Arc<Counters>,
+}
+
+impl UdpListener {
+    /// Binds `addr` and starts the driver task that sorts datagrams into
+    /// sessions. Dropping the listener stops the driver (within a check
+    /// period) and ends every session's stream.
+    pub async fn bind<A: ToSocketAddrs>(addr: A, config: SessionConfig) -> io::Result<Self> {
+        let socket = UdpSocket::bind(addr)
+            .await?
+            .with_max_datagram(config.max_datagram);
+        let local_addr = socket.local_addr()?;
+        let (socket, max) = socket.into_parts();
+        let (accept_tx, incoming) = async_channel::bounded(config.accept_backlog.max(1));
+        let counters = Arc::new(Counters::default());
+        let driver = Driver {
+            socket,
+            max,
+            config,
+            sessions: HashMap::new(),
+            accept_tx,
+            counters: counters.clone(),
+            epoch: Instant::now(),
+        };
+        switchyard_rt::spawn(driver.run());
+        Ok(Self {
+            local_addr,
+            incoming,
+            counters,
+        })
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local_addr)
+    }
+
+    /// Waits for the next new peer's session (made when its first datagram
+    /// arrived; that datagram is the first the session yields).
+    pub async fn accept(&self) -> io::Result<UdpSession> {
+        self.incoming.recv().await.map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "UDP listener's driver has stopped",
+            )
+        })
+    }
+
+    /// What the listener has done so far.
+    pub fn stats(&self) -> ListenerStats {
+        let c = &self.counters;
+        ListenerStats {
+            sessions_open: c.open.load(Ordering::Relaxed),
+            sessions_total: c.total.load(Ordering::Relaxed),
+            sessions_expired: c.expired.load(Ordering::Relaxed),
+            datagrams_dropped: c.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One peer's datagrams on a [`UdpListener`]: a `Stream` of what it sends and
+/// a `Sink` of datagrams to it, the shared message interface. The stream
+/// ends when the session expires or the listener is dropped.
+#[derive(Debug)]
+pub struct UdpSession {
+    peer: SocketAddr,
+    socket: Arc<Async<StdUdpSocket>>,
+    max: usize,
+    /// Pinned on the heap: the channel's receiver is not `Unpin`.
+    datagrams: Pin<Box<async_channel::Receiver<Bytes>>>,
+    activity: Arc<Activity>,
+    outgoing: Option<Bytes>,
+}
+
+impl UdpSession {
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
+impl Stream for UdpSession {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut()
+            .datagrams
+            .as_mut()
+            .poll_next(cx)
+            .map(|d| d.map(Ok))
+    }
+}
+
+impl Sink<Bytes> for UdpSession {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_flush(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, msg: Bytes) -> Result<(), Error> {
+        check_size(&msg, self.max)?;
+        self.get_mut().outgoing = Some(msg);
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if let Some(msg) = &this.outgoing {
+            let sent = ready!(poll_send(&this.socket, cx, msg, Some(this.peer)));
+            this.outgoing = None;
+            this.activity.touch();
+            sent?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        ready!(Pin::new(&mut *this).poll_flush(cx))?;
+        // Refuse further datagrams: the driver drops this session's entry.
+        this.datagrams.close();
+        Poll::Ready(Ok(()))
+    }
+}
+
+struct Entry {
+    datagrams: async_channel::Sender<Bytes>,
+    activity: Arc<Activity>,
+}
+
+/// The task that owns the socket's receiving side and the session table.
+struct Driver {
+    socket: Arc<Async<StdUdpSocket>>,
+    max: usize,
+    config: SessionConfig,
+    sessions: HashMap<SocketAddr, Entry>,
+    accept_tx: async_channel::Sender<UdpSession>,
+    counters: Arc<Counters>,
+    epoch: Instant,
+}
+
+impl Driver {
+    async fn run(mut self) {
+        let mut buf = RecvBuffer::new(self.max);
+        let period =
+            (self.config.idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        loop {
+            let received = switchyard_rt::timeout(
+                period,
+                "receive",
+                poll_fn(|cx| buf.poll_recv_from(&self.socket, cx)),
+            )
+            .await;
+            match received {
+                Ok(Ok((msg, peer))) => self.deliver(msg, peer),
+                Ok(Err(Error::DatagramTruncated { max })) => {
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(max, "dropped a datagram over the maximum");
+                }
+                Ok(Err(e)) => {
+                    // Errors such as an ICMP port-unreachable for an earlier
+                    // reply belong to no session in particular.
+                    tracing::debug!(error = %e, "UDP receive error");
+                }
+                Err(_) => self.sweep(),
+            }
+            if self.accept_tx.is_closed() {
+                break; // the listener was dropped
+            }
+        }
+        self.counters.open.store(0, Ordering::Relaxed);
+    }
+
+    fn deliver(&mut self, msg: Bytes, peer: SocketAddr) {
+        if let Some(entry) = self.sessions.get(&peer) {
+            entry.activity.touch();
+            match entry.datagrams.try_send(msg) {
+                Ok(()) => return,
+                Err(async_channel::TrySendError::Full(_)) => {
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Err(async_channel::TrySendError::Closed(msg)) => {
+                    // The session was dropped or closed: this peer starts anew.
+                    self.remove(&peer);
+                    return self.deliver(msg, peer);
+                }
+            }
+        }
+        if self.sessions.len() >= self.config.max_sessions {
+            self.sweep();
+        }
+        if self.sessions.len() >= self.config.max_sessions || self.accept_tx.is_full() {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%peer, "no room for a new UDP session; datagram dropped");
+            return;
+        }
+        let (tx, rx) = async_channel::bounded(self.config.queue.max(1));
+        let activity = Arc::new(Activity {
+            epoch: self.epoch,
+            last_ms: AtomicU64::new(0),
+        });
+        activity.touch();
+        let _ = tx.try_send(msg); // a fresh queue has room
+        let session = UdpSession {
+            peer,
+            socket: self.socket.clone(),
+            max: self.max,
+            datagrams: Box::pin(rx),
+            activity: activity.clone(),
+            outgoing: None,
+        };
+        if self.accept_tx.try_send(session).is_ok() {
+            self.sessions.insert(
+                peer,
+                Entry {
+                    datagrams: tx,
+                    activity,
+                },
+            );
+            self.counters.open.fetch_add(1, Ordering::Relaxed);
+            self.counters.total.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends idle sessions and forgets dropped ones.
+    fn sweep(&mut self) {
+        let idle = self.config.idle_timeout;
+        let expired: Vec<SocketAddr> = self
+            .sessions
+            .iter()
+            .filter(|(_, e)| e.datagrams.is_closed() || e.activity.idle_for() >= idle)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in expired {
+            if let Some(entry) = self.remove(&peer) {
+                if !entry.datagrams.is_closed() {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%peer, ?idle, "UDP session expired");
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, peer: &SocketAddr) -> Option<Entry> {
+        let entry = self.sessions.remove(peer)?;
+        self.counters.open.fetch_sub(1, Ordering::Relaxed);
+        Some(entry)
+    }
+}

@@ -70,7 +70,7 @@ pub enum Error {
     Closed,
     /// An I/O error from the socket, including time-outs
     /// ([`io::ErrorKind::TimedOut`]).
-    #[error("i/o error: {0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 

@@ -10,8 +10,10 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{Error, Format};
 
-/// Any message connection, carrying values of `T` in format `Fmt` instead of
-/// bytes: each value is one message.
+/// Any message connection, carrying serde values in format `Fmt` instead of
+/// bytes: it receives values of `Rx` and sends values of `Tx`, one message
+/// each (the same type for a symmetric protocol, a request and a response
+/// type for a client or a server).
 ///
 /// A message that does not decode yields [`Error::Decode`] (not fatal: the
 /// connection's framing is intact, and the caller chooses whether to go on).
@@ -25,25 +27,25 @@ use crate::{Error, Format};
 /// struct Point { x: i32, y: i32 }
 ///
 /// let framed = Framed::new(Cursor::new(Vec::new()), LengthPrefixed::default());
-/// let mut out: Typed<_, Point, _> = Typed::new(framed, Bincode::new());
+/// let mut out: Typed<_, Point, Point, _> = Typed::new(framed, Bincode::new());
 /// out.send(Point { x: 1, y: -2 }).await?;
 /// let wire = out.into_inner().into_inner().into_inner();
 ///
 /// let framed = Framed::new(Cursor::new(wire), LengthPrefixed::default());
-/// let mut input: Typed<_, Point, _> = Typed::new(framed, Bincode::new());
+/// let mut input: Typed<_, Point, Point, _> = Typed::new(framed, Bincode::new());
 /// assert_eq!(input.next().await.transpose()?, Some(Point { x: 1, y: -2 }));
 /// # Ok::<(), switchyard_frame::Error>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct Typed<C, T, Fmt> {
+pub struct Typed<C, Rx, Tx, Fmt> {
     inner: C,
     format: Fmt,
-    _values: PhantomData<fn(T) -> T>,
+    _values: PhantomData<fn(Tx) -> Rx>,
 }
 
-impl<C, T, Fmt> Typed<C, T, Fmt> {
-    /// Carries values of `T` over `inner` in `format`.
+impl<C, Rx, Tx, Fmt> Typed<C, Rx, Tx, Fmt> {
+    /// Carries values over `inner` in `format`.
     pub fn new(inner: C, format: Fmt) -> Self {
         Self {
             inner,
@@ -68,13 +70,13 @@ impl<C, T, Fmt> Typed<C, T, Fmt> {
     }
 }
 
-impl<C, T, Fmt> Stream for Typed<C, T, Fmt>
+impl<C, Rx, Tx, Fmt> Stream for Typed<C, Rx, Tx, Fmt>
 where
     C: Stream<Item = Result<Bytes, Error>> + Unpin,
-    T: DeserializeOwned,
+    Rx: DeserializeOwned,
     Fmt: Format + Unpin,
 {
-    type Item = Result<T, Error>;
+    type Item = Result<Rx, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -83,10 +85,10 @@ where
     }
 }
 
-impl<C, T, Fmt> Sink<T> for Typed<C, T, Fmt>
+impl<C, Rx, Tx, Fmt> Sink<Tx> for Typed<C, Rx, Tx, Fmt>
 where
     C: Sink<Bytes, Error = Error> + Unpin,
-    T: Serialize,
+    Tx: Serialize,
     Fmt: Format + Unpin,
 {
     type Error = Error;
@@ -95,7 +97,7 @@ where
         Pin::new(&mut self.get_mut().inner).poll_ready(cx)
     }
 
-    fn start_send(self: Pin<&mut Self>, value: T) -> Result<(), Error> {
+    fn start_send(self: Pin<&mut Self>, value: Tx) -> Result<(), Error> {
         let this = self.get_mut();
         let msg = this.format.encode(&value)?;
         Pin::new(&mut this.inner).start_send(msg)

@@ -18,14 +18,14 @@
 //! let addr = server.local_addr()?;
 //! async_std::task::spawn(server.serve(|conn| async move {
 //!     // Doubles every number it is sent.
-//!     let mut conn: Typed<_, u64, _> = Typed::new(conn.framed(LengthPrefixed::default()), Bincode::new());
+//!     let mut conn: Typed<_, u64, u64, _> = Typed::new(conn.framed(LengthPrefixed::default()), Bincode::new());
 //!     while let Some(Ok(n)) = conn.next().await {
 //!         if conn.send(n * 2).await.is_err() { break }
 //!     }
 //! }));
 //!
 //! let conn = switchyard_tcp::connect_framed(addr, LengthPrefixed::default(), switchyard_tcp::DEFAULT_CONNECT_TIMEOUT).await?;
-//! let mut conn: Typed<_, u64, _> = Typed::new(conn, Bincode::new());
+//! let mut conn: Typed<_, u64, u64, _> = Typed::new(conn, Bincode::new());
 //! conn.send(21).await?;
 //! assert_eq!(conn.next().await.transpose()?, Some(42));
 //! # Ok::<(), Box<dyn std::error::Error>>(())

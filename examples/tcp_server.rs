@@ -1,0 +1,80 @@
+//! A TCP echo server: every length-prefixed message comes back as it went.
+//!
+//! Run it, then talk to it with the `tcp_client` example:
+//!
+//! ```text
+//! cargo run --example tcp_server -- 127.0.0.1:7001
+//! cargo run --example tcp_client -- 127.0.0.1:7001 hello world
+//! ```
+//!
+//! Wire format: each message is a 4-byte big-endian length, then that many
+//! bytes. Limits (all flags): a message of at most `--max-message` bytes,
+//! `--max-connections` at once, and `--idle-timeout` seconds of silence
+//! before a connection is closed. Logs go to stderr (`RUST_LOG=debug` for
+//! more).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use switchyard::tcp::{Accepted, LengthPrefixed, Server, ServerConfig};
+
+#[derive(Parser)]
+#[command(about = "Echoes every length-prefixed message back to its sender")]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(default_value = "127.0.0.1:7001")]
+    addr: String,
+    /// Largest message accepted, in bytes; larger ones close the connection.
+    #[arg(long, default_value_t = LengthPrefixed::DEFAULT_MAX)]
+    max_message: usize,
+    /// Connections served at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, default_value_t = 300.0)]
+    idle_timeout: f64,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    switchyard::rt::block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let config = ServerConfig::default()
+        .max_connections(args.max_connections)
+        .idle_timeout(Duration::from_secs_f64(args.idle_timeout));
+    let server = Server::bind(&*args.addr, config)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    println!("listening on {}", server.local_addr()?);
+    let framing = LengthPrefixed::new(args.max_message);
+    server.serve(move |conn| echo(conn, framing)).await;
+    Ok(())
+}
+
+async fn echo(conn: Accepted, framing: LengthPrefixed) {
+    let peer = conn.peer_addr();
+    let mut conn = conn.framed(framing);
+    let mut echoed = 0u64;
+    while let Some(msg) = conn.next().await {
+        let sent = match msg {
+            Ok(msg) => conn.send(msg).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::info!(%peer, error = %e, "closing connection");
+            return;
+        }
+        echoed += 1;
+    }
+    tracing::debug!(%peer, echoed, "peer closed");
+}

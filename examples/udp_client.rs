@@ -1,0 +1,69 @@
+//! A UDP client for the `udp_server` example: sends each argument as one
+//! datagram, prints each reply on its own line, and exits 0 when every reply
+//! matches what was sent.
+//!
+//! ```text
+//! cargo run --example udp_server -- 127.0.0.1:7002
+//! cargo run --example udp_client -- 127.0.0.1:7002 hello world
+//! ```
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use switchyard::udp::UdpSocket;
+
+#[derive(Parser)]
+#[command(about = "Sends each message to a UDP echo server and checks the replies")]
+struct Args {
+    /// Server address.
+    #[arg(default_value = "127.0.0.1:7002")]
+    addr: String,
+    /// Messages to send, one datagram each.
+    #[arg(default_values_t = ["hello".to_string()])]
+    messages: Vec<String>,
+    /// Seconds to wait for each reply (UDP has no connection to fail).
+    #[arg(long, default_value_t = 2.0)]
+    timeout: f64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match switchyard::rt::block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("udp_client: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let server = async_std::net::ToSocketAddrs::to_socket_addrs(&*args.addr)
+        .await
+        .with_context(|| format!("bad address {}", args.addr))?
+        .next()
+        .with_context(|| format!("{} resolves to nothing", args.addr))?;
+    let any = if server.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let mut conn = UdpSocket::bind(any).await?.connect(server).await?;
+    for message in &args.messages {
+        conn.send(message.clone().into()).await?;
+        let reply = switchyard::rt::timeout(timeout, "waiting for the reply", conn.next())
+            .await
+            .with_context(|| format!("is a UDP echo server listening on {}?", args.addr))?
+            .context("the socket closed")?
+            .with_context(|| format!("no UDP echo server at {}", args.addr))?;
+        println!("{}", String::from_utf8_lossy(&reply));
+        if reply != message.as_bytes() {
+            bail!("reply {reply:?} does not match {message:?}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! switchyard: message-oriented networking over TCP, UDP and WebSocket with
+//! one framing model.
+//!
+//! This crate re-exports the member crates, each usable on its own:
+//! - [`frame`] (`switchyard-frame`): framing, typed formats, and the
+//!   [`MessageConnection`](frame::MessageConnection) interface every
+//!   transport offers.
+//! - [`tcp`] (`switchyard-tcp`): dial, serve within limits, framed and typed
+//!   connections.
+//! - [`udp`] (`switchyard-udp`): one message per datagram, per-peer sessions.
+//! - [`rt`] (`switchyard-rt`): the runtime glue (spawn, timers).
+//!
+//! ```
+//! # switchyard::rt::block_on(async {
+//! use futures::{SinkExt, StreamExt};
+//! use switchyard::frame::{LengthPrefixed, MessageConnection};
+//! use switchyard::udp::UdpSocket;
+//!
+//! // One function, any transport.
+//! async fn ask<C: MessageConnection + Unpin>(conn: &mut C, question: &'static str) -> Option<bytes::Bytes> {
+//!     conn.send(question.into()).await.ok()?;
+//!     conn.next().await?.ok()
+//! }
+//!
+//! let server = switchyard::tcp::Server::bind("127.0.0.1:0", Default::default()).await?;
+//! let addr = server.local_addr()?;
+//! switchyard::rt::spawn(server.serve(|conn| async move {
+//!     let (sink, stream) = conn.framed(LengthPrefixed::default()).split();
+//!     let _ = stream.forward(sink).await;
+//! }));
+//! let mut tcp = switchyard::tcp::connect_framed(addr, LengthPrefixed::default(), switchyard::tcp::DEFAULT_CONNECT_TIMEOUT).await?;
+//! assert_eq!(ask(&mut tcp, "over tcp?").await.as_deref(), Some(&b"over tcp?"[..]));
+//!
+//! let a = UdpSocket::bind("127.0.0.1:0").await?;
+//! let mut udp = a.clone().connect(a.local_addr()?).await?; // talks to itself
+//! assert_eq!(ask(&mut udp, "over udp?").await.as_deref(), Some(&b"over udp?"[..]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, rust_2018_idioms)]
+
+pub use switchyard_frame as frame;
+pub use switchyard_rt as rt;
+pub use switchyard_tcp as tcp;
+pub use switchyard_udp as udp;

@@ -1,0 +1,190 @@
+//! Helpers shared by the integration tests: running the example programs
+//! as a user would, and reading a process's memory and open sockets.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The built example program `name` (cargo builds examples for `cargo test`).
+pub fn example_path(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join("examples").join(name);
+    assert!(path.exists(), "{} is not built; run the tests with cargo test", path.display());
+    path
+}
+
+/// Runs an example to completion, with a time limit.
+pub fn run_example(name: &str, args: &[&str]) -> Output {
+    let child = Command::new(example_path(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("example starts");
+    wait_with_timeout(child, Duration::from_secs(30))
+}
+
+fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("example still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// An example server running in the background, killed when dropped.
+pub struct ExampleServer {
+    child: Child,
+    /// Where it listens, as it printed.
+    pub addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl ExampleServer {
+    /// Starts example `name` with `args`; it must print `listening on ADDR`.
+    pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_with(Command::new(example_path(name)).args(args), name)
+    }
+
+    /// Starts example `name` under `sh -c 'ulimit -n FDS; exec ...'`.
+    pub fn start_with_fd_limit(name: &str, fds: u32, args: &[&str]) -> Self {
+        let script = format!("ulimit -n {fds} && exec \"$0\" \"$@\"");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script).arg(example_path(name)).args(args);
+        Self::start_with(&mut cmd, name)
+    }
+
+    fn start_with(cmd: &mut Command, name: &str) -> Self {
+        let log = std::env::temp_dir().join(format!(
+            "switchyard-{name}-{}-{:?}.log",
+            std::process::id(),
+            Instant::now()
+        ));
+        let mut child = cmd
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("example server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{name} printed {line:?}, not 'listening on ADDR'"))
+            .parse()
+            .expect("an address");
+        Self { child, addr, log }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the server is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// What the server has logged to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// Open file descriptors (sockets included).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).expect("fd dir").count()
+    }
+
+    /// Waits until `check` holds, for at most `limit`; whether it did.
+    pub fn wait_until(&self, limit: Duration, mut check: impl FnMut(&Self) -> bool) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if check(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        check(self)
+    }
+}
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A blocking TCP connection with a read time-out, for raw bytes on the wire.
+pub fn raw_connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream
+}
+
+/// Writes one length-prefixed message.
+pub fn write_frame(stream: &mut TcpStream, payload: &[u8]) {
+    let len = u32::try_from(payload.len()).expect("small payload");
+    stream.write_all(&len.to_be_bytes()).expect("write header");
+    stream.write_all(payload).expect("write payload");
+}
+
+/// Reads one length-prefixed message.
+pub fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header)?;
+    let mut payload = vec![0; u32::from_be_bytes(header) as usize];
+    stream.read_exact(&mut payload)?;
+    Ok(payload)
+}
+
+/// Whether the peer closes `stream` (end of stream or reset) within its read
+/// time-out, reading and discarding anything it sends first.
+pub fn closed_by_peer(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false, // timed out: still open
+        }
+    }
+}
+
+/// A well-behaved client round trip against a length-prefixed echo server.
+pub fn echo_round_trip(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    write_frame(&mut stream, b"still here?");
+    matches!(read_frame(&mut stream), Ok(reply) if reply == b"still here?")
+}

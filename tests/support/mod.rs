@@ -17,7 +17,11 @@ pub fn example_path(name: &str) -> PathBuf {
         dir.pop();
     }
     let path = dir.join("examples").join(name);
-    assert!(path.exists(), "{} is not built; run the tests with cargo test", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built; run the tests with cargo test",
+        path.display()
+    );
     path
 }
 
@@ -108,7 +112,8 @@ impl ExampleServer {
 
     /// Resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -118,7 +123,9 @@ impl ExampleServer {
 
     /// Open file descriptors (sockets included).
     pub fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).expect("fd dir").count()
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .expect("fd dir")
+            .count()
     }
 
     /// Waits until `check` holds, for at most `limit`; whether it did.
@@ -145,7 +152,9 @@ impl Drop for ExampleServer {
 /// A blocking TCP connection with a read time-out, for raw bytes on the wire.
 pub fn raw_connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     stream
 }
 

@@ -1,0 +1,72 @@
+//! The example pairs work as the README says a newcomer runs them, and the
+//! clients fail clearly (non-zero, with a reason) when no server listens.
+
+mod support;
+
+use support::{run_example, ExampleServer};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A local port with nothing listening (bound, then released).
+fn unused_addr() -> String {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().to_string()
+}
+
+#[test]
+fn tcp_client_gets_every_message_echoed() {
+    let server = ExampleServer::start("tcp_server", &["127.0.0.1:0"]);
+    let out = run_example("tcp_client", &[&server.addr.to_string(), "hello", "world"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello\nworld\n");
+}
+
+#[test]
+fn tcp_client_without_a_server_fails_with_a_reason() {
+    let addr = unused_addr();
+    let out = run_example("tcp_client", &[&addr, "hello"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!("no echo server at {addr}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn udp_client_gets_every_datagram_echoed() {
+    let server = ExampleServer::start("udp_server", &["127.0.0.1:0"]);
+    let out = run_example(
+        "udp_client",
+        &[&server.addr.to_string(), "hello", "two words"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello\ntwo words\n");
+}
+
+#[test]
+fn udp_client_without_a_server_fails_with_a_reason() {
+    let addr = unused_addr();
+    let out = run_example("udp_client", &[&addr, "hello", "--timeout", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("udp_client: "), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&addr), "{}", stderr(&out));
+}
+
+#[test]
+fn typed_tcp_client_and_server_agree() {
+    let server = ExampleServer::start("typed_tcp", &["server", "127.0.0.1:0"]);
+    let out = run_example("typed_tcp", &["client", &server.addr.to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Add { a: 40, b: 2 } -> Sum(42)"),
+        "{}",
+        stdout(&out)
+    );
+}

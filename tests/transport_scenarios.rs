@@ -241,6 +241,57 @@ where
     drop(echo);
 }
 
+/// serde values, in JSON one way and bincode the other, over the same pair.
+async fn typed_values<A, B>(a: A, b: B)
+where
+    A: MessageConnection + Unpin,
+    B: MessageConnection + Unpin,
+{
+    use switchyard::frame::{Bincode, Json, Typed};
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Reading {
+        sensor: String,
+        values: Vec<f64>,
+    }
+    let reading = Reading {
+        sensor: "north".into(),
+        values: vec![1.5, -2.0],
+    };
+
+    let mut a_json: Typed<_, u64, Reading, _> = Typed::new(a, Json);
+    let mut b_json: Typed<_, Reading, u64, _> = Typed::new(b, Json);
+    a_json.send(reading.clone()).await.unwrap();
+    assert_eq!(b_json.next().await.unwrap().unwrap(), reading);
+    b_json.send(7).await.unwrap();
+    assert_eq!(a_json.next().await.unwrap().unwrap(), 7);
+
+    let mut a_bin: Typed<_, Reading, Reading, _> = Typed::new(a_json.into_inner(), Bincode::new());
+    let mut b_raw = b_json.into_inner();
+    b_raw
+        .send(Bytes::from_static(b"\xfe not bincode"))
+        .await
+        .unwrap();
+    let err = a_bin.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Decode {
+                format: "bincode",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mut b_bin: Typed<_, Reading, Reading, _> = Typed::new(b_raw, Bincode::new());
+    b_bin.send(reading.clone()).await.unwrap();
+    assert_eq!(
+        a_bin.next().await.unwrap().unwrap(),
+        reading,
+        "a bad message does not end the stream"
+    );
+}
+
 macro_rules! scenarios {
     ($($transport:ident: $pair:ty;)*) => {$(
         mod $transport {
@@ -274,6 +325,12 @@ macro_rules! scenarios {
             async fn many_in_order() {
                 let (a, b, _keep) = <$pair>::pair().await;
                 super::many_in_order(a, b).await;
+            }
+
+            #[async_std::test]
+            async fn typed_values() {
+                let (a, b, _keep) = <$pair>::pair().await;
+                super::typed_values(a, b).await;
             }
 
             #[async_std::test]

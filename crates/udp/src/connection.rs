@@ -3,14 +3,14 @@
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use async_io::Async;
 use bytes::Bytes;
 use futures::{Sink, Stream};
 use switchyard_frame::Error;
 
-use crate::datagram::{check_size, poll_send, RecvBuffer};
+use crate::datagram::{Outgoing, RecvBuffer};
 
 /// A UDP socket connected to one peer: a `Stream` of the datagrams it
 /// sends and a `Sink` of datagrams to it, the same message interface as a
@@ -38,22 +38,17 @@ use crate::datagram::{check_size, poll_send, RecvBuffer};
 /// ```
 #[derive(Debug)]
 pub struct UdpConnection {
-    socket: Arc<Async<StdUdpSocket>>,
-    max: usize,
     peer: SocketAddr,
     recv: RecvBuffer,
-    /// A datagram accepted by `start_send` and not yet sent.
-    outgoing: Option<Bytes>,
+    outgoing: Outgoing,
 }
 
 impl UdpConnection {
     pub(crate) fn new(socket: Arc<Async<StdUdpSocket>>, max: usize, peer: SocketAddr) -> Self {
         Self {
-            socket,
-            max,
             peer,
             recv: RecvBuffer::new(max),
-            outgoing: None,
+            outgoing: Outgoing::new(socket, None, max),
         }
     }
 
@@ -64,12 +59,12 @@ impl UdpConnection {
 
     /// The local address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.socket.get_ref().local_addr()
+        self.outgoing.socket().get_ref().local_addr()
     }
 
     /// The largest message sent or received.
     pub fn max_datagram(&self) -> usize {
-        self.max
+        self.outgoing.max()
     }
 }
 
@@ -78,7 +73,7 @@ impl Stream for UdpConnection {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        this.recv.poll_recv(&this.socket, cx).map(Some)
+        this.recv.poll_recv(this.outgoing.socket(), cx).map(Some)
     }
 }
 
@@ -86,26 +81,18 @@ impl Sink<Bytes> for UdpConnection {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.poll_flush(cx)
+        self.get_mut().outgoing.poll_flush(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, msg: Bytes) -> Result<(), Error> {
-        check_size(&msg, self.max)?;
-        self.get_mut().outgoing = Some(msg);
-        Ok(())
+        self.get_mut().outgoing.start_send(msg)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        if let Some(msg) = &this.outgoing {
-            let sent = ready!(poll_send(&this.socket, cx, msg, None));
-            this.outgoing = None;
-            sent?;
-        }
-        Poll::Ready(Ok(()))
+        self.get_mut().outgoing.poll_flush(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.poll_flush(cx)
+        self.get_mut().outgoing.poll_flush(cx)
     }
 }

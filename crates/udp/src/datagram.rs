@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use async_io::Async;
@@ -81,6 +82,56 @@ impl RecvBuffer {
             return Err(Error::DatagramTruncated { max: self.max() });
         }
         Ok(Bytes::copy_from_slice(&self.buf[..n]))
+    }
+}
+
+/// The sending side of a datagram sink: at most one datagram waiting to go,
+/// to one peer (or, with no peer, to the socket's connected peer).
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    socket: Arc<Async<StdUdpSocket>>,
+    peer: Option<SocketAddr>,
+    max: usize,
+    pending: Option<Bytes>,
+}
+
+impl Outgoing {
+    pub(crate) fn new(
+        socket: Arc<Async<StdUdpSocket>>,
+        peer: Option<SocketAddr>,
+        max: usize,
+    ) -> Self {
+        Self {
+            socket,
+            peer,
+            max,
+            pending: None,
+        }
+    }
+
+    pub(crate) fn socket(&self) -> &Async<StdUdpSocket> {
+        &self.socket
+    }
+
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// `Sink::start_send`: refuses what does not fit one datagram.
+    pub(crate) fn start_send(&mut self, msg: Bytes) -> Result<(), Error> {
+        check_size(&msg, self.max)?;
+        self.pending = Some(msg);
+        Ok(())
+    }
+
+    /// `Sink::poll_flush` (and `poll_ready`): sends the waiting datagram.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Some(msg) = &self.pending {
+            let sent = ready!(poll_send(&self.socket, cx, msg, self.peer));
+            self.pending = None;
+            sent?;
+        }
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -23,7 +23,7 @@ use futures::future::poll_fn;
 use futures::{Sink, Stream};
 use switchyard_frame::Error;
 
-use crate::datagram::{check_size, poll_send, RecvBuffer, MAX_PAYLOAD};
+use crate::datagram::{Outgoing, RecvBuffer, MAX_PAYLOAD};
 use crate::UdpSocket;
 
 /// Limits of a [`UdpListener`]'s sessions.
@@ -224,12 +224,10 @@ impl UdpListener {
 #[derive(Debug)]
 pub struct UdpSession {
     peer: SocketAddr,
-    socket: Arc<Async<StdUdpSocket>>,
-    max: usize,
     /// Pinned on the heap: the channel's receiver is not `Unpin`.
     datagrams: Pin<Box<async_channel::Receiver<Bytes>>>,
     activity: Arc<Activity>,
-    outgoing: Option<Bytes>,
+    outgoing: Outgoing,
 }
 
 impl UdpSession {
@@ -255,29 +253,23 @@ impl Sink<Bytes> for UdpSession {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.poll_flush(cx)
+        self.get_mut().outgoing.poll_flush(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, msg: Bytes) -> Result<(), Error> {
-        check_size(&msg, self.max)?;
-        self.get_mut().outgoing = Some(msg);
+        let this = self.get_mut();
+        this.outgoing.start_send(msg)?;
+        this.activity.touch(); // a session that only sends is not idle
         Ok(())
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        if let Some(msg) = &this.outgoing {
-            let sent = ready!(poll_send(&this.socket, cx, msg, Some(this.peer)));
-            this.outgoing = None;
-            this.activity.touch();
-            sent?;
-        }
-        Poll::Ready(Ok(()))
+        self.get_mut().outgoing.poll_flush(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        ready!(Pin::new(&mut *this).poll_flush(cx))?;
+        ready!(this.outgoing.poll_flush(cx))?;
         // Refuse further datagrams: the driver drops this session's entry.
         this.datagrams.close();
         Poll::Ready(Ok(()))
@@ -365,11 +357,9 @@ impl Driver {
         let _ = tx.try_send(msg); // a fresh queue has room
         let session = UdpSession {
             peer,
-            socket: self.socket.clone(),
-            max: self.max,
             datagrams: Box::pin(rx),
             activity: activity.clone(),
-            outgoing: None,
+            outgoing: Outgoing::new(self.socket.clone(), Some(peer), self.max),
         };
         if self.accept_tx.try_send(session).is_ok() {
             self.sessions.insert(

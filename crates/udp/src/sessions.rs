@@ -22,6 +22,7 @@ use bytes::Bytes;
 use futures::future::poll_fn;
 use futures::{Sink, Stream};
 use switchyard_frame::Error;
+use switchyard_rt::Timer;
 
 use crate::datagram::{Outgoing, RecvBuffer, MAX_PAYLOAD};
 use crate::UdpSocket;
@@ -297,28 +298,37 @@ impl Driver {
         let mut buf = RecvBuffer::new(self.max);
         let period =
             (self.config.idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        // One ticker for the whole life of the driver: sweeps happen on
+        // time even while datagrams keep arriving.
+        let mut ticker = Timer::interval(period);
         loop {
-            let received = switchyard_rt::timeout(
-                period,
-                "receive",
-                poll_fn(|cx| buf.poll_recv_from(&self.socket, cx)),
-            )
+            let event = poll_fn(|cx| {
+                if let Poll::Ready(received) = buf.poll_recv_from(&self.socket, cx) {
+                    return Poll::Ready(Some(received));
+                }
+                match Pin::new(&mut ticker).poll_next(cx) {
+                    Poll::Ready(_) => Poll::Ready(None),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
             .await;
-            match received {
-                Ok(Ok((msg, peer))) => self.deliver(msg, peer),
-                Ok(Err(Error::DatagramTruncated { max })) => {
+            match event {
+                Some(Ok((msg, peer))) => self.deliver(msg, peer),
+                Some(Err(Error::DatagramTruncated { max })) => {
                     self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(max, "dropped a datagram over the maximum");
                 }
-                Ok(Err(e)) => {
+                Some(Err(e)) => {
                     // Errors such as an ICMP port-unreachable for an earlier
                     // reply belong to no session in particular.
                     tracing::debug!(error = %e, "UDP receive error");
                 }
-                Err(_) => self.sweep(),
-            }
-            if self.accept_tx.is_closed() {
-                break; // the listener was dropped
+                None => {
+                    if self.accept_tx.is_closed() {
+                        break; // the listener was dropped
+                    }
+                    self.sweep();
+                }
             }
         }
         self.counters.open.store(0, Ordering::Relaxed);

@@ -91,3 +91,34 @@ async fn new_peers_past_the_maximum_are_dropped_until_a_session_ends() {
     assert_eq!(s3.peer_addr(), clients[2].local_addr().unwrap());
     assert_eq!(&s3.next().await.unwrap().unwrap()[..], b"retry");
 }
+
+#[async_std::test]
+async fn an_idle_session_expires_while_another_peer_keeps_sending() {
+    let idle = Duration::from_millis(200);
+    let config = SessionConfig::default().idle_timeout(idle);
+    let listener = UdpListener::bind("127.0.0.1:0", config).await.unwrap();
+    let server = listener.local_addr().unwrap();
+    let quiet = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let busy = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    quiet.send_to(b"once", server).await.unwrap();
+    let mut quiet_session = listener.accept().await.unwrap();
+    assert!(quiet_session.next().await.is_some());
+
+    // The busy peer sends every 20 ms, far more often than the idle period.
+    let chatter = async_std::task::spawn(async move {
+        for _ in 0..100 {
+            busy.send_to(b"tick", server).await.unwrap();
+            switchyard_rt::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let mut busy_session = listener.accept().await.unwrap();
+    let draining =
+        async_std::task::spawn(async move { while busy_session.next().await.is_some() {} });
+
+    let ended = switchyard_rt::timeout(idle * 4, "expiry", quiet_session.next()).await;
+    assert!(
+        matches!(ended, Ok(None)),
+        "the quiet session did not expire under load"
+    );
+    drop((chatter, draining));
+}

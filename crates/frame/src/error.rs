@@ -65,6 +65,13 @@ pub enum Error {
         /// The queue's capacity.
         capacity: usize,
     },
+    /// The peer broke the transport's protocol (a WebSocket frame that is
+    /// not valid, text that is not UTF-8, ...).
+    #[error("protocol error: {reason}")]
+    Protocol {
+        /// What was wrong.
+        reason: String,
+    },
     /// The connection was closed; nothing more can be sent on it.
     #[error("connection closed")]
     Closed,

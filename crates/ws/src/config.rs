@@ -1,0 +1,157 @@
+//! [`WsServerConfig`]: every limit a WebSocket server holds its peers to.
+
+use std::time::Duration;
+
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+use http::HeaderMap;
+
+use crate::http::{InvalidHeader, Response};
+use crate::{HeartbeatConfig, OriginPolicy};
+
+/// Limits and policies of a [`WsServer`](crate::WsServer).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WsServerConfig {
+    /// WebSocket connections open at once. Default 10,000; one more is
+    /// answered 503. (The TCP accept limit sits a little above it, so that
+    /// the 503 can be sent.)
+    pub max_connections: usize,
+    /// Largest request head (request line and headers). Default 16 KiB;
+    /// larger is 431.
+    pub max_head: usize,
+    /// Largest request body (for POST endpoints). Default 1 MiB; larger is 413.
+    pub max_body: usize,
+    /// Time for a client to send its whole request (head and body). Default
+    /// 10 s; a client that trickles its headers is dropped.
+    pub handshake_timeout: Duration,
+    /// Largest WebSocket message (and frame). Default 1 MiB; larger closes
+    /// the connection with 1009.
+    pub max_message: usize,
+    /// tungstenite's read buffer per connection. Default 4 KiB (tungstenite's
+    /// own is 128 KiB, allocated up front): tens of thousands of idle
+    /// connections fit in memory. Larger messages still arrive whole.
+    pub read_buffer: usize,
+    /// Which pages may connect. Default: same host only.
+    pub origins: OriginPolicy,
+    /// Subprotocols spoken, in order of preference. Default none.
+    pub protocols: Vec<String>,
+    /// Headers added to every 101 response (validated when added).
+    pub extra_headers: HeaderMap,
+    /// Pings when quiet, and dead peers dropped. Default on, 30 s + 30 s.
+    pub heartbeat: Option<HeartbeatConfig>,
+    /// On shutdown, how long connections have to close (with 1001) before
+    /// they are cut. Default 10 s.
+    pub shutdown_grace: Duration,
+    /// A TCP connection with no byte either way for this long is closed.
+    /// Default 5 minutes (heartbeats keep live WebSockets busier than that).
+    pub idle_timeout: Duration,
+}
+
+impl Default for WsServerConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            max_head: 16 << 10,
+            max_body: 1 << 20,
+            handshake_timeout: Duration::from_secs(10),
+            max_message: 1 << 20,
+            read_buffer: 4 << 10,
+            origins: OriginPolicy::SameHost,
+            protocols: Vec::new(),
+            extra_headers: HeaderMap::new(),
+            heartbeat: Some(HeartbeatConfig::default()),
+            shutdown_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+impl WsServerConfig {
+    /// Sets [`max_connections`](Self::max_connections) (at least 1).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Sets [`max_head`](Self::max_head).
+    pub fn max_head(mut self, bytes: usize) -> Self {
+        self.max_head = bytes;
+        self
+    }
+
+    /// Sets [`max_body`](Self::max_body).
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Sets [`handshake_timeout`](Self::handshake_timeout).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_message`](Self::max_message).
+    pub fn max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes;
+        self
+    }
+
+    /// Sets [`read_buffer`](Self::read_buffer).
+    pub fn read_buffer(mut self, bytes: usize) -> Self {
+        self.read_buffer = bytes.max(256);
+        self
+    }
+
+    /// Sets [`origins`](Self::origins).
+    pub fn origins(mut self, origins: OriginPolicy) -> Self {
+        self.origins = origins;
+        self
+    }
+
+    /// Sets [`protocols`](Self::protocols), most preferred first.
+    pub fn protocols<S: Into<String>>(mut self, protocols: impl IntoIterator<Item = S>) -> Self {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a header to every 101 response; refuses a name or value that is
+    /// not valid HTTP (CR/LF cannot be smuggled in).
+    pub fn extra_header(mut self, name: &str, value: &str) -> Result<Self, InvalidHeader> {
+        let checked = Response::new(http::StatusCode::OK).header(name, value)?;
+        for (n, v) in checked.headers() {
+            self.extra_headers.append(n.clone(), v.clone());
+        }
+        Ok(self)
+    }
+
+    /// Sets [`heartbeat`](Self::heartbeat); `None` turns it off.
+    pub fn heartbeat(mut self, heartbeat: Option<HeartbeatConfig>) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
+    /// Sets [`shutdown_grace`](Self::shutdown_grace).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// tungstenite's configuration for this server's connections: the read
+    /// buffer, the message and frame limits, and a bounded write buffer.
+    pub fn websocket_config(&self) -> WebSocketConfig {
+        let write_buffer = 64 << 10;
+        WebSocketConfig::default()
+            .read_buffer_size(self.read_buffer)
+            .write_buffer_size(write_buffer)
+            .max_write_buffer_size(write_buffer + self.max_message + (16 << 10))
+            .max_message_size(Some(self.max_message))
+            .max_frame_size(Some(self.max_message))
+    }
+}

@@ -1,0 +1,343 @@
+//! [`WsConnection`]: a WebSocket as a switchyard message connection.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
+use async_tungstenite::tungstenite::Message;
+use async_tungstenite::WebSocketStream;
+use bytes::Bytes;
+use futures::io::{AsyncRead, AsyncWrite};
+use futures::{Sink, Stream};
+use switchyard_frame::Error;
+
+use crate::heartbeat::{Beat, Heartbeat};
+use crate::HeartbeatConfig;
+
+/// Whether messages are sent as WebSocket binary or text messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Binary messages (the default): any bytes.
+    #[default]
+    Binary,
+    /// Text messages: what browsers read as strings. Sending bytes that are
+    /// not UTF-8 is an [`Error::Encode`].
+    Text,
+}
+
+/// The code and reason of a WebSocket close frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseReason {
+    /// The close code (1000 normal, 1001 going away, 1008 policy, 1009 too
+    /// big, 1011 server error, ...).
+    pub code: u16,
+    /// The reason text, at most 123 bytes.
+    pub reason: String,
+}
+
+/// A WebSocket connection with the message interface every switchyard
+/// transport shares: a `Stream` of received messages (binary and text alike,
+/// as bytes) and a `Sink` of messages to send (as [`MessageKind`] says).
+///
+/// Around tungstenite it adds what a server needs of every connection:
+/// - heartbeats ([`HeartbeatConfig`]): pings when quiet, and a dead peer is
+///   an [`Error::Io`] of kind `TimedOut`;
+/// - close codes for what goes wrong: a message over the maximum closes
+///   with 1009, a protocol violation with 1002, text that is not UTF-8 with
+///   1007, a server shutdown with 1001;
+/// - the peer's own close code and reason, in [`peer_close`](Self::peer_close).
+///
+/// Pings from the peer are answered by tungstenite; pings, pongs and close
+/// frames never appear in the stream.
+#[derive(Debug)]
+pub struct WsConnection<S> {
+    inner: WebSocketStream<S>,
+    kind: MessageKind,
+    heartbeat: Option<Heartbeat>,
+    /// Closed when the server shuts down: the connection then closes with 1001.
+    shutdown: Option<Pin<Box<async_channel::Receiver<()>>>>,
+    /// A close frame to send as soon as the sink has room.
+    pending_close: Option<CloseFrame>,
+    closing: bool,
+    peer_close: Option<CloseReason>,
+    ended: bool,
+}
+
+impl<S> WsConnection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Wraps an open WebSocket (after its handshake).
+    pub fn new(inner: WebSocketStream<S>) -> Self {
+        Self {
+            inner,
+            kind: MessageKind::Binary,
+            heartbeat: None,
+            shutdown: None,
+            pending_close: None,
+            closing: false,
+            peer_close: None,
+            ended: false,
+        }
+    }
+
+    /// Sends messages as `kind` from now on.
+    pub fn with_kind(mut self, kind: MessageKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Pings the peer when quiet and drops it when dead (see
+    /// [`HeartbeatConfig`]). The heartbeat runs while the stream is polled.
+    pub fn with_heartbeat(mut self, config: HeartbeatConfig) -> Self {
+        self.heartbeat = Some(Heartbeat::new(config));
+        self
+    }
+
+    /// Closes with 1001 when `signal` closes (a server's shutdown).
+    pub(crate) fn with_shutdown(mut self, signal: async_channel::Receiver<()>) -> Self {
+        self.shutdown = Some(Box::pin(signal));
+        self
+    }
+
+    /// The kind of message the sink sends.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// The code and reason the peer closed with, once it has.
+    pub fn peer_close(&self) -> Option<&CloseReason> {
+        self.peer_close.as_ref()
+    }
+
+    /// The underlying tungstenite stream, for what this wrapper does not say.
+    pub fn get_ref(&self) -> &WebSocketStream<S> {
+        &self.inner
+    }
+
+    /// Starts the close handshake with `code` and `reason` (cut to the 123
+    /// bytes a close frame holds); the stream ends once the peer answers.
+    pub async fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
+        self.pending_close = Some(close_frame(code, reason));
+        futures::future::poll_fn(|cx| self.poll_pending_close(cx)).await?;
+        futures::future::poll_fn(|cx| Pin::new(&mut self.inner).poll_flush(cx))
+            .await
+            .map_err(map_error)
+    }
+
+    /// Queues the pending close frame, if any, and starts flushing it.
+    fn poll_pending_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.pending_close.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        match Pin::new(&mut self.inner).poll_ready(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(map_error(e))),
+            Poll::Pending => return Poll::Pending,
+        }
+        if let Some(frame) = self.pending_close.take() {
+            self.closing = true;
+            Pin::new(&mut self.inner)
+                .start_send(Message::Close(Some(frame)))
+                .map_err(map_error)?;
+            let _ = Pin::new(&mut self.inner).poll_flush(cx);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Begins closing with `code` unless a close is already under way.
+    fn begin_close(&mut self, cx: &mut Context<'_>, code: u16, reason: &str) {
+        if !self.closing && self.pending_close.is_none() {
+            self.pending_close = Some(close_frame(code, reason));
+            let _ = self.poll_pending_close(cx);
+        }
+    }
+
+    /// Runs the heartbeat and the shutdown signal; an error when the peer
+    /// is dead.
+    fn poll_housekeeping(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        if let Some(signal) = &mut self.shutdown {
+            if let Poll::Ready(None) = signal.as_mut().poll_next(cx) {
+                self.shutdown = None;
+                self.begin_close(cx, 1001, "server shutting down");
+            }
+        }
+        if self.pending_close.is_some() {
+            let _ = self.poll_pending_close(cx);
+        }
+        let heartbeat = self.heartbeat.as_mut()?;
+        match heartbeat.poll(cx) {
+            Poll::Ready(Beat::SendPing) => {
+                if let Poll::Ready(Ok(())) = Pin::new(&mut self.inner).poll_ready(cx) {
+                    let _ = Pin::new(&mut self.inner).start_send(Message::Ping(Bytes::new()));
+                    let _ = Pin::new(&mut self.inner).poll_flush(cx);
+                }
+                // Poll again so the timer is armed for the pong's deadline.
+                let _ = heartbeat.poll(cx);
+                None
+            }
+            Poll::Ready(Beat::Dead) => {
+                let config = heartbeat.config();
+                self.heartbeat = None;
+                Some(Error::Io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "peer silent for {:?} after a ping (heartbeat every {:?})",
+                        config.timeout, config.interval
+                    ),
+                )))
+            }
+            Poll::Pending => None,
+        }
+    }
+}
+
+impl<S> Stream for WsConnection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if let Some(dead) = this.poll_housekeeping(cx) {
+            this.ended = true;
+            return Poll::Ready(Some(Err(dead)));
+        }
+        loop {
+            let msg = match Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Ok(msg))) => msg,
+                Poll::Ready(Some(Err(e))) => {
+                    let (code, reason) = close_code_for(&e);
+                    let error = map_error(e);
+                    match code {
+                        Some(code) => this.begin_close(cx, code, &reason),
+                        None => this.ended = true,
+                    }
+                    return match error {
+                        Error::Closed => {
+                            this.ended = true;
+                            Poll::Ready(None)
+                        }
+                        error => Poll::Ready(Some(Err(error))),
+                    };
+                }
+            };
+            if let Some(heartbeat) = &mut this.heartbeat {
+                heartbeat.saw_frame();
+            }
+            match msg {
+                Message::Binary(bytes) => return Poll::Ready(Some(Ok(bytes))),
+                Message::Text(text) => return Poll::Ready(Some(Ok(Bytes::from(text)))),
+                Message::Close(frame) => {
+                    this.peer_close = Some(match frame {
+                        Some(f) => CloseReason {
+                            code: f.code.into(),
+                            reason: f.reason.to_string(),
+                        },
+                        None => CloseReason {
+                            code: 1005,
+                            reason: String::new(),
+                        },
+                    });
+                }
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            }
+        }
+    }
+}
+
+impl<S> Sink<Bytes> for WsConnection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Pin::new(&mut self.get_mut().inner)
+            .poll_ready(cx)
+            .map_err(map_error)
+    }
+
+    fn start_send(self: Pin<&mut Self>, msg: Bytes) -> Result<(), Error> {
+        let this = self.get_mut();
+        let msg = match this.kind {
+            MessageKind::Binary => Message::Binary(msg),
+            MessageKind::Text => {
+                Message::Text(Utf8Bytes::try_from(msg).map_err(|e| Error::Encode {
+                    format: "text",
+                    reason: format!("a text message must be UTF-8: {e}"),
+                })?)
+            }
+        };
+        Pin::new(&mut this.inner).start_send(msg).map_err(map_error)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Pin::new(&mut self.get_mut().inner)
+            .poll_flush(cx)
+            .map_err(map_error)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        this.begin_close(cx, 1000, "");
+        if this.poll_pending_close(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Pin::new(&mut this.inner).poll_close(cx).map_err(map_error)
+    }
+}
+
+fn close_frame(code: u16, reason: &str) -> CloseFrame {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    CloseFrame {
+        code: CloseCode::from(code),
+        reason: Utf8Bytes::from(reason[..end].to_string()),
+    }
+}
+
+/// The close code to send for a read error, if the connection can still
+/// say why it is closing.
+fn close_code_for(e: &WsError) -> (Option<u16>, String) {
+    match e {
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
+            Some(1009),
+            format!("message too big: {size} > {max_size} bytes"),
+        ),
+        WsError::Utf8(_) => (Some(1007), "text message is not UTF-8".into()),
+        WsError::Protocol(p) => (Some(1002), p.to_string()),
+        _ => (None, String::new()),
+    }
+}
+
+/// tungstenite's error as the shared message error.
+pub(crate) fn map_error(e: WsError) -> Error {
+    match e {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => Error::Closed,
+        WsError::Io(e) => Error::Io(e),
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            Error::FrameTooLarge {
+                size: size as u64,
+                max: max_size,
+            }
+        }
+        other => Error::Protocol {
+            reason: other.to_string(),
+        },
+    }
+}

@@ -1,0 +1,111 @@
+//! Heartbeats: ping a quiet peer, and give up on one that stays silent.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use switchyard_rt::Timer;
+
+/// When to ping, and how long to wait for an answer.
+///
+/// A connection that has received nothing for `interval` sends a ping; if
+/// nothing at all (a pong, or any other frame) arrives within `timeout`
+/// after it, the peer is declared dead and the connection closed. So a dead
+/// peer is noticed within `interval + timeout` of its last frame, and a
+/// busy connection sends no pings at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeartbeatConfig {
+    /// Quiet time before a ping. Default 30 s: inside the 25–54 s range
+    /// gorilla/websocket's examples and Centrifugo use, and under the 60 s
+    /// idle time-out of common proxies and load balancers.
+    pub interval: Duration,
+    /// Wait for any frame after a ping. Default 30 s (with the interval,
+    /// gorilla's 60 s pong wait).
+    pub timeout: Duration,
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl HeartbeatConfig {
+    /// A heartbeat with the given interval and time-out.
+    pub fn new(interval: Duration, timeout: Duration) -> Self {
+        Self { interval, timeout }
+    }
+}
+
+/// What the heartbeat wants done now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Beat {
+    SendPing,
+    Dead,
+}
+
+/// The heartbeat of one connection.
+#[derive(Debug)]
+pub(crate) struct Heartbeat {
+    config: HeartbeatConfig,
+    last_seen: Instant,
+    ping_sent: Option<Instant>,
+    timer: Timer,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(config: HeartbeatConfig) -> Self {
+        Self {
+            config,
+            last_seen: Instant::now(),
+            ping_sent: None,
+            timer: Timer::after(config.interval),
+        }
+    }
+
+    /// Something arrived from the peer: it is alive.
+    pub(crate) fn saw_frame(&mut self) {
+        self.last_seen = Instant::now();
+    }
+
+    /// Ready when a ping is due or the peer is dead.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Beat> {
+        loop {
+            let now = Instant::now();
+            let deadline = match self.ping_sent {
+                Some(sent) if self.last_seen >= sent => {
+                    self.ping_sent = None;
+                    continue;
+                }
+                Some(sent) => {
+                    let deadline = sent + self.config.timeout;
+                    if now >= deadline {
+                        return Poll::Ready(Beat::Dead);
+                    }
+                    deadline
+                }
+                None => {
+                    let deadline = self.last_seen + self.config.interval;
+                    if now >= deadline {
+                        self.ping_sent = Some(now);
+                        return Poll::Ready(Beat::SendPing);
+                    }
+                    deadline
+                }
+            };
+            self.timer.set_at(deadline);
+            if Pin::new(&mut self.timer).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    pub(crate) fn config(&self) -> HeartbeatConfig {
+        self.config
+    }
+}

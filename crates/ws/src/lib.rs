@@ -1,0 +1,37 @@
+//! switchyard over WebSocket: a server strict at the handshake that also
+//! serves plain HTTP on the same port, a client, heartbeats, and the same
+//! message interface as TCP and UDP.
+//!
+//! - [`WsServer`] with a [`Router`]: pages at `GET` paths, `POST`
+//!   endpoints, WebSocket upgrades; every limit in [`WsServerConfig`].
+//! - [`WsConnection`]: a WebSocket as a
+//!   [`MessageConnection`](switchyard_frame::MessageConnection), with
+//!   heartbeats and close codes.
+//! - [`connect`]: a client.
+//! - [`handshake`] and [`http`]: the sans-IO checks and parsing underneath.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod client;
+mod config;
+mod connection;
+pub mod handshake;
+mod heartbeat;
+pub mod http;
+mod origin;
+mod router;
+mod server;
+
+pub use client::{connect, connect_with, ClientConfig, ClientIo};
+pub use config::WsServerConfig;
+pub use connection::{CloseReason, MessageKind, WsConnection};
+pub use heartbeat::HeartbeatConfig;
+pub use origin::OriginPolicy;
+pub use router::{Request, Router};
+pub use server::{ServerIo, WsServer, WsShutdownHandle};
+
+pub use switchyard_frame::{
+    Bincode, Error, Format, Json, MessageConnection, MessageReader, MessageSender, Typed,
+};
+pub use switchyard_rt::share;

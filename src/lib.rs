@@ -8,6 +8,8 @@
 //! - [`tcp`] (`switchyard-tcp`): dial, serve within limits, framed and typed
 //!   connections.
 //! - [`udp`] (`switchyard-udp`): one message per datagram, per-peer sessions.
+//! - [`ws`] (`switchyard-ws`): a WebSocket server (HTTP routes on the same
+//!   port, strict handshake), client, heartbeats.
 //! - [`rt`] (`switchyard-rt`): the runtime glue (spawn, timers).
 //!
 //! ```
@@ -45,3 +47,4 @@ pub use switchyard_frame as frame;
 pub use switchyard_rt as rt;
 pub use switchyard_tcp as tcp;
 pub use switchyard_udp as udp;
+pub use switchyard_ws as ws;

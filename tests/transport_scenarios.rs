@@ -68,6 +68,31 @@ mod transports {
         }
     }
 
+    /// A WebSocket client and the server's side of its connection.
+    pub struct WebSocket;
+    impl Pair for WebSocket {
+        type A = switchyard::ws::WsConnection<switchyard::ws::ClientIo>;
+        type B = switchyard::ws::WsConnection<switchyard::ws::ServerIo>;
+        async fn pair() -> (Self::A, Self::B, Keep) {
+            use switchyard::ws::{connect_with, ClientConfig, Router, WsServer, WsServerConfig};
+            let (tx, rx) = async_channel::bounded(1);
+            let router = Router::new().websocket("/ws", move |conn, _| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(conn).await;
+                }
+            });
+            let config = WsServerConfig::default().max_message(MAX);
+            let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
+            let url = format!("ws://{}/ws", server.local_addr().unwrap());
+            rt::spawn(server.serve());
+            let client = connect_with(&url, &ClientConfig::default().max_message(MAX))
+                .await
+                .unwrap();
+            (client, rx.recv().await.unwrap(), None)
+        }
+    }
+
     /// A client socket and the server's per-peer session for it.
     pub struct UdpServerSession;
     impl Pair for UdpServerSession {
@@ -346,6 +371,7 @@ scenarios! {
     tcp_length_prefixed: transports::TcpLengthPrefixed;
     udp_connected: transports::UdpConnected;
     udp_server_session: transports::UdpServerSession;
+    websocket: transports::WebSocket;
 }
 
 /// Stream transports only: messages far larger than a datagram.

@@ -272,6 +272,15 @@ where
 
     fn start_send(self: Pin<&mut Self>, msg: Bytes) -> Result<(), Error> {
         let this = self.get_mut();
+        // The same limit both ways: a peer would close on a larger message.
+        if let Some(max) = this.inner.get_config().max_message_size {
+            if msg.len() > max {
+                return Err(Error::FrameTooLarge {
+                    size: msg.len() as u64,
+                    max,
+                });
+            }
+        }
         let msg = match this.kind {
             MessageKind::Binary => Message::Binary(msg),
             MessageKind::Text => {

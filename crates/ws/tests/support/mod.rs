@@ -1,0 +1,77 @@
+//! Shared by the ws integration tests: a running server, and raw requests.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use switchyard_ws::{Router, WsServer, WsServerConfig};
+
+/// Starts a server with an echo WebSocket at `/ws`, a page at `/`, and a
+/// POST endpoint at `/submit` that answers with the body's length.
+pub async fn start(config: WsServerConfig) -> SocketAddr {
+    let router = Router::new()
+        .page("/", "text/html; charset=utf-8", "<h1>hi</h1>")
+        .post("/submit", |req| async move {
+            switchyard_ws::http::Response::text(http::StatusCode::OK, req.body.len().to_string())
+        })
+        .websocket("/ws", |mut conn, req| async move {
+            if let Some(protocol) = req.protocol {
+                let _ = conn.send(format!("protocol {protocol}").into()).await;
+            }
+            while let Some(Ok(msg)) = conn.next().await {
+                if conn.send(msg).await.is_err() {
+                    break;
+                }
+            }
+        });
+    let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    async_std::task::spawn(server.serve());
+    addr
+}
+
+/// A valid upgrade request for `/ws`, with `extra` headers added.
+pub fn upgrade_request(addr: SocketAddr, extra: &str) -> String {
+    format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+}
+
+/// Sends `request` as raw bytes and returns the whole response (the server
+/// closes after a refusal) or, for a 101, what arrived within a moment.
+pub fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                response.extend_from_slice(&buf[..n]);
+                if response.starts_with(b"HTTP/1.1 101")
+                    && response.windows(4).any(|w| w == b"\r\n\r\n")
+                {
+                    break;
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The status code of a raw response.
+pub fn status(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"))
+}

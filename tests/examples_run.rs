@@ -70,3 +70,33 @@ fn typed_tcp_client_and_server_agree() {
         stdout(&out)
     );
 }
+
+#[test]
+fn ws_client_gets_every_message_echoed_and_the_page_is_served() {
+    let server = ExampleServer::start("ws_echo_server", &["127.0.0.1:0"]);
+    let url = format!("ws://{}/ws", server.addr);
+    let out = run_example("ws_client", &[&url, "hello", "two words"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello\ntwo words\n");
+
+    use std::io::{Read, Write};
+    let mut page = std::net::TcpStream::connect(server.addr).unwrap();
+    page.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    page.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.contains("new WebSocket(scheme + location.host + \"/ws\")"));
+}
+
+#[test]
+fn ws_client_without_a_server_fails_with_a_reason() {
+    let addr = unused_addr();
+    let out = run_example("ws_client", &[&format!("ws://{addr}/ws"), "hello"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no WebSocket server at"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -56,6 +56,7 @@ pub struct CloseReason {
 pub struct WsConnection<S> {
     inner: WebSocketStream<S>,
     kind: MessageKind,
+    last_received: MessageKind,
     heartbeat: Option<Heartbeat>,
     /// Closed when the server shuts down: the connection then closes with 1001.
     shutdown: Option<Pin<Box<async_channel::Receiver<()>>>>,
@@ -75,6 +76,7 @@ where
         Self {
             inner,
             kind: MessageKind::Binary,
+            last_received: MessageKind::Binary,
             heartbeat: None,
             shutdown: None,
             pending_close: None,
@@ -106,6 +108,17 @@ where
     /// The kind of message the sink sends.
     pub fn kind(&self) -> MessageKind {
         self.kind
+    }
+
+    /// Sends messages as `kind` from now on.
+    pub fn set_kind(&mut self, kind: MessageKind) {
+        self.kind = kind;
+    }
+
+    /// The kind of the last message received (binary before any), so that
+    /// a reply can match it: an echo answers text with text.
+    pub fn last_received_kind(&self) -> MessageKind {
+        self.last_received
     }
 
     /// The code and reason the peer closed with, once it has.
@@ -238,8 +251,14 @@ where
                 heartbeat.saw_frame();
             }
             match msg {
-                Message::Binary(bytes) => return Poll::Ready(Some(Ok(bytes))),
-                Message::Text(text) => return Poll::Ready(Some(Ok(Bytes::from(text)))),
+                Message::Binary(bytes) => {
+                    this.last_received = MessageKind::Binary;
+                    return Poll::Ready(Some(Ok(bytes)));
+                }
+                Message::Text(text) => {
+                    this.last_received = MessageKind::Text;
+                    return Poll::Ready(Some(Ok(Bytes::from(text))));
+                }
                 Message::Close(frame) => {
                     this.peer_close = Some(match frame {
                         Some(f) => CloseReason {

@@ -1,0 +1,61 @@
+//! A WebSocket client: sends each argument as one text message, prints each
+//! reply on its own line, and exits 0 when every reply matches.
+//!
+//! ```text
+//! cargo run --example ws_echo_server -- 127.0.0.1:8080
+//! cargo run --example ws_client -- ws://127.0.0.1:8080/ws hello world
+//! ```
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use switchyard::ws::{connect_with, ClientConfig, MessageKind};
+
+#[derive(Parser)]
+#[command(about = "Sends each message to a WebSocket echo server and checks the replies")]
+struct Args {
+    /// Server URL.
+    #[arg(default_value = "ws://127.0.0.1:8080/ws")]
+    url: String,
+    /// Messages to send, one per argument.
+    #[arg(default_values_t = ["hello".to_string()])]
+    messages: Vec<String>,
+    /// Seconds to wait for the connection and for each reply.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match switchyard::rt::block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ws_client: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let config = ClientConfig::default().handshake_timeout(timeout);
+    let mut conn = connect_with(&args.url, &config)
+        .await
+        .with_context(|| format!("no WebSocket server at {}", args.url))?
+        .with_kind(MessageKind::Text);
+    for message in &args.messages {
+        conn.send(message.clone().into()).await?;
+        let reply = switchyard::rt::timeout(timeout, "waiting for the reply", conn.next())
+            .await?
+            .context("the server closed the connection")??;
+        println!("{}", String::from_utf8_lossy(&reply));
+        if reply != message.as_bytes() {
+            bail!("reply {reply:?} does not match {message:?}");
+        }
+    }
+    conn.close(1000, "done").await?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! A WebSocket echo server with its own page.
+//!
+//! ```text
+//! cargo run --example ws_echo_server -- 127.0.0.1:8080
+//! ```
+//!
+//! Open http://127.0.0.1:8080/ for the echo page, or use the `ws_client`
+//! example: `cargo run --example ws_client -- ws://127.0.0.1:8080/ws hello world`.
+//! Text comes back as text and binary as binary. Messages over
+//! `--max-message` bytes close the connection with 1009; pages from other
+//! sites are refused (403) unless listed with `--allow-origin`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use switchyard::ws::{
+    HeartbeatConfig, OriginPolicy, Router, ServerIo, WsConnection, WsServer, WsServerConfig,
+};
+
+#[derive(Parser)]
+#[command(about = "Echoes every WebSocket message, and serves an echo page at /")]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Largest message, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_message: usize,
+    /// Seconds of quiet before a ping (and again before a silent peer is dropped).
+    #[arg(long, default_value_t = 30.0)]
+    heartbeat: f64,
+    /// Origins allowed besides the page's own (e.g. https://app.example).
+    #[arg(long)]
+    allow_origin: Vec<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let beat = Duration::from_secs_f64(args.heartbeat);
+    let mut config = WsServerConfig::default()
+        .max_message(args.max_message)
+        .heartbeat(Some(HeartbeatConfig::new(beat, beat)));
+    if !args.allow_origin.is_empty() {
+        config = config.origins(OriginPolicy::allow(args.allow_origin));
+    }
+    let router = Router::new()
+        .page(
+            "/",
+            "text/html; charset=utf-8",
+            include_str!("pages/echo.html"),
+        )
+        .websocket("/ws", |conn, req| echo(conn, req.peer));
+    switchyard::rt::block_on(async {
+        let server = WsServer::bind(&*args.addr, config, router)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        println!("listening on {}", server.local_addr()?);
+        server.serve().await;
+        Ok(())
+    })
+}
+
+async fn echo(mut conn: WsConnection<ServerIo>, peer: std::net::SocketAddr) {
+    while let Some(msg) = conn.next().await {
+        let sent = match msg {
+            Ok(msg) => {
+                conn.set_kind(conn.last_received_kind());
+                conn.send(msg).await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::info!(%peer, error = %e, "closing connection");
+            return;
+        }
+    }
+    if let Some(close) = conn.peer_close() {
+        tracing::debug!(%peer, code = close.code, reason = %close.reason, "peer closed");
+    }
+}

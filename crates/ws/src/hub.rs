@@ -1,0 +1,435 @@
+//! [`Hub`]: topics, subscribers with bounded queues, and slow consumers cut
+//! off alone.
+//!
+//! The documents' Go hub broadcast on unbuffered channels from one loop, so
+//! a single stuck client stalled every other. Here publishing never waits:
+//! each subscriber has its own queue, bounded in messages and in bytes, and
+//! a subscriber whose queue is full is dropped from the hub (its connection
+//! is then closed with 1008 "slow consumer") while everyone else keeps
+//! receiving at full speed.
+
+use std::collections::{HashMap, HashSet};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::Stream;
+
+/// What happens to a subscriber whose queue is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowConsumerPolicy {
+    /// Drop the subscriber; its connection closes with 1008 "slow consumer".
+    /// The default: a consumer that cannot keep up would otherwise see a
+    /// stream with holes in it.
+    #[default]
+    Disconnect,
+    /// Keep the subscriber, and drop the messages that do not fit (counted
+    /// in [`HubStats::dropped`]).
+    DropMessages,
+}
+
+/// Limits of a [`Hub`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HubConfig {
+    /// Messages queued per subscriber. Default 256.
+    pub queue_messages: usize,
+    /// Bytes queued per subscriber. Default 1 MiB: with the message limit,
+    /// at most this much is held for any one slow client.
+    pub queue_bytes: usize,
+    /// What to do when a subscriber's queue is full.
+    pub slow_consumer: SlowConsumerPolicy,
+    /// Topics one subscriber may hold. Default 64.
+    pub max_topics_per_subscriber: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            queue_messages: 256,
+            queue_bytes: 1 << 20,
+            slow_consumer: SlowConsumerPolicy::Disconnect,
+            max_topics_per_subscriber: 64,
+        }
+    }
+}
+
+impl HubConfig {
+    /// Sets [`queue_messages`](Self::queue_messages) (at least 1).
+    pub fn queue_messages(mut self, messages: usize) -> Self {
+        self.queue_messages = messages.max(1);
+        self
+    }
+
+    /// Sets [`queue_bytes`](Self::queue_bytes).
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes;
+        self
+    }
+
+    /// Sets [`slow_consumer`](Self::slow_consumer).
+    pub fn slow_consumer(mut self, policy: SlowConsumerPolicy) -> Self {
+        self.slow_consumer = policy;
+        self
+    }
+
+    /// Sets [`max_topics_per_subscriber`](Self::max_topics_per_subscriber).
+    pub fn max_topics_per_subscriber(mut self, max: usize) -> Self {
+        self.max_topics_per_subscriber = max;
+        self
+    }
+}
+
+/// Counts of what a [`Hub`] has done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HubStats {
+    /// Subscribers now.
+    pub subscribers: usize,
+    /// Messages handed to subscribers' queues.
+    pub delivered: u64,
+    /// Subscribers dropped for being slow.
+    pub slow_disconnects: u64,
+    /// Messages dropped under [`SlowConsumerPolicy::DropMessages`].
+    pub dropped: u64,
+}
+
+/// A publish/subscribe hub of byte messages. Cloning gives another handle
+/// to the same hub.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// use futures::StreamExt;
+/// use switchyard_ws::{Hub, HubConfig};
+///
+/// let hub = Hub::new(HubConfig::default());
+/// let mut alice = hub.subscribe();
+/// alice.join("news")?;
+/// alice.join("sport")?;
+/// let bob = hub.subscribe();
+/// bob.join("sport")?;
+///
+/// assert_eq!(hub.publish("news", "headline".into()), 1);
+/// assert_eq!(hub.publish("sport", "score".into()), 2);
+/// assert_eq!(hub.publish("weather", "rain".into()), 0);
+/// assert_eq!(alice.next().await.as_deref(), Some(&b"headline"[..]));
+/// assert_eq!(alice.next().await.as_deref(), Some(&b"score"[..]));
+/// # Ok::<(), switchyard_ws::HubError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Hub {
+    shared: Arc<HubShared>,
+}
+
+#[derive(Debug)]
+struct HubShared {
+    config: HubConfig,
+    state: Mutex<HubState>,
+    delivered: AtomicU64,
+    slow_disconnects: AtomicU64,
+    dropped: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct HubState {
+    topics: HashMap<String, HashMap<u64, Arc<Queue>>>,
+    /// Each subscriber's topics, to leave them all at once.
+    memberships: HashMap<u64, HashSet<String>>,
+    next_id: u64,
+}
+
+/// One subscriber's queue, as the hub holds it.
+#[derive(Debug)]
+struct Queue {
+    tx: async_channel::Sender<Bytes>,
+    bytes: AtomicUsize,
+    /// Closed (never sent on) when the hub cuts the subscriber off.
+    cut: async_channel::Sender<()>,
+    slow: AtomicBool,
+}
+
+/// Why a [`Subscription`] could not join a topic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// The subscriber already holds the most topics allowed.
+    #[error("too many topics: at most {max} per subscriber")]
+    TooManyTopics {
+        /// The limit.
+        max: usize,
+    },
+    /// The hub dropped this subscriber (it was too slow).
+    #[error("subscription cut off by the hub")]
+    CutOff,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(config: HubConfig) -> Self {
+        Self {
+            shared: Arc::new(HubShared {
+                config,
+                state: Mutex::default(),
+                delivered: AtomicU64::new(0),
+                slow_disconnects: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, HubState> {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new subscriber, in no topic yet.
+    pub fn subscribe(&self) -> Subscription {
+        let config = &self.shared.config;
+        let (tx, rx) = async_channel::bounded(config.queue_messages.max(1));
+        let (cut, cut_signal) = async_channel::bounded(1);
+        let queue = Arc::new(Queue {
+            tx,
+            bytes: AtomicUsize::new(0),
+            cut,
+            slow: AtomicBool::new(false),
+        });
+        let mut state = self.state();
+        let id = state.next_id;
+        state.next_id += 1;
+        state.memberships.insert(id, HashSet::new());
+        Subscription {
+            id,
+            hub: self.clone(),
+            queue,
+            messages: Box::pin(rx),
+            cut_signal: Box::pin(cut_signal),
+        }
+    }
+
+    /// Queues `msg` for every subscriber of `topic`, without waiting, and
+    /// returns how many it reached. A subscriber whose queue is full is
+    /// handled by the [`SlowConsumerPolicy`], and not counted.
+    pub fn publish(&self, topic: &str, msg: Bytes) -> usize {
+        let config = &self.shared.config;
+        let mut state = self.state();
+        let Some(subscribers) = state.topics.get(topic) else {
+            return 0;
+        };
+        let mut delivered = 0;
+        let mut slow = Vec::new();
+        for (id, queue) in subscribers {
+            let fits = queue.bytes.load(Ordering::Acquire) + msg.len() <= config.queue_bytes;
+            if fits && queue.tx.try_send(msg.clone()).is_ok() {
+                queue.bytes.fetch_add(msg.len(), Ordering::AcqRel);
+                delivered += 1;
+            } else if queue.tx.is_closed() {
+                slow.push(*id); // gone: the subscription was dropped
+            } else {
+                match config.slow_consumer {
+                    SlowConsumerPolicy::Disconnect => {
+                        queue.slow.store(true, Ordering::Release);
+                        queue.cut.close();
+                        self.shared.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+                        slow.push(*id);
+                    }
+                    SlowConsumerPolicy::DropMessages => {
+                        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        for id in slow {
+            leave_all(&mut state, id);
+        }
+        self.shared
+            .delivered
+            .fetch_add(delivered as u64, Ordering::Relaxed);
+        delivered
+    }
+
+    /// Subscribers of `topic` now.
+    pub fn subscribers(&self, topic: &str) -> usize {
+        self.state().topics.get(topic).map_or(0, HashMap::len)
+    }
+
+    /// What the hub has done so far.
+    pub fn stats(&self) -> HubStats {
+        HubStats {
+            subscribers: self.state().memberships.len(),
+            delivered: self.shared.delivered.load(Ordering::Relaxed),
+            slow_disconnects: self.shared.slow_disconnects.load(Ordering::Relaxed),
+            dropped: self.shared.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn leave_all(state: &mut HubState, id: u64) {
+    for topic in state.memberships.remove(&id).unwrap_or_default() {
+        if let Some(subscribers) = state.topics.get_mut(&topic) {
+            subscribers.remove(&id);
+            if subscribers.is_empty() {
+                state.topics.remove(&topic);
+            }
+        }
+    }
+}
+
+/// One subscriber: a [`Stream`] of the messages published to its topics,
+/// in order. The stream ends if the hub cuts it off ([`is_cut_off`](Self::is_cut_off)).
+/// Dropping it leaves every topic.
+#[derive(Debug)]
+pub struct Subscription {
+    id: u64,
+    hub: Hub,
+    queue: Arc<Queue>,
+    /// Pinned on the heap: the channel's receiver is not `Unpin`.
+    messages: Pin<Box<async_channel::Receiver<Bytes>>>,
+    /// Boxed like `messages`, to keep the subscription `Unpin`.
+    cut_signal: Pin<Box<async_channel::Receiver<()>>>,
+}
+
+impl Subscription {
+    /// Joins `topic` (joining twice is harmless).
+    pub fn join(&self, topic: &str) -> Result<(), HubError> {
+        if self.is_cut_off() {
+            return Err(HubError::CutOff);
+        }
+        let max = self.hub.shared.config.max_topics_per_subscriber;
+        let mut state = self.hub.state();
+        let Some(topics) = state.memberships.get_mut(&self.id) else {
+            return Err(HubError::CutOff);
+        };
+        if !topics.contains(topic) && topics.len() >= max {
+            return Err(HubError::TooManyTopics { max });
+        }
+        topics.insert(topic.to_string());
+        state
+            .topics
+            .entry(topic.to_string())
+            .or_default()
+            .insert(self.id, self.queue.clone());
+        Ok(())
+    }
+
+    /// Leaves `topic`.
+    pub fn leave(&self, topic: &str) {
+        let mut state = self.hub.state();
+        if let Some(topics) = state.memberships.get_mut(&self.id) {
+            topics.remove(topic);
+        }
+        if let Some(subscribers) = state.topics.get_mut(topic) {
+            subscribers.remove(&self.id);
+            if subscribers.is_empty() {
+                state.topics.remove(topic);
+            }
+        }
+    }
+
+    /// Whether the hub dropped this subscriber for being slow.
+    pub fn is_cut_off(&self) -> bool {
+        self.queue.slow.load(Ordering::Acquire)
+    }
+
+    /// Resolves when the hub cuts this subscriber off (never, otherwise):
+    /// race it against a blocked send to stop waiting on a stuck client.
+    pub fn cut_off(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let signal: async_channel::Receiver<()> = (*self.cut_signal).clone();
+        async move {
+            let _ = signal.recv().await;
+        }
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.get_mut();
+        if this.is_cut_off() {
+            return Poll::Ready(None);
+        }
+        let next = this.messages.as_mut().poll_next(cx);
+        if let Poll::Ready(Some(msg)) = &next {
+            this.queue.bytes.fetch_sub(msg.len(), Ordering::AcqRel);
+        }
+        next
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.queue.tx.close();
+        leave_all(&mut self.hub.state(), self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    #[test]
+    fn a_full_subscriber_is_cut_off_and_the_others_keep_everything() {
+        let hub = Hub::new(HubConfig::default().queue_messages(4));
+        let fast = hub.subscribe();
+        let slow = hub.subscribe();
+        fast.join("t").unwrap();
+        slow.join("t").unwrap();
+        let mut fast = fast;
+        let mut got = Vec::new();
+        for i in 0..20u8 {
+            let reached = hub.publish("t", Bytes::from(vec![i]));
+            assert_eq!(reached, if i < 4 { 2 } else { 1 }, "message {i}");
+            got.push(futures::executor::block_on(fast.next()).unwrap()[0]);
+        }
+        assert_eq!(got, (0..20).collect::<Vec<u8>>());
+        assert!(slow.is_cut_off());
+        assert_eq!(hub.subscribers("t"), 1);
+        assert_eq!(hub.stats().slow_disconnects, 1);
+    }
+
+    #[test]
+    fn the_byte_budget_counts_too() {
+        let hub = Hub::new(HubConfig::default().queue_bytes(10));
+        let sub = hub.subscribe();
+        sub.join("t").unwrap();
+        assert_eq!(hub.publish("t", Bytes::from(vec![0; 10])), 1);
+        assert_eq!(hub.publish("t", Bytes::from(vec![0; 1])), 0);
+        assert!(sub.is_cut_off());
+    }
+
+    #[test]
+    fn the_drop_policy_keeps_the_subscriber() {
+        let config = HubConfig::default()
+            .queue_messages(1)
+            .slow_consumer(SlowConsumerPolicy::DropMessages);
+        let hub = Hub::new(config);
+        let sub = hub.subscribe();
+        sub.join("t").unwrap();
+        assert_eq!(hub.publish("t", "a".into()), 1);
+        assert_eq!(hub.publish("t", "b".into()), 0);
+        assert!(!sub.is_cut_off());
+        assert_eq!(hub.stats().dropped, 1);
+    }
+
+    #[test]
+    fn topics_per_subscriber_are_bounded_and_dropping_leaves_them() {
+        let hub = Hub::new(HubConfig::default().max_topics_per_subscriber(2));
+        let sub = hub.subscribe();
+        sub.join("a").unwrap();
+        sub.join("b").unwrap();
+        sub.join("a").unwrap();
+        assert_eq!(sub.join("c"), Err(HubError::TooManyTopics { max: 2 }));
+        sub.leave("a");
+        sub.join("c").unwrap();
+        drop(sub);
+        assert_eq!((hub.subscribers("b"), hub.subscribers("c")), (0, 0));
+        assert_eq!(hub.stats().subscribers, 0);
+    }
+}

@@ -21,6 +21,7 @@ mod heartbeat;
 pub mod http;
 mod hub;
 mod origin;
+mod push;
 mod router;
 mod server;
 
@@ -30,6 +31,9 @@ pub use connection::{CloseReason, MessageKind, WsConnection};
 pub use heartbeat::HeartbeatConfig;
 pub use hub::{Hub, HubConfig, HubError, HubStats, SlowConsumerPolicy, Subscription};
 pub use origin::OriginPolicy;
+pub use push::{
+    is_valid_topic, push_handler, run_subscriber, subscriber_handler, PushConfig, SubscriberEnd,
+};
 pub use router::{Request, Router};
 pub use server::{ServerIo, WsServer, WsShutdownHandle};
 

@@ -1,0 +1,228 @@
+//! Server push: the HTTP push endpoint that publishes to a [`Hub`], and the
+//! WebSocket side that forwards a subscriber's messages to its client.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::{select, BoxFuture, Either};
+use futures::io::{AsyncRead, AsyncWrite};
+use futures::{FutureExt, SinkExt, StreamExt};
+use http::header::{HeaderValue, WWW_AUTHENTICATE};
+use http::StatusCode;
+
+use crate::http::Response;
+use crate::router::Request;
+use crate::{Hub, HubError, MessageKind, ServerIo, Subscription, WsConnection};
+
+/// How the push endpoint and subscriber handler behave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PushConfig {
+    /// The topic of `POST /push` and of subscribers that name none.
+    /// Default `"default"`.
+    pub default_topic: String,
+    /// When set, `POST`s must carry `Authorization: Bearer <token>`; others
+    /// get 401. Default none.
+    pub token: Option<String>,
+    /// How long a cut-off subscriber's close frame (1008) may take to go out
+    /// before the connection is dropped. Default 1 s.
+    pub close_timeout: Duration,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            default_topic: "default".into(),
+            token: None,
+            close_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+impl PushConfig {
+    /// Sets [`token`](Self::token).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Sets [`close_timeout`](Self::close_timeout).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`default_topic`](Self::default_topic).
+    pub fn default_topic(mut self, topic: impl Into<String>) -> Self {
+        self.default_topic = topic.into();
+        self
+    }
+}
+
+/// Whether `topic` is a valid topic name: 1 to 128 of `A-Z a-z 0-9 . _ -`.
+pub fn is_valid_topic(topic: &str) -> bool {
+    (1..=128).contains(&topic.len())
+        && topic
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The handler of the documents' push endpoint: `POST /push` publishes the
+/// body to the default topic and `POST /push/<topic>` to `<topic>`,
+/// answering `{"delivered": N}` with the number of subscribers reached.
+/// Mount it at both paths:
+///
+/// ```
+/// use switchyard_ws::{push_handler, Hub, HubConfig, PushConfig, Router};
+///
+/// let hub = Hub::new(HubConfig::default());
+/// let push = push_handler(hub.clone(), PushConfig::default().token("s3cret"));
+/// let router = Router::new().post("/push", push.clone()).post_prefix("/push/", push);
+/// # drop(router);
+/// ```
+pub fn push_handler(
+    hub: Hub,
+    config: PushConfig,
+) -> impl Fn(Request) -> BoxFuture<'static, Response> + Clone + Send + Sync + 'static {
+    move |req: Request| {
+        let response = push(&hub, &config, &req);
+        async move { response }.boxed()
+    }
+}
+
+fn push(hub: &Hub, config: &PushConfig, req: &Request) -> Response {
+    if let Some(token) = &config.token {
+        let given = req
+            .head
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())) {
+            return Response::text(StatusCode::UNAUTHORIZED, "a valid bearer token is required")
+                .typed_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+    }
+    let topic = match req.head.path.rsplit_once('/') {
+        Some(("", "push")) => config.default_topic.as_str(),
+        Some((_, topic)) => topic,
+        None => config.default_topic.as_str(),
+    };
+    if !is_valid_topic(topic) {
+        return Response::text(
+            StatusCode::BAD_REQUEST,
+            "topic names are 1-128 of A-Z a-z 0-9 . _ -",
+        );
+    }
+    let delivered = hub.publish(topic, req.body.clone());
+    Response::json(StatusCode::OK, format!("{{\"delivered\":{delivered}}}\n"))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// How a subscriber's connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubscriberEnd {
+    /// The client closed, went away, or failed.
+    ClientGone,
+    /// The hub cut the subscriber off for being slow; closed with 1008.
+    SlowConsumer,
+}
+
+/// Forwards everything published to `sub`'s topics to the client over
+/// `conn` (as text messages), and hands each message the client sends to
+/// `on_message` (whose reply, if any, is sent back). When the hub cuts the
+/// subscriber off, a blocked send is abandoned and the connection is closed
+/// with 1008 "slow consumer" (given `close_timeout` to go out).
+pub async fn run_subscriber<S, F>(
+    conn: WsConnection<S>,
+    sub: Subscription,
+    close_timeout: Duration,
+    mut on_message: F,
+) -> SubscriberEnd
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnMut(&Subscription, Bytes) -> Option<Bytes>,
+{
+    let conn = conn.with_kind(MessageKind::Text);
+    let (mut sink, mut stream) = conn.split();
+    let mut sub = sub;
+    let end = loop {
+        let outgoing = match select(sub.next(), stream.next()).await {
+            Either::Left((Some(msg), _)) => msg,
+            Either::Left((None, _)) => break SubscriberEnd::SlowConsumer,
+            Either::Right((Some(Ok(msg)), _)) => match on_message(&sub, msg) {
+                Some(reply) => reply,
+                None => continue,
+            },
+            Either::Right((Some(Err(_)) | None, _)) => return SubscriberEnd::ClientGone,
+        };
+        match select(sink.send(outgoing), sub.cut_off().boxed()).await {
+            Either::Left((Ok(()), _)) => {}
+            Either::Left((Err(_), _)) => return SubscriberEnd::ClientGone,
+            Either::Right(_) => break SubscriberEnd::SlowConsumer,
+        }
+    };
+    if let Ok(mut conn) = sink.reunite(stream) {
+        let _ =
+            switchyard_rt::timeout(close_timeout, "close", conn.close(1008, "slow consumer")).await;
+    }
+    end
+}
+
+/// A ready WebSocket handler for push subscribers: joins the topics named
+/// in the URL (`?topics=news,sport`; the default topic if none), then
+/// forwards what is published to them. The client may join and leave topics
+/// with text messages `{"subscribe":"news"}` and `{"unsubscribe":"news"}`;
+/// a refused join is answered `{"error":"..."}`.
+pub fn subscriber_handler(
+    hub: Hub,
+    config: PushConfig,
+) -> impl Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Clone + Send + Sync + 'static
+{
+    move |conn, req| {
+        let hub = hub.clone();
+        let config = config.clone();
+        async move {
+            let sub = hub.subscribe();
+            let named = req.head.query_param("topics").unwrap_or("");
+            let mut topics: Vec<&str> = named.split(',').filter(|t| !t.is_empty()).collect();
+            if topics.is_empty() {
+                topics.push(&config.default_topic);
+            }
+            for topic in topics {
+                if is_valid_topic(topic) && sub.join(topic).is_err() {
+                    break;
+                }
+            }
+            let end = run_subscriber(conn, sub, config.close_timeout, command).await;
+            tracing::debug!(peer = %req.peer, ?end, "subscriber ended");
+        }
+        .boxed()
+    }
+}
+
+/// Applies one subscribe or unsubscribe command from a client.
+fn command(sub: &Subscription, msg: Bytes) -> Option<Bytes> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Command {
+        Subscribe(String),
+        Unsubscribe(String),
+    }
+    let error = |e: String| Some(Bytes::from(serde_json::json!({ "error": e }).to_string()));
+    match serde_json::from_slice::<Command>(&msg) {
+        Ok(Command::Subscribe(topic)) if is_valid_topic(&topic) => match sub.join(&topic) {
+            Ok(()) => None,
+            Err(HubError::CutOff) => None,
+            Err(e) => error(e.to_string()),
+        },
+        Ok(Command::Unsubscribe(topic)) => {
+            sub.leave(&topic);
+            None
+        }
+        Ok(Command::Subscribe(_)) => error("invalid topic name".into()),
+        Err(e) => error(format!("unknown command: {e}")),
+    }
+}

@@ -1,0 +1,185 @@
+//! Push over HTTP reaches exactly a topic's subscribers; a slow consumer is
+//! cut off (1008) while a fast one receives everything, in order.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use support::{raw_exchange, status, upgrade_request};
+use switchyard_ws::{
+    push_handler, subscriber_handler, ClientIo, Hub, HubConfig, PushConfig, Router, WsConnection,
+    WsServer, WsServerConfig,
+};
+
+async fn start(hub: &Hub, config: PushConfig) -> SocketAddr {
+    let push = push_handler(hub.clone(), config.clone());
+    let router = Router::new()
+        .websocket("/ws", subscriber_handler(hub.clone(), config))
+        .post("/push", push.clone())
+        .post_prefix("/push/", push);
+    let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    async_std::task::spawn(server.serve());
+    addr
+}
+
+async fn subscriber(addr: SocketAddr, query: &str) -> WsConnection<ClientIo> {
+    switchyard_ws::connect(&format!("ws://{addr}/ws{query}"))
+        .await
+        .unwrap()
+}
+
+fn post(addr: SocketAddr, path: &str, body: &str, auth: &str) -> String {
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n{auth}\r\n{body}",
+        body.len()
+    );
+    raw_exchange(addr, request.as_bytes())
+}
+
+async fn wait_for_subscribers(hub: &Hub, topic: &str, n: usize) {
+    for _ in 0..200 {
+        if hub.subscribers(topic) == n {
+            return;
+        }
+        switchyard_rt::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "{topic} has {} subscribers, not {n}",
+        hub.subscribers(topic)
+    );
+}
+
+async fn nothing_arrives(conn: &mut WsConnection<ClientIo>) {
+    let got = switchyard_rt::timeout(Duration::from_millis(150), "quiet", conn.next()).await;
+    assert!(got.is_err(), "an unexpected message: {got:?}");
+}
+
+#[async_std::test]
+async fn a_push_reaches_exactly_the_topics_subscribers() {
+    let hub = Hub::new(HubConfig::default());
+    let addr = start(&hub, PushConfig::default()).await;
+    let mut news = subscriber(addr, "?topics=news").await;
+    let mut sport = subscriber(addr, "?topics=sport").await;
+    let mut default = subscriber(addr, "").await;
+    wait_for_subscribers(&hub, "news", 1).await;
+    wait_for_subscribers(&hub, "sport", 1).await;
+    wait_for_subscribers(&hub, "default", 1).await;
+
+    let r = post(addr, "/push/news", "extra! extra!", "");
+    assert_eq!(status(&r), 200);
+    assert!(r.ends_with("{\"delivered\":1}\n"), "{r}");
+    assert_eq!(news.next().await.unwrap().unwrap(), "extra! extra!");
+    nothing_arrives(&mut sport).await;
+    nothing_arrives(&mut default).await;
+
+    assert!(post(addr, "/push", "to everyone on default", "").ends_with("{\"delivered\":1}\n"));
+    assert_eq!(
+        default.next().await.unwrap().unwrap(),
+        "to everyone on default"
+    );
+    nothing_arrives(&mut news).await;
+
+    // One connection, several topics.
+    sport.send("{\"subscribe\":\"news\"}".into()).await.unwrap();
+    wait_for_subscribers(&hub, "news", 2).await;
+    assert!(post(addr, "/push/news", "second", "").ends_with("{\"delivered\":2}\n"));
+    assert_eq!(news.next().await.unwrap().unwrap(), "second");
+    assert_eq!(sport.next().await.unwrap().unwrap(), "second");
+
+    sport
+        .send("{\"subscribe\":\"bad topic!\"}".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        sport.next().await.unwrap().unwrap(),
+        "{\"error\":\"invalid topic name\"}"
+    );
+    assert_eq!(status(&post(addr, "/push/bad%20topic", "x", "")), 400);
+    assert!(post(addr, "/push/nobody", "x", "").ends_with("{\"delivered\":0}\n"));
+}
+
+#[async_std::test]
+async fn a_configured_token_is_required_to_push() {
+    let hub = Hub::new(HubConfig::default());
+    let addr = start(&hub, PushConfig::default().token("s3cret")).await;
+    let missing = post(addr, "/push", "x", "");
+    assert_eq!(status(&missing), 401);
+    assert!(missing.contains("www-authenticate: Bearer"), "{missing}");
+    assert_eq!(
+        status(&post(addr, "/push", "x", "Authorization: Bearer wrong\r\n")),
+        401
+    );
+    assert_eq!(
+        status(&post(
+            addr,
+            "/push",
+            "x",
+            "Authorization: Bearer s3cret\r\n"
+        )),
+        200
+    );
+}
+
+#[async_std::test]
+async fn a_slow_consumer_is_cut_off_with_1008_while_a_fast_one_gets_everything_in_order() {
+    let hub = Hub::new(HubConfig::default().queue_messages(16));
+    let config = PushConfig::default().close_timeout(Duration::from_secs(5));
+    let addr = start(&hub, config).await;
+    let mut fast = subscriber(addr, "?topics=t").await;
+    // The slow consumer completes the handshake and then reads nothing.
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.write_all(
+        upgrade_request(addr, "")
+            .replace("/ws", "/ws?topics=t")
+            .as_bytes(),
+    )
+    .unwrap();
+    wait_for_subscribers(&hub, "t", 2).await;
+
+    const BATCH: u32 = 8;
+    let payload = vec![b'x'; 4096];
+    let mut sent = 0u32;
+    while hub.stats().slow_disconnects == 0 {
+        assert!(sent < 20_000, "the slow consumer was never cut off");
+        for _ in 0..BATCH {
+            let mut msg = sent.to_string().into_bytes();
+            msg.push(b' ');
+            msg.extend_from_slice(&payload);
+            hub.publish("t", msg.into());
+            sent += 1;
+        }
+        for i in sent - BATCH..sent {
+            let msg = fast.next().await.unwrap().unwrap();
+            assert!(
+                msg.starts_with(format!("{i} ").as_bytes()),
+                "message {i} out of order"
+            );
+        }
+    }
+    assert_eq!(hub.subscribers("t"), 1, "only the slow consumer is gone");
+
+    // Reading now lets the server's close frame out: 1008 "slow consumer".
+    let tail = async_std::task::spawn_blocking(move || {
+        slow.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut all = Vec::new();
+        let _ = slow.read_to_end(&mut all);
+        all
+    })
+    .await;
+    let close = [&[0x88, 0x0f, 0x03, 0xf0][..], b"slow consumer"].concat();
+    assert!(
+        tail.windows(close.len()).any(|w| w == close),
+        "no 1008 close frame"
+    );
+
+    // The fast subscriber still receives.
+    hub.publish("t", "after".into());
+    assert_eq!(fast.next().await.unwrap().unwrap(), "after");
+}

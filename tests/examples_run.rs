@@ -100,3 +100,32 @@ fn ws_client_without_a_server_fails_with_a_reason() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ws_push_delivers_a_post_to_an_open_subscriber() {
+    use futures::StreamExt;
+    use std::io::{Read, Write};
+
+    let server = ExampleServer::start("ws_push", &["127.0.0.1:0"]);
+    let addr = server.addr;
+    switchyard::rt::block_on(async move {
+        let mut page = switchyard::ws::connect(&format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        // What `curl -d 'hello' http://ADDR/push` sends, retried until the
+        // subscription is registered.
+        let mut reply = String::new();
+        for _ in 0..50 {
+            let mut curl = std::net::TcpStream::connect(addr).unwrap();
+            curl.write_all(b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+            reply.clear();
+            curl.read_to_string(&mut reply).unwrap();
+            if reply.ends_with("{\"delivered\":1}\n") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(reply.ends_with("{\"delivered\":1}\n"), "{reply}");
+        assert_eq!(page.next().await.unwrap().unwrap(), "hello");
+    });
+}

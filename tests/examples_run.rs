@@ -129,3 +129,76 @@ fn ws_push_delivers_a_post_to_an_open_subscriber() {
         assert_eq!(page.next().await.unwrap().unwrap(), "hello");
     });
 }
+
+#[test]
+fn ws_chat_rooms_see_their_own_messages_and_notices() {
+    use futures::{SinkExt, StreamExt};
+    use switchyard::ws::{connect, ClientIo, MessageKind, WsConnection};
+
+    async fn next_json(conn: &mut WsConnection<ClientIo>) -> serde_json::Value {
+        let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), "chat", conn.next())
+            .await
+            .expect("a message in time")
+            .expect("open")
+            .expect("a message");
+        serde_json::from_slice(&msg).expect("JSON")
+    }
+
+    let server = ExampleServer::start("ws_chat", &["127.0.0.1:0"]);
+    let base = format!("ws://{}/ws", server.addr);
+    switchyard::rt::block_on(async move {
+        let mut alice = connect(&format!("{base}?room=rust&name=Alice"))
+            .await
+            .unwrap()
+            .with_kind(MessageKind::Text);
+        let joined = next_json(&mut alice).await;
+        assert_eq!(
+            (joined["kind"].as_str(), joined["from"].as_str()),
+            (Some("join"), Some("Alice"))
+        );
+        let mut bob = connect(&format!("{base}?room=rust&name=Bob%20B"))
+            .await
+            .unwrap()
+            .with_kind(MessageKind::Text);
+        assert_eq!(next_json(&mut bob).await["from"], "Bob B");
+        assert_eq!(next_json(&mut alice).await["from"], "Bob B");
+        let mut gopher = connect(&format!("{base}?room=go&name=Gopher"))
+            .await
+            .unwrap();
+        assert_eq!(next_json(&mut gopher).await["kind"], "join");
+
+        alice
+            .send(r#"{"text":"hello, rust"}"#.into())
+            .await
+            .unwrap();
+        for conn in [&mut alice, &mut bob] {
+            let said = next_json(conn).await;
+            assert_eq!(said["kind"], "message");
+            assert_eq!(said["from"], "Alice");
+            assert_eq!(said["text"], "hello, rust");
+            assert!(said["time"].as_u64().unwrap() > 1_600_000_000_000);
+        }
+        let quiet = switchyard::rt::timeout(
+            std::time::Duration::from_millis(200),
+            "other room",
+            gopher.next(),
+        )
+        .await;
+        assert!(quiet.is_err(), "another room received: {quiet:?}");
+
+        bob.close(1000, "bye").await.unwrap();
+        let left = next_json(&mut alice).await;
+        assert_eq!(
+            (left["kind"].as_str(), left["from"].as_str()),
+            (Some("leave"), Some("Bob B"))
+        );
+
+        let mut nameless = connect(&format!("{base}?room=rust")).await.unwrap();
+        assert!(next_json(&mut nameless).await["error"]
+            .as_str()
+            .unwrap()
+            .contains("name"));
+        assert!(nameless.next().await.is_none());
+        assert_eq!(nameless.peer_close().map(|c| c.code), Some(1008));
+    });
+}

@@ -186,7 +186,7 @@ pub fn subscriber_handler(
         let config = config.clone();
         async move {
             let sub = hub.subscribe();
-            let named = req.head.query_param("topics").unwrap_or("");
+            let named = req.head.query_param("topics").unwrap_or_default();
             let mut topics: Vec<&str> = named.split(',').filter(|t| !t.is_empty()).collect();
             if topics.is_empty() {
                 topics.push(&config.default_topic);

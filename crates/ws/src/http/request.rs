@@ -125,14 +125,12 @@ impl RequestHead {
             .filter(|t| !t.is_empty())
     }
 
-    /// The value of query parameter `name` (not percent-decoded).
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .as_deref()?
-            .split('&')
-            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v)
+    /// The value of query parameter `name`, percent-decoded (`+` as a
+    /// space, as forms encode it). With the parameter repeated, the first.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_deref()?.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 }
 
@@ -187,11 +185,11 @@ mod tests {
 
     #[test]
     fn query_parameters() {
-        let raw = b"GET /?room=rust&token=abc&flag HTTP/1.1\r\n\r\n";
+        let raw = b"GET /?room=rust&name=J%C3%BCrgen+K&flag HTTP/1.1\r\n\r\n";
         let (head, _) = RequestHead::parse(raw, 1024).unwrap().unwrap();
-        assert_eq!(head.query_param("room"), Some("rust"));
-        assert_eq!(head.query_param("token"), Some("abc"));
-        assert_eq!(head.query_param("flag"), Some(""));
+        assert_eq!(head.query_param("room").as_deref(), Some("rust"));
+        assert_eq!(head.query_param("name").as_deref(), Some("J\u{fc}rgen K"));
+        assert_eq!(head.query_param("flag").as_deref(), Some(""));
         assert_eq!(head.query_param("other"), None);
     }
 }

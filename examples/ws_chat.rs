@@ -1,0 +1,149 @@
+//! A group chat room, as in the documents: pick a name, send with the button
+//! or Enter, see everyone's messages with time and sender, and notices when
+//! people join and leave. Rooms by URL.
+//!
+//! ```text
+//! cargo run --example ws_chat -- 127.0.0.1:8080
+//! # open http://127.0.0.1:8080/?room=rust in two browser windows
+//! ```
+//!
+//! Wire format (JSON text messages). The page connects to
+//! `/ws?room=<room>&name=<name>` and sends `{"text":"hi"}`; everyone in the
+//! room, the sender included, receives
+//! `{"kind":"message","from":"alice","text":"hi","time":1700000000000}`,
+//! and `{"kind":"join"|"leave","from":"alice","time":...}` notices (time in
+//! Unix milliseconds). Errors come back as `{"error":"..."}`. Names are 1-32
+//! characters, messages at most 1000, rooms 1-128 of `A-Z a-z 0-9 . _ -`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+use switchyard::ws::{
+    is_valid_topic, run_subscriber, Hub, HubConfig, Request, Router, ServerIo, WsConnection,
+    WsServer, WsServerConfig,
+};
+
+const MAX_NAME: usize = 32;
+const MAX_TEXT: usize = 1000;
+
+/// What a page sends.
+#[derive(Deserialize)]
+struct Said {
+    text: String,
+}
+
+/// What every page in the room receives.
+#[derive(Serialize)]
+struct Event<'a> {
+    kind: &'a str,
+    from: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    time: u128,
+}
+
+#[derive(Parser)]
+#[command(about = "A group chat room in the browser")]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(default_value = "127.0.0.1:8080")]
+    addr: String,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let hub = Hub::new(HubConfig::default());
+    let router = Router::new()
+        .page(
+            "/",
+            "text/html; charset=utf-8",
+            include_str!("pages/chat.html"),
+        )
+        .websocket("/ws", move |conn, req| chat(hub.clone(), conn, req));
+    let config = WsServerConfig::default().max_message(4 * MAX_TEXT + 256);
+    switchyard::rt::block_on(async {
+        let server = WsServer::bind(&*args.addr, config, router)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        println!("listening on {}", server.local_addr()?);
+        server.serve().await;
+        Ok(())
+    })
+}
+
+fn now() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+fn event(kind: &str, from: &str, text: Option<&str>) -> Bytes {
+    let event = Event {
+        kind,
+        from,
+        text,
+        time: now(),
+    };
+    serde_json::to_vec(&event)
+        .map(Bytes::from)
+        .unwrap_or_default()
+}
+
+fn error(reason: &str) -> Bytes {
+    Bytes::from(serde_json::json!({ "error": reason }).to_string())
+}
+
+async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
+    let room = req
+        .head
+        .query_param("room")
+        .unwrap_or_else(|| "lobby".into());
+    let name = req
+        .head
+        .query_param("name")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if !is_valid_topic(&room) || name.is_empty() || name.chars().count() > MAX_NAME {
+        use futures::SinkExt;
+        conn.set_kind(switchyard::ws::MessageKind::Text);
+        let _ = conn
+            .send(error(
+                "a name of 1-32 characters and a valid room are required",
+            ))
+            .await;
+        let _ = conn.close(1008, "bad name or room").await;
+        return;
+    }
+    let sub = hub.subscribe();
+    if sub.join(&room).is_err() {
+        return;
+    }
+    hub.publish(&room, event("join", &name, None));
+    let room_hub = hub.clone();
+    let said = |_: &switchyard::ws::Subscription, msg: Bytes| -> Option<Bytes> {
+        match serde_json::from_slice::<Said>(&msg) {
+            Ok(said) if said.text.chars().count() > MAX_TEXT => {
+                Some(error("message too long (1000 characters at most)"))
+            }
+            Ok(said) if said.text.trim().is_empty() => None,
+            Ok(said) => {
+                room_hub.publish(&room, event("message", &name, Some(&said.text)));
+                None
+            }
+            Err(_) => Some(error("expected {\"text\": \"...\"}")),
+        }
+    };
+    let end = run_subscriber(conn, sub, std::time::Duration::from_secs(1), said).await;
+    hub.publish(&room, event("leave", &name, None));
+    tracing::debug!(peer = %req.peer, ?end, "left the chat");
+}

@@ -202,3 +202,78 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
         assert_eq!(nameless.peer_close().map(|c| c.code), Some(1008));
     });
 }
+
+#[test]
+fn ws_tail_shows_the_last_lines_then_appends_truncation_and_rotation() {
+    use futures::StreamExt;
+    use std::io::Write;
+    use switchyard::ws::{connect, ClientIo, WsConnection};
+
+    async fn next_line(conn: &mut WsConnection<ClientIo>) -> String {
+        let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), "a line", conn.next())
+            .await
+            .expect("a line in time")
+            .expect("open")
+            .expect("a line");
+        String::from_utf8(msg.to_vec()).unwrap()
+    }
+    fn append(path: &std::path::Path, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    let dir = std::env::temp_dir().join(format!("switchyard-tail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("app.log");
+    std::fs::write(&log, "one\ntwo\nthree\n").unwrap();
+    let file = log.to_str().unwrap();
+    let server = ExampleServer::start(
+        "ws_tail",
+        &[
+            "127.0.0.1:0",
+            "--file",
+            file,
+            "--lines",
+            "2",
+            "--poll-ms",
+            "20",
+        ],
+    );
+    let url = format!("ws://{}/ws", server.addr);
+    let log2 = log.clone();
+    switchyard::rt::block_on(async move {
+        // The follower may not have read the file yet when we connect.
+        let mut page = connect(&url).await.unwrap();
+        let mut first = next_line(&mut page).await;
+        if first == "one" {
+            first = next_line(&mut page).await;
+        }
+        assert_eq!(first, "two");
+        assert_eq!(next_line(&mut page).await, "three");
+
+        append(&log2, "four\n");
+        assert_eq!(next_line(&mut page).await, "four");
+        append(&log2, "half a li");
+        append(&log2, "ne\n");
+        assert_eq!(next_line(&mut page).await, "half a line");
+
+        std::fs::write(&log2, "").unwrap(); // truncated
+        switchyard::rt::sleep(std::time::Duration::from_millis(100)).await;
+        append(&log2, "after truncation\n");
+        assert_eq!(next_line(&mut page).await, "after truncation");
+
+        let rotated = log2.with_extension("new");
+        std::fs::write(&rotated, "after rotation\n").unwrap();
+        std::fs::rename(&rotated, &log2).unwrap(); // replaced
+        assert_eq!(next_line(&mut page).await, "after rotation");
+
+        let mut late = connect(&url).await.unwrap();
+        assert_eq!(next_line(&mut late).await, "after truncation");
+        assert_eq!(next_line(&mut late).await, "after rotation");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -277,3 +277,11 @@ fn ws_tail_shows_the_last_lines_then_appends_truncation_and_rotation() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ws_typed_client_and_server_agree_in_bincode() {
+    let server = ExampleServer::start("ws_typed", &["server", "127.0.0.1:0"]);
+    let out = run_example("ws_typed", &["client", &format!("ws://{}/ws", server.addr)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("mean: 20.0"), "{}", stdout(&out));
+}

@@ -1,0 +1,121 @@
+// Drives the example pages in headless Chromium, as a person would: two
+// chat windows talking, a push reaching an open page, a log line appearing
+// on the tail page, an echo coming back. Run by tests/browser_pages.rs with
+// the folder of the built examples; prints "N passed, N failed" and exits
+// non-zero on any failure. Screenshots go to SCREENSHOTS (if set).
+
+import { spawn } from "node:child_process";
+import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const examples = process.argv[2];
+const screenshots = process.env.SCREENSHOTS;
+const children = [];
+
+/** Starts an example server; resolves to its http:// base URL. */
+function start(name, args) {
+  const child = spawn(join(examples, name), ["127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once("line", (line) => {
+      const match = /^listening on (.+)$/.exec(line);
+      match ? resolve("http://" + match[1]) : reject(new Error(`${name} printed ${line}`));
+    });
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
+async function shot(page, name) {
+  if (screenshots) {
+    mkdirSync(screenshots, { recursive: true });
+    await page.screenshot({ path: join(screenshots, name + ".png") });
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+const tests = {
+  async "two chat pages see each other's messages"() {
+    const base = await start("ws_chat", []);
+    const context = await browser.newContext();
+    const [alice, bob] = [await context.newPage(), await context.newPage()];
+    for (const [page, name] of [[alice, "Alice"], [bob, "Bob"]]) {
+      await page.goto(base + "/?room=rust");
+      await page.fill("#name", name);
+      await page.click("button[type=submit]");
+      await page.waitForSelector("#chat:not([hidden])");
+    }
+    await alice.locator("#log").getByText("Bob joined").waitFor();
+    await alice.fill("#text", "hello from Alice");
+    await alice.press("#text", "Enter");
+    await bob.locator("#log").getByText("hello from Alice").waitFor();
+    await bob.fill("#text", "hi Alice");
+    await bob.click("#send button");
+    await alice.locator("#log").getByText("hi Alice").waitFor();
+    await shot(alice, "chat");
+    await context.close();
+  },
+
+  async "a push reaches an open push page"() {
+    const base = await start("ws_push", []);
+    const page = await browser.newPage();
+    await page.goto(base + "/");
+    await page.getByText("connected", { exact: true }).waitFor();
+    const reply = await (await fetch(base + "/push", { method: "POST", body: "pushed from outside" })).text();
+    if (reply.trim() !== '{"delivered":1}') throw new Error("push answered " + reply);
+    await page.locator("#messages").getByText("pushed from outside").waitFor();
+    await shot(page, "push");
+    await page.close();
+  },
+
+  async "a line appended to the tailed file appears on the tail page"() {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-tail-"));
+    const file = join(dir, "app.log");
+    writeFileSync(file, "first line\n");
+    const base = await start("ws_tail", ["--file", file, "--poll-ms", "50"]);
+    const page = await browser.newPage();
+    await page.goto(base + "/");
+    await page.locator("#log").getByText("first line").waitFor();
+    appendFileSync(file, "appended while watching\n");
+    await page.locator("#log").getByText("appended while watching").waitFor();
+    await shot(page, "tail");
+    await page.close();
+  },
+
+  async "the echo page gets its message back"() {
+    const base = await start("ws_echo_server", []);
+    const page = await browser.newPage();
+    await page.goto(base + "/");
+    await page.getByText("connected").waitFor();
+    await page.fill("#message", "echo me");
+    await page.press("#message", "Enter");
+    await page.getByText("< echo me").waitFor();
+    await shot(page, "echo");
+    await page.close();
+  },
+};
+
+let passed = 0;
+let failed = 0;
+for (const [name, test] of Object.entries(tests)) {
+  try {
+    await test();
+    console.log(`ok - ${name}`);
+    passed += 1;
+  } catch (e) {
+    console.log(`FAILED - ${name}: ${e.message}`);
+    failed += 1;
+  }
+}
+await browser.close();
+for (const child of children) child.kill();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,43 @@
+//! Interop with a WebSocket implementation that is not ours: Python's
+//! `websockets` client against the `ws_echo_server` example, from
+//! `tests/interop/ws_echo_client.py`. `.ci/run` installs it; elsewhere,
+//! without it, this test says so and passes only when not under CI.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::ExampleServer;
+
+#[test]
+fn python_websockets_client_against_the_echo_server() {
+    let has_websockets = Command::new("python3")
+        .args(["-c", "import websockets.sync.client"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_websockets {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI, Python's websockets must be installed (see .ci/run)"
+        );
+        eprintln!("skipped: needs `pip install websockets`");
+        return;
+    }
+    let max = "1000";
+    let server = ExampleServer::start("ws_echo_server", &["127.0.0.1:0", "--max-message", max]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/ws_echo_client.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(format!("ws://{}/ws", server.addr))
+        .arg(max)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
+}

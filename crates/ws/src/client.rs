@@ -8,7 +8,7 @@ use switchyard_frame::Error;
 use switchyard_tcp::TcpStream;
 
 use crate::connection::map_error;
-use crate::WsConnection;
+use crate::{client_tls, MaybeTls, WsConnection};
 
 /// How a client connects.
 #[derive(Debug, Clone)]
@@ -22,6 +22,10 @@ pub struct ClientConfig {
     pub headers: Vec<(String, String)>,
     /// Largest message accepted from the server. Default 16 MiB.
     pub max_message: usize,
+    /// TLS for `wss://` URLs. Default none: the system's root certificates
+    /// are loaded when a `wss://` URL is first dialed (see
+    /// [`client_tls`](crate::client_tls) to add a private CA).
+    pub tls: Option<crate::ClientTls>,
 }
 
 impl Default for ClientConfig {
@@ -31,6 +35,7 @@ impl Default for ClientConfig {
             protocols: Vec::new(),
             headers: Vec::new(),
             max_message: 16 << 20,
+            tls: None,
         }
     }
 }
@@ -54,6 +59,12 @@ impl ClientConfig {
         self
     }
 
+    /// Sets [`tls`](Self::tls).
+    pub fn tls(mut self, tls: crate::ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Sets [`max_message`](Self::max_message).
     pub fn max_message(mut self, bytes: usize) -> Self {
         self.max_message = bytes;
@@ -61,17 +72,18 @@ impl ClientConfig {
     }
 }
 
-/// The stream under a client connection.
-pub type ClientIo = TcpStream;
+/// The stream under a client connection: plain, or TLS for wss.
+pub type ClientIo = MaybeTls<TcpStream, futures_rustls::client::TlsStream<TcpStream>>;
 
 /// Connects to a `ws://` URL with the default [`ClientConfig`].
 pub async fn connect(url: &str) -> Result<WsConnection<ClientIo>, Error> {
     connect_with(url, &ClientConfig::default()).await
 }
 
-/// Connects to a `ws://` URL: TCP, then the opening handshake, all within
-/// the configured time-out. A refused upgrade is an error carrying the
-/// server's status.
+/// Connects to a `ws://` or `wss://` URL: TCP, TLS for wss, then the
+/// opening handshake, all within the configured time-out. A refused upgrade
+/// is an error carrying the server's status; a certificate that is not
+/// trusted is an I/O error saying so.
 pub async fn connect_with(
     url: &str,
     config: &ClientConfig,
@@ -97,18 +109,37 @@ pub async fn connect_with(
         .host()
         .ok_or_else(|| invalid("URL (no host)"))?
         .to_string();
-    let port = uri.port_u16().unwrap_or(80);
-    if uri.scheme_str() != Some("ws") {
-        return Err(Error::Protocol {
-            reason: format!("unsupported scheme in {url}: only ws:// for now"),
-        });
-    }
+    let secure = match uri.scheme_str() {
+        Some("ws") => false,
+        Some("wss") => true,
+        _ => {
+            return Err(Error::Protocol {
+                reason: format!("unsupported scheme in {url}: ws:// or wss://"),
+            })
+        }
+    };
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let tls = match (&config.tls, secure) {
+        (Some(tls), true) => Some(tls.clone()),
+        (None, true) => Some(client_tls(None).map_err(|e| Error::Protocol {
+            reason: e.to_string(),
+        })?),
+        (_, false) => None,
+    };
     let ws_config = async_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(config.max_message))
         .max_frame_size(Some(config.max_message));
     let handshake = async {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let stream = switchyard_tcp::connect((host, port), config.handshake_timeout).await?;
+        let tcp = switchyard_tcp::connect((host, port), config.handshake_timeout).await?;
+        let stream = match tls {
+            None => MaybeTls::Plain(tcp),
+            Some(tls) => {
+                let name = rustls_pki_types::ServerName::try_from(host.to_string())
+                    .map_err(|_| invalid("TLS server name"))?;
+                MaybeTls::Tls(Box::new(tls.0.connect(name, tcp).await?))
+            }
+        };
         async_tungstenite::client_async_with_config(request, stream, Some(ws_config))
             .await
             .map_err(map_error)

@@ -45,6 +45,10 @@ pub struct WsServerConfig {
     /// A TCP connection with no byte either way for this long is closed.
     /// Default 5 minutes (heartbeats keep live WebSockets busier than that).
     pub idle_timeout: Duration,
+    /// TLS for `wss://` (see [`server_tls`](crate::server_tls)). Default
+    /// none: plain `ws://`. The TLS handshake counts against
+    /// `handshake_timeout`.
+    pub tls: Option<crate::ServerTls>,
 }
 
 impl Default for WsServerConfig {
@@ -62,6 +66,7 @@ impl Default for WsServerConfig {
             heartbeat: Some(HeartbeatConfig::default()),
             shutdown_grace: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
+            tls: None,
         }
     }
 }
@@ -140,6 +145,12 @@ impl WsServerConfig {
     /// Sets [`idle_timeout`](Self::idle_timeout).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
+        self
+    }
+
+    /// Serves `wss://` with `tls`.
+    pub fn tls(mut self, tls: crate::ServerTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 

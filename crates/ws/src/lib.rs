@@ -24,6 +24,7 @@ mod origin;
 mod push;
 mod router;
 mod server;
+mod tls;
 
 pub use client::{connect, connect_with, ClientConfig, ClientIo};
 pub use config::WsServerConfig;
@@ -36,6 +37,7 @@ pub use push::{
 };
 pub use router::{Request, Router};
 pub use server::{ServerIo, WsServer, WsShutdownHandle};
+pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
 
 pub use switchyard_frame::{
     Bincode, Error, Format, Json, MessageConnection, MessageReader, MessageSender, Typed,

@@ -17,10 +17,10 @@ use switchyard_tcp::{Accepted, ServeReport, Server, ServerConfig, ServerStream};
 use crate::handshake::{check_upgrade, switching_protocols};
 use crate::http::{RequestHead, Response};
 use crate::router::{Endpoint, Request, Routed};
-use crate::{Router, WsConnection, WsServerConfig};
+use crate::{MaybeTls, Router, WsConnection, WsServerConfig};
 
-/// The byte stream under a server-side WebSocket.
-pub type ServerIo = ServerStream;
+/// The byte stream under a server-side connection: plain, or TLS for wss.
+pub type ServerIo = MaybeTls<ServerStream, futures_rustls::server::TlsStream<ServerStream>>;
 
 /// A server for WebSocket upgrades and plain HTTP routes on one port,
 /// strict at the handshake: see [`handshake::check_upgrade`](crate::handshake::check_upgrade)
@@ -139,8 +139,21 @@ impl WsServer {
 /// One TCP connection: a request, then either a response or a WebSocket.
 async fn serve_connection(state: Arc<State>, conn: Accepted) {
     let peer = conn.peer_addr();
-    let mut io = conn.into_stream();
     let config = &state.config;
+    let mut io = match &config.tls {
+        None => MaybeTls::Plain(conn.into_stream()),
+        Some(tls) => {
+            let handshake = tls.0.accept(conn.into_stream());
+            match switchyard_rt::timeout(config.handshake_timeout, "TLS handshake", handshake).await
+            {
+                Ok(Ok(stream)) => MaybeTls::Tls(Box::new(stream)),
+                Ok(Err(e)) | Err(e) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+            }
+        }
+    };
     let request = switchyard_rt::timeout(
         config.handshake_timeout,
         "request",

@@ -1,0 +1,192 @@
+//! TLS for `wss://`: rustls with the ring provider (no OpenSSL), PEM files
+//! for servers, the system's roots plus an optional extra CA for clients.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::io::{AsyncRead, AsyncWrite};
+use futures_rustls::rustls::{self, crypto::ring, ClientConfig, RootCertStore, ServerConfig};
+use futures_rustls::{TlsAcceptor, TlsConnector};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// What went wrong setting up TLS.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A PEM file could not be read or parsed.
+    #[error("cannot read {path}: {reason}")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// A certificate file held no certificate.
+    #[error("{path} holds no PEM certificate")]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// No root certificate could be loaded for a client.
+    #[error("no trusted root certificates: {reason}")]
+    NoRoots {
+        /// Why.
+        reason: String,
+    },
+    /// rustls refused the configuration (e.g. a key that does not match).
+    #[error("TLS configuration refused: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+/// A server's TLS setup (certificate chain and key), from [`server_tls`].
+#[derive(Clone)]
+pub struct ServerTls(pub(crate) TlsAcceptor);
+
+/// A client's TLS setup (trusted roots), from [`client_tls`].
+#[derive(Clone)]
+pub struct ClientTls(pub(crate) TlsConnector);
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerTls { .. }")
+    }
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientTls { .. }")
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(ring::default_provider())
+}
+
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem_error = |e: rustls_pki_types::pem::Error| TlsError::Pem {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(pem_error)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pem_error)?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(certs)
+}
+
+/// A TLS acceptor for a server, from a PEM certificate chain and a PEM
+/// private key (PKCS#8, PKCS#1 or SEC1). Offers HTTP/1.1 by ALPN.
+///
+/// ```no_run
+/// let tls = switchyard_ws::server_tls("cert.pem".as_ref(), "key.pem".as_ref())?;
+/// let config = switchyard_ws::WsServerConfig::default().tls(tls);
+/// # Ok::<(), switchyard_ws::TlsError>(())
+/// ```
+pub fn server_tls(cert: &Path, key: &Path) -> Result<ServerTls, TlsError> {
+    let chain = certificates(cert)?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Pem {
+        path: key.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(ServerTls(TlsAcceptor::from(Arc::new(config))))
+}
+
+/// A TLS connector for clients: trusts the system's root certificates and,
+/// if given, the CA certificates in `extra_ca` (a PEM file; for a private
+/// CA or a self-signed server certificate).
+pub fn client_tls(extra_ca: Option<&Path>) -> Result<ClientTls, TlsError> {
+    let mut roots = RootCertStore::empty();
+    let system = rustls_native_certs::load_native_certs();
+    for cert in system.certs {
+        let _ = roots.add(cert); // skip the odd unparsable system certificate
+    }
+    if let Some(path) = extra_ca {
+        for cert in certificates(path)? {
+            roots.add(cert)?;
+        }
+    }
+    if roots.is_empty() {
+        let reason = match system.errors.first() {
+            Some(e) => format!("the system store failed ({e}) and no extra CA was given"),
+            None => "the system store is empty and no extra CA was given".into(),
+        };
+        return Err(TlsError::NoRoots { reason });
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(ClientTls(TlsConnector::from(Arc::new(config))))
+}
+
+/// A byte stream that is either plain or TLS: what a server or client
+/// connection runs over, `ws://` or `wss://` alike.
+#[derive(Debug)]
+pub enum MaybeTls<P, T> {
+    /// Plain TCP.
+    Plain(P),
+    /// TLS over TCP (boxed: a TLS session is large).
+    Tls(Box<T>),
+}
+
+impl<P, T> AsyncRead for MaybeTls<P, T>
+where
+    P: AsyncRead + Unpin,
+    T: AsyncRead + Unpin,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<P, T> AsyncWrite for MaybeTls<P, T>
+where
+    P: AsyncWrite + Unpin,
+    T: AsyncWrite + Unpin,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_flush(cx),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_close(cx),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
+        }
+    }
+}

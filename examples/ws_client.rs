@@ -26,6 +26,10 @@ struct Args {
     /// Seconds to wait for the connection and for each reply.
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
+    /// A PEM CA certificate to trust besides the system's (for wss:// to a
+    /// private or self-signed certificate).
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -41,7 +45,10 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let timeout = Duration::from_secs_f64(args.timeout);
-    let config = ClientConfig::default().handshake_timeout(timeout);
+    let mut config = ClientConfig::default().handshake_timeout(timeout);
+    if let Some(ca) = &args.ca {
+        config = config.tls(switchyard::ws::client_tls(Some(ca))?);
+    }
     let mut conn = connect_with(&args.url, &config)
         .await
         .with_context(|| format!("no WebSocket server at {}", args.url))?

@@ -9,6 +9,13 @@
 //! Text comes back as text and binary as binary. Messages over
 //! `--max-message` bytes close the connection with 1009; pages from other
 //! sites are refused (403) unless listed with `--allow-origin`.
+//!
+//! For wss, give a PEM certificate and key:
+//!
+//! ```text
+//! cargo run --example ws_echo_server -- 127.0.0.1:8443 --tls-cert cert.pem --tls-key key.pem
+//! cargo run --example ws_client -- wss://localhost:8443/ws hello --ca cert.pem
+//! ```
 
 use std::time::Duration;
 
@@ -34,6 +41,12 @@ struct Args {
     /// Origins allowed besides the page's own (e.g. https://app.example).
     #[arg(long)]
     allow_origin: Vec<String>,
+    /// PEM certificate chain: serve wss (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,6 +63,9 @@ fn main() -> anyhow::Result<()> {
         .heartbeat(Some(HeartbeatConfig::new(beat, beat)));
     if !args.allow_origin.is_empty() {
         config = config.origins(OriginPolicy::allow(args.allow_origin));
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config = config.tls(switchyard::ws::server_tls(cert, key)?);
     }
     let router = Router::new()
         .page(

@@ -285,3 +285,32 @@ fn ws_typed_client_and_server_agree_in_bincode() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("mean: 20.0"), "{}", stdout(&out));
 }
+
+#[test]
+fn ws_client_reaches_the_echo_server_over_wss_with_a_self_signed_certificate() {
+    let dir = std::env::temp_dir().join(format!("switchyard-wss-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+
+    let server = ExampleServer::start(
+        "ws_echo_server",
+        &["127.0.0.1:0", "--tls-cert", cert, "--tls-key", key],
+    );
+    let url = format!("wss://localhost:{}/ws", server.addr.port());
+    let out = run_example("ws_client", &[&url, "secret", "--ca", cert]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "secret\n");
+
+    let untrusted = run_example("ws_client", &[&url, "secret"]);
+    assert!(!untrusted.status.success());
+    assert!(
+        stderr(&untrusted).to_lowercase().contains("certificate"),
+        "{}",
+        stderr(&untrusted)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

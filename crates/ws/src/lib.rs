@@ -22,6 +22,7 @@ pub mod http;
 mod hub;
 mod origin;
 mod push;
+mod reconnect;
 mod router;
 mod server;
 mod tls;
@@ -35,6 +36,7 @@ pub use origin::OriginPolicy;
 pub use push::{
     is_valid_topic, push_handler, run_subscriber, subscriber_handler, PushConfig, SubscriberEnd,
 };
+pub use reconnect::{ReconnectPolicy, Reconnecting};
 pub use router::{Request, Router};
 pub use server::{ServerIo, WsServer, WsShutdownHandle};
 pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};

@@ -1,0 +1,84 @@
+//! A reconnecting client comes back after its server restarts, and sends
+//! its on-connect messages again.
+
+mod support;
+
+use std::time::Duration;
+
+use switchyard_ws::{
+    ClientConfig, ReconnectPolicy, Reconnecting, Router, WsServer, WsServerConfig,
+};
+
+async fn echo_server(
+    addr: &str,
+) -> (
+    std::net::SocketAddr,
+    switchyard_ws::WsShutdownHandle,
+    async_std::task::JoinHandle<()>,
+) {
+    let router = Router::new().websocket("/ws", |mut conn, _| async move {
+        use futures::{SinkExt, StreamExt};
+        while let Some(Ok(msg)) = conn.next().await {
+            if conn.send(msg).await.is_err() {
+                break;
+            }
+        }
+    });
+    let config = WsServerConfig::default().shutdown_grace(Duration::from_secs(1));
+    let server = WsServer::bind(addr, config, router).await.unwrap();
+    let local = server.local_addr().unwrap();
+    let shutdown = server.shutdown_handle();
+    let serving = async_std::task::spawn(async move {
+        server.serve().await;
+    });
+    (local, shutdown, serving)
+}
+
+#[async_std::test]
+async fn it_comes_back_after_the_server_restarts() {
+    let (addr, shutdown, serving) = echo_server("127.0.0.1:0").await;
+    let policy = ReconnectPolicy::default()
+        .delays(Duration::from_millis(50), Duration::from_millis(400))
+        .on_connect("subscribe");
+    let mut client = Reconnecting::new(format!("ws://{addr}/ws"), ClientConfig::default(), policy);
+    assert_eq!(client.next().await.unwrap(), "subscribe");
+    assert_eq!(client.connects(), 1);
+
+    shutdown.shutdown();
+    serving.await;
+    // Back on the same port a little later.
+    let restart = async_std::task::spawn(async move {
+        switchyard_rt::sleep(Duration::from_millis(300)).await;
+        echo_server(&addr.to_string()).await
+    });
+    let again = switchyard_rt::timeout(Duration::from_secs(10), "reconnect", client.next())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.unwrap(),
+        "subscribe",
+        "the on-connect message is sent again"
+    );
+    assert_eq!(client.connects(), 2);
+    client.send("after the restart".into()).await.unwrap();
+    assert_eq!(client.next().await.unwrap(), "after the restart");
+    drop(restart);
+}
+
+#[async_std::test]
+async fn it_gives_up_after_max_attempts() {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let policy = ReconnectPolicy::default()
+        .delays(Duration::from_millis(10), Duration::from_millis(20))
+        .max_attempts(3);
+    let mut client =
+        Reconnecting::new(format!("ws://{unused}/ws"), ClientConfig::default(), policy);
+    let err = switchyard_rt::timeout(Duration::from_secs(5), "give up", client.next())
+        .await
+        .unwrap();
+    assert!(err.is_err());
+    assert_eq!(client.connects(), 0);
+}

@@ -1,8 +1,6 @@
 //! A reconnecting client comes back after its server restarts, and sends
 //! its on-connect messages again.
 
-mod support;
-
 use std::time::Duration;
 
 use switchyard_ws::{

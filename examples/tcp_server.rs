@@ -13,6 +13,8 @@
 //! before a connection is closed. Logs go to stderr (`RUST_LOG=debug` for
 //! more).
 
+mod common;
+
 use std::time::Duration;
 
 use anyhow::Context;
@@ -38,12 +40,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_logging();
     let args = Args::parse();
     switchyard::rt::block_on(serve(args))
 }

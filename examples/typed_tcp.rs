@@ -10,6 +10,8 @@
 //! every response is the one expected. A message that does not decode as a
 //! `Request` gets a `Response::Error` and the connection is closed.
 
+mod common;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -72,25 +74,14 @@ enum Role {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_logging();
     let result = switchyard::rt::block_on(async {
         match Args::parse().role {
             Role::Server { addr, idle_timeout } => server(&addr, idle_timeout).await,
             Role::Client { addr } => client(&addr).await,
         }
     });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("typed_tcp: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit("typed_tcp", result)
 }
 
 async fn server(addr: &str, idle_timeout: f64) -> anyhow::Result<()> {

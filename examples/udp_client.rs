@@ -7,6 +7,8 @@
 //! cargo run --example udp_client -- 127.0.0.1:7002 hello world
 //! ```
 
+mod common;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -31,13 +33,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match switchyard::rt::block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("udp_client: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit("udp_client", switchyard::rt::block_on(run(args)))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

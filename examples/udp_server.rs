@@ -8,6 +8,8 @@
 //! One datagram is one message. Datagrams over `--max-datagram` bytes are
 //! reported and dropped, never echoed cut.
 
+mod common;
+
 use anyhow::Context;
 use clap::Parser;
 use switchyard::udp::{UdpSocket, MAX_PAYLOAD};
@@ -24,12 +26,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_logging();
     let args = Args::parse();
     switchyard::rt::block_on(async {
         let socket = UdpSocket::bind(&*args.addr)

@@ -15,6 +15,8 @@
 //! Unix milliseconds). Errors come back as `{"error":"..."}`. Names are 1-32
 //! characters, messages at most 1000, rooms 1-128 of `A-Z a-z 0-9 . _ -`.
 
+mod common;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -54,12 +56,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_logging();
     let args = Args::parse();
     let hub = Hub::new(HubConfig::default());
     let router = Router::new()

@@ -6,6 +6,8 @@
 //! cargo run --example ws_client -- ws://127.0.0.1:8080/ws hello world
 //! ```
 
+mod common;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -34,13 +36,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match switchyard::rt::block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ws_client: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit("ws_client", switchyard::rt::block_on(run(args)))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

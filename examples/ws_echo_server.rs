@@ -17,6 +17,8 @@
 //! cargo run --example ws_client -- wss://localhost:8443/ws hello --ca cert.pem
 //! ```
 
+mod common;
+
 use std::time::Duration;
 
 use anyhow::Context;
@@ -50,12 +52,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_logging();
     let args = Args::parse();
     let beat = Duration::from_secs_f64(args.heartbeat);
     let mut config = WsServerConfig::default()

@@ -13,6 +13,8 @@
 //! A page that cannot keep up is disconnected with 1008 "slow consumer";
 //! every other page keeps receiving.
 
+mod common;
+
 use anyhow::Context;
 use clap::Parser;
 use switchyard::ws::{
@@ -37,12 +39,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_logging();
     let args = Args::parse();
     let hub = Hub::new(HubConfig::default().queue_messages(args.queue));
     let mut push = PushConfig::default();

@@ -15,6 +15,8 @@
 //! with a notice instead of held. Each page gets the last `--lines` lines,
 //! then everything new, as text messages.
 
+mod common;
+
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -77,12 +79,7 @@ impl Tail {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_logging();
     let args = Args::parse();
     let tail = Arc::new(Tail {
         recent: Mutex::new(VecDeque::with_capacity(args.lines)),

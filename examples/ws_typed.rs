@@ -11,6 +11,8 @@
 //! one. The same `Typed` adapter carries these types over TCP or UDP too;
 //! only the connection underneath changes.
 
+mod common;
+
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -76,25 +78,14 @@ enum Role {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_logging();
     let result = switchyard::rt::block_on(async {
         match Args::parse().role {
             Role::Server { addr } => server(&addr).await,
             Role::Client { url } => client(&url).await,
         }
     });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ws_typed: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit("ws_typed", result)
 }
 
 async fn server(addr: &str) -> anyhow::Result<()> {

@@ -43,7 +43,7 @@ mod transports {
             let framing = LengthPrefixed::new(MAX);
             (
                 Framed::new(client.unwrap(), framing),
-                Framed::new(accepted.unwrap().0, framing),
+                Framed::new(accepted.unwrap().0.into(), framing),
                 None,
             )
         }

@@ -3,8 +3,10 @@
 use std::io;
 use std::time::Duration;
 
-use async_std::net::{TcpStream, ToSocketAddrs};
+use async_std::net::ToSocketAddrs;
 use switchyard_frame::{Framed, Framing};
+
+use crate::TcpStream;
 
 /// The default connect time-out, 10 s: long enough for a slow network, short
 /// enough that a client gives up on a server that is not there.
@@ -28,11 +30,13 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn connect<A: ToSocketAddrs>(addr: A, timeout: Duration) -> io::Result<TcpStream> {
     let mut last_error = None;
     for addr in addr.to_socket_addrs().await? {
-        let attempt = switchyard_rt::timeout(timeout, "connect", TcpStream::connect(addr)).await;
+        let attempt =
+            switchyard_rt::timeout(timeout, "connect", async_std::net::TcpStream::connect(addr))
+                .await;
         match attempt.and_then(|connected| connected) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
-                return Ok(stream);
+                return Ok(stream.into());
             }
             Err(e) => {
                 last_error = Some(io::Error::new(e.kind(), format!("connect to {addr}: {e}")))

@@ -38,12 +38,13 @@
 mod config;
 mod connect;
 mod server;
+mod stream;
 
 pub use config::ServerConfig;
 pub use connect::{connect, connect_framed, DEFAULT_CONNECT_TIMEOUT};
 pub use server::{Accepted, ServeReport, Server, ServerStream, ShutdownHandle};
+pub use stream::TcpStream;
 
-pub use async_std::net::TcpStream;
 pub use switchyard_frame::{
     Bincode, Error, Format, Framed, Framing, Json, LengthPrefixed, Lines, MessageConnection,
     MessageReader, MessageSender, Raw, Typed,

@@ -9,12 +9,12 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use async_std::net::{TcpListener, TcpStream as AsyncStdTcpStream, ToSocketAddrs};
 use futures::future::{select, Either};
 use switchyard_frame::{Framed, Framing, MessageReader, MessageSender};
 use switchyard_rt::{Backoff, IdleTimeout};
 
-use crate::ServerConfig;
+use crate::{ServerConfig, TcpStream};
 
 /// The byte stream of an accepted connection: the socket under the server's
 /// idle time-out.
@@ -119,7 +119,7 @@ pub struct Server {
 
 /// Open connections, so that shutdown can end the ones that outstay the
 /// grace period. Bounded by `max_connections`.
-type OpenConnections = Arc<Mutex<HashMap<u64, TcpStream>>>;
+type OpenConnections = Arc<Mutex<HashMap<u64, AsyncStdTcpStream>>>;
 
 impl Server {
     /// Binds a listener on `addr`.
@@ -202,7 +202,7 @@ impl Server {
             next_id += 1;
             lock(&open).insert(id, stream.clone());
             let conn = Accepted {
-                stream: IdleTimeout::new(stream, config.idle_timeout),
+                stream: IdleTimeout::new(TcpStream::from(stream), config.idle_timeout),
                 peer,
             };
             let task = handler(conn);
@@ -223,7 +223,7 @@ impl Server {
             .await
             .is_err()
         {
-            let stragglers: Vec<TcpStream> = lock(&open).drain().map(|(_, s)| s).collect();
+            let stragglers: Vec<AsyncStdTcpStream> = lock(&open).drain().map(|(_, s)| s).collect();
             report.forced = stragglers.len();
             tracing::info!(
                 connections = report.forced,
@@ -246,6 +246,6 @@ async fn until<F: Future>(shutdown: &async_channel::Receiver<()>, future: F) -> 
     }
 }
 
-fn lock(open: &OpenConnections) -> std::sync::MutexGuard<'_, HashMap<u64, TcpStream>> {
+fn lock(open: &OpenConnections) -> std::sync::MutexGuard<'_, HashMap<u64, AsyncStdTcpStream>> {
     open.lock().unwrap_or_else(PoisonError::into_inner)
 }

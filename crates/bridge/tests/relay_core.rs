@@ -1,0 +1,142 @@
+//! The relay core over real sockets: byte-exact streams, datagram
+//! boundaries kept, end of stream carried through, and a side that never
+//! ends given up after the linger.
+
+use std::time::Duration;
+
+use async_std::io::{ReadExt, WriteExt};
+use async_std::net::{TcpListener, TcpStream};
+use futures::{SinkExt, StreamExt};
+use switchyard_bridge::{relay, DirectionEnd};
+use switchyard_frame::{Framed, LengthPrefixed, Raw};
+use switchyard_udp::UdpSocket;
+
+const LINGER: Duration = Duration::from_millis(300);
+
+/// A TCP echo server of raw bytes; returns its address.
+async fn tcp_echo() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    async_std::task::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            async_std::task::spawn(async move {
+                let (mut r, mut w) = (stream.clone(), stream);
+                let _ = async_std::io::copy(&mut r, &mut w).await;
+                let _ = w.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+/// Accepts one client on a fresh listener; the relay's client side.
+async fn accept_one() -> (std::net::SocketAddr, async_std::task::JoinHandle<TcpStream>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (
+        addr,
+        async_std::task::spawn(async move { listener.accept().await.unwrap().0 }),
+    )
+}
+
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+#[async_std::test]
+async fn eight_mebibytes_through_a_raw_tcp_relay_come_back_byte_exact() {
+    let echo = tcp_echo().await;
+    let (front, accepted) = accept_one().await;
+    let mut client = TcpStream::connect(front).await.unwrap();
+    let a = Framed::new(switchyard_tcp::TcpStream::from(accepted.await), Raw);
+    let b = Framed::new(
+        switchyard_tcp::connect(echo, Duration::from_secs(5))
+            .await
+            .unwrap(),
+        Raw,
+    );
+    let relaying = async_std::task::spawn(relay(a, b, LINGER));
+
+    let data: Vec<u8> = (0..8u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut writer = client.clone();
+    let sent = data.clone();
+    let writing = async_std::task::spawn(async move {
+        writer.write_all(&sent).await.unwrap();
+        writer.shutdown(std::net::Shutdown::Write).unwrap(); // end of stream, carried through
+    });
+    let mut back = Vec::with_capacity(data.len());
+    client.read_to_end(&mut back).await.unwrap();
+    writing.await;
+    assert_eq!(back.len(), data.len());
+    assert_eq!(checksum(&back), checksum(&data));
+
+    let report = relaying.await;
+    assert_eq!(
+        (report.bytes_a_to_b, report.bytes_b_to_a),
+        (8 << 20, 8 << 20)
+    );
+    assert!(
+        matches!(report.a_to_b, DirectionEnd::SourceClosed),
+        "{:?}",
+        report.a_to_b
+    );
+    assert!(
+        matches!(report.b_to_a, DirectionEnd::SourceClosed),
+        "{:?}",
+        report.b_to_a
+    );
+}
+
+#[async_std::test]
+async fn datagram_boundaries_survive_length_prefixed_tcp_to_udp() {
+    // A UDP echo service.
+    let service = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let service_addr = service.local_addr().unwrap();
+    async_std::task::spawn(async move {
+        while let Ok((msg, peer)) = service.recv_from().await {
+            let _ = service.send_to(&msg, peer).await;
+        }
+    });
+    let (front, accepted) = accept_one().await;
+    let client = TcpStream::connect(front).await.unwrap();
+    let a = Framed::new(
+        switchyard_tcp::TcpStream::from(accepted.await),
+        LengthPrefixed::default(),
+    );
+    let b = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .connect(service_addr)
+        .await
+        .unwrap();
+    let relaying = async_std::task::spawn(relay(a, b, LINGER));
+
+    let mut client = Framed::new(client, LengthPrefixed::default());
+    for size in [0usize, 1, 7, 1472, 9000, 60_000] {
+        let msg: bytes::Bytes = (0..size).map(|i| i as u8).collect();
+        client.send(msg.clone()).await.unwrap();
+        let back = client.next().await.unwrap().unwrap();
+        assert_eq!(
+            back,
+            msg,
+            "a {size}-byte message came back as {} bytes",
+            back.len()
+        );
+    }
+    drop(client);
+    // The UDP side never ends by itself: the relay lets it linger, then stops.
+    let report = switchyard_rt::timeout(Duration::from_secs(5), "relay end", relaying)
+        .await
+        .unwrap();
+    assert_eq!(report.messages_a_to_b, 6);
+    assert!(
+        matches!(report.b_to_a, DirectionEnd::Abandoned),
+        "{:?}",
+        report.b_to_a
+    );
+    assert!(report.duration >= LINGER);
+}

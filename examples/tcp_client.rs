@@ -12,9 +12,8 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
 use switchyard::tcp::{connect_framed, LengthPrefixed};
 
 #[derive(Parser)]
@@ -41,15 +40,5 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut conn = connect_framed(&*args.addr, LengthPrefixed::default(), timeout)
         .await
         .with_context(|| format!("no echo server at {}", args.addr))?;
-    for message in &args.messages {
-        conn.send(message.clone().into()).await?;
-        let reply = switchyard::rt::timeout(timeout, "waiting for the reply", conn.next())
-            .await?
-            .context("the server closed the connection")??;
-        println!("{}", String::from_utf8_lossy(&reply));
-        if reply != message.as_bytes() {
-            bail!("reply {reply:?} does not match {message:?}");
-        }
-    }
-    Ok(())
+    common::check_echoes(&mut conn, &args.messages, timeout).await
 }

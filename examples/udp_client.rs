@@ -12,9 +12,8 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
 use switchyard::udp::UdpSocket;
 
 #[derive(Parser)]
@@ -49,17 +48,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "[::]:0"
     };
     let mut conn = UdpSocket::bind(any).await?.connect(server).await?;
-    for message in &args.messages {
-        conn.send(message.clone().into()).await?;
-        let reply = switchyard::rt::timeout(timeout, "waiting for the reply", conn.next())
-            .await
-            .with_context(|| format!("is a UDP echo server listening on {}?", args.addr))?
-            .context("the socket closed")?
-            .with_context(|| format!("no UDP echo server at {}", args.addr))?;
-        println!("{}", String::from_utf8_lossy(&reply));
-        if reply != message.as_bytes() {
-            bail!("reply {reply:?} does not match {message:?}");
-        }
-    }
-    Ok(())
+    // UDP has no connection to fail: silence or a refusal means no server.
+    common::check_echoes(&mut conn, &args.messages, timeout)
+        .await
+        .with_context(|| format!("no UDP echo server answering at {}", args.addr))
 }

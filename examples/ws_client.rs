@@ -11,9 +11,8 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
 use switchyard::ws::{connect_with, ClientConfig, MessageKind};
 
 #[derive(Parser)]
@@ -49,16 +48,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("no WebSocket server at {}", args.url))?
         .with_kind(MessageKind::Text);
-    for message in &args.messages {
-        conn.send(message.clone().into()).await?;
-        let reply = switchyard::rt::timeout(timeout, "waiting for the reply", conn.next())
-            .await?
-            .context("the server closed the connection")??;
-        println!("{}", String::from_utf8_lossy(&reply));
-        if reply != message.as_bytes() {
-            bail!("reply {reply:?} does not match {message:?}");
-        }
-    }
+    common::check_echoes(&mut conn, &args.messages, timeout).await?;
     conn.close(1000, "done").await?;
     Ok(())
 }

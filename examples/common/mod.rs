@@ -4,6 +4,11 @@
 #![allow(dead_code)] // each example uses its part
 
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use futures::{SinkExt, StreamExt};
+use switchyard::frame::MessageConnection;
 
 /// Logs to stderr at `info` (or as `RUST_LOG` says), keeping stdout for
 /// the program's own output (`listening on ADDR`, replies).
@@ -26,4 +31,29 @@ pub fn exit(program: &str, result: anyhow::Result<()>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The echo clients' check, the same over TCP, UDP and WebSocket because
+/// it only needs the shared message interface: sends each message, waits
+/// at most `timeout` for its reply, prints the reply on its own line, and
+/// fails on the first reply that differs.
+pub async fn check_echoes<C>(
+    conn: &mut C,
+    messages: &[String],
+    timeout: Duration,
+) -> anyhow::Result<()>
+where
+    C: MessageConnection + Unpin,
+{
+    for message in messages {
+        conn.send(message.clone().into()).await?;
+        let reply = switchyard::rt::timeout(timeout, "waiting for the reply", conn.next())
+            .await?
+            .context("the connection closed")??;
+        println!("{}", String::from_utf8_lossy(&reply));
+        if reply != message.as_bytes() {
+            bail!("reply {reply:?} does not match {message:?}");
+        }
+    }
+    Ok(())
 }

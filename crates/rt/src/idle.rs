@@ -1,6 +1,5 @@
 //! [`IdleTimeout`]: a byte stream that fails once nothing has moved for too long.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,15 +7,14 @@ use std::time::{Duration, Instant};
 
 use futures::io::{AsyncRead, AsyncWrite};
 
-use crate::Timer;
+use crate::Deadline;
 
 /// Wraps a byte stream so that a read fails with
 /// [`io::ErrorKind::TimedOut`] once no byte has been read or written for
 /// `idle`: a peer that sends half a frame and goes silent, or connects and
 /// never speaks, is dropped instead of holding its connection forever.
 ///
-/// Activity costs a clock read, not a timer re-arm: the one timer is moved
-/// only when it fires early.
+/// Activity costs a clock read, not a timer re-arm (see [`Deadline`]).
 ///
 /// ```
 /// # async_std::task::block_on(async {
@@ -36,7 +34,7 @@ pub struct IdleTimeout<IO> {
     io: IO,
     idle: Duration,
     last_activity: Instant,
-    timer: Timer,
+    deadline: Deadline,
 }
 
 impl<IO> IdleTimeout<IO> {
@@ -46,7 +44,7 @@ impl<IO> IdleTimeout<IO> {
             io,
             idle,
             last_activity: Instant::now(),
-            timer: Timer::after(idle),
+            deadline: Deadline::new(),
         }
     }
 
@@ -68,21 +66,12 @@ impl<IO> IdleTimeout<IO> {
 
     /// Ready with an error once the stream has been idle for too long.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        loop {
-            let Some(deadline) = self.last_activity.checked_add(self.idle) else {
-                return Poll::Pending; // an idle limit past the end of time
-            };
-            if Instant::now() >= deadline {
-                return Poll::Ready(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("idle for {:?}", self.idle),
-                ));
-            }
-            self.timer.set_at(deadline);
-            if Pin::new(&mut self.timer).poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-        }
+        let Some(at) = self.last_activity.checked_add(self.idle) else {
+            return Poll::Pending; // an idle limit past the end of time
+        };
+        self.deadline
+            .poll_at(cx, at)
+            .map(|()| io::Error::new(io::ErrorKind::TimedOut, format!("idle for {:?}", self.idle)))
     }
 }
 

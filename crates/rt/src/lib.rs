@@ -10,11 +10,13 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod backoff;
+mod deadline;
 mod idle;
 mod shared;
 mod time;
 
 pub use backoff::Backoff;
+pub use deadline::Deadline;
 pub use idle::IdleTimeout;
 pub use shared::share;
 pub use time::{sleep, timeout, Timer};

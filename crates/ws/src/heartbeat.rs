@@ -1,11 +1,9 @@
 //! Heartbeats: ping a quiet peer, and give up on one that stays silent.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use switchyard_rt::Timer;
+use switchyard_rt::Deadline;
 
 /// When to ping, and how long to wait for an answer.
 ///
@@ -55,7 +53,7 @@ pub(crate) struct Heartbeat {
     config: HeartbeatConfig,
     last_seen: Instant,
     ping_sent: Option<Instant>,
-    timer: Timer,
+    deadline: Deadline,
 }
 
 impl Heartbeat {
@@ -64,7 +62,7 @@ impl Heartbeat {
             config,
             last_seen: Instant::now(),
             ping_sent: None,
-            timer: Timer::after(config.interval),
+            deadline: Deadline::new(),
         }
     }
 
@@ -98,8 +96,9 @@ impl Heartbeat {
                     deadline
                 }
             };
-            self.timer.set_at(deadline);
-            if Pin::new(&mut self.timer).poll(cx).is_pending() {
+            // Frames push the deadline back all the time; Deadline re-arms
+            // its timer only when it has to.
+            if self.deadline.poll_at(cx, deadline).is_pending() {
                 return Poll::Pending;
             }
         }

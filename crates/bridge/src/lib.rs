@@ -11,4 +11,4 @@ mod endpoint;
 mod relay;
 
 pub use endpoint::{Endpoint, EndpointError, Scheme};
-pub use relay::{relay, DirectionEnd, RelayReport};
+pub use relay::{relay, DirectionEnd, RelayConfig, RelayReport};

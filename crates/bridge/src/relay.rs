@@ -20,6 +20,69 @@ pub enum DirectionEnd {
     DestinationFailed(Error),
     /// The other direction ended and this one was given up after the linger.
     Abandoned,
+    /// Nothing moved either way for the relay's idle timeout.
+    Idle,
+}
+
+impl DirectionEnd {
+    /// Whether this direction ended in an error (of its source or its
+    /// destination) rather than by an end of stream, a linger or an idle
+    /// timeout.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            DirectionEnd::SourceFailed(_) | DirectionEnd::DestinationFailed(_)
+        )
+    }
+}
+
+impl std::fmt::Display for DirectionEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DirectionEnd::SourceClosed => f.write_str("closed"),
+            DirectionEnd::SourceFailed(e) => write!(f, "read failed: {e}"),
+            DirectionEnd::DestinationFailed(e) => write!(f, "write failed: {e}"),
+            DirectionEnd::Abandoned => f.write_str("abandoned after the linger"),
+            DirectionEnd::Idle => f.write_str("idle timeout"),
+        }
+    }
+}
+
+/// How long a relay lets things run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RelayConfig {
+    /// Once one direction has ended, the other is given up after this long
+    /// with no message (a UDP side never ends by itself; a stream still
+    /// flowing is not cut). Default 2 s.
+    pub linger: Duration,
+    /// The relay ends when no message has moved either way for this long.
+    /// Default none: TCP and WebSocket sides have their own timeouts and
+    /// heartbeats; UDP sessions want one (the bridge uses 60 s).
+    pub idle: Option<Duration>,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            linger: Duration::from_secs(2),
+            idle: None,
+        }
+    }
+}
+
+impl RelayConfig {
+    /// Sets [`linger`](Self::linger).
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+
+    /// Sets [`idle`](Self::idle); `None` turns it off.
+    pub fn idle(mut self, idle: Option<Duration>) -> Self {
+        self.idle = idle;
+        self
+    }
 }
 
 /// What a relay carried, and how it ended.
@@ -58,7 +121,6 @@ where
     S: Stream<Item = Result<Bytes, Error>> + Unpin,
     K: Sink<Bytes, Error = Error> + Unpin,
 {
-    let mut end = DirectionEnd::SourceClosed;
     loop {
         match source.next().await {
             Some(Ok(msg)) => {
@@ -74,28 +136,33 @@ where
                 // dropped, and the relay goes on.
                 tracing::debug!(error = %e, "message dropped by the relay");
             }
-            Some(Err(e)) => {
-                end = DirectionEnd::SourceFailed(e);
-                break;
-            }
+            // A failed source is not closed gracefully on the other side:
+            // the caller says why (a WebSocket close code, say).
+            Some(Err(e)) => return DirectionEnd::SourceFailed(e),
             None => break,
         }
     }
     let _ = sink.close().await;
-    end
+    DirectionEnd::SourceClosed
 }
 
 /// Relays between `a` and `b` in both directions until both directions
-/// have ended, or one has and the other then carries nothing for `linger`
-/// (a UDP side never ends by itself; a stream still flowing is not cut). Backpressure holds end to end: each
+/// have ended, or one has and the other then carries nothing for the
+/// [`linger`](RelayConfig::linger), or nothing moves at all for the
+/// [`idle`](RelayConfig::idle) timeout. Backpressure holds end to end: each
 /// direction forwards one message at a time, so memory stays bounded by the
 /// two connections' own buffers whatever the rates.
+///
+/// A source that ends cleanly has the other side's sink closed (TCP: its
+/// write half shut down; WebSocket: a close with 1000). A source that fails
+/// leaves the other side open, so that the caller can close it saying why;
+/// pass `&mut connection` to keep it for that.
 ///
 /// ```
 /// # async_std::task::block_on(async {
 /// use std::time::Duration;
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_bridge::relay;
+/// use switchyard_bridge::{relay, RelayConfig};
 /// use switchyard_udp::UdpSocket;
 ///
 /// // client <-> [a  relay  b] <-> echo server, all UDP on loopback.
@@ -105,7 +172,8 @@ where
 ///     (client.local_addr()?, a.local_addr()?, b.local_addr()?, server.local_addr()?);
 /// let mut client = client.connect(a_addr).await?;
 /// let mut server = server.connect(b_addr).await?;
-/// let relaying = async_std::task::spawn(relay(a.connect(client_addr).await?, b.connect(server_addr).await?, Duration::from_millis(100)));
+/// let config = RelayConfig::default().linger(Duration::from_millis(100));
+/// let relaying = async_std::task::spawn(relay(a.connect(client_addr).await?, b.connect(server_addr).await?, config));
 ///
 /// client.send("ping".into()).await?;
 /// let msg = server.next().await.unwrap()?;
@@ -115,7 +183,7 @@ where
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
-pub async fn relay<A, B>(a: A, b: B, linger: Duration) -> RelayReport
+pub async fn relay<A, B>(a: A, b: B, config: RelayConfig) -> RelayReport
 where
     A: MessageConnection + Unpin,
     B: MessageConnection + Unpin,
@@ -124,11 +192,32 @@ where
     let (forward_count, backward_count) = (Counters::default(), Counters::default());
     let (mut a_sink, mut a_stream) = a.split();
     let (mut b_sink, mut b_stream) = b.split();
-    let forward = Box::pin(carry(&mut a_stream, &mut b_sink, &forward_count));
-    let backward = Box::pin(carry(&mut b_stream, &mut a_sink, &backward_count));
-    let (a_to_b, b_to_a) = match select(forward, backward).await {
-        Either::Left((done, rest)) => (done, finish(rest, &backward_count, linger).await),
-        Either::Right((done, rest)) => (finish(rest, &forward_count, linger).await, done),
+    let mut forward = Box::pin(carry(&mut a_stream, &mut b_sink, &forward_count));
+    let mut backward = Box::pin(carry(&mut b_stream, &mut a_sink, &backward_count));
+    let moved = || {
+        forward_count.messages.load(Ordering::Relaxed)
+            + backward_count.messages.load(Ordering::Relaxed)
+    };
+    let mut seen = moved();
+    let first = loop {
+        let both = select(&mut forward, &mut backward);
+        let Some(idle) = config.idle else {
+            break Some(both.await);
+        };
+        match switchyard_rt::timeout(idle, "idle", both).await {
+            Ok(first) => break Some(first),
+            Err(_) if moved() == seen => break None,
+            Err(_) => seen = moved(),
+        }
+    };
+    let (a_to_b, b_to_a) = match first {
+        Some(Either::Left((done, _))) => {
+            (done, finish(backward, &backward_count, config.linger).await)
+        }
+        Some(Either::Right((done, _))) => {
+            (finish(forward, &forward_count, config.linger).await, done)
+        }
+        None => (DirectionEnd::Idle, DirectionEnd::Idle),
     };
     RelayReport {
         bytes_a_to_b: forward_count.bytes.load(Ordering::Relaxed),

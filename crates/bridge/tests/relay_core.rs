@@ -1,13 +1,13 @@
 //! The relay core over real sockets: byte-exact streams, datagram
 //! boundaries kept, end of stream carried through, and a side that never
-//! ends given up after the linger.
+//! ends given up after the linger; a relay where nothing moves ended at its idle timeout.
 
 use std::time::Duration;
 
 use async_std::io::{ReadExt, WriteExt};
 use async_std::net::{TcpListener, TcpStream};
 use futures::{SinkExt, StreamExt};
-use switchyard_bridge::{relay, DirectionEnd};
+use switchyard_bridge::{relay, DirectionEnd, RelayConfig};
 use switchyard_frame::{Framed, LengthPrefixed, Raw};
 use switchyard_udp::UdpSocket;
 
@@ -57,7 +57,7 @@ async fn eight_mebibytes_through_a_raw_tcp_relay_come_back_byte_exact() {
             .unwrap(),
         Raw,
     );
-    let relaying = async_std::task::spawn(relay(a, b, LINGER));
+    let relaying = async_std::task::spawn(relay(a, b, RelayConfig::default().linger(LINGER)));
 
     let data: Vec<u8> = (0..8u32 << 20)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
@@ -113,7 +113,7 @@ async fn datagram_boundaries_survive_length_prefixed_tcp_to_udp() {
         .connect(service_addr)
         .await
         .unwrap();
-    let relaying = async_std::task::spawn(relay(a, b, LINGER));
+    let relaying = async_std::task::spawn(relay(a, b, RelayConfig::default().linger(LINGER)));
 
     let mut client = Framed::new(client, LengthPrefixed::default());
     for size in [0usize, 1, 7, 1472, 9000, 60_000] {
@@ -139,4 +139,47 @@ async fn datagram_boundaries_survive_length_prefixed_tcp_to_udp() {
         report.b_to_a
     );
     assert!(report.duration >= LINGER);
+}
+
+#[async_std::test]
+async fn a_relay_where_nothing_moves_ends_at_its_idle_timeout() {
+    let sockets = futures::future::join_all((0..4).map(|_| UdpSocket::bind("127.0.0.1:0"))).await;
+    let mut sockets: Vec<UdpSocket> = sockets.into_iter().map(Result::unwrap).collect();
+    let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
+    let (server, b, a, client) = (
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+    );
+    let mut client = client.connect(addrs[1]).await.unwrap();
+    let mut server = server.connect(addrs[2]).await.unwrap();
+    let idle = Duration::from_millis(400);
+    let config = RelayConfig::default().linger(LINGER).idle(Some(idle));
+    let relaying = async_std::task::spawn(relay(
+        a.connect(addrs[0]).await.unwrap(),
+        b.connect(addrs[3]).await.unwrap(),
+        config,
+    ));
+    // Traffic for a while keeps it going past the idle timeout...
+    for _ in 0..6 {
+        client.send("tick".into()).await.unwrap();
+        assert_eq!(server.next().await.unwrap().unwrap(), "tick");
+        async_std::task::sleep(idle / 4).await;
+    }
+    // ...then silence ends it.
+    let report = switchyard_rt::timeout(Duration::from_secs(5), "relay end", relaying)
+        .await
+        .unwrap();
+    assert!(
+        matches!(report.a_to_b, DirectionEnd::Idle),
+        "{:?}",
+        report.a_to_b
+    );
+    assert_eq!(report.messages_a_to_b, 6);
+    assert!(
+        report.duration >= idle * 6 / 4 + idle,
+        "{:?}",
+        report.duration
+    );
 }

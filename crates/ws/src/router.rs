@@ -29,6 +29,7 @@ pub struct Request {
 pub(crate) type WsHandler =
     Arc<dyn Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Send + Sync>;
 pub(crate) type HttpHandler = Arc<dyn Fn(Request) -> BoxFuture<'static, Response> + Send + Sync>;
+pub(crate) type Guard = Arc<dyn Fn(&RequestHead, SocketAddr) -> Option<Response> + Send + Sync>;
 
 #[derive(Clone)]
 pub(crate) enum Endpoint {
@@ -82,6 +83,7 @@ pub(crate) enum Routed<'a> {
 #[derive(Clone, Default)]
 pub struct Router {
     routes: Vec<Route>,
+    guards: Vec<Guard>,
 }
 
 impl std::fmt::Debug for Router {
@@ -104,6 +106,36 @@ impl Router {
             endpoint,
         });
         self
+    }
+
+    /// Adds a check run on every request as soon as its head is read,
+    /// before routing, before a body is read and before any WebSocket
+    /// upgrade: returning a response refuses the request with it
+    /// (authentication, tokens, rate limits). Guards run in the order added.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use switchyard_ws::{http::Response, Router};
+    ///
+    /// let router = Router::new()
+    ///     .guard(|head, _peer| {
+    ///         (head.header("authorization") != Some("Bearer s3cret"))
+    ///             .then(|| Response::text(StatusCode::UNAUTHORIZED, "bearer token required"))
+    ///     })
+    ///     .page("/", "text/plain", "hello");
+    /// # drop(router);
+    /// ```
+    pub fn guard<F>(mut self, guard: F) -> Self
+    where
+        F: Fn(&RequestHead, SocketAddr) -> Option<Response> + Send + Sync + 'static,
+    {
+        self.guards.push(Arc::new(guard));
+        self
+    }
+
+    /// The first guard's refusal of this request, if any.
+    pub(crate) fn refusal(&self, head: &RequestHead, peer: SocketAddr) -> Option<Response> {
+        self.guards.iter().find_map(|guard| guard(head, peer))
     }
 
     /// Serves fixed content at `GET path` (a page, a script, a stylesheet).

@@ -169,6 +169,9 @@ async fn serve_connection(state: Arc<State>, conn: Accepted) {
             return;
         }
     };
+    if let Some(refusal) = state.router.refusal(&head, peer) {
+        return respond(&mut io, &refusal, peer).await;
+    }
     let endpoint = match state.router.find(&head.method, &head.path) {
         Routed::Endpoint(endpoint) => endpoint.clone(),
         Routed::NotFound => {

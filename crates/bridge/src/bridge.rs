@@ -1,0 +1,246 @@
+//! [`Bridge`]: every listener of a [`BridgeConfig`], bound and served.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use futures::FutureExt;
+
+use crate::dial::DialOptions;
+use crate::session::Route;
+use crate::{serve_tcp, serve_udp, serve_ws};
+use crate::{BridgeConfig, ConfigError, ListenerConfig, Metrics, RelayConfig, Scheme};
+
+/// Why a bridge could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BridgeError {
+    /// The configuration cannot run.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A TLS certificate or key could not be used.
+    #[error(transparent)]
+    Tls(#[from] switchyard_ws::TlsError),
+    /// A listener could not bind.
+    #[error("cannot listen on {listen}: {source}")]
+    Bind {
+        /// The listener's URL.
+        listen: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The `web` directory is not there.
+    #[error("web directory {dir}: {source}")]
+    Web {
+        /// The directory.
+        dir: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+enum Bound {
+    Ws(switchyard_ws::WsServer),
+    Tcp(switchyard_tcp::Server, Arc<Route>, usize),
+    Udp(switchyard_udp::UdpListener, Arc<Route>),
+}
+
+/// A running set of listeners, each relaying its sessions to its routes'
+/// targets.
+///
+/// ```
+/// # async_std::task::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use switchyard_bridge::{Bridge, BridgeConfig, ListenerConfig, RouteConfig, TargetSpec};
+///
+/// // A UDP echo service, and a bridge that lets WebSocket clients reach it.
+/// let service = switchyard_udp::UdpSocket::bind("127.0.0.1:0").await?;
+/// let target = format!("udp://{}", service.local_addr()?).parse()?;
+/// async_std::task::spawn(async move {
+///     while let Ok((msg, peer)) = service.recv_from().await {
+///         let _ = service.send_to(&msg, peer).await;
+///     }
+/// });
+/// let listener = ListenerConfig::new("ws://127.0.0.1:0/echo".parse()?)
+///     .route(RouteConfig::new("/echo", TargetSpec::Fixed(target)));
+/// let bridge = Bridge::bind(BridgeConfig::new(vec![listener])).await?;
+/// let url = format!("ws://{}/echo", bridge.local_addrs()[0]);
+/// let shutdown = bridge.shutdown_handle();
+/// let serving = async_std::task::spawn(bridge.serve());
+///
+/// let mut client = switchyard_ws::connect(&url).await?;
+/// client.send("one datagram".into()).await?;
+/// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"one datagram"[..]));
+/// shutdown.shutdown();
+/// serving.await;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct Bridge {
+    bound: Vec<Bound>,
+    addrs: Vec<SocketAddr>,
+    metrics: Arc<Metrics>,
+    shutdown: BridgeShutdown,
+    signal: async_channel::Receiver<()>,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bridge")
+            .field("addrs", &self.addrs)
+            .finish()
+    }
+}
+
+/// Stops a running [`Bridge`]: listeners stop accepting, WebSocket clients
+/// are closed with 1001, and [`Bridge::serve`] returns once sessions have
+/// ended or the grace period is over. Cloneable.
+#[derive(Debug, Clone)]
+pub struct BridgeShutdown(async_channel::Sender<()>);
+
+impl BridgeShutdown {
+    /// Begins the shutdown.
+    pub fn shutdown(&self) {
+        self.0.close();
+    }
+}
+
+impl Bridge {
+    /// Validates `config`, reads its certificates, and binds every listener.
+    pub async fn bind(config: BridgeConfig) -> Result<Self, BridgeError> {
+        config.validate()?;
+        let metrics = Arc::new(Metrics::default());
+        let (tx, signal) = async_channel::bounded(1);
+        let mut bound = Vec::new();
+        let mut addrs = Vec::new();
+        for listener in &config.listeners {
+            let routes = routes(listener, &metrics)?;
+            let (b, addr) = match listener.listen.scheme {
+                Scheme::Ws | Scheme::Wss => {
+                    let server =
+                        serve_ws::bind(listener, routes, metrics.clone(), config.shutdown_grace)
+                            .await?;
+                    let addr = server.local_addr();
+                    (Bound::Ws(server), addr)
+                }
+                Scheme::Tcp => {
+                    let server = serve_tcp::bind(listener, config.shutdown_grace).await?;
+                    let addr = server.local_addr();
+                    (
+                        Bound::Tcp(server, routes[0].clone(), listener.max_message),
+                        addr,
+                    )
+                }
+                Scheme::Udp => {
+                    let socket = serve_udp::bind(listener).await?;
+                    let addr = socket.local_addr();
+                    (Bound::Udp(socket, routes[0].clone()), addr)
+                }
+            };
+            addrs.push(addr.map_err(|source| BridgeError::Bind {
+                listen: listener.listen.to_string(),
+                source,
+            })?);
+            bound.push(b);
+        }
+        Ok(Self {
+            bound,
+            addrs,
+            metrics,
+            shutdown: BridgeShutdown(tx),
+            signal,
+            grace: config.shutdown_grace,
+        })
+    }
+
+    /// The bound address of each listener, in the configuration's order.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The bridge's counters (what `GET /metrics` shows).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// A handle that stops the bridge.
+    pub fn shutdown_handle(&self) -> BridgeShutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves every listener until shut down.
+    pub async fn serve(self) {
+        let mut running = Vec::new();
+        let mut stops: Vec<Box<dyn Fn() + Send>> = Vec::new();
+        for b in self.bound {
+            match b {
+                Bound::Ws(server) => {
+                    let handle = server.shutdown_handle();
+                    stops.push(Box::new(move || handle.shutdown()));
+                    running.push(server.serve().map(drop).boxed());
+                }
+                Bound::Tcp(server, route, max) => {
+                    let handle = server.shutdown_handle();
+                    stops.push(Box::new(move || handle.shutdown()));
+                    running.push(serve_tcp::serve(server, route, max).boxed());
+                }
+                Bound::Udp(socket, route) => {
+                    running.push(serve_udp::serve(socket, route, self.signal.clone()).boxed());
+                }
+            }
+        }
+        let signal = self.signal;
+        let grace = self.grace;
+        let stopper = async move {
+            let _ = signal.recv().await;
+            tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
+            for stop in &stops {
+                stop();
+            }
+        };
+        futures::join!(join_all(running), stopper);
+    }
+}
+
+/// Each route of a listener, ready to run sessions.
+fn routes(
+    listener: &ListenerConfig,
+    metrics: &Arc<Metrics>,
+) -> Result<Vec<Arc<Route>>, BridgeError> {
+    let udp_listener = listener.listen.scheme == Scheme::Udp;
+    listener
+        .routes
+        .iter()
+        .map(|route| {
+            let dial = DialOptions::for_route(route, listener.max_message, listener.heartbeat)?;
+            // UDP listeners expire their sessions themselves; other
+            // listeners reaching UDP need the relay's idle timeout.
+            let idle = match (udp_listener, route.idle_timeout) {
+                (true, _) => None,
+                (false, Some(idle)) => Some(idle),
+                (false, None) => route
+                    .has_udp_target()
+                    .then_some(serve_udp::DEFAULT_UDP_IDLE),
+            };
+            let label = if listener.listen.scheme.is_websocket() {
+                format!(
+                    "{}://{}{}",
+                    listener.listen.scheme.as_str(),
+                    listener.listen.authority(),
+                    route.path
+                )
+            } else {
+                listener.listen.to_string()
+            };
+            Ok(Arc::new(Route {
+                label,
+                config: route.clone(),
+                dial,
+                relay: RelayConfig::default().idle(idle),
+                metrics: metrics.clone(),
+            }))
+        })
+        .collect()
+}

@@ -1,0 +1,353 @@
+//! What a bridge runs: listeners, each with its routes to targets.
+//!
+//! Built from the command line (one listener, one route) or from a
+//! configuration file ([`BridgeConfig::from_toml`]); checked by
+//! [`BridgeConfig::validate`] before anything binds.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_ws::{HeartbeatConfig, OriginPolicy};
+
+use crate::{Auth, Endpoint, Scheme, TokenMap};
+
+/// How a TCP byte stream is cut into messages (and messages written back).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StreamFraming {
+    /// The default: what one read returns is one message, and messages are
+    /// written as they are. For byte protocols (VNC, SSH, databases).
+    #[default]
+    Raw,
+    /// Each line (LF or CRLF, the ending removed) is one message; messages
+    /// are written with `\n` after them. For line protocols and text frames.
+    Lines,
+    /// Each 4-byte big-endian length and its payload is one message, as
+    /// switchyard's `LengthPrefixed` framing writes them.
+    LengthPrefixed,
+}
+
+impl std::str::FromStr for StreamFraming {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "raw" => Ok(StreamFraming::Raw),
+            "lines" => Ok(StreamFraming::Lines),
+            "length-prefixed" => Ok(StreamFraming::LengthPrefixed),
+            other => Err(format!(
+                "unknown framing {other:?}: raw, lines or length-prefixed"
+            )),
+        }
+    }
+}
+
+/// Where a route's sessions go.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    /// Always this endpoint.
+    Fixed(Endpoint),
+    /// The endpoint a `?token=NAME` query names in a token file; a missing
+    /// or unknown token is refused (403) before the upgrade.
+    Tokens(Arc<TokenMap>),
+}
+
+/// One route: a path on a WebSocket listener (or the whole of a TCP or UDP
+/// listener) and the target its sessions are relayed to.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RouteConfig {
+    /// The WebSocket path (`/` when the listen URL has none); `/` for TCP
+    /// and UDP listeners, which have no paths.
+    pub path: String,
+    /// The target: fixed, or chosen by a token.
+    pub target: TargetSpec,
+    /// How TCP sides of this route are cut into messages. Default raw.
+    pub framing: StreamFraming,
+    /// WebSocket sides send text messages instead of binary. Default off.
+    pub text: bool,
+    /// Time to reach the target (TCP connect, TLS and WebSocket handshakes
+    /// included). Default 10 s.
+    pub connect_timeout: Duration,
+    /// A session with nothing moving either way for this long ends (a
+    /// WebSocket client is closed with 1000 "idle timeout"). Default 60 s
+    /// when a side is UDP (UDP has no end of its own), none otherwise (TCP
+    /// ends, and WebSocket sides have heartbeats).
+    pub idle_timeout: Option<Duration>,
+    /// Extra CA certificate (PEM) to trust for a `wss://` target, besides
+    /// the system's roots. Default none.
+    pub target_ca: Option<PathBuf>,
+}
+
+impl RouteConfig {
+    /// A route at `path` to `target` with the defaults.
+    pub fn new(path: impl Into<String>, target: TargetSpec) -> Self {
+        Self {
+            path: path.into(),
+            target,
+            framing: StreamFraming::Raw,
+            text: false,
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: None,
+            target_ca: None,
+        }
+    }
+
+    /// Sets [`framing`](Self::framing).
+    pub fn framing(mut self, framing: StreamFraming) -> Self {
+        self.framing = framing;
+        self
+    }
+
+    /// Sets [`text`](Self::text).
+    pub fn text(mut self, text: bool) -> Self {
+        self.text = text;
+        self
+    }
+
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// Sets [`target_ca`](Self::target_ca).
+    pub fn target_ca(mut self, ca: Option<PathBuf>) -> Self {
+        self.target_ca = ca;
+        self
+    }
+
+    /// Whether any target this route can reach is UDP.
+    pub(crate) fn has_udp_target(&self) -> bool {
+        match &self.target {
+            TargetSpec::Fixed(endpoint) => endpoint.scheme == Scheme::Udp,
+            TargetSpec::Tokens(tokens) => tokens.iter().any(|(_, e)| e.scheme == Scheme::Udp),
+        }
+    }
+}
+
+/// One listening socket and its routes, with the limits it holds clients to.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ListenerConfig {
+    /// Where to listen. For `ws://` and `wss://` the path is ignored: each
+    /// route has its own.
+    pub listen: Endpoint,
+    /// The routes: one for a TCP or UDP listener; one per path on a
+    /// WebSocket listener.
+    pub routes: Vec<RouteConfig>,
+    /// PEM certificate chain and private key, for `wss://` listeners.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Static files served at every other path of a WebSocket listener.
+    /// Default none.
+    pub web: Option<PathBuf>,
+    /// Which pages may open WebSockets. Default same origin only.
+    pub origins: OriginPolicy,
+    /// Sessions open at once (WebSocket connections, TCP connections or
+    /// UDP peers). Default 1024; more are refused (503, a closed TCP
+    /// connection, dropped datagrams).
+    pub max_connections: usize,
+    /// Largest message either way. Default 1 MiB (UDP: at most 65,507).
+    pub max_message: usize,
+    /// Authentication of WebSocket listeners. Default none.
+    pub auth: Option<Auth>,
+    /// Pings on WebSocket sides when quiet, and dead peers dropped.
+    /// Default 30 s + 30 s.
+    pub heartbeat: Option<HeartbeatConfig>,
+    /// `GET /healthz` and `GET /metrics` on a WebSocket listener. Default off.
+    pub metrics: bool,
+}
+
+impl ListenerConfig {
+    /// A listener at `listen` with the defaults and no routes yet.
+    pub fn new(listen: Endpoint) -> Self {
+        Self {
+            listen,
+            routes: Vec::new(),
+            tls: None,
+            web: None,
+            origins: OriginPolicy::SameHost,
+            max_connections: 1024,
+            max_message: 1 << 20,
+            auth: None,
+            heartbeat: Some(HeartbeatConfig::default()),
+            metrics: false,
+        }
+    }
+
+    /// Adds a route.
+    pub fn route(mut self, route: RouteConfig) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Sets [`tls`](Self::tls).
+    pub fn tls(mut self, cert: PathBuf, key: PathBuf) -> Self {
+        self.tls = Some((cert, key));
+        self
+    }
+
+    /// Sets [`web`](Self::web).
+    pub fn web(mut self, dir: Option<PathBuf>) -> Self {
+        self.web = dir;
+        self
+    }
+
+    /// Sets [`origins`](Self::origins).
+    pub fn origins(mut self, origins: OriginPolicy) -> Self {
+        self.origins = origins;
+        self
+    }
+
+    /// Sets [`max_connections`](Self::max_connections) (at least 1).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Sets [`max_message`](Self::max_message).
+    pub fn max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes;
+        self
+    }
+
+    /// Sets [`auth`](Self::auth).
+    pub fn auth(mut self, auth: Option<Auth>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Sets [`heartbeat`](Self::heartbeat).
+    pub fn heartbeat(mut self, heartbeat: Option<HeartbeatConfig>) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
+    /// Sets [`metrics`](Self::metrics).
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+}
+
+/// Every listener a bridge runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BridgeConfig {
+    /// The listeners.
+    pub listeners: Vec<ListenerConfig>,
+    /// On shutdown (SIGINT, SIGTERM), how long sessions have to close
+    /// (WebSockets with 1001) before they are cut. Default 5 s.
+    pub shutdown_grace: Duration,
+}
+
+/// A configuration that cannot run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{listen}: {reason}")]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// The listener's URL.
+    pub listen: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl BridgeConfig {
+    /// A bridge of these listeners, with the default grace period.
+    pub fn new(listeners: Vec<ListenerConfig>) -> Self {
+        Self {
+            listeners,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+
+    /// Sets [`shutdown_grace`](Self::shutdown_grace).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Checks what binding would otherwise find out late, or never: routes
+    /// that cannot exist on their listener, WebSocket-only options on TCP
+    /// or UDP listeners, `wss://` without a certificate, duplicate paths.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.listeners.is_empty() {
+            return Err(ConfigError {
+                listen: "bridge".into(),
+                reason: "no listeners".into(),
+            });
+        }
+        self.listeners.iter().try_for_each(ListenerConfig::validate)
+    }
+}
+
+impl ListenerConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let error = |reason: String| {
+            Err(ConfigError {
+                listen: self.listen.to_string(),
+                reason,
+            })
+        };
+        if self.routes.is_empty() {
+            return error("no routes".into());
+        }
+        let scheme = self.listen.scheme;
+        if scheme.is_websocket() {
+            let mut paths: Vec<&str> = self.routes.iter().map(|r| r.path.as_str()).collect();
+            paths.sort_unstable();
+            if let Some(pair) = paths.windows(2).find(|pair| pair[0] == pair[1]) {
+                return error(format!("two routes at {}", pair[0]));
+            }
+            if let Some(route) = self.routes.iter().find(|r| !r.path.starts_with('/')) {
+                return error(format!("route path {:?} must start with /", route.path));
+            }
+            let reserved = ["/healthz", "/metrics"];
+            if let Some(route) = self
+                .routes
+                .iter()
+                .find(|r| self.metrics && reserved.contains(&r.path.as_str()))
+            {
+                return error(format!("{} is taken by metrics", route.path));
+            }
+        } else {
+            if self.routes.len() != 1 {
+                return error(format!(
+                    "a {} listener has exactly one route (it has {})",
+                    scheme.as_str(),
+                    self.routes.len()
+                ));
+            }
+            if matches!(self.routes[0].target, TargetSpec::Tokens(_)) {
+                return error("token files need a WebSocket listener (?token=NAME)".into());
+            }
+            let ws_only = [
+                ("tls", self.tls.is_some()),
+                ("web", self.web.is_some()),
+                ("auth", self.auth.is_some()),
+                ("metrics", self.metrics),
+                ("origins", self.origins != OriginPolicy::SameHost),
+            ];
+            if let Some((name, _)) = ws_only.iter().find(|(_, set)| *set) {
+                return error(format!(
+                    "{name} is for WebSocket listeners, not {}",
+                    scheme.as_str()
+                ));
+            }
+        }
+        match (scheme, &self.tls) {
+            (Scheme::Wss, None) => return error("wss:// needs a TLS certificate and key".into()),
+            (Scheme::Ws, Some(_)) => {
+                return error("a TLS certificate was given: listen on wss://".into())
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

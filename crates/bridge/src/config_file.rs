@@ -1,0 +1,386 @@
+//! The configuration file: several listeners and routes in TOML, with
+//! errors that name the line and the key.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use switchyard_ws::{HeartbeatConfig, OriginPolicy};
+use toml::Spanned;
+
+use crate::{
+    Auth, BridgeConfig, Endpoint, ListenerConfig, RouteConfig, StreamFraming, TargetSpec, TokenMap,
+};
+
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigFileError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or has a key of the wrong type or name.
+    #[error("{file} line {line}: {message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// The line, from 1.
+        line: usize,
+        /// toml's message.
+        message: String,
+    },
+    /// A value is well formed TOML but not a valid setting.
+    #[error("{file} line {line}, key `{key}`: {reason}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// The line, from 1.
+        line: usize,
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    shutdown_grace: Option<u64>,
+    #[serde(default)]
+    listener: Vec<FileListener>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileListener {
+    listen: Spanned<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    web: Option<PathBuf>,
+    origins: Option<Vec<String>>,
+    max_connections: Option<usize>,
+    max_message: Option<usize>,
+    auth: Option<Spanned<String>>,
+    metrics: Option<bool>,
+    heartbeat_interval: Option<u64>,
+    heartbeat_timeout: Option<u64>,
+    #[serde(default)]
+    route: Vec<FileRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoute {
+    path: Option<Spanned<String>>,
+    target: Option<Spanned<String>>,
+    tokens: Option<Spanned<PathBuf>>,
+    framing: Option<Spanned<String>>,
+    text: Option<bool>,
+    connect_timeout: Option<u64>,
+    idle_timeout: Option<u64>,
+    target_ca: Option<PathBuf>,
+}
+
+/// Converts positions in the text to line numbers.
+struct Source<'a> {
+    file: String,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    fn invalid<T>(
+        &self,
+        at: &Spanned<T>,
+        key: &'static str,
+        reason: impl ToString,
+    ) -> ConfigFileError {
+        ConfigFileError::Invalid {
+            file: self.file.clone(),
+            line: self.line(at.span().start),
+            key,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl BridgeConfig {
+    /// Reads a configuration file; relative paths in it (certificates,
+    /// token files, `web`) are taken from the file's directory.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, &path.display().to_string(), base)
+    }
+
+    /// Parses the text of a configuration file named `file` (for messages),
+    /// with relative paths taken from `base`.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use switchyard_bridge::BridgeConfig;
+    ///
+    /// let config = BridgeConfig::from_toml(r#"
+    /// [[listener]]
+    /// listen = "ws://0.0.0.0:8080"
+    ///
+    /// [[listener.route]]
+    /// path = "/vnc"
+    /// target = "tcp://127.0.0.1:5900"
+    ///
+    /// [[listener.route]]
+    /// path = "/dns"
+    /// target = "udp://127.0.0.1:53"
+    /// idle_timeout = 30
+    /// "#, "bridge.toml", Path::new("."))?;
+    /// assert_eq!(config.listeners[0].routes.len(), 2);
+    ///
+    /// let error = BridgeConfig::from_toml("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"ftp://x:21\"\n", "b.toml", Path::new("."))
+    ///     .unwrap_err();
+    /// assert!(error.to_string().starts_with("b.toml line 4, key `target`"), "{error}");
+    /// # Ok::<(), switchyard_bridge::ConfigFileError>(())
+    /// ```
+    pub fn from_toml(text: &str, file: &str, base: &Path) -> Result<Self, ConfigFileError> {
+        let source = Source {
+            file: file.to_string(),
+            text,
+        };
+        let parsed: FileConfig = toml::from_str(text).map_err(|e| ConfigFileError::Syntax {
+            file: file.to_string(),
+            line: e.span().map_or(1, |span| source.line(span.start)),
+            message: e.message().to_string(),
+        })?;
+        let listeners = parsed
+            .listener
+            .into_iter()
+            .map(|l| listener(&source, base, l))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut config = BridgeConfig::new(listeners);
+        if let Some(grace) = parsed.shutdown_grace {
+            config = config.shutdown_grace(Duration::from_secs(grace));
+        }
+        Ok(config)
+    }
+}
+
+fn listener(
+    source: &Source<'_>,
+    base: &Path,
+    l: FileListener,
+) -> Result<ListenerConfig, ConfigFileError> {
+    let endpoint: Endpoint = l
+        .listen
+        .get_ref()
+        .parse()
+        .map_err(|e| source.invalid(&l.listen, "listen", e))?;
+    let mut config = ListenerConfig::new(endpoint.clone());
+    match (l.tls_cert, l.tls_key) {
+        (Some(cert), Some(key)) => config = config.tls(base.join(cert), base.join(key)),
+        (None, None) => {}
+        _ => return Err(source.invalid(&l.listen, "tls_cert", "tls_cert and tls_key go together")),
+    }
+    config = config.web(l.web.map(|dir| base.join(dir)));
+    if let Some(origins) = l.origins {
+        config = config.origins(if origins.iter().any(|o| o == "*") {
+            OriginPolicy::AllowAny
+        } else {
+            OriginPolicy::allow(origins)
+        });
+    }
+    if let Some(max) = l.max_connections {
+        config = config.max_connections(max);
+    }
+    if let Some(max) = l.max_message {
+        config = config.max_message(max);
+    }
+    if let Some(auth) = l.auth {
+        let parsed: Auth = auth
+            .get_ref()
+            .parse()
+            .map_err(|e| source.invalid(&auth, "auth", e))?;
+        config = config.auth(Some(parsed));
+    }
+    config = config.metrics(l.metrics.unwrap_or(false));
+    let default = HeartbeatConfig::default();
+    config = config.heartbeat(match (l.heartbeat_interval, l.heartbeat_timeout) {
+        (Some(0), _) => None,
+        (interval, timeout) => Some(HeartbeatConfig::new(
+            interval.map_or(default.interval, Duration::from_secs),
+            timeout.map_or(default.timeout, Duration::from_secs),
+        )),
+    });
+    for r in l.route {
+        config = config.route(route(source, base, &endpoint, &l.listen, r)?);
+    }
+    // What only the whole listener shows (no routes, wss:// without a
+    // certificate, WebSocket options on TCP) is reported at its `listen`.
+    BridgeConfig::new(vec![config.clone()])
+        .validate()
+        .map_err(|e| source.invalid(&l.listen, "listen", e.reason))?;
+    Ok(config)
+}
+
+fn route(
+    source: &Source<'_>,
+    base: &Path,
+    listen: &Endpoint,
+    listen_at: &Spanned<String>,
+    r: FileRoute,
+) -> Result<RouteConfig, ConfigFileError> {
+    let path = match &r.path {
+        Some(path) if !listen.scheme.is_websocket() => {
+            return Err(source.invalid(path, "path", "only WebSocket listeners have paths"))
+        }
+        Some(path) => path.get_ref().clone(),
+        None if listen.scheme.is_websocket() => listen.path.clone(),
+        None => "/".to_string(),
+    };
+    let target = match (r.target, r.tokens) {
+        (Some(target), None) => {
+            let endpoint = target
+                .get_ref()
+                .parse()
+                .map_err(|e| source.invalid(&target, "target", e))?;
+            TargetSpec::Fixed(endpoint)
+        }
+        (None, Some(tokens)) => {
+            let map = TokenMap::load(&base.join(tokens.get_ref()))
+                .map_err(|e| source.invalid(&tokens, "tokens", e))?;
+            TargetSpec::Tokens(Arc::new(map))
+        }
+        (Some(target), Some(_)) => {
+            return Err(source.invalid(
+                &target,
+                "target",
+                "a route has a target or tokens, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(source.invalid(listen_at, "route", "a route needs a target (or tokens)"))
+        }
+    };
+    let mut config = RouteConfig::new(path, target);
+    if let Some(framing) = r.framing {
+        let parsed: StreamFraming = framing
+            .get_ref()
+            .parse()
+            .map_err(|e| source.invalid(&framing, "framing", e))?;
+        config = config.framing(parsed);
+    }
+    config = config.text(r.text.unwrap_or(false));
+    if let Some(secs) = r.connect_timeout {
+        config = config.connect_timeout(Duration::from_secs(secs));
+    }
+    if let Some(secs) = r.idle_timeout {
+        config = config.idle_timeout((secs > 0).then(|| Duration::from_secs(secs)));
+    }
+    Ok(config.target_ca(r.target_ca.map(|ca| base.join(ca))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<BridgeConfig, ConfigFileError> {
+        BridgeConfig::from_toml(text, "bridge.toml", Path::new("/etc/bridge"))
+    }
+
+    #[test]
+    fn a_full_file_sets_every_option() {
+        let config = parse(
+            r#"
+shutdown_grace = 3
+
+[[listener]]
+listen = "ws://0.0.0.0:8080"
+web = "www"
+origins = ["https://app.example.com"]
+max_connections = 100
+max_message = 65536
+auth = "bearer:s3cret"
+metrics = true
+heartbeat_interval = 10
+heartbeat_timeout = 5
+
+[[listener.route]]
+path = "/term"
+target = "tcp://127.0.0.1:7000"
+framing = "lines"
+text = true
+connect_timeout = 2
+
+[[listener.route]]
+path = "/dns"
+target = "udp://127.0.0.1:53"
+idle_timeout = 0
+
+[[listener]]
+listen = "udp://0.0.0.0:5353"
+
+[[listener.route]]
+target = "ws://127.0.0.1:8080/dns"
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.shutdown_grace, Duration::from_secs(3));
+        let ws = &config.listeners[0];
+        assert_eq!(ws.web.as_deref(), Some(Path::new("/etc/bridge/www")));
+        assert_eq!(ws.origins, OriginPolicy::allow(["https://app.example.com"]));
+        assert_eq!(
+            (ws.max_connections, ws.max_message, ws.metrics),
+            (100, 65536, true)
+        );
+        assert_eq!(ws.auth, Some(Auth::Bearer("s3cret".into())));
+        assert_eq!(
+            ws.heartbeat,
+            Some(HeartbeatConfig::new(
+                Duration::from_secs(10),
+                Duration::from_secs(5)
+            ))
+        );
+        let term = &ws.routes[0];
+        assert_eq!(
+            (term.path.as_str(), term.framing, term.text),
+            ("/term", StreamFraming::Lines, true)
+        );
+        assert_eq!(term.connect_timeout, Duration::from_secs(2));
+        assert_eq!(ws.routes[1].idle_timeout, None);
+        assert_eq!(config.listeners[1].routes[0].path, "/");
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_key() {
+        let cases = [
+            ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\npath = \"/a\"\ntarget = \"tcp://h\"\n", "line 5, key `target`"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\nframing = \"json\"\n", "line 5, key `framing`"),
+            ("[[listener]]\nlisten = \"http://h:1\"\n", "line 2, key `listen`"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\nauth = \"basic:alice\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 3, key `auth`"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\ntragets = 1\n", "line 5: unknown field `tragets`"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\nmax_message = \"big\"\n", "line 3: invalid type"),
+            ("[[listener]]\nlisten = \"tcp://h:1\"\n[[listener.route]]\npath = \"/x\"\ntarget = \"tcp://h:2\"\n", "line 4, key `path`"),
+            ("\n[[listener]]\nlisten = \"wss://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 3, key `listen`: wss:// needs"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntokens = \"missing-tokens.txt\"\n", "line 4, key `tokens`: cannot read token file"),
+        ];
+        for (text, expected) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{expected:?} not in {error:?}");
+            assert!(error.starts_with("bridge.toml line "), "{error}");
+        }
+    }
+}

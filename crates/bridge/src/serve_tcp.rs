@@ -1,0 +1,52 @@
+//! TCP listeners: each connection cut into messages by the route's framing
+//! and relayed to its own target connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_tcp::{Server, ServerConfig};
+
+use crate::dial::frame_stream;
+use crate::session::{self, Route};
+use crate::{BridgeError, ListenerConfig};
+
+/// A TCP client idle this long (no byte either way) is closed, unless the
+/// route sets its own idle timeout.
+const DEFAULT_IDLE: Duration = Duration::from_secs(3600);
+
+/// Binds a TCP listener.
+pub(crate) async fn bind(
+    listener: &ListenerConfig,
+    grace: Duration,
+) -> Result<Server, BridgeError> {
+    let idle = listener.routes[0].idle_timeout.unwrap_or(DEFAULT_IDLE);
+    let config = ServerConfig::default()
+        .max_connections(listener.max_connections)
+        .idle_timeout(idle)
+        .shutdown_grace(grace);
+    Server::bind(listener.listen.authority(), config)
+        .await
+        .map_err(|source| BridgeError::Bind {
+            listen: listener.listen.to_string(),
+            source,
+        })
+}
+
+/// Serves a bound TCP listener until it is shut down.
+pub(crate) async fn serve(server: Server, route: Arc<Route>, max_message: usize) {
+    server
+        .serve(move |conn| {
+            let route = route.clone();
+            async move {
+                let peer = conn.peer_addr();
+                let mut client =
+                    frame_stream(conn.into_stream(), route.config.framing, max_message);
+                // Fixed targets only on TCP listeners (checked by the config).
+                if let Some(target) = route.target_for(None) {
+                    // An unreachable target: the client is just closed.
+                    session::run(&mut client, peer, &route, &target).await;
+                }
+            }
+        })
+        .await;
+}

@@ -1,0 +1,61 @@
+//! UDP listeners: one session per peer address, each with its own target
+//! connection, ended by the listener's idle timeout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::{select, Either};
+use switchyard_udp::{SessionConfig, UdpListener, MAX_PAYLOAD};
+
+use crate::session::{self, Route};
+use crate::{BridgeError, ListenerConfig};
+
+/// UDP sessions with nothing either way for this long end, unless the route
+/// sets its own idle timeout.
+pub const DEFAULT_UDP_IDLE: Duration = Duration::from_secs(60);
+
+/// Binds a UDP listener.
+pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UdpListener, BridgeError> {
+    let config = SessionConfig::default()
+        .max_sessions(listener.max_connections)
+        .idle_timeout(listener.routes[0].idle_timeout.unwrap_or(DEFAULT_UDP_IDLE))
+        .max_datagram(listener.max_message.min(MAX_PAYLOAD));
+    UdpListener::bind(listener.listen.authority(), config)
+        .await
+        .map_err(|source| BridgeError::Bind {
+            listen: listener.listen.to_string(),
+            source,
+        })
+}
+
+/// Serves a bound UDP listener until `shutdown` closes; sessions end then too.
+pub(crate) async fn serve(
+    listener: UdpListener,
+    route: Arc<Route>,
+    shutdown: async_channel::Receiver<()>,
+) {
+    loop {
+        let accepted = match select(Box::pin(listener.accept()), Box::pin(shutdown.recv())).await {
+            Either::Left((accepted, _)) => accepted,
+            Either::Right(_) => return,
+        };
+        let mut client = match accepted {
+            Ok(session) => session,
+            Err(e) => {
+                tracing::warn!(error = %e, "UDP listener failed");
+                switchyard_rt::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let (route, shutdown) = (route.clone(), shutdown.clone());
+        switchyard_rt::spawn(async move {
+            let Some(target) = route.target_for(None) else {
+                return;
+            };
+            let peer = client.peer_addr();
+            let running = Box::pin(session::run(&mut client, peer, &route, &target));
+            // At shutdown the session is simply dropped: UDP has no close.
+            let _ = select(running, Box::pin(shutdown.recv())).await;
+        });
+    }
+}

@@ -1,0 +1,131 @@
+//! WebSocket listeners (`ws://`, `wss://`): one route per path, with the
+//! guards (authentication, tokens), metrics and static files around them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use http::StatusCode;
+use switchyard_ws::http::Response;
+use switchyard_ws::{MessageKind, Router, WsServer, WsServerConfig};
+
+use crate::metrics::ErrorKind;
+use crate::session::{self, Route, CLOSE_WAIT};
+use crate::{BridgeError, ListenerConfig, Metrics, TargetSpec};
+
+/// Binds a WebSocket listener with its routes.
+pub(crate) async fn bind(
+    listener: &ListenerConfig,
+    routes: Vec<Arc<Route>>,
+    metrics: Arc<Metrics>,
+    grace: std::time::Duration,
+) -> Result<WsServer, BridgeError> {
+    let mut config = WsServerConfig::default()
+        .max_connections(listener.max_connections)
+        .max_message(listener.max_message)
+        .origins(listener.origins.clone())
+        .heartbeat(listener.heartbeat)
+        .shutdown_grace(grace);
+    if let Some((cert, key)) = &listener.tls {
+        config = config.tls(switchyard_ws::server_tls(cert, key)?);
+    }
+    let mut router = Router::new().guard(guard(listener, &routes, metrics.clone()));
+    for route in routes {
+        let path = route.config.path.clone();
+        router = router.websocket(&path, move |client, request| {
+            let route = route.clone();
+            async move { ws_session(client, request, &route).await }
+        });
+    }
+    if listener.metrics {
+        let m = metrics.clone();
+        router = router
+            .page("/healthz", "text/plain; charset=utf-8", "ok\n")
+            .get("/metrics", move |_| {
+                let text = m.render();
+                async move {
+                    Response::new(StatusCode::OK)
+                        .body("text/plain; version=0.0.4; charset=utf-8", text)
+                }
+            });
+    }
+    if let Some(dir) = &listener.web {
+        let root: Arc<PathBuf> =
+            Arc::new(dir.canonicalize().map_err(|source| BridgeError::Web {
+                dir: dir.display().to_string(),
+                source,
+            })?);
+        router = router.get_prefix("/", move |request| {
+            let root = root.clone();
+            async move { crate::web::serve(&root, &request.head.path).await }
+        });
+    }
+    WsServer::bind(listener.listen.authority(), config, router)
+        .await
+        .map_err(|source| BridgeError::Bind {
+            listen: listener.listen.to_string(),
+            source,
+        })
+}
+
+/// Authentication on every request but `/healthz`, then tokens on token
+/// routes: both answered before any upgrade.
+fn guard(
+    listener: &ListenerConfig,
+    routes: &[Arc<Route>],
+    metrics: Arc<Metrics>,
+) -> impl Fn(&switchyard_ws::http::RequestHead, std::net::SocketAddr) -> Option<Response>
+       + Send
+       + Sync
+       + 'static {
+    let auth = listener.auth.clone();
+    let token_routes: Vec<Arc<Route>> = routes
+        .iter()
+        .filter(|r| matches!(r.config.target, TargetSpec::Tokens(_)))
+        .cloned()
+        .collect();
+    move |head, peer| {
+        if let Some(auth) = &auth {
+            if head.path != "/healthz" {
+                if let Some(refusal) = auth.refusal(head) {
+                    metrics.error(ErrorKind::Refused);
+                    tracing::info!(%peer, path = %head.path, "refused: no valid credentials");
+                    return Some(refusal);
+                }
+            }
+        }
+        let route = token_routes.iter().find(|r| r.config.path == head.path)?;
+        if route.target_for(Some(head)).is_some() {
+            return None;
+        }
+        metrics.error(ErrorKind::Refused);
+        tracing::info!(%peer, path = %head.path, "refused: missing or unknown token");
+        Some(Response::text(
+            StatusCode::FORBIDDEN,
+            "missing or unknown token (?token=NAME)",
+        ))
+    }
+}
+
+/// One WebSocket client: its target dialed, relayed, and closed saying why.
+async fn ws_session(
+    mut client: switchyard_ws::WsConnection<switchyard_ws::ServerIo>,
+    request: switchyard_ws::Request,
+    route: &Route,
+) {
+    if route.config.text {
+        client.set_kind(MessageKind::Text);
+    }
+    let Some(target) = route.target_for(Some(&request.head)) else {
+        // The guard refused these already; a token file cannot change.
+        let _ = client.close(1008, "unknown token").await;
+        return;
+    };
+    let outcome = session::run(&mut client, request.peer, route, &target).await;
+    if let Some((code, reason)) = outcome.client_close(&target) {
+        let _ = client.close(code, &reason).await;
+    }
+    // Wait (briefly) for the client's answer, so the close is clean.
+    let drain = async { while client.next().await.is_some() {} };
+    let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", drain).await;
+}

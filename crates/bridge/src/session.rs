@@ -1,0 +1,130 @@
+//! One session: a client, its target dialed, the relay, and the one log
+//! line that says how it went.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchyard_frame::{Error, MessageConnection};
+use switchyard_ws::http::RequestHead;
+
+use crate::dial::{dial, DialOptions};
+use crate::metrics::ErrorKind;
+use crate::{
+    relay, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport, RouteConfig, TargetSpec,
+};
+
+/// A route ready to run sessions.
+#[derive(Debug)]
+pub(crate) struct Route {
+    /// `listen URL` + path, for the log.
+    pub label: String,
+    pub config: RouteConfig,
+    pub dial: DialOptions,
+    pub relay: RelayConfig,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Route {
+    /// The target for a request: the fixed one, or the one its
+    /// `?token=NAME` names. `None` for a missing or unknown token.
+    pub(crate) fn target_for(&self, head: Option<&RequestHead>) -> Option<Endpoint> {
+        match &self.config.target {
+            TargetSpec::Fixed(endpoint) => Some(endpoint.clone()),
+            TargetSpec::Tokens(tokens) => {
+                let name = head?.query_param("token")?;
+                tokens.get(&name).cloned()
+            }
+        }
+    }
+}
+
+/// How a session went.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The target could not be reached.
+    Unreachable(Error),
+    /// The relay ran.
+    Relayed(RelayReport),
+}
+
+impl Outcome {
+    /// The WebSocket close a client should get, when the relay has not
+    /// already closed it: 1014 when the target was unreachable or failed,
+    /// 1000 with a reason at the idle timeout.
+    pub(crate) fn client_close(&self, target: &Endpoint) -> Option<(u16, String)> {
+        match self {
+            Outcome::Unreachable(e) => Some((1014, format!("target {target} unreachable: {e}"))),
+            Outcome::Relayed(report) => match (&report.a_to_b, &report.b_to_a) {
+                (DirectionEnd::Idle, _) => Some((1000, "idle timeout".into())),
+                (DirectionEnd::DestinationFailed(e), _) | (_, DirectionEnd::SourceFailed(e)) => {
+                    Some((1014, format!("target failed: {e}")))
+                }
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Dials the target and relays `client` to it, counting and logging the
+/// session. The client is left open for the caller to close.
+pub(crate) async fn run<C>(
+    client: &mut C,
+    peer: SocketAddr,
+    route: &Route,
+    target: &Endpoint,
+) -> Outcome
+where
+    C: MessageConnection + Unpin,
+{
+    let started = Instant::now();
+    let metrics = &route.metrics;
+    metrics.session_opened();
+    let outcome = match dial(target, &route.dial).await {
+        Err(e) => {
+            metrics.error(ErrorKind::Connect);
+            Outcome::Unreachable(e)
+        }
+        Ok(mut target_conn) => {
+            Outcome::Relayed(relay(&mut *client, &mut target_conn, route.relay).await)
+        }
+    };
+    let (to_target, to_client) = match &outcome {
+        Outcome::Relayed(report) => (report.bytes_a_to_b, report.bytes_b_to_a),
+        Outcome::Unreachable(_) => (0, 0),
+    };
+    metrics.session_closed(to_target, to_client);
+    let end = match &outcome {
+        Outcome::Unreachable(e) => format!("target unreachable: {e}"),
+        Outcome::Relayed(report) => {
+            for (end, reading, writing) in [
+                (&report.a_to_b, ErrorKind::Client, ErrorKind::Target),
+                (&report.b_to_a, ErrorKind::Target, ErrorKind::Client),
+            ] {
+                match end {
+                    DirectionEnd::SourceFailed(_) => metrics.error(reading),
+                    DirectionEnd::DestinationFailed(_) => metrics.error(writing),
+                    _ => {}
+                }
+            }
+            format!(
+                "client to target {}; target to client {}",
+                report.a_to_b, report.b_to_a
+            )
+        }
+    };
+    tracing::info!(
+        %peer,
+        route = %route.label,
+        %target,
+        bytes_to_target = to_target,
+        bytes_to_client = to_client,
+        duration_ms = started.elapsed().as_millis() as u64,
+        %end,
+        "session"
+    );
+    outcome
+}
+
+/// How long a client has to answer our close before it is dropped.
+pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(2);

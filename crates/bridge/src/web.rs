@@ -1,0 +1,123 @@
+//! `--web DIR`: static files on a WebSocket listener, so that the page that
+//! uses the bridge comes from the same origin. No path leaves `DIR`.
+
+use std::path::{Component, Path, PathBuf};
+
+use http::StatusCode;
+use switchyard_ws::http::Response;
+
+/// Files larger than this are refused (the response is built in memory).
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// The file under `root` (already canonical) that a request path names, or
+/// the status to answer: `/` and directories mean their `index.html`; a
+/// path with `..`, a hidden component, a NUL, or a symbolic link leading
+/// out of `root` is 404, like a file that is not there.
+pub(crate) fn resolve(root: &Path, request_path: &str) -> Result<PathBuf, StatusCode> {
+    let decoded = percent_encoding::percent_decode_str(request_path)
+        .decode_utf8()
+        .map_err(|_| StatusCode::BAD_REQUEST)?;
+    if decoded.contains('\0') || decoded.contains('\\') {
+        return Err(StatusCode::NOT_FOUND);
+    }
+    let mut path = root.to_path_buf();
+    for component in Path::new(decoded.trim_start_matches('/')).components() {
+        match component {
+            Component::Normal(part) if !part.to_string_lossy().starts_with('.') => path.push(part),
+            Component::CurDir => {}
+            _ => return Err(StatusCode::NOT_FOUND),
+        }
+    }
+    if path.is_dir() {
+        path.push("index.html");
+    }
+    // Symbolic links are followed only if they stay inside the root.
+    let real = path.canonicalize().map_err(|_| StatusCode::NOT_FOUND)?;
+    if !real.starts_with(root) || !real.is_file() {
+        return Err(StatusCode::NOT_FOUND);
+    }
+    Ok(real)
+}
+
+/// The response for `GET request_path` under `root`.
+pub(crate) async fn serve(root: &Path, request_path: &str) -> Response {
+    let path = match resolve(root, request_path) {
+        Ok(path) => path,
+        Err(status) => return Response::text(status, "no such file"),
+    };
+    match async_std::fs::metadata(&path).await {
+        Ok(meta) if meta.len() > MAX_FILE => {
+            return Response::text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("file over the {MAX_FILE}-byte limit of --web"),
+            )
+        }
+        Ok(_) => {}
+        Err(_) => return Response::text(StatusCode::NOT_FOUND, "no such file"),
+    }
+    match async_std::fs::read(&path).await {
+        Ok(body) => Response::new(StatusCode::OK).body(content_type(&path), body),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read a --web file");
+            Response::text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file")
+        }
+    }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "ico" => "image/x-icon",
+        "wasm" => "application/wasm",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_root() {
+        let dir = std::env::temp_dir().join(format!("switchyard-web-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("index.html"), "home").unwrap();
+        std::fs::write(dir.join("sub/a.js"), "js").unwrap();
+        std::fs::write(dir.join(".secret"), "no").unwrap();
+        let root = dir.canonicalize().unwrap();
+        #[cfg(unix)]
+        let _ = std::os::unix::fs::symlink("/etc/passwd", dir.join("link"));
+
+        assert_eq!(resolve(&root, "/").unwrap(), root.join("index.html"));
+        assert_eq!(resolve(&root, "/sub/a.js").unwrap(), root.join("sub/a.js"));
+        assert_eq!(
+            resolve(&root, "/sub/%61.js").unwrap(),
+            root.join("sub/a.js")
+        );
+        for escape in [
+            "/../etc/passwd",
+            "/sub/../../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/sub/%2e%2e/%2e%2e/etc/passwd",
+            "/.secret",
+            "/link",
+            "/missing.html",
+            "/sub/a.js%00.html",
+            "/..%5c..%5cetc/passwd",
+        ] {
+            assert_eq!(
+                resolve(&root, escape),
+                Err(StatusCode::NOT_FOUND),
+                "{escape}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,168 @@
+//! Services to bridge to, clients of every listener kind, and bridges run
+//! in-process, for the bridge's integration tests.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use async_std::io::{ReadExt, WriteExt};
+use futures::{SinkExt, StreamExt};
+use switchyard_bridge::{
+    frame_stream, BoxConnection, Bridge, BridgeConfig, BridgeShutdown, Endpoint, ListenerConfig,
+    Metrics, RouteConfig, Scheme, StreamFraming, TargetSpec,
+};
+use switchyard_ws::{client_tls, server_tls, ClientConfig, Router, WsServer, WsServerConfig};
+
+/// A fresh directory under the system's temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "switchyard-bridge-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A self-signed certificate for `localhost` and its key, as PEM files.
+pub fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+/// A TCP service echoing raw bytes; it shuts its write half when the
+/// client does.
+pub async fn tcp_echo() -> SocketAddr {
+    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    async_std::task::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            async_std::task::spawn(async move {
+                let (mut r, mut w) = (stream.clone(), stream);
+                let mut buf = vec![0u8; 64 << 10];
+                loop {
+                    match r.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if w.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = w.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+/// A UDP service echoing each datagram to its sender.
+pub async fn udp_echo() -> SocketAddr {
+    let socket = switchyard_udp::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = socket.local_addr().unwrap();
+    async_std::task::spawn(async move {
+        while let Ok((msg, peer)) = socket.recv_from().await {
+            let _ = socket.send_to(&msg, peer).await;
+        }
+    });
+    addr
+}
+
+/// A WebSocket echo service at `/echo`, over TLS when `tls` names a
+/// certificate and key.
+pub async fn ws_echo(tls: Option<&(PathBuf, PathBuf)>) -> SocketAddr {
+    let mut config = WsServerConfig::default().max_message(16 << 20);
+    if let Some((cert, key)) = tls {
+        config = config.tls(server_tls(cert, key).unwrap());
+    }
+    let router = Router::new().websocket("/echo", |mut conn, _| async move {
+        while let Some(Ok(msg)) = conn.next().await {
+            conn.set_kind(conn.last_received_kind());
+            if conn.send(msg).await.is_err() {
+                break;
+            }
+        }
+    });
+    let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    async_std::task::spawn(server.serve());
+    addr
+}
+
+/// A bridge running in this process.
+pub struct Running {
+    pub addrs: Vec<SocketAddr>,
+    pub metrics: std::sync::Arc<Metrics>,
+    pub shutdown: BridgeShutdown,
+    pub serving: async_std::task::JoinHandle<()>,
+}
+
+/// Binds and serves `listeners`.
+pub async fn start(listeners: Vec<ListenerConfig>) -> Running {
+    let bridge = Bridge::bind(BridgeConfig::new(listeners)).await.unwrap();
+    Running {
+        addrs: bridge.local_addrs().to_vec(),
+        metrics: bridge.metrics(),
+        shutdown: bridge.shutdown_handle(),
+        serving: async_std::task::spawn(bridge.serve()),
+    }
+}
+
+/// `scheme://127.0.0.1:0/path` with one route to `target`.
+pub fn listener(scheme: Scheme, path: &str, target: &str) -> ListenerConfig {
+    let path = if scheme.is_websocket() { path } else { "/" };
+    let listen: Endpoint = format!("{}://127.0.0.1:0{}", scheme.as_str(), path)
+        .parse()
+        .unwrap();
+    ListenerConfig::new(listen).route(RouteConfig::new(
+        path,
+        TargetSpec::Fixed(target.parse().unwrap()),
+    ))
+}
+
+/// A client of a bridge listener at `addr`: WebSocket (trusting `ca` for
+/// wss), TCP cut by `framing`, or a connected UDP socket.
+pub async fn client(
+    scheme: Scheme,
+    addr: SocketAddr,
+    path: &str,
+    framing: StreamFraming,
+    ca: Option<&Path>,
+) -> BoxConnection {
+    match scheme {
+        Scheme::Ws | Scheme::Wss => {
+            let url = format!("{}://localhost:{}{}", scheme.as_str(), addr.port(), path);
+            let mut config = ClientConfig::default().max_message(16 << 20);
+            if let Some(ca) = ca {
+                config = config.tls(client_tls(Some(ca)).unwrap());
+            }
+            Box::pin(switchyard_ws::connect_with(&url, &config).await.unwrap())
+        }
+        Scheme::Tcp => {
+            let stream = switchyard_tcp::connect(addr, std::time::Duration::from_secs(5))
+                .await
+                .unwrap();
+            frame_stream(stream, framing, 16 << 20)
+        }
+        Scheme::Udp => {
+            let socket = switchyard_udp::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            Box::pin(socket.connect(addr).await.unwrap())
+        }
+    }
+}
+
+/// The path of the built `switchyard-bridge` binary.
+pub fn bridge_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_switchyard-bridge"))
+}

@@ -51,12 +51,17 @@ pub(crate) enum Outcome {
 impl Outcome {
     /// The WebSocket close a client should get, when the relay has not
     /// already closed it: 1014 when the target was unreachable or failed,
+    /// 1009 for a message the target cannot take (over a UDP datagram),
     /// 1000 with a reason at the idle timeout.
     pub(crate) fn client_close(&self, target: &Endpoint) -> Option<(u16, String)> {
         match self {
             Outcome::Unreachable(e) => Some((1014, format!("target {target} unreachable: {e}"))),
             Outcome::Relayed(report) => match (&report.a_to_b, &report.b_to_a) {
                 (DirectionEnd::Idle, _) => Some((1000, "idle timeout".into())),
+                (DirectionEnd::DestinationFailed(Error::FrameTooLarge { size, max }), _) => Some((
+                    1009,
+                    format!("a {size}-byte message is over the target's {max}-byte limit"),
+                )),
                 (DirectionEnd::DestinationFailed(e), _) | (_, DirectionEnd::SourceFailed(e)) => {
                     Some((1014, format!("target failed: {e}")))
                 }

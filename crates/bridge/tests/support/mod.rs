@@ -166,3 +166,84 @@ pub async fn client(
 pub fn bridge_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchyard-bridge"))
 }
+
+/// Sends a WebSocket upgrade for `path` with `extra` header lines (each
+/// ending in CRLF) as raw bytes; returns the response head.
+pub fn upgrade_status(addr: SocketAddr, path: &str, extra: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// A plain `GET path` with `extra` header lines; returns the whole response.
+pub fn http_get(addr: SocketAddr, path: &str, extra: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// Opens a WebSocket to `path` with raw bytes and returns the code and
+/// reason of the first close frame the server sends. (tungstenite, under
+/// our own client, reports 1014 as 1002: tungstenite-rs issue 502.)
+pub fn raw_close_frame(addr: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let head = upgrade_status_keep(addr, path);
+    let mut stream = head.1;
+    assert!(head.0.starts_with("HTTP/1.1 101"), "{}", head.0);
+    loop {
+        let mut header = [0u8; 2];
+        stream.read_exact(&mut header).unwrap();
+        let len = usize::from(header[1] & 0x7f);
+        assert!(len < 126, "a control frame is short");
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).unwrap();
+        if header[0] & 0x0f == 0x8 {
+            let code = u16::from_be_bytes([payload[0], payload[1]]);
+            return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
+        }
+    }
+}
+
+fn upgrade_status_keep(addr: SocketAddr, path: &str) -> (String, std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    // Byte by byte up to the end of the head, so no frame byte is consumed.
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        response.push(byte[0]);
+    }
+    (String::from_utf8_lossy(&response).into_owned(), stream)
+}

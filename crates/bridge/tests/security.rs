@@ -1,0 +1,249 @@
+//! Never an open proxy: origins, tokens, credentials and the connection
+//! limit are enforced before any upgrade; metrics and files only when
+//! asked for, and files never outside their directory.
+
+mod support;
+
+use std::sync::Arc;
+
+use futures::{SinkExt, StreamExt};
+use switchyard_bridge::{
+    Auth, ErrorKind, ListenerConfig, RouteConfig, Scheme, TargetSpec, TokenMap,
+};
+use switchyard_ws::{ClientConfig, OriginPolicy};
+
+fn status(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    async_std::task::spawn_blocking(f).await
+}
+
+#[async_std::test]
+async fn pages_of_other_origins_are_refused_unless_allowed() {
+    let echo = support::tcp_echo().await;
+    let open = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"));
+    let allowing = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
+        .origins(OriginPolicy::allow(["https://app.example.com"]));
+    let bridge = support::start(vec![open, allowing]).await;
+    let (same_host, allow_list) = (bridge.addrs[0], bridge.addrs[1]);
+    let evil = blocking(move || {
+        support::upgrade_status(same_host, "/x", "Origin: https://evil.example\r\n")
+    })
+    .await;
+    assert_eq!(status(&evil), 403, "{evil}");
+    let own = format!("Origin: http://{same_host}\r\n");
+    let ok = blocking(move || support::upgrade_status(same_host, "/x", &own)).await;
+    assert_eq!(status(&ok), 101, "{ok}");
+    let app = blocking(move || {
+        support::upgrade_status(allow_list, "/x", "Origin: https://app.example.com\r\n")
+    })
+    .await;
+    assert_eq!(status(&app), 101, "{app}");
+    let other = blocking(move || {
+        support::upgrade_status(allow_list, "/x", "Origin: https://other.example.com\r\n")
+    })
+    .await;
+    assert_eq!(status(&other), 403, "{other}");
+}
+
+#[async_std::test]
+async fn a_token_picks_its_target_and_unknown_tokens_are_refused() {
+    let (first, second) = (support::udp_echo().await, support::tcp_echo().await);
+    let tokens = TokenMap::parse(&format!("one: udp://{first}\ntwo: tcp://{second}\n")).unwrap();
+    let listen = "ws://127.0.0.1:0/connect".parse().unwrap();
+    let listener = ListenerConfig::new(listen).route(RouteConfig::new(
+        "/connect",
+        TargetSpec::Tokens(Arc::new(tokens)),
+    ));
+    let bridge = support::start(vec![listener]).await;
+    let addr = bridge.addrs[0];
+    for path in ["/connect?token=three", "/connect", "/connect?token="] {
+        let refused = blocking(move || support::upgrade_status(addr, path, "")).await;
+        assert_eq!(status(&refused), 403, "{path}: {refused}");
+    }
+    assert_eq!(bridge.metrics.errors(ErrorKind::Refused), 3);
+    for token in ["one", "two"] {
+        let mut client = switchyard_ws::connect(&format!("ws://{addr}/connect?token={token}"))
+            .await
+            .unwrap();
+        client.send(token.into()).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), token);
+    }
+    assert_eq!(bridge.metrics.sessions_total(), 2);
+}
+
+#[async_std::test]
+async fn credentials_are_required_when_configured() {
+    let echo = support::tcp_echo().await;
+    let bearer = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
+        .auth(Some(Auth::Bearer("s3cret".into())))
+        .metrics(true);
+    let basic = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
+        .auth(Some("basic:alice:pw".parse().unwrap()));
+    let bridge = support::start(vec![bearer, basic]).await;
+    let (b1, b2) = (bridge.addrs[0], bridge.addrs[1]);
+
+    let none = blocking(move || support::upgrade_status(b1, "/x", "")).await;
+    assert_eq!(status(&none), 401, "{none}");
+    assert!(
+        none.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{none}"
+    );
+    let wrong =
+        blocking(move || support::upgrade_status(b1, "/x", "Authorization: Bearer guess\r\n"))
+            .await;
+    assert_eq!(status(&wrong), 401);
+    // Metrics are behind the credentials too; health is not.
+    assert_eq!(
+        status(&blocking(move || support::http_get(b1, "/metrics", "")).await),
+        401
+    );
+    assert_eq!(
+        status(&blocking(move || support::http_get(b1, "/healthz", "")).await),
+        200
+    );
+
+    let config = ClientConfig::default().header("Authorization", "Bearer s3cret");
+    let mut client = switchyard_ws::connect_with(&format!("ws://{b1}/x"), &config)
+        .await
+        .unwrap();
+    client.send("in".into()).await.unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap(), "in");
+
+    // "alice:pw" in base64.
+    let good = blocking(move || {
+        support::upgrade_status(b2, "/x", "Authorization: Basic YWxpY2U6cHc=\r\n")
+    })
+    .await;
+    assert_eq!(status(&good), 101, "{good}");
+    let bad = blocking(move || {
+        support::upgrade_status(b2, "/x", "Authorization: Basic YWxpY2U6cHg=\r\n")
+    })
+    .await;
+    assert_eq!(status(&bad), 401, "{bad}");
+}
+
+#[async_std::test]
+async fn over_the_connection_limit_is_503_and_the_slot_comes_back() {
+    let echo = support::tcp_echo().await;
+    let listener = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).max_connections(2);
+    let bridge = support::start(vec![listener]).await;
+    let url = format!("ws://{}/x", bridge.addrs[0]);
+    let mut first = switchyard_ws::connect(&url).await.unwrap();
+    let _second = switchyard_ws::connect(&url).await.unwrap();
+    let addr = bridge.addrs[0];
+    let third = blocking(move || support::upgrade_status(addr, "/x", "")).await;
+    assert_eq!(status(&third), 503, "{third}");
+    first.close(1000, "done").await.unwrap();
+    while first.next().await.is_some() {}
+    let started = std::time::Instant::now();
+    loop {
+        let again = blocking(move || support::upgrade_status(addr, "/x", "")).await;
+        if status(&again) == 101 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{again}"
+        );
+        async_std::task::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[async_std::test]
+async fn metrics_are_off_unless_enabled_and_count_sessions_and_bytes() {
+    let echo = support::tcp_echo().await;
+    let off = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"));
+    let on = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).metrics(true);
+    let bridge = support::start(vec![off, on]).await;
+    let (off, on) = (bridge.addrs[0], bridge.addrs[1]);
+    assert_eq!(
+        status(&blocking(move || support::http_get(off, "/metrics", "")).await),
+        404
+    );
+    assert_eq!(
+        status(&blocking(move || support::http_get(off, "/healthz", "")).await),
+        404
+    );
+
+    let mut client = switchyard_ws::connect(&format!("ws://{on}/x"))
+        .await
+        .unwrap();
+    client.send(vec![1u8; 1000].into()).await.unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap().len(), 1000);
+    client.close(1000, "").await.unwrap();
+    while client.next().await.is_some() {}
+    let started = std::time::Instant::now();
+    while bridge.metrics.sessions_open() != 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        async_std::task::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let text = blocking(move || support::http_get(on, "/metrics", "")).await;
+    assert_eq!(status(&text), 200, "{text}");
+    assert!(
+        text.contains("switchyard_bridge_sessions_total 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchyard_bridge_sessions_open 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchyard_bridge_bytes_to_target_total 1000\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchyard_bridge_bytes_to_client_total 1000\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchyard_bridge_errors_total{kind=\"connect\"} 0\n"),
+        "{text}"
+    );
+}
+
+#[async_std::test]
+async fn static_files_are_served_and_never_from_outside_the_directory() {
+    let dir = support::temp_dir("web");
+    std::fs::write(dir.join("index.html"), "<h1>bridge</h1>").unwrap();
+    std::fs::write(dir.join("app.js"), "console.log(1)").unwrap();
+    let echo = support::tcp_echo().await;
+    let listener =
+        support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).web(Some(dir.clone()));
+    let bridge = support::start(vec![listener]).await;
+    let addr = bridge.addrs[0];
+    let index = blocking(move || support::http_get(addr, "/", "")).await;
+    assert_eq!(status(&index), 200);
+    assert!(
+        index.contains("text/html") && index.ends_with("<h1>bridge</h1>"),
+        "{index}"
+    );
+    let js = blocking(move || support::http_get(addr, "/app.js", "")).await;
+    assert!(js.contains("text/javascript"), "{js}");
+    for escape in [
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/..%2f..%2fetc/passwd",
+    ] {
+        let response = blocking(move || support::http_get(addr, escape, "")).await;
+        assert!(
+            [400, 404].contains(&status(&response)),
+            "{escape}: {response}"
+        );
+        assert!(!response.contains("root:"), "{escape}");
+    }
+    // The WebSocket route still wins over the files at its path.
+    let mut client = switchyard_ws::connect(&format!("ws://{addr}/x"))
+        .await
+        .unwrap();
+    client.send("ws".into()).await.unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap(), "ws");
+    let _ = std::fs::remove_dir_all(dir);
+}

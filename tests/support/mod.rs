@@ -62,6 +62,14 @@ impl ExampleServer {
         Self::start_with(Command::new(example_path(name)).args(args), name)
     }
 
+    /// Starts the program at `path` (a binary other than an example).
+    pub fn start_program(path: &std::path::Path, args: &[&str]) -> Self {
+        let name = path
+            .file_name()
+            .map_or("program".into(), |n| n.to_string_lossy().into_owned());
+        Self::start_with(Command::new(path).args(args), &name)
+    }
+
     /// Starts example `name` under `sh -c 'ulimit -n FDS; exec ...'`.
     pub fn start_with_fd_limit(name: &str, fds: u32, args: &[&str]) -> Self {
         let script = format!("ulimit -n {fds} && exec \"$0\" \"$@\"");
@@ -89,6 +97,7 @@ impl ExampleServer {
         let addr = line
             .trim()
             .strip_prefix("listening on ")
+            .map(|addr| addr.split_once("://").map_or(addr, |(_, rest)| rest))
             .unwrap_or_else(|| panic!("{name} printed {line:?}, not 'listening on ADDR'"))
             .parse()
             .expect("an address");
@@ -103,6 +112,29 @@ impl ExampleServer {
     /// Whether the server is still running.
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// Sends `signal` (a `kill` name: TERM, INT) and waits up to `limit`
+    /// for the process to exit; its exit status, if it did.
+    pub fn signal_and_wait(
+        &mut self,
+        signal: &str,
+        limit: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} failed");
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// What the server has logged to stderr so far.

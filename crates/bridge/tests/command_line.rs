@@ -1,0 +1,149 @@
+//! The `switchyard-bridge` command as a user runs it: help with examples,
+//! clear errors, a config file with several routes, and a clean stop on
+//! SIGTERM and SIGINT.
+
+#[path = "../../../tests/support/mod.rs"]
+mod process;
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(support::bridge_binary())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn help_shows_examples() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(
+        help.contains("switchyard-bridge ws://0.0.0.0:8080/vnc tcp://127.0.0.1:5900"),
+        "{help}"
+    );
+    assert!(help.contains("--config bridge.toml"), "{help}");
+}
+
+#[test]
+fn mistakes_are_reported_plainly() {
+    let out = run(&["http://0.0.0.0:80", "tcp://127.0.0.1:1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("expected ws://, wss://, tcp:// or udp://"),
+        "{err}"
+    );
+
+    let out = run(&["wss://127.0.0.1:0/x", "tcp://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("wss:// needs a TLS certificate and key"),
+        "{err}"
+    );
+
+    let dir = support::temp_dir("cli-config");
+    let file = dir.join("bridge.toml");
+    std::fs::write(&file, "[[listener]]\nlisten = \"ws://127.0.0.1:0\"\n\n[[listener.route]]\npath = \"/a\"\ntarget = \"tcp://nowhere\"\n").unwrap();
+    let out = run(&["--config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bridge.toml line 6, key `target`"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[async_std::test]
+async fn a_config_file_runs_several_routes_on_one_port() {
+    let (tcp, udp) = (support::tcp_echo().await, support::udp_echo().await);
+    let dir = support::temp_dir("cli-routes");
+    let file = dir.join("bridge.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+[[listener]]
+listen = "ws://127.0.0.1:0"
+metrics = true
+
+[[listener.route]]
+path = "/stream"
+target = "tcp://{tcp}"
+
+[[listener.route]]
+path = "/datagrams"
+target = "udp://{udp}"
+idle_timeout = 30
+"#
+        ),
+    )
+    .unwrap();
+    let bridge = process::ExampleServer::start_program(
+        &support::bridge_binary(),
+        &["--config", file.to_str().unwrap()],
+    );
+    for path in ["/stream", "/datagrams"] {
+        let mut client = switchyard_ws::connect(&format!("ws://{}{path}", bridge.addr))
+            .await
+            .unwrap();
+        client.send(path.into()).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), path);
+    }
+    let addr = bridge.addr;
+    let health =
+        async_std::task::spawn_blocking(move || support::http_get(addr, "/healthz", "")).await;
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+async fn stops_cleanly_on(signal: &'static str) {
+    let echo = support::tcp_echo().await;
+    let target = format!("tcp://{echo}");
+    let mut bridge = process::ExampleServer::start_program(
+        &support::bridge_binary(),
+        &["ws://127.0.0.1:0/x", &target, "--shutdown-grace", "3"],
+    );
+    let mut client = switchyard_ws::connect(&format!("ws://{}/x", bridge.addr))
+        .await
+        .unwrap();
+    client.send("before".into()).await.unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap(), "before");
+    let reading = async_std::task::spawn(async move {
+        while client.next().await.is_some() {}
+        client.peer_close().map(|c| c.code)
+    });
+    let started = Instant::now();
+    let status = async_std::task::spawn_blocking(move || {
+        let status = bridge.signal_and_wait(signal, Duration::from_secs(8));
+        (status, bridge.log())
+    })
+    .await;
+    let (status, log) = status;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{log}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(reading.await, Some(1001), "{log}");
+    assert!(log.contains("shutting down"), "{log}");
+}
+
+#[async_std::test]
+async fn sigterm_closes_websockets_with_1001_and_exits() {
+    stops_cleanly_on("TERM").await;
+}
+
+#[async_std::test]
+async fn sigint_does_the_same() {
+    stops_cleanly_on("INT").await;
+}

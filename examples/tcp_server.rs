@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Wire format: each message is a 4-byte big-endian length, then that many
-//! bytes. Limits (all flags): a message of at most `--max-message` bytes,
+//! bytes; with `--lines`, each line is a message instead (try it with
+//! `nc 127.0.0.1 7001`, or from a browser through `switchyard-bridge`).
+//! Limits (all flags): a message of at most `--max-message` bytes,
 //! `--max-connections` at once, and `--idle-timeout` seconds of silence
 //! before a connection is closed. Logs go to stderr (`RUST_LOG=debug` for
 //! more).
@@ -20,10 +22,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
-use switchyard::tcp::{Accepted, LengthPrefixed, Server, ServerConfig};
+use switchyard::tcp::{Accepted, Framing, LengthPrefixed, Lines, Server, ServerConfig};
 
 #[derive(Parser)]
-#[command(about = "Echoes every length-prefixed message back to its sender")]
+#[command(about = "Echoes every length-prefixed message (or line) back to its sender")]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(default_value = "127.0.0.1:7001")]
@@ -37,6 +39,9 @@ struct Args {
     /// Seconds a connection may stay silent before it is closed.
     #[arg(long, default_value_t = 300.0)]
     idle_timeout: f64,
+    /// Lines instead of length-prefixed messages: each line is echoed back.
+    #[arg(long)]
+    lines: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,12 +58,17 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     println!("listening on {}", server.local_addr()?);
-    let framing = LengthPrefixed::new(args.max_message);
-    server.serve(move |conn| echo(conn, framing)).await;
+    if args.lines {
+        let framing = Lines::new(args.max_message.min(Lines::DEFAULT_MAX));
+        server.serve(move |conn| echo(conn, framing)).await;
+    } else {
+        let framing = LengthPrefixed::new(args.max_message);
+        server.serve(move |conn| echo(conn, framing)).await;
+    }
     Ok(())
 }
 
-async fn echo(conn: Accepted, framing: LengthPrefixed) {
+async fn echo<F: Framing + Unpin>(conn: Accepted, framing: F) {
     let peer = conn.peer_addr();
     let mut conn = conn.framed(framing);
     let mut echoed = 0u64;

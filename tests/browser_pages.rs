@@ -1,5 +1,6 @@
 //! The example pages in a real browser: headless Chromium (Debian's
-//! `chromium`) driven by playwright-core, from `tests/browser/pages.mjs`.
+//! `chromium`) driven by playwright-core, from `tests/browser/pages.mjs`,
+//! the bridge's terminal page included (through `switchyard-bridge --web`).
 //! `.ci/run` installs both; elsewhere, without them, this test says so and
 //! passes only when not under CI.
 
@@ -41,5 +42,5 @@ fn the_example_pages_work_in_headless_chromium() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
 }

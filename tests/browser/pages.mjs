@@ -1,6 +1,7 @@
 // Drives the example pages in headless Chromium, as a person would: two
 // chat windows talking, a push reaching an open page, a log line appearing
-// on the tail page, an echo coming back. Run by tests/browser_pages.rs with
+// on the tail page, an echo coming back, the bridge's terminal page reaching
+// TCP and UDP services. Run by tests/browser_pages.rs with
 // the folder of the built examples; prints "N passed, N failed" and exits
 // non-zero on any failure. Screenshots go to SCREENSHOTS (if set).
 
@@ -8,6 +9,7 @@ import { spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
@@ -15,18 +17,23 @@ const examples = process.argv[2];
 const screenshots = process.env.SCREENSHOTS;
 const children = [];
 
-/** Starts an example server; resolves to its http:// base URL. */
-function start(name, args) {
-  const child = spawn(join(examples, name), ["127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+/** Runs a program that prints `listening on [SCHEME://]ADDR`; resolves to ADDR. */
+function listening(program, args) {
+  const child = spawn(program, args, { stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.once("line", (line) => {
-      const match = /^listening on (.+)$/.exec(line);
-      match ? resolve("http://" + match[1]) : reject(new Error(`${name} printed ${line}`));
+      const match = /^listening on (?:[a-z]+:\/\/)?(.+)$/.exec(line);
+      match ? resolve(match[1]) : reject(new Error(`${program} printed ${line}`));
     });
-    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${program} exited with ${code}`)));
   });
+}
+
+/** Starts an example server; resolves to its http:// base URL. */
+async function start(name, args) {
+  return "http://" + await listening(join(examples, name), ["127.0.0.1:0", ...args]);
 }
 
 async function shot(page, name) {
@@ -87,6 +94,33 @@ const tests = {
     appendFileSync(file, "appended while watching\n");
     await page.locator("#log").getByText("appended while watching").waitFor();
     await shot(page, "tail");
+    await page.close();
+  },
+
+  async "the bridge page reaches a TCP line service and a UDP service"() {
+    const tcp = await listening(join(examples, "tcp_server"), ["127.0.0.1:0", "--lines"]);
+    const udp = await listening(join(examples, "udp_server"), ["127.0.0.1:0"]);
+    const web = fileURLToPath(new URL("../../examples/bridge", import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-bridge-page-"));
+    const config = join(dir, "bridge.toml");
+    writeFileSync(config, [
+      "[[listener]]", 'listen = "ws://127.0.0.1:0"', `web = ${JSON.stringify(web)}`,
+      "[[listener.route]]", 'path = "/term"', `target = "tcp://${tcp}"`, 'framing = "lines"', "text = true",
+      "[[listener.route]]", 'path = "/udp"', `target = "udp://${udp}"`, "text = true", "",
+    ].join("\n"));
+    const base = "http://" + await listening(join(examples, "..", "switchyard-bridge"), ["--config", config]);
+    const page = await browser.newPage();
+    await page.goto(base + "/");
+    await page.getByText("[connected to /term]").waitFor();
+    await page.fill("#line", "hello over tcp");
+    await page.press("#line", "Enter");
+    await page.locator("#screen .received").getByText("hello over tcp").waitFor();
+    await page.selectOption("#service", "/udp");
+    await page.getByText("[connected to /udp]").waitFor();
+    await page.fill("#line", "hello over udp");
+    await page.press("#line", "Enter");
+    await page.locator("#screen .received").getByText("hello over udp").waitFor();
+    await shot(page, "bridge");
     await page.close();
   },
 

@@ -1,0 +1,40 @@
+//! Interop: Python's `websockets` client (not ours) through the bridge
+//! binary to an asyncio TCP echo service (not ours), from
+//! `tests/interop/bridge_client.py`: bytes exact both ways, the close
+//! handshake, and 1014 with its reason for an unreachable target.
+//! `.ci/run` installs websockets; elsewhere, without it, this test says so
+//! and passes only when not under CI.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn python_websockets_through_the_bridge_to_a_python_tcp_echo() {
+    let has_websockets = Command::new("python3")
+        .args(["-c", "import websockets.asyncio.client"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_websockets {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI, Python's websockets must be installed (see .ci/run)"
+        );
+        eprintln!("skipped: needs `pip install websockets`");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/bridge_client.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(support::bridge_binary())
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
+}

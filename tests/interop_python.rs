@@ -12,16 +12,7 @@ use support::ExampleServer;
 
 #[test]
 fn python_websockets_client_against_the_echo_server() {
-    let has_websockets = Command::new("python3")
-        .args(["-c", "import websockets.sync.client"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_websockets {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI, Python's websockets must be installed (see .ci/run)"
-        );
-        eprintln!("skipped: needs `pip install websockets`");
+    if !support::python_websockets_or_skip() {
         return;
     }
     let max = "1000";

@@ -9,6 +9,27 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Whether Python's `websockets` package is importable. Under CI (where
+/// `.ci/run` installs it) its absence fails the test; elsewhere the test
+/// says it was skipped.
+pub fn python_websockets_or_skip() -> bool {
+    let found = Command::new("python3")
+        .args([
+            "-c",
+            "import websockets.sync.client, websockets.asyncio.client",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI, Python's websockets must be installed (see .ci/run)"
+        );
+        eprintln!("skipped: needs `pip install websockets`");
+    }
+    found
+}
+
 /// The built example program `name` (cargo builds examples for `cargo test`).
 pub fn example_path(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().expect("test binary path");

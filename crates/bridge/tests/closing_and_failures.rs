@@ -13,11 +13,7 @@ const LIMIT: Duration = Duration::from_secs(10);
 
 #[async_std::test]
 async fn an_unreachable_target_closes_the_websocket_with_1014_and_the_reason() {
-    // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = support::closed_port();
     let bridge = support::start(vec![support::listener(
         Scheme::Ws,
         "/x",
@@ -38,10 +34,7 @@ async fn an_unreachable_target_closes_the_websocket_with_1014_and_the_reason() {
 
 #[async_std::test]
 async fn a_tcp_client_of_an_unreachable_target_is_just_closed() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = support::closed_port();
     let bridge = support::start(vec![support::listener(
         Scheme::Tcp,
         "/",

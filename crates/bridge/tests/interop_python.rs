@@ -5,6 +5,8 @@
 //! `.ci/run` installs websockets; elsewhere, without it, this test says so
 //! and passes only when not under CI.
 
+#[path = "../../../tests/support/mod.rs"]
+mod process;
 mod support;
 
 use std::path::Path;
@@ -12,16 +14,7 @@ use std::process::Command;
 
 #[test]
 fn python_websockets_through_the_bridge_to_a_python_tcp_echo() {
-    let has_websockets = Command::new("python3")
-        .args(["-c", "import websockets.asyncio.client"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_websockets {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI, Python's websockets must be installed (see .ci/run)"
-        );
-        eprintln!("skipped: needs `pip install websockets`");
+    if !process::python_websockets_or_skip() {
         return;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/bridge_client.py");

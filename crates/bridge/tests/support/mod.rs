@@ -34,6 +34,12 @@ pub fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
+/// A local port nothing listens on.
+pub fn closed_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
 /// A TCP service echoing raw bytes; it shuts its write half when the
 /// client does.
 pub async fn tcp_echo() -> SocketAddr {

@@ -35,18 +35,69 @@ where
     }
 }
 
-/// Options for dialing a route's target.
+/// How [`dial`] reaches an endpoint.
 #[derive(Debug, Clone)]
-pub(crate) struct DialOptions {
+#[non_exhaustive]
+pub struct DialOptions {
+    /// How a TCP stream is cut into messages. Default raw.
     pub framing: StreamFraming,
+    /// WebSocket text messages instead of binary. Default off.
     pub text: bool,
+    /// Time to connect, TLS and WebSocket handshakes included. Default 10 s.
     pub connect_timeout: Duration,
+    /// Largest message either way. Default 1 MiB.
     pub max_message: usize,
+    /// WebSocket heartbeats. Default none.
     pub heartbeat: Option<HeartbeatConfig>,
+    /// TLS for `wss://`. Default none: the system's roots are used.
     pub tls: Option<switchyard_ws::ClientTls>,
 }
 
+impl Default for DialOptions {
+    fn default() -> Self {
+        Self {
+            framing: StreamFraming::Raw,
+            text: false,
+            connect_timeout: Duration::from_secs(10),
+            max_message: 1 << 20,
+            heartbeat: None,
+            tls: None,
+        }
+    }
+}
+
 impl DialOptions {
+    /// Sets [`framing`](Self::framing).
+    pub fn framing(mut self, framing: StreamFraming) -> Self {
+        self.framing = framing;
+        self
+    }
+
+    /// Sets [`text`](Self::text).
+    pub fn text(mut self, text: bool) -> Self {
+        self.text = text;
+        self
+    }
+
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_message`](Self::max_message).
+    pub fn max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes;
+        self
+    }
+
+    /// Sets [`tls`](Self::tls).
+    pub fn tls(mut self, tls: switchyard_ws::ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The options for a bridge route's target.
     pub(crate) fn for_route(
         route: &RouteConfig,
         max_message: usize,
@@ -74,9 +125,24 @@ impl DialOptions {
     }
 }
 
-/// Connects to `target`: TCP framed as the route says, a connected UDP
-/// socket of its own, or a WebSocket (TLS for wss) with heartbeats.
-pub(crate) async fn dial(target: &Endpoint, options: &DialOptions) -> Result<BoxConnection, Error> {
+/// Connects to `target` as a message connection: TCP cut by the framing, a
+/// connected UDP socket of its own, or a WebSocket (TLS for wss).
+///
+/// ```
+/// # async_std::task::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use switchyard_bridge::{dial, DialOptions, Endpoint};
+///
+/// let service = switchyard_udp::UdpSocket::bind("127.0.0.1:0").await?;
+/// let target: Endpoint = format!("udp://{}", service.local_addr()?).parse()?;
+/// let mut conn = dial(&target, &DialOptions::default()).await?;
+/// conn.send("hello".into()).await?;
+/// let (msg, _peer) = service.recv_from().await?;
+/// assert_eq!(msg, "hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub async fn dial(target: &Endpoint, options: &DialOptions) -> Result<BoxConnection, Error> {
     match target.scheme {
         Scheme::Tcp => {
             let stream =

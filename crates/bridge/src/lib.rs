@@ -34,7 +34,7 @@ pub use config::{
     BridgeConfig, ConfigError, ListenerConfig, RouteConfig, StreamFraming, TargetSpec,
 };
 pub use config_file::ConfigFileError;
-pub use dial::{frame_stream, BoxConnection};
+pub use dial::{dial, frame_stream, BoxConnection, DialOptions};
 pub use endpoint::{Endpoint, EndpointError, Scheme};
 pub use metrics::{ErrorKind, Metrics};
 pub use relay::{relay, DirectionEnd, RelayConfig, RelayReport};

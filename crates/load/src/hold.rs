@@ -1,0 +1,93 @@
+//! `hold`: many idle connections kept open, and what they cost the server.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::report::{Report, Tally};
+use crate::{dial_options, seconds, Hold, MAX_CONNECTIONS};
+
+/// Connections opened at once while ramping up.
+const RAMP: usize = 64;
+
+/// The resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for process {pid}"))
+}
+
+pub async fn run(h: &Hold) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        (1..=MAX_CONNECTIONS).contains(&h.connections),
+        "--connections is 1 to {MAX_CONNECTIONS}"
+    );
+    let duration = seconds(h.duration)?;
+    let options = dial_options(
+        switchyard_bridge::StreamFraming::Raw,
+        false,
+        1024,
+        h.ca.as_deref(),
+    )?;
+    let before = h.pid.map(rss_kib).transpose()?;
+    let start = Instant::now();
+    let mut tally = Tally::default();
+    let mut held = Vec::with_capacity(h.connections);
+    let mut first_error = None;
+    let mut opening = futures::stream::iter(0..h.connections)
+        .map(|_| {
+            let began = Instant::now();
+            let (target, options) = (h.target.clone(), options.clone());
+            async move {
+                (
+                    switchyard_bridge::dial(&target, &options).await,
+                    began.elapsed(),
+                )
+            }
+        })
+        .buffer_unordered(RAMP);
+    while let Some((result, took)) = opening.next().await {
+        match result {
+            Ok(conn) => {
+                tally.record_latency(took.as_nanos() as u64);
+                tally.messages += 1;
+                held.push(conn);
+            }
+            Err(e) => {
+                tally.errors += 1;
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    let ramp = start.elapsed();
+    // Let the server settle, then measure while every connection is open.
+    switchyard_rt::sleep(Duration::from_millis(500)).await;
+    let after = h.pid.map(rss_kib).transpose()?;
+    switchyard_rt::sleep(duration).await;
+    let open = held.len();
+    drop(held);
+    let mut report = Report::new(
+        "hold",
+        &h.target.to_string(),
+        h.connections,
+        0,
+        ramp,
+        &tally,
+    )
+    .with("open", open as u64)
+    .with("ramp_seconds", ramp.as_secs_f64());
+    if let (Some(before), Some(after)) = (before, after) {
+        let per = (after.saturating_sub(before)) as f64 / open.max(1) as f64;
+        report = report
+            .with("server_rss_before_kib", before)
+            .with("server_rss_after_kib", after)
+            .with("server_kib_per_connection", (per * 100.0).round() / 100.0);
+    }
+    if let Some(e) = first_error {
+        report = report.with("first_error", e);
+    }
+    Ok(report)
+}

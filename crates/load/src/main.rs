@@ -1,0 +1,184 @@
+//! `switchyard-load`: drives a server with echo, stream, fan-out, held
+//! connections or connection churn, over ws, wss, tcp and udp, and reports
+//! messages/s, MB/s, latency percentiles (hdrhistogram) and errors, as text
+//! or `--json`. Every run is bounded in connections and time and stops by
+//! itself.
+
+mod connect;
+mod echo;
+mod fanout;
+mod hold;
+mod report;
+mod stamp;
+mod stream;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use switchyard_bridge::{BoxConnection, DialOptions, Endpoint, StreamFraming};
+
+const EXAMPLES: &str = "\
+Examples:
+  switchyard-load echo ws://127.0.0.1:8080/ws --connections 100 --size 32 --duration 10
+  switchyard-load echo tcp://127.0.0.1:7001 --framing length-prefixed --rate 20000
+  switchyard-load stream ws://127.0.0.1:8080/bulk --size 65536 --connections 1
+  switchyard-load fanout --subscribe ws://127.0.0.1:8080/ws --publish http://127.0.0.1:8080/push \\
+      --subscribers 1000 --rate 100 --size 256
+  switchyard-load hold ws://127.0.0.1:8080/ws --connections 10000 --pid $(pidof ws_push)
+  switchyard-load connect ws://127.0.0.1:8080/ws --connections 8 --duration 5";
+
+/// Load generator for switchyard and its peers.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard-load", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+    /// One line of JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// N connections send messages and time each echo (closed loop, or --rate).
+    Echo(Common),
+    /// N connections send as fast as they can, one way; MB/s.
+    Stream(Common),
+    /// Subscribers on a WebSocket, a publisher at a fixed rate; delivery latency and deliveries/s.
+    Fanout(Fanout),
+    /// Open N idle connections and keep them; the server's memory per connection with --pid.
+    Hold(Hold),
+    /// Connections per second: connect (and handshake), close, again.
+    Connect(Common),
+}
+
+#[derive(Debug, Clone, Args)]
+struct Common {
+    /// ws://, wss://, tcp:// or udp:// URL of the server.
+    target: Endpoint,
+    /// Connections (for connect: how many connect at once).
+    #[arg(long, default_value_t = 10)]
+    connections: usize,
+    /// Message size in bytes.
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    /// Seconds to run (at most 3600).
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Messages per second over all connections (echo); 0 for closed loop.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// How TCP is cut into messages: raw, lines or length-prefixed.
+    #[arg(long, default_value = "length-prefixed")]
+    framing: StreamFraming,
+    /// WebSocket text messages instead of binary.
+    #[arg(long)]
+    text: bool,
+    /// Extra CA certificate (PEM) to trust for wss://.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct Fanout {
+    /// WebSocket URL the subscribers connect to.
+    #[arg(long)]
+    subscribe: Endpoint,
+    /// Where to publish: http://HOST:PORT/PATH (one POST per message) or a ws:// URL.
+    #[arg(long)]
+    publish: String,
+    /// Subscribers.
+    #[arg(long, default_value_t = 100)]
+    subscribers: usize,
+    /// Messages per second published.
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// Message size in bytes.
+    #[arg(long, default_value_t = 256)]
+    size: usize,
+    /// Seconds to publish (at most 3600).
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+}
+
+#[derive(Debug, Args)]
+struct Hold {
+    /// ws://, wss:// or tcp:// URL of the server.
+    target: Endpoint,
+    /// Connections to open and keep (at most 100,000).
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Seconds to keep them once open.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// The server's process id: its resident memory is read before and after.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Extra CA certificate (PEM) to trust for wss://.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+}
+
+/// The longest run, and the most connections, a run may ask for.
+const MAX_SECONDS: f64 = 3600.0;
+const MAX_CONNECTIONS: usize = 100_000;
+
+fn seconds(s: f64) -> anyhow::Result<Duration> {
+    anyhow::ensure!(
+        s > 0.0 && s <= MAX_SECONDS,
+        "a duration is 0 to {MAX_SECONDS} seconds"
+    );
+    Ok(Duration::from_secs_f64(s))
+}
+
+fn dial_options(
+    framing: StreamFraming,
+    text: bool,
+    size: usize,
+    ca: Option<&std::path::Path>,
+) -> anyhow::Result<DialOptions> {
+    let mut options = DialOptions::default()
+        .framing(framing)
+        .text(text)
+        .max_message(size.max(1 << 20) * 2);
+    if let Some(ca) = ca {
+        options = options.tls(switchyard_ws::client_tls(Some(ca))?);
+    }
+    Ok(options)
+}
+
+/// Dials `target`, with the endpoint named in the error.
+async fn dial(target: &Endpoint, options: &DialOptions) -> anyhow::Result<BoxConnection> {
+    switchyard_bridge::dial(target, options)
+        .await
+        .with_context(|| format!("cannot reach {target}"))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match switchyard_rt::block_on(run(cli.mode)) {
+        Ok(report) => report.print(json),
+        Err(e) => {
+            eprintln!("switchyard-load: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run(mode: Mode) -> anyhow::Result<report::Report> {
+    match mode {
+        Mode::Echo(c) | Mode::Stream(c) | Mode::Connect(c)
+            if c.connections > MAX_CONNECTIONS || c.connections == 0 =>
+        {
+            anyhow::bail!("--connections is 1 to {MAX_CONNECTIONS}")
+        }
+        Mode::Echo(c) => echo::run(&c).await,
+        Mode::Stream(c) => stream::run(&c).await,
+        Mode::Connect(c) => connect::run(&c).await,
+        Mode::Fanout(f) => fanout::run(&f).await,
+        Mode::Hold(h) => hold::run(&h).await,
+    }
+}

@@ -1,0 +1,129 @@
+//! What a run measured, printed for people or as JSON for machines.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Counts and latencies gathered by one task; merged at the end.
+#[derive(Debug)]
+pub struct Tally {
+    pub messages: u64,
+    pub bytes: u64,
+    pub errors: u64,
+    pub latency: Histogram<u64>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            messages: 0,
+            bytes: 0,
+            errors: 0,
+            // 1 µs to 60 s, 3 significant figures.
+            latency: Histogram::new_with_bounds(1_000, 60_000_000_000, 3)
+                .unwrap_or_else(|_| Histogram::new(3).expect("a histogram of 3 figures")),
+        }
+    }
+}
+
+impl Tally {
+    pub fn record_latency(&mut self, nanos: u64) {
+        let _ = self.latency.record(nanos.clamp(1_000, 60_000_000_000));
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        self.messages += other.messages;
+        self.bytes += other.bytes;
+        self.errors += other.errors;
+        let _ = self.latency.add(&other.latency);
+    }
+}
+
+/// The result of a run.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub mode: &'static str,
+    pub target: String,
+    pub connections: usize,
+    pub message_size: usize,
+    pub seconds: f64,
+    pub messages: u64,
+    pub messages_per_sec: f64,
+    pub megabytes_per_sec: f64,
+    pub latency_us: Option<Latency>,
+    pub errors: u64,
+    /// Mode-specific figures (deliveries expected, memory per connection...).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Latency percentiles, in microseconds.
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Report {
+    pub fn new(
+        mode: &'static str,
+        target: &str,
+        connections: usize,
+        size: usize,
+        elapsed: Duration,
+        tally: &Tally,
+    ) -> Self {
+        let seconds = elapsed.as_secs_f64().max(1e-9);
+        let us = |q: f64| tally.latency.value_at_quantile(q) as f64 / 1_000.0;
+        Self {
+            mode,
+            target: target.to_string(),
+            connections,
+            message_size: size,
+            seconds,
+            messages: tally.messages,
+            messages_per_sec: tally.messages as f64 / seconds,
+            megabytes_per_sec: tally.bytes as f64 / seconds / 1e6,
+            latency_us: (!tally.latency.is_empty()).then(|| Latency {
+                p50: us(0.5),
+                p99: us(0.99),
+                p999: us(0.999),
+                max: tally.latency.max() as f64 / 1_000.0,
+            }),
+            errors: tally.errors,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extra.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn print(&self, json: bool) {
+        if json {
+            println!("{}", serde_json::to_string(self).unwrap_or_default());
+            return;
+        }
+        println!(
+            "{} {}: {} connections, {}-byte messages, {:.2} s",
+            self.mode, self.target, self.connections, self.message_size, self.seconds
+        );
+        println!(
+            "  {} messages, {:.0} msg/s, {:.2} MB/s, {} errors",
+            self.messages, self.messages_per_sec, self.megabytes_per_sec, self.errors
+        );
+        if let Some(l) = &self.latency_us {
+            println!(
+                "  latency µs: p50 {:.0}, p99 {:.0}, p99.9 {:.0}, max {:.0}",
+                l.p50, l.p99, l.p999, l.max
+            );
+        }
+        for (key, value) in &self.extra {
+            println!("  {key}: {value}");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The smoke pass CI runs: every mode of `switchyard-load` for half a second
+//! against servers in this process, each reporting JSON with work done and
+//! no errors. Not a benchmark: nothing here is timed.
+
+use std::net::SocketAddr;
+use std::process::Command;
+
+use futures::{SinkExt, StreamExt};
+use switchyard_ws::{
+    push_handler, subscriber_handler, Hub, HubConfig, PushConfig, Router, WsServer, WsServerConfig,
+};
+
+async fn ws_server(router: Router) -> SocketAddr {
+    let server = WsServer::bind(
+        "127.0.0.1:0",
+        WsServerConfig::default().max_message(1 << 20),
+        router,
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    async_std::task::spawn(server.serve());
+    addr
+}
+
+async fn servers() -> (SocketAddr, SocketAddr, SocketAddr, SocketAddr) {
+    let echo = ws_server(Router::new().websocket("/ws", |mut conn, _| async move {
+        while let Some(Ok(msg)) = conn.next().await {
+            if conn.send(msg).await.is_err() {
+                break;
+            }
+        }
+    }))
+    .await;
+    let hub = Hub::new(HubConfig::default());
+    let push = ws_server(
+        Router::new()
+            .websocket(
+                "/ws",
+                subscriber_handler(hub.clone(), PushConfig::default()),
+            )
+            .post("/push", push_handler(hub, PushConfig::default())),
+    )
+    .await;
+    let tcp = switchyard_tcp::Server::bind("127.0.0.1:0", switchyard_tcp::ServerConfig::default())
+        .await
+        .unwrap();
+    let tcp_addr = tcp.local_addr().unwrap();
+    async_std::task::spawn(tcp.serve(|conn| async move {
+        let mut conn = conn.framed(switchyard_frame::LengthPrefixed::default());
+        while let Some(Ok(msg)) = conn.next().await {
+            if conn.send(msg).await.is_err() {
+                break;
+            }
+        }
+    }));
+    let udp = switchyard_udp::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let udp_addr = udp.local_addr().unwrap();
+    async_std::task::spawn(async move {
+        while let Ok((msg, peer)) = udp.recv_from().await {
+            let _ = udp.send_to(&msg, peer).await;
+        }
+    });
+    (echo, push, tcp_addr, udp_addr)
+}
+
+/// Runs the load generator; its one line of JSON.
+async fn load(args: Vec<String>) -> serde_json::Value {
+    let out = async_std::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_switchyard-load"))
+            .args(&args)
+            .arg("--json")
+            .output()
+            .unwrap()
+    })
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn args(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+#[async_std::test]
+async fn every_mode_runs_and_reports() {
+    let (echo, push, tcp, udp) = servers().await;
+    let runs = [
+        format!("echo ws://{echo}/ws --connections 4 --duration 0.5"),
+        format!("echo ws://{echo}/ws --connections 2 --duration 0.5 --rate 200 --size 4096"),
+        format!("echo tcp://{tcp} --connections 2 --duration 0.5"),
+        format!("echo udp://{udp} --connections 2 --duration 0.5"),
+        format!("stream ws://{echo}/ws --connections 1 --size 65536 --duration 0.5"),
+        format!("stream tcp://{tcp} --connections 2 --size 16384 --duration 0.5"),
+        format!("connect ws://{echo}/ws --connections 2 --duration 0.5"),
+    ];
+    for run in runs {
+        let report = load(args(&run)).await;
+        assert!(report["messages"].as_u64().unwrap() > 0, "{run}: {report}");
+        assert_eq!(report["errors"].as_u64(), Some(0), "{run}: {report}");
+        assert!(
+            report["messages_per_sec"].as_f64().unwrap() > 0.0,
+            "{run}: {report}"
+        );
+        if !run.starts_with("stream") {
+            assert!(
+                report["latency_us"]["p99"].as_f64().unwrap() > 0.0,
+                "{run}: {report}"
+            );
+        }
+    }
+
+    let fanout = load(args(&format!(
+        "fanout --subscribe ws://{push}/ws --publish http://{push}/push --subscribers 20 --rate 40 --duration 0.5"
+    )))
+    .await;
+    assert_eq!(
+        fanout["extra"]["deliveries_missing"].as_u64(),
+        Some(0),
+        "{fanout}"
+    );
+    assert_eq!(
+        fanout["messages"], fanout["extra"]["deliveries_expected"],
+        "{fanout}"
+    );
+    assert!(
+        fanout["extra"]["published"].as_u64().unwrap() >= 10,
+        "{fanout}"
+    );
+
+    let hold = load(args(&format!(
+        "hold ws://{push}/ws --connections 200 --duration 0.2 --pid {}",
+        std::process::id()
+    )))
+    .await;
+    assert_eq!(hold["extra"]["open"].as_u64(), Some(200), "{hold}");
+    assert!(
+        hold["extra"]["server_kib_per_connection"].is_number(),
+        "{hold}"
+    );
+}
+
+#[test]
+fn unreachable_servers_and_bad_arguments_fail_clearly() {
+    let run = |a: &str| {
+        Command::new(env!("CARGO_BIN_EXE_switchyard-load"))
+            .args(args(a))
+            .output()
+            .unwrap()
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = run(&format!("echo ws://{closed}/ws --duration 0.2"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("cannot reach ws://{closed}/ws"))
+    );
+    let out = run(&format!("echo tcp://{closed} --duration 99999"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a duration is 0 to 3600 seconds"));
+    let out = run("--help");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
+}

@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
-use switchyard::tcp::{Accepted, Framing, LengthPrefixed, Lines, Server, ServerConfig};
+use switchyard::tcp::{Accepted, Framing, LengthPrefixed, Lines, Raw, Server, ServerConfig};
 
 #[derive(Parser)]
 #[command(about = "Echoes every length-prefixed message (or line) back to its sender")]
@@ -40,8 +40,12 @@ struct Args {
     #[arg(long, default_value_t = 300.0)]
     idle_timeout: f64,
     /// Lines instead of length-prefixed messages: each line is echoed back.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "raw")]
     lines: bool,
+    /// No framing: bytes are echoed as they arrive (through the framing
+    /// layer's `Raw`, for comparing framing costs).
+    #[arg(long)]
+    raw: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +65,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if args.lines {
         let framing = Lines::new(args.max_message.min(Lines::DEFAULT_MAX));
         server.serve(move |conn| echo(conn, framing)).await;
+    } else if args.raw {
+        server.serve(move |conn| echo(conn, Raw)).await;
     } else {
         let framing = LengthPrefixed::new(args.max_message);
         server.serve(move |conn| echo(conn, framing)).await;

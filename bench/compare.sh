@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Runs switchyard and its peers side by side, one after another in the same
+# run, with the server pinned to one core and the load generator to the
+# other, and prints one table of figures and ratios.
+#
+#   bench/compare.sh            # 10 s per measurement
+#   DURATION=3 bench/compare.sh # quicker, noisier
+#
+# It installs the peers it needs (none is committed): websocat with
+# `cargo install --locked` into bench/.tools, websockify and websockets from
+# PyPI (pip --user), Node's ws (bench/node, npm), socat (apt). Results go to
+# target/bench/results.jsonl and the table to target/bench/table.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+DURATION=${DURATION:-10}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+out="$root/target/bench"
+mkdir -p "$out" "$root/bench/.tools"
+results="$out/results.jsonl"
+: > "$results"
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+echo "== installing the peers" >&2
+command -v socat >/dev/null || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq socat >/dev/null; }
+command -v node >/dev/null || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+export PATH="$root/bench/.tools/bin:$HOME/.local/bin:$PATH"
+command -v websocat >/dev/null || cargo install --locked --quiet websocat --root "$root/bench/.tools"
+python3 -m pip install --quiet --user --disable-pip-version-check websockify websockets==17.4 2>/dev/null \
+  || python3 -m pip install --quiet --user --break-system-packages --disable-pip-version-check websockify websockets==17.4
+npm install --prefix bench/node --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null
+
+echo "== building switchyard (release)" >&2
+cargo build --release --quiet -p switchyard-bridge -p switchyard-load
+cargo build --release --quiet --example ws_echo_server --example ws_push --example tcp_server
+cargo build --release --quiet -p switchyard-load --example plain_echo
+bin="$root/target/release"
+load="$bin/switchyard-load"
+
+# Many connections for the idle scenario.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# serve PORT COMMAND...: runs COMMAND on the server core; waits for PORT.
+serve() {
+  local port=$1; shift
+  taskset -c "$SERVER_CPU" "$@" >/dev/null 2>"$out/server-$port.log" &
+  server_pid=$!
+  pids+=("$server_pid")
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "server on port $port did not start: $*" >&2
+  cat "$out/server-$port.log" >&2
+  return 1
+}
+
+stop() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; sleep 0.3; }
+
+# measure SCENARIO IMPLEMENTATION LOAD-ARGS...: one run of the load
+# generator on the load core; its JSON report, labelled, into the results.
+measure() {
+  local scenario=$1 impl=$2; shift 2
+  echo "   $scenario / $impl" >&2
+  local report
+  if report=$(taskset -c "$LOAD_CPU" "$load" "$@" --json 2>>"$out/load.log"); then
+    printf '{"scenario":"%s","impl":"%s","report":%s}\n' "$scenario" "$impl" "$report" >> "$results"
+  else
+    printf '{"scenario":"%s","impl":"%s","report":null}\n' "$scenario" "$impl" >> "$results"
+  fi
+}
+
+echo "== 1. WebSocket echo, 100 connections" >&2
+for size in 32 4096; do
+  s="1. ws echo ${size} B"
+  serve 19001 "$bin/examples/ws_echo_server" 127.0.0.1:19001 --max-message 1048576
+  measure "$s" switchyard echo ws://127.0.0.1:19001/ws --connections 100 --size "$size" --duration "$DURATION"; stop
+  serve 19002 websocat --binary -E ws-l:127.0.0.1:19002 mirror:
+  measure "$s" websocat echo ws://127.0.0.1:19002/ --connections 100 --size "$size" --duration "$DURATION"; stop
+  serve 19003 node bench/node/echo.mjs 19003
+  measure "$s" "node ws" echo ws://127.0.0.1:19003/ --connections 100 --size "$size" --duration "$DURATION"; stop
+  serve 19004 python3 bench/python_echo.py 19004
+  measure "$s" "python websockets" echo ws://127.0.0.1:19004/ --connections 100 --size "$size" --duration "$DURATION"; stop
+done
+
+echo "== 2. Bridge, WebSocket to TCP, 64 KiB messages" >&2
+# The TCP service behind every bridge: switchyard's raw echo, on the load core.
+taskset -c "$LOAD_CPU" "$bin/examples/tcp_server" 127.0.0.1:19010 --raw >/dev/null 2>&1 &
+pids+=($!)
+sleep 0.5
+bridges=(
+  "switchyard-bridge|19011|$bin/switchyard-bridge ws://127.0.0.1:19011/ tcp://127.0.0.1:19010 --max-message 1048576"
+  "websocat|19012|websocat --binary -E ws-l:127.0.0.1:19012 tcp:127.0.0.1:19010"
+  "websockify|19013|websockify 127.0.0.1:19013 127.0.0.1:19010"
+)
+for entry in "${bridges[@]}"; do
+  IFS='|' read -r name port cmd <<<"$entry"
+  # shellcheck disable=SC2086
+  serve "$port" $cmd
+  measure "2. bridge one-way 64 KiB" "$name" stream "ws://127.0.0.1:$port/" --connections 1 --size 65536 --duration "$DURATION"
+  measure "2. bridge echo 64 KiB" "$name" echo "ws://127.0.0.1:$port/" --connections 1 --size 65536 --duration "$DURATION"
+  stop
+done
+serve 19014 socat TCP-LISTEN:19014,fork,reuseaddr TCP:127.0.0.1:19010
+measure "2. bridge one-way 64 KiB" "socat (plain TCP ceiling)" stream tcp://127.0.0.1:19014 --framing raw --connections 1 --size 65536 --duration "$DURATION"
+measure "2. bridge echo 64 KiB" "socat (plain TCP ceiling)" echo tcp://127.0.0.1:19014 --framing raw --connections 1 --size 65536 --duration "$DURATION"
+stop
+
+echo "== 3. Fan-out: 1000 subscribers, 256-byte messages" >&2
+FANOUT_RATE=${FANOUT_RATE:-100}
+serve 19021 "$bin/examples/ws_push" 127.0.0.1:19021
+measure "3. fan-out" switchyard fanout --subscribe ws://127.0.0.1:19021/ws --publish http://127.0.0.1:19021/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION"; stop
+serve 19022 node bench/node/broadcast.mjs 19022
+measure "3. fan-out" "node ws" fanout --subscribe ws://127.0.0.1:19022/ws --publish http://127.0.0.1:19022/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION"; stop
+
+echo "== 4. Idle connections: 10,000 WebSockets" >&2
+HOLD=${HOLD:-10000}
+serve 19031 "$bin/examples/ws_push" 127.0.0.1:19031
+measure "4. idle memory" switchyard hold ws://127.0.0.1:19031/ws --connections "$HOLD" --duration 2 --pid "$server_pid"; stop
+serve 19032 node bench/node/broadcast.mjs 19032
+measure "4. idle memory" "node ws" hold ws://127.0.0.1:19032/ws --connections "$HOLD" --duration 2 --pid "$server_pid"; stop
+
+echo "== 5. TCP echo, framed vs unframed, 100 connections, 32 B" >&2
+serve 19041 "$bin/examples/tcp_server" 127.0.0.1:19041
+measure "5. tcp echo 32 B" "switchyard length-prefixed" echo tcp://127.0.0.1:19041 --framing length-prefixed --connections 100 --size 32 --duration "$DURATION"; stop
+serve 19042 "$bin/examples/plain_echo" 127.0.0.1:19042
+measure "5. tcp echo 32 B" "plain async-std echo" echo tcp://127.0.0.1:19042 --framing raw --connections 100 --size 32 --duration "$DURATION"; stop
+
+python3 bench/table.py "$results" | tee "$out/table.md"

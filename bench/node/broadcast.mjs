@@ -1,0 +1,28 @@
+// A broadcast server on Node's ws, like switchyard's ws_push: WebSockets at
+// /ws, and POST /push sends the body to every one of them.
+// Usage: node broadcast.mjs PORT
+import { createServer } from "node:http";
+import { WebSocketServer } from "ws";
+
+const server = createServer((req, res) => {
+  if (req.method !== "POST" || req.url !== "/push") {
+    res.writeHead(404).end();
+    return;
+  }
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks).toString();
+    let delivered = 0;
+    for (const client of wss.clients) {
+      if (client.readyState === 1) {
+        client.send(body);
+        delivered += 1;
+      }
+    }
+    res.writeHead(200, { "content-type": "application/json", connection: "close" });
+    res.end(JSON.stringify({ delivered }));
+  });
+});
+const wss = new WebSocketServer({ server, path: "/ws", perMessageDeflate: false });
+server.listen(Number(process.argv[2]), "127.0.0.1", () => console.log(`listening on 127.0.0.1:${server.address().port}`));

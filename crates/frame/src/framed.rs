@@ -90,6 +90,12 @@ pub struct Framed<IO, F> {
     framing: F,
     config: FramedConfig,
     read_buf: BytesMut,
+    /// Where reads land: zeroed once (futures' `AsyncRead` wants
+    /// initialised memory), reused for every read, then copied into
+    /// `read_buf` for just the bytes read. Zeroing the read buffer's spare
+    /// room before each read instead cost a memset of a whole chunk per
+    /// read, and again on every `Pending`.
+    scratch: Vec<u8>,
     write_buf: BytesMut,
     state: ReadState,
 }
@@ -107,6 +113,7 @@ impl<IO, F> Framed<IO, F> {
             framing,
             config,
             read_buf: BytesMut::new(),
+            scratch: Vec::new(),
             write_buf: BytesMut::new(),
             state: ReadState::Reading,
         }
@@ -179,24 +186,20 @@ impl<IO: AsyncRead + Unpin, F: Framing + Unpin> Stream for Framed<IO, F> {
 impl<IO: AsyncRead + Unpin, F> Framed<IO, F> {
     /// Reads once from the byte stream into the read buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let start = self.read_buf.len();
-        // Read straight into the room a framing reserved for a whole frame,
-        // but zero at most one chunk's worth per read.
-        let room = (self.read_buf.capacity() - start)
-            .max(self.config.read_chunk)
-            .min(self.config.read_chunk.max(64 << 10));
-        self.read_buf.resize(start + room, 0);
+        if self.scratch.len() != self.config.read_chunk {
+            // Once per connection (allocated at the first read, so that a
+            // connection that never reads costs nothing).
+            self.scratch = vec![0; self.config.read_chunk];
+        }
         let polled = loop {
-            match Pin::new(&mut self.io).poll_read(cx, &mut self.read_buf[start..]) {
+            match Pin::new(&mut self.io).poll_read(cx, &mut self.scratch) {
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
         };
-        let filled = match &polled {
-            Poll::Ready(Ok(n)) => *n,
-            _ => 0,
-        };
-        self.read_buf.truncate(start + filled);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.read_buf.extend_from_slice(&self.scratch[..*n]);
+        }
         polled
     }
 }

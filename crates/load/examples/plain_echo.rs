@@ -7,7 +7,9 @@
 //! ```
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7010".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7010".into());
     async_std::task::block_on(async {
         let listener = async_std::net::TcpListener::bind(&addr).await?;
         println!("listening on {}", listener.local_addr()?);

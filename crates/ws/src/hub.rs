@@ -35,7 +35,8 @@ pub enum SlowConsumerPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HubConfig {
-    /// Messages queued per subscriber. Default 256.
+    /// Messages queued per subscriber. Default 256. The queue's memory is
+    /// taken as messages arrive, so an idle subscriber costs little.
     pub queue_messages: usize,
     /// Bytes queued per subscriber. Default 1 MiB: with the message limit,
     /// at most this much is held for any one slow client.
@@ -190,8 +191,11 @@ impl Hub {
 
     /// A new subscriber, in no topic yet.
     pub fn subscribe(&self) -> Subscription {
-        let config = &self.shared.config;
-        let (tx, rx) = async_channel::bounded(config.queue_messages.max(1));
+        // Bounded by `queue_messages`, checked in `publish` under the hub's
+        // lock; the channel itself grows in small blocks as messages arrive.
+        // A bounded channel would allocate all of its slots up front (10 KiB
+        // per subscriber at the default 256), idle or not.
+        let (tx, rx) = async_channel::unbounded();
         let (cut, cut_signal) = async_channel::bounded(1);
         let queue = Arc::new(Queue {
             tx,
@@ -224,7 +228,10 @@ impl Hub {
         let mut delivered = 0;
         let mut slow = Vec::new();
         for (id, queue) in subscribers {
-            let fits = queue.bytes.load(Ordering::Acquire) + msg.len() <= config.queue_bytes;
+            // Publishes hold the hub's lock and the reader only takes
+            // messages out, so the queue never exceeds `queue_messages`.
+            let fits = queue.bytes.load(Ordering::Acquire) + msg.len() <= config.queue_bytes
+                && queue.tx.len() < config.queue_messages;
             if fits && queue.tx.try_send(msg.clone()).is_ok() {
                 queue.bytes.fetch_add(msg.len(), Ordering::AcqRel);
                 delivered += 1;

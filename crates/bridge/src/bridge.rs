@@ -221,7 +221,7 @@ fn routes(
                 (true, _) => None,
                 (false, Some(idle)) => Some(idle),
                 (false, None) => route
-                    .has_udp_target()
+                    .can_reach(Scheme::Udp)
                     .then_some(serve_udp::DEFAULT_UDP_IDLE),
             };
             let label = if listener.listen.scheme.is_websocket() {

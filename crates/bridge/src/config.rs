@@ -123,11 +123,11 @@ impl RouteConfig {
         self
     }
 
-    /// Whether any target this route can reach is UDP.
-    pub(crate) fn has_udp_target(&self) -> bool {
+    /// Whether any target this route can reach has this scheme.
+    pub(crate) fn can_reach(&self, scheme: Scheme) -> bool {
         match &self.target {
-            TargetSpec::Fixed(endpoint) => endpoint.scheme == Scheme::Udp,
-            TargetSpec::Tokens(tokens) => tokens.iter().any(|(_, e)| e.scheme == Scheme::Udp),
+            TargetSpec::Fixed(endpoint) => endpoint.scheme == scheme,
+            TargetSpec::Tokens(tokens) => tokens.iter().any(|(_, e)| e.scheme == scheme),
         }
     }
 }

@@ -103,13 +103,7 @@ impl DialOptions {
         max_message: usize,
         heartbeat: Option<HeartbeatConfig>,
     ) -> Result<Self, switchyard_ws::TlsError> {
-        let wss = match &route.target {
-            crate::TargetSpec::Fixed(e) => e.scheme == Scheme::Wss,
-            crate::TargetSpec::Tokens(tokens) => {
-                tokens.iter().any(|(_, e)| e.scheme == Scheme::Wss)
-            }
-        };
-        let tls = if wss {
+        let tls = if route.can_reach(Scheme::Wss) {
             Some(client_tls(route.target_ca.as_deref())?)
         } else {
             None

@@ -16,9 +16,9 @@ const DRAIN: Duration = Duration::from_secs(2);
 
 /// Where messages are published.
 enum Publisher {
+    /// `host:port` (to connect to, and for the `Host` header) and the path.
     Http {
-        addr: String,
-        host: String,
+        authority: String,
         path: String,
     },
     Ws(switchyard_bridge::BoxConnection),
@@ -30,8 +30,7 @@ impl Publisher {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
             let path = if path.is_empty() { "/" } else { path };
             return Ok(Publisher::Http {
-                addr: authority.to_string(),
-                host: authority.to_string(),
+                authority: authority.to_string(),
                 path: path.to_string(),
             });
         }
@@ -43,10 +42,10 @@ impl Publisher {
     async fn publish(&mut self, msg: bytes::Bytes) -> anyhow::Result<()> {
         match self {
             Publisher::Ws(conn) => Ok(conn.send(msg).await?),
-            Publisher::Http { addr, host, path } => {
-                let mut stream = async_std::net::TcpStream::connect(&*addr).await?;
+            Publisher::Http { authority, path } => {
+                let mut stream = async_std::net::TcpStream::connect(&*authority).await?;
                 let head = format!(
-                    "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     msg.len()
                 );
                 stream.write_all(head.as_bytes()).await?;

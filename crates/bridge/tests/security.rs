@@ -247,3 +247,47 @@ async fn static_files_are_served_and_never_from_outside_the_directory() {
     assert_eq!(client.next().await.unwrap().unwrap(), "ws");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[async_std::test]
+async fn a_message_over_the_listener_limit_closes_with_1009() {
+    let echo = support::tcp_echo().await;
+    let listener = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).max_message(1000);
+    let bridge = support::start(vec![listener]).await;
+    let mut client = switchyard_ws::connect(&format!("ws://{}/x", bridge.addrs[0]))
+        .await
+        .unwrap();
+    client.send(vec![1u8; 1000].into()).await.unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap().len(), 1000);
+    client.send(vec![1u8; 1001].into()).await.unwrap();
+    // Closed by the bridge, not echoed.
+    let next = switchyard_rt::timeout(std::time::Duration::from_secs(10), "close", client.next())
+        .await
+        .unwrap();
+    assert!(!matches!(next, Some(Ok(_))), "{next:?}");
+    assert_eq!(client.peer_close().map(|c| c.code), Some(1009));
+}
+
+#[async_std::test]
+async fn a_file_over_the_web_limit_is_413() {
+    let dir = support::temp_dir("web-large");
+    std::fs::write(
+        dir.join("big.bin"),
+        vec![0u8; switchyard_bridge::MAX_FILE as usize + 1],
+    )
+    .unwrap();
+    std::fs::write(dir.join("ok.bin"), vec![0u8; 1000]).unwrap();
+    let echo = support::tcp_echo().await;
+    let listener =
+        support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).web(Some(dir.clone()));
+    let bridge = support::start(vec![listener]).await;
+    let addr = bridge.addrs[0];
+    assert_eq!(
+        status(&blocking(move || support::http_get(addr, "/big.bin", "")).await),
+        413
+    );
+    assert_eq!(
+        status(&blocking(move || support::http_get(addr, "/ok.bin", "")).await),
+        200
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

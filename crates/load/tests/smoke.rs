@@ -166,6 +166,15 @@ fn unreachable_servers_and_bad_arguments_fail_clearly() {
     );
     let out = run(&format!("echo tcp://{closed} --duration 99999"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a duration is 0 to 3600 seconds"));
+    for count in ["0", "100001"] {
+        let out = run(&format!("echo tcp://{closed} --connections {count}"));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--connections is 1 to 100000"),
+            "{count}"
+        );
+    }
+    let out = run(&format!("hold tcp://{closed} --connections 100001"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--connections is 1 to 100000"));
     let out = run("--help");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
 }

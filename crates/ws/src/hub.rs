@@ -148,9 +148,11 @@ struct HubState {
 struct Queue {
     tx: async_channel::Sender<Bytes>,
     bytes: AtomicUsize,
-    /// Closed (never sent on) when the hub cuts the subscriber off.
-    cut: async_channel::Sender<()>,
+    /// Set when the hub cuts the subscriber off...
     slow: AtomicBool,
+    /// ...and then notified. An event takes no memory until listened to,
+    /// which only a send racing [`Subscription::cut_off`] does.
+    cut: event_listener::Event,
 }
 
 /// Why a [`Subscription`] could not join a topic.
@@ -196,12 +198,11 @@ impl Hub {
         // A bounded channel would allocate all of its slots up front (10 KiB
         // per subscriber at the default 256), idle or not.
         let (tx, rx) = async_channel::unbounded();
-        let (cut, cut_signal) = async_channel::bounded(1);
         let queue = Arc::new(Queue {
             tx,
             bytes: AtomicUsize::new(0),
-            cut,
             slow: AtomicBool::new(false),
+            cut: event_listener::Event::new(),
         });
         let mut state = self.state();
         let id = state.next_id;
@@ -212,7 +213,6 @@ impl Hub {
             hub: self.clone(),
             queue,
             messages: Box::pin(rx),
-            cut_signal: Box::pin(cut_signal),
         }
     }
 
@@ -241,7 +241,7 @@ impl Hub {
                 match config.slow_consumer {
                     SlowConsumerPolicy::Disconnect => {
                         queue.slow.store(true, Ordering::Release);
-                        queue.cut.close();
+                        queue.cut.notify(usize::MAX);
                         self.shared.slow_disconnects.fetch_add(1, Ordering::Relaxed);
                         slow.push(*id);
                     }
@@ -297,8 +297,6 @@ pub struct Subscription {
     queue: Arc<Queue>,
     /// Pinned on the heap: the channel's receiver is not `Unpin`.
     messages: Pin<Box<async_channel::Receiver<Bytes>>>,
-    /// Boxed like `messages`, to keep the subscription `Unpin`.
-    cut_signal: Pin<Box<async_channel::Receiver<()>>>,
 }
 
 impl Subscription {
@@ -346,9 +344,20 @@ impl Subscription {
     /// Resolves when the hub cuts this subscriber off (never, otherwise):
     /// race it against a blocked send to stop waiting on a stuck client.
     pub fn cut_off(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let signal: async_channel::Receiver<()> = (*self.cut_signal).clone();
+        let queue = self.queue.clone();
         async move {
-            let _ = signal.recv().await;
+            loop {
+                if queue.slow.load(Ordering::Acquire) {
+                    return;
+                }
+                let listener = queue.cut.listen();
+                // Checked again: a cut between the first check and `listen`
+                // notified no one.
+                if queue.slow.load(Ordering::Acquire) {
+                    return;
+                }
+                listener.await;
+            }
         }
     }
 }
@@ -399,6 +408,24 @@ mod tests {
         assert!(slow.is_cut_off());
         assert_eq!(hub.subscribers("t"), 1);
         assert_eq!(hub.stats().slow_disconnects, 1);
+    }
+
+    #[test]
+    fn cut_off_resolves_when_the_hub_cuts_the_subscriber_off() {
+        use std::future::Future;
+        let hub = Hub::new(HubConfig::default().queue_messages(1));
+        let sub = hub.subscribe();
+        sub.join("t").unwrap();
+        let mut waiting = Box::pin(sub.cut_off());
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        hub.publish("t", Bytes::from_static(b"fits"));
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        hub.publish("t", Bytes::from_static(b"does not fit"));
+        assert!(waiting.as_mut().poll(&mut cx).is_ready());
+        // Asked afterwards, it is ready at once.
+        futures::executor::block_on(sub.cut_off());
     }
 
     #[test]

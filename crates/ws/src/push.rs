@@ -1,6 +1,7 @@
 //! Server push: the HTTP push endpoint that publishes to a [`Hub`], and the
 //! WebSocket side that forwards a subscriber's messages to its client.
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -135,40 +136,56 @@ pub enum SubscriberEnd {
 /// `on_message` (whose reply, if any, is sent back). When the hub cuts the
 /// subscriber off, a blocked send is abandoned and the connection is closed
 /// with 1008 "slow consumer" (given `close_timeout` to go out).
-pub async fn run_subscriber<S, F>(
+///
+/// The future holds only the split connection and the subscription (about
+/// 1 KiB besides tungstenite's buffers): it is what every idle subscriber
+/// keeps for as long as it stays.
+pub fn run_subscriber<S, F>(
     conn: WsConnection<S>,
     sub: Subscription,
     close_timeout: Duration,
     mut on_message: F,
-) -> SubscriberEnd
+) -> impl Future<Output = SubscriberEnd>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnMut(&Subscription, Bytes) -> Option<Bytes>,
 {
-    let conn = conn.with_kind(MessageKind::Text);
-    let (mut sink, mut stream) = conn.split();
+    // Split here, not in the async block: an async fn keeps its arguments
+    // for its whole life, which would hold a second copy of the connection.
+    let (mut sink, mut stream) = conn.with_kind(MessageKind::Text).split();
     let mut sub = sub;
-    let end = loop {
-        let outgoing = match select(sub.next(), stream.next()).await {
-            Either::Left((Some(msg), _)) => msg,
-            Either::Left((None, _)) => break SubscriberEnd::SlowConsumer,
-            Either::Right((Some(Ok(msg)), _)) => match on_message(&sub, msg) {
-                Some(reply) => reply,
-                None => continue,
-            },
-            Either::Right((Some(Err(_)) | None, _)) => return SubscriberEnd::ClientGone,
-        };
-        match select(sink.send(outgoing), sub.cut_off().boxed()).await {
-            Either::Left((Ok(()), _)) => {}
-            Either::Left((Err(_), _)) => return SubscriberEnd::ClientGone,
-            Either::Right(_) => break SubscriberEnd::SlowConsumer,
+    async move {
+        loop {
+            let outgoing = match select(sub.next(), stream.next()).await {
+                Either::Left((Some(msg), _)) => msg,
+                Either::Left((None, _)) => break,
+                Either::Right((Some(Ok(msg)), _)) => match on_message(&sub, msg) {
+                    Some(reply) => reply,
+                    None => continue,
+                },
+                Either::Right((Some(Err(_)) | None, _)) => return SubscriberEnd::ClientGone,
+            };
+            match select(sink.send(outgoing), sub.cut_off().boxed()).await {
+                Either::Left((Ok(()), _)) => {}
+                Either::Left((Err(_), _)) => return SubscriberEnd::ClientGone,
+                Either::Right(_) => break,
+            }
         }
-    };
-    if let Ok(mut conn) = sink.reunite(stream) {
-        let _ =
-            switchyard_rt::timeout(close_timeout, "close", conn.close(1008, "slow consumer")).await;
+        // Boxed: the closing state lives on the heap only for a slow
+        // consumer's last second, not in every subscriber's future.
+        if let Ok(conn) = sink.reunite(stream) {
+            Box::pin(close_slow_consumer(conn, close_timeout)).await;
+        }
+        SubscriberEnd::SlowConsumer
     }
-    end
+}
+
+async fn close_slow_consumer<S>(mut conn: WsConnection<S>, close_timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let closing = conn.close(1008, "slow consumer");
+    let _ = switchyard_rt::timeout(close_timeout, "close", closing).await;
 }
 
 /// A ready WebSocket handler for push subscribers: joins the topics named
@@ -182,24 +199,23 @@ pub fn subscriber_handler(
 ) -> impl Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Clone + Send + Sync + 'static
 {
     move |conn, req| {
-        let hub = hub.clone();
-        let config = config.clone();
-        async move {
-            let sub = hub.subscribe();
-            let named = req.head.query_param("topics").unwrap_or_default();
-            let mut topics: Vec<&str> = named.split(',').filter(|t| !t.is_empty()).collect();
-            if topics.is_empty() {
-                topics.push(&config.default_topic);
-            }
-            for topic in topics {
-                if is_valid_topic(topic) && sub.join(topic).is_err() {
-                    break;
-                }
-            }
-            let end = run_subscriber(conn, sub, config.close_timeout, command).await;
-            tracing::debug!(peer = %req.peer, ?end, "subscriber ended");
+        // Joined before the future is made, so the future keeps neither the
+        // request nor a second copy of the connection.
+        let sub = hub.subscribe();
+        let named = req.head.query_param("topics").unwrap_or_default();
+        let mut topics: Vec<&str> = named.split(',').filter(|t| !t.is_empty()).collect();
+        if topics.is_empty() {
+            topics.push(&config.default_topic);
         }
-        .boxed()
+        for topic in topics {
+            if is_valid_topic(topic) && sub.join(topic).is_err() {
+                break;
+            }
+        }
+        let peer = req.peer;
+        run_subscriber(conn, sub, config.close_timeout, command)
+            .map(move |end| tracing::debug!(%peer, ?end, "subscriber ended"))
+            .boxed()
     }
 }
 
@@ -224,5 +240,33 @@ fn command(sub: &Subscription, msg: Bytes) -> Option<Bytes> {
         }
         Ok(Command::Subscribe(_)) => error("invalid topic name".into()),
         Err(e) => error(format!("unknown command: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HubConfig;
+    use async_tungstenite::tungstenite::protocol::Role;
+    use async_tungstenite::WebSocketStream;
+
+    /// Every idle subscriber keeps this future for as long as it stays, so
+    /// its size is memory per connection: the connection must be in it once,
+    /// and the closing path (boxed) not at all.
+    #[test]
+    fn a_subscriber_future_holds_the_connection_once() {
+        futures::executor::block_on(async {
+            let io = futures::io::Cursor::new(Vec::<u8>::new());
+            let conn =
+                WsConnection::new(WebSocketStream::from_raw_socket(io, Role::Server, None).await);
+            let one_connection = std::mem::size_of_val(&conn);
+            let hub = Hub::new(HubConfig::default());
+            let future = run_subscriber(conn, hub.subscribe(), Duration::from_secs(1), command);
+            let size = std::mem::size_of_val(&future);
+            assert!(
+                size < one_connection + 512,
+                "the subscriber future takes {size} bytes for a {one_connection}-byte connection"
+            );
+        });
     }
 }

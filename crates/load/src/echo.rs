@@ -2,8 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
+use switchyard_bridge::{Scheme, StreamFraming};
 
+use crate::probe::CpuMeter;
 use crate::report::{Report, Tally};
 use crate::stamp::{latency_nanos, stamped};
 use crate::{dial, dial_options, seconds, Common};
@@ -11,13 +13,29 @@ use crate::{dial, dial_options, seconds, Common};
 /// How long a reply may take before it counts as an error.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most messages in flight on one connection.
+const MAX_WINDOW: usize = 1024;
+
 pub async fn run(c: &Common) -> anyhow::Result<Report> {
     let duration = seconds(c.duration)?;
+    let window = c.window;
+    anyhow::ensure!(
+        (1..=MAX_WINDOW).contains(&window),
+        "--window is 1 to {MAX_WINDOW}"
+    );
+    if window > 1 {
+        anyhow::ensure!(c.rate == 0.0, "--window is for the closed loop, not --rate");
+        anyhow::ensure!(
+            !(c.target.scheme == Scheme::Tcp && c.framing == StreamFraming::Raw),
+            "--window needs messages: raw TCP echoes come back cut anywhere"
+        );
+    }
     let options = dial_options(c.framing, c.text, c.size, c.ca.as_deref())?;
     let mut conns = Vec::with_capacity(c.connections);
     for _ in 0..c.connections {
         conns.push(dial(&c.target, &options).await?);
     }
+    let meter = c.pid.map(CpuMeter::start).transpose()?;
     let start = Instant::now();
     let deadline = start + duration;
     let per_conn_rate = c.rate / c.connections as f64;
@@ -28,6 +46,8 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
             switchyard_rt::spawn(async move {
                 if per_conn_rate > 0.0 {
                     open_loop(conn, start, deadline, size, per_conn_rate).await
+                } else if window > 1 {
+                    windowed_loop(conn, start, deadline, size, window).await
                 } else {
                     closed_loop(conn, start, deadline, size).await
                 }
@@ -44,7 +64,7 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
     } else {
         start.elapsed()
     };
-    Ok(Report::new(
+    Report::new(
         "echo",
         &c.target.to_string(),
         c.connections,
@@ -52,7 +72,9 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
         elapsed,
         &total,
     )
-    .with("rate", c.rate))
+    .with("rate", c.rate)
+    .with("window", window as u64)
+    .with_server_cpu(meter.as_ref())
 }
 
 /// One message in flight: send, wait for all of its echo, again.
@@ -85,6 +107,65 @@ async fn closed_loop(
         tally.bytes += got as u64;
     }
     let _ = conn.close().await;
+    tally
+}
+
+/// `window` messages in flight: each echo that comes back is replaced by a
+/// new message until the deadline, then the last ones are waited for.
+/// Echoes already arrived are taken together and their replacements sent
+/// in one write, so the load generator spends less per message than a
+/// server that answers them one by one. Latency from the stamp in each echo.
+async fn windowed_loop(
+    conn: switchyard_bridge::BoxConnection,
+    start: Instant,
+    deadline: Instant,
+    size: usize,
+    window: usize,
+) -> Tally {
+    let mut tally = Tally::default();
+    let (mut sink, mut stream) = conn.split();
+    let mut in_flight = 0;
+    let mut to_send = window;
+    loop {
+        for _ in 0..to_send {
+            if sink.feed(stamped(start, size)).await.is_err() {
+                tally.errors += 1;
+                return tally;
+            }
+        }
+        in_flight += to_send;
+        if sink.flush().await.is_err() {
+            tally.errors += 1;
+            return tally;
+        }
+        if in_flight == 0 {
+            break;
+        }
+        let mut arrived = match switchyard_rt::timeout(REPLY_TIMEOUT, "echo", stream.next()).await {
+            Ok(Some(Ok(msg))) => vec![msg],
+            _ => {
+                tally.errors += in_flight as u64;
+                return tally;
+            }
+        };
+        while let Some(Some(Ok(msg))) = stream.next().now_or_never() {
+            arrived.push(msg);
+        }
+        for msg in &arrived {
+            if let Some(nanos) = latency_nanos(start, msg) {
+                tally.record_latency(nanos);
+            }
+            tally.bytes += msg.len() as u64;
+        }
+        tally.messages += arrived.len() as u64;
+        in_flight = in_flight.saturating_sub(arrived.len());
+        to_send = if Instant::now() < deadline {
+            arrived.len()
+        } else {
+            0
+        };
+    }
+    let _ = sink.close().await;
     tally
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use async_std::io::{ReadExt, WriteExt};
 use futures::{SinkExt, StreamExt};
 
+use crate::probe::CpuMeter;
 use crate::report::{Report, Tally};
 use crate::stamp::{latency_nanos, stamped};
 use crate::{dial, dial_options, seconds, Fanout, MAX_CONNECTIONS};
@@ -86,6 +87,7 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
     // Subscriptions are registered as the upgrade completes; a moment more
     // for servers that subscribe after it.
     switchyard_rt::sleep(Duration::from_millis(200)).await;
+    let meter = f.pid.map(CpuMeter::start).transpose()?;
     let start = Instant::now();
     let deadline = start + duration;
     let (done_tx, done_rx) = async_channel::bounded::<()>(1);
@@ -145,7 +147,7 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
     }
     let expected = published * f.subscribers as u64;
     total.errors += publish_errors;
-    Ok(Report::new(
+    Report::new(
         "fanout",
         &f.subscribe.to_string(),
         f.subscribers,
@@ -158,5 +160,6 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
     .with(
         "deliveries_missing",
         expected.saturating_sub(total.messages),
-    ))
+    )
+    .with_server_cpu(meter.as_ref())
 }

@@ -4,21 +4,12 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
+use crate::probe::rss_kib;
 use crate::report::{Report, Tally};
 use crate::{dial_options, seconds, Hold, MAX_CONNECTIONS};
 
 /// Connections opened at once while ramping up.
 const RAMP: usize = 64;
-
-/// The resident memory of process `pid`, in KiB.
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmRSS for process {pid}"))
-}
 
 pub async fn run(h: &Hold) -> anyhow::Result<Report> {
     anyhow::ensure!(

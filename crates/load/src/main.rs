@@ -8,6 +8,7 @@ mod connect;
 mod echo;
 mod fanout;
 mod hold;
+mod probe;
 mod report;
 mod stamp;
 mod stream;
@@ -23,6 +24,7 @@ const EXAMPLES: &str = "\
 Examples:
   switchyard-load echo ws://127.0.0.1:8080/ws --connections 100 --size 32 --duration 10
   switchyard-load echo tcp://127.0.0.1:7001 --framing length-prefixed --rate 20000
+  switchyard-load echo ws://127.0.0.1:8080/ws --connections 100 --window 16 --pid $(pidof ws_echo_server)
   switchyard-load stream ws://127.0.0.1:8080/bulk --size 65536 --connections 1
   switchyard-load fanout --subscribe ws://127.0.0.1:8080/ws --publish http://127.0.0.1:8080/push \\
       --subscribers 1000 --rate 100 --size 256
@@ -70,6 +72,14 @@ struct Common {
     /// Messages per second over all connections (echo); 0 for closed loop.
     #[arg(long, default_value_t = 0.0)]
     rate: f64,
+    /// Closed-loop echo: messages in flight on each connection (1 to 1024).
+    /// Above 1 the load generator sends and reads in batches, so that it
+    /// can keep a server busier than itself.
+    #[arg(long, default_value_t = 1)]
+    window: usize,
+    /// The server's process id: its CPU use over the run is reported.
+    #[arg(long)]
+    pid: Option<u32>,
     /// How TCP is cut into messages: raw, lines or length-prefixed.
     #[arg(long, default_value = "length-prefixed")]
     framing: StreamFraming,
@@ -101,6 +111,9 @@ struct Fanout {
     /// Seconds to publish (at most 3600).
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
+    /// The server's process id: its CPU use over the run is reported.
+    #[arg(long)]
+    pid: Option<u32>,
 }
 
 #[derive(Debug, Args)]

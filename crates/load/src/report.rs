@@ -5,6 +5,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::probe::CpuMeter;
+
 /// Counts and latencies gathered by one task; merged at the end.
 #[derive(Debug)]
 pub struct Tally {
@@ -101,6 +103,25 @@ impl Report {
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
         self.extra.insert(key.to_string(), value.into());
         self
+    }
+
+    /// Adds the server's CPU use over the run (from `meter`, if the server's
+    /// pid was given): percent of one core, and messages per CPU second, the
+    /// server's cost per message whether or not the load generator was the
+    /// limit.
+    pub fn with_server_cpu(self, meter: Option<&CpuMeter>) -> anyhow::Result<Self> {
+        let Some(meter) = meter else {
+            return Ok(self);
+        };
+        let (percent, spent) = meter.stop()?;
+        let per_cpu_second = if spent > 0.0 {
+            (self.messages as f64 / spent).round()
+        } else {
+            0.0
+        };
+        Ok(self
+            .with("server_cpu_percent", (percent * 10.0).round() / 10.0)
+            .with("messages_per_server_cpu_second", per_cpu_second))
     }
 
     pub fn print(&self, json: bool) {

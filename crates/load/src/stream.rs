@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use futures::{SinkExt, StreamExt};
 
+use crate::probe::CpuMeter;
 use crate::report::{Report, Tally};
 use crate::{dial, dial_options, seconds, Common};
 
@@ -17,6 +18,7 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
         conns.push(dial(&c.target, &options).await?);
     }
     let payload = bytes::Bytes::from(vec![0x5au8; c.size.max(1)]);
+    let meter = c.pid.map(CpuMeter::start).transpose()?;
     let start = Instant::now();
     let deadline = start + duration;
     let tasks: Vec<_> = conns
@@ -73,7 +75,7 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
         sent_until = sent_until.max(finished);
     }
     let elapsed = sent_until.duration_since(start);
-    Ok(Report::new(
+    Report::new(
         "stream",
         &c.target.to_string(),
         c.connections,
@@ -81,5 +83,6 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
         elapsed,
         &total,
     )
-    .with("bytes_received", received))
+    .with("bytes_received", received)
+    .with_server_cpu(meter.as_ref())
 }

@@ -96,6 +96,7 @@ async fn every_mode_runs_and_reports() {
         format!("echo ws://{echo}/ws --connections 4 --duration 0.5"),
         format!("echo ws://{echo}/ws --connections 2 --duration 0.5 --rate 200 --size 4096"),
         format!("echo tcp://{tcp} --connections 2 --duration 0.5"),
+        format!("echo tcp://{tcp} --connections 2 --duration 0.5 --window 4"),
         format!("echo udp://{udp} --connections 2 --duration 0.5"),
         format!("stream ws://{echo}/ws --connections 1 --size 65536 --duration 0.5"),
         format!("stream tcp://{tcp} --connections 2 --size 16384 --duration 0.5"),
@@ -116,6 +117,25 @@ async fn every_mode_runs_and_reports() {
             );
         }
     }
+
+    // The server (this process) was measured, and the window kept.
+    let windowed = load(args(&format!(
+        "echo ws://{echo}/ws --connections 2 --duration 0.5 --window 8 --pid {}",
+        std::process::id()
+    )))
+    .await;
+    assert_eq!(windowed["extra"]["window"].as_u64(), Some(8), "{windowed}");
+    assert!(
+        windowed["extra"]["server_cpu_percent"].as_f64().unwrap() > 0.0,
+        "{windowed}"
+    );
+    assert!(
+        windowed["extra"]["messages_per_server_cpu_second"]
+            .as_f64()
+            .unwrap()
+            > 0.0,
+        "{windowed}"
+    );
 
     let fanout = load(args(&format!(
         "fanout --subscribe ws://{push}/ws --publish http://{push}/push --subscribers 20 --rate 40 --duration 0.5"
@@ -175,6 +195,14 @@ fn unreachable_servers_and_bad_arguments_fail_clearly() {
     }
     let out = run(&format!("hold tcp://{closed} --connections 100001"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--connections is 1 to 100000"));
+    for (bad, says) in [
+        ("--window 0", "--window is 1 to 1024"),
+        ("--window 2 --rate 100", "--window is for the closed loop"),
+        ("--window 2 --framing raw", "--window needs messages"),
+    ] {
+        let out = run(&format!("echo tcp://{closed} {bad}"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{bad}");
+    }
     let out = run("--help");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
 }

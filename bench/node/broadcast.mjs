@@ -12,11 +12,13 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
-    const body = Buffer.concat(chunks).toString();
+    // One buffer for every client, sent as text (as ws's own broadcast
+    // example does): no per-client string conversion.
+    const body = Buffer.concat(chunks);
     let delivered = 0;
     for (const client of wss.clients) {
       if (client.readyState === 1) {
-        client.send(body);
+        client.send(body, { binary: false });
         delivered += 1;
       }
     }

@@ -15,6 +15,30 @@ use crate::{dial, dial_options, seconds, Fanout, MAX_CONNECTIONS};
 /// How long subscribers wait for late deliveries after the last publish.
 const DRAIN: Duration = Duration::from_secs(2);
 
+/// The most HTTP publishes under way at once.
+const MAX_POSTS_IN_FLIGHT: usize = 32;
+
+/// Publishes done and failed (the first failure is printed).
+#[derive(Default)]
+struct Published {
+    published: u64,
+    errors: u64,
+}
+
+impl Published {
+    fn count(&mut self, result: anyhow::Result<()>) {
+        match result {
+            Ok(()) => self.published += 1,
+            Err(e) => {
+                if self.errors == 0 {
+                    eprintln!("switchyard-load: publishing failed: {e:#}");
+                }
+                self.errors += 1;
+            }
+        }
+    }
+}
+
 /// Where messages are published.
 enum Publisher {
     /// `host:port` (to connect to, and for the `Host` header) and the path.
@@ -39,29 +63,25 @@ impl Publisher {
         let options = dial_options(switchyard_bridge::StreamFraming::Raw, true, 1 << 20, None)?;
         Ok(Publisher::Ws(dial(&target, &options).await?))
     }
+}
 
-    async fn publish(&mut self, msg: bytes::Bytes) -> anyhow::Result<()> {
-        match self {
-            Publisher::Ws(conn) => Ok(conn.send(msg).await?),
-            Publisher::Http { authority, path } => {
-                let mut stream = async_std::net::TcpStream::connect(&*authority).await?;
-                let head = format!(
-                    "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    msg.len()
-                );
-                stream.write_all(head.as_bytes()).await?;
-                stream.write_all(&msg).await?;
-                let mut status = [0u8; 12];
-                stream.read_exact(&mut status).await?;
-                anyhow::ensure!(
-                    &status[9..12] == b"200",
-                    "push answered {}",
-                    String::from_utf8_lossy(&status)
-                );
-                Ok(())
-            }
-        }
-    }
+/// One `POST` of `msg` to `path`, on a new connection; an error unless 200.
+async fn post(authority: &str, path: &str, msg: &[u8]) -> anyhow::Result<()> {
+    let mut stream = async_std::net::TcpStream::connect(authority).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        msg.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(msg).await?;
+    let mut status = [0u8; 12];
+    stream.read_exact(&mut status).await?;
+    anyhow::ensure!(
+        &status[9..12] == b"200",
+        "push answered {}",
+        String::from_utf8_lossy(&status)
+    );
+    Ok(())
 }
 
 pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
@@ -121,23 +141,40 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
         })
         .collect();
     let interval = Duration::from_secs_f64(1.0 / f.rate);
-    let (mut published, mut publish_errors) = (0u64, 0u64);
-    let mut next = Instant::now();
-    while next < deadline {
-        match publisher.publish(stamped(start, f.size)).await {
-            Ok(()) => published += 1,
-            Err(e) => {
-                if publish_errors == 0 {
-                    eprintln!("switchyard-load: publishing failed: {e:#}");
-                }
-                publish_errors += 1;
-            }
+    // One message per tick, stamped when its tick comes.
+    let ticks = futures::stream::unfold(Instant::now(), |next| async move {
+        if next >= deadline {
+            return None;
         }
-        next += interval;
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
             switchyard_rt::sleep(wait).await;
         }
+        Some((stamped(start, f.size), next + interval))
+    });
+    futures::pin_mut!(ticks);
+    let mut outcome = Published::default();
+    match &mut publisher {
+        // Each POST on its own connection, several under way at once: a
+        // server slow to answer one does not hold back the rate.
+        Publisher::Http { authority, path } => {
+            let (authority, path) = (&*authority, &*path);
+            let mut posts = ticks
+                .map(|msg| async move { post(authority, path, &msg).await })
+                .buffer_unordered(MAX_POSTS_IN_FLIGHT);
+            while let Some(result) = posts.next().await {
+                outcome.count(result);
+            }
+        }
+        Publisher::Ws(conn) => {
+            while let Some(msg) = ticks.next().await {
+                outcome.count(conn.send(msg).await.map_err(anyhow::Error::from));
+            }
+        }
     }
+    let Published {
+        published,
+        errors: publish_errors,
+    } = outcome;
     let published_for = start.elapsed();
     switchyard_rt::sleep(DRAIN).await;
     done_tx.close();

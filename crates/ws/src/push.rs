@@ -165,7 +165,15 @@ where
                 },
                 Either::Right((Some(Err(_)) | None, _)) => return SubscriberEnd::ClientGone,
             };
-            match select(sink.send(outgoing), sub.cut_off().boxed()).await {
+            // Everything already queued goes out with it, in one write:
+            // under load a subscriber wakes to several messages, and one
+            // system call each would cost more than the rest of the hub.
+            let cut_off = sub.cut_off().boxed();
+            let mut batch = futures::stream::iter(std::iter::once(Ok(outgoing)).chain(
+                std::iter::from_fn(|| sub.next().now_or_never().flatten().map(Ok)),
+            ));
+            let sent = sink.send_all(&mut batch);
+            match select(sent, cut_off).await {
                 Either::Left((Ok(()), _)) => {}
                 Either::Left((Err(_), _)) => return SubscriberEnd::ClientGone,
                 Either::Right(_) => break,

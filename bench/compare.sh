@@ -6,6 +6,10 @@
 #   bench/compare.sh            # 10 s per measurement
 #   DURATION=3 bench/compare.sh # quicker, noisier
 #
+# Other knobs: WINDOW (messages in flight per connection in the second run
+# of the echo scenarios, default 16), FANOUT_RATE (messages/s published to
+# 1000 subscribers, default 1000), HOLD (idle connections, default 10000).
+#
 # It installs the peers it needs (none is committed): websocat with
 # `cargo install --locked` into bench/.tools, websockify and websockets from
 # PyPI (pip --user), Node's ws (bench/node, npm), socat (apt). Results go to
@@ -79,16 +83,25 @@ measure() {
 }
 
 echo "== 1. WebSocket echo, 100 connections" >&2
+# With one message in flight per connection the load generator, one core
+# like the server, is the limit for every server: the server's CPU per
+# message tells them apart. With WINDOW in flight it sends and reads in
+# batches and the server becomes the limit.
+WINDOW=${WINDOW:-16}
 for size in 32 4096; do
-  s="1. ws echo ${size} B"
-  serve 19001 "$bin/examples/ws_echo_server" 127.0.0.1:19001 --max-message 1048576
-  measure "$s" switchyard echo ws://127.0.0.1:19001/ws --connections 100 --size "$size" --duration "$DURATION"; stop
-  serve 19002 websocat --binary -E ws-l:127.0.0.1:19002 mirror:
-  measure "$s" websocat echo ws://127.0.0.1:19002/ --connections 100 --size "$size" --duration "$DURATION"; stop
-  serve 19003 node bench/node/echo.mjs 19003
-  measure "$s" "node ws" echo ws://127.0.0.1:19003/ --connections 100 --size "$size" --duration "$DURATION"; stop
-  serve 19004 python3 bench/python_echo.py 19004
-  measure "$s" "python websockets" echo ws://127.0.0.1:19004/ --connections 100 --size "$size" --duration "$DURATION"; stop
+  for window in 1 "$WINDOW"; do
+    s="1. ws echo ${size} B"
+    [ "$window" = 1 ] || s="$s, ${window} in flight"
+    echo_args=(--connections 100 --size "$size" --window "$window" --duration "$DURATION")
+    serve 19001 "$bin/examples/ws_echo_server" 127.0.0.1:19001 --max-message 1048576
+    measure "$s" switchyard echo ws://127.0.0.1:19001/ws "${echo_args[@]}" --pid "$server_pid"; stop
+    serve 19002 websocat --binary -E ws-l:127.0.0.1:19002 mirror:
+    measure "$s" websocat echo ws://127.0.0.1:19002/ "${echo_args[@]}" --pid "$server_pid"; stop
+    serve 19003 node bench/node/echo.mjs 19003
+    measure "$s" "node ws" echo ws://127.0.0.1:19003/ "${echo_args[@]}" --pid "$server_pid"; stop
+    serve 19004 python3 bench/python_echo.py 19004
+    measure "$s" "python websockets" echo ws://127.0.0.1:19004/ "${echo_args[@]}" --pid "$server_pid"; stop
+  done
 done
 
 echo "== 2. Bridge, WebSocket to TCP, 64 KiB messages" >&2
@@ -105,21 +118,22 @@ for entry in "${bridges[@]}"; do
   IFS='|' read -r name port cmd <<<"$entry"
   # shellcheck disable=SC2086
   serve "$port" $cmd
-  measure "2. bridge one-way 64 KiB" "$name" stream "ws://127.0.0.1:$port/" --connections 1 --size 65536 --duration "$DURATION"
-  measure "2. bridge echo 64 KiB" "$name" echo "ws://127.0.0.1:$port/" --connections 1 --size 65536 --duration "$DURATION"
+  measure "2. bridge one-way 64 KiB" "$name" stream "ws://127.0.0.1:$port/" --connections 1 --size 65536 --duration "$DURATION" --pid "$server_pid"
+  measure "2. bridge echo 64 KiB" "$name" echo "ws://127.0.0.1:$port/" --connections 1 --size 65536 --duration "$DURATION" --pid "$server_pid"
   stop
 done
 serve 19014 socat TCP-LISTEN:19014,fork,reuseaddr TCP:127.0.0.1:19010
-measure "2. bridge one-way 64 KiB" "socat (plain TCP ceiling)" stream tcp://127.0.0.1:19014 --framing raw --connections 1 --size 65536 --duration "$DURATION"
-measure "2. bridge echo 64 KiB" "socat (plain TCP ceiling)" echo tcp://127.0.0.1:19014 --framing raw --connections 1 --size 65536 --duration "$DURATION"
+measure "2. bridge one-way 64 KiB" "socat (plain TCP ceiling)" stream tcp://127.0.0.1:19014 --framing raw --connections 1 --size 65536 --duration "$DURATION" --pid "$server_pid"
+measure "2. bridge echo 64 KiB" "socat (plain TCP ceiling)" echo tcp://127.0.0.1:19014 --framing raw --connections 1 --size 65536 --duration "$DURATION" --pid "$server_pid"
 stop
 
 echo "== 3. Fan-out: 1000 subscribers, 256-byte messages" >&2
-FANOUT_RATE=${FANOUT_RATE:-100}
+# 1000 messages/s to 1000 subscribers: a million deliveries a second asked.
+FANOUT_RATE=${FANOUT_RATE:-1000}
 serve 19021 "$bin/examples/ws_push" 127.0.0.1:19021
-measure "3. fan-out" switchyard fanout --subscribe ws://127.0.0.1:19021/ws --publish http://127.0.0.1:19021/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION"; stop
+measure "3. fan-out" switchyard fanout --subscribe ws://127.0.0.1:19021/ws --publish http://127.0.0.1:19021/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
 serve 19022 node bench/node/broadcast.mjs 19022
-measure "3. fan-out" "node ws" fanout --subscribe ws://127.0.0.1:19022/ws --publish http://127.0.0.1:19022/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION"; stop
+measure "3. fan-out" "node ws" fanout --subscribe ws://127.0.0.1:19022/ws --publish http://127.0.0.1:19022/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
 
 echo "== 4. Idle connections: 10,000 WebSockets" >&2
 HOLD=${HOLD:-10000}
@@ -129,9 +143,17 @@ serve 19032 node bench/node/broadcast.mjs 19032
 measure "4. idle memory" "node ws" hold ws://127.0.0.1:19032/ws --connections "$HOLD" --duration 2 --pid "$server_pid"; stop
 
 echo "== 5. TCP echo, framed vs unframed, 100 connections, 32 B" >&2
-serve 19041 "$bin/examples/tcp_server" 127.0.0.1:19041
-measure "5. tcp echo 32 B" "switchyard length-prefixed" echo tcp://127.0.0.1:19041 --framing length-prefixed --connections 100 --size 32 --duration "$DURATION"; stop
-serve 19042 "$bin/examples/plain_echo" 127.0.0.1:19042
-measure "5. tcp echo 32 B" "plain async-std echo" echo tcp://127.0.0.1:19042 --framing raw --connections 100 --size 32 --duration "$DURATION"; stop
+# The same bytes both ways: the load generator frames its messages
+# (length-prefixed) for both servers; switchyard's decodes and encodes
+# them, the plain one copies bytes back.
+for window in 1 "$WINDOW"; do
+  s="5. tcp echo 32 B"
+  [ "$window" = 1 ] || s="$s, ${window} in flight"
+  echo_args=(--framing length-prefixed --connections 100 --size 32 --window "$window" --duration "$DURATION")
+  serve 19041 "$bin/examples/tcp_server" 127.0.0.1:19041
+  measure "$s" "switchyard length-prefixed" echo tcp://127.0.0.1:19041 "${echo_args[@]}" --pid "$server_pid"; stop
+  serve 19042 "$bin/examples/plain_echo" 127.0.0.1:19042
+  measure "$s" "plain async-std echo" echo tcp://127.0.0.1:19042 "${echo_args[@]}" --pid "$server_pid"; stop
+done
 
 python3 bench/table.py "$results" | tee "$out/table.md"

@@ -1,5 +1,11 @@
 """Prints bench/compare.sh's results as one Markdown table, with each
-figure as a ratio to switchyard's in the same scenario.
+figure as a ratio to switchyard's in the same scenario: above 1 means
+switchyard does better (for memory, where less is better, below 1 does).
+
+Where the server's pid was given, its CPU use is shown too, with the work
+it did per CPU-second: when the load generator (on its own core) is the
+limit, every server shows about the same rate, and the CPU each spent on it
+is what tells them apart.
 
 Usage: table.py results.jsonl
 """
@@ -27,27 +33,58 @@ def figure(report, scenario):
     return report["messages_per_sec"], "msg/s"
 
 
-print("| scenario | implementation | figure | switchyard / this | p50 µs | p99 µs | errors | notes |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+def per_cpu_second(report, scenario):
+    """Work per server CPU-second: messages, or MB for bulk scenarios."""
+    extra = report.get("extra", {})
+    percent = extra.get("server_cpu_percent")
+    if not percent:
+        return None
+    value, unit = figure(report, scenario)
+    if unit == "KiB/conn":
+        return None
+    return value * 100.0 / percent
+
+
+def ratio(ours, theirs, less_is_better=False):
+    if not ours or not theirs:
+        return ""
+    return f"{(theirs / ours if less_is_better else ours / theirs):.2f}x"
+
+
+print("| scenario | implementation | figure | switchyard / this | server CPU | per CPU-second | switchyard / this, per CPU | p50 µs | p99 µs | errors | notes |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 for scenario, entries in scenarios.items():
     ours = next((e for e in entries if e["impl"].startswith("switchyard")), None)
-    ours_value, _ = figure(ours["report"] if ours else None, scenario)
+    ours_report = ours["report"] if ours else None
+    ours_value, _ = figure(ours_report, scenario)
+    ours_per_cpu = per_cpu_second(ours_report, scenario) if ours_report else None
     for e in entries:
         r = e["report"]
         value, unit = figure(r, scenario)
         if value is None:
-            print(f"| {scenario} | {e['impl']} | failed | | | | | see target/bench/load.log |")
+            print(f"| {scenario} | {e['impl']} | failed | | | | | | | | see target/bench/load.log |")
             continue
-        ratio = ""
-        if ours_value and value and e is not ours:
-            ratio = f"{ours_value / value:.2f}x"
+        mine = e is ours
+        memory = unit == "KiB/conn"
+        extra = r.get("extra", {})
+        cpu = extra.get("server_cpu_percent")
+        per_cpu = per_cpu_second(r, scenario)
+        per_cpu_unit = "MB" if unit == "MB/s" else "msg"
         lat = r.get("latency_us") or {}
         notes = []
-        extra = r.get("extra", {})
+        if "window" in extra and extra["window"] > 1:
+            notes.append(f"{extra['window']} in flight per connection")
         if "deliveries_missing" in extra:
             notes.append(f"missing {extra['deliveries_missing']} of {extra['deliveries_expected']}")
         if "open" in extra:
             notes.append(f"{extra['open']} open")
         p50 = f"{lat['p50']:.0f}" if lat else ""
         p99 = f"{lat['p99']:.0f}" if lat else ""
-        print(f"| {scenario} | {e['impl']} | {value:,.1f} {unit} | {ratio} | {p50} | {p99} | {r['errors']} | {'; '.join(notes)} |")
+        print(
+            f"| {scenario} | {e['impl']} | {value:,.1f} {unit} "
+            f"| {'' if mine else ratio(ours_value, value, memory)} "
+            f"| {f'{cpu:.0f}%' if cpu is not None else ''} "
+            f"| {f'{per_cpu:,.0f} {per_cpu_unit}' if per_cpu else ''} "
+            f"| {'' if mine else ratio(ours_per_cpu, per_cpu)} "
+            f"| {p50} | {p99} | {r['errors']} | {'; '.join(notes)} |"
+        )

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
+use switchyard::frame::answer;
 use switchyard::tcp::{Accepted, Framing, LengthPrefixed, Lines, Raw, Server, ServerConfig};
 
 #[derive(Parser)]
@@ -78,16 +78,15 @@ async fn echo<F: Framing + Unpin>(conn: Accepted, framing: F) {
     let peer = conn.peer_addr();
     let mut conn = conn.framed(framing);
     let mut echoed = 0u64;
-    while let Some(msg) = conn.next().await {
-        let sent = match msg {
-            Ok(msg) => conn.send(msg).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = sent {
-            tracing::info!(%peer, error = %e, "closing connection");
-            return;
-        }
+    // Replies to every message already received go out in one write.
+    let answered = answer(&mut conn, |_, msg| {
         echoed += 1;
+        Some(msg)
+    })
+    .await;
+    if let Err(e) = answered {
+        tracing::info!(%peer, error = %e, "closing connection");
+        return;
     }
     tracing::debug!(%peer, echoed, "peer closed");
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use futures::{FutureExt, SinkExt, StreamExt};
+use switchyard::frame::answer;
 use switchyard::ws::{
     HeartbeatConfig, OriginPolicy, Router, ServerIo, WsConnection, WsServer, WsServerConfig,
 };
@@ -82,28 +82,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn echo(mut conn: WsConnection<ServerIo>, peer: std::net::SocketAddr) {
-    if let Err(e) = echo_batched(&mut conn).await {
+    // Replies to every message already received go out in one write.
+    let echoed = answer(&mut conn, |conn, msg| {
+        conn.set_kind(conn.last_received_kind());
+        Some(msg)
+    })
+    .await;
+    if let Err(e) = echoed {
         tracing::info!(%peer, error = %e, "closing connection");
         return;
     }
     if let Some(close) = conn.peer_close() {
         tracing::debug!(%peer, code = close.code, reason = %close.reason, "peer closed");
     }
-}
-
-/// Echoes every message, answering all those already received with one
-/// write: under load a read brings several messages, and their echoes then
-/// cost one system call instead of one each.
-async fn echo_batched(conn: &mut WsConnection<ServerIo>) -> Result<(), switchyard::frame::Error> {
-    while let Some(msg) = conn.next().await {
-        let mut next = Some(msg);
-        while let Some(msg) = next.take() {
-            let msg = msg?;
-            conn.set_kind(conn.last_received_kind());
-            conn.feed(msg).await?;
-            next = conn.next().now_or_never().flatten();
-        }
-        conn.flush().await?;
-    }
-    Ok(())
 }

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod answer;
 mod error;
 mod format;
 mod framed;
@@ -37,6 +38,7 @@ mod raw;
 mod shared;
 mod typed;
 
+pub use answer::answer;
 pub use bytes::Bytes;
 pub use error::{Error, Result};
 pub use format::{Bincode, Format, Json, DEFAULT_BINCODE_LIMIT};

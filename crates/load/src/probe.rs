@@ -26,7 +26,11 @@ pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     let root = parse_stat(&root).ok_or_else(|| anyhow::anyhow!("unreadable /proc/{pid}/stat"))?;
     let mut processes = Vec::new();
     for entry in std::fs::read_dir("/proc")?.flatten() {
-        let Some(id) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(id) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         // Processes may end while being listed.
@@ -109,7 +113,8 @@ mod tests {
 
     #[test]
     fn cpu_time_is_read_after_the_command_name() {
-        let stat = "4242 (a (weird) name) S 7 4242 4242 0 -1 4194560 300 0 0 0 250 75 10 5 20 0 3 0";
+        let stat =
+            "4242 (a (weird) name) S 7 4242 4242 0 -1 4194560 300 0 0 0 250 75 10 5 20 0 3 0";
         let expected = Stat {
             ppid: 7,
             own_ticks: 325,
@@ -123,7 +128,10 @@ mod tests {
     fn a_forked_child_counts_for_its_parent() {
         // A child that burns CPU for a moment, still running when measured.
         let mut child = std::process::Command::new("sh")
-            .args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5"])
+            .args([
+                "-c",
+                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5",
+            ])
             .spawn()
             .unwrap();
         let me = std::process::id();

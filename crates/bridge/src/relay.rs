@@ -1,6 +1,9 @@
 //! The relay core: two message connections joined, whatever their transports.
 
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -112,46 +115,86 @@ struct Counters {
     messages: AtomicU64,
 }
 
-/// Copies messages from `source` to `sink` until the source ends, then
-/// closes the sink (TCP: shuts down its write half; WebSocket: closes with
-/// 1000). Each message is sent before the next is read, so a slow sink
-/// slows the source down: nothing queues in between.
+/// Moves messages from `source` to `sink` until the source ends or either
+/// fails. Messages already received are queued together and flushed once
+/// the source has nothing more ready: one write per batch rather than per
+/// message, while a lone message still goes out at once.
 async fn carry<S, K>(source: &mut S, sink: &mut K, counters: &Counters) -> DirectionEnd
 where
     S: Stream<Item = Result<Bytes, Error>> + Unpin,
     K: Sink<Bytes, Error = Error> + Unpin,
 {
-    loop {
-        match source.next().await {
-            Some(Ok(msg)) => {
-                let len = msg.len() as u64;
-                if let Err(e) = sink.send(msg).await {
-                    return DirectionEnd::DestinationFailed(e);
+    let mut queued: Option<Bytes> = None;
+    let mut unflushed = false;
+    let end = poll_fn(|cx| loop {
+        if let Some(msg) = queued.take() {
+            match Pin::new(&mut *sink).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    let len = msg.len() as u64;
+                    if let Err(e) = Pin::new(&mut *sink).start_send(msg) {
+                        return Poll::Ready(Some(DirectionEnd::DestinationFailed(e)));
+                    }
+                    unflushed = true;
+                    counters.bytes.fetch_add(len, Ordering::Relaxed);
+                    counters.messages.fetch_add(1, Ordering::Relaxed);
                 }
-                counters.bytes.fetch_add(len, Ordering::Relaxed);
-                counters.messages.fetch_add(1, Ordering::Relaxed);
+                Poll::Ready(Err(e)) => {
+                    return Poll::Ready(Some(DirectionEnd::DestinationFailed(e)))
+                }
+                Poll::Pending => {
+                    queued = Some(msg);
+                    return Poll::Pending;
+                }
             }
-            Some(Err(e)) if !e.is_fatal() => {
+        }
+        match Pin::new(&mut *source).poll_next(cx) {
+            Poll::Ready(Some(Ok(msg))) => queued = Some(msg),
+            Poll::Ready(Some(Err(e))) if !e.is_fatal() => {
                 // One bad message (an over-long line, a truncated datagram):
                 // dropped, and the relay goes on.
                 tracing::debug!(error = %e, "message dropped by the relay");
             }
             // A failed source is not closed gracefully on the other side:
             // the caller says why (a WebSocket close code, say).
-            Some(Err(e)) => return DirectionEnd::SourceFailed(e),
-            None => break,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(DirectionEnd::SourceFailed(e))),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => {
+                if unflushed {
+                    match Pin::new(&mut *sink).poll_flush(cx) {
+                        Poll::Ready(Ok(())) => unflushed = false,
+                        Poll::Ready(Err(e)) => {
+                            return Poll::Ready(Some(DirectionEnd::DestinationFailed(e)))
+                        }
+                        Poll::Pending => {}
+                    }
+                }
+                return Poll::Pending;
+            }
+        }
+    })
+    .await;
+    match end {
+        // What came before the failure still goes out.
+        Some(DirectionEnd::SourceFailed(e)) => {
+            let _ = sink.flush().await;
+            DirectionEnd::SourceFailed(e)
+        }
+        Some(end) => end,
+        None => {
+            let _ = sink.close().await;
+            DirectionEnd::SourceClosed
         }
     }
-    let _ = sink.close().await;
-    DirectionEnd::SourceClosed
 }
 
 /// Relays between `a` and `b` in both directions until both directions
 /// have ended, or one has and the other then carries nothing for the
 /// [`linger`](RelayConfig::linger), or nothing moves at all for the
 /// [`idle`](RelayConfig::idle) timeout. Backpressure holds end to end: each
-/// direction forwards one message at a time, so memory stays bounded by the
-/// two connections' own buffers whatever the rates.
+/// direction takes a message from its source only when the destination's
+/// sink has room for it, so memory stays bounded by the two connections' own
+/// buffers whatever the rates. Messages already received go out together,
+/// in one write.
 ///
 /// A source that ends cleanly has the other side's sink closed (TCP: its
 /// write half shut down; WebSocket: a close with 1000). A source that fails

@@ -5,7 +5,8 @@ switchyard does better (for memory, where less is better, below 1 does).
 Where the server's pid was given, its CPU use is shown too, with the work
 it did per CPU-second: when the load generator (on its own core) is the
 limit, every server shows about the same rate, and the CPU each spent on it
-is what tells them apart.
+is what tells them apart. The load generator's own CPU says which was the
+limit: near 100% of its core, it was.
 
 Usage: table.py results.jsonl
 """
@@ -51,8 +52,8 @@ def ratio(ours, theirs, less_is_better=False):
     return f"{(theirs / ours if less_is_better else ours / theirs):.2f}x"
 
 
-print("| scenario | implementation | figure | switchyard / this | server CPU | per CPU-second | switchyard / this, per CPU | p50 µs | p99 µs | errors | notes |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+print("| scenario | implementation | figure | switchyard / this | server CPU | load CPU | per CPU-second | switchyard / this, per CPU | p50 µs | p99 µs | errors | notes |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 for scenario, entries in scenarios.items():
     ours = next((e for e in entries if e["impl"].startswith("switchyard")), None)
     ours_report = ours["report"] if ours else None
@@ -62,12 +63,13 @@ for scenario, entries in scenarios.items():
         r = e["report"]
         value, unit = figure(r, scenario)
         if value is None:
-            print(f"| {scenario} | {e['impl']} | failed | | | | | | | | see target/bench/load.log |")
+            print(f"| {scenario} | {e['impl']} | failed | | | | | | | | | see target/bench/load.log |")
             continue
         mine = e is ours
         memory = unit == "KiB/conn"
         extra = r.get("extra", {})
         cpu = extra.get("server_cpu_percent")
+        load_cpu = extra.get("load_cpu_percent")
         per_cpu = per_cpu_second(r, scenario)
         per_cpu_unit = "MB" if unit == "MB/s" else "msg"
         lat = r.get("latency_us") or {}
@@ -84,6 +86,7 @@ for scenario, entries in scenarios.items():
             f"| {scenario} | {e['impl']} | {value:,.1f} {unit} "
             f"| {'' if mine else ratio(ours_value, value, memory)} "
             f"| {f'{cpu:.0f}%' if cpu is not None else ''} "
+            f"| {f'{load_cpu:.0f}%' if load_cpu is not None else ''} "
             f"| {f'{per_cpu:,.0f} {per_cpu_unit}' if per_cpu else ''} "
             f"| {'' if mine else ratio(ours_per_cpu, per_cpu)} "
             f"| {p50} | {p99} | {r['errors']} | {'; '.join(notes)} |"

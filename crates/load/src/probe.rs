@@ -1,7 +1,9 @@
 //! What the server under load spends, read from `/proc/PID` (Linux): its
 //! resident memory and its CPU time, all threads together.
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Clock ticks per second in `/proc/PID/stat` (USER_HZ: 100 on every Linux
 /// the kernel's ABI covers).
@@ -81,30 +83,86 @@ fn parse_stat(stat: &str) -> Option<Stat> {
     })
 }
 
+/// CPU spent over a run.
+pub struct CpuUse {
+    /// The server's CPU seconds.
+    pub server_seconds: f64,
+    /// The server's CPU use, in percent of one core.
+    pub server_percent: f64,
+    /// The load generator's own, in percent of one core.
+    pub load_percent: f64,
+}
+
+/// How often a [`CpuMeter`] reads the server's CPU time while it runs.
+const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
 /// The server's CPU time over a measured interval.
+///
+/// Read every [`SAMPLE_EVERY`] as well as at the end, keeping the highest
+/// reading: a forked child that exits as its connection closes takes its
+/// time with it until the parent reaps it, so a reading taken just then
+/// alone would miss what the child did.
 pub struct CpuMeter {
     pid: u32,
     cpu_at_start: f64,
     started: Instant,
+    /// The highest reading so far, in CPU microseconds.
+    highest: Arc<AtomicU64>,
+    stop_sampling: Arc<AtomicBool>,
+    /// The load generator's own CPU time at the start: when it is near 100%
+    /// of its core, it was the limit, not the server.
+    own_cpu_at_start: f64,
 }
 
 impl CpuMeter {
     /// Starts measuring process `pid` now.
     pub fn start(pid: u32) -> anyhow::Result<Self> {
+        let cpu_at_start = cpu_seconds(pid)?;
+        let own_cpu_at_start = cpu_seconds(std::process::id())?;
+        let highest = Arc::new(AtomicU64::new(micros(cpu_at_start)));
+        let stop_sampling = Arc::new(AtomicBool::new(false));
+        let (sampled, stop) = (highest.clone(), stop_sampling.clone());
+        switchyard_rt::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                switchyard_rt::sleep(SAMPLE_EVERY).await;
+                if let Ok(now) = cpu_seconds(pid) {
+                    sampled.fetch_max(micros(now), Ordering::Relaxed);
+                }
+            }
+        });
         Ok(Self {
             pid,
-            cpu_at_start: cpu_seconds(pid)?,
+            cpu_at_start,
             started: Instant::now(),
+            highest,
+            stop_sampling,
+            own_cpu_at_start,
         })
     }
 
-    /// The server's CPU use since [`start`](Self::start), in percent of one
-    /// core, and the CPU seconds it spent.
-    pub fn stop(&self) -> anyhow::Result<(f64, f64)> {
-        let spent = cpu_seconds(self.pid)? - self.cpu_at_start;
+    /// What was spent since [`start`](Self::start).
+    pub fn stop(&self) -> anyhow::Result<CpuUse> {
+        let last = micros(cpu_seconds(self.pid)?);
+        let highest = self.highest.fetch_max(last, Ordering::Relaxed).max(last);
+        let spent = highest as f64 / 1e6 - self.cpu_at_start;
+        let own = cpu_seconds(std::process::id())? - self.own_cpu_at_start;
         let wall = self.started.elapsed().as_secs_f64().max(1e-9);
-        Ok((100.0 * spent / wall, spent))
+        Ok(CpuUse {
+            server_seconds: spent,
+            server_percent: 100.0 * spent / wall,
+            load_percent: 100.0 * own / wall,
+        })
     }
+}
+
+impl Drop for CpuMeter {
+    fn drop(&mut self) {
+        self.stop_sampling.store(true, Ordering::Relaxed);
+    }
+}
+
+fn micros(seconds: f64) -> u64 {
+    (seconds * 1e6) as u64
 }
 
 #[cfg(test)]

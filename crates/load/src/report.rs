@@ -108,19 +108,21 @@ impl Report {
     /// Adds the server's CPU use over the run (from `meter`, if the server's
     /// pid was given): percent of one core, and messages per CPU second, the
     /// server's cost per message whether or not the load generator was the
-    /// limit.
+    /// limit; and the load generator's own CPU use, which says whether it was.
     pub fn with_server_cpu(self, meter: Option<&CpuMeter>) -> anyhow::Result<Self> {
         let Some(meter) = meter else {
             return Ok(self);
         };
-        let (percent, spent) = meter.stop()?;
-        let per_cpu_second = if spent > 0.0 {
-            (self.messages as f64 / spent).round()
+        let cpu = meter.stop()?;
+        let per_cpu_second = if cpu.server_seconds > 0.0 {
+            (self.messages as f64 / cpu.server_seconds).round()
         } else {
             0.0
         };
+        let tenths = |p: f64| (p * 10.0).round() / 10.0;
         Ok(self
-            .with("server_cpu_percent", (percent * 10.0).round() / 10.0)
+            .with("server_cpu_percent", tenths(cpu.server_percent))
+            .with("load_cpu_percent", tenths(cpu.load_percent))
             .with("messages_per_server_cpu_second", per_cpu_second))
     }
 

@@ -130,6 +130,10 @@ async fn every_mode_runs_and_reports() {
         "{windowed}"
     );
     assert!(
+        windowed["extra"]["load_cpu_percent"].as_f64().unwrap() > 0.0,
+        "{windowed}"
+    );
+    assert!(
         windowed["extra"]["messages_per_server_cpu_second"]
             .as_f64()
             .unwrap()

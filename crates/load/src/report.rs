@@ -126,27 +126,37 @@ impl Report {
             .with("messages_per_server_cpu_second", per_cpu_second))
     }
 
+    /// Writes the report to standard output; a closed output (the report
+    /// piped to a program that stopped reading) is not an error worth a
+    /// panic, so it is ignored.
     pub fn print(&self, json: bool) {
+        let _ = self.write(&mut std::io::stdout().lock(), json);
+    }
+
+    fn write(&self, out: &mut impl std::io::Write, json: bool) -> std::io::Result<()> {
         if json {
-            println!("{}", serde_json::to_string(self).unwrap_or_default());
-            return;
+            return writeln!(out, "{}", serde_json::to_string(self).unwrap_or_default());
         }
-        println!(
+        writeln!(
+            out,
             "{} {}: {} connections, {}-byte messages, {:.2} s",
             self.mode, self.target, self.connections, self.message_size, self.seconds
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "  {} messages, {:.0} msg/s, {:.2} MB/s, {} errors",
             self.messages, self.messages_per_sec, self.megabytes_per_sec, self.errors
-        );
+        )?;
         if let Some(l) = &self.latency_us {
-            println!(
+            writeln!(
+                out,
                 "  latency µs: p50 {:.0}, p99 {:.0}, p99.9 {:.0}, max {:.0}",
                 l.p50, l.p99, l.p999, l.max
-            );
+            )?;
         }
         for (key, value) in &self.extra {
-            println!("  {key}: {value}");
+            writeln!(out, "  {key}: {value}")?;
         }
+        Ok(())
     }
 }

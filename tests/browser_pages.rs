@@ -35,12 +35,5 @@ fn the_example_pages_work_in_headless_chromium() {
         .env("SCREENSHOTS", root.join("target/browser-screenshots"))
         .output()
         .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
+    support::assert_script_passed(&out, 5);
 }

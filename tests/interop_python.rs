@@ -24,11 +24,5 @@ fn python_websockets_client_against_the_echo_server() {
         .arg(max)
         .output()
         .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
+    support::assert_script_passed(&out, 5);
 }

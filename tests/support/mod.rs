@@ -30,6 +30,21 @@ pub fn python_websockets_or_skip() -> bool {
     found
 }
 
+/// Asserts that a test script (Python or JavaScript, run by a test) ended
+/// well and reported `passed` checks passed and none failed, printing what
+/// it said either way.
+pub fn assert_script_passed(out: &Output, passed: usize) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = format!("{passed} passed, 0 failed");
+    assert!(stdout.contains(&summary), "{stdout}");
+}
+
 /// The built example program `name` (cargo builds examples for `cargo test`).
 pub fn example_path(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().expect("test binary path");

@@ -23,11 +23,5 @@ fn python_websockets_through_the_bridge_to_a_python_tcp_echo() {
         .arg(support::bridge_binary())
         .output()
         .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
+    process::assert_script_passed(&out, 4);
 }

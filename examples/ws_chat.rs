@@ -19,13 +19,12 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use bytes::Bytes;
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use switchyard::ws::{
     is_valid_topic, run_subscriber, Hub, HubConfig, Request, Router, ServerIo, WsConnection,
-    WsServer, WsServerConfig,
+    WsServerConfig,
 };
 
 const MAX_NAME: usize = 32;
@@ -67,14 +66,7 @@ fn main() -> anyhow::Result<()> {
         )
         .websocket("/ws", move |conn, req| chat(hub.clone(), conn, req));
     let config = WsServerConfig::default().max_message(4 * MAX_TEXT + 256);
-    switchyard::rt::block_on(async {
-        let server = WsServer::bind(&*args.addr, config, router)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        println!("listening on {}", server.local_addr()?);
-        server.serve().await;
-        Ok(())
-    })
+    switchyard::rt::block_on(common::serve_ws(&args.addr, config, router))
 }
 
 fn now() -> u128 {

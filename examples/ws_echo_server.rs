@@ -21,11 +21,10 @@ mod common;
 
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Parser;
 use switchyard::frame::answer;
 use switchyard::ws::{
-    HeartbeatConfig, OriginPolicy, Router, ServerIo, WsConnection, WsServer, WsServerConfig,
+    HeartbeatConfig, OriginPolicy, Router, ServerIo, WsConnection, WsServerConfig,
 };
 
 #[derive(Parser)]
@@ -71,14 +70,7 @@ fn main() -> anyhow::Result<()> {
             include_str!("pages/echo.html"),
         )
         .websocket("/ws", |conn, req| echo(conn, req.peer));
-    switchyard::rt::block_on(async {
-        let server = WsServer::bind(&*args.addr, config, router)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        println!("listening on {}", server.local_addr()?);
-        server.serve().await;
-        Ok(())
-    })
+    switchyard::rt::block_on(common::serve_ws(&args.addr, config, router))
 }
 
 async fn echo(mut conn: WsConnection<ServerIo>, peer: std::net::SocketAddr) {

@@ -15,10 +15,9 @@
 
 mod common;
 
-use anyhow::Context;
 use clap::Parser;
 use switchyard::ws::{
-    push_handler, subscriber_handler, Hub, HubConfig, PushConfig, Router, WsServer, WsServerConfig,
+    push_handler, subscriber_handler, Hub, HubConfig, PushConfig, Router, WsServerConfig,
 };
 
 #[derive(Parser)]
@@ -57,12 +56,5 @@ fn main() -> anyhow::Result<()> {
         .post("/push", publish.clone())
         .post_prefix("/push/", publish);
     let config = WsServerConfig::default().max_body(args.max_body);
-    switchyard::rt::block_on(async {
-        let server = WsServer::bind(&*args.addr, config, router)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        println!("listening on {}", server.local_addr()?);
-        server.serve().await;
-        Ok(())
-    })
+    switchyard::rt::block_on(common::serve_ws(&args.addr, config, router))
 }

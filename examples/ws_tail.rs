@@ -25,14 +25,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use anyhow::Context;
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
 use futures::SinkExt;
 use switchyard::frame::{Error, Framing, Lines};
 use switchyard::ws::{
-    run_subscriber, Hub, HubConfig, MessageKind, Router, ServerIo, WsConnection, WsServer,
-    WsServerConfig,
+    run_subscriber, Hub, HubConfig, MessageKind, Router, ServerIo, WsConnection, WsServerConfig,
 };
 
 const TOPIC: &str = "log";
@@ -100,14 +98,11 @@ fn main() -> anyhow::Result<()> {
             include_str!("pages/tail.html"),
         )
         .websocket("/ws", move |conn, _| watch(tail.clone(), conn));
-    switchyard::rt::block_on(async {
-        let server = WsServer::bind(&*args.addr, WsServerConfig::default(), router)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        println!("listening on {}", server.local_addr()?);
-        server.serve().await;
-        Ok(())
-    })
+    switchyard::rt::block_on(common::serve_ws(
+        &args.addr,
+        WsServerConfig::default(),
+        router,
+    ))
 }
 
 /// One page: the recent lines, then every new one.

@@ -21,7 +21,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
-use switchyard::ws::{Bincode, Router, ServerIo, Typed, WsConnection, WsServer, WsServerConfig};
+use switchyard::ws::{Bincode, Router, ServerIo, Typed, WsConnection, WsServerConfig};
 
 /// What a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,12 +91,7 @@ fn main() -> ExitCode {
 async fn server(addr: &str) -> anyhow::Result<()> {
     let router = Router::new().websocket("/ws", |conn, _| serve_one(conn));
     let config = WsServerConfig::default().max_message(64 << 10);
-    let server = WsServer::bind(addr, config, router)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    println!("listening on {}", server.local_addr()?);
-    server.serve().await;
-    Ok(())
+    common::serve_ws(addr, config, router).await
 }
 
 async fn serve_one(conn: WsConnection<ServerIo>) {

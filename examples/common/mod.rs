@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use futures::{SinkExt, StreamExt};
 use switchyard::frame::MessageConnection;
+use switchyard::ws::{Router, WsServer, WsServerConfig};
 
 /// Logs to stderr at `info` (or as `RUST_LOG` says), keeping stdout for
 /// the program's own output (`listening on ADDR`, replies).
@@ -33,6 +34,18 @@ pub fn exit(program: &str, result: anyhow::Result<()>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Serves `router` on `addr` until the process ends, after printing
+/// `listening on ADDR` on stdout (the address a port 0 was given, which
+/// users and the tests read).
+pub async fn serve_ws(addr: &str, config: WsServerConfig, router: Router) -> anyhow::Result<()> {
+    let server = WsServer::bind(addr, config, router)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    println!("listening on {}", server.local_addr()?);
+    server.serve().await;
+    Ok(())
 }
 
 /// The echo clients' check, the same over TCP, UDP and WebSocket because

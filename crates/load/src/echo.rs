@@ -141,26 +141,28 @@ async fn windowed_loop(
         if in_flight == 0 {
             break;
         }
-        let mut arrived = match switchyard_rt::timeout(REPLY_TIMEOUT, "echo", stream.next()).await {
-            Ok(Some(Ok(msg))) => vec![msg],
+        let first = match switchyard_rt::timeout(REPLY_TIMEOUT, "echo", stream.next()).await {
+            Ok(Some(Ok(msg))) => msg,
             _ => {
                 tally.errors += in_flight as u64;
                 return tally;
             }
         };
-        while let Some(Some(Ok(msg))) = stream.next().now_or_never() {
-            arrived.push(msg);
-        }
-        for msg in &arrived {
-            if let Some(nanos) = latency_nanos(start, msg) {
+        // This echo and every one already here, replaced together below.
+        let mut arrived = 0;
+        let mut next = Some(first);
+        while let Some(msg) = next {
+            if let Some(nanos) = latency_nanos(start, &msg) {
                 tally.record_latency(nanos);
             }
             tally.bytes += msg.len() as u64;
+            arrived += 1;
+            next = stream.next().now_or_never().flatten().and_then(Result::ok);
         }
-        tally.messages += arrived.len() as u64;
-        in_flight = in_flight.saturating_sub(arrived.len());
+        tally.messages += arrived as u64;
+        in_flight = in_flight.saturating_sub(arrived);
         to_send = if Instant::now() < deadline {
-            arrived.len()
+            arrived
         } else {
             0
         };

@@ -168,7 +168,7 @@ where
             // Everything already queued goes out with it, in one write:
             // under load a subscriber wakes to several messages, and one
             // system call each would cost more than the rest of the hub.
-            let cut_off = sub.cut_off().boxed();
+            let cut_off = std::pin::pin!(sub.cut_off());
             let mut batch = futures::stream::iter(std::iter::once(Ok(outgoing)).chain(
                 std::iter::from_fn(|| sub.next().now_or_never().flatten().map(Ok)),
             ));

@@ -210,3 +210,28 @@ fn unreachable_servers_and_bad_arguments_fail_clearly() {
     let out = run("--help");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
 }
+
+#[async_std::test]
+async fn a_report_to_a_closed_pipe_is_not_a_panic() {
+    let (_, _, tcp, _) = servers().await;
+    let exit = async_std::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard-load"))
+            .args(args(&format!(
+                "echo tcp://{tcp} --connections 1 --duration 0.3"
+            )))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the report is written.
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await;
+    assert_eq!(
+        exit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&exit.stderr)
+    );
+}

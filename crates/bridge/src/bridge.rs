@@ -23,20 +23,22 @@ pub enum BridgeError {
     #[error(transparent)]
     Tls(#[from] switchyard_ws::TlsError),
     /// A listener could not bind.
-    #[error("cannot listen on {listen}: {source}")]
+    #[error("cannot listen on {listen}: {error}")]
     Bind {
         /// The listener's URL.
         listen: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why. Its message is in this error's own, so it is not also
+        /// given as the error's source (which would print it twice).
+        error: std::io::Error,
     },
     /// The `web` directory is not there.
-    #[error("web directory {dir}: {source}")]
+    #[error("web directory {dir}: {error}")]
     Web {
         /// The directory.
         dir: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why. Its message is in this error's own, so it is not also
+        /// given as the error's source (which would print it twice).
+        error: std::io::Error,
     },
 }
 
@@ -139,9 +141,9 @@ impl Bridge {
                     (Bound::Udp(socket, routes[0].clone()), addr)
                 }
             };
-            addrs.push(addr.map_err(|source| BridgeError::Bind {
+            addrs.push(addr.map_err(|error| BridgeError::Bind {
                 listen: listener.listen.to_string(),
-                source,
+                error,
             })?);
             bound.push(b);
         }

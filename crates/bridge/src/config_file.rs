@@ -18,12 +18,13 @@ use crate::{
 #[non_exhaustive]
 pub enum ConfigFileError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why. Its message is in this error's own, so it is not also
+        /// given as the error's source (which would print it twice).
+        error: std::io::Error,
     },
     /// The file is not valid TOML, or has a key of the wrong type or name.
     #[error("{file} line {line}: {message}")]
@@ -121,9 +122,9 @@ impl BridgeConfig {
     /// Reads a configuration file; relative paths in it (certificates,
     /// token files, `web`) are taken from the file's directory.
     pub fn from_file(path: &Path) -> Result<Self, ConfigFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigFileError::Read {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::from_toml(&text, &path.display().to_string(), base)

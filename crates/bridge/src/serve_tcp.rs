@@ -26,9 +26,9 @@ pub(crate) async fn bind(
         .shutdown_grace(grace);
     Server::bind(listener.listen.authority(), config)
         .await
-        .map_err(|source| BridgeError::Bind {
+        .map_err(|error| BridgeError::Bind {
             listen: listener.listen.to_string(),
-            source,
+            error,
         })
 }
 

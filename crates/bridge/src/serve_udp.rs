@@ -22,9 +22,9 @@ pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UdpListener, Bridg
         .max_datagram(listener.max_message.min(MAX_PAYLOAD));
     UdpListener::bind(listener.listen.authority(), config)
         .await
-        .map_err(|source| BridgeError::Bind {
+        .map_err(|error| BridgeError::Bind {
             listen: listener.listen.to_string(),
-            source,
+            error,
         })
 }
 

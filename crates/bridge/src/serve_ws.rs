@@ -51,9 +51,9 @@ pub(crate) async fn bind(
     }
     if let Some(dir) = &listener.web {
         let root: Arc<PathBuf> =
-            Arc::new(dir.canonicalize().map_err(|source| BridgeError::Web {
+            Arc::new(dir.canonicalize().map_err(|error| BridgeError::Web {
                 dir: dir.display().to_string(),
-                source,
+                error,
             })?);
         router = router.get_prefix("/", move |request| {
             let root = root.clone();
@@ -62,9 +62,9 @@ pub(crate) async fn bind(
     }
     WsServer::bind(listener.listen.authority(), config, router)
         .await
-        .map_err(|source| BridgeError::Bind {
+        .map_err(|error| BridgeError::Bind {
             listen: listener.listen.to_string(),
-            source,
+            error,
         })
 }
 

@@ -29,12 +29,13 @@ pub struct TokenMap {
 #[non_exhaustive]
 pub enum TokenFileError {
     /// The file could not be read.
-    #[error("cannot read token file {path}: {source}")]
+    #[error("cannot read token file {path}: {error}")]
     Read {
         /// The file.
         path: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why. Its message is in this error's own, so it is not also
+        /// given as the error's source (which would print it twice).
+        error: std::io::Error,
     },
     /// A line is not `NAME: URL`, or names a token twice.
     #[error("token file line {line}: {reason}")]
@@ -49,9 +50,9 @@ pub enum TokenFileError {
 impl TokenMap {
     /// Reads and parses a token file.
     pub fn load(path: &Path) -> Result<Self, TokenFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TokenFileError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| TokenFileError::Read {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         Self::parse(&text)
     }

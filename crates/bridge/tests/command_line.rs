@@ -56,6 +56,32 @@ fn mistakes_are_reported_plainly() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bridge.toml line 6, key `target`"), "{err}");
+
+    // Each cause is printed once, not once in the message and again as
+    // its source.
+    let missing = dir.join("missing.toml");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = format!("ws://{}/x", taken.local_addr().unwrap());
+    for args in [
+        vec!["--config", missing.to_str().unwrap()],
+        vec![&taken, "tcp://127.0.0.1:1"],
+        vec![
+            "ws://127.0.0.1:0/x",
+            "tcp://127.0.0.1:1",
+            "--web",
+            missing.to_str().unwrap(),
+        ],
+        vec!["ws://127.0.0.1:0/x", "--tokens", missing.to_str().unwrap()],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let cause = ["No such file or directory", "Address already in use"]
+            .into_iter()
+            .find(|cause| err.contains(cause))
+            .unwrap_or_else(|| panic!("{args:?}: no cause in {err}"));
+        assert_eq!(err.matches(cause).count(), 1, "{args:?}: {err}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -38,8 +38,15 @@ pub enum TlsError {
         reason: String,
     },
     /// rustls refused the configuration (e.g. a key that does not match).
+    /// Its message is in this error's own: it is not repeated as a source.
     #[error("TLS configuration refused: {0}")]
-    Config(#[from] rustls::Error),
+    Config(rustls::Error),
+}
+
+impl From<rustls::Error> for TlsError {
+    fn from(e: rustls::Error) -> Self {
+        TlsError::Config(e)
+    }
 }
 
 /// A server's TLS setup (certificate chain and key), from [`server_tls`].

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use switchyard::udp::UdpSocket;
+use switchyard::udp::{Error, ErrorClass, UdpSocket};
 
 #[derive(Parser)]
 #[command(about = "Sends each message to a UDP echo server and checks the replies")]
@@ -48,8 +48,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "[::]:0"
     };
     let mut conn = UdpSocket::bind(any).await?.connect(server).await?;
-    // UDP has no connection to fail: silence or a refusal means no server.
-    common::check_echoes(&mut conn, &args.messages, timeout)
-        .await
-        .with_context(|| format!("no UDP echo server answering at {}", args.addr))
+    match common::check_echoes(&mut conn, &args.messages, timeout).await {
+        // A message refused before it was sent (too large for a datagram)
+        // says so: it is not the server's absence.
+        Err(e) if e.downcast_ref::<Error>().map(Error::class) == Some(ErrorClass::Refused) => {
+            Err(e)
+        }
+        // UDP has no connection to fail: silence or a refusal means no server.
+        checked => {
+            checked.with_context(|| format!("no UDP echo server answering at {}", args.addr))
+        }
+    }
 }

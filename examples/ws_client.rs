@@ -48,7 +48,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("no WebSocket server at {}", args.url))?
         .with_kind(MessageKind::Text);
-    common::check_echoes(&mut conn, &args.messages, timeout).await?;
+    let checked = common::check_echoes(&mut conn, &args.messages, timeout).await;
+    // A server that closed says why: its close code and reason.
+    if let (Err(e), Some(close)) = (&checked, conn.peer_close()) {
+        anyhow::bail!(
+            "{e:#}: the server closed the connection with {} {:?}",
+            close.code,
+            close.reason
+        );
+    }
+    checked?;
     conn.close(1000, "done").await?;
     Ok(())
 }

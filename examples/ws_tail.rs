@@ -67,12 +67,20 @@ struct Tail {
 
 impl Tail {
     fn add(&self, line: Bytes) {
+        // Pages read text: a line that is not UTF-8 (a binary or Latin-1
+        // log) is shown with U+FFFD where its bad bytes were.
+        let line = match std::str::from_utf8(&line) {
+            Ok(_) => line,
+            Err(_) => Bytes::from(String::from_utf8_lossy(&line).into_owned()),
+        };
         let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
         if recent.len() == self.keep {
             recent.pop_front();
         }
         recent.push_back(line.clone());
-        self.hub.publish(TOPIC, line);
+        if let Err(e) = self.hub.publish(TOPIC, line) {
+            tracing::warn!(error = %e, "line not published");
+        }
     }
 }
 

@@ -111,7 +111,7 @@ async fn serve_one(conn: WsConnection<ServerIo>) {
                 }
             }
             Ok(Request::Summarize { sensor }) => summarize(sensor, &readings),
-            Err(e) if e.is_fatal() => return,
+            Err(e) if e.is_broken() => return,
             Err(e) => Response::Error(e.to_string()),
         };
         if conn.send(response).await.is_err() {

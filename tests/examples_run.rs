@@ -60,6 +60,57 @@ fn udp_client_without_a_server_fails_with_a_reason() {
 }
 
 #[test]
+fn udp_client_says_a_message_is_too_large_not_that_no_server_answers() {
+    let server = ExampleServer::start("udp_server", &["127.0.0.1:0"]);
+    let big = "x".repeat(70_000);
+    let out = run_example("udp_client", &[&server.addr.to_string(), &big]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("message too large to send: 70000 bytes > maximum 65507"),
+        "{err}"
+    );
+    assert!(!err.contains("no UDP echo server"), "{err}");
+}
+
+#[test]
+fn tcp_client_at_a_websocket_port_says_it_got_http() {
+    let server = ExampleServer::start("ws_echo_server", &["127.0.0.1:0"]);
+    let out = run_example("tcp_client", &[&server.addr.to_string(), "hello"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("the peer sent an HTTP response where a length-prefixed frame was expected"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tcp_server_lines_skips_an_over_long_line_and_keeps_the_connection() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = ExampleServer::start(
+        "tcp_server",
+        &["127.0.0.1:0", "--lines", "--max-message", "16"],
+    );
+    let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    conn.write_all(b"first\n").unwrap();
+    conn.write_all(&[b'a'; 100]).unwrap();
+    conn.write_all(b"\nafter it\n").unwrap();
+    let mut replies = BufReader::new(conn);
+    let mut line = String::new();
+    replies.read_line(&mut line).unwrap();
+    assert_eq!(line, "first\n");
+    line.clear();
+    replies.read_line(&mut line).unwrap();
+    assert_eq!(
+        line, "after it\n",
+        "the connection went on after the long line"
+    );
+}
+
+#[test]
 fn typed_tcp_client_and_server_agree() {
     let server = ExampleServer::start("typed_tcp", &["server", "127.0.0.1:0"]);
     let out = run_example("typed_tcp", &["client", &server.addr.to_string()]);
@@ -87,6 +138,20 @@ fn ws_client_gets_every_message_echoed_and_the_page_is_served() {
     page.read_to_string(&mut body).unwrap();
     assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
     assert!(body.contains("new WebSocket(scheme + location.host + \"/ws\")"));
+}
+
+#[test]
+fn ws_client_shows_the_close_code_and_reason_it_received() {
+    let server = ExampleServer::start("ws_echo_server", &["127.0.0.1:0", "--max-message", "8"]);
+    let url = format!("ws://{}/ws", server.addr);
+    let out = run_example("ws_client", &[&url, "more than eight bytes"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("the server closed the connection with 1009"),
+        "{err}"
+    );
+    assert!(err.contains("message too big"), "{err}");
 }
 
 #[test]

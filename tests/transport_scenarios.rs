@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use switchyard::frame::{Error, MessageConnection};
+use switchyard::frame::{Error, ErrorClass, MessageConnection};
 use switchyard::rt;
 
 /// The maximum message for every transport here: fits one loopback datagram.
@@ -165,9 +165,10 @@ async fn one_over_the_maximum_is_refused<
 ) {
     let err = a.send(vec![0u8; MAX + 1].into()).await.unwrap_err();
     assert!(
-        matches!(err, Error::FrameTooLarge { size, max } if size == MAX as u64 + 1 && max == MAX),
+        matches!(err, Error::TooLargeToSend { size, max } if size == MAX as u64 + 1 && max == MAX),
         "{err}"
     );
+    assert_eq!(err.class(), ErrorClass::Refused);
     // Nothing was sent, and the connection still works.
     a.send(Bytes::from_static(b"next")).await.unwrap();
     assert_eq!(recv(&mut b).await, Bytes::from_static(b"next"));

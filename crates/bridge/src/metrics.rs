@@ -43,6 +43,7 @@ pub struct Metrics {
     sessions_total: AtomicU64,
     bytes_to_target: AtomicU64,
     bytes_to_client: AtomicU64,
+    messages_skipped: AtomicU64,
     errors: [AtomicU64; 4],
 }
 
@@ -58,6 +59,17 @@ impl Metrics {
         self.sessions_open.fetch_sub(1, Ordering::Relaxed);
         self.bytes_to_target.fetch_add(to_target, Ordering::Relaxed);
         self.bytes_to_client.fetch_add(to_client, Ordering::Relaxed);
+    }
+
+    /// Counts messages a destination refused and the relay left out.
+    pub(crate) fn messages_skipped(&self, n: u64) {
+        self.messages_skipped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Messages left out since the start: refused by their destination
+    /// (not UTF-8 for a `--text` WebSocket), the session going on.
+    pub fn skipped(&self) -> u64 {
+        self.messages_skipped.load(Ordering::Relaxed)
     }
 
     /// Counts an error.
@@ -122,6 +134,12 @@ impl Metrics {
             "counter",
             "Payload bytes relayed from targets to clients, by ended sessions.",
             self.bytes_to_client.load(Ordering::Relaxed),
+        );
+        metric(
+            "switchyard_bridge_messages_skipped_total",
+            "counter",
+            "Messages a destination refused (not UTF-8 for a text WebSocket) and the relay left out, by ended sessions.",
+            self.skipped(),
         );
         let name = "switchyard_bridge_errors_total";
         let _ = writeln!(

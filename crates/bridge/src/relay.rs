@@ -1,15 +1,12 @@
 //! The relay core: two message connections joined, whatever their transports.
 
-use std::future::poll_fn;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::future::{select, Either};
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use switchyard_frame::{Error, MessageConnection};
+use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, MessageConnection, Verdict};
 
 /// How one direction of a relay ended.
 #[derive(Debug)]
@@ -21,6 +18,10 @@ pub enum DirectionEnd {
     SourceFailed(Error),
     /// Writing to the destination failed.
     DestinationFailed(Error),
+    /// The destination refused a message that cannot be left out: one too
+    /// large for it ([`Error::TooLargeToSend`]), which could be neither cut
+    /// nor skipped without corrupting the stream.
+    Refused(Error),
     /// The other direction ended and this one was given up after the linger.
     Abandoned,
     /// Nothing moved either way for the relay's idle timeout.
@@ -29,12 +30,14 @@ pub enum DirectionEnd {
 
 impl DirectionEnd {
     /// Whether this direction ended in an error (of its source or its
-    /// destination) rather than by an end of stream, a linger or an idle
-    /// timeout.
+    /// destination, or a message refused) rather than by an end of stream,
+    /// a linger or an idle timeout.
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
-            DirectionEnd::SourceFailed(_) | DirectionEnd::DestinationFailed(_)
+            DirectionEnd::SourceFailed(_)
+                | DirectionEnd::DestinationFailed(_)
+                | DirectionEnd::Refused(_)
         )
     }
 }
@@ -45,6 +48,7 @@ impl std::fmt::Display for DirectionEnd {
             DirectionEnd::SourceClosed => f.write_str("closed"),
             DirectionEnd::SourceFailed(e) => write!(f, "read failed: {e}"),
             DirectionEnd::DestinationFailed(e) => write!(f, "write failed: {e}"),
+            DirectionEnd::Refused(e) => write!(f, "refused: {e}"),
             DirectionEnd::Abandoned => f.write_str("abandoned after the linger"),
             DirectionEnd::Idle => f.write_str("idle timeout"),
         }
@@ -100,6 +104,11 @@ pub struct RelayReport {
     pub messages_a_to_b: u64,
     /// Messages from the second connection to the first.
     pub messages_b_to_a: u64,
+    /// Messages the second connection refused and the relay left out (not
+    /// UTF-8 for a text WebSocket); the relay went on.
+    pub skipped_a_to_b: u64,
+    /// Messages the first connection refused and the relay left out.
+    pub skipped_b_to_a: u64,
     /// How the first-to-second direction ended.
     pub a_to_b: DirectionEnd,
     /// How the second-to-first direction ended.
@@ -108,82 +117,83 @@ pub struct RelayReport {
     pub duration: Duration,
 }
 
-/// What one direction has carried so far, readable while it runs.
+/// What one direction has carried so far, readable while it runs: bytes
+/// and messages once flushed to the destination, so a count is what was
+/// delivered, not what was taken.
 #[derive(Default)]
 struct Counters {
     bytes: AtomicU64,
     messages: AtomicU64,
+    skipped: AtomicU64,
 }
 
-/// Moves messages from `source` to `sink` until the source ends or either
-/// fails. Messages already received are queued together and flushed once
-/// the source has nothing more ready: one write per batch rather than per
-/// message, while a lone message still goes out at once.
+/// One direction's hooks: counts what is flushed, skips a message its
+/// destination refuses (text that is not UTF-8) but stops at one too large
+/// for it, and drops what its source drops.
+struct Carrying<'a> {
+    counters: &'a Counters,
+    /// Handed to the destination, not yet flushed.
+    bytes: u64,
+    messages: u64,
+}
+
+impl ForwardHooks for Carrying<'_> {
+    fn queued(&mut self, len: usize) {
+        self.bytes += len as u64;
+        self.messages += 1;
+    }
+
+    fn flushed(&mut self) {
+        let (bytes, messages) = (
+            std::mem::take(&mut self.bytes),
+            std::mem::take(&mut self.messages),
+        );
+        self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.counters
+            .messages
+            .fetch_add(messages, Ordering::Relaxed);
+    }
+
+    fn dropped(&mut self, error: &Error) -> Verdict {
+        // One bad message (an over-long line, a truncated datagram): left
+        // out, and the relay goes on.
+        tracing::debug!(%error, "message dropped by the relay");
+        Verdict::Skip
+    }
+
+    fn refused(&mut self, error: &Error) -> Verdict {
+        if matches!(error, Error::TooLargeToSend { .. }) {
+            return Verdict::Stop;
+        }
+        tracing::debug!(%error, "message refused by its destination; skipped");
+        self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+        Verdict::Skip
+    }
+}
+
+/// Moves messages from `source` to `sink` (the [`forward`] loop: one write
+/// per batch) until the source ends or either fails. A source that ends
+/// cleanly has the sink closed; a source that fails leaves it open for the
+/// caller, with what came before the failure flushed.
 async fn carry<S, K>(source: &mut S, sink: &mut K, counters: &Counters) -> DirectionEnd
 where
     S: Stream<Item = Result<Bytes, Error>> + Unpin,
     K: Sink<Bytes, Error = Error> + Unpin,
 {
-    let mut queued: Option<Bytes> = None;
-    let mut unflushed = false;
-    let end = poll_fn(|cx| loop {
-        if let Some(msg) = queued.take() {
-            match Pin::new(&mut *sink).poll_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    let len = msg.len() as u64;
-                    if let Err(e) = Pin::new(&mut *sink).start_send(msg) {
-                        return Poll::Ready(Some(DirectionEnd::DestinationFailed(e)));
-                    }
-                    unflushed = true;
-                    counters.bytes.fetch_add(len, Ordering::Relaxed);
-                    counters.messages.fetch_add(1, Ordering::Relaxed);
-                }
-                Poll::Ready(Err(e)) => {
-                    return Poll::Ready(Some(DirectionEnd::DestinationFailed(e)))
-                }
-                Poll::Pending => {
-                    queued = Some(msg);
-                    return Poll::Pending;
-                }
-            }
-        }
-        match Pin::new(&mut *source).poll_next(cx) {
-            Poll::Ready(Some(Ok(msg))) => queued = Some(msg),
-            Poll::Ready(Some(Err(e))) if !e.is_fatal() => {
-                // One bad message (an over-long line, a truncated datagram):
-                // dropped, and the relay goes on.
-                tracing::debug!(error = %e, "message dropped by the relay");
-            }
-            // A failed source is not closed gracefully on the other side:
-            // the caller says why (a WebSocket close code, say).
-            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(DirectionEnd::SourceFailed(e))),
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => {
-                if unflushed {
-                    match Pin::new(&mut *sink).poll_flush(cx) {
-                        Poll::Ready(Ok(())) => unflushed = false,
-                        Poll::Ready(Err(e)) => {
-                            return Poll::Ready(Some(DirectionEnd::DestinationFailed(e)))
-                        }
-                        Poll::Pending => {}
-                    }
-                }
-                return Poll::Pending;
-            }
-        }
-    })
-    .await;
-    match end {
-        // What came before the failure still goes out.
-        Some(DirectionEnd::SourceFailed(e)) => {
-            let _ = sink.flush().await;
-            DirectionEnd::SourceFailed(e)
-        }
-        Some(end) => end,
-        None => {
+    let mut hooks = Carrying {
+        counters,
+        bytes: 0,
+        messages: 0,
+    };
+    match forward(source, sink, &mut hooks).await {
+        Forwarded::SourceEnded => {
             let _ = sink.close().await;
             DirectionEnd::SourceClosed
         }
+        Forwarded::SourceFailed(e) => DirectionEnd::SourceFailed(e),
+        Forwarded::SinkFailed(e) => DirectionEnd::DestinationFailed(e),
+        Forwarded::Stopped(e) => DirectionEnd::Refused(e),
+        _ => DirectionEnd::Abandoned,
     }
 }
 
@@ -267,6 +277,8 @@ where
         bytes_b_to_a: backward_count.bytes.load(Ordering::Relaxed),
         messages_a_to_b: forward_count.messages.load(Ordering::Relaxed),
         messages_b_to_a: backward_count.messages.load(Ordering::Relaxed),
+        skipped_a_to_b: forward_count.skipped.load(Ordering::Relaxed),
+        skipped_b_to_a: backward_count.skipped.load(Ordering::Relaxed),
         a_to_b,
         b_to_a,
         duration: started.elapsed(),

@@ -50,17 +50,22 @@ pub(crate) enum Outcome {
 
 impl Outcome {
     /// The WebSocket close a client should get, when the relay has not
-    /// already closed it: 1014 when the target was unreachable or failed,
-    /// 1009 for a message the target cannot take (over a UDP datagram),
-    /// 1000 with a reason at the idle timeout.
+    /// already closed it: 1014 when the target was unreachable or failed
+    /// (or sent a message too large for the client), 1009 for a message
+    /// the target cannot take (over a UDP datagram), 1000 with a reason at
+    /// the idle timeout.
     pub(crate) fn client_close(&self, target: &Endpoint) -> Option<(u16, String)> {
         match self {
             Outcome::Unreachable(e) => Some((1014, format!("target {target} unreachable: {e}"))),
             Outcome::Relayed(report) => match (&report.a_to_b, &report.b_to_a) {
                 (DirectionEnd::Idle, _) => Some((1000, "idle timeout".into())),
-                (DirectionEnd::DestinationFailed(Error::FrameTooLarge { size, max }), _) => Some((
+                (DirectionEnd::Refused(Error::TooLargeToSend { size, max }), _) => Some((
                     1009,
                     format!("a {size}-byte message is over the target's {max}-byte limit"),
+                )),
+                (_, DirectionEnd::Refused(Error::TooLargeToSend { size, max })) => Some((
+                    1014,
+                    format!("the target sent a {size}-byte message, over the {max}-byte limit"),
                 )),
                 (DirectionEnd::DestinationFailed(e), _) | (_, DirectionEnd::SourceFailed(e)) => {
                     Some((1014, format!("target failed: {e}")))
@@ -107,11 +112,15 @@ where
                 (&report.b_to_a, ErrorKind::Target, ErrorKind::Client),
             ] {
                 match end {
-                    DirectionEnd::SourceFailed(_) => metrics.error(reading),
+                    // A refused message is its sender's: the side read from.
+                    DirectionEnd::SourceFailed(_) | DirectionEnd::Refused(_) => {
+                        metrics.error(reading)
+                    }
                     DirectionEnd::DestinationFailed(_) => metrics.error(writing),
                     _ => {}
                 }
             }
+            metrics.messages_skipped(report.skipped_a_to_b + report.skipped_b_to_a);
             format!(
                 "client to target {}; target to client {}",
                 report.a_to_b, report.b_to_a

@@ -144,7 +144,7 @@ mod tests {
                 ..
             }
         ));
-        assert!(!err.is_fatal());
+        assert!(!err.is_broken());
         assert!(matches!(
             Json.decode::<Request>(b"{\"id\": \"x\"}"),
             Err(Error::Decode { format: "json", .. })

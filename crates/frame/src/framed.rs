@@ -60,9 +60,10 @@ enum ReadState {
 /// Any `AsyncRead + AsyncWrite` cut into messages by a [`Framing`]: a
 /// [`Stream`] of received messages and a [`Sink`] of messages to send.
 ///
-/// The stream yields `Err` for one bad message and goes on when the error is
-/// not [fatal](Error::is_fatal) (an over-long line); after a fatal error or
-/// the end of the byte stream it yields `None`. A peer that closes in the
+/// The stream yields `Err` for one bad message and goes on when the message
+/// was [dropped](crate::ErrorClass::Dropped) (an over-long line); after an
+/// error that [breaks](Error::is_broken) the connection, or the end of the
+/// byte stream, it yields `None`. A peer that closes in the
 /// middle of a frame gives [`Error::UnexpectedEof`], never a hang and never
 /// a silently cut message.
 ///
@@ -165,7 +166,7 @@ impl<IO: AsyncRead + Unpin, F: Framing + Unpin> Stream for Framed<IO, F> {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    if e.is_fatal() || this.state == ReadState::Eof {
+                    if e.is_broken() || this.state == ReadState::Eof {
                         this.state = ReadState::Done;
                     }
                     return Poll::Ready(Some(Err(e)));

@@ -15,13 +15,15 @@ use crate::Error;
 /// The contract, as in tokio-util's codecs:
 /// - `decode` returns `Ok(Some(msg))` for each whole message at the front of
 ///   `src` (removing its bytes), `Ok(None)` when more bytes are needed, and
-///   `Err` when the stream is corrupt ([`Error::is_fatal`]) or one message
-///   must be skipped (not fatal; decoding goes on).
+///   `Err` when the stream is corrupt ([`Error::is_broken`]) or one message
+///   must be skipped ([`ErrorClass::Dropped`](crate::ErrorClass::Dropped);
+///   decoding goes on).
 /// - `decode_eof` is called once the stream has ended; what is left in `src`
 ///   is either more whole messages, nothing, or an
 ///   [`Error::UnexpectedEof`]: a peer that closed in the middle of a frame.
 /// - `encode` appends one framed message to `dst`, or fails without writing
-///   anything (for instance a message over the maximum).
+///   anything ([`ErrorClass::Refused`](crate::ErrorClass::Refused): for
+///   instance [`Error::TooLargeToSend`] for a message over the maximum).
 ///
 /// ```
 /// use bytes::BytesMut;

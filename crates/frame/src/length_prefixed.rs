@@ -8,8 +8,11 @@ use crate::{Error, Framing};
 ///
 /// The announced length is checked against [`max`](Self::max) before a byte
 /// of buffer is reserved for it: a peer that announces 4 GiB gets
-/// [`Error::FrameTooLarge`] (fatal: the stream cannot be resynchronised) and
-/// nothing is allocated.
+/// [`Error::FrameTooLarge`] (the stream cannot be resynchronised, so the
+/// connection is broken) and nothing is allocated. When those four bytes
+/// are the start of another protocol (`HTTP`, `GET `, a TLS handshake,
+/// `SSH-`), the error is an [`Error::Protocol`] that says so instead:
+/// usually a client pointed at the wrong port.
 ///
 /// ```
 /// use bytes::BytesMut;
@@ -61,6 +64,14 @@ impl Framing for LengthPrefixed {
         };
         let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         if len > self.max {
+            if let Some(what) = foreign_protocol(header) {
+                return Err(Error::Protocol {
+                    reason: format!(
+                        "the peer sent {what} where a length-prefixed frame was expected \
+                         (as a length: {len} bytes); wrong port or protocol?"
+                    ),
+                });
+            }
             return Err(Error::FrameTooLarge {
                 size: len as u64,
                 max: self.max,
@@ -79,7 +90,7 @@ impl Framing for LengthPrefixed {
 
     fn encode(&mut self, msg: &[u8], dst: &mut BytesMut) -> Result<(), Error> {
         if msg.len() > self.max {
-            return Err(Error::FrameTooLarge {
+            return Err(Error::TooLargeToSend {
                 size: msg.len() as u64,
                 max: self.max,
             });
@@ -88,6 +99,22 @@ impl Framing for LengthPrefixed {
         dst.put_u32(msg.len() as u32);
         dst.extend_from_slice(msg);
         Ok(())
+    }
+}
+
+/// What other protocol a frame header that is too large to be a length
+/// starts like, if any: the usual ways of pointing a client at the wrong
+/// port.
+fn foreign_protocol(header: &[u8]) -> Option<&'static str> {
+    const HTTP_METHODS: [&[u8]; 8] = [
+        b"GET ", b"POST", b"PUT ", b"HEAD", b"DELE", b"OPTI", b"PATC", b"CONN",
+    ];
+    match header {
+        b"HTTP" => Some("an HTTP response"),
+        [0x16, 0x03, ..] => Some("a TLS handshake"),
+        b"SSH-" => Some("an SSH greeting"),
+        h if HTTP_METHODS.contains(&h) => Some("an HTTP request"),
+        _ => None,
     }
 }
 
@@ -115,13 +142,32 @@ mod tests {
         f.encode(b"abcd", &mut wire).unwrap();
         assert_eq!(f.decode(&mut wire).unwrap().as_deref(), Some(&b"abcd"[..]));
         let err = f.encode(b"abcde", &mut wire).unwrap_err();
-        assert!(matches!(err, Error::FrameTooLarge { size: 5, max: 4 }));
+        assert!(matches!(err, Error::TooLargeToSend { size: 5, max: 4 }));
         assert!(wire.is_empty(), "a refused message writes nothing");
         let mut wire = BytesMut::from(&b"\x00\x00\x00\x05abcde"[..]);
         assert!(matches!(
             f.decode(&mut wire),
             Err(Error::FrameTooLarge { size: 5, max: 4 })
         ));
+    }
+
+    #[test]
+    fn another_protocol_on_the_wire_is_named() {
+        let mut f = LengthPrefixed::default();
+        for (wire, what) in [
+            (&b"HTTP/1.1 400 Bad Request\r\n"[..], "an HTTP response"),
+            (&b"GET / HTTP/1.1\r\n"[..], "an HTTP request"),
+            (&b"\x16\x03\x01\x02\x00\x01"[..], "a TLS handshake"),
+            (&b"SSH-2.0-OpenSSH_9.2\r\n"[..], "an SSH greeting"),
+        ] {
+            let err = f.decode(&mut BytesMut::from(wire)).unwrap_err();
+            assert!(err.to_string().contains(what), "{err}");
+            assert!(err.is_broken());
+        }
+        // A length within the maximum is a length, whatever its bytes spell.
+        let mut small = LengthPrefixed::new(u32::MAX as usize);
+        let mut wire = BytesMut::from(&b"GET "[..]);
+        assert!(small.decode(&mut wire).unwrap().is_none());
     }
 
     #[test]

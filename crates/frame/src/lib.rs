@@ -12,7 +12,12 @@
 //!   [`Format`]: [`Bincode`] for Rust peers, [`Json`] for browsers.
 //! - [`share`] splits a connection into a reader, cloneable senders over a
 //!   bounded queue, and one writer.
-//! - [`Error`] is the one error type of all of it.
+//! - [`Forwarder`] is the one loop that moves messages from a source to a
+//!   sink in batches ([`forward`], [`answer`], and the writer of `share`
+//!   run on it); [`ForwardHooks`] say what a dropped or refused message
+//!   means.
+//! - [`Error`] is the one error type of all of it; [`ErrorClass`] says
+//!   whether a connection can go on after one.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -26,9 +31,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
-mod answer;
 mod error;
 mod format;
+mod forward;
 mod framed;
 mod framing;
 mod length_prefixed;
@@ -38,10 +43,10 @@ mod raw;
 mod shared;
 mod typed;
 
-pub use answer::answer;
 pub use bytes::Bytes;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorClass, Result};
 pub use format::{Bincode, Format, Json, DEFAULT_BINCODE_LIMIT};
+pub use forward::{answer, forward, ForwardHooks, Forwarded, Forwarder, Verdict};
 pub use framed::{Framed, FramedConfig};
 pub use framing::Framing;
 pub use length_prefixed::LengthPrefixed;

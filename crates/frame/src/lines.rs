@@ -133,7 +133,7 @@ impl Framing for Lines {
 
     fn encode(&mut self, msg: &[u8], dst: &mut BytesMut) -> Result<(), Error> {
         if msg.len() > self.max {
-            return Err(Error::FrameTooLarge {
+            return Err(Error::TooLargeToSend {
                 size: msg.len() as u64,
                 max: self.max,
             });
@@ -239,7 +239,7 @@ mod tests {
         ));
         assert!(matches!(
             lines.encode(b"abcde", &mut dst),
-            Err(Error::FrameTooLarge { size: 5, max: 4 })
+            Err(Error::TooLargeToSend { size: 5, max: 4 })
         ));
         lines.encode(b"abcd", &mut dst).unwrap();
         assert_eq!(&dst[..], b"abcd\n");

@@ -13,7 +13,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -22,7 +22,7 @@ use futures::stream::SplitStream;
 use futures::task::AtomicWaker;
 use futures::{SinkExt, Stream, StreamExt};
 
-use crate::{Error, MessageConnection};
+use crate::{forward, Error, ForwardHooks, Forwarded, MessageConnection, Verdict};
 
 /// The state every handle of one shared connection sees.
 #[derive(Debug, Default)]
@@ -30,13 +30,27 @@ struct CloseSignal {
     closed: AtomicBool,
     /// The reader's waker, so a close from another task ends a pending read.
     reader: AtomicWaker,
+    /// Messages the connection refused to send (too large, not encodable).
+    refused: AtomicU64,
+}
+
+/// The writer's hooks: a refused message is skipped and counted.
+struct CountRefused<'a>(&'a CloseSignal);
+
+impl ForwardHooks for CountRefused<'_> {
+    fn refused(&mut self, _error: &Error) -> Verdict {
+        self.0.refused.fetch_add(1, Ordering::Relaxed);
+        Verdict::Skip
+    }
 }
 
 /// Splits `conn` into a reader, a cloneable sender over a queue of
 /// `capacity` messages, and the writer future that drains that queue into
 /// `conn`. The writer must be spawned (or otherwise polled) for anything to
 /// be sent; it finishes when the connection is closed, every sender and the
-/// reader are dropped, or a write fails.
+/// reader are dropped, or the connection breaks. A message the connection
+/// refuses (too large for it) is skipped and counted
+/// ([`MessageSender::refused`]); the messages after it are still sent.
 ///
 /// ```
 /// # async_std::task::block_on(async {
@@ -83,18 +97,16 @@ where
     };
     let writer_signal = signal;
     let writer = async move {
-        let written = async {
-            while let Ok(msg) = rx.recv().await {
-                sink.feed(msg).await?;
-                // Batch whatever else is queued into the same flush.
-                while let Ok(msg) = rx.try_recv() {
-                    sink.feed(msg).await?;
-                }
-                sink.flush().await?;
-            }
-            sink.close().await
-        }
-        .await;
+        // Everything already queued goes out in one write (the forwarder's
+        // batching); the queue ends when the connection is closed or every
+        // sender is gone.
+        let queue = rx.clone();
+        let mut source = std::pin::pin!(queue.map(Ok));
+        let forwarded = forward(&mut source, &mut sink, &mut CountRefused(&writer_signal)).await;
+        let written = match forwarded {
+            Forwarded::SourceEnded => sink.close().await,
+            Forwarded::SourceFailed(e) | Forwarded::SinkFailed(e) | Forwarded::Stopped(e) => Err(e),
+        };
         rx.close();
         writer_signal.close();
         written
@@ -162,6 +174,12 @@ impl MessageSender {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+
+    /// Messages the connection refused to send (too large for it, not
+    /// encodable), which the writer skipped.
+    pub fn refused(&self) -> u64 {
+        self.signal.refused.load(Ordering::Relaxed)
+    }
 }
 
 /// The receiving half of a shared connection: a [`Stream`] of messages that
@@ -201,9 +219,68 @@ where
         let next = this.stream.poll_next_unpin(cx);
         match &next {
             Poll::Ready(None) => this.sender.close(),
-            Poll::Ready(Some(Err(e))) if e.is_fatal() => this.sender.close(),
+            Poll::Ready(Some(Err(e))) if e.is_broken() => this.sender.close(),
             _ => {}
         }
         next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::Mutex;
+
+    use futures::io::{AsyncRead, AsyncWrite};
+
+    use super::*;
+    use crate::{Framed, LengthPrefixed};
+
+    /// A byte stream that reads nothing and keeps what is written, readable
+    /// from outside.
+    #[derive(Clone, Default)]
+    struct Wire(Arc<Mutex<Vec<u8>>>);
+
+    impl AsyncRead for Wire {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+    }
+
+    impl AsyncWrite for Wire {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_refused_message_is_skipped_and_the_next_ones_still_go_out() {
+        futures::executor::block_on(async {
+            let wire = Wire::default();
+            let framed = Framed::new(wire.clone(), LengthPrefixed::new(4));
+            let (_reader, sender, writer) = share(framed, 8);
+            for msg in ["one", "too large", "two"] {
+                sender.send(Bytes::from(msg)).await.unwrap();
+            }
+            sender.close();
+            writer.await.unwrap();
+            assert_eq!(sender.refused(), 1);
+            assert_eq!(&wire.0.lock().unwrap()[..], b"\0\0\0\x03one\0\0\0\x03two");
+        });
     }
 }

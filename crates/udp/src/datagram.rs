@@ -22,7 +22,7 @@ pub const MAX_PAYLOAD: usize = 65507;
 /// Refuses a message that does not fit in one datagram of at most `max` bytes.
 pub(crate) fn check_size(msg: &[u8], max: usize) -> Result<(), Error> {
     if msg.len() > max {
-        return Err(Error::FrameTooLarge {
+        return Err(Error::TooLargeToSend {
             size: msg.len() as u64,
             max,
         });

@@ -12,7 +12,7 @@
 //! carry: [`MAX_PAYLOAD`] (65507 bytes) on loopback, and
 //! [`SAFE_INTERNET_PAYLOAD`] (1472 bytes) to cross the internet without IP
 //! fragmentation. Sending more than the socket's maximum is an
-//! [`Error::FrameTooLarge`]; a received datagram over it is an
+//! [`Error::TooLargeToSend`]; a received datagram over it is an
 //! [`Error::DatagramTruncated`], never passed on cut.
 //!
 //! ```
@@ -21,7 +21,7 @@
 //!
 //! let socket = UdpSocket::bind("127.0.0.1:0").await?.with_max_datagram(SAFE_INTERNET_PAYLOAD);
 //! let err = socket.send_to(&[0; 1473], socket.local_addr()?).await.unwrap_err();
-//! assert!(matches!(err, Error::FrameTooLarge { size: 1473, max: 1472 }));
+//! assert!(matches!(err, Error::TooLargeToSend { size: 1473, max: 1472 }));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -40,6 +40,7 @@ pub use sessions::{ListenerStats, SessionConfig, UdpListener, UdpSession};
 pub use socket::UdpSocket;
 
 pub use switchyard_frame::{
-    Bincode, Error, Format, Json, MessageConnection, MessageReader, MessageSender, Typed,
+    Bincode, Error, ErrorClass, Format, Json, MessageConnection, MessageReader, MessageSender,
+    Typed,
 };
 pub use switchyard_rt::share;

@@ -17,7 +17,7 @@ use crate::UdpConnection;
 ///
 /// Cloning gives another handle to the same socket, so one task can receive
 /// while others send. A message larger than [`max_datagram`](Self::max_datagram)
-/// is refused on send ([`Error::FrameTooLarge`]), never cut; a larger
+/// is refused on send ([`Error::TooLargeToSend`]), never cut; a larger
 /// datagram received is reported ([`Error::DatagramTruncated`]) and dropped.
 ///
 /// ```

@@ -21,7 +21,7 @@ async fn an_oversize_datagram_is_reported_not_cut_and_the_next_one_arrives() {
         matches!(err, Error::DatagramTruncated { max: 1000 }),
         "{err}"
     );
-    assert!(!err.is_fatal());
+    assert_eq!(err.class(), switchyard_udp::ErrorClass::Dropped);
     let (msg, _) = small.recv_from().await.unwrap();
     assert_eq!(&msg[..], &[8; 1000][..]);
 }
@@ -41,7 +41,7 @@ async fn a_connection_refuses_to_send_more_than_its_maximum_and_stays_usable() {
     assert!(
         matches!(
             err,
-            Error::FrameTooLarge {
+            Error::TooLargeToSend {
                 size: 101,
                 max: 100
             }
@@ -66,7 +66,7 @@ async fn the_maximum_is_capped_at_what_ipv4_can_carry() {
         .unwrap_err();
     assert!(matches!(
         err,
-        Error::FrameTooLarge {
+        Error::TooLargeToSend {
             size: 65508,
             max: 65507
         }

@@ -24,7 +24,8 @@ pub enum MessageKind {
     #[default]
     Binary,
     /// Text messages: what browsers read as strings. Sending bytes that are
-    /// not UTF-8 is an [`Error::Encode`].
+    /// not UTF-8 is an [`Error::Encode`]: that message is refused, and the
+    /// connection goes on.
     Text,
 }
 
@@ -294,7 +295,7 @@ where
         // The same limit both ways: a peer would close on a larger message.
         if let Some(max) = this.inner.get_config().max_message_size {
             if msg.len() > max {
-                return Err(Error::FrameTooLarge {
+                return Err(Error::TooLargeToSend {
                     size: msg.len() as u64,
                     max,
                 });

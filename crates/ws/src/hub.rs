@@ -31,10 +31,21 @@ pub enum SlowConsumerPolicy {
     DropMessages,
 }
 
-/// Limits of a [`Hub`].
+/// Limits of a [`Hub`], and what its messages are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HubConfig {
+    /// Every message is UTF-8 text. Default true: what the push and chat
+    /// pages read as strings. [`Hub::publish`] refuses anything else, once,
+    /// instead of every subscriber's connection refusing it; subscribers
+    /// are sent text messages ([`run_subscriber`](crate::run_subscriber)).
+    /// Off: any bytes, sent as binary messages.
+    pub text: bool,
+    /// The largest message. Default 1 MiB, the WebSocket server's own
+    /// default limit, so that what is published can be sent to every
+    /// subscriber. Larger is refused by [`Hub::publish`]; so is anything
+    /// over [`queue_bytes`](Self::queue_bytes), which could never be queued.
+    pub max_message: usize,
     /// Messages queued per subscriber. Default 256. The queue's memory is
     /// taken as messages arrive, so an idle subscriber costs little.
     pub queue_messages: usize,
@@ -50,6 +61,8 @@ pub struct HubConfig {
 impl Default for HubConfig {
     fn default() -> Self {
         Self {
+            text: true,
+            max_message: 1 << 20,
             queue_messages: 256,
             queue_bytes: 1 << 20,
             slow_consumer: SlowConsumerPolicy::Disconnect,
@@ -59,6 +72,18 @@ impl Default for HubConfig {
 }
 
 impl HubConfig {
+    /// Sets [`text`](Self::text).
+    pub fn text(mut self, text: bool) -> Self {
+        self.text = text;
+        self
+    }
+
+    /// Sets [`max_message`](Self::max_message).
+    pub fn max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes;
+        self
+    }
+
     /// Sets [`queue_messages`](Self::queue_messages) (at least 1).
     pub fn queue_messages(mut self, messages: usize) -> Self {
         self.queue_messages = messages.max(1);
@@ -113,12 +138,14 @@ pub struct HubStats {
 /// let bob = hub.subscribe();
 /// bob.join("sport")?;
 ///
-/// assert_eq!(hub.publish("news", "headline".into()), 1);
-/// assert_eq!(hub.publish("sport", "score".into()), 2);
-/// assert_eq!(hub.publish("weather", "rain".into()), 0);
+/// assert_eq!(hub.publish("news", "headline".into())?, 1);
+/// assert_eq!(hub.publish("sport", "score".into())?, 2);
+/// assert_eq!(hub.publish("weather", "rain".into())?, 0);
 /// assert_eq!(alice.next().await.as_deref(), Some(&b"headline"[..]));
 /// assert_eq!(alice.next().await.as_deref(), Some(&b"score"[..]));
-/// # Ok::<(), switchyard_ws::HubError>(())
+/// // A text hub (the default) refuses bytes that are not text, once.
+/// assert!(hub.publish("news", vec![0xff, 0xfe].into()).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug, Clone)]
@@ -153,6 +180,26 @@ struct Queue {
     /// ...and then notified. An event takes no memory until listened to,
     /// which only a send racing [`Subscription::cut_off`] does.
     cut: event_listener::Event,
+}
+
+/// Why [`Hub::publish`] refused a message. Nothing was queued for anyone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The message is larger than the hub takes.
+    #[error("message of {size} bytes is over the {max}-byte limit")]
+    TooLarge {
+        /// The message's size.
+        size: usize,
+        /// The largest message the hub takes.
+        max: usize,
+    },
+    /// The hub carries text, and the message is not UTF-8.
+    #[error("message is not UTF-8 text (byte {valid_up_to} starts an invalid sequence)")]
+    NotText {
+        /// How many bytes from the start are valid UTF-8.
+        valid_up_to: usize,
+    },
 }
 
 /// Why a [`Subscription`] could not join a topic.
@@ -216,14 +263,46 @@ impl Hub {
         }
     }
 
+    /// Whether the hub takes `msg`: its size, and UTF-8 for a text hub.
+    /// [`publish`](Self::publish) checks this itself; it is here for a
+    /// caller that wants to know before doing anything else.
+    pub fn check(&self, msg: &[u8]) -> Result<(), PublishError> {
+        let config = &self.shared.config;
+        let max = config.max_message.min(config.queue_bytes);
+        if msg.len() > max {
+            return Err(PublishError::TooLarge {
+                size: msg.len(),
+                max,
+            });
+        }
+        if config.text {
+            if let Err(e) = std::str::from_utf8(msg) {
+                return Err(PublishError::NotText {
+                    valid_up_to: e.valid_up_to(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this hub carries text ([`HubConfig::text`]).
+    pub fn is_text(&self) -> bool {
+        self.shared.config.text
+    }
+
     /// Queues `msg` for every subscriber of `topic`, without waiting, and
-    /// returns how many it reached. A subscriber whose queue is full is
+    /// returns how many subscribers it was queued for: each will be sent it
+    /// unless it disconnects first. A subscriber whose queue is full is
     /// handled by the [`SlowConsumerPolicy`], and not counted.
-    pub fn publish(&self, topic: &str, msg: Bytes) -> usize {
+    ///
+    /// A message the hub does not take ([`check`](Self::check)) is refused
+    /// here, for everyone at once, and reaches no one.
+    pub fn publish(&self, topic: &str, msg: Bytes) -> Result<usize, PublishError> {
+        self.check(&msg)?;
         let config = &self.shared.config;
         let mut state = self.state();
         let Some(subscribers) = state.topics.get(topic) else {
-            return 0;
+            return Ok(0);
         };
         let mut delivered = 0;
         let mut slow = Vec::new();
@@ -257,7 +336,7 @@ impl Hub {
         self.shared
             .delivered
             .fetch_add(delivered as u64, Ordering::Relaxed);
-        delivered
+        Ok(delivered)
     }
 
     /// Subscribers of `topic` now.
@@ -293,7 +372,7 @@ fn leave_all(state: &mut HubState, id: u64) {
 #[derive(Debug)]
 pub struct Subscription {
     id: u64,
-    hub: Hub,
+    pub(crate) hub: Hub,
     queue: Arc<Queue>,
     /// Pinned on the heap: the channel's receiver is not `Unpin`.
     messages: Pin<Box<async_channel::Receiver<Bytes>>>,
@@ -400,7 +479,7 @@ mod tests {
         let mut fast = fast;
         let mut got = Vec::new();
         for i in 0..20u8 {
-            let reached = hub.publish("t", Bytes::from(vec![i]));
+            let reached = hub.publish("t", Bytes::from(vec![i])).unwrap();
             assert_eq!(reached, if i < 4 { 2 } else { 1 }, "message {i}");
             got.push(futures::executor::block_on(fast.next()).unwrap()[0]);
         }
@@ -420,9 +499,10 @@ mod tests {
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         assert!(waiting.as_mut().poll(&mut cx).is_pending());
-        hub.publish("t", Bytes::from_static(b"fits"));
+        hub.publish("t", Bytes::from_static(b"fits")).unwrap();
         assert!(waiting.as_mut().poll(&mut cx).is_pending());
-        hub.publish("t", Bytes::from_static(b"does not fit"));
+        hub.publish("t", Bytes::from_static(b"does not fit"))
+            .unwrap();
         assert!(waiting.as_mut().poll(&mut cx).is_ready());
         // Asked afterwards, it is ready at once.
         futures::executor::block_on(sub.cut_off());
@@ -433,9 +513,29 @@ mod tests {
         let hub = Hub::new(HubConfig::default().queue_bytes(10));
         let sub = hub.subscribe();
         sub.join("t").unwrap();
-        assert_eq!(hub.publish("t", Bytes::from(vec![0; 10])), 1);
-        assert_eq!(hub.publish("t", Bytes::from(vec![0; 1])), 0);
+        assert_eq!(hub.publish("t", Bytes::from(vec![0; 10])), Ok(1));
+        assert_eq!(hub.publish("t", Bytes::from(vec![0; 1])), Ok(0));
         assert!(sub.is_cut_off());
+    }
+
+    #[test]
+    fn a_message_no_subscriber_could_take_is_refused_once_and_cuts_no_one_off() {
+        let hub = Hub::new(HubConfig::default().queue_bytes(10).max_message(100));
+        let sub = hub.subscribe();
+        sub.join("t").unwrap();
+        assert_eq!(
+            hub.publish("t", Bytes::from(vec![b'a'; 11])),
+            Err(PublishError::TooLarge { size: 11, max: 10 })
+        );
+        assert_eq!(
+            hub.publish("t", Bytes::from_static(b"ok \xff")),
+            Err(PublishError::NotText { valid_up_to: 3 })
+        );
+        assert!(!sub.is_cut_off());
+        assert_eq!(hub.publish("t", Bytes::from_static(b"ok")), Ok(1));
+        let binary = Hub::new(HubConfig::default().text(false));
+        assert!(!binary.is_text());
+        assert_eq!(binary.publish("t", Bytes::from_static(b"\xff")), Ok(0));
     }
 
     #[test]
@@ -446,8 +546,8 @@ mod tests {
         let hub = Hub::new(config);
         let sub = hub.subscribe();
         sub.join("t").unwrap();
-        assert_eq!(hub.publish("t", "a".into()), 1);
-        assert_eq!(hub.publish("t", "b".into()), 0);
+        assert_eq!(hub.publish("t", "a".into()), Ok(1));
+        assert_eq!(hub.publish("t", "b".into()), Ok(0));
         assert!(!sub.is_cut_off());
         assert_eq!(hub.stats().dropped, 1);
     }

@@ -31,10 +31,11 @@ pub use client::{connect, connect_with, ClientConfig, ClientIo};
 pub use config::WsServerConfig;
 pub use connection::{CloseReason, MessageKind, WsConnection};
 pub use heartbeat::HeartbeatConfig;
-pub use hub::{Hub, HubConfig, HubError, HubStats, SlowConsumerPolicy, Subscription};
+pub use hub::{Hub, HubConfig, HubError, HubStats, PublishError, SlowConsumerPolicy, Subscription};
 pub use origin::OriginPolicy;
 pub use push::{
     is_valid_topic, push_handler, run_subscriber, subscriber_handler, PushConfig, SubscriberEnd,
+    SubscriberReport,
 };
 pub use reconnect::{ReconnectPolicy, Reconnecting};
 pub use router::{Request, Router};
@@ -42,6 +43,7 @@ pub use server::{ServerIo, WsServer, WsShutdownHandle};
 pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
 
 pub use switchyard_frame::{
-    Bincode, Error, Format, Json, MessageConnection, MessageReader, MessageSender, Typed,
+    Bincode, Error, ErrorClass, Format, Json, MessageConnection, MessageReader, MessageSender,
+    Typed,
 };
 pub use switchyard_rt::share;

@@ -2,18 +2,21 @@
 //! WebSocket side that forwards a subscriber's messages to its client.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::{select, BoxFuture, Either};
 use futures::io::{AsyncRead, AsyncWrite};
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use http::StatusCode;
+use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, Verdict};
 
 use crate::http::Response;
 use crate::router::Request;
-use crate::{Hub, HubError, MessageKind, ServerIo, Subscription, WsConnection};
+use crate::{Hub, HubError, MessageKind, PublishError, ServerIo, Subscription, WsConnection};
 
 /// How the push endpoint and subscriber handler behave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +73,11 @@ pub fn is_valid_topic(topic: &str) -> bool {
 
 /// The handler of the documents' push endpoint: `POST /push` publishes the
 /// body to the default topic and `POST /push/<topic>` to `<topic>`,
-/// answering `{"delivered": N}` with the number of subscribers reached.
-/// Mount it at both paths:
+/// answering `{"delivered": N}`, the number of subscribers it was queued
+/// for. The body is checked once, against what the hub carries
+/// ([`Hub::check`]): a body that is not UTF-8 on a text hub is 400 and one
+/// over the hub's message limit 413, each with the reason, and neither
+/// reaches any subscriber. Mount it at both paths:
 ///
 /// ```
 /// use switchyard_ws::{push_handler, Hub, HubConfig, PushConfig, Router};
@@ -113,8 +119,16 @@ fn push(hub: &Hub, config: &PushConfig, req: &Request) -> Response {
             "topic names are 1-128 of A-Z a-z 0-9 . _ -",
         );
     }
-    let delivered = hub.publish(topic, req.body.clone());
-    Response::json(StatusCode::OK, format!("{{\"delivered\":{delivered}}}\n"))
+    match hub.publish(topic, req.body.clone()) {
+        Ok(delivered) => Response::json(StatusCode::OK, format!("{{\"delivered\":{delivered}}}\n")),
+        Err(e @ PublishError::TooLarge { .. }) => {
+            Response::text(StatusCode::PAYLOAD_TOO_LARGE, format!("not published: {e}"))
+        }
+        Err(e) => Response::text(
+            StatusCode::BAD_REQUEST,
+            format!("not published: {e}; this hub carries text"),
+        ),
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -131,11 +145,46 @@ pub enum SubscriberEnd {
     SlowConsumer,
 }
 
+/// What one subscriber's connection carried, and how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubscriberReport {
+    /// How it ended.
+    pub end: SubscriberEnd,
+    /// Messages sent to the client (published ones and replies).
+    pub sent: u64,
+    /// Messages its connection refused to send (over its message limit),
+    /// skipped: the subscriber stayed.
+    pub refused: u64,
+}
+
+/// Counts what a subscriber's forwarder does; refused messages are skipped.
+#[derive(Default)]
+struct SubscriberCounts {
+    sent: u64,
+    refused: u64,
+}
+
+impl ForwardHooks for SubscriberCounts {
+    fn queued(&mut self, _len: usize) {
+        self.sent += 1;
+    }
+
+    fn refused(&mut self, error: &Error) -> Verdict {
+        self.refused += 1;
+        tracing::debug!(%error, "a message this subscriber cannot take was skipped");
+        Verdict::Skip
+    }
+}
+
 /// Forwards everything published to `sub`'s topics to the client over
-/// `conn` (as text messages), and hands each message the client sends to
-/// `on_message` (whose reply, if any, is sent back). When the hub cuts the
-/// subscriber off, a blocked send is abandoned and the connection is closed
-/// with 1008 "slow consumer" (given `close_timeout` to go out).
+/// `conn` (as text messages on a text hub, binary otherwise), and hands
+/// each message the client sends to `on_message` (whose reply, if any, is
+/// sent back). When the hub cuts the subscriber off, a blocked send is
+/// abandoned and the connection is closed with 1008 "slow consumer" (given
+/// `close_timeout` to go out). A message the connection refuses (over its
+/// size limit) is skipped and counted in the report: it never ends the
+/// subscriber.
 ///
 /// The future holds only the split connection and the subscription (about
 /// 1 KiB besides tungstenite's buffers): it is what every idle subscriber
@@ -144,47 +193,127 @@ pub fn run_subscriber<S, F>(
     conn: WsConnection<S>,
     sub: Subscription,
     close_timeout: Duration,
-    mut on_message: F,
-) -> impl Future<Output = SubscriberEnd>
+    on_message: F,
+) -> impl Future<Output = SubscriberReport>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnMut(&Subscription, Bytes) -> Option<Bytes>,
 {
+    let kind = if sub.hub.is_text() {
+        MessageKind::Text
+    } else {
+        MessageKind::Binary
+    };
     // Split here, not in the async block: an async fn keeps its arguments
     // for its whole life, which would hold a second copy of the connection.
-    let (mut sink, mut stream) = conn.with_kind(MessageKind::Text).split();
+    let (mut sink, mut stream) = conn.with_kind(kind).split();
     let mut sub = sub;
     async move {
-        loop {
-            let outgoing = match select(sub.next(), stream.next()).await {
-                Either::Left((Some(msg), _)) => msg,
-                Either::Left((None, _)) => break,
-                Either::Right((Some(Ok(msg)), _)) => match on_message(&sub, msg) {
-                    Some(reply) => reply,
-                    None => continue,
-                },
-                Either::Right((Some(Err(_)) | None, _)) => return SubscriberEnd::ClientGone,
+        let mut counts = SubscriberCounts::default();
+        let cut_off = sub.cut_off();
+        let end = {
+            let mut source = SubscriberSource {
+                sub: &mut sub,
+                client: &mut stream,
+                on_message,
+                in_a_row: 0,
+                end: SubscriberEnd::ClientGone,
             };
-            // Everything already queued goes out with it, in one write:
-            // under load a subscriber wakes to several messages, and one
-            // system call each would cost more than the rest of the hub.
-            let cut_off = std::pin::pin!(sub.cut_off());
-            let mut batch = futures::stream::iter(std::iter::once(Ok(outgoing)).chain(
-                std::iter::from_fn(|| sub.next().now_or_never().flatten().map(Ok)),
-            ));
-            let sent = sink.send_all(&mut batch);
-            match select(sent, cut_off).await {
-                Either::Left((Ok(()), _)) => {}
-                Either::Left((Err(_), _)) => return SubscriberEnd::ClientGone,
-                Either::Right(_) => break,
+            // Everything already queued goes out in one write (the
+            // forwarder's batching): under load a subscriber wakes to
+            // several messages, and one system call each would cost more
+            // than the rest of the hub.
+            let forwarding = forward(&mut source, &mut sink, &mut counts);
+            let forwarded = match select(std::pin::pin!(forwarding), std::pin::pin!(cut_off)).await
+            {
+                Either::Left((forwarded, _)) => Some(forwarded),
+                Either::Right(_) => None,
+            };
+            match forwarded {
+                Some(Forwarded::SourceEnded) => source.end,
+                Some(_) => SubscriberEnd::ClientGone,
+                None => SubscriberEnd::SlowConsumer,
+            }
+        };
+        if end == SubscriberEnd::SlowConsumer {
+            // Boxed: the closing state lives on the heap only for a slow
+            // consumer's last second, not in every subscriber's future.
+            if let Ok(conn) = sink.reunite(stream) {
+                Box::pin(close_slow_consumer(conn, close_timeout)).await;
             }
         }
-        // Boxed: the closing state lives on the heap only for a slow
-        // consumer's last second, not in every subscriber's future.
-        if let Ok(conn) = sink.reunite(stream) {
-            Box::pin(close_slow_consumer(conn, close_timeout)).await;
+        SubscriberReport {
+            end,
+            sent: counts.sent,
+            refused: counts.refused,
         }
-        SubscriberEnd::SlowConsumer
+    }
+}
+
+/// A subscriber's messages to send: what is published to it, and the
+/// replies to what its client sends. It ends when either does, saying which.
+struct SubscriberSource<'a, St, F> {
+    sub: &'a mut Subscription,
+    client: &'a mut St,
+    on_message: F,
+    /// Published messages taken since the client was last looked at.
+    in_a_row: u32,
+    end: SubscriberEnd,
+}
+
+// Nothing in it is ever pinned in place: `on_message` is only called.
+impl<St, F> Unpin for SubscriberSource<'_, St, F> {}
+
+/// Published messages taken in a row before the client's side is looked at
+/// (its commands, its close, its heartbeat), however busy the topic.
+const PUBLISHED_IN_A_ROW: u32 = 64;
+
+impl<St, F> Stream for SubscriberSource<'_, St, F>
+where
+    St: Stream<Item = Result<Bytes, Error>> + Unpin,
+    F: FnMut(&Subscription, Bytes) -> Option<Bytes>,
+{
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.in_a_row < PUBLISHED_IN_A_ROW {
+                match Pin::new(&mut *this.sub).poll_next(cx) {
+                    Poll::Ready(Some(msg)) => {
+                        this.in_a_row += 1;
+                        return Poll::Ready(Some(Ok(msg)));
+                    }
+                    Poll::Ready(None) => {
+                        this.end = SubscriberEnd::SlowConsumer;
+                        return Poll::Ready(None);
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            this.in_a_row = 0;
+            match Pin::new(&mut *this.client).poll_next(cx) {
+                Poll::Ready(Some(Ok(msg))) => {
+                    if let Some(reply) = (this.on_message)(this.sub, msg) {
+                        return Poll::Ready(Some(Ok(reply)));
+                    }
+                }
+                // A message the client's side dropped is the forwarder's to
+                // skip; an error that breaks the connection ends it.
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => {
+                    this.end = SubscriberEnd::ClientGone;
+                    return Poll::Ready(None);
+                }
+                // Nothing from the client: back to the published messages,
+                // unless they were what was skipped.
+                Poll::Pending if this.sub.is_cut_off() => {
+                    this.end = SubscriberEnd::SlowConsumer;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 
@@ -222,7 +351,7 @@ pub fn subscriber_handler(
         }
         let peer = req.peer;
         run_subscriber(conn, sub, config.close_timeout, command)
-            .map(move |end| tracing::debug!(%peer, ?end, "subscriber ended"))
+            .map(move |report| tracing::debug!(%peer, ?report, "subscriber ended"))
             .boxed()
     }
 }

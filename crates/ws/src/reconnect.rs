@@ -153,18 +153,20 @@ impl Reconnecting {
             let conn = self.connection().await?;
             match conn.next().await {
                 Some(Ok(msg)) => return Ok(msg),
-                Some(Err(e)) if !e.is_fatal() => return Err(e),
+                Some(Err(e)) if !e.is_broken() => return Err(e),
                 Some(Err(_)) | None => self.conn = None, // lost: reconnect
             }
         }
     }
 
     /// Sends `msg` on the current connection, connecting first if needed.
-    /// A message whose send fails is not retried (it may have arrived).
+    /// A message whose send fails is not retried (it may have arrived). A
+    /// message the connection refuses (over the maximum size) is an error
+    /// for this message only: the connection stays.
     pub async fn send(&mut self, msg: Bytes) -> Result<(), Error> {
         let conn = self.connection().await?;
         let sent = conn.send(msg).await;
-        if sent.as_ref().is_err_and(Error::is_fatal) {
+        if sent.as_ref().is_err_and(Error::is_broken) {
             self.conn = None;
         }
         sent

@@ -35,11 +35,15 @@ async fn subscriber(addr: SocketAddr, query: &str) -> WsConnection<ClientIo> {
 }
 
 fn post(addr: SocketAddr, path: &str, body: &str, auth: &str) -> String {
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n{auth}\r\n{body}",
+    post_bytes(addr, path, body.as_bytes(), auth)
+}
+
+fn post_bytes(addr: SocketAddr, path: &str, body: &[u8], auth: &str) -> String {
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n{auth}\r\n",
         body.len()
     );
-    raw_exchange(addr, request.as_bytes())
+    raw_exchange(addr, &[head.as_bytes(), body].concat())
 }
 
 async fn wait_for_subscribers(hub: &Hub, topic: &str, n: usize) {
@@ -151,7 +155,7 @@ async fn a_slow_consumer_is_cut_off_with_1008_while_a_fast_one_gets_everything_i
             let mut msg = sent.to_string().into_bytes();
             msg.push(b' ');
             msg.extend_from_slice(&payload);
-            hub.publish("t", msg.into());
+            hub.publish("t", msg.into()).unwrap();
             sent += 1;
         }
         for i in sent - BATCH..sent {
@@ -180,6 +184,53 @@ async fn a_slow_consumer_is_cut_off_with_1008_while_a_fast_one_gets_everything_i
     );
 
     // The fast subscriber still receives.
-    hub.publish("t", "after".into());
+    hub.publish("t", "after".into()).unwrap();
     assert_eq!(fast.next().await.unwrap().unwrap(), "after");
+}
+
+/// The reproduction from issue 10: a body that is not UTF-8, pushed to a
+/// topic with two subscribers, used to disconnect both (without a close
+/// frame) and report them as delivered.
+#[async_std::test]
+async fn a_push_that_is_not_text_is_refused_once_and_every_subscriber_stays() {
+    let hub = Hub::new(HubConfig::default().max_message(64));
+    let addr = start(&hub, PushConfig::default()).await;
+    let mut first = subscriber(addr, "").await;
+    let mut second = subscriber(addr, "").await;
+    wait_for_subscribers(&hub, "default", 2).await;
+
+    let refused = post_bytes(addr, "/push", b"\xff\xfe bad", "");
+    assert_eq!(status(&refused), 400, "{refused}");
+    assert!(refused.contains("not UTF-8 text"), "{refused}");
+    let too_large = post(addr, "/push", &"x".repeat(65), "");
+    assert_eq!(status(&too_large), 413, "{too_large}");
+    assert!(too_large.contains("over the 64-byte limit"), "{too_large}");
+
+    let after = post(addr, "/push", "after", "");
+    assert!(after.ends_with("{\"delivered\":2}\n"), "{after}");
+    assert_eq!(first.next().await.unwrap().unwrap(), "after");
+    assert_eq!(second.next().await.unwrap().unwrap(), "after");
+    assert_eq!(hub.subscribers("default"), 2);
+}
+
+/// A message one subscriber's connection refuses (over its own limit, set
+/// lower than the hub's) is skipped for that subscriber, which stays and
+/// receives the next one.
+#[async_std::test]
+async fn a_message_a_subscriber_cannot_take_is_skipped_not_the_end_of_it() {
+    let hub = Hub::new(HubConfig::default());
+    let small = Router::new().websocket(
+        "/ws",
+        subscriber_handler(hub.clone(), PushConfig::default()),
+    );
+    let config = WsServerConfig::default().max_message(16);
+    let server = WsServer::bind("127.0.0.1:0", config, small).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    async_std::task::spawn(server.serve());
+    let mut client = subscriber(addr, "").await;
+    wait_for_subscribers(&hub, "default", 1).await;
+    assert_eq!(hub.publish("default", "x".repeat(17).into()), Ok(1));
+    assert_eq!(hub.publish("default", "fits".into()), Ok(1));
+    assert_eq!(client.next().await.unwrap().unwrap(), "fits");
+    assert_eq!(hub.subscribers("default"), 1);
 }

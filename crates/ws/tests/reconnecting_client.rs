@@ -80,3 +80,31 @@ async fn it_gives_up_after_max_attempts() {
     assert!(err.is_err());
     assert_eq!(client.connects(), 0);
 }
+
+#[async_std::test]
+async fn a_message_too_large_to_send_keeps_the_connection() {
+    let (addr, _shutdown, _serving) = echo_server("127.0.0.1:0").await;
+    let config = ClientConfig::default().max_message(16);
+    let mut client = Reconnecting::new(
+        format!("ws://{addr}/ws"),
+        config,
+        ReconnectPolicy::default(),
+    );
+    client.send("small".into()).await.unwrap();
+    let err = client.send(vec![b'x'; 17].into()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            switchyard_ws::Error::TooLargeToSend { size: 17, max: 16 }
+        ),
+        "{err}"
+    );
+    client.send("still here".into()).await.unwrap();
+    assert_eq!(client.next().await.unwrap(), "small");
+    assert_eq!(client.next().await.unwrap(), "still here");
+    assert_eq!(
+        client.connects(),
+        1,
+        "the refused message did not cost the connection"
+    );
+}

@@ -40,4 +40,4 @@ pub use metrics::{ErrorKind, Metrics};
 pub use relay::{relay, DirectionEnd, RelayConfig, RelayReport};
 pub use serve_udp::DEFAULT_UDP_IDLE;
 pub use tokens::{TokenFileError, TokenMap};
-pub use web::MAX_FILE;
+pub use web::{resolve_web_path, MAX_FILE};

@@ -11,9 +11,19 @@ pub const MAX_FILE: u64 = 16 << 20;
 
 /// The file under `root` (already canonical) that a request path names, or
 /// the status to answer: `/` and directories mean their `index.html`; a
-/// path with `..`, a hidden component, a NUL, or a symbolic link leading
-/// out of `root` is 404, like a file that is not there.
-pub(crate) fn resolve(root: &Path, request_path: &str) -> Result<PathBuf, StatusCode> {
+/// path with `..`, a hidden component, a NUL, a backslash, or a symbolic
+/// link leading out of `root` is 404, like a file that is not there; a path
+/// that does not percent-decode to UTF-8 is 400. What `--web DIR` serves.
+///
+/// ```
+/// use http::StatusCode;
+/// use switchyard_bridge::resolve_web_path;
+///
+/// let root = std::env::temp_dir().canonicalize()?;
+/// assert_eq!(resolve_web_path(&root, "/%2e%2e/etc/passwd"), Err(StatusCode::NOT_FOUND));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn resolve_web_path(root: &Path, request_path: &str) -> Result<PathBuf, StatusCode> {
     let decoded = percent_encoding::percent_decode_str(request_path)
         .decode_utf8()
         .map_err(|_| StatusCode::BAD_REQUEST)?;
@@ -41,7 +51,7 @@ pub(crate) fn resolve(root: &Path, request_path: &str) -> Result<PathBuf, Status
 
 /// The response for `GET request_path` under `root`.
 pub(crate) async fn serve(root: &Path, request_path: &str) -> Response {
-    let path = match resolve(root, request_path) {
+    let path = match resolve_web_path(root, request_path) {
         Ok(path) => path,
         Err(status) => return Response::text(status, "no such file"),
     };
@@ -95,10 +105,16 @@ mod tests {
         #[cfg(unix)]
         let _ = std::os::unix::fs::symlink("/etc/passwd", dir.join("link"));
 
-        assert_eq!(resolve(&root, "/").unwrap(), root.join("index.html"));
-        assert_eq!(resolve(&root, "/sub/a.js").unwrap(), root.join("sub/a.js"));
         assert_eq!(
-            resolve(&root, "/sub/%61.js").unwrap(),
+            resolve_web_path(&root, "/").unwrap(),
+            root.join("index.html")
+        );
+        assert_eq!(
+            resolve_web_path(&root, "/sub/a.js").unwrap(),
+            root.join("sub/a.js")
+        );
+        assert_eq!(
+            resolve_web_path(&root, "/sub/%61.js").unwrap(),
             root.join("sub/a.js")
         );
         for escape in [
@@ -113,7 +129,7 @@ mod tests {
             "/..%5c..%5cetc/passwd",
         ] {
             assert_eq!(
-                resolve(&root, escape),
+                resolve_web_path(&root, escape),
                 Err(StatusCode::NOT_FOUND),
                 "{escape}"
             );

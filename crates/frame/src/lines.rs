@@ -7,7 +7,9 @@ use memchr::memchr;
 use crate::{Error, Framing};
 
 /// Each message is one line, ended by `\n` (a `\r\n` ending is accepted and
-/// stripped). Messages are written with a `\n` ending.
+/// stripped). Messages are written with a `\n` ending; one that holds a
+/// `\n` or ends in a `\r` (which the receiver would strip) is refused
+/// ([`Error::Encode`]) rather than sent changed.
 ///
 /// A line over [`max`](Self::max) bytes (not counting its ending) is reported
 /// once as [`Error::LineTooLong`], its bytes are discarded up to the next
@@ -144,6 +146,15 @@ impl Framing for Lines {
                 reason: "a line message cannot contain a newline".into(),
             });
         }
+        if msg.ends_with(b"\r") {
+            // The receiver strips one CR before the LF: the message would
+            // arrive changed, so it is refused instead.
+            return Err(Error::Encode {
+                format: "lines",
+                reason: "a line message cannot end in a carriage return (a receiver strips it)"
+                    .into(),
+            });
+        }
         dst.reserve(msg.len() + 1);
         dst.extend_from_slice(msg);
         dst.extend_from_slice(b"\n");
@@ -237,6 +248,11 @@ mod tests {
             lines.encode(b"a\nb", &mut dst),
             Err(Error::Encode { .. })
         ));
+        assert!(matches!(
+            lines.encode(b"ab\r", &mut dst),
+            Err(Error::Encode { .. })
+        ));
+        assert!(dst.is_empty(), "a refused line writes nothing");
         assert!(matches!(
             lines.encode(b"abcde", &mut dst),
             Err(Error::TooLargeToSend { size: 5, max: 4 })

@@ -34,8 +34,8 @@ pub use heartbeat::HeartbeatConfig;
 pub use hub::{Hub, HubConfig, HubError, HubStats, PublishError, SlowConsumerPolicy, Subscription};
 pub use origin::OriginPolicy;
 pub use push::{
-    is_valid_topic, push_handler, run_subscriber, subscriber_handler, PushConfig, SubscriberEnd,
-    SubscriberReport,
+    is_valid_topic, push_handler, run_subscriber, subscriber_handler, CommandError, PushConfig,
+    SubscriberCommand, SubscriberEnd, SubscriberReport,
 };
 pub use reconnect::{ReconnectPolicy, Reconnecting};
 pub use router::{Request, Router};

@@ -1,0 +1,54 @@
+//! Length-prefixed framing on any bytes, cut into any chunks: the same
+//! messages and errors as the whole stream at once, every message within
+//! the maximum and encoding back to the bytes it came from, and no
+//! allocation beyond a small multiple of the maximum, whatever length the
+//! peer announces.
+
+#![no_main]
+
+use arbitrary::Arbitrary;
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use switchyard_frame::{Framing, LengthPrefixed};
+use switchyard_fuzz::{decode_chunked, LargestAllocation};
+
+#[global_allocator]
+static ALLOCATOR: LargestAllocation = LargestAllocation;
+
+const MAX: usize = 1024;
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    cuts: Vec<u8>,
+    wire: Vec<u8>,
+}
+
+fuzz_target!(|input: Input| {
+    let whole = decode_chunked(LengthPrefixed::new(MAX), &input.wire, &[]);
+    let before = LargestAllocation::largest();
+    LargestAllocation::reset();
+    let chunked = decode_chunked(LengthPrefixed::new(MAX), &input.wire, &input.cuts);
+    // What is buffered is at most one frame (header + MAX) plus one chunk
+    // (at most 255 bytes); growth may double it once.
+    let bound = 2 * (LengthPrefixed::HEADER_LEN + MAX + 255) + 64;
+    // (decode_chunked allocates its own list first, one entry per byte.)
+    let list = (input.wire.len() + 2) * std::mem::size_of::<Result<bytes::Bytes, String>>();
+    let _ = before;
+    assert!(
+        LargestAllocation::largest() <= bound.max(list),
+        "allocated {} bytes with a {MAX}-byte maximum",
+        LargestAllocation::largest()
+    );
+    assert_eq!(whole, chunked, "chunking changed what was decoded");
+
+    let mut framing = LengthPrefixed::new(MAX);
+    let mut again = BytesMut::new();
+    for msg in whole.iter().filter_map(|m| m.as_ref().ok()) {
+        assert!(msg.len() <= MAX);
+        framing
+            .encode(msg, &mut again)
+            .expect("a decoded message encodes");
+    }
+    // The messages decoded are exactly the start of the wire, re-encoded.
+    assert!(input.wire.starts_with(&again));
+});

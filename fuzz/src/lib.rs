@@ -1,0 +1,105 @@
+//! What the fuzz targets share: an allocator that remembers the largest
+//! allocation (for the "nothing beyond the configured maximum" checks),
+//! and decoding a byte stream whole or cut into arbitrary chunks.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use switchyard_frame::{ErrorClass, Framing};
+
+/// The system allocator, remembering the largest single allocation since
+/// [`LargestAllocation::reset`]. Install it with `#[global_allocator]`.
+pub struct LargestAllocation;
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+impl LargestAllocation {
+    /// Forgets what was allocated so far.
+    pub fn reset() {
+        LARGEST.store(0, Ordering::Relaxed);
+    }
+
+    /// The largest allocation (or reallocation) since the last reset.
+    pub fn largest() -> usize {
+        LARGEST.load(Ordering::Relaxed)
+    }
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; the only
+// addition is an atomic maximum of the requested sizes.
+unsafe impl GlobalAlloc for LargestAllocation {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc`, passed on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc`, passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `realloc`, passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// What decoding produced, comparable across chunkings: each message, or
+/// each error's text.
+pub type Decoded = Vec<Result<Bytes, String>>;
+
+/// Decodes `wire` with `framing`, fed in chunks of the sizes in `cuts`
+/// (taken in turn, a 0 counting as 1; the whole stream at once when `cuts`
+/// is empty), then the end of the stream, as [`switchyard_frame::Framed`]
+/// does: a dropped message is reported and decoding goes on; an error that
+/// breaks the stream ends it.
+///
+/// The list it returns is allocated first, large enough for any outcome,
+/// so that what is allocated afterwards is the framing's own doing.
+pub fn decode_chunked<F: Framing>(mut framing: F, wire: &[u8], cuts: &[u8]) -> Decoded {
+    let mut out = Vec::with_capacity(wire.len() + 2);
+    let mut buf = BytesMut::new();
+    let mut rest = wire;
+    let mut cut = cuts.iter().cycle();
+    while !rest.is_empty() {
+        let n = match cut.next() {
+            Some(&n) => usize::from(n.max(1)).min(rest.len()),
+            None => rest.len(),
+        };
+        buf.extend_from_slice(&rest[..n]);
+        rest = &rest[n..];
+        loop {
+            match framing.decode(&mut buf) {
+                Ok(Some(msg)) => out.push(Ok(msg)),
+                Ok(None) => break,
+                Err(e) if e.class() == ErrorClass::Dropped => out.push(Err(e.to_string())),
+                Err(e) => {
+                    out.push(Err(e.to_string()));
+                    return out;
+                }
+            }
+        }
+    }
+    loop {
+        match framing.decode_eof(&mut buf) {
+            Ok(Some(msg)) => out.push(Ok(msg)),
+            Ok(None) => return out,
+            Err(e) => {
+                let end = e.class() != ErrorClass::Dropped;
+                out.push(Err(e.to_string()));
+                if end || buf.is_empty() {
+                    return out;
+                }
+            }
+        }
+    }
+}

@@ -118,7 +118,7 @@ impl Bridge {
         let mut bound = Vec::new();
         let mut addrs = Vec::new();
         for listener in &config.listeners {
-            let routes = routes(listener, &metrics)?;
+            let routes = routes(listener, &metrics, &signal)?;
             let (b, addr) = match listener.listen.scheme {
                 Scheme::Ws | Scheme::Wss => {
                     let server =
@@ -189,7 +189,7 @@ impl Bridge {
                     running.push(serve_tcp::serve(server, route, max).boxed());
                 }
                 Bound::Udp(socket, route) => {
-                    running.push(serve_udp::serve(socket, route, self.signal.clone()).boxed());
+                    running.push(serve_udp::serve(socket, route).boxed());
                 }
             }
         }
@@ -210,6 +210,7 @@ impl Bridge {
 fn routes(
     listener: &ListenerConfig,
     metrics: &Arc<Metrics>,
+    shutdown: &async_channel::Receiver<()>,
 ) -> Result<Vec<Arc<Route>>, BridgeError> {
     let udp_listener = listener.listen.scheme == Scheme::Udp;
     listener
@@ -240,8 +241,11 @@ fn routes(
                 label,
                 config: route.clone(),
                 dial,
-                relay: RelayConfig::default().idle(idle),
+                relay: RelayConfig::default()
+                    .idle(idle)
+                    .send_timeout(route.send_timeout),
                 metrics: metrics.clone(),
+                shutdown: shutdown.clone(),
             }))
         })
         .collect()

@@ -74,6 +74,12 @@ pub struct RouteConfig {
     /// when a side is UDP (UDP has no end of its own), none otherwise (TCP
     /// ends, and WebSocket sides have heartbeats).
     pub idle_timeout: Option<Duration>,
+    /// A session ends when one side takes nothing for this long while a
+    /// message waits for it (the client is told 1014 "target stalled").
+    /// Default 60 s, nginx's `proxy_send_timeout`: it is what frees a
+    /// session whose target stopped reading while its client went silent.
+    /// `None`: wait for ever.
+    pub send_timeout: Option<Duration>,
     /// Extra CA certificate (PEM) to trust for a `wss://` target, besides
     /// the system's roots. Default none.
     pub target_ca: Option<PathBuf>,
@@ -89,6 +95,7 @@ impl RouteConfig {
             text: false,
             connect_timeout: Duration::from_secs(10),
             idle_timeout: None,
+            send_timeout: Some(Duration::from_secs(60)),
             target_ca: None,
         }
     }
@@ -114,6 +121,12 @@ impl RouteConfig {
     /// Sets [`idle_timeout`](Self::idle_timeout).
     pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
         self.idle_timeout = idle;
+        self
+    }
+
+    /// Sets [`send_timeout`](Self::send_timeout); `None` turns it off.
+    pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.send_timeout = timeout;
         self
     }
 

@@ -86,6 +86,7 @@ struct FileRoute {
     text: Option<bool>,
     connect_timeout: Option<u64>,
     idle_timeout: Option<u64>,
+    send_timeout: Option<u64>,
     target_ca: Option<PathBuf>,
 }
 
@@ -290,6 +291,9 @@ fn route(
     }
     if let Some(secs) = r.idle_timeout {
         config = config.idle_timeout((secs > 0).then(|| Duration::from_secs(secs)));
+    }
+    if let Some(secs) = r.send_timeout {
+        config = config.send_timeout((secs > 0).then(|| Duration::from_secs(secs)));
     }
     Ok(config.target_ca(r.target_ca.map(|ca| base.join(ca))))
 }

@@ -6,14 +6,20 @@ use std::time::Duration;
 
 use futures::io::{AsyncRead, AsyncWrite};
 use switchyard_frame::{
-    Error, Framed, FramedConfig, LengthPrefixed, Lines, MessageConnection, Raw,
+    Error, Framed, FramedConfig, Keepalive, LengthPrefixed, Lines, MessageConnection, Raw,
 };
 use switchyard_ws::{client_tls, ClientConfig, HeartbeatConfig, MessageKind};
 
 use crate::{Endpoint, RouteConfig, Scheme, StreamFraming};
 
+/// What a relay needs of each side: a message stream and sink, and its own
+/// heartbeat ([`Keepalive`]). Every switchyard connection is one.
+pub trait RelaySide: MessageConnection + Keepalive + Send {}
+
+impl<C: MessageConnection + Keepalive + Send + ?Sized> RelaySide for C {}
+
 /// Any side of a session: a message stream and sink, whatever the transport.
-pub type BoxConnection = Pin<Box<dyn MessageConnection + Send>>;
+pub type BoxConnection = Pin<Box<dyn RelaySide>>;
 
 /// The most one raw read carries as a message. Large enough that bulk
 /// streams move in few messages, small enough to fit any message limit

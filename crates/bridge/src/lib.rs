@@ -34,10 +34,10 @@ pub use config::{
     BridgeConfig, ConfigError, ListenerConfig, RouteConfig, StreamFraming, TargetSpec,
 };
 pub use config_file::ConfigFileError;
-pub use dial::{dial, frame_stream, BoxConnection, DialOptions};
+pub use dial::{dial, frame_stream, BoxConnection, DialOptions, RelaySide};
 pub use endpoint::{Endpoint, EndpointError, Scheme};
 pub use metrics::{ErrorKind, Metrics};
-pub use relay::{relay, DirectionEnd, RelayConfig, RelayReport};
+pub use relay::{relay, relay_until, DirectionEnd, RelayConfig, RelayReport};
 pub use serve_udp::DEFAULT_UDP_IDLE;
 pub use tokens::{TokenFileError, TokenMap};
 pub use web::{resolve_web_path, MAX_FILE};

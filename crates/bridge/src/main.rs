@@ -84,6 +84,10 @@ struct Cli {
     /// End sessions idle this many seconds (0: never). Default 60 with UDP, none otherwise.
     #[arg(long)]
     idle_timeout: Option<u64>,
+    /// End a session when one side takes nothing this many seconds while a
+    /// message waits for it (0: never).
+    #[arg(long, default_value_t = 60)]
+    send_timeout: u64,
     /// Require bearer:TOKEN or basic:USER:PASSWORD on the WebSocket listener.
     #[arg(long, env = "SWITCHYARD_BRIDGE_AUTH", hide_env_values = true)]
     auth: Option<Auth>,
@@ -124,6 +128,7 @@ impl Cli {
                     .filter(|s| *s > 0)
                     .map(Duration::from_secs),
             )
+            .send_timeout((self.send_timeout > 0).then(|| Duration::from_secs(self.send_timeout)))
             .target_ca(self.target_ca);
         let mut listener = ListenerConfig::new(listen)
             .route(route)

@@ -1,18 +1,27 @@
 //! The relay core: two message connections joined, whatever their transports.
+//!
+//! Both directions, both sides' heartbeats, the shutdown signal and every
+//! timer run in one poll function over the two connections, unsplit: a
+//! direction blocked on its destination never stops the other side's
+//! heartbeat, a shutdown or a time-out from being noticed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures::future::{select, Either};
-use futures::{Sink, SinkExt, Stream, StreamExt};
-use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, MessageConnection, Verdict};
+use futures::Sink;
+use switchyard_frame::{
+    Error, ForwardHooks, Forwarded, Forwarder, Keepalive, MessageConnection, Verdict,
+};
+use switchyard_rt::Deadline;
 
 /// How one direction of a relay ended.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DirectionEnd {
-    /// The source ended cleanly.
+    /// The source ended cleanly; the destination was closed after it (a
+    /// TCP write half shut, a WebSocket closed with 1000).
     SourceClosed,
     /// Reading the source failed.
     SourceFailed(Error),
@@ -22,22 +31,31 @@ pub enum DirectionEnd {
     /// large for it ([`Error::TooLargeToSend`]), which could be neither cut
     /// nor skipped without corrupting the stream.
     Refused(Error),
+    /// The destination took nothing for the relay's send time-out while a
+    /// message waited for it.
+    Stalled(Duration),
     /// The other direction ended and this one was given up after the linger.
     Abandoned,
+    /// The other direction failed, and this one ended with it.
+    Cut,
     /// Nothing moved either way for the relay's idle timeout.
     Idle,
+    /// The relay was shut down: this direction took nothing more, and what
+    /// it had taken was delivered.
+    Shutdown,
 }
 
 impl DirectionEnd {
     /// Whether this direction ended in an error (of its source or its
-    /// destination, or a message refused) rather than by an end of stream,
-    /// a linger or an idle timeout.
+    /// destination, a message refused, a destination stalled) rather than
+    /// by an end of stream, a linger, an idle timeout or a shutdown.
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
             DirectionEnd::SourceFailed(_)
                 | DirectionEnd::DestinationFailed(_)
                 | DirectionEnd::Refused(_)
+                | DirectionEnd::Stalled(_)
         )
     }
 }
@@ -49,8 +67,13 @@ impl std::fmt::Display for DirectionEnd {
             DirectionEnd::SourceFailed(e) => write!(f, "read failed: {e}"),
             DirectionEnd::DestinationFailed(e) => write!(f, "write failed: {e}"),
             DirectionEnd::Refused(e) => write!(f, "refused: {e}"),
+            DirectionEnd::Stalled(after) => {
+                write!(f, "stalled: the destination took nothing for {after:?}")
+            }
             DirectionEnd::Abandoned => f.write_str("abandoned after the linger"),
+            DirectionEnd::Cut => f.write_str("cut: the other direction failed"),
             DirectionEnd::Idle => f.write_str("idle timeout"),
+            DirectionEnd::Shutdown => f.write_str("shut down"),
         }
     }
 }
@@ -61,12 +84,19 @@ impl std::fmt::Display for DirectionEnd {
 pub struct RelayConfig {
     /// Once one direction has ended, the other is given up after this long
     /// with no message (a UDP side never ends by itself; a stream still
-    /// flowing is not cut). Default 2 s.
+    /// flowing is not cut). At a shutdown, how long delivering what was
+    /// already taken may go without progress. Default 2 s.
     pub linger: Duration,
     /// The relay ends when no message has moved either way for this long.
     /// Default none: TCP and WebSocket sides have their own timeouts and
     /// heartbeats; UDP sessions want one (the bridge uses 60 s).
     pub idle: Option<Duration>,
+    /// A direction whose destination takes nothing for this long while a
+    /// message waits for it ends the relay, as a failure of that
+    /// destination (nginx's `proxy_send_timeout`). It is what releases a
+    /// session whose target stopped reading while its client went silent:
+    /// a side that is not read cannot be heard from. Default 60 s.
+    pub send_timeout: Option<Duration>,
 }
 
 impl Default for RelayConfig {
@@ -74,6 +104,7 @@ impl Default for RelayConfig {
         Self {
             linger: Duration::from_secs(2),
             idle: None,
+            send_timeout: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -90,19 +121,26 @@ impl RelayConfig {
         self.idle = idle;
         self
     }
+
+    /// Sets [`send_timeout`](Self::send_timeout); `None` turns it off.
+    pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.send_timeout = timeout;
+        self
+    }
 }
 
 /// What a relay carried, and how it ended.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct RelayReport {
-    /// Payload bytes from the first connection to the second.
+    /// Payload bytes from the first connection delivered to the second
+    /// (flushed to it).
     pub bytes_a_to_b: u64,
-    /// Payload bytes from the second connection to the first.
+    /// Payload bytes from the second connection delivered to the first.
     pub bytes_b_to_a: u64,
-    /// Messages from the first connection to the second.
+    /// Messages from the first connection delivered to the second.
     pub messages_a_to_b: u64,
-    /// Messages from the second connection to the first.
+    /// Messages from the second connection delivered to the first.
     pub messages_b_to_a: u64,
     /// Messages the second connection refused and the relay left out (not
     /// UTF-8 for a text WebSocket); the relay went on.
@@ -117,41 +155,45 @@ pub struct RelayReport {
     pub duration: Duration,
 }
 
-/// What one direction has carried so far, readable while it runs: bytes
-/// and messages once flushed to the destination, so a count is what was
-/// delivered, not what was taken.
-#[derive(Default)]
-struct Counters {
-    bytes: AtomicU64,
-    messages: AtomicU64,
-    skipped: AtomicU64,
-}
-
-/// One direction's hooks: counts what is flushed, skips a message its
-/// destination refuses (text that is not UTF-8) but stops at one too large
-/// for it, and drops what its source drops.
-struct Carrying<'a> {
-    counters: &'a Counters,
+/// One direction's hooks: counts what is delivered (once flushed), skips a
+/// message its destination refuses (text that is not UTF-8) but stops at
+/// one too large for it, and drops what its source drops.
+#[derive(Debug)]
+struct Carrying {
     /// Handed to the destination, not yet flushed.
+    pending_bytes: u64,
+    pending_messages: u64,
     bytes: u64,
     messages: u64,
+    skipped: u64,
+    /// When a message last moved along (handed over or flushed).
+    progress: Instant,
 }
 
-impl ForwardHooks for Carrying<'_> {
+impl Carrying {
+    fn new(now: Instant) -> Self {
+        Self {
+            pending_bytes: 0,
+            pending_messages: 0,
+            bytes: 0,
+            messages: 0,
+            skipped: 0,
+            progress: now,
+        }
+    }
+}
+
+impl ForwardHooks for Carrying {
     fn queued(&mut self, len: usize) {
-        self.bytes += len as u64;
-        self.messages += 1;
+        self.pending_bytes += len as u64;
+        self.pending_messages += 1;
+        self.progress = Instant::now();
     }
 
     fn flushed(&mut self) {
-        let (bytes, messages) = (
-            std::mem::take(&mut self.bytes),
-            std::mem::take(&mut self.messages),
-        );
-        self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.counters
-            .messages
-            .fetch_add(messages, Ordering::Relaxed);
+        self.bytes += std::mem::take(&mut self.pending_bytes);
+        self.messages += std::mem::take(&mut self.pending_messages);
+        self.progress = Instant::now();
     }
 
     fn dropped(&mut self, error: &Error) -> Verdict {
@@ -166,45 +208,141 @@ impl ForwardHooks for Carrying<'_> {
             return Verdict::Stop;
         }
         tracing::debug!(%error, "message refused by its destination; skipped");
-        self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+        self.skipped += 1;
         Verdict::Skip
     }
 }
 
-/// Moves messages from `source` to `sink` (the [`forward`] loop: one write
-/// per batch) until the source ends or either fails. A source that ends
-/// cleanly has the sink closed; a source that fails leaves it open for the
-/// caller, with what came before the failure flushed.
-async fn carry<S, K>(source: &mut S, sink: &mut K, counters: &Counters) -> DirectionEnd
-where
-    S: Stream<Item = Result<Bytes, Error>> + Unpin,
-    K: Sink<Bytes, Error = Error> + Unpin,
-{
-    let mut hooks = Carrying {
-        counters,
-        bytes: 0,
-        messages: 0,
-    };
-    match forward(source, sink, &mut hooks).await {
-        Forwarded::SourceEnded => {
-            let _ = sink.close().await;
-            DirectionEnd::SourceClosed
+/// One direction of a relay.
+#[derive(Debug)]
+struct Direction {
+    forwarder: Forwarder,
+    hooks: Carrying,
+    /// Its source ended cleanly and its destination is being closed.
+    closing: bool,
+    /// Since when the forwarder has held a message its destination has not
+    /// taken, without progress.
+    waiting_since: Option<Instant>,
+    end: Option<DirectionEnd>,
+    ended_at: Option<Instant>,
+}
+
+impl Direction {
+    fn new(now: Instant) -> Self {
+        Self {
+            forwarder: Forwarder::new(),
+            hooks: Carrying::new(now),
+            closing: false,
+            waiting_since: None,
+            end: None,
+            ended_at: None,
         }
-        Forwarded::SourceFailed(e) => DirectionEnd::SourceFailed(e),
-        Forwarded::SinkFailed(e) => DirectionEnd::DestinationFailed(e),
-        Forwarded::Stopped(e) => DirectionEnd::Refused(e),
-        _ => DirectionEnd::Abandoned,
+    }
+
+    fn end(&mut self, end: DirectionEnd) {
+        if self.end.is_none() {
+            self.end = Some(end);
+            self.ended_at = Some(Instant::now());
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        self.end.is_none()
+    }
+
+    fn failed(&self) -> bool {
+        self.end.as_ref().is_some_and(DirectionEnd::is_failure)
+    }
+
+    /// Moves messages from `source` to `destination`, closing the
+    /// destination once the source has ended cleanly.
+    fn poll_run<S, D>(&mut self, cx: &mut Context<'_>, source: &mut S, destination: &mut D)
+    where
+        S: MessageConnection + Unpin,
+        D: MessageConnection + Unpin,
+    {
+        if !self.is_running() {
+            return;
+        }
+        if !self.closing {
+            let step = self.forwarder.poll_forward(
+                cx,
+                Pin::new(&mut *source),
+                Pin::new(&mut *destination),
+                &mut self.hooks,
+            );
+            match step {
+                Poll::Pending => {}
+                Poll::Ready(Forwarded::SourceEnded) => self.closing = true,
+                Poll::Ready(Forwarded::SourceFailed(e)) => self.end(DirectionEnd::SourceFailed(e)),
+                Poll::Ready(Forwarded::SinkFailed(e)) => {
+                    self.end(DirectionEnd::DestinationFailed(e))
+                }
+                Poll::Ready(Forwarded::Stopped(e)) => self.end(DirectionEnd::Refused(e)),
+                Poll::Ready(_) => self.end(DirectionEnd::Abandoned),
+            }
+        }
+        if self.closing {
+            // The end of one stream is carried on: a TCP destination gets
+            // its write half shut, a WebSocket a close with 1000.
+            if let Poll::Ready(closed) = Pin::new(&mut *destination).poll_close(cx) {
+                if let Err(e) = closed {
+                    tracing::debug!(error = %e, "closing a relay destination failed");
+                }
+                self.end(DirectionEnd::SourceClosed);
+            }
+        }
+        self.track_waiting();
+    }
+
+    /// At a shutdown: delivers what was taken, takes nothing more.
+    fn poll_deliver<D>(&mut self, cx: &mut Context<'_>, destination: &mut D)
+    where
+        D: Sink<bytes::Bytes, Error = Error> + Unpin,
+    {
+        if !self.is_running() {
+            return;
+        }
+        let delivered = if self.closing {
+            Pin::new(&mut *destination).poll_close(cx).map(|_| Ok(()))
+        } else {
+            self.forwarder
+                .poll_deliver(cx, Pin::new(&mut *destination), &mut self.hooks)
+        };
+        match delivered {
+            Poll::Ready(Ok(())) => self.end(DirectionEnd::Shutdown),
+            Poll::Ready(Err(e)) => self.end(DirectionEnd::DestinationFailed(e)),
+            Poll::Pending => {}
+        }
+    }
+
+    fn track_waiting(&mut self) {
+        if self.forwarder.is_idle() {
+            self.waiting_since = None;
+        } else if self.waiting_since.is_none() {
+            self.waiting_since = Some(Instant::now());
+        }
+    }
+
+    /// When the destination will have stalled, if a message waits for it.
+    fn stall_deadline(&self, send_timeout: Option<Duration>) -> Option<Instant> {
+        let since = self.waiting_since?.max(self.hooks.progress);
+        Some(since + send_timeout?)
     }
 }
 
 /// Relays between `a` and `b` in both directions until both directions
 /// have ended, or one has and the other then carries nothing for the
 /// [`linger`](RelayConfig::linger), or nothing moves at all for the
-/// [`idle`](RelayConfig::idle) timeout. Backpressure holds end to end: each
-/// direction takes a message from its source only when the destination's
-/// sink has room for it, so memory stays bounded by the two connections' own
-/// buffers whatever the rates. Messages already received go out together,
-/// in one write.
+/// [`idle`](RelayConfig::idle) timeout, or a destination takes nothing for
+/// the [`send_timeout`](RelayConfig::send_timeout), or either direction
+/// fails (the other then ends at once: [`DirectionEnd::Cut`]).
+///
+/// Backpressure holds end to end: each direction takes a message from its
+/// source only when the destination's sink has room for it, so memory stays
+/// bounded by the two connections' own buffers whatever the rates. Messages
+/// already received go out together, in one write. Both sides' heartbeats
+/// ([`Keepalive`]) run whatever the directions are doing.
 ///
 /// A source that ends cleanly has the other side's sink closed (TCP: its
 /// write half shut down; WebSocket: a close with 1000). A source that fails
@@ -238,70 +376,141 @@ where
 /// ```
 pub async fn relay<A, B>(a: A, b: B, config: RelayConfig) -> RelayReport
 where
-    A: MessageConnection + Unpin,
-    B: MessageConnection + Unpin,
+    A: MessageConnection + Keepalive + Unpin,
+    B: MessageConnection + Keepalive + Unpin,
+{
+    relay_until(a, b, config, std::future::pending()).await
+}
+
+/// [`relay`], until `shutdown` resolves: then neither direction takes
+/// anything more from its source, what each has already taken is
+/// delivered (given up after the [`linger`](RelayConfig::linger) without
+/// progress), and the relay returns with [`DirectionEnd::Shutdown`]. The
+/// connections are left open for the caller to close saying why (a
+/// WebSocket with 1001).
+pub async fn relay_until<A, B, S>(
+    mut a: A,
+    mut b: B,
+    config: RelayConfig,
+    shutdown: S,
+) -> RelayReport
+where
+    A: MessageConnection + Keepalive + Unpin,
+    B: MessageConnection + Keepalive + Unpin,
+    S: Future<Output = ()>,
 {
     let started = Instant::now();
-    let (forward_count, backward_count) = (Counters::default(), Counters::default());
-    let (mut a_sink, mut a_stream) = a.split();
-    let (mut b_sink, mut b_stream) = b.split();
-    let mut forward = Box::pin(carry(&mut a_stream, &mut b_sink, &forward_count));
-    let mut backward = Box::pin(carry(&mut b_stream, &mut a_sink, &backward_count));
-    let moved = || {
-        forward_count.messages.load(Ordering::Relaxed)
-            + backward_count.messages.load(Ordering::Relaxed)
-    };
-    let mut seen = moved();
-    let first = loop {
-        let both = select(&mut forward, &mut backward);
-        let Some(idle) = config.idle else {
-            break Some(both.await);
-        };
-        match switchyard_rt::timeout(idle, "idle", both).await {
-            Ok(first) => break Some(first),
-            Err(_) if moved() == seen => break None,
-            Err(_) => seen = moved(),
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut shutting_down: Option<Instant> = None;
+    let mut forward = Direction::new(started);
+    let mut backward = Direction::new(started);
+    let mut timer = Deadline::new();
+    poll_fn(|cx| loop {
+        if shutting_down.is_none() && shutdown.as_mut().poll(cx).is_ready() {
+            shutting_down = Some(Instant::now());
         }
-    };
-    let (a_to_b, b_to_a) = match first {
-        Some(Either::Left((done, _))) => {
-            (done, finish(backward, &backward_count, config.linger).await)
+        if shutting_down.is_some() {
+            forward.poll_deliver(cx, &mut b);
+            backward.poll_deliver(cx, &mut a);
+        } else {
+            // A side found dead by its heartbeat ends the direction it is
+            // the source of.
+            if let Poll::Ready(e) = Pin::new(&mut a).poll_keepalive(cx) {
+                forward.end(DirectionEnd::SourceFailed(e));
+            }
+            if let Poll::Ready(e) = Pin::new(&mut b).poll_keepalive(cx) {
+                backward.end(DirectionEnd::SourceFailed(e));
+            }
+            // Once either direction has failed, the other takes no further
+            // step: a source that ends cleanly now must not close its
+            // destination with 1000 when the session has already failed
+            // (a killed target: one side's write sees the reset, the other
+            // side's read then sees a plain end of stream).
+            if !forward.failed() && !backward.failed() {
+                forward.poll_run(cx, &mut a, &mut b);
+            }
+            if !forward.failed() && !backward.failed() {
+                backward.poll_run(cx, &mut b, &mut a);
+            }
         }
-        Some(Either::Right((done, _))) => {
-            (finish(forward, &forward_count, config.linger).await, done)
+        // A failure ends the relay at once: the caller says why.
+        if forward.failed() || backward.failed() {
+            forward.end(DirectionEnd::Cut);
+            backward.end(DirectionEnd::Cut);
         }
-        None => (DirectionEnd::Idle, DirectionEnd::Idle),
-    };
+        if !forward.is_running() && !backward.is_running() {
+            return Poll::Ready(());
+        }
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        let mut at = |deadline: Instant| next = Some(next.map_or(deadline, |n| n.min(deadline)));
+        // Delivering at a shutdown, or the rest after one direction ended
+        // cleanly: given up after the linger without progress.
+        let first_end = forward.ended_at.or(backward.ended_at).or(shutting_down);
+        if let Some(first_end) = first_end {
+            for direction in [&mut forward, &mut backward] {
+                if direction.is_running() {
+                    let since = direction.hooks.progress.max(first_end);
+                    let deadline = since + config.linger;
+                    if now >= deadline {
+                        direction.end(DirectionEnd::Abandoned);
+                    } else {
+                        at(deadline);
+                    }
+                }
+            }
+        }
+        if shutting_down.is_none() {
+            for direction in [&mut forward, &mut backward] {
+                if !direction.is_running() {
+                    continue;
+                }
+                if let Some(deadline) = direction.stall_deadline(config.send_timeout) {
+                    if now >= deadline {
+                        let after = config.send_timeout.unwrap_or_default();
+                        direction.end(DirectionEnd::Stalled(after));
+                    } else {
+                        at(deadline);
+                    }
+                }
+            }
+            if let Some(idle) = config.idle {
+                let last = forward.hooks.progress.max(backward.hooks.progress);
+                if now >= last + idle {
+                    forward.end(DirectionEnd::Idle);
+                    backward.end(DirectionEnd::Idle);
+                } else {
+                    at(last + idle);
+                }
+            }
+        }
+        if forward.failed() || backward.failed() {
+            forward.end(DirectionEnd::Cut);
+            backward.end(DirectionEnd::Cut);
+        }
+        if !forward.is_running() && !backward.is_running() {
+            return Poll::Ready(());
+        }
+        match next {
+            // Fired, or already passed: look again.
+            Some(deadline) if timer.poll_at(cx, deadline).is_ready() => continue,
+            _ => return Poll::Pending,
+        }
+    })
+    .await;
+    let (a_to_b, b_to_a) = (
+        forward.end.unwrap_or(DirectionEnd::Abandoned),
+        backward.end.unwrap_or(DirectionEnd::Abandoned),
+    );
     RelayReport {
-        bytes_a_to_b: forward_count.bytes.load(Ordering::Relaxed),
-        bytes_b_to_a: backward_count.bytes.load(Ordering::Relaxed),
-        messages_a_to_b: forward_count.messages.load(Ordering::Relaxed),
-        messages_b_to_a: backward_count.messages.load(Ordering::Relaxed),
-        skipped_a_to_b: forward_count.skipped.load(Ordering::Relaxed),
-        skipped_b_to_a: backward_count.skipped.load(Ordering::Relaxed),
+        bytes_a_to_b: forward.hooks.bytes,
+        bytes_b_to_a: backward.hooks.bytes,
+        messages_a_to_b: forward.hooks.messages,
+        messages_b_to_a: backward.hooks.messages,
+        skipped_a_to_b: forward.hooks.skipped,
+        skipped_b_to_a: backward.hooks.skipped,
         a_to_b,
         b_to_a,
         duration: started.elapsed(),
-    }
-}
-
-/// Lets the remaining direction run while it keeps carrying messages;
-/// gives it up once `linger` passes with none.
-async fn finish<F>(mut rest: F, counters: &Counters, linger: Duration) -> DirectionEnd
-where
-    F: std::future::Future<Output = DirectionEnd> + Unpin,
-{
-    let mut seen = counters.messages.load(Ordering::Relaxed);
-    loop {
-        match switchyard_rt::timeout(linger, "linger", &mut rest).await {
-            Ok(end) => return end,
-            Err(_) => {
-                let now = counters.messages.load(Ordering::Relaxed);
-                if now == seen {
-                    return DirectionEnd::Abandoned;
-                }
-                seen = now;
-            }
-        }
     }
 }

@@ -28,12 +28,10 @@ pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UdpListener, Bridg
         })
 }
 
-/// Serves a bound UDP listener until `shutdown` closes; sessions end then too.
-pub(crate) async fn serve(
-    listener: UdpListener,
-    route: Arc<Route>,
-    shutdown: async_channel::Receiver<()>,
-) {
+/// Serves a bound UDP listener until the bridge shuts down; sessions then
+/// deliver what they have taken, end and log.
+pub(crate) async fn serve(listener: UdpListener, route: Arc<Route>) {
+    let shutdown = route.shutdown.clone();
     loop {
         let accepted = match select(Box::pin(listener.accept()), Box::pin(shutdown.recv())).await {
             Either::Left((accepted, _)) => accepted,
@@ -47,15 +45,13 @@ pub(crate) async fn serve(
                 continue;
             }
         };
-        let (route, shutdown) = (route.clone(), shutdown.clone());
+        let route = route.clone();
         switchyard_rt::spawn(async move {
             let Some(target) = route.target_for(None) else {
                 return;
             };
             let peer = client.peer_addr();
-            let running = Box::pin(session::run(&mut client, peer, &route, &target));
-            // At shutdown the session is simply dropped: UDP has no close.
-            let _ = select(running, Box::pin(shutdown.recv())).await;
+            session::run(&mut client, peer, &route, &target).await;
         });
     }
 }

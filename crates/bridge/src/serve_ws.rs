@@ -116,6 +116,9 @@ async fn ws_session(
     if route.config.text {
         client.set_kind(MessageKind::Text);
     }
+    // The session handles the shutdown itself (delivering what it has
+    // taken, then 1001), rather than the connection closing on its own.
+    drop(client.take_shutdown());
     let Some(target) = route.target_for(Some(&request.head)) else {
         // The guard refused these already; a token file cannot change.
         let _ = client.close(1008, "unknown token").await;

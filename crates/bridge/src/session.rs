@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchyard_frame::{Error, MessageConnection};
+use switchyard_frame::{Error, Keepalive, MessageConnection};
 use switchyard_ws::http::RequestHead;
 
 use crate::dial::{dial, DialOptions};
 use crate::metrics::ErrorKind;
 use crate::{
-    relay, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport, RouteConfig, TargetSpec,
+    relay_until, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport, RouteConfig, TargetSpec,
 };
 
 /// A route ready to run sessions.
@@ -23,6 +23,8 @@ pub(crate) struct Route {
     pub dial: DialOptions,
     pub relay: RelayConfig,
     pub metrics: Arc<Metrics>,
+    /// Closed when the bridge shuts down.
+    pub shutdown: async_channel::Receiver<()>,
 }
 
 impl Route {
@@ -50,15 +52,22 @@ pub(crate) enum Outcome {
 
 impl Outcome {
     /// The WebSocket close a client should get, when the relay has not
-    /// already closed it: 1014 when the target was unreachable or failed
-    /// (or sent a message too large for the client), 1009 for a message
-    /// the target cannot take (over a UDP datagram), 1000 with a reason at
-    /// the idle timeout.
+    /// already closed it: 1014 when the target was unreachable, failed or
+    /// stalled (or sent a message too large for the client), 1009 for a
+    /// message the target cannot take (over a UDP datagram), 1001 at a
+    /// shutdown, 1000 with a reason at the idle timeout.
     pub(crate) fn client_close(&self, target: &Endpoint) -> Option<(u16, String)> {
         match self {
             Outcome::Unreachable(e) => Some((1014, format!("target {target} unreachable: {e}"))),
             Outcome::Relayed(report) => match (&report.a_to_b, &report.b_to_a) {
                 (DirectionEnd::Idle, _) => Some((1000, "idle timeout".into())),
+                (DirectionEnd::Shutdown, _) | (_, DirectionEnd::Shutdown) => {
+                    Some((1001, "server shutting down".into()))
+                }
+                (DirectionEnd::Stalled(after), _) => Some((
+                    1014,
+                    format!("target stalled: it took nothing for {after:?}"),
+                )),
                 (DirectionEnd::Refused(Error::TooLargeToSend { size, max }), _) => Some((
                     1009,
                     format!("a {size}-byte message is over the target's {max}-byte limit"),
@@ -76,8 +85,9 @@ impl Outcome {
     }
 }
 
-/// Dials the target and relays `client` to it, counting and logging the
-/// session. The client is left open for the caller to close.
+/// Dials the target and relays `client` to it until the bridge shuts down,
+/// counting and logging the session. The client is left open for the
+/// caller to close.
 pub(crate) async fn run<C>(
     client: &mut C,
     peer: SocketAddr,
@@ -85,7 +95,7 @@ pub(crate) async fn run<C>(
     target: &Endpoint,
 ) -> Outcome
 where
-    C: MessageConnection + Unpin,
+    C: MessageConnection + Keepalive + Unpin,
 {
     let started = Instant::now();
     let metrics = &route.metrics;
@@ -96,7 +106,17 @@ where
             Outcome::Unreachable(e)
         }
         Ok(mut target_conn) => {
-            Outcome::Relayed(relay(&mut *client, &mut target_conn, route.relay).await)
+            let shutdown = route.shutdown.clone();
+            let shutdown = async move {
+                let _ = shutdown.recv().await;
+            };
+            let report = relay_until(&mut *client, &mut target_conn, route.relay, shutdown).await;
+            if matches!(report.a_to_b, DirectionEnd::Shutdown) {
+                // The target is told too: its write half shut, or a close.
+                let closing = futures::SinkExt::close(&mut target_conn);
+                let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", closing).await;
+            }
+            Outcome::Relayed(report)
         }
     };
     let (to_target, to_client) = match &outcome {
@@ -116,7 +136,9 @@ where
                     DirectionEnd::SourceFailed(_) | DirectionEnd::Refused(_) => {
                         metrics.error(reading)
                     }
-                    DirectionEnd::DestinationFailed(_) => metrics.error(writing),
+                    DirectionEnd::DestinationFailed(_) | DirectionEnd::Stalled(_) => {
+                        metrics.error(writing)
+                    }
                     _ => {}
                 }
             }

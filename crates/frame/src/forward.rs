@@ -87,6 +87,9 @@ impl Forwarded {
     }
 }
 
+/// Messages taken from the source in one poll before the task yields.
+const BUDGET: usize = 128;
+
 /// The state of one forwarding direction, for callers that drive it from a
 /// `poll` function of their own (a relay running both directions and its
 /// timers in one task). [`forward`] and [`answer`] are the ready-made loops.
@@ -96,7 +99,9 @@ impl Forwarded {
 /// at most one message in hand. Messages already received are handed to
 /// the sink one after another and flushed once the source has nothing more
 /// ready: under load, everything one read brought leaves in one write, and
-/// a lone message still leaves at once.
+/// a lone message still leaves at once. After 128 messages in one poll it
+/// yields (waking itself), so a source that is always ready cannot hold
+/// the task's thread.
 ///
 /// ```
 /// # futures::executor::block_on(async {
@@ -157,6 +162,35 @@ impl Forwarder {
         self.poll_ends(cx, &mut Pair { source, sink }, hooks)
     }
 
+    /// Delivers what it holds (a message waiting for the sink, messages
+    /// not yet flushed) without taking anything more from the source: for
+    /// a shutdown that lets what was already taken arrive. `Ready(Ok)` once
+    /// it holds nothing; a refused message is the hooks' to skip or stop at.
+    pub fn poll_deliver<K, H>(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: Pin<&mut K>,
+        hooks: &mut H,
+    ) -> Poll<Result<(), Error>>
+    where
+        K: Sink<Bytes, Error = Error> + ?Sized,
+        H: ForwardHooks + ?Sized,
+    {
+        let mut nothing = NothingMore;
+        let mut ends = Pair {
+            source: Pin::new(&mut nothing),
+            sink,
+        };
+        // With a source that has nothing more, forwarding ends as soon as
+        // what is held has been flushed.
+        match self.poll_ends(cx, &mut ends, hooks) {
+            Poll::Pending => Poll::Pending,
+            // (A source that had failed before: what it gave is delivered.)
+            Poll::Ready(Forwarded::SourceEnded | Forwarded::SourceFailed(_)) => Poll::Ready(Ok(())),
+            Poll::Ready(Forwarded::SinkFailed(e) | Forwarded::Stopped(e)) => Poll::Ready(Err(e)),
+        }
+    }
+
     fn poll_ends<E, H>(
         &mut self,
         cx: &mut Context<'_>,
@@ -167,6 +201,7 @@ impl Forwarder {
         E: Ends + ?Sized,
         H: ForwardHooks + ?Sized,
     {
+        let mut taken = 0;
         loop {
             if self.ending.is_some() {
                 if self.unflushed {
@@ -220,8 +255,24 @@ impl Forwarder {
                     }
                 }
             }
+            if taken == BUDGET {
+                // A source that is always ready (a fast peer on loopback)
+                // must not keep this task from yielding: what was handed
+                // over is flushed as far as it goes now, and the task asks
+                // to be polled again, after the others.
+                if self.unflushed {
+                    if let Poll::Ready(Ok(())) = ends.poll_flush(cx) {
+                        self.flushed(hooks);
+                    }
+                }
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             match ends.poll_recv(cx) {
-                Poll::Ready(Some(Ok(msg))) => self.queued = Some(msg),
+                Poll::Ready(Some(Ok(msg))) => {
+                    taken += 1;
+                    self.queued = Some(msg);
+                }
                 Poll::Ready(Some(Err(e))) if e.class() == ErrorClass::Dropped => {
                     if hooks.dropped(&e) == Verdict::Stop {
                         return Poll::Ready(self.end_with(Forwarded::Stopped(e)));
@@ -343,6 +394,17 @@ where
     match poll_fn(|cx| forwarder.poll_ends(cx, &mut replies, &mut ())).await {
         Forwarded::SourceEnded => Ok(()),
         Forwarded::SourceFailed(e) | Forwarded::SinkFailed(e) | Forwarded::Stopped(e) => Err(e),
+    }
+}
+
+/// A source with nothing more to give: what [`Forwarder::poll_deliver`]
+/// forwards from.
+struct NothingMore;
+
+impl Stream for NothingMore {
+    type Item = Result<Bytes, Error>;
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(None)
     }
 }
 
@@ -576,6 +638,24 @@ mod tests {
     }
 
     #[test]
+    fn a_source_that_is_always_ready_does_not_hold_the_task() {
+        let mut source = futures::stream::repeat_with(|| Ok(Bytes::from_static(b"x")));
+        let mut sink = Scripted::default();
+        let mut forwarder = Forwarder::new();
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let step =
+            forwarder.poll_forward(&mut cx, Pin::new(&mut source), Pin::new(&mut sink), &mut ());
+        assert!(step.is_pending());
+        assert_eq!(
+            sink.writes.len(),
+            1,
+            "what was taken is flushed before yielding"
+        );
+        assert_eq!(sink.writes[0].len(), BUDGET);
+    }
+
+    #[test]
     fn a_dropped_message_is_skipped_and_the_rest_go_out() {
         use In::*;
         let mut source = Scripted::new([Msg("a"), Fail(line_too_long), Msg("b")]);
@@ -653,6 +733,23 @@ mod tests {
         assert!(
             matches!(end, Forwarded::SourceFailed(Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset)
         );
+    }
+
+    #[test]
+    fn delivering_sends_what_is_held_and_reads_nothing_more() {
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut sink = Scripted::default();
+        let mut forwarder = Forwarder::new();
+        forwarder.queued = Some(Bytes::from_static(b"held"));
+        let delivered = forwarder.poll_deliver(&mut cx, Pin::new(&mut sink), &mut ());
+        assert!(matches!(delivered, Poll::Ready(Ok(()))));
+        assert_eq!(sink.writes, [vec!["held"]]);
+        assert!(forwarder.is_idle());
+        // Nothing held: delivered at once, nothing written.
+        let again = forwarder.poll_deliver(&mut cx, Pin::new(&mut sink), &mut ());
+        assert!(matches!(again, Poll::Ready(Ok(()))));
+        assert_eq!(sink.writes.len(), 1);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures::io::{AsyncRead, AsyncWrite};
 use futures::{Sink, Stream};
 
-use crate::{Error, Framing};
+use crate::{Error, Framing, Keepalive};
 
 /// Buffer sizes of a [`Framed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,5 +245,13 @@ impl<IO: AsyncWrite + Unpin, F: Framing + Unpin> Sink<Bytes> for Framed<IO, F> {
         let this = self.get_mut();
         ready!(this.poll_write_buffered(cx))?;
         Poll::Ready(ready!(Pin::new(&mut this.io).poll_close(cx)).map_err(Error::from))
+    }
+}
+
+/// A byte stream has no heartbeat of its own: its time-outs run as it is
+/// read and written (see `switchyard_rt::IdleTimeout`).
+impl<IO, F> Keepalive for Framed<IO, F> {
+    fn poll_keepalive(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Error> {
+        Poll::Pending
     }
 }

@@ -51,7 +51,7 @@ pub use framed::{Framed, FramedConfig};
 pub use framing::Framing;
 pub use length_prefixed::LengthPrefixed;
 pub use lines::Lines;
-pub use message::MessageConnection;
+pub use message::{Keepalive, MessageConnection};
 pub use raw::Raw;
 pub use shared::{share, MessageReader, MessageSender};
 pub use typed::Typed;

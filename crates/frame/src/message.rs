@@ -1,5 +1,9 @@
 //! The message interface every transport's connection offers.
 
+use std::ops::DerefMut;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use futures::{Sink, Stream};
 
@@ -35,4 +39,42 @@ pub trait MessageConnection:
 impl<C> MessageConnection for C where
     C: Stream<Item = Result<Bytes, Error>> + Sink<Bytes, Error = Error> + ?Sized
 {
+}
+
+/// What a connection does on its own, besides carrying messages: its
+/// heartbeat (a ping when quiet, a peer found dead), a close it has to send.
+///
+/// A connection runs this whenever it is read; [`poll_keepalive`] runs it
+/// when it is not: a relay whose other side has stopped taking messages
+/// reads nothing from this side for a while, and still has to notice that
+/// this side's peer died. Connections with nothing of their own to do (a
+/// framed TCP stream, a UDP socket) are always `Pending`.
+///
+/// [`poll_keepalive`]: Keepalive::poll_keepalive
+pub trait Keepalive {
+    /// Does what is due, and arranges to be woken when more is. Ready with
+    /// the error once the connection is found broken (a peer silent past
+    /// its heartbeat, a ping that cannot be written); `Pending` otherwise.
+    fn poll_keepalive(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Error>;
+}
+
+impl<P> Keepalive for Pin<P>
+where
+    P: DerefMut<Target: Keepalive> + Unpin,
+{
+    fn poll_keepalive(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Error> {
+        self.get_mut().as_mut().poll_keepalive(cx)
+    }
+}
+
+impl<K: Keepalive + Unpin + ?Sized> Keepalive for &mut K {
+    fn poll_keepalive(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Error> {
+        Pin::new(&mut **self).poll_keepalive(cx)
+    }
+}
+
+impl<K: Keepalive + Unpin + ?Sized> Keepalive for Box<K> {
+    fn poll_keepalive(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Error> {
+        Pin::new(&mut **self).poll_keepalive(cx)
+    }
 }

@@ -46,7 +46,7 @@ pub use server::{Accepted, ServeReport, Server, ServerStream, ShutdownHandle};
 pub use stream::TcpStream;
 
 pub use switchyard_frame::{
-    Bincode, Error, ErrorClass, Format, Framed, Framing, Json, LengthPrefixed, Lines,
+    Bincode, Error, ErrorClass, Format, Framed, Framing, Json, Keepalive, LengthPrefixed, Lines,
     MessageConnection, MessageReader, MessageSender, Raw, Typed,
 };
 pub use switchyard_rt::share;

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use async_io::Async;
 use bytes::Bytes;
 use futures::{Sink, Stream};
-use switchyard_frame::Error;
+use switchyard_frame::{Error, Keepalive};
 
 use crate::datagram::{Outgoing, RecvBuffer};
 
@@ -65,6 +65,13 @@ impl UdpConnection {
     /// The largest message sent or received.
     pub fn max_datagram(&self) -> usize {
         self.outgoing.max()
+    }
+}
+
+/// UDP has no heartbeat: a session ends by its idle time-out.
+impl Keepalive for UdpConnection {
+    fn poll_keepalive(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Error> {
+        Poll::Pending
     }
 }
 

@@ -40,7 +40,7 @@ pub use sessions::{ListenerStats, SessionConfig, UdpListener, UdpSession};
 pub use socket::UdpSocket;
 
 pub use switchyard_frame::{
-    Bincode, Error, ErrorClass, Format, Json, MessageConnection, MessageReader, MessageSender,
-    Typed,
+    Bincode, Error, ErrorClass, Format, Json, Keepalive, MessageConnection, MessageReader,
+    MessageSender, Typed,
 };
 pub use switchyard_rt::share;

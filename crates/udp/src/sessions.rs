@@ -21,7 +21,7 @@ use async_std::net::ToSocketAddrs;
 use bytes::Bytes;
 use futures::future::poll_fn;
 use futures::{Sink, Stream};
-use switchyard_frame::Error;
+use switchyard_frame::{Error, Keepalive};
 use switchyard_rt::Timer;
 
 use crate::datagram::{Outgoing, RecvBuffer, MAX_PAYLOAD};
@@ -235,6 +235,13 @@ impl UdpSession {
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
+    }
+}
+
+/// UDP has no heartbeat: a session ends by its idle time-out.
+impl Keepalive for UdpSession {
+    fn poll_keepalive(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Error> {
+        Poll::Pending
     }
 }
 

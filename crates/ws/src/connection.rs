@@ -12,7 +12,7 @@ use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
 use futures::io::{AsyncRead, AsyncWrite};
 use futures::{Sink, Stream};
-use switchyard_frame::Error;
+use switchyard_frame::{Error, Keepalive};
 
 use crate::heartbeat::{Beat, Heartbeat};
 use crate::HeartbeatConfig;
@@ -59,8 +59,13 @@ pub struct WsConnection<S> {
     kind: MessageKind,
     last_received: MessageKind,
     heartbeat: Option<Heartbeat>,
-    /// Closed when the server shuts down: the connection then closes with 1001.
-    shutdown: Option<Pin<Box<async_channel::Receiver<()>>>>,
+    /// Whether the reader is waiting for data (its last poll was pending),
+    /// so that a silent peer is really silent; not while it holds a message
+    /// it has not passed on.
+    caught_up: bool,
+    /// Fires when the server shuts down: the connection then closes with
+    /// 1001, unless a handler took it over ([`WsConnection::take_shutdown`]).
+    shutdown: Option<ShutdownSignal>,
     /// A close frame to send as soon as the sink has room.
     pending_close: Option<CloseFrame>,
     closing: bool,
@@ -79,6 +84,7 @@ where
             kind: MessageKind::Binary,
             last_received: MessageKind::Binary,
             heartbeat: None,
+            caught_up: true,
             shutdown: None,
             pending_close: None,
             closing: false,
@@ -102,8 +108,17 @@ where
 
     /// Closes with 1001 when `signal` closes (a server's shutdown).
     pub(crate) fn with_shutdown(mut self, signal: async_channel::Receiver<()>) -> Self {
-        self.shutdown = Some(Box::pin(signal));
+        self.shutdown = Some(ShutdownSignal(Box::pin(signal)));
         self
+    }
+
+    /// Takes over the server's shutdown signal: the connection no longer
+    /// closes itself with 1001 when the server shuts down, and the handler
+    /// decides what happens then (a relay delivers what it has already
+    /// taken, then closes). `None` for a connection not from a
+    /// [`WsServer`](crate::WsServer), or taken already.
+    pub fn take_shutdown(&mut self) -> Option<ShutdownSignal> {
+        self.shutdown.take()
     }
 
     /// The kind of message the sink sends.
@@ -174,7 +189,7 @@ where
     /// is dead.
     fn poll_housekeeping(&mut self, cx: &mut Context<'_>) -> Option<Error> {
         if let Some(signal) = &mut self.shutdown {
-            if let Poll::Ready(None) = signal.as_mut().poll_next(cx) {
+            if signal.poll_signalled(cx).is_ready() {
                 self.shutdown = None;
                 self.begin_close(cx, 1001, "server shutting down");
             }
@@ -182,15 +197,31 @@ where
         if self.pending_close.is_some() {
             let _ = self.poll_pending_close(cx);
         }
+        if self.closing {
+            // Nothing more may be sent once our close is out; waiting for
+            // the peer's answer is the closer's to bound.
+            return None;
+        }
         let heartbeat = self.heartbeat.as_mut()?;
-        match heartbeat.poll(cx) {
+        match heartbeat.poll(cx, self.caught_up) {
             Poll::Ready(Beat::SendPing) => {
-                if let Poll::Ready(Ok(())) = Pin::new(&mut self.inner).poll_ready(cx) {
-                    let _ = Pin::new(&mut self.inner).start_send(Message::Ping(Bytes::new()));
-                    let _ = Pin::new(&mut self.inner).poll_flush(cx);
+                // A ping that cannot be written is a peer that is gone.
+                let sent = match Pin::new(&mut self.inner).poll_ready(cx) {
+                    Poll::Ready(Ok(())) => Pin::new(&mut self.inner)
+                        .start_send(Message::Ping(Bytes::new()))
+                        .and_then(|()| match Pin::new(&mut self.inner).poll_flush(cx) {
+                            Poll::Ready(Err(e)) => Err(e),
+                            _ => Ok(()),
+                        }),
+                    Poll::Ready(Err(e)) => Err(e),
+                    Poll::Pending => Ok(()),
+                };
+                if let Err(e) = sent {
+                    self.heartbeat = None;
+                    return Some(map_error(e));
                 }
                 // Poll again so the timer is armed for the pong's deadline.
-                let _ = heartbeat.poll(cx);
+                let _ = heartbeat.poll(cx, self.caught_up);
                 None
             }
             Poll::Ready(Beat::Dead) => {
@@ -226,7 +257,10 @@ where
         }
         loop {
             let msg = match Pin::new(&mut this.inner).poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    this.caught_up = true;
+                    return Poll::Pending;
+                }
                 Poll::Ready(None) => {
                     this.ended = true;
                     return Poll::Ready(None);
@@ -254,10 +288,12 @@ where
             match msg {
                 Message::Binary(bytes) => {
                     this.last_received = MessageKind::Binary;
+                    this.caught_up = false;
                     return Poll::Ready(Some(Ok(bytes)));
                 }
                 Message::Text(text) => {
                     this.last_received = MessageKind::Text;
+                    this.caught_up = false;
                     return Poll::Ready(Some(Ok(Bytes::from(text))));
                 }
                 Message::Close(frame) => {
@@ -275,6 +311,53 @@ where
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         }
+    }
+}
+
+/// The heartbeat and the server's shutdown, run while the connection is
+/// neither read nor written (a relay whose other side is not taking
+/// messages): pings still go out, a peer that is gone shows as a ping that
+/// cannot be written, and a silent peer is declared dead only while the
+/// connection is being read.
+impl<S> Keepalive for WsConnection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    fn poll_keepalive(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Error> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Pending;
+        }
+        match this.poll_housekeeping(cx) {
+            Some(dead) => {
+                this.ended = true;
+                Poll::Ready(dead)
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// A server's shutdown, as a connection sees it: ready once the server
+/// has begun shutting down (see [`WsConnection::take_shutdown`]).
+#[derive(Debug)]
+pub struct ShutdownSignal(Pin<Box<async_channel::Receiver<()>>>);
+
+impl ShutdownSignal {
+    /// Ready once the server is shutting down.
+    pub fn poll_signalled(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.0.as_mut().poll_next(cx) {
+            Poll::Ready(_) => Poll::Ready(()),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl std::future::Future for ShutdownSignal {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.get_mut().poll_signalled(cx)
     }
 }
 

@@ -48,6 +48,10 @@ pub(crate) enum Beat {
 }
 
 /// The heartbeat of one connection.
+///
+/// A ping goes out after `interval` with nothing received; the peer is dead
+/// if nothing arrives within `timeout` after it, while the connection is
+/// being read.
 #[derive(Debug)]
 pub(crate) struct Heartbeat {
     config: HeartbeatConfig,
@@ -72,7 +76,14 @@ impl Heartbeat {
     }
 
     /// Ready when a ping is due or the peer is dead.
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Beat> {
+    ///
+    /// `reading` says whether the connection is being read (its reader is
+    /// waiting for data, so an answer would be seen). When it is not (the
+    /// reader holds a message it cannot pass on yet), silence proves
+    /// nothing: instead of declaring the peer dead, another ping is sent
+    /// every `timeout`, and a peer that is gone shows as a ping that
+    /// cannot be written.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, reading: bool) -> Poll<Beat> {
         loop {
             let now = Instant::now();
             let deadline = match self.ping_sent {
@@ -83,6 +94,10 @@ impl Heartbeat {
                 Some(sent) => {
                     let deadline = sent + self.config.timeout;
                     if now >= deadline {
+                        if !reading {
+                            self.ping_sent = Some(now);
+                            return Poll::Ready(Beat::SendPing);
+                        }
                         return Poll::Ready(Beat::Dead);
                     }
                     deadline

@@ -29,7 +29,7 @@ mod tls;
 
 pub use client::{connect, connect_with, ClientConfig, ClientIo};
 pub use config::WsServerConfig;
-pub use connection::{CloseReason, MessageKind, WsConnection};
+pub use connection::{CloseReason, MessageKind, ShutdownSignal, WsConnection};
 pub use heartbeat::HeartbeatConfig;
 pub use hub::{Hub, HubConfig, HubError, HubStats, PublishError, SlowConsumerPolicy, Subscription};
 pub use origin::OriginPolicy;
@@ -43,7 +43,7 @@ pub use server::{ServerIo, WsServer, WsShutdownHandle};
 pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
 
 pub use switchyard_frame::{
-    Bincode, Error, ErrorClass, Format, Json, MessageConnection, MessageReader, MessageSender,
-    Typed,
+    Bincode, Error, ErrorClass, Format, Json, Keepalive, MessageConnection, MessageReader,
+    MessageSender, Typed,
 };
 pub use switchyard_rt::share;

@@ -253,3 +253,108 @@ fn upgrade_status_keep(addr: SocketAddr, path: &str) -> (String, std::net::TcpSt
     }
     (String::from_utf8_lossy(&response).into_owned(), stream)
 }
+
+/// A WebSocket client made of raw bytes on a blocking socket, for what a
+/// library client will not do: stop reading, stop answering, vanish, or
+/// read a close code tungstenite would rewrite.
+pub struct RawWs {
+    pub stream: std::net::TcpStream,
+}
+
+impl RawWs {
+    /// Connects and completes the handshake for `path`.
+    pub fn connect(addr: SocketAddr, path: &str) -> Self {
+        let (head, stream) = upgrade_status_keep(addr, path);
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        Self { stream }
+    }
+
+    /// Writes one masked frame of `opcode` (2 binary, 8 close, 9 ping).
+    pub fn write_frame(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut frame = vec![0x80 | opcode];
+        match payload.len() {
+            n if n < 126 => frame.push(0x80 | n as u8),
+            n if n <= 0xffff => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame)
+    }
+
+    /// Reads one frame: its opcode and payload.
+    pub fn read_frame(&mut self) -> std::io::Result<(u8, Vec<u8>)> {
+        use std::io::Read;
+        let mut header = [0u8; 2];
+        self.stream.read_exact(&mut header)?;
+        let len = match header[1] & 0x7f {
+            126 => {
+                let mut n = [0u8; 2];
+                self.stream.read_exact(&mut n)?;
+                u64::from(u16::from_be_bytes(n))
+            }
+            127 => {
+                let mut n = [0u8; 8];
+                self.stream.read_exact(&mut n)?;
+                u64::from_be_bytes(n)
+            }
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+        self.stream.read_exact(&mut payload)?;
+        Ok((header[0] & 0x0f, payload))
+    }
+
+    /// Reads frames until the server's close frame; its code and reason.
+    /// Data frames before it are counted in `data_bytes`.
+    pub fn read_until_close(&mut self, data_bytes: &mut u64) -> std::io::Result<(u16, String)> {
+        loop {
+            let (opcode, payload) = self.read_frame()?;
+            match opcode {
+                0x8 if payload.len() >= 2 => {
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    return Ok((code, String::from_utf8_lossy(&payload[2..]).into_owned()));
+                }
+                0x8 => return Ok((1005, String::new())),
+                0x0..=0x2 => *data_bytes += payload.len() as u64,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A TCP service that accepts connections and never reads from them (a
+/// stalled target); keeps them open until the returned handle is dropped.
+pub async fn stalled_target() -> (SocketAddr, async_std::task::JoinHandle<()>) {
+    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holding = async_std::task::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    (addr, holding)
+}
+
+/// Waits up to `limit` for `check`; whether it came true.
+pub async fn eventually(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        async_std::task::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    check()
+}

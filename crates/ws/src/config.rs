@@ -16,6 +16,16 @@ pub struct WsServerConfig {
     /// answered 503. (The TCP accept limit sits a little above it, so that
     /// the 503 can be sent.)
     pub max_connections: usize,
+    /// Connections still in their handshake (TLS, request head and body,
+    /// the answer) at once: a budget apart from `max_connections`, so that
+    /// clients trickling their headers (slowloris) cannot take the slots
+    /// finished connections need. When it is full, the oldest unfinished
+    /// connection is dropped for the new one (a real client finishes in
+    /// milliseconds; a slowloris connection is old by nature). Default 1024.
+    pub max_handshakes: usize,
+    /// Handshakes one IP address may have under way at once; past it, that
+    /// address's own oldest is dropped. Default 64.
+    pub max_handshakes_per_ip: usize,
     /// Largest request head (request line and headers). Default 16 KiB;
     /// larger is 431.
     pub max_head: usize,
@@ -55,6 +65,8 @@ impl Default for WsServerConfig {
     fn default() -> Self {
         Self {
             max_connections: 10_000,
+            max_handshakes: 1024,
+            max_handshakes_per_ip: 64,
             max_head: 16 << 10,
             max_body: 1 << 20,
             handshake_timeout: Duration::from_secs(10),
@@ -75,6 +87,18 @@ impl WsServerConfig {
     /// Sets [`max_connections`](Self::max_connections) (at least 1).
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
+        self
+    }
+
+    /// Sets [`max_handshakes`](Self::max_handshakes) (at least 1).
+    pub fn max_handshakes(mut self, max: usize) -> Self {
+        self.max_handshakes = max.max(1);
+        self
+    }
+
+    /// Sets [`max_handshakes_per_ip`](Self::max_handshakes_per_ip) (at least 1).
+    pub fn max_handshakes_per_ip(mut self, max: usize) -> Self {
+        self.max_handshakes_per_ip = max.max(1);
         self
     }
 

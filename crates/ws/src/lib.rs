@@ -21,6 +21,7 @@ mod heartbeat;
 pub mod http;
 mod hub;
 mod origin;
+mod pending;
 mod push;
 mod reconnect;
 mod router;

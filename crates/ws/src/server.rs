@@ -9,7 +9,7 @@ use async_std::net::ToSocketAddrs;
 use async_tungstenite::tungstenite::protocol::Role;
 use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
-use futures::future::BoxFuture;
+use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use http::header::HeaderValue;
 use http::StatusCode;
@@ -17,6 +17,7 @@ use switchyard_tcp::{Accepted, ServeReport, Server, ServerConfig, ServerStream};
 
 use crate::handshake::{check_upgrade, switching_protocols};
 use crate::http::{RequestHead, Response};
+use crate::pending::Pending;
 use crate::router::{Endpoint, Request, Routed};
 use crate::{MaybeTls, Router, WsConnection, WsServerConfig};
 
@@ -65,6 +66,8 @@ struct State {
     config: WsServerConfig,
     router: Router,
     open: AtomicUsize,
+    /// Connections still in their handshake, within their own budget.
+    pending: Arc<Pending>,
     /// Closed at shutdown; every connection watches it.
     shutdown: async_channel::Receiver<()>,
 }
@@ -94,9 +97,10 @@ impl WsServer {
         router: Router,
     ) -> io::Result<Self> {
         let tcp_config = ServerConfig::default()
-            // Room above the WebSocket limit for the 503s that enforce it,
-            // and for plain HTTP requests.
-            .max_connections(config.max_connections + config.max_connections / 16 + 16)
+            // Room above the WebSocket limit for every connection still in
+            // its handshake (plain HTTP requests and the 503s that enforce
+            // the limit among them), which has its own budget.
+            .max_connections(config.max_connections + config.max_handshakes + 16)
             .idle_timeout(config.idle_timeout)
             .shutdown_grace(config.shutdown_grace);
         let tcp = Server::bind(addr, tcp_config).await?;
@@ -105,10 +109,15 @@ impl WsServer {
             tcp: tcp.shutdown_handle(),
             connections: tx,
         };
+        let pending = Arc::new(Pending::new(
+            config.max_handshakes,
+            config.max_handshakes_per_ip,
+        ));
         let state = Arc::new(State {
             config,
             router,
             open: AtomicUsize::new(0),
+            pending,
             shutdown: rx,
         });
         Ok(Self {
@@ -144,7 +153,14 @@ async fn serve_connection(state: Arc<State>, conn: Accepted) {
     // long-lived WebSocket's task keeps only its handler's state: the
     // request phase alone takes about 11 KiB, which every idle connection
     // would otherwise carry to its end.
-    if let Some((session, slot)) = Box::pin(answer_request(state, conn)).await {
+    //
+    // Until then the connection holds a place among the unfinished ones,
+    // and is dropped if the oldest when that budget is full.
+    let (abort, registration) = AbortHandle::new_pair();
+    let place = state.pending.admit(conn.peer_addr(), abort);
+    let answered = Abortable::new(Box::pin(answer_request(state, conn)), registration).await;
+    drop(place);
+    if let Ok(Some((session, slot))) = answered {
         session.await;
         drop(slot);
     }

@@ -1,0 +1,108 @@
+//! Clients that trickle their request headers (slowloris) cannot take the
+//! slots a real client needs: with twice the connection limit of them
+//! connected, from many addresses or from one, a real client connects and
+//! is served within a second.
+
+mod support;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use async_std::io::WriteExt;
+use futures::{SinkExt, StreamExt};
+use switchyard_ws::WsServerConfig;
+
+/// A connection to `addr` from `source` (any port), as a blocking socket
+/// turned async.
+fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> async_std::net::TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::from((source, 0)).into()).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    async_std::net::TcpStream::from(std::net::TcpStream::from(socket))
+}
+
+/// Opens `n` connections, from 127.0.0.2 and up when `many_sources`, that
+/// send a request line and then one header byte every 200 ms, never
+/// finishing. Returns how many the server had closed after a moment, and
+/// the task that keeps the rest trickling.
+async fn slowloris(
+    addr: SocketAddr,
+    n: usize,
+    many_sources: bool,
+) -> (usize, async_std::task::JoinHandle<()>) {
+    let mut held = Vec::new();
+    for i in 0..n {
+        let source = if many_sources {
+            Ipv4Addr::new(127, 0, (2 + i / 250) as u8, (2 + i % 250) as u8)
+        } else {
+            Ipv4Addr::new(127, 0, 0, 2)
+        };
+        let mut stream = connect_from(source, addr);
+        let _ = stream.write_all(b"GET /ws HTTP/1.1\r\nX-Slow: ").await;
+        held.push(stream);
+    }
+    async_std::task::sleep(Duration::from_millis(300)).await;
+    let mut closed = 0;
+    for stream in &mut held {
+        let mut byte = [0u8; 1];
+        let read = async_std::io::ReadExt::read(stream, &mut byte);
+        if let Ok(Ok(0) | Err(_)) = async_std::future::timeout(Duration::from_millis(5), read).await
+        {
+            closed += 1;
+        }
+    }
+    let trickling = async_std::task::spawn(async move {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            async_std::task::sleep(Duration::from_millis(200)).await;
+            for stream in &mut held {
+                let _ = stream.write_all(b"a").await;
+            }
+        }
+    });
+    (closed, trickling)
+}
+
+/// A real client: connects, sends, gets its echo, within a second.
+async fn served_within_a_second(addr: SocketAddr) {
+    let started = Instant::now();
+    let served = switchyard_rt::timeout(Duration::from_secs(1), "a real client", async {
+        let mut client = switchyard_ws::connect(&format!("ws://{addr}/ws")).await?;
+        client.send("hello".into()).await?;
+        client.next().await.transpose()
+    })
+    .await;
+    let reply = served.expect("not served within a second").unwrap();
+    assert_eq!(reply.as_deref(), Some(&b"hello"[..]));
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[async_std::test]
+async fn slowloris_from_many_addresses_is_held_to_the_handshake_budget() {
+    let config = WsServerConfig::default()
+        .max_connections(100)
+        .max_handshakes(50);
+    let addr = support::start(config).await;
+    let (closed, trickling) = slowloris(addr, 200, true).await;
+    // Each address has one connection: the budget of 50 unfinished
+    // handshakes is what drops the oldest.
+    assert!(closed >= 150 - 16, "only {closed} of 200 were dropped");
+    for _ in 0..3 {
+        served_within_a_second(addr).await;
+    }
+    drop(trickling);
+}
+
+#[async_std::test]
+async fn slowloris_from_one_address_is_held_to_its_own_cap() {
+    let config = WsServerConfig::default()
+        .max_connections(100)
+        .max_handshakes_per_ip(10);
+    let addr = support::start(config).await;
+    let (closed, trickling) = slowloris(addr, 200, false).await;
+    assert!(closed >= 190 - 16, "only {closed} of 200 were dropped");
+    for _ in 0..3 {
+        served_within_a_second(addr).await;
+    }
+    drop(trickling);
+}

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::TcpKeepalive;
+
 /// Limits and behaviour of a [`Server`](crate::Server). Every field bounds
 /// something a peer could otherwise hold forever.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,10 @@ pub struct ServerConfig {
     /// On shutdown, how long open connections may take to finish before they
     /// are shut down. Default 10 s.
     pub shutdown_grace: Duration,
+    /// TCP keepalive on accepted connections, so that a peer whose host or
+    /// network is gone is found (see [`TcpKeepalive`]). Default on: 60 s,
+    /// then a probe every 10 s, 6 of them. `None` turns it off.
+    pub keepalive: Option<TcpKeepalive>,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +38,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(300),
             nodelay: true,
             shutdown_grace: Duration::from_secs(10),
+            keepalive: Some(TcpKeepalive::default()),
         }
     }
 }
@@ -52,6 +59,12 @@ impl ServerConfig {
     /// Sets [`nodelay`](Self::nodelay).
     pub fn nodelay(mut self, nodelay: bool) -> Self {
         self.nodelay = nodelay;
+        self
+    }
+
+    /// Sets [`keepalive`](Self::keepalive); `None` turns it off.
+    pub fn keepalive(mut self, keepalive: Option<TcpKeepalive>) -> Self {
+        self.keepalive = keepalive;
         self
     }
 

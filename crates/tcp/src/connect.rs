@@ -6,15 +6,17 @@ use std::time::Duration;
 use async_std::net::ToSocketAddrs;
 use switchyard_frame::{Framed, Framing};
 
-use crate::TcpStream;
+use crate::{TcpKeepalive, TcpStream};
 
 /// The default connect time-out, 10 s: long enough for a slow network, short
 /// enough that a client gives up on a server that is not there.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connects to `addr`, trying each address it resolves to in turn, each for
-/// at most `timeout`. The stream has `TCP_NODELAY` set: switchyard writes
-/// whole messages, and Nagle's delay only adds latency to them.
+/// at most `timeout`. The stream has `TCP_NODELAY` set (switchyard writes
+/// whole messages, and Nagle's delay only adds latency to them) and TCP
+/// keepalive with the [default timings](TcpKeepalive) (a server whose host
+/// is gone is found); [`TcpStream::set_keepalive`] changes them.
 ///
 /// The error names the address that failed:
 ///
@@ -36,6 +38,7 @@ pub async fn connect<A: ToSocketAddrs>(addr: A, timeout: Duration) -> io::Result
         match attempt.and_then(|connected| connected) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
+                TcpKeepalive::apply(Some(&TcpKeepalive::default()), &stream)?;
                 return Ok(stream.into());
             }
             Err(e) => {

@@ -37,11 +37,13 @@
 
 mod config;
 mod connect;
+mod keepalive;
 mod server;
 mod stream;
 
 pub use config::ServerConfig;
 pub use connect::{connect, connect_framed, DEFAULT_CONNECT_TIMEOUT};
+pub use keepalive::TcpKeepalive;
 pub use server::{Accepted, ServeReport, Server, ServerStream, ShutdownHandle};
 pub use stream::TcpStream;
 

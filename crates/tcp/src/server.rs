@@ -14,7 +14,7 @@ use futures::future::{select, Either};
 use switchyard_frame::{Framed, Framing, MessageReader, MessageSender};
 use switchyard_rt::{Backoff, IdleTimeout};
 
-use crate::{ServerConfig, TcpStream};
+use crate::{ServerConfig, TcpKeepalive, TcpStream};
 
 /// The byte stream of an accepted connection: the socket under the server's
 /// idle time-out.
@@ -197,6 +197,9 @@ impl Server {
             report.accepted += 1;
             if let Err(e) = stream.set_nodelay(config.nodelay) {
                 tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
+            }
+            if let Err(e) = TcpKeepalive::apply(config.keepalive.as_ref(), &stream) {
+                tracing::debug!(%peer, error = %e, "could not set TCP keepalive");
             }
             let id = next_id;
             next_id += 1;

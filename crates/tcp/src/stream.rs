@@ -35,6 +35,20 @@ impl TcpStream {
         self.inner.set_nodelay(nodelay)
     }
 
+    /// Sets TCP keepalive timings, or turns keepalive off with `None`.
+    pub fn set_keepalive(&self, keepalive: Option<&crate::TcpKeepalive>) -> io::Result<()> {
+        crate::TcpKeepalive::apply(keepalive, &self.inner)
+    }
+
+    /// The TCP keepalive idle time set on the socket, if keepalive is on.
+    pub fn keepalive_idle(&self) -> io::Result<Option<std::time::Duration>> {
+        let socket = socket2::SockRef::from(&self.inner);
+        if !socket.keepalive()? {
+            return Ok(None);
+        }
+        socket.tcp_keepalive_time().map(Some)
+    }
+
     /// Shuts down the read half, the write half, or both.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -34,6 +34,11 @@ pub struct SessionConfig {
     /// Sessions open at once. Default 1024. Datagrams from new peers past
     /// the limit are dropped (and counted) until a session ends.
     pub max_sessions: usize,
+    /// Sessions one IP address may hold at once (a peer is an address and
+    /// a port: one host can make thousands). Default 64. Datagrams from
+    /// that address's further ports are dropped (and counted) until one of
+    /// its sessions ends, and other addresses still get theirs.
+    pub max_sessions_per_ip: usize,
     /// A session with no datagram either way for this long ends. Default
     /// 60 s. It is checked a few times per period, so a session ends within
     /// 1.25 times the period.
@@ -53,6 +58,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             max_sessions: 1024,
+            max_sessions_per_ip: 64,
             idle_timeout: Duration::from_secs(60),
             queue: 64,
             accept_backlog: 64,
@@ -65,6 +71,12 @@ impl SessionConfig {
     /// Sets [`max_sessions`](Self::max_sessions) (at least 1).
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.max_sessions = max.max(1);
+        self
+    }
+
+    /// Sets [`max_sessions_per_ip`](Self::max_sessions_per_ip) (at least 1).
+    pub fn max_sessions_per_ip(mut self, max: usize) -> Self {
+        self.max_sessions_per_ip = max.max(1);
         self
     }
 
@@ -103,8 +115,8 @@ pub struct ListenerStats {
     pub sessions_total: u64,
     /// Sessions that ended for being idle.
     pub sessions_expired: u64,
-    /// Datagrams dropped: a session's queue full, the session limit or the
-    /// accept backlog reached, or too large.
+    /// Datagrams dropped: a session's queue full, the session limit (or its
+    /// address's) or the accept backlog reached, or too large.
     pub datagrams_dropped: u64,
 }
 
@@ -179,6 +191,7 @@ impl UdpListener {
             max,
             config,
             sessions: HashMap::new(),
+            per_ip: HashMap::new(),
             accept_tx,
             counters: counters.clone(),
             epoch: Instant::now(),
@@ -295,6 +308,8 @@ struct Driver {
     max: usize,
     config: SessionConfig,
     sessions: HashMap<SocketAddr, Entry>,
+    /// Sessions per IP address, for `max_sessions_per_ip`.
+    per_ip: HashMap<IpAddr, usize>,
     accept_tx: async_channel::Sender<UdpSession>,
     counters: Arc<Counters>,
     epoch: Instant,
@@ -360,7 +375,11 @@ impl Driver {
         if self.sessions.len() >= self.config.max_sessions {
             self.sweep();
         }
-        if self.sessions.len() >= self.config.max_sessions || self.accept_tx.is_full() {
+        let from_this_ip = self.per_ip.get(&peer.ip()).copied().unwrap_or(0);
+        if self.sessions.len() >= self.config.max_sessions
+            || from_this_ip >= self.config.max_sessions_per_ip
+            || self.accept_tx.is_full()
+        {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%peer, "no room for a new UDP session; datagram dropped");
             return;
@@ -386,6 +405,7 @@ impl Driver {
                     activity,
                 },
             );
+            *self.per_ip.entry(peer.ip()).or_default() += 1;
             self.counters.open.fetch_add(1, Ordering::Relaxed);
             self.counters.total.fetch_add(1, Ordering::Relaxed);
         }
@@ -412,6 +432,12 @@ impl Driver {
 
     fn remove(&mut self, peer: &SocketAddr) -> Option<Entry> {
         let entry = self.sessions.remove(peer)?;
+        if let Some(count) = self.per_ip.get_mut(&peer.ip()) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_ip.remove(&peer.ip());
+            }
+        }
         self.counters.open.fetch_sub(1, Ordering::Relaxed);
         Some(entry)
     }

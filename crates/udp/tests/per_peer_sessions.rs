@@ -122,3 +122,40 @@ async fn an_idle_session_expires_while_another_peer_keeps_sending() {
     );
     drop((chatter, draining));
 }
+
+#[async_std::test]
+async fn one_address_cannot_take_every_session() {
+    let config = SessionConfig::default()
+        .max_sessions(100)
+        .max_sessions_per_ip(4);
+    let listener = UdpListener::bind("127.0.0.1:0", config).await.unwrap();
+    let server = listener.local_addr().unwrap();
+    // Ten ports on one address: four sessions, the rest dropped.
+    let mut flood = Vec::new();
+    for _ in 0..10 {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        socket.send_to(b"flood", server).await.unwrap();
+        flood.push(socket);
+    }
+    // Another address still gets its session.
+    let other = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    other.send_to(b"hello", server).await.unwrap();
+    let mut peers = Vec::new();
+    for _ in 0..5 {
+        let session = switchyard_rt::timeout(Duration::from_secs(5), "accept", listener.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        peers.push(session.peer_addr());
+    }
+    assert_eq!(
+        peers
+            .iter()
+            .filter(|p| p.ip() == other.local_addr().unwrap().ip())
+            .count(),
+        1
+    );
+    assert_eq!(peers.iter().filter(|p| p.ip() == server.ip()).count(), 4);
+    let stats = listener.stats();
+    assert_eq!((stats.sessions_open, stats.datagrams_dropped), (5, 6));
+}

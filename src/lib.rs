@@ -48,3 +48,8 @@ pub use switchyard_rt as rt;
 pub use switchyard_tcp as tcp;
 pub use switchyard_udp as udp;
 pub use switchyard_ws as ws;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

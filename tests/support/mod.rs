@@ -262,3 +262,116 @@ pub fn echo_round_trip(addr: SocketAddr) -> bool {
     write_frame(&mut stream, b"still here?");
     matches!(read_frame(&mut stream), Ok(reply) if reply == b"still here?")
 }
+
+/// A WebSocket client made of raw bytes on a blocking socket, for what a
+/// library client will not do: stop reading, stop answering, vanish, or
+/// read a close code tungstenite would rewrite.
+pub struct RawWs {
+    pub stream: std::net::TcpStream,
+}
+
+impl RawWs {
+    /// Connects and completes the handshake for `path`.
+    pub fn connect(addr: SocketAddr, path: &str) -> Self {
+        let mut stream =
+            TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream
+            .write_all(request.as_bytes())
+            .expect("write the request");
+        // Byte by byte up to the end of the head, so no frame byte is consumed.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream
+                .read_exact(&mut byte)
+                .expect("read the response head");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        Self { stream }
+    }
+
+    /// Writes one masked frame of `opcode` (1 text, 2 binary, 8 close,
+    /// 9 ping), final.
+    pub fn write_frame(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+        self.write_raw_frame(0x80 | opcode, true, payload)
+    }
+
+    /// Writes one frame with the first byte `first` (FIN, RSV and opcode),
+    /// masked or not (a client must mask).
+    pub fn write_raw_frame(
+        &mut self,
+        first: u8,
+        masked: bool,
+        payload: &[u8],
+    ) -> std::io::Result<()> {
+        let mask_bit = if masked { 0x80 } else { 0 };
+        let mut frame = vec![first];
+        match payload.len() {
+            n if n < 126 => frame.push(mask_bit | n as u8),
+            n if n <= 0xffff => {
+                frame.push(mask_bit | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(mask_bit | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        if masked {
+            let mask = [0x12, 0x34, 0x56, 0x78];
+            frame.extend_from_slice(&mask);
+            frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        } else {
+            frame.extend_from_slice(payload);
+        }
+        self.stream.write_all(&frame)
+    }
+
+    /// Reads one frame: its opcode and payload.
+    pub fn read_frame(&mut self) -> std::io::Result<(u8, Vec<u8>)> {
+        let mut header = [0u8; 2];
+        self.stream.read_exact(&mut header)?;
+        let len = match header[1] & 0x7f {
+            126 => {
+                let mut n = [0u8; 2];
+                self.stream.read_exact(&mut n)?;
+                u64::from(u16::from_be_bytes(n))
+            }
+            127 => {
+                let mut n = [0u8; 8];
+                self.stream.read_exact(&mut n)?;
+                u64::from_be_bytes(n)
+            }
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+        self.stream.read_exact(&mut payload)?;
+        Ok((header[0] & 0x0f, payload))
+    }
+
+    /// Reads frames until the server's close frame; its code and reason.
+    /// Data frames before it are counted in `data_bytes`.
+    pub fn read_until_close(&mut self, data_bytes: &mut u64) -> std::io::Result<(u16, String)> {
+        loop {
+            let (opcode, payload) = self.read_frame()?;
+            match opcode {
+                0x8 if payload.len() >= 2 => {
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    return Ok((code, String::from_utf8_lossy(&payload[2..]).into_owned()));
+                }
+                0x8 => return Ok((1005, String::new())),
+                0x0..=0x2 => *data_bytes += payload.len() as u64,
+                _ => {}
+            }
+        }
+    }
+}

@@ -3,13 +3,15 @@
 //! that breaks the WebSocket protocol gets 1002 and its target is closed
 //! straight away, not after the linger.
 
+#[path = "../../../tests/support/mod.rs"]
+mod process;
 mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::RawWs;
+use process::RawWs;
 use switchyard_bridge::Scheme;
 
 /// A TCP service in a process of its own that streams to its one client

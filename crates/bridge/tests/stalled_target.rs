@@ -3,13 +3,15 @@
 //! client's heartbeat, the send time-out and a shutdown must still end the
 //! session when the client dies, freezes, or the bridge is stopped.
 
+#[path = "../../../tests/support/mod.rs"]
+mod process;
 mod support;
 
 use std::io::ErrorKind as IoErrorKind;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use support::RawWs;
+use process::RawWs;
 use switchyard_bridge::{Bridge, BridgeConfig, Endpoint, ListenerConfig, RouteConfig, TargetSpec};
 use switchyard_ws::HeartbeatConfig;
 

@@ -23,10 +23,19 @@ use crate::Error;
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_frame::{Error, MessageConnection};
 ///
-/// /// Sends every message back where it came from, over any transport.
+/// /// Sends every message back where it came from, over any transport. A
+/// /// message dropped on the way in or refused on the way out is skipped;
+/// /// only a broken connection ends it.
 /// async fn echo<C: MessageConnection + Unpin>(mut conn: C) -> Result<(), Error> {
-///     while let Some(msg) = conn.next().await {
-///         conn.send(msg?).await?;
+///     while let Some(received) = conn.next().await {
+///         let sent = match received {
+///             Ok(msg) => conn.send(msg).await,
+///             Err(e) => Err(e),
+///         };
+///         match sent {
+///             Err(e) if !e.is_broken() => {}
+///             other => other?,
+///         }
 ///     }
 ///     Ok(())
 /// }

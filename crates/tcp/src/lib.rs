@@ -19,8 +19,14 @@
 //! async_std::task::spawn(server.serve(|conn| async move {
 //!     // Doubles every number it is sent.
 //!     let mut conn: Typed<_, u64, u64, _> = Typed::new(conn.framed(LengthPrefixed::default()), Bincode::new());
-//!     while let Some(Ok(n)) = conn.next().await {
-//!         if conn.send(n * 2).await.is_err() { break }
+//!     while let Some(received) = conn.next().await {
+//!         let sent = match received {
+//!             Ok(n) => conn.send(n * 2).await,
+//!             Err(e) => Err(e),
+//!         };
+//!         // Only a broken connection ends it (not a value that did not
+//!         // decode, which is dropped).
+//!         if sent.is_err_and(|e| e.is_broken()) { break }
 //!     }
 //! }));
 //!

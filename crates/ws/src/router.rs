@@ -70,10 +70,9 @@ pub(crate) enum Routed<'a> {
 /// let router = Router::new()
 ///     .page("/", "text/html; charset=utf-8", "<h1>hello</h1>")
 ///     .websocket("/ws", |mut conn, _req| async move {
-///         use futures::{SinkExt, StreamExt};
-///         while let Some(Ok(msg)) = conn.next().await {
-///             if conn.send(msg).await.is_err() { break }
-///         }
+///         // An echo: every message back, in batches; only a broken
+///         // connection ends it.
+///         let _ = switchyard_frame::answer(&mut conn, |_, msg| Some(msg)).await;
 ///     })
 ///     .post("/push", |req| async move {
 ///         Response::text(StatusCode::OK, format!("got {} bytes", req.body.len()))

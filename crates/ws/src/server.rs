@@ -34,9 +34,8 @@ pub type ServerIo = MaybeTls<ServerStream, futures_rustls::server::TlsStream<Ser
 /// use switchyard_ws::{Router, WsServer, WsServerConfig};
 ///
 /// let router = Router::new().websocket("/ws", |mut conn, _req| async move {
-///     while let Some(Ok(msg)) = conn.next().await {
-///         if conn.send(msg).await.is_err() { break }
-///     }
+///     // An echo: only a broken connection ends it.
+///     let _ = switchyard_frame::answer(&mut conn, |_, msg| Some(msg)).await;
 /// });
 /// let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router).await?;
 /// let url = format!("ws://{}/ws", server.local_addr()?);

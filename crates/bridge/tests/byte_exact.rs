@@ -136,6 +136,49 @@ async fn lines_on_a_tcp_target_are_text_messages_on_the_websocket() {
 }
 
 #[async_std::test]
+async fn a_line_that_is_not_utf8_is_left_out_of_a_text_websocket_and_counted() {
+    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    async_std::task::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream
+            .write_all(b"before\n\xff\xfe latin-1\nafter\n")
+            .await
+            .unwrap();
+        async_std::task::sleep(std::time::Duration::from_secs(5)).await;
+    });
+    let mut listener = support::listener(Scheme::Ws, "/term", &format!("tcp://{addr}"));
+    listener.routes[0] = listener.routes[0]
+        .clone()
+        .framing(StreamFraming::Lines)
+        .text(true);
+    let bridge = support::start(vec![listener]).await;
+    let url = format!("ws://{}/term", bridge.addrs[0]);
+    let mut client = switchyard_ws::connect(&url).await.unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap(), "before");
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        "after",
+        "the session went on"
+    );
+    client.close(1000, "done").await.unwrap();
+    let metrics = bridge.metrics.clone();
+    assert!(
+        support::eventually(std::time::Duration::from_secs(5), || metrics
+            .sessions_open()
+            == 0)
+        .await
+    );
+    assert_eq!(bridge.metrics.skipped(), 1);
+    assert_eq!(
+        bridge.metrics.errors(switchyard_bridge::ErrorKind::Client),
+        0
+    );
+}
+
+#[async_std::test]
 async fn length_prefixed_frames_on_a_tcp_listener_are_messages_on_a_ws_target() {
     let echo = support::ws_echo(None).await;
     let mut listener = support::listener(Scheme::Tcp, "/", &format!("ws://{echo}/echo"));

@@ -6,24 +6,17 @@
 
 #![no_main]
 
-use arbitrary::Arbitrary;
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use switchyard_frame::{Framing, LengthPrefixed};
-use switchyard_fuzz::{decode_chunked, LargestAllocation};
+use switchyard_fuzz::{decode_chunked, Chunked, LargestAllocation};
 
 #[global_allocator]
 static ALLOCATOR: LargestAllocation = LargestAllocation;
 
 const MAX: usize = 1024;
 
-#[derive(Arbitrary, Debug)]
-struct Input {
-    cuts: Vec<u8>,
-    wire: Vec<u8>,
-}
-
-fuzz_target!(|input: Input| {
+fuzz_target!(|input: Chunked| {
     let whole = decode_chunked(LengthPrefixed::new(MAX), &input.wire, &[]);
     let before = LargestAllocation::largest();
     LargestAllocation::reset();

@@ -4,18 +4,11 @@
 
 #![no_main]
 
-use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use switchyard_frame::Raw;
-use switchyard_fuzz::decode_chunked;
+use switchyard_fuzz::{decode_chunked, Chunked};
 
-#[derive(Arbitrary, Debug)]
-struct Input {
-    cuts: Vec<u8>,
-    wire: Vec<u8>,
-}
-
-fuzz_target!(|input: Input| {
+fuzz_target!(|input: Chunked| {
     let decoded = decode_chunked(Raw, &input.wire, &input.cuts);
     let mut joined = Vec::new();
     for msg in decoded {

@@ -53,6 +53,15 @@ unsafe impl GlobalAlloc for LargestAllocation {
     }
 }
 
+/// A byte stream and how to cut it: what the framing targets are given.
+#[derive(arbitrary::Arbitrary, Debug)]
+pub struct Chunked {
+    /// Chunk sizes, taken in turn (see [`decode_chunked`]).
+    pub cuts: Vec<u8>,
+    /// The bytes on the wire.
+    pub wire: Vec<u8>,
+}
+
 /// What decoding produced, comparable across chunkings: each message, or
 /// each error's text.
 pub type Decoded = Vec<Result<Bytes, String>>;

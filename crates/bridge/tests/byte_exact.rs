@@ -98,6 +98,25 @@ async fn datagram_boundaries_survive_ws_to_udp_and_back() {
     assert!(close.reason.contains("65508"), "{close:?}");
 }
 
+/// A bridge from a WebSocket (text messages) to the line service at
+/// `target`, and a client of it.
+async fn text_lines_client(
+    target: std::net::SocketAddr,
+) -> (
+    support::Running,
+    switchyard_ws::WsConnection<switchyard_ws::ClientIo>,
+) {
+    let mut listener = support::listener(Scheme::Ws, "/term", &format!("tcp://{target}"));
+    listener.routes[0] = listener.routes[0]
+        .clone()
+        .framing(StreamFraming::Lines)
+        .text(true);
+    let bridge = support::start(vec![listener]).await;
+    let url = format!("ws://{}/term", bridge.addrs[0]);
+    let client = switchyard_ws::connect(&url).await.unwrap();
+    (bridge, client)
+}
+
 #[async_std::test]
 async fn lines_on_a_tcp_target_are_text_messages_on_the_websocket() {
     // A line service: answers each line with it in upper case.
@@ -116,14 +135,7 @@ async fn lines_on_a_tcp_target_are_text_messages_on_the_websocket() {
                 .unwrap();
         }
     });
-    let mut listener = support::listener(Scheme::Ws, "/term", &format!("tcp://{addr}"));
-    listener.routes[0] = listener.routes[0]
-        .clone()
-        .framing(StreamFraming::Lines)
-        .text(true);
-    let bridge = support::start(vec![listener]).await;
-    let url = format!("ws://{}/term", bridge.addrs[0]);
-    let mut client = switchyard_ws::connect(&url).await.unwrap();
+    let (_bridge, mut client) = text_lines_client(addr).await;
     assert_eq!(client.next().await.unwrap().unwrap(), "welcome");
     assert_eq!(
         client.last_received_kind(),
@@ -149,14 +161,7 @@ async fn a_line_that_is_not_utf8_is_left_out_of_a_text_websocket_and_counted() {
             .unwrap();
         async_std::task::sleep(std::time::Duration::from_secs(5)).await;
     });
-    let mut listener = support::listener(Scheme::Ws, "/term", &format!("tcp://{addr}"));
-    listener.routes[0] = listener.routes[0]
-        .clone()
-        .framing(StreamFraming::Lines)
-        .text(true);
-    let bridge = support::start(vec![listener]).await;
-    let url = format!("ws://{}/term", bridge.addrs[0]);
-    let mut client = switchyard_ws::connect(&url).await.unwrap();
+    let (bridge, mut client) = text_lines_client(addr).await;
     assert_eq!(client.next().await.unwrap().unwrap(), "before");
     assert_eq!(
         client.next().await.unwrap().unwrap(),

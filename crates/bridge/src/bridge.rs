@@ -217,7 +217,12 @@ fn routes(
         .routes
         .iter()
         .map(|route| {
-            let dial = DialOptions::for_route(route, listener.max_message, listener.heartbeat)?;
+            let dial = DialOptions::for_route(
+                route,
+                listener.max_message,
+                listener.heartbeat,
+                listener.tcp_keepalive,
+            )?;
             // UDP listeners expire their sessions themselves; other
             // listeners reaching UDP need the relay's idle timeout.
             let idle = match (udp_listener, route.idle_timeout) {

@@ -175,6 +175,11 @@ pub struct ListenerConfig {
     pub heartbeat: Option<HeartbeatConfig>,
     /// `GET /healthz` and `GET /metrics` on a WebSocket listener. Default off.
     pub metrics: bool,
+    /// TCP keepalive on the listener's connections and the TCP targets its
+    /// routes dial: quiet time before the first probe (then one every 10 s,
+    /// 6 of them), so a peer whose host or network is gone is found.
+    /// Default 60 s; `None` turns it off.
+    pub tcp_keepalive: Option<Duration>,
 }
 
 impl ListenerConfig {
@@ -191,6 +196,7 @@ impl ListenerConfig {
             auth: None,
             heartbeat: Some(HeartbeatConfig::default()),
             metrics: false,
+            tcp_keepalive: Some(Duration::from_secs(60)),
         }
     }
 
@@ -233,6 +239,12 @@ impl ListenerConfig {
     /// Sets [`auth`](Self::auth).
     pub fn auth(mut self, auth: Option<Auth>) -> Self {
         self.auth = auth;
+        self
+    }
+
+    /// Sets [`tcp_keepalive`](Self::tcp_keepalive); `None` turns it off.
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
         self
     }
 

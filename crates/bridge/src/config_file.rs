@@ -72,6 +72,7 @@ struct FileListener {
     metrics: Option<bool>,
     heartbeat_interval: Option<u64>,
     heartbeat_timeout: Option<u64>,
+    tcp_keepalive: Option<u64>,
     #[serde(default)]
     route: Vec<FileRoute>,
 }
@@ -227,6 +228,9 @@ fn listener(
             timeout.map_or(default.timeout, Duration::from_secs),
         )),
     });
+    if let Some(secs) = l.tcp_keepalive {
+        config = config.tcp_keepalive((secs > 0).then(|| Duration::from_secs(secs)));
+    }
     for r in l.route {
         config = config.route(route(source, base, &endpoint, &l.listen, r)?);
     }
@@ -322,6 +326,7 @@ auth = "bearer:s3cret"
 metrics = true
 heartbeat_interval = 10
 heartbeat_timeout = 5
+tcp_keepalive = 0
 
 [[listener.route]]
 path = "/term"
@@ -329,6 +334,7 @@ target = "tcp://127.0.0.1:7000"
 framing = "lines"
 text = true
 connect_timeout = 2
+send_timeout = 0
 
 [[listener.route]]
 path = "/dns"
@@ -352,6 +358,11 @@ target = "ws://127.0.0.1:8080/dns"
             (100, 65536, true)
         );
         assert_eq!(ws.auth, Some(Auth::Bearer("s3cret".into())));
+        assert_eq!(ws.tcp_keepalive, None);
+        assert_eq!(
+            config.listeners[1].tcp_keepalive,
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(
             ws.heartbeat,
             Some(HeartbeatConfig::new(
@@ -360,6 +371,8 @@ target = "ws://127.0.0.1:8080/dns"
             ))
         );
         let term = &ws.routes[0];
+        assert_eq!(term.send_timeout, None);
+        assert_eq!(ws.routes[1].send_timeout, Some(Duration::from_secs(60)));
         assert_eq!(
             (term.path.as_str(), term.framing, term.text),
             ("/term", StreamFraming::Lines, true)

@@ -57,6 +57,9 @@ pub struct DialOptions {
     pub heartbeat: Option<HeartbeatConfig>,
     /// TLS for `wss://`. Default none: the system's roots are used.
     pub tls: Option<switchyard_ws::ClientTls>,
+    /// TCP keepalive on a `tcp://` target: quiet time before the first
+    /// probe. Default 60 s (`switchyard_tcp::connect`'s); `None` turns it off.
+    pub tcp_keepalive: Option<Duration>,
 }
 
 impl Default for DialOptions {
@@ -68,6 +71,7 @@ impl Default for DialOptions {
             max_message: 1 << 20,
             heartbeat: None,
             tls: None,
+            tcp_keepalive: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -103,11 +107,18 @@ impl DialOptions {
         self
     }
 
+    /// Sets [`tcp_keepalive`](Self::tcp_keepalive).
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
+        self
+    }
+
     /// The options for a bridge route's target.
     pub(crate) fn for_route(
         route: &RouteConfig,
         max_message: usize,
         heartbeat: Option<HeartbeatConfig>,
+        tcp_keepalive: Option<Duration>,
     ) -> Result<Self, switchyard_ws::TlsError> {
         let tls = if route.can_reach(Scheme::Wss) {
             Some(client_tls(route.target_ca.as_deref())?)
@@ -121,6 +132,7 @@ impl DialOptions {
             max_message,
             heartbeat,
             tls,
+            tcp_keepalive,
         })
     }
 }
@@ -147,6 +159,10 @@ pub async fn dial(target: &Endpoint, options: &DialOptions) -> Result<BoxConnect
         Scheme::Tcp => {
             let stream =
                 switchyard_tcp::connect(target.authority(), options.connect_timeout).await?;
+            let keepalive = options
+                .tcp_keepalive
+                .map(switchyard_tcp::TcpKeepalive::after);
+            stream.set_keepalive(keepalive.as_ref())?;
             Ok(frame_stream(stream, options.framing, options.max_message))
         }
         Scheme::Udp => {

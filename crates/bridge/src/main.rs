@@ -84,6 +84,10 @@ struct Cli {
     /// End sessions idle this many seconds (0: never). Default 60 with UDP, none otherwise.
     #[arg(long)]
     idle_timeout: Option<u64>,
+    /// TCP keepalive: seconds of quiet before the kernel probes a TCP peer
+    /// (client or target), so that one whose host is gone is found (0: off).
+    #[arg(long, default_value_t = 60)]
+    tcp_keepalive: u64,
     /// End a session when one side takes nothing this many seconds while a
     /// message waits for it (0: never).
     #[arg(long, default_value_t = 60)]
@@ -137,6 +141,9 @@ impl Cli {
             .max_message(self.max_message)
             .auth(self.auth)
             .metrics(self.metrics)
+            .tcp_keepalive(
+                (self.tcp_keepalive > 0).then(|| Duration::from_secs(self.tcp_keepalive)),
+            )
             .heartbeat((self.heartbeat > 0).then(|| {
                 let secs = Duration::from_secs(self.heartbeat);
                 HeartbeatConfig::new(secs, secs)

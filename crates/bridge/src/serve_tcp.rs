@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchyard_tcp::{Server, ServerConfig};
+use switchyard_tcp::{Server, ServerConfig, TcpKeepalive};
 
 use crate::dial::frame_stream;
 use crate::session::{self, Route};
@@ -21,6 +21,7 @@ pub(crate) async fn bind(
 ) -> Result<Server, BridgeError> {
     let idle = listener.routes[0].idle_timeout.unwrap_or(DEFAULT_IDLE);
     let config = ServerConfig::default()
+        .keepalive(listener.tcp_keepalive.map(TcpKeepalive::after))
         .max_connections(listener.max_connections)
         .idle_timeout(idle)
         .shutdown_grace(grace);

@@ -25,6 +25,11 @@ pub(crate) async fn bind(
         .max_message(listener.max_message)
         .origins(listener.origins.clone())
         .heartbeat(listener.heartbeat)
+        .tcp_keepalive(
+            listener
+                .tcp_keepalive
+                .map(switchyard_ws::TcpKeepalive::after),
+        )
         .shutdown_grace(grace);
     if let Some((cert, key)) = &listener.tls {
         config = config.tls(switchyard_ws::server_tls(cert, key)?);

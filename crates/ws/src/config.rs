@@ -55,6 +55,10 @@ pub struct WsServerConfig {
     /// A TCP connection with no byte either way for this long is closed.
     /// Default 5 minutes (heartbeats keep live WebSockets busier than that).
     pub idle_timeout: Duration,
+    /// TCP keepalive on accepted connections, so that a client whose host
+    /// or network is gone is found even when nothing is sent. Default on
+    /// (60 s, then 10 s x 6); `None` turns it off.
+    pub tcp_keepalive: Option<crate::TcpKeepalive>,
     /// TLS for `wss://` (see [`server_tls`](crate::server_tls)). Default
     /// none: plain `ws://`. The TLS handshake counts against
     /// `handshake_timeout`.
@@ -78,6 +82,7 @@ impl Default for WsServerConfig {
             heartbeat: Some(HeartbeatConfig::default()),
             shutdown_grace: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
+            tcp_keepalive: Some(crate::TcpKeepalive::default()),
             tls: None,
         }
     }
@@ -169,6 +174,12 @@ impl WsServerConfig {
     /// Sets [`idle_timeout`](Self::idle_timeout).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
+        self
+    }
+
+    /// Sets [`tcp_keepalive`](Self::tcp_keepalive); `None` turns it off.
+    pub fn tcp_keepalive(mut self, keepalive: Option<crate::TcpKeepalive>) -> Self {
+        self.tcp_keepalive = keepalive;
         self
     }
 

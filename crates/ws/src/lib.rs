@@ -48,3 +48,4 @@ pub use switchyard_frame::{
     MessageSender, Typed,
 };
 pub use switchyard_rt::share;
+pub use switchyard_tcp::TcpKeepalive;

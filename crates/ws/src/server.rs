@@ -101,6 +101,7 @@ impl WsServer {
             // the limit among them), which has its own budget.
             .max_connections(config.max_connections + config.max_handshakes + 16)
             .idle_timeout(config.idle_timeout)
+            .keepalive(config.tcp_keepalive)
             .shutdown_grace(config.shutdown_grace);
         let tcp = Server::bind(addr, tcp_config).await?;
         let (tx, rx) = async_channel::bounded(1);

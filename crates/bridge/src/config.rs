@@ -324,6 +324,19 @@ impl ListenerConfig {
             return error("no routes".into());
         }
         let scheme = self.listen.scheme;
+        // Text WebSocket messages must each be whole UTF-8: raw TCP reads
+        // can cut a character in two, and both halves would be refused.
+        if let Some(route) = self.routes.iter().find(|r| {
+            r.text
+                && r.framing == StreamFraming::Raw
+                && (scheme == Scheme::Tcp || r.can_reach(Scheme::Tcp))
+        }) {
+            return error(format!(
+                "route {}: text messages need lines or length-prefixed framing of its TCP side \
+                 (a raw read can cut a UTF-8 character in two)",
+                route.path
+            ));
+        }
         if scheme.is_websocket() {
             let mut paths: Vec<&str> = self.routes.iter().map(|r| r.path.as_str()).collect();
             paths.sort_unstable();

@@ -27,6 +27,10 @@ pub enum DirectionEnd {
     SourceFailed(Error),
     /// Writing to the destination failed.
     DestinationFailed(Error),
+    /// The destination had been closed by its own peer (a WebSocket whose
+    /// peer sent its close): what this direction still carried had nowhere
+    /// to go. Not a failure: the other direction says how the peer left.
+    DestinationClosed,
     /// The destination refused a message that cannot be left out: one too
     /// large for it ([`Error::TooLargeToSend`]), which could be neither cut
     /// nor skipped without corrupting the stream.
@@ -66,6 +70,7 @@ impl std::fmt::Display for DirectionEnd {
             DirectionEnd::SourceClosed => f.write_str("closed"),
             DirectionEnd::SourceFailed(e) => write!(f, "read failed: {e}"),
             DirectionEnd::DestinationFailed(e) => write!(f, "write failed: {e}"),
+            DirectionEnd::DestinationClosed => f.write_str("destination closed by its peer"),
             DirectionEnd::Refused(e) => write!(f, "refused: {e}"),
             DirectionEnd::Stalled(after) => {
                 write!(f, "stalled: the destination took nothing for {after:?}")
@@ -275,6 +280,9 @@ impl Direction {
                 Poll::Pending => {}
                 Poll::Ready(Forwarded::SourceEnded) => self.closing = true,
                 Poll::Ready(Forwarded::SourceFailed(e)) => self.end(DirectionEnd::SourceFailed(e)),
+                Poll::Ready(Forwarded::SinkFailed(Error::Closed)) => {
+                    self.end(DirectionEnd::DestinationClosed)
+                }
                 Poll::Ready(Forwarded::SinkFailed(e)) => {
                     self.end(DirectionEnd::DestinationFailed(e))
                 }
@@ -311,23 +319,29 @@ impl Direction {
         };
         match delivered {
             Poll::Ready(Ok(())) => self.end(DirectionEnd::Shutdown),
+            Poll::Ready(Err(e @ Error::TooLargeToSend { .. })) => {
+                self.end(DirectionEnd::Refused(e))
+            }
+            Poll::Ready(Err(Error::Closed)) => self.end(DirectionEnd::DestinationClosed),
             Poll::Ready(Err(e)) => self.end(DirectionEnd::DestinationFailed(e)),
             Poll::Pending => {}
         }
     }
 
     fn track_waiting(&mut self) {
-        if self.forwarder.is_idle() {
+        // A destination being closed is waited on like one being written.
+        if self.forwarder.is_idle() && !self.closing {
             self.waiting_since = None;
         } else if self.waiting_since.is_none() {
             self.waiting_since = Some(Instant::now());
         }
     }
 
-    /// When the destination will have stalled, if a message waits for it.
+    /// When the destination will have stalled, if a message waits for it
+    /// (none for a time-out too long to reach).
     fn stall_deadline(&self, send_timeout: Option<Duration>) -> Option<Instant> {
         let since = self.waiting_since?.max(self.hooks.progress);
-        Some(since + send_timeout?)
+        since.checked_add(send_timeout?)
     }
 }
 
@@ -413,14 +427,6 @@ where
             forward.poll_deliver(cx, &mut b);
             backward.poll_deliver(cx, &mut a);
         } else {
-            // A side found dead by its heartbeat ends the direction it is
-            // the source of.
-            if let Poll::Ready(e) = Pin::new(&mut a).poll_keepalive(cx) {
-                forward.end(DirectionEnd::SourceFailed(e));
-            }
-            if let Poll::Ready(e) = Pin::new(&mut b).poll_keepalive(cx) {
-                backward.end(DirectionEnd::SourceFailed(e));
-            }
             // Once either direction has failed, the other takes no further
             // step: a source that ends cleanly now must not close its
             // destination with 1000 when the session has already failed
@@ -431,6 +437,15 @@ where
             }
             if !forward.failed() && !backward.failed() {
                 backward.poll_run(cx, &mut b, &mut a);
+            }
+            // Then each side's heartbeat, once what has arrived was read (a
+            // pong may be among it): a side found dead ends the direction
+            // it is the source of.
+            if let Poll::Ready(e) = Pin::new(&mut a).poll_keepalive(cx) {
+                forward.end(DirectionEnd::SourceFailed(e));
+            }
+            if let Poll::Ready(e) = Pin::new(&mut b).poll_keepalive(cx) {
+                backward.end(DirectionEnd::SourceFailed(e));
             }
         }
         // A failure ends the relay at once: the caller says why.
@@ -451,11 +466,10 @@ where
             for direction in [&mut forward, &mut backward] {
                 if direction.is_running() {
                     let since = direction.hooks.progress.max(first_end);
-                    let deadline = since + config.linger;
-                    if now >= deadline {
-                        direction.end(DirectionEnd::Abandoned);
-                    } else {
-                        at(deadline);
+                    match since.checked_add(config.linger) {
+                        Some(deadline) if now < deadline => at(deadline),
+                        Some(_) => direction.end(DirectionEnd::Abandoned),
+                        None => {}
                     }
                 }
             }
@@ -476,11 +490,13 @@ where
             }
             if let Some(idle) = config.idle {
                 let last = forward.hooks.progress.max(backward.hooks.progress);
-                if now >= last + idle {
-                    forward.end(DirectionEnd::Idle);
-                    backward.end(DirectionEnd::Idle);
-                } else {
-                    at(last + idle);
+                match last.checked_add(idle) {
+                    Some(deadline) if now < deadline => at(deadline),
+                    Some(_) => {
+                        forward.end(DirectionEnd::Idle);
+                        backward.end(DirectionEnd::Idle);
+                    }
+                    None => {}
                 }
             }
         }

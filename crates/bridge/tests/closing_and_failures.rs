@@ -212,3 +212,40 @@ async fn an_idle_udp_session_expires_and_a_new_one_starts_on_the_next_datagram()
     assert_eq!(client.next().await.unwrap().unwrap(), "two");
     assert_eq!(bridge.metrics.sessions_total(), 2);
 }
+
+#[async_std::test]
+async fn a_client_that_closes_while_its_target_streams_ends_cleanly() {
+    // A target that streams without pause.
+    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    async_std::task::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let chunk = vec![b'x'; 16 << 10];
+        while stream.write_all(&chunk).await.is_ok() {}
+    });
+    let bridge = support::start(vec![support::listener(
+        Scheme::Ws,
+        "/s",
+        &format!("tcp://{addr}"),
+    )])
+    .await;
+    let mut client = switchyard_ws::connect(&format!("ws://{}/s", bridge.addrs[0]))
+        .await
+        .unwrap();
+    assert!(client.next().await.unwrap().is_ok());
+    // Closing while the target's data is still coming: what the bridge
+    // still had for the client has nowhere to go, and that is no failure.
+    client.close(1000, "bye").await.unwrap();
+    while switchyard_rt::timeout(LIMIT, "close", client.next())
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let metrics = bridge.metrics.clone();
+    assert!(support::eventually(LIMIT, || metrics.sessions_open() == 0).await);
+    for kind in [ErrorKind::Client, ErrorKind::Target] {
+        assert_eq!(bridge.metrics.errors(kind), 0, "{kind:?}");
+    }
+}

@@ -49,6 +49,14 @@ fn mistakes_are_reported_plainly() {
         "{err}"
     );
 
+    let out = run(&["ws://127.0.0.1:0/x", "tcp://127.0.0.1:1", "--text"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("text messages need lines or length-prefixed framing"),
+        "{err}"
+    );
+
     let dir = support::temp_dir("cli-config");
     let file = dir.join("bridge.toml");
     std::fs::write(&file, "[[listener]]\nlisten = \"ws://127.0.0.1:0\"\n\n[[listener.route]]\npath = \"/a\"\ntarget = \"tcp://nowhere\"\n").unwrap();

@@ -88,7 +88,7 @@ impl Forwarded {
 }
 
 /// Messages taken from the source in one poll before the task yields.
-const BUDGET: usize = 128;
+pub(crate) const BUDGET: usize = 128;
 
 /// The state of one forwarding direction, for callers that drive it from a
 /// `poll` function of their own (a relay running both directions and its
@@ -261,18 +261,27 @@ impl Forwarder {
                 // over is flushed as far as it goes now, and the task asks
                 // to be polled again, after the others.
                 if self.unflushed {
-                    if let Poll::Ready(Ok(())) = ends.poll_flush(cx) {
-                        self.flushed(hooks);
+                    match ends.poll_flush(cx) {
+                        Poll::Ready(Ok(())) => self.flushed(hooks),
+                        Poll::Ready(Err(e)) => {
+                            if let Some(end) = self.sink_error(e, hooks) {
+                                return Poll::Ready(self.end_with(end));
+                            }
+                        }
+                        Poll::Pending => {}
                     }
                 }
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            match ends.poll_recv(cx) {
-                Poll::Ready(Some(Ok(msg))) => {
-                    taken += 1;
-                    self.queued = Some(msg);
-                }
+            let received = ends.poll_recv(cx);
+            if received.is_ready() {
+                // Dropped messages count too: a source that only drops must
+                // not hold the task either.
+                taken += 1;
+            }
+            match received {
+                Poll::Ready(Some(Ok(msg))) => self.queued = Some(msg),
                 Poll::Ready(Some(Err(e))) if e.class() == ErrorClass::Dropped => {
                     if hooks.dropped(&e) == Verdict::Stop {
                         return Poll::Ready(self.end_with(Forwarded::Stopped(e)));
@@ -455,7 +464,9 @@ where
     F: FnMut(&mut C, Bytes) -> Option<Bytes>,
 {
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
-        loop {
+        // Messages that need no reply are bounded per poll like the rest: a
+        // peer sending only those must not hold the task.
+        for _ in 0..BUDGET {
             match Pin::new(&mut *self.conn).poll_next(cx) {
                 Poll::Ready(Some(Ok(msg))) => match (self.reply)(self.conn, msg) {
                     Some(reply) => return Poll::Ready(Some(Ok(reply))),
@@ -464,6 +475,8 @@ where
                 other => return other,
             }
         }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         Pin::new(&mut *self.conn).poll_ready(cx)

@@ -23,8 +23,10 @@ pub struct WsServerConfig {
     /// connection is dropped for the new one (a real client finishes in
     /// milliseconds; a slowloris connection is old by nature). Default 1024.
     pub max_handshakes: usize,
-    /// Handshakes one IP address may have under way at once; past it, that
-    /// address's own oldest is dropped. Default 64.
+    /// Handshakes one IP address may have under way at once; past it, each
+    /// newcomer from that address drops the address's own oldest, once that
+    /// has waited a second (a burst of real clients behind one address is
+    /// left alone). Default 64.
     pub max_handshakes_per_ip: usize,
     /// Largest request head (request line and headers). Default 16 KiB;
     /// larger is 431.

@@ -4,7 +4,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use async_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use async_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 use async_tungstenite::tungstenite::Message;
@@ -185,9 +185,8 @@ where
         }
     }
 
-    /// Runs the heartbeat and the shutdown signal; an error when the peer
-    /// is dead.
-    fn poll_housekeeping(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+    /// Runs the shutdown signal and sends a close that is due.
+    fn poll_signals(&mut self, cx: &mut Context<'_>) {
         if let Some(signal) = &mut self.shutdown {
             if signal.poll_signalled(cx).is_ready() {
                 self.shutdown = None;
@@ -197,9 +196,13 @@ where
         if self.pending_close.is_some() {
             let _ = self.poll_pending_close(cx);
         }
-        if self.closing {
-            // Nothing more may be sent once our close is out; waiting for
-            // the peer's answer is the closer's to bound.
+    }
+
+    /// Runs the heartbeat; an error when the peer is dead.
+    fn poll_heartbeat(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        if self.closing || self.peer_close.is_some() {
+            // Nothing more may be sent once a close is out either way;
+            // waiting for the close's answer is the closer's to bound.
             return None;
         }
         let heartbeat = self.heartbeat.as_mut()?;
@@ -251,14 +254,17 @@ where
         if this.ended {
             return Poll::Ready(None);
         }
-        if let Some(dead) = this.poll_housekeeping(cx) {
-            this.ended = true;
-            return Poll::Ready(Some(Err(dead)));
-        }
+        this.poll_signals(cx);
         loop {
             let msg = match Pin::new(&mut this.inner).poll_next(cx) {
+                // The heartbeat's verdict comes once everything that has
+                // arrived was read: a pong may have been among it.
                 Poll::Pending => {
                     this.caught_up = true;
+                    if let Some(dead) = this.poll_heartbeat(cx) {
+                        this.ended = true;
+                        return Poll::Ready(Some(Err(dead)));
+                    }
                     return Poll::Pending;
                 }
                 Poll::Ready(None) => {
@@ -328,7 +334,8 @@ where
         if this.ended {
             return Poll::Pending;
         }
-        match this.poll_housekeeping(cx) {
+        this.poll_signals(cx);
+        match this.poll_heartbeat(cx) {
             Some(dead) => {
                 this.ended = true;
                 Poll::Ready(dead)
@@ -440,7 +447,9 @@ fn close_code_for(e: &WsError) -> (Option<u16>, String) {
 /// tungstenite's error as the shared message error.
 pub(crate) fn map_error(e: WsError) -> Error {
     match e {
-        WsError::ConnectionClosed | WsError::AlreadyClosed => Error::Closed,
+        WsError::ConnectionClosed
+        | WsError::AlreadyClosed
+        | WsError::Protocol(ProtocolError::SendAfterClosing) => Error::Closed,
         WsError::Io(e) => Error::Io(e),
         WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
             Error::FrameTooLarge {

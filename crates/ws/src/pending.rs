@@ -4,14 +4,16 @@
 //! finished connections and new clients need.
 //!
 //! When the budget is full, the oldest unfinished connection is dropped to
-//! make room for the new one; one address may hold only so many, and its
-//! own oldest goes first. A slowloris connection is old by nature, and a
-//! real client finishes its handshake in milliseconds, so the newcomer is
-//! the one that stays.
+//! make room for the new one. One address over its own cap has its oldest
+//! dropped too, once that one has been waiting a second (a burst of real
+//! clients behind one address finishes within that). A slowloris connection
+//! is old by nature, and a real client finishes its handshake in
+//! milliseconds, so the newcomer is the one that stays.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use futures::future::AbortHandle;
 
@@ -27,10 +29,22 @@ pub(crate) struct Pending {
 struct Table {
     next: u64,
     /// By age: the first entry is the oldest.
-    by_age: BTreeMap<u64, (IpAddr, AbortHandle)>,
+    by_age: BTreeMap<u64, Entry>,
     per_ip: HashMap<IpAddr, usize>,
     evicted: u64,
 }
+
+#[derive(Debug)]
+struct Entry {
+    ip: IpAddr,
+    since: Instant,
+    abort: AbortHandle,
+}
+
+/// How long an address's unfinished connection is left alone by its
+/// address's cap: a burst of real handshakes from behind one address (a
+/// NAT, a test) is over well within it.
+const PER_IP_GRACE: Duration = Duration::from_secs(1);
 
 /// A connection's place among the unfinished ones, given up when dropped
 /// (its request phase ended, or it was evicted).
@@ -57,12 +71,14 @@ impl Pending {
     /// ends; evicts the oldest (of its address, or of all) to make room.
     pub(crate) fn admit(self: &Arc<Self>, peer: SocketAddr, abort: AbortHandle) -> Place {
         let ip = peer.ip();
+        let now = Instant::now();
         let mut table = self.table();
         if table.per_ip.get(&ip).copied().unwrap_or(0) >= self.max_per_ip {
             let oldest = table
                 .by_age
                 .iter()
-                .find(|(_, (owner, _))| *owner == ip)
+                .find(|(_, entry)| entry.ip == ip)
+                .filter(|(_, entry)| now.duration_since(entry.since) >= PER_IP_GRACE)
                 .map(|(id, _)| *id);
             if let Some(id) = oldest {
                 table.evict(id);
@@ -77,7 +93,14 @@ impl Pending {
         }
         let id = table.next;
         table.next += 1;
-        table.by_age.insert(id, (ip, abort));
+        table.by_age.insert(
+            id,
+            Entry {
+                ip,
+                since: now,
+                abort,
+            },
+        );
         *table.per_ip.entry(ip).or_default() += 1;
         Place {
             pending: self.clone(),
@@ -100,21 +123,21 @@ impl Pending {
 
 impl Table {
     fn evict(&mut self, id: u64) {
-        if let Some((_, abort)) = self.remove(id) {
-            abort.abort();
+        if let Some(entry) = self.remove(id) {
+            entry.abort.abort();
             self.evicted += 1;
         }
     }
 
-    fn remove(&mut self, id: u64) -> Option<(IpAddr, AbortHandle)> {
-        let (ip, abort) = self.by_age.remove(&id)?;
-        if let Some(count) = self.per_ip.get_mut(&ip) {
+    fn remove(&mut self, id: u64) -> Option<Entry> {
+        let entry = self.by_age.remove(&id)?;
+        if let Some(count) = self.per_ip.get_mut(&entry.ip) {
             *count -= 1;
             if *count == 0 {
-                self.per_ip.remove(&ip);
+                self.per_ip.remove(&entry.ip);
             }
         }
-        Some((ip, abort))
+        Some(entry)
     }
 }
 
@@ -147,21 +170,28 @@ mod tests {
     }
 
     #[test]
-    fn one_address_evicts_only_its_own_oldest() {
+    fn one_address_evicts_only_its_own_oldest_once_it_has_waited() {
         let pending = Arc::new(Pending::new(100, 2));
         let (other, _r0) = AbortHandle::new_pair();
         let _o = pending.admit(addr([10, 0, 0, 9], 1), other.clone());
         let mut places = Vec::new();
         let mut handles = Vec::new();
-        for port in 0..5 {
+        let mut admit = |port| {
             let (handle, _reg) = AbortHandle::new_pair();
             handles.push(handle.clone());
             places.push(pending.admit(addr([10, 0, 0, 1], port), handle));
+        };
+        // A burst: nobody has waited yet, nobody is evicted.
+        for port in 0..3 {
+            admit(port);
         }
+        std::thread::sleep(PER_IP_GRACE);
+        admit(3);
+        admit(4);
         assert!(!other.is_aborted(), "another address's request stays");
         let aborted: Vec<bool> = handles.iter().map(AbortHandle::is_aborted).collect();
-        assert_eq!(aborted, [true, true, true, false, false]);
-        assert_eq!(pending.len(), 3);
+        assert_eq!(aborted, [true, true, false, false, false]);
+        assert_eq!(pending.len(), 4);
     }
 
     #[test]

@@ -151,7 +151,8 @@ pub enum SubscriberEnd {
 pub struct SubscriberReport {
     /// How it ended.
     pub end: SubscriberEnd,
-    /// Messages sent to the client (published ones and replies).
+    /// Messages sent to the client (published ones and replies), counted
+    /// once flushed to it.
     pub sent: u64,
     /// Messages its connection refused to send (over its message limit),
     /// skipped: the subscriber stayed.
@@ -161,16 +162,25 @@ pub struct SubscriberReport {
 /// Counts what a subscriber's forwarder does; refused messages are skipped.
 #[derive(Default)]
 struct SubscriberCounts {
+    /// Handed to the connection, not yet flushed.
+    pending: u64,
     sent: u64,
     refused: u64,
 }
 
 impl ForwardHooks for SubscriberCounts {
     fn queued(&mut self, _len: usize) {
-        self.sent += 1;
+        self.pending += 1;
+    }
+
+    fn flushed(&mut self) {
+        self.sent += std::mem::take(&mut self.pending);
     }
 
     fn refused(&mut self, error: &Error) -> Verdict {
+        // The split sink reports a refusal after taking the message: it was
+        // counted as handed over, and is not sent.
+        self.pending = self.pending.saturating_sub(1);
         self.refused += 1;
         tracing::debug!(%error, "a message this subscriber cannot take was skipped");
         Verdict::Skip
@@ -277,7 +287,7 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        loop {
+        for _ in 0..PUBLISHED_IN_A_ROW {
             if this.in_a_row < PUBLISHED_IN_A_ROW {
                 match Pin::new(&mut *this.sub).poll_next(cx) {
                     Poll::Ready(Some(msg)) => {
@@ -314,6 +324,10 @@ where
                 Poll::Pending => return Poll::Pending,
             }
         }
+        // Client messages that needed no reply, one after another: yield
+        // rather than hold the task.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 

@@ -149,18 +149,14 @@ async fn lines_on_a_tcp_target_are_text_messages_on_the_websocket() {
 
 #[async_std::test]
 async fn a_line_that_is_not_utf8_is_left_out_of_a_text_websocket_and_counted() {
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    async_std::task::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
+    let addr = support::one_connection_target(|mut stream| async move {
         stream
             .write_all(b"before\n\xff\xfe latin-1\nafter\n")
             .await
             .unwrap();
         async_std::task::sleep(std::time::Duration::from_secs(5)).await;
-    });
+    })
+    .await;
     let (bridge, mut client) = text_lines_client(addr).await;
     assert_eq!(client.next().await.unwrap().unwrap(), "before");
     assert_eq!(

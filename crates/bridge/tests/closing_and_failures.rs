@@ -54,14 +54,10 @@ async fn a_tcp_client_of_an_unreachable_target_is_just_closed() {
 #[async_std::test]
 async fn a_target_that_ends_its_stream_closes_the_websocket_with_1000() {
     // Says one thing, then closes.
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    async_std::task::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
+    let addr = support::one_connection_target(|mut stream| async move {
         stream.write_all(b"bye").await.unwrap();
-    });
+    })
+    .await;
     let bridge = support::start(vec![support::listener(
         Scheme::Ws,
         "/x",
@@ -216,15 +212,11 @@ async fn an_idle_udp_session_expires_and_a_new_one_starts_on_the_next_datagram()
 #[async_std::test]
 async fn a_client_that_closes_while_its_target_streams_ends_cleanly() {
     // A target that streams without pause.
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    async_std::task::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
+    let addr = support::one_connection_target(|mut stream| async move {
         let chunk = vec![b'x'; 16 << 10];
         while stream.write_all(&chunk).await.is_ok() {}
-    });
+    })
+    .await;
     let bridge = support::start(vec![support::listener(
         Scheme::Ws,
         "/s",

@@ -254,6 +254,25 @@ fn upgrade_status_keep(addr: SocketAddr, path: &str) -> (String, std::net::TcpSt
     (String::from_utf8_lossy(&response).into_owned(), stream)
 }
 
+/// A TCP service on a free port that runs `serve` on the first connection
+/// it accepts; its address.
+pub async fn one_connection_target<F, Fut>(serve: F) -> SocketAddr
+where
+    F: FnOnce(async_std::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    async_std::task::spawn(async move {
+        if let Ok((stream, _)) = listener.accept().await {
+            serve(stream).await;
+        }
+    });
+    addr
+}
+
 /// A TCP service that accepts connections and never reads from them (a
 /// stalled target); keeps them open until the returned handle is dropped.
 pub async fn stalled_target() -> (SocketAddr, async_std::task::JoinHandle<()>) {

@@ -28,12 +28,13 @@ for t in "${targets[@]}"; do
     # -rss_limit_mb: any input that makes a target use 512 MiB is a finding.
     if cargo fuzz run -s none "$t" "$scratch" "corpus/$t" -- \
         -max_total_time="$seconds" -rss_limit_mb=512 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
-        runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-        cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
+        # (-a: a target's own output can hold any bytes.)
+        runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo '?')
+        cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 || true)
         echo "fuzz $t: ok, $runs executions in ${seconds}s, $cov"
     else
         echo "fuzz $t: FAILED (see fuzz/$log)"
-        grep -E "panicked|SUMMARY|Test unit written" "$log" | head -5 || true
+        grep -aE "panicked|SUMMARY|Test unit written" "$log" | head -5 || true
         failed=1
     fi
 done

@@ -18,7 +18,6 @@ const MAX: usize = 1024;
 
 fuzz_target!(|input: Chunked| {
     let whole = decode_chunked(LengthPrefixed::new(MAX), &input.wire, &[]);
-    let before = LargestAllocation::largest();
     LargestAllocation::reset();
     let chunked = decode_chunked(LengthPrefixed::new(MAX), &input.wire, &input.cuts);
     // What is buffered is at most one frame (header + MAX) plus one chunk
@@ -26,7 +25,6 @@ fuzz_target!(|input: Chunked| {
     let bound = 2 * (LengthPrefixed::HEADER_LEN + MAX + 255) + 64;
     // (decode_chunked allocates its own list first, one entry per byte.)
     let list = (input.wire.len() + 2) * std::mem::size_of::<Result<bytes::Bytes, String>>();
-    let _ = before;
     assert!(
         LargestAllocation::largest() <= bound.max(list),
         "allocated {} bytes with a {MAX}-byte maximum",

@@ -17,14 +17,12 @@ const MAX: usize = 256;
 
 fuzz_target!(|input: Chunked| {
     let whole = decode_chunked(Lines::new(MAX), &input.wire, &[]);
-    let before = LargestAllocation::largest();
     LargestAllocation::reset();
     let chunked = decode_chunked(Lines::new(MAX), &input.wire, &input.cuts);
     // Buffered: at most a line (MAX, its CR and LF) plus one chunk (255).
     let bound = 2 * (MAX + 2 + 255) + 64;
     // (decode_chunked allocates its own list first, one entry per byte.)
     let list = (input.wire.len() + 2) * std::mem::size_of::<Result<bytes::Bytes, String>>();
-    let _ = before;
     assert!(
         LargestAllocation::largest() <= bound.max(list),
         "allocated {} bytes with a {MAX}-byte maximum",

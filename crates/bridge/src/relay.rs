@@ -345,6 +345,16 @@ impl Direction {
     }
 }
 
+/// Whether the relay is over: both directions ended, or one failed (the
+/// other is then cut: the caller says why).
+fn ended(forward: &mut Direction, backward: &mut Direction) -> bool {
+    if forward.failed() || backward.failed() {
+        forward.end(DirectionEnd::Cut);
+        backward.end(DirectionEnd::Cut);
+    }
+    !forward.is_running() && !backward.is_running()
+}
+
 /// Relays between `a` and `b` in both directions until both directions
 /// have ended, or one has and the other then carries nothing for the
 /// [`linger`](RelayConfig::linger), or nothing moves at all for the
@@ -449,11 +459,7 @@ where
             }
         }
         // A failure ends the relay at once: the caller says why.
-        if forward.failed() || backward.failed() {
-            forward.end(DirectionEnd::Cut);
-            backward.end(DirectionEnd::Cut);
-        }
-        if !forward.is_running() && !backward.is_running() {
+        if ended(&mut forward, &mut backward) {
             return Poll::Ready(());
         }
         let now = Instant::now();
@@ -500,11 +506,7 @@ where
                 }
             }
         }
-        if forward.failed() || backward.failed() {
-            forward.end(DirectionEnd::Cut);
-            backward.end(DirectionEnd::Cut);
-        }
-        if !forward.is_running() && !backward.is_running() {
+        if ended(&mut forward, &mut backward) {
             return Poll::Ready(());
         }
         match next {

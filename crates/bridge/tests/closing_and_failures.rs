@@ -80,27 +80,20 @@ async fn a_target_that_dies_mid_session_is_reported_and_other_sessions_go_on() {
     // A connection that says "hello" is dropped after echoing it; others
     // echo. (Chosen by what it says, not by the order of accepts: the two
     // sessions dial their targets in either order.)
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    async_std::task::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            async_std::task::spawn(async move {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = stream.read(&mut buf).await {
-                    if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                    if buf[..n].starts_with(b"hello") {
-                        // The service goes away mid-session.
-                        let _ = stream.write_all(b"dying").await;
-                        return;
-                    }
-                }
-            });
+    let addr = support::tcp_service(|mut stream| async move {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+            if buf[..n].starts_with(b"hello") {
+                // The service goes away mid-session.
+                let _ = stream.write_all(b"dying").await;
+                return;
+            }
         }
-    });
+    })
+    .await;
     let bridge = support::start(vec![support::listener(
         Scheme::Ws,
         "/x",

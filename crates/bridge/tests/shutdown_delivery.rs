@@ -13,19 +13,11 @@ use switchyard_bridge::{Bridge, BridgeConfig, Scheme};
 /// A TCP service that sends every client an endless stream of bytes
 /// (byte `i` is `i % 251`), as fast as the client takes them.
 async fn streaming_target() -> std::net::SocketAddr {
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    async_std::task::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            async_std::task::spawn(async move {
-                let pattern: Vec<u8> = (0..251 * 256).map(|i| (i % 251) as u8).collect();
-                while stream.write_all(&pattern).await.is_ok() {}
-            });
-        }
-    });
-    addr
+    support::tcp_service(|mut stream| async move {
+        let pattern: Vec<u8> = (0..251 * 256).map(|i| (i % 251) as u8).collect();
+        while stream.write_all(&pattern).await.is_ok() {}
+    })
+    .await
 }
 
 #[async_std::test]

@@ -43,27 +43,38 @@ pub fn closed_port() -> SocketAddr {
 /// A TCP service echoing raw bytes; it shuts its write half when the
 /// client does.
 pub async fn tcp_echo() -> SocketAddr {
+    tcp_service(|stream| async move {
+        let (mut r, mut w) = (stream.clone(), stream);
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            match r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if w.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = w.shutdown(std::net::Shutdown::Write);
+    })
+    .await
+}
+
+/// A TCP service on a free port that runs `serve` on every connection it
+/// accepts, each in a task of its own; its address.
+pub async fn tcp_service<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(async_std::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
     async_std::task::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            async_std::task::spawn(async move {
-                let (mut r, mut w) = (stream.clone(), stream);
-                let mut buf = vec![0u8; 64 << 10];
-                loop {
-                    match r.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if w.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-                let _ = w.shutdown(std::net::Shutdown::Write);
-            });
+            async_std::task::spawn(serve(stream));
         }
     });
     addr

@@ -185,3 +185,43 @@ async fn a_relay_where_nothing_moves_ends_at_its_idle_timeout() {
         report.duration
     );
 }
+
+#[async_std::test]
+async fn time_outs_too_long_to_reach_mean_never_not_a_panic() {
+    let sockets = futures::future::join_all((0..4).map(|_| UdpSocket::bind("127.0.0.1:0"))).await;
+    let mut sockets: Vec<UdpSocket> = sockets.into_iter().map(Result::unwrap).collect();
+    let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
+    let (server, b, a, client) = (
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+    );
+    let mut client = client.connect(addrs[1]).await.unwrap();
+    let mut server = server.connect(addrs[2]).await.unwrap();
+    // What a config file can say: u64::MAX seconds.
+    let forever = Some(Duration::from_secs(u64::MAX));
+    let config = RelayConfig::default()
+        .linger(Duration::from_secs(u64::MAX))
+        .idle(forever)
+        .send_timeout(forever);
+    let relaying = async_std::task::spawn(relay(
+        a.connect(addrs[0]).await.unwrap(),
+        b.connect(addrs[3]).await.unwrap(),
+        config,
+    ));
+    let limit = Duration::from_secs(5);
+    client.send("tick".into()).await.unwrap();
+    let tick = switchyard_rt::timeout(limit, "relayed", server.next()).await;
+    assert_eq!(
+        tick.expect("the relay carries messages").unwrap().unwrap(),
+        "tick"
+    );
+    server.send("tock".into()).await.unwrap();
+    let tock = switchyard_rt::timeout(limit, "relayed", client.next()).await;
+    assert_eq!(
+        tock.expect("the relay carries messages").unwrap().unwrap(),
+        "tock"
+    );
+    assert!(relaying.cancel().await.is_none(), "the relay ended");
+}

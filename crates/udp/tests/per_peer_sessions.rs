@@ -140,14 +140,16 @@ async fn one_address_cannot_take_every_session() {
     // Another address still gets its session.
     let other = UdpSocket::bind("127.0.0.2:0").await.unwrap();
     other.send_to(b"hello", server).await.unwrap();
-    let mut peers = Vec::new();
+    // The sessions are kept: a dropped one ends at the next sweep.
+    let mut sessions = Vec::new();
     for _ in 0..5 {
         let session = switchyard_rt::timeout(Duration::from_secs(5), "accept", listener.accept())
             .await
             .unwrap()
             .unwrap();
-        peers.push(session.peer_addr());
+        sessions.push(session);
     }
+    let peers: Vec<_> = sessions.iter().map(|s| s.peer_addr()).collect();
     assert_eq!(
         peers
             .iter()

@@ -24,9 +24,8 @@ type Keep = Option<Box<dyn std::any::Any + Send>>;
 
 mod transports {
     use super::*;
-    use async_std::net::TcpListener;
     use switchyard::frame::{Framed, LengthPrefixed};
-    use switchyard::tcp::TcpStream;
+    use switchyard::tcp::{TcpListener, TcpStream};
     use switchyard::udp::{SessionConfig, UdpConnection, UdpListener, UdpSession, UdpSocket};
 
     pub struct TcpLengthPrefixed;
@@ -43,7 +42,7 @@ mod transports {
             let framing = LengthPrefixed::new(MAX);
             (
                 Framed::new(client.unwrap(), framing),
-                Framed::new(accepted.unwrap().0.into(), framing),
+                Framed::new(accepted.unwrap().0, framing),
                 None,
             )
         }
@@ -223,7 +222,8 @@ where
             }
         }
     });
-    let (mut reader, sender) = rt::share(a, 16);
+    let (mut reader, sender, writer) = switchyard::frame::share(a, 16);
+    rt::spawn(writer);
     let (credit_tx, credit_rx) = async_channel::bounded::<()>(WINDOW);
     for _ in 0..WINDOW {
         credit_tx.try_send(()).unwrap();

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use futures::FutureExt;
+use switchyard_rt::Shutdown;
 
 use crate::dial::DialOptions;
 use crate::session::Route;
@@ -52,14 +53,14 @@ enum Bound {
 /// targets.
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_bridge::{Bridge, BridgeConfig, ListenerConfig, RouteConfig, TargetSpec};
 ///
 /// // A UDP echo service, and a bridge that lets WebSocket clients reach it.
 /// let service = switchyard_udp::UdpSocket::bind("127.0.0.1:0").await?;
 /// let target = format!("udp://{}", service.local_addr()?).parse()?;
-/// async_std::task::spawn(async move {
+/// switchyard_rt::spawn(async move {
 ///     while let Ok((msg, peer)) = service.recv_from().await {
 ///         let _ = service.send_to(&msg, peer).await;
 ///     }
@@ -68,13 +69,13 @@ enum Bound {
 ///     .route(RouteConfig::new("/echo", TargetSpec::Fixed(target)));
 /// let bridge = Bridge::bind(BridgeConfig::new(vec![listener])).await?;
 /// let url = format!("ws://{}/echo", bridge.local_addrs()[0]);
-/// let shutdown = bridge.shutdown_handle();
-/// let serving = async_std::task::spawn(bridge.serve());
+/// let shutdown = bridge.shutdown();
+/// let serving = switchyard_rt::spawn(bridge.serve());
 ///
 /// let mut client = switchyard_ws::connect(&url).await?;
 /// client.send("one datagram".into()).await?;
 /// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"one datagram"[..]));
-/// shutdown.shutdown();
+/// shutdown.trigger();
 /// serving.await;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
@@ -83,8 +84,7 @@ pub struct Bridge {
     bound: Vec<Bound>,
     addrs: Vec<SocketAddr>,
     metrics: Arc<Metrics>,
-    shutdown: BridgeShutdown,
-    signal: async_channel::Receiver<()>,
+    shutdown: Shutdown,
     grace: Duration,
 }
 
@@ -96,39 +96,29 @@ impl std::fmt::Debug for Bridge {
     }
 }
 
-/// Stops a running [`Bridge`]: listeners stop accepting, WebSocket clients
-/// are closed with 1001, and [`Bridge::serve`] returns once sessions have
-/// ended or the grace period is over. Cloneable.
-#[derive(Debug, Clone)]
-pub struct BridgeShutdown(async_channel::Sender<()>);
-
-impl BridgeShutdown {
-    /// Begins the shutdown.
-    pub fn shutdown(&self) {
-        self.0.close();
-    }
-}
-
 impl Bridge {
     /// Validates `config`, reads its certificates, and binds every listener.
     pub async fn bind(config: BridgeConfig) -> Result<Self, BridgeError> {
         config.validate()?;
         let metrics = Arc::new(Metrics::default());
-        let (tx, signal) = async_channel::bounded(1);
+        let shutdown = Shutdown::new();
         let mut bound = Vec::new();
         let mut addrs = Vec::new();
         for listener in &config.listeners {
-            let routes = routes(listener, &metrics, &signal)?;
+            let routes = routes(listener, &metrics, &shutdown)?;
             let (b, addr) = match listener.listen.scheme {
                 Scheme::Ws | Scheme::Wss => {
                     let server =
                         serve_ws::bind(listener, routes, metrics.clone(), config.shutdown_grace)
-                            .await?;
+                            .await?
+                            .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
                     (Bound::Ws(server), addr)
                 }
                 Scheme::Tcp => {
-                    let server = serve_tcp::bind(listener, config.shutdown_grace).await?;
+                    let server = serve_tcp::bind(listener, config.shutdown_grace)
+                        .await?
+                        .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
                     (
                         Bound::Tcp(server, routes[0].clone(), listener.max_message),
@@ -136,7 +126,9 @@ impl Bridge {
                     )
                 }
                 Scheme::Udp => {
-                    let socket = serve_udp::bind(listener).await?;
+                    let socket = serve_udp::bind(listener)
+                        .await?
+                        .with_shutdown(shutdown.clone());
                     let addr = socket.local_addr();
                     (Bound::Udp(socket, routes[0].clone()), addr)
                 }
@@ -151,8 +143,7 @@ impl Bridge {
             bound,
             addrs,
             metrics,
-            shutdown: BridgeShutdown(tx),
-            signal,
+            shutdown,
             grace: config.shutdown_grace,
         })
     }
@@ -167,25 +158,22 @@ impl Bridge {
         self.metrics.clone()
     }
 
-    /// A handle that stops the bridge.
-    pub fn shutdown_handle(&self) -> BridgeShutdown {
+    /// The bridge's shutdown signal, which every listener and session
+    /// watches. Triggering it stops the listeners accepting, closes
+    /// WebSocket clients with 1001 once what their sessions had taken is
+    /// delivered, and [`serve`](Self::serve) returns once sessions have
+    /// ended or the grace period is over.
+    pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
     }
 
     /// Serves every listener until shut down.
     pub async fn serve(self) {
         let mut running = Vec::new();
-        let mut stops: Vec<Box<dyn Fn() + Send>> = Vec::new();
         for b in self.bound {
             match b {
-                Bound::Ws(server) => {
-                    let handle = server.shutdown_handle();
-                    stops.push(Box::new(move || handle.shutdown()));
-                    running.push(server.serve().map(drop).boxed());
-                }
+                Bound::Ws(server) => running.push(server.serve().map(drop).boxed()),
                 Bound::Tcp(server, route, max) => {
-                    let handle = server.shutdown_handle();
-                    stops.push(Box::new(move || handle.shutdown()));
                     running.push(serve_tcp::serve(server, route, max).boxed());
                 }
                 Bound::Udp(socket, route) => {
@@ -193,16 +181,13 @@ impl Bridge {
                 }
             }
         }
-        let signal = self.signal;
-        let grace = self.grace;
-        let stopper = async move {
-            let _ = signal.recv().await;
+        let (shutdown, grace) = (self.shutdown, self.grace);
+        let announce = async move {
+            shutdown.wait().await;
             tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
-            for stop in &stops {
-                stop();
-            }
         };
-        futures::join!(join_all(running), stopper);
+        // Every listener serves until the signal, so both end.
+        futures::join!(join_all(running), announce);
     }
 }
 
@@ -210,7 +195,7 @@ impl Bridge {
 fn routes(
     listener: &ListenerConfig,
     metrics: &Arc<Metrics>,
-    shutdown: &async_channel::Receiver<()>,
+    shutdown: &Shutdown,
 ) -> Result<Vec<Arc<Route>>, BridgeError> {
     let udp_listener = listener.listen.scheme == Scheme::Udp;
     listener

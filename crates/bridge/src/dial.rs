@@ -141,7 +141,7 @@ impl DialOptions {
 /// connected UDP socket of its own, or a WebSocket (TLS for wss).
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_bridge::{dial, DialOptions, Endpoint};
 ///
@@ -166,26 +166,10 @@ pub async fn dial(target: &Endpoint, options: &DialOptions) -> Result<BoxConnect
             Ok(frame_stream(stream, options.framing, options.max_message))
         }
         Scheme::Udp => {
-            let resolve = async_std::net::ToSocketAddrs::to_socket_addrs(&target.authority());
-            let addr = switchyard_rt::timeout(options.connect_timeout, "resolve", resolve)
-                .await??
-                .next()
-                .ok_or_else(|| {
-                    Error::Io(std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        format!("{} resolves to no address", target.authority()),
-                    ))
-                })?;
-            let local = if addr.is_ipv4() {
-                "0.0.0.0:0"
-            } else {
-                "[::]:0"
-            };
-            let max = options.max_message.min(switchyard_udp::MAX_PAYLOAD);
-            let socket = switchyard_udp::UdpSocket::bind(local)
-                .await?
-                .with_max_datagram(max);
-            Ok(Box::pin(socket.connect(addr).await?))
+            let connect = switchyard_udp::connect(target.authority());
+            let conn =
+                switchyard_rt::timeout(options.connect_timeout, "resolve", connect).await??;
+            Ok(Box::pin(conn.with_max_datagram(options.max_message)))
         }
         Scheme::Ws | Scheme::Wss => {
             let mut config = ClientConfig::default()

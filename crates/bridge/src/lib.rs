@@ -29,7 +29,7 @@ mod tokens;
 mod web;
 
 pub use auth::Auth;
-pub use bridge::{Bridge, BridgeError, BridgeShutdown};
+pub use bridge::{Bridge, BridgeError};
 pub use config::{
     BridgeConfig, ConfigError, ListenerConfig, RouteConfig, StreamFraming, TargetSpec,
 };

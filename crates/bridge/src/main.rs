@@ -183,9 +183,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     for (listen, addr) in listeners.iter().zip(bridge.local_addrs()) {
         println!("listening on {}://{addr}", listen.scheme.as_str());
     }
-    let shutdown = bridge.shutdown_handle();
+    let shutdown = bridge.shutdown();
     ctrlc::set_handler(move || {
-        shutdown.shutdown();
+        shutdown.trigger();
         // Whatever is still open after the grace period does not hold the
         // process: exit regardless a moment later.
         std::thread::spawn(move || {

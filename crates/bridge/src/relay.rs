@@ -374,7 +374,7 @@ fn ended(forward: &mut Direction, backward: &mut Direction) -> bool {
 /// pass `&mut connection` to keep it for that.
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use std::time::Duration;
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_bridge::{relay, RelayConfig};
@@ -388,7 +388,7 @@ fn ended(forward: &mut Direction, backward: &mut Direction) -> bool {
 /// let mut client = client.connect(a_addr).await?;
 /// let mut server = server.connect(b_addr).await?;
 /// let config = RelayConfig::default().linger(Duration::from_millis(100));
-/// let relaying = async_std::task::spawn(relay(a.connect(client_addr).await?, b.connect(server_addr).await?, config));
+/// let relaying = switchyard_rt::spawn(relay(a.connect(client_addr).await?, b.connect(server_addr).await?, config));
 ///
 /// client.send("ping".into()).await?;
 /// let msg = server.next().await.unwrap()?;

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::{select, Either};
 use switchyard_udp::{SessionConfig, UdpListener, MAX_PAYLOAD};
 
 use crate::session::{self, Route};
@@ -31,14 +30,11 @@ pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UdpListener, Bridg
 /// Serves a bound UDP listener until the bridge shuts down; sessions then
 /// deliver what they have taken, end and log.
 pub(crate) async fn serve(listener: UdpListener, route: Arc<Route>) {
-    let shutdown = route.shutdown.clone();
+    let shutdown = listener.shutdown();
     loop {
-        let accepted = match select(Box::pin(listener.accept()), Box::pin(shutdown.recv())).await {
-            Either::Left((accepted, _)) => accepted,
-            Either::Right(_) => return,
-        };
-        let mut client = match accepted {
+        let mut client = match listener.accept().await {
             Ok(session) => session,
+            Err(_) if shutdown.is_triggered() => return,
             Err(e) => {
                 tracing::warn!(error = %e, "UDP listener failed");
                 switchyard_rt::sleep(Duration::from_millis(50)).await;

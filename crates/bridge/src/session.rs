@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchyard_frame::{Error, Keepalive, MessageConnection};
+use switchyard_rt::Shutdown;
 use switchyard_ws::http::RequestHead;
 
 use crate::dial::{dial, DialOptions};
@@ -24,7 +25,7 @@ pub(crate) struct Route {
     pub relay: RelayConfig,
     pub metrics: Arc<Metrics>,
     /// Closed when the bridge shuts down.
-    pub shutdown: async_channel::Receiver<()>,
+    pub shutdown: Shutdown,
 }
 
 impl Route {
@@ -106,10 +107,7 @@ where
             Outcome::Unreachable(e)
         }
         Ok(mut target_conn) => {
-            let shutdown = route.shutdown.clone();
-            let shutdown = async move {
-                let _ = shutdown.recv().await;
-            };
+            let shutdown = route.shutdown.wait();
             let report = relay_until(&mut *client, &mut target_conn, route.relay, shutdown).await;
             if matches!(report.a_to_b, DirectionEnd::Shutdown) {
                 // The target is told too: its write half shut, or a close.

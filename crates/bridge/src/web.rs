@@ -49,13 +49,19 @@ pub fn resolve_web_path(root: &Path, request_path: &str) -> Result<PathBuf, Stat
     Ok(real)
 }
 
-/// The response for `GET request_path` under `root`.
+/// The response for `GET request_path` under `root`, found and read on the
+/// runtime's pool for blocking calls.
 pub(crate) async fn serve(root: &Path, request_path: &str) -> Response {
+    let (root, request_path) = (root.to_owned(), request_path.to_owned());
+    switchyard_rt::spawn_blocking(move || read_file(&root, &request_path)).await
+}
+
+fn read_file(root: &Path, request_path: &str) -> Response {
     let path = match resolve_web_path(root, request_path) {
         Ok(path) => path,
         Err(status) => return Response::text(status, "no such file"),
     };
-    match async_std::fs::metadata(&path).await {
+    match std::fs::metadata(&path) {
         Ok(meta) if meta.len() > MAX_FILE => {
             return Response::text(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -65,7 +71,7 @@ pub(crate) async fn serve(root: &Path, request_path: &str) -> Response {
         Ok(_) => {}
         Err(_) => return Response::text(StatusCode::NOT_FOUND, "no such file"),
     }
-    match async_std::fs::read(&path).await {
+    match std::fs::read(&path) {
         Ok(body) => Response::new(StatusCode::OK).body(content_type(&path), body),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "cannot read a --web file");

@@ -62,7 +62,7 @@ async fn pair(listen: Scheme, target: Scheme) {
     }
     assert_eq!(bridge.metrics.sessions_open(), 1);
     let _ = client.close().await;
-    bridge.shutdown.shutdown();
+    bridge.shutdown.trigger();
     switchyard_rt::timeout(
         std::time::Duration::from_secs(10),
         "shutdown",

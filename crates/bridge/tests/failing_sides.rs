@@ -67,7 +67,7 @@ async fn a_target_killed_mid_stream_is_reported_with_1014_every_time() {
         .await;
         assert_eq!(code, 1014, "run {run}: {reason}");
         assert!(reason.contains("target failed"), "run {run}: {reason}");
-        bridge.shutdown.shutdown();
+        bridge.shutdown.trigger();
     }
 }
 

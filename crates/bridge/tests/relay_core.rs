@@ -29,14 +29,24 @@ async fn tcp_echo() -> std::net::SocketAddr {
     addr
 }
 
-/// Accepts one client on a fresh listener; the relay's client side.
-async fn accept_one() -> (std::net::SocketAddr, async_std::task::JoinHandle<TcpStream>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    (
-        addr,
-        async_std::task::spawn(async move { listener.accept().await.unwrap().0 }),
-    )
+/// Accepts one client on a fresh server; the relay's client side (a
+/// switchyard stream, whose close sends FIN).
+async fn accept_one() -> (
+    std::net::SocketAddr,
+    impl std::future::Future<Output = switchyard_tcp::ServerStream>,
+) {
+    let server = switchyard_tcp::Server::bind("127.0.0.1:0", Default::default())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = async_channel::bounded(1);
+    async_std::task::spawn(server.serve(move |conn| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(conn.into_stream()).await;
+        }
+    }));
+    (addr, async move { rx.recv().await.unwrap() })
 }
 
 fn checksum(bytes: &[u8]) -> u64 {
@@ -50,7 +60,7 @@ async fn eight_mebibytes_through_a_raw_tcp_relay_come_back_byte_exact() {
     let echo = tcp_echo().await;
     let (front, accepted) = accept_one().await;
     let mut client = TcpStream::connect(front).await.unwrap();
-    let a = Framed::new(switchyard_tcp::TcpStream::from(accepted.await), Raw);
+    let a = Framed::new(accepted.await, Raw);
     let b = Framed::new(
         switchyard_tcp::connect(echo, Duration::from_secs(5))
             .await
@@ -104,7 +114,7 @@ async fn datagram_boundaries_survive_length_prefixed_tcp_to_udp() {
     let (front, accepted) = accept_one().await;
     let client = TcpStream::connect(front).await.unwrap();
     let a = Framed::new(
-        switchyard_tcp::TcpStream::from(accepted.await),
+        accepted.await,
         LengthPrefixed::default(),
     );
     let b = UdpSocket::bind("127.0.0.1:0")

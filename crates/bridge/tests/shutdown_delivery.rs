@@ -29,11 +29,7 @@ async fn a_shutdown_delivers_what_was_taken_and_counts_only_that() {
         Bridge::bind(BridgeConfig::new(vec![listener]).shutdown_grace(Duration::from_secs(30)))
             .await
             .unwrap();
-    let (addr, metrics, shutdown) = (
-        bridge.local_addrs()[0],
-        bridge.metrics(),
-        bridge.shutdown_handle(),
-    );
+    let (addr, metrics, shutdown) = (bridge.local_addrs()[0], bridge.metrics(), bridge.shutdown());
     let serving = async_std::task::spawn(bridge.serve());
 
     let mut readers = Vec::new();
@@ -58,7 +54,7 @@ async fn a_shutdown_delivers_what_was_taken_and_counts_only_that() {
         }));
     }
     async_std::task::sleep(Duration::from_millis(300)).await;
-    shutdown.shutdown();
+    shutdown.trigger();
     let mut total = 0;
     for reader in readers {
         let (received, close) = switchyard_rt::timeout(Duration::from_secs(10), "reader", reader)
@@ -92,7 +88,7 @@ async fn a_client_that_keeps_sending_after_its_1001_does_not_hold_the_bridge() {
         Bridge::bind(BridgeConfig::new(vec![listener]).shutdown_grace(Duration::from_secs(30)))
             .await
             .unwrap();
-    let (addr, shutdown) = (bridge.local_addrs()[0], bridge.shutdown_handle());
+    let (addr, shutdown) = (bridge.local_addrs()[0], bridge.shutdown());
     let serving = async_std::task::spawn(bridge.serve());
     let mut client = switchyard_ws::connect(&format!("ws://{addr}/s"))
         .await
@@ -110,7 +106,7 @@ async fn a_client_that_keeps_sending_after_its_1001_does_not_hold_the_bridge() {
         }
     });
     let started = Instant::now();
-    shutdown.shutdown();
+    shutdown.trigger();
     switchyard_rt::timeout(Duration::from_secs(10), "shutdown", serving)
         .await
         .expect("a client sending after its 1001 held the bridge");

@@ -35,7 +35,7 @@ async fn bridge(
     support::Running {
         addrs: bridge.local_addrs().to_vec(),
         metrics: bridge.metrics(),
-        shutdown: bridge.shutdown_handle(),
+        shutdown: bridge.shutdown(),
         serving: async_std::task::spawn(bridge.serve()),
     }
 }
@@ -114,7 +114,7 @@ async fn a_shutdown_with_a_stalled_target_does_not_wait_out_the_grace_period() {
     let bridge = bridge(target, Some(Duration::from_secs(30)), None).await;
     let mut client = fill_until_blocked(bridge.addrs[0]).await;
     let started = Instant::now();
-    bridge.shutdown.shutdown();
+    bridge.shutdown.trigger();
     switchyard_rt::timeout(Duration::from_secs(10), "shutdown", bridge.serving)
         .await
         .expect("the bridge waited for its 30 s grace period");

@@ -68,7 +68,7 @@ enum ReadState {
 /// a silently cut message.
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use bytes::Bytes;
 /// use futures::{io::Cursor, SinkExt, StreamExt};
 /// use switchyard_frame::{Framed, LengthPrefixed};

@@ -9,7 +9,7 @@
 //! and close is idempotent and safe from any task.
 //!
 //! [`share`] is runtime-free: it returns the writer as a future for the
-//! caller to spawn (`switchyard_rt::share` does that on the runtime).
+//! caller to spawn (with `switchyard_rt::spawn`, for one).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,14 +53,14 @@ impl ForwardHooks for CountRefused<'_> {
 /// ([`MessageSender::refused`]); the messages after it are still sent.
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use bytes::Bytes;
 /// use futures::{io::Cursor, StreamExt};
 /// use switchyard_frame::{share, Framed, LengthPrefixed};
 ///
 /// let framed = Framed::new(Cursor::new(Vec::new()), LengthPrefixed::default());
 /// let (reader, sender, writer) = share(framed, 16);
-/// let writer = async_std::task::spawn(writer);
+/// let writer = switchyard_rt::spawn(writer);
 /// let other = sender.clone(); // for another task
 /// other.send(Bytes::from_static(b"hello")).await?;
 /// sender.close();

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use async_std::io::{ReadExt, WriteExt};
+use futures::io::{AsyncReadExt, AsyncWriteExt};
 use futures::{SinkExt, StreamExt};
 
 use crate::probe::CpuMeter;
@@ -67,7 +67,8 @@ impl Publisher {
 
 /// One `POST` of `msg` to `path`, on a new connection; an error unless 200.
 async fn post(authority: &str, path: &str, msg: &[u8]) -> anyhow::Result<()> {
-    let mut stream = async_std::net::TcpStream::connect(authority).await?;
+    let mut stream =
+        switchyard_tcp::connect(authority, switchyard_tcp::DEFAULT_CONNECT_TIMEOUT).await?;
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         msg.len()

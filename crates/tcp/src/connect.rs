@@ -3,8 +3,8 @@
 use std::io;
 use std::time::Duration;
 
-use async_std::net::ToSocketAddrs;
 use switchyard_frame::{Framed, Framing};
+use switchyard_rt::net::{Address, TcpStream as RuntimeTcpStream};
 
 use crate::{TcpKeepalive, TcpStream};
 
@@ -21,7 +21,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The error names the address that failed:
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use std::time::Duration;
 ///
 /// // Port 9 on loopback (discard) is almost never listening.
@@ -29,17 +29,16 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// assert!(err.to_string().starts_with("connect to 127.0.0.1:9: "), "{err}");
 /// # });
 /// ```
-pub async fn connect<A: ToSocketAddrs>(addr: A, timeout: Duration) -> io::Result<TcpStream> {
+pub async fn connect(addr: impl Into<Address>, timeout: Duration) -> io::Result<TcpStream> {
     let mut last_error = None;
-    for addr in addr.to_socket_addrs().await? {
+    for addr in addr.into().resolve().await? {
         let attempt =
-            switchyard_rt::timeout(timeout, "connect", async_std::net::TcpStream::connect(addr))
-                .await;
+            switchyard_rt::timeout(timeout, "connect", RuntimeTcpStream::connect(addr)).await;
         match attempt.and_then(|connected| connected) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
                 TcpKeepalive::apply(Some(&TcpKeepalive::default()), &stream)?;
-                return Ok(stream.into());
+                return Ok(TcpStream::new(stream));
             }
             Err(e) => {
                 last_error = Some(io::Error::new(e.kind(), format!("connect to {addr}: {e}")))
@@ -54,7 +53,7 @@ pub async fn connect<A: ToSocketAddrs>(addr: A, timeout: Duration) -> io::Result
 /// Connects to `addr` (see [`connect`]) and frames the stream.
 ///
 /// ```no_run
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_tcp::{connect_framed, LengthPrefixed, DEFAULT_CONNECT_TIMEOUT};
 ///
@@ -64,8 +63,8 @@ pub async fn connect<A: ToSocketAddrs>(addr: A, timeout: Duration) -> io::Result
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # });
 /// ```
-pub async fn connect_framed<A: ToSocketAddrs, F: Framing>(
-    addr: A,
+pub async fn connect_framed<F: Framing>(
+    addr: impl Into<Address>,
     framing: F,
     timeout: Duration,
 ) -> io::Result<Framed<TcpStream, F>> {

@@ -63,7 +63,7 @@ impl TcpKeepalive {
     /// Sets these timings on `socket` (or turns keepalive off for `None`).
     pub(crate) fn apply(
         keepalive: Option<&Self>,
-        socket: &async_std::net::TcpStream,
+        socket: &switchyard_rt::net::TcpStream,
     ) -> io::Result<()> {
         let socket = socket2::SockRef::from(socket);
         match keepalive {

@@ -10,13 +10,13 @@
 //!   [`Typed`] for serde values, or [`share`] it between tasks.
 //!
 //! ```
-//! # async_std::task::block_on(async {
+//! # switchyard_rt::block_on(async {
 //! use futures::{SinkExt, StreamExt};
 //! use switchyard_tcp::{Bincode, LengthPrefixed, Server, ServerConfig, Typed};
 //!
 //! let server = Server::bind("127.0.0.1:0", ServerConfig::default()).await?;
 //! let addr = server.local_addr()?;
-//! async_std::task::spawn(server.serve(|conn| async move {
+//! switchyard_rt::spawn(server.serve(|conn| async move {
 //!     // Doubles every number it is sent.
 //!     let mut conn: Typed<_, u64, u64, _> = Typed::new(conn.framed(LengthPrefixed::default()), Bincode::new());
 //!     while let Some(received) = conn.next().await {
@@ -44,17 +44,21 @@
 mod config;
 mod connect;
 mod keepalive;
+mod listener;
 mod server;
 mod stream;
 
 pub use config::ServerConfig;
 pub use connect::{connect, connect_framed, DEFAULT_CONNECT_TIMEOUT};
 pub use keepalive::TcpKeepalive;
-pub use server::{Accepted, ServeReport, Server, ServerStream, ShutdownHandle};
+pub use listener::TcpListener;
+pub use server::{Accepted, ServeReport, Server, ServerStream};
 pub use stream::TcpStream;
 
+pub use switchyard_frame::share;
 pub use switchyard_frame::{
     Bincode, Error, ErrorClass, Format, Framed, Framing, Json, Keepalive, LengthPrefixed, Lines,
     MessageConnection, MessageReader, MessageSender, Raw, Typed,
 };
-pub use switchyard_rt::share;
+pub use switchyard_rt::net::Address;
+pub use switchyard_rt::Shutdown;

@@ -9,10 +9,10 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use async_std::net::{TcpListener, TcpStream as AsyncStdTcpStream, ToSocketAddrs};
 use futures::future::{select, Either};
 use switchyard_frame::{Framed, Framing, MessageReader, MessageSender};
-use switchyard_rt::{Backoff, IdleTimeout};
+use switchyard_rt::net::{Address, TcpListener, TcpStream as RuntimeTcpStream};
+use switchyard_rt::{Backoff, IdleTimeout, Shutdown as ShutdownSignal};
 
 use crate::{ServerConfig, TcpKeepalive, TcpStream};
 
@@ -40,32 +40,26 @@ impl Accepted {
 
     /// The connection framed and shared between tasks: a reader and
     /// cloneable senders over a queue of `queue` messages (see
-    /// [`switchyard_rt::share`]).
+    /// [`share`](crate::share)), with the writer spawned as a task of its
+    /// own. A write error is logged at debug level and closes the connection.
     pub fn shared<F: Framing + Unpin + Send + 'static>(
         self,
         framing: F,
         queue: usize,
     ) -> (MessageReader<Framed<ServerStream, F>>, MessageSender) {
-        switchyard_rt::share(self.framed(framing), queue)
+        let peer = self.peer;
+        let (reader, sender, writer) = switchyard_frame::share(self.framed(framing), queue);
+        switchyard_rt::spawn(async move {
+            if let Err(e) = writer.await {
+                tracing::debug!(%peer, error = %e, "shared connection writer stopped");
+            }
+        });
+        (reader, sender)
     }
 
     /// The plain byte stream, for protocols that do their own framing.
     pub fn into_stream(self) -> ServerStream {
         self.stream
-    }
-}
-
-/// Stops a running [`Server`]: cloneable, and callable any number of times.
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle {
-    signal: async_channel::Sender<()>,
-}
-
-impl ShutdownHandle {
-    /// Stops accepting; open connections get the configured grace period to
-    /// finish, then are shut down, and [`Server::serve`] returns.
-    pub fn shutdown(&self) {
-        self.signal.close();
     }
 }
 
@@ -85,14 +79,14 @@ pub struct ServeReport {
 /// within the limits of its [`ServerConfig`].
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_tcp::{connect_framed, LengthPrefixed, Server, ServerConfig};
 ///
 /// let server = Server::bind("127.0.0.1:0", ServerConfig::default()).await?;
 /// let addr = server.local_addr()?;
-/// let shutdown = server.shutdown_handle();
-/// let serving = async_std::task::spawn(server.serve(|conn| async move {
+/// let shutdown = server.shutdown();
+/// let serving = switchyard_rt::spawn(server.serve(|conn| async move {
 ///     // An echo service.
 ///     let (sink, stream) = conn.framed(LengthPrefixed::default()).split();
 ///     let _ = stream.forward(sink).await;
@@ -103,7 +97,7 @@ pub struct ServeReport {
 /// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"ping"[..]));
 ///
 /// drop(client);
-/// shutdown.shutdown();
+/// shutdown.trigger();
 /// let report = serving.await;
 /// assert_eq!(report.accepted, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -113,25 +107,30 @@ pub struct ServeReport {
 pub struct Server {
     listener: TcpListener,
     config: ServerConfig,
-    shutdown: async_channel::Sender<()>,
-    shutdown_requested: async_channel::Receiver<()>,
+    shutdown: ShutdownSignal,
 }
 
 /// Open connections, so that shutdown can end the ones that outstay the
 /// grace period. Bounded by `max_connections`.
-type OpenConnections = Arc<Mutex<HashMap<u64, AsyncStdTcpStream>>>;
+type OpenConnections = Arc<Mutex<HashMap<u64, RuntimeTcpStream>>>;
 
 impl Server {
-    /// Binds a listener on `addr`.
-    pub async fn bind<A: ToSocketAddrs>(addr: A, config: ServerConfig) -> io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let (shutdown, shutdown_requested) = async_channel::bounded(1);
+    /// Binds a listener on `addr` (the first of its addresses that binds).
+    pub async fn bind(addr: impl Into<Address>, config: ServerConfig) -> io::Result<Self> {
+        let addrs = addr.into().resolve().await?;
+        let listener = TcpListener::bind(addrs.as_slice()).await?;
         Ok(Self {
             listener,
             config,
-            shutdown,
-            shutdown_requested,
+            shutdown: ShutdownSignal::new(),
         })
+    }
+
+    /// Stops the server on `shutdown` instead of a signal of its own (to
+    /// stop several servers together).
+    pub fn with_shutdown(mut self, shutdown: ShutdownSignal) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     /// The address the server listens on (to learn the port after binding
@@ -140,11 +139,11 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// A handle that stops the server.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle {
-            signal: self.shutdown.clone(),
-        }
+    /// The server's shutdown signal. Triggering it stops accepting; open
+    /// connections get the configured grace period to finish, then are
+    /// shut down, and [`Server::serve`] returns.
+    pub fn shutdown(&self) -> ShutdownSignal {
+        self.shutdown.clone()
     }
 
     /// Accepts connections and runs `handler` on each in a task of its own,
@@ -159,8 +158,7 @@ impl Server {
         let Server {
             listener,
             config,
-            shutdown_requested,
-            ..
+            shutdown,
         } = self;
         let permits = Arc::new(async_lock::Semaphore::new(config.max_connections));
         let open: OpenConnections = Arc::default();
@@ -172,10 +170,10 @@ impl Server {
         let mut next_id = 0u64;
 
         loop {
-            let Some(permit) = until(&shutdown_requested, permits.acquire_arc()).await else {
+            let Some(permit) = until(&shutdown, permits.acquire_arc()).await else {
                 break;
             };
-            let Some(accepted) = until(&shutdown_requested, listener.accept()).await else {
+            let Some(accepted) = until(&shutdown, listener.accept()).await else {
                 break;
             };
             let (stream, peer) = match accepted {
@@ -184,7 +182,7 @@ impl Server {
                     report.accept_errors += 1;
                     let delay = backoff.next_delay();
                     tracing::warn!(error = %e, ?delay, "accept failed; backing off");
-                    if until(&shutdown_requested, switchyard_rt::sleep(delay))
+                    if until(&shutdown, switchyard_rt::sleep(delay))
                         .await
                         .is_none()
                     {
@@ -205,7 +203,7 @@ impl Server {
             next_id += 1;
             lock(&open).insert(id, stream.clone());
             let conn = Accepted {
-                stream: IdleTimeout::new(TcpStream::from(stream), config.idle_timeout),
+                stream: IdleTimeout::new(TcpStream::new(stream), config.idle_timeout),
                 peer,
             };
             let task = handler(conn);
@@ -226,7 +224,7 @@ impl Server {
             .await
             .is_err()
         {
-            let stragglers: Vec<AsyncStdTcpStream> = lock(&open).drain().map(|(_, s)| s).collect();
+            let stragglers: Vec<RuntimeTcpStream> = lock(&open).drain().map(|(_, s)| s).collect();
             report.forced = stragglers.len();
             tracing::info!(
                 connections = report.forced,
@@ -242,13 +240,13 @@ impl Server {
 }
 
 /// Runs `future` unless shutdown is requested first.
-async fn until<F: Future>(shutdown: &async_channel::Receiver<()>, future: F) -> Option<F::Output> {
-    match select(pin!(future), pin!(shutdown.recv())).await {
+async fn until<F: Future>(shutdown: &ShutdownSignal, future: F) -> Option<F::Output> {
+    match select(pin!(future), shutdown.wait()).await {
         Either::Left((output, _)) => Some(output),
         Either::Right(_) => None,
     }
 }
 
-fn lock(open: &OpenConnections) -> std::sync::MutexGuard<'_, HashMap<u64, AsyncStdTcpStream>> {
+fn lock(open: &OpenConnections) -> std::sync::MutexGuard<'_, HashMap<u64, RuntimeTcpStream>> {
     open.lock().unwrap_or_else(PoisonError::into_inner)
 }

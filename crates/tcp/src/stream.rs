@@ -6,20 +6,25 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use futures::io::{AsyncRead, AsyncWrite};
+use switchyard_rt::net::TcpStream as RuntimeTcpStream;
 
-/// A TCP connection's byte stream: async-std's `TcpStream`, except that
+/// A TCP connection's byte stream: the runtime's `TcpStream`, except that
 /// closing it (`AsyncWrite::poll_close`, and so closing a framed sink)
 /// shuts down the write half, so the peer reads the end of the stream while
-/// this side can still read the peer's last messages. async-std's own close
-/// only flushes, leaving the peer waiting.
+/// this side can still read the peer's last messages. the runtime's own
+/// close only flushes, leaving the peer waiting.
 ///
 /// Cloning gives another handle to the same socket.
 #[derive(Debug, Clone)]
 pub struct TcpStream {
-    inner: async_std::net::TcpStream,
+    inner: RuntimeTcpStream,
 }
 
 impl TcpStream {
+    pub(crate) fn new(inner: RuntimeTcpStream) -> Self {
+        Self { inner }
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
@@ -52,17 +57,6 @@ impl TcpStream {
     /// Shuts down the read half, the write half, or both.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)
-    }
-
-    /// The async-std stream underneath.
-    pub fn get_ref(&self) -> &async_std::net::TcpStream {
-        &self.inner
-    }
-}
-
-impl From<async_std::net::TcpStream> for TcpStream {
-    fn from(inner: async_std::net::TcpStream) -> Self {
-        Self { inner }
     }
 }
 

@@ -13,7 +13,7 @@ async fn a_connection_that_finishes_within_the_grace_period_is_not_cut() {
     let config = ServerConfig::default().shutdown_grace(Duration::from_secs(5));
     let server = Server::bind("127.0.0.1:0", config).await.unwrap();
     let addr = server.local_addr().unwrap();
-    let shutdown = server.shutdown_handle();
+    let shutdown = server.shutdown();
     // Replies to each message after a pause, so a reply is in flight when
     // shutdown begins.
     let serving = async_std::task::spawn(server.serve(|conn| async move {
@@ -31,8 +31,8 @@ async fn a_connection_that_finishes_within_the_grace_period_is_not_cut() {
         .unwrap();
     client.send("slow".into()).await.unwrap();
     switchyard_rt::sleep(Duration::from_millis(50)).await;
-    shutdown.shutdown();
-    shutdown.shutdown(); // idempotent
+    shutdown.trigger();
+    shutdown.trigger(); // idempotent
 
     // New connections are refused once the listener is gone.
     switchyard_rt::sleep(Duration::from_millis(50)).await;
@@ -55,7 +55,7 @@ async fn a_connection_past_the_grace_period_is_shut_down() {
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
-    let shutdown = server.shutdown_handle();
+    let shutdown = server.shutdown();
     let serving = async_std::task::spawn(server.serve(|conn| async move {
         let (sink, stream) = conn.framed(LengthPrefixed::default()).split();
         let _ = stream.forward(sink).await;
@@ -69,7 +69,7 @@ async fn a_connection_past_the_grace_period_is_shut_down() {
     assert!(client.next().await.unwrap().is_ok());
 
     let started = Instant::now();
-    shutdown.shutdown();
+    shutdown.trigger();
     let report = switchyard_rt::timeout(TIMEOUT, "shutdown", serving)
         .await
         .unwrap();

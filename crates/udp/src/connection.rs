@@ -1,14 +1,13 @@
 //! [`UdpConnection`]: a connected UDP socket as a message connection.
 
-use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_io::Async;
 use bytes::Bytes;
 use futures::{Sink, Stream};
 use switchyard_frame::{Error, Keepalive};
+use switchyard_rt::net::UdpSocket as RuntimeUdpSocket;
 
 use crate::datagram::{Outgoing, RecvBuffer};
 
@@ -22,7 +21,7 @@ use crate::datagram::{Outgoing, RecvBuffer};
 /// the system reports one.
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_udp::UdpSocket;
 ///
@@ -44,7 +43,7 @@ pub struct UdpConnection {
 }
 
 impl UdpConnection {
-    pub(crate) fn new(socket: Arc<Async<StdUdpSocket>>, max: usize, peer: SocketAddr) -> Self {
+    pub(crate) fn new(socket: RuntimeUdpSocket, max: usize, peer: SocketAddr) -> Self {
         Self {
             peer,
             recv: RecvBuffer::new(max),
@@ -65,6 +64,14 @@ impl UdpConnection {
     /// The largest message sent or received.
     pub fn max_datagram(&self) -> usize {
         self.outgoing.max()
+    }
+
+    /// Sets the largest message sent or received, capped at
+    /// [`MAX_PAYLOAD`](crate::MAX_PAYLOAD) (a connection from [`connect`](crate::connect)
+    /// starts at that).
+    pub fn with_max_datagram(self, max: usize) -> Self {
+        let max = max.min(crate::MAX_PAYLOAD);
+        Self::new(self.outgoing.into_socket(), max, self.peer)
     }
 }
 

@@ -2,13 +2,12 @@
 //! size rules that make one datagram one whole message.
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::task::{ready, Context, Poll};
 
-use async_io::Async;
 use bytes::Bytes;
 use switchyard_frame::Error;
+use switchyard_rt::net::UdpSocket as RuntimeUdpSocket;
 
 /// The largest UDP payload that crosses the internet without IP
 /// fragmentation on a 1500-byte Ethernet MTU: 1500 - 20 (IPv4) - 8 (UDP).
@@ -52,7 +51,7 @@ impl RecvBuffer {
     /// Receives one datagram, with its sender.
     pub(crate) fn poll_recv_from(
         &mut self,
-        socket: &Async<StdUdpSocket>,
+        socket: &RuntimeUdpSocket,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(Bytes, SocketAddr), Error>> {
         let (n, peer) = ready!(poll_io(
@@ -66,7 +65,7 @@ impl RecvBuffer {
     /// Receives one datagram on a connected socket.
     pub(crate) fn poll_recv(
         &mut self,
-        socket: &Async<StdUdpSocket>,
+        socket: &RuntimeUdpSocket,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Bytes, Error>> {
         let n = ready!(poll_io(
@@ -89,18 +88,14 @@ impl RecvBuffer {
 /// to one peer (or, with no peer, to the socket's connected peer).
 #[derive(Debug)]
 pub(crate) struct Outgoing {
-    socket: Arc<Async<StdUdpSocket>>,
+    socket: RuntimeUdpSocket,
     peer: Option<SocketAddr>,
     max: usize,
     pending: Option<Bytes>,
 }
 
 impl Outgoing {
-    pub(crate) fn new(
-        socket: Arc<Async<StdUdpSocket>>,
-        peer: Option<SocketAddr>,
-        max: usize,
-    ) -> Self {
+    pub(crate) fn new(socket: RuntimeUdpSocket, peer: Option<SocketAddr>, max: usize) -> Self {
         Self {
             socket,
             peer,
@@ -109,12 +104,17 @@ impl Outgoing {
         }
     }
 
-    pub(crate) fn socket(&self) -> &Async<StdUdpSocket> {
+    pub(crate) fn socket(&self) -> &RuntimeUdpSocket {
         &self.socket
     }
 
     pub(crate) fn max(&self) -> usize {
         self.max
+    }
+
+    /// The socket back, for a new sink (anything waiting to go is dropped).
+    pub(crate) fn into_socket(self) -> RuntimeUdpSocket {
+        self.socket
     }
 
     /// `Sink::start_send`: refuses what does not fit one datagram.
@@ -137,7 +137,7 @@ impl Outgoing {
 
 /// Sends one datagram to `peer` (or, with `None`, to the connected peer).
 pub(crate) fn poll_send(
-    socket: &Async<StdUdpSocket>,
+    socket: &RuntimeUdpSocket,
     cx: &mut Context<'_>,
     msg: &[u8],
     peer: Option<SocketAddr>,
@@ -162,7 +162,7 @@ pub(crate) fn poll_send(
 }
 
 /// Runs a non-blocking socket operation, waiting for readiness on
-/// `WouldBlock` (async-io's own pattern for `Async<T>`).
+/// `WouldBlock` (async-io's own pattern for its `Async<T>`).
 fn poll_io<T>(
     cx: &mut Context<'_>,
     mut poll_ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,

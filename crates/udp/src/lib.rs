@@ -16,7 +16,7 @@
 //! [`Error::DatagramTruncated`], never passed on cut.
 //!
 //! ```
-//! # async_std::task::block_on(async {
+//! # switchyard_rt::block_on(async {
 //! use switchyard_udp::{Error, UdpSocket, SAFE_INTERNET_PAYLOAD};
 //!
 //! let socket = UdpSocket::bind("127.0.0.1:0").await?.with_max_datagram(SAFE_INTERNET_PAYLOAD);
@@ -37,10 +37,12 @@ mod socket;
 pub use connection::UdpConnection;
 pub use datagram::{MAX_PAYLOAD, SAFE_INTERNET_PAYLOAD};
 pub use sessions::{ListenerStats, SessionConfig, UdpListener, UdpSession};
-pub use socket::UdpSocket;
+pub use socket::{connect, UdpSocket};
 
+pub use switchyard_frame::share;
 pub use switchyard_frame::{
     Bincode, Error, ErrorClass, Format, Json, Keepalive, MessageConnection, MessageReader,
     MessageSender, Typed,
 };
-pub use switchyard_rt::share;
+pub use switchyard_rt::net::Address;
+pub use switchyard_rt::Shutdown;

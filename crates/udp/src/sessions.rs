@@ -9,20 +9,19 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use async_io::Async;
-use async_std::net::ToSocketAddrs;
 use bytes::Bytes;
 use futures::future::poll_fn;
 use futures::{Sink, Stream};
 use switchyard_frame::{Error, Keepalive};
-use switchyard_rt::Timer;
+use switchyard_rt::net::{Address, UdpSocket as RuntimeUdpSocket};
+use switchyard_rt::{Shutdown, Timer};
 
 use crate::datagram::{Outgoing, RecvBuffer, MAX_PAYLOAD};
 use crate::UdpSocket;
@@ -151,7 +150,7 @@ impl Activity {
 /// A UDP server socket that sorts datagrams into per-peer sessions.
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_udp::{SessionConfig, UdpListener, UdpSocket};
 ///
@@ -172,13 +171,16 @@ pub struct UdpListener {
     local_addr: SocketAddr,
     incoming: async_channel::Receiver<UdpSession>,
     counters: Arc<Counters>,
+    /// Shared with the driver, which makes no new session once triggered;
+    /// behind a lock so that [`UdpListener::with_shutdown`] can replace it.
+    shutdown: Arc<Mutex<Shutdown>>,
 }
 
 impl UdpListener {
     /// Binds `addr` and starts the driver task that sorts datagrams into
     /// sessions. Dropping the listener stops the driver (within a check
     /// period) and ends every session's stream.
-    pub async fn bind<A: ToSocketAddrs>(addr: A, config: SessionConfig) -> io::Result<Self> {
+    pub async fn bind(addr: impl Into<Address>, config: SessionConfig) -> io::Result<Self> {
         let socket = UdpSocket::bind(addr)
             .await?
             .with_max_datagram(config.max_datagram);
@@ -186,7 +188,9 @@ impl UdpListener {
         let (socket, max) = socket.into_parts();
         let (accept_tx, incoming) = async_channel::bounded(config.accept_backlog.max(1));
         let counters = Arc::new(Counters::default());
+        let shutdown = Arc::new(Mutex::new(Shutdown::new()));
         let driver = Driver {
+            shutdown: shutdown.clone(),
             socket,
             max,
             config,
@@ -201,7 +205,23 @@ impl UdpListener {
             local_addr,
             incoming,
             counters,
+            shutdown,
         })
+    }
+
+    /// The listener's shutdown signal. Once it is triggered, no new session
+    /// is made (datagrams from new peers are dropped) and [`accept`](Self::accept)
+    /// returns an error; sessions already made go on until they end or the
+    /// listener is dropped.
+    pub fn shutdown(&self) -> Shutdown {
+        lock(&self.shutdown).clone()
+    }
+
+    /// Stops accepting on `shutdown` instead of a signal of its own (to
+    /// stop it with other servers).
+    pub fn with_shutdown(self, shutdown: Shutdown) -> Self {
+        *lock(&self.shutdown) = shutdown;
+        self
     }
 
     /// The local address.
@@ -210,14 +230,25 @@ impl UdpListener {
     }
 
     /// Waits for the next new peer's session (made when its first datagram
-    /// arrived; that datagram is the first the session yields).
+    /// arrived; that datagram is the first the session yields). After the
+    /// listener's [shutdown](Self::shutdown), an error of kind
+    /// [`io::ErrorKind::ConnectionAborted`].
     pub async fn accept(&self) -> io::Result<UdpSession> {
-        self.incoming.recv().await.map_err(|_| {
-            io::Error::new(
+        let shut_down =
+            || io::Error::new(io::ErrorKind::ConnectionAborted, "UDP listener shut down");
+        let shutdown = self.shutdown();
+        if shutdown.is_triggered() {
+            return Err(shut_down());
+        }
+        let next = std::pin::pin!(self.incoming.recv());
+        match futures::future::select(next, shutdown.wait()).await {
+            futures::future::Either::Left((Ok(session), _)) => Ok(session),
+            futures::future::Either::Left((Err(_), _)) => Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "UDP listener's driver has stopped",
-            )
-        })
+            )),
+            futures::future::Either::Right(_) => Err(shut_down()),
+        }
     }
 
     /// What the listener has done so far.
@@ -304,7 +335,9 @@ struct Entry {
 
 /// The task that owns the socket's receiving side and the session table.
 struct Driver {
-    socket: Arc<Async<StdUdpSocket>>,
+    socket: RuntimeUdpSocket,
+    /// Once triggered, no new session is made.
+    shutdown: Arc<Mutex<Shutdown>>,
     max: usize,
     config: SessionConfig,
     sessions: HashMap<SocketAddr, Entry>,
@@ -376,7 +409,8 @@ impl Driver {
             self.sweep();
         }
         let from_this_ip = self.per_ip.get(&peer.ip()).copied().unwrap_or(0);
-        if self.sessions.len() >= self.config.max_sessions
+        if lock(&self.shutdown).is_triggered()
+            || self.sessions.len() >= self.config.max_sessions
             || from_this_ip >= self.config.max_sessions_per_ip
             || self.accept_tx.is_full()
         {
@@ -441,4 +475,8 @@ impl Driver {
         self.counters.open.fetch_sub(1, Ordering::Relaxed);
         Some(entry)
     }
+}
+
+fn lock(shutdown: &Mutex<Shutdown>) -> std::sync::MutexGuard<'_, Shutdown> {
+    shutdown.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,14 +1,12 @@
 //! [`UdpSocket`]: one message per datagram, with its peer's address.
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
-use std::sync::Arc;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use async_io::Async;
-use async_std::net::ToSocketAddrs;
 use bytes::Bytes;
 use futures::future::poll_fn;
 use switchyard_frame::Error;
+use switchyard_rt::net::{Address, UdpSocket as RuntimeUdpSocket};
 
 use crate::datagram::{check_size, poll_send, RecvBuffer, MAX_PAYLOAD};
 use crate::UdpConnection;
@@ -21,7 +19,7 @@ use crate::UdpConnection;
 /// datagram received is reported ([`Error::DatagramTruncated`]) and dropped.
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use switchyard_udp::UdpSocket;
 ///
 /// let server = UdpSocket::bind("127.0.0.1:0").await?;
@@ -36,17 +34,17 @@ use crate::UdpConnection;
 /// ```
 #[derive(Debug, Clone)]
 pub struct UdpSocket {
-    socket: Arc<Async<StdUdpSocket>>,
+    socket: RuntimeUdpSocket,
     max: usize,
 }
 
 impl UdpSocket {
     /// Binds a socket on `addr` (the first address it resolves to), with the
     /// default maximum datagram of [`MAX_PAYLOAD`] bytes.
-    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<Self> {
-        let addr = resolve(addr).await?;
+    pub async fn bind(addr: impl Into<Address>) -> io::Result<Self> {
+        let addr = addr.into().resolve_first().await?;
         Ok(Self {
-            socket: Arc::new(Async::<StdUdpSocket>::bind(addr)?),
+            socket: RuntimeUdpSocket::bind(addr)?,
             max: MAX_PAYLOAD,
         })
     }
@@ -86,20 +84,40 @@ impl UdpSocket {
 
     /// Connects the socket to `peer`: it then receives only from `peer`, and
     /// becomes a message connection (a `Stream` + `Sink` of messages).
-    pub async fn connect<A: ToSocketAddrs>(self, peer: A) -> io::Result<UdpConnection> {
-        let peer = resolve(peer).await?;
+    pub async fn connect(self, peer: impl Into<Address>) -> io::Result<UdpConnection> {
+        let peer = peer.into().resolve_first().await?;
         self.socket.get_ref().connect(peer)?;
         Ok(UdpConnection::new(self.socket, self.max, peer))
     }
 
-    pub(crate) fn into_parts(self) -> (Arc<Async<StdUdpSocket>>, usize) {
+    pub(crate) fn into_parts(self) -> (RuntimeUdpSocket, usize) {
         (self.socket, self.max)
     }
 }
 
-async fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<SocketAddr> {
-    addr.to_socket_addrs()
-        .await?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing"))
+/// Dials `peer`: a socket on a free local port of the peer's address family
+/// (the unspecified address, so the system picks the route), connected to
+/// the peer's first address, with the default maximum datagram.
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use switchyard_udp::UdpSocket;
+///
+/// let server = UdpSocket::bind("127.0.0.1:0").await?;
+/// let mut conn = switchyard_udp::connect(server.local_addr()?).await?;
+/// conn.send("hi".into()).await?;
+/// let (msg, from) = server.recv_from().await?;
+/// assert_eq!((&msg[..], from), (&b"hi"[..], conn.local_addr()?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub async fn connect(peer: impl Into<Address>) -> io::Result<UdpConnection> {
+    let peer = peer.into().resolve_first().await?;
+    let local: SocketAddr = if peer.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    UdpSocket::bind(local).await?.connect(peer).await
 }

@@ -1,5 +1,6 @@
 //! [`WsConnection`]: a WebSocket as a switchyard message connection.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use futures::io::{AsyncRead, AsyncWrite};
 use futures::{Sink, Stream};
 use switchyard_frame::{Error, Keepalive};
+use switchyard_rt::{Shutdown, ShutdownWait};
 
 use crate::heartbeat::{Beat, Heartbeat};
 use crate::HeartbeatConfig;
@@ -65,7 +67,7 @@ pub struct WsConnection<S> {
     caught_up: bool,
     /// Fires when the server shuts down: the connection then closes with
     /// 1001, unless a handler took it over ([`WsConnection::take_shutdown`]).
-    shutdown: Option<ShutdownSignal>,
+    shutdown: Option<ShutdownWait>,
     /// A close frame to send as soon as the sink has room.
     pending_close: Option<CloseFrame>,
     closing: bool,
@@ -106,9 +108,11 @@ where
         self
     }
 
-    /// Closes with 1001 when `signal` closes (a server's shutdown).
-    pub(crate) fn with_shutdown(mut self, signal: async_channel::Receiver<()>) -> Self {
-        self.shutdown = Some(ShutdownSignal(Box::pin(signal)));
+    /// Closes with 1001 ("going away") once `shutdown` is triggered. A
+    /// [`WsServer`](crate::WsServer) gives each of its connections its own
+    /// signal; a client can be given one too.
+    pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = Some(shutdown.wait());
         self
     }
 
@@ -117,7 +121,7 @@ where
     /// decides what happens then (a relay delivers what it has already
     /// taken, then closes). `None` for a connection not from a
     /// [`WsServer`](crate::WsServer), or taken already.
-    pub fn take_shutdown(&mut self) -> Option<ShutdownSignal> {
+    pub fn take_shutdown(&mut self) -> Option<ShutdownWait> {
         self.shutdown.take()
     }
 
@@ -188,7 +192,7 @@ where
     /// Runs the shutdown signal and sends a close that is due.
     fn poll_signals(&mut self, cx: &mut Context<'_>) {
         if let Some(signal) = &mut self.shutdown {
-            if signal.poll_signalled(cx).is_ready() {
+            if Pin::new(signal).poll(cx).is_ready() {
                 self.shutdown = None;
                 self.begin_close(cx, 1001, "server shutting down");
             }
@@ -342,29 +346,6 @@ where
             }
             None => Poll::Pending,
         }
-    }
-}
-
-/// A server's shutdown, as a connection sees it: ready once the server
-/// has begun shutting down (see [`WsConnection::take_shutdown`]).
-#[derive(Debug)]
-pub struct ShutdownSignal(Pin<Box<async_channel::Receiver<()>>>);
-
-impl ShutdownSignal {
-    /// Ready once the server is shutting down.
-    pub fn poll_signalled(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match self.0.as_mut().poll_next(cx) {
-            Poll::Ready(_) => Poll::Ready(()),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl std::future::Future for ShutdownSignal {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.get_mut().poll_signalled(cx)
     }
 }
 

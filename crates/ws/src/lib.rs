@@ -21,17 +21,15 @@ mod heartbeat;
 pub mod http;
 mod hub;
 mod origin;
-mod pending;
 mod push;
 mod reconnect;
-mod router;
-mod server;
 mod tls;
 
 pub use client::{connect, connect_with, ClientConfig, ClientIo};
 pub use config::WsServerConfig;
-pub use connection::{CloseReason, MessageKind, ShutdownSignal, WsConnection};
+pub use connection::{CloseReason, MessageKind, WsConnection};
 pub use heartbeat::HeartbeatConfig;
+pub use http::{Request, Router, ServerIo, WsServer};
 pub use hub::{Hub, HubConfig, HubError, HubStats, PublishError, SlowConsumerPolicy, Subscription};
 pub use origin::OriginPolicy;
 pub use push::{
@@ -39,13 +37,13 @@ pub use push::{
     SubscriberCommand, SubscriberEnd, SubscriberReport,
 };
 pub use reconnect::{ReconnectPolicy, Reconnecting};
-pub use router::{Request, Router};
-pub use server::{ServerIo, WsServer, WsShutdownHandle};
 pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
 
+pub use switchyard_frame::share;
 pub use switchyard_frame::{
     Bincode, Error, ErrorClass, Format, Json, Keepalive, MessageConnection, MessageReader,
     MessageSender, Typed,
 };
-pub use switchyard_rt::share;
+pub use switchyard_rt::net::Address;
+pub use switchyard_rt::{Shutdown, ShutdownWait};
 pub use switchyard_tcp::TcpKeepalive;

@@ -14,8 +14,8 @@ use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use http::StatusCode;
 use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, Verdict};
 
+use crate::http::Request;
 use crate::http::Response;
-use crate::router::Request;
 use crate::{Hub, HubError, MessageKind, PublishError, ServerIo, Subscription, WsConnection};
 
 /// How the push endpoint and subscriber handler behave.

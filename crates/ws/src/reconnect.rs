@@ -69,7 +69,7 @@ impl ReconnectPolicy {
 /// restart.
 ///
 /// ```no_run
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use switchyard_ws::{ClientConfig, ReconnectPolicy, Reconnecting};
 ///
 /// let policy = ReconnectPolicy::default().on_connect(r#"{"subscribe":"news"}"#);

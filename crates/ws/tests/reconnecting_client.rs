@@ -11,7 +11,7 @@ async fn echo_server(
     addr: &str,
 ) -> (
     std::net::SocketAddr,
-    switchyard_ws::WsShutdownHandle,
+    switchyard_ws::Shutdown,
     async_std::task::JoinHandle<()>,
 ) {
     let router = Router::new().websocket("/ws", |mut conn, _| async move {
@@ -25,7 +25,7 @@ async fn echo_server(
     let config = WsServerConfig::default().shutdown_grace(Duration::from_secs(1));
     let server = WsServer::bind(addr, config, router).await.unwrap();
     let local = server.local_addr().unwrap();
-    let shutdown = server.shutdown_handle();
+    let shutdown = server.shutdown();
     let serving = async_std::task::spawn(async move {
         server.serve().await;
     });
@@ -42,7 +42,7 @@ async fn it_comes_back_after_the_server_restarts() {
     assert_eq!(client.next().await.unwrap(), "subscribe");
     assert_eq!(client.connects(), 1);
 
-    shutdown.shutdown();
+    shutdown.trigger();
     serving.await;
     // Back on the same port a little later.
     let restart = async_std::task::spawn(async move {

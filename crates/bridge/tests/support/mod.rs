@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use async_std::io::{ReadExt, WriteExt};
 use futures::{SinkExt, StreamExt};
 use switchyard_bridge::{
-    frame_stream, BoxConnection, Bridge, BridgeConfig, BridgeShutdown, Endpoint, ListenerConfig,
-    Metrics, RouteConfig, Scheme, StreamFraming, TargetSpec,
+    frame_stream, BoxConnection, Bridge, BridgeConfig, Endpoint, ListenerConfig, Metrics,
+    RouteConfig, Scheme, StreamFraming, TargetSpec,
 };
 use switchyard_ws::{client_tls, server_tls, ClientConfig, Router, WsServer, WsServerConfig};
 
@@ -119,7 +119,7 @@ pub async fn ws_echo(tls: Option<&(PathBuf, PathBuf)>) -> SocketAddr {
 pub struct Running {
     pub addrs: Vec<SocketAddr>,
     pub metrics: std::sync::Arc<Metrics>,
-    pub shutdown: BridgeShutdown,
+    pub shutdown: switchyard_rt::Shutdown,
     pub serving: async_std::task::JoinHandle<()>,
 }
 
@@ -129,7 +129,7 @@ pub async fn start(listeners: Vec<ListenerConfig>) -> Running {
     Running {
         addrs: bridge.local_addrs().to_vec(),
         metrics: bridge.metrics(),
-        shutdown: bridge.shutdown_handle(),
+        shutdown: bridge.shutdown(),
         serving: async_std::task::spawn(bridge.serve()),
     }
 }

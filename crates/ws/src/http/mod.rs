@@ -1,8 +1,16 @@
-//! The HTTP that a WebSocket server needs: parsing request heads within
-//! limits, and writing responses that cannot be injected into. Sans-IO.
+//! The HTTP/1 server under the WebSocket one: request heads parsed within
+//! limits and responses that cannot be injected into (both sans-IO), the
+//! [`Router`], and the server loop ([`WsServer`]) that reads a request,
+//! routes it, and answers it or upgrades it.
 
+mod pending;
+mod read;
 mod request;
 mod response;
+mod router;
+mod server;
 
 pub use request::{RequestHead, MAX_HEADERS};
 pub use response::{InvalidHeader, Response};
+pub use router::{Request, Router};
+pub use server::{ServerIo, WsServer};

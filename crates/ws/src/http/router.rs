@@ -8,8 +8,8 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use crate::http::{RequestHead, Response};
-use crate::{ServerIo, WsConnection};
+use super::{RequestHead, Response, ServerIo};
+use crate::WsConnection;
 
 /// A request as a handler sees it.
 #[derive(Debug, Clone)]

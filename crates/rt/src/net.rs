@@ -1,0 +1,221 @@
+//! Sockets on the runtime's reactor, and [`Address`], what the transports
+//! take where they bind or connect.
+//!
+//! The transports wrap these in their own types (a TCP stream whose close
+//! sends FIN, a UDP socket of whole messages); nothing here appears in
+//! their public APIs.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// The runtime's TCP listener.
+pub use async_std::net::TcpListener;
+/// The runtime's TCP stream (`AsyncRead + AsyncWrite`, cloneable, `AsFd`).
+pub use async_std::net::TcpStream;
+
+/// Where to bind or connect: one or more socket addresses, or a host name
+/// and port that are resolved when used (without blocking a worker thread).
+///
+/// Everything the standard library's `ToSocketAddrs` takes converts into
+/// one, so `bind("127.0.0.1:0")`, `bind(addr)` with a `SocketAddr` and
+/// `connect(("example.com", 443))` all work.
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// use switchyard_rt::net::Address;
+///
+/// let literal = Address::from("127.0.0.1:8080");
+/// assert_eq!(literal.resolve().await?, ["127.0.0.1:8080".parse()?]);
+/// let named = Address::from(("localhost", 8080));
+/// assert!(named.resolve().await?.iter().all(|a| a.port() == 8080 && a.ip().is_loopback()));
+/// assert_eq!(named.to_string(), "localhost:8080");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Address(Repr);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    Resolved(Vec<SocketAddr>),
+    /// `host:port`, or a literal socket address not yet parsed.
+    Named(String),
+    HostPort(String, u16),
+}
+
+impl Address {
+    /// The socket addresses this names, resolving a host name through the
+    /// system's resolver on the runtime's blocking pool. An address that
+    /// resolves to nothing is an [`io::ErrorKind::InvalidInput`] error.
+    pub async fn resolve(&self) -> io::Result<Vec<SocketAddr>> {
+        use async_std::net::ToSocketAddrs;
+        let resolved: Vec<SocketAddr> = match &self.0 {
+            Repr::Resolved(addrs) => addrs.clone(),
+            Repr::Named(name) => match name.parse() {
+                Ok(addr) => vec![addr],
+                Err(_) => name.as_str().to_socket_addrs().await?.collect(),
+            },
+            Repr::HostPort(host, port) => match host.parse::<IpAddr>() {
+                Ok(ip) => vec![SocketAddr::new(ip, *port)],
+                Err(_) => (host.as_str(), *port).to_socket_addrs().await?.collect(),
+            },
+        };
+        if resolved.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{self} resolved to no address"),
+            ));
+        }
+        Ok(resolved)
+    }
+
+    /// The first address this resolves to.
+    pub async fn resolve_first(&self) -> io::Result<SocketAddr> {
+        let mut all = self.resolve().await?;
+        Ok(all.swap_remove(0))
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Resolved(addrs) => match addrs.as_slice() {
+                [one] => write!(f, "{one}"),
+                many => {
+                    let names: Vec<String> = many.iter().map(ToString::to_string).collect();
+                    write!(f, "{}", names.join(", "))
+                }
+            },
+            Repr::Named(name) => f.write_str(name),
+            Repr::HostPort(host, port) if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Repr::HostPort(host, port) => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
+macro_rules! from_resolved {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for Address {
+            fn from(addr: $ty) -> Self {
+                Self(Repr::Resolved(vec![SocketAddr::from(addr)]))
+            }
+        }
+    )*};
+}
+from_resolved!(
+    SocketAddr,
+    SocketAddrV4,
+    SocketAddrV6,
+    (IpAddr, u16),
+    (Ipv4Addr, u16),
+    (Ipv6Addr, u16)
+);
+
+impl From<&SocketAddr> for Address {
+    fn from(addr: &SocketAddr) -> Self {
+        Self::from(*addr)
+    }
+}
+
+impl From<Vec<SocketAddr>> for Address {
+    fn from(addrs: Vec<SocketAddr>) -> Self {
+        Self(Repr::Resolved(addrs))
+    }
+}
+
+impl From<&[SocketAddr]> for Address {
+    fn from(addrs: &[SocketAddr]) -> Self {
+        Self(Repr::Resolved(addrs.to_vec()))
+    }
+}
+
+impl From<&str> for Address {
+    fn from(name: &str) -> Self {
+        Self(Repr::Named(name.to_owned()))
+    }
+}
+
+impl From<String> for Address {
+    fn from(name: String) -> Self {
+        Self(Repr::Named(name))
+    }
+}
+
+impl From<&String> for Address {
+    fn from(name: &String) -> Self {
+        Self(Repr::Named(name.clone()))
+    }
+}
+
+impl From<(&str, u16)> for Address {
+    fn from((host, port): (&str, u16)) -> Self {
+        Self(Repr::HostPort(host.to_owned(), port))
+    }
+}
+
+impl From<(String, u16)> for Address {
+    fn from((host, port): (String, u16)) -> Self {
+        Self(Repr::HostPort(host, port))
+    }
+}
+
+impl From<&Address> for Address {
+    fn from(addr: &Address) -> Self {
+        addr.clone()
+    }
+}
+
+/// A non-blocking standard UDP socket registered with the runtime's
+/// reactor: the standard socket's calls, plus waiting until it is readable
+/// or writable. Cloning gives another handle to the same socket.
+#[derive(Debug, Clone)]
+pub struct UdpSocket {
+    inner: Arc<async_io::Async<std::net::UdpSocket>>,
+}
+
+impl UdpSocket {
+    /// Binds `addr`.
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        Ok(Self {
+            inner: Arc::new(async_io::Async::<std::net::UdpSocket>::bind(addr)?),
+        })
+    }
+
+    /// The standard socket, for its non-blocking calls (`recv_from`,
+    /// `send_to`, `connect`, ...), which return `WouldBlock` when not ready.
+    pub fn get_ref(&self) -> &std::net::UdpSocket {
+        self.inner.get_ref()
+    }
+
+    /// Ready once the socket may have a datagram to read.
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner.poll_readable(cx)
+    }
+
+    /// Ready once the socket may take a datagram to send.
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner.poll_writable(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_resolve_without_the_resolver_and_nothing_is_an_error() {
+        crate::block_on(async {
+            let v6 = Address::from(("::1", 80));
+            assert_eq!(v6.to_string(), "[::1]:80");
+            assert_eq!(v6.resolve().await.unwrap(), ["[::1]:80".parse().unwrap()]);
+            let none = Address::from(Vec::new());
+            let err = none.resolve().await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+            let bad = Address::from("no port here");
+            assert!(bad.resolve().await.is_err());
+        });
+    }
+}

@@ -1,0 +1,66 @@
+//! Tasks: spawning, joining, blocking work, and running a future to the end.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A handle to a spawned task: await it for the task's output. Dropping it
+/// lets the task run on, detached.
+#[derive(Debug)]
+pub struct JoinHandle<T>(async_std::task::JoinHandle<T>);
+
+impl<T> JoinHandle<T> {
+    /// Cancels the task and waits for it to stop: its output if it had
+    /// already finished, `None` if it was stopped first.
+    pub async fn cancel(self) -> Option<T> {
+        self.0.cancel().await
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// Runs `future` as a task of its own on the runtime.
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// let task = switchyard_rt::spawn(async { 6 * 7 });
+/// assert_eq!(task.await, 42);
+/// # });
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    JoinHandle(async_std::task::spawn(future))
+}
+
+/// Runs blocking work (a file read, a DNS lookup) on the runtime's thread
+/// pool for blocking calls, so that it holds no worker thread.
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// let len = switchyard_rt::spawn_blocking(|| std::fs::read("Cargo.toml").map(|b| b.len())).await?;
+/// assert!(len > 0);
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+pub fn spawn_blocking<F, T>(work: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    JoinHandle(async_std::task::spawn_blocking(work))
+}
+
+/// Runs `future` to completion on the current thread (for `main` functions
+/// and tests).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    async_std::task::block_on(future)
+}

@@ -1,0 +1,365 @@
+//! [`WsServer`]: plain HTTP routes and WebSocket upgrades on one port.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_tungstenite::tungstenite::protocol::Role;
+use async_tungstenite::WebSocketStream;
+use bytes::Bytes;
+use futures::future::{AbortHandle, Abortable, BoxFuture};
+use futures::io::AsyncWriteExt;
+use http::header::HeaderValue;
+use http::StatusCode;
+use switchyard_rt::net::Address;
+use switchyard_rt::Shutdown;
+use switchyard_tcp::{Accepted, ServeReport, Server, ServerConfig, ServerStream};
+
+use super::pending::Pending;
+use super::read::{read_body, read_request, Refused};
+use super::router::{Endpoint, Request, Routed, WsHandler};
+use super::{RequestHead, Response, Router};
+use crate::handshake::{check_upgrade, switching_protocols, Upgrade};
+use crate::{MaybeTls, WsConnection, WsServerConfig};
+
+/// The byte stream under a server-side connection: plain, or TLS for wss.
+pub type ServerIo = MaybeTls<ServerStream, futures_rustls::server::TlsStream<ServerStream>>;
+
+/// A server for WebSocket upgrades and plain HTTP routes on one port,
+/// strict at the handshake: see [`handshake::check_upgrade`](crate::handshake::check_upgrade)
+/// for each refusal and its status, and [`WsServerConfig`] for the limits.
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use switchyard_ws::{Router, WsServer, WsServerConfig};
+///
+/// let router = Router::new().websocket("/ws", |mut conn, _req| async move {
+///     // An echo: only a broken connection ends it.
+///     let _ = switchyard_frame::answer(&mut conn, |_, msg| Some(msg)).await;
+/// });
+/// let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router).await?;
+/// let url = format!("ws://{}/ws", server.local_addr()?);
+/// let shutdown = server.shutdown();
+/// let serving = switchyard_rt::spawn(server.serve());
+///
+/// let mut client = switchyard_ws::connect(&url).await?;
+/// client.send("hello".into()).await?;
+/// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"hello"[..]));
+///
+/// shutdown.trigger(); // the client is closed with 1001
+/// assert!(client.next().await.is_none());
+/// assert_eq!(client.peer_close().map(|c| c.code), Some(1001));
+/// serving.await;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct WsServer {
+    tcp: Server,
+    state: Arc<State>,
+    shutdown: Shutdown,
+}
+
+#[derive(Debug)]
+struct State {
+    config: WsServerConfig,
+    router: Router,
+    open: AtomicUsize,
+    /// Connections still in their handshake, within their own budget.
+    pending: Arc<Pending>,
+}
+
+impl WsServer {
+    /// Binds `addr` with `config` and `router`.
+    pub async fn bind(
+        addr: impl Into<Address>,
+        config: WsServerConfig,
+        router: Router,
+    ) -> io::Result<Self> {
+        let tcp_config = ServerConfig::default()
+            // Room above the WebSocket limit for every connection still in
+            // its handshake (plain HTTP requests and the 503s that enforce
+            // the limit among them), which has its own budget.
+            .max_connections(config.max_connections + config.max_handshakes + 16)
+            .idle_timeout(config.idle_timeout)
+            .keepalive(config.tcp_keepalive)
+            .shutdown_grace(config.shutdown_grace);
+        let tcp = Server::bind(addr, tcp_config).await?;
+        let shutdown = tcp.shutdown();
+        let pending = Arc::new(Pending::new(
+            config.max_handshakes,
+            config.max_handshakes_per_ip,
+        ));
+        let state = Arc::new(State {
+            config,
+            router,
+            open: AtomicUsize::new(0),
+            pending,
+        });
+        Ok(Self {
+            tcp,
+            state,
+            shutdown,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    /// The server's shutdown signal. Triggering it stops accepting, closes
+    /// every WebSocket with 1001 (unless its handler took the signal over:
+    /// [`WsConnection::take_shutdown`]), and [`serve`](Self::serve)
+    /// returns once they are closed (or cut after the grace period).
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Stops on `shutdown` instead of a signal of its own (to stop several
+    /// servers together).
+    pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.tcp = self.tcp.with_shutdown(shutdown.clone());
+        self.shutdown = shutdown;
+        self
+    }
+
+    /// Serves until shut down.
+    pub async fn serve(self) -> ServeReport {
+        let (state, shutdown) = (self.state, self.shutdown);
+        self.tcp
+            .serve(move |conn| serve_connection(state.clone(), shutdown.clone(), conn))
+            .await
+    }
+}
+
+/// One TCP connection: a request, then either a response or a WebSocket.
+async fn serve_connection(state: Arc<State>, shutdown: Shutdown, conn: Accepted) {
+    // Everything before the upgrade (TLS handshake, request head, HTTP
+    // answers) runs in a boxed future that is freed when it ends, so a
+    // long-lived WebSocket's task keeps only its handler's state: the
+    // request phase alone takes about 11 KiB, which every idle connection
+    // would otherwise carry to its end.
+    //
+    // Until then the connection holds a place among the unfinished ones,
+    // and is dropped if the oldest when that budget is full.
+    let (abort, registration) = AbortHandle::new_pair();
+    let place = state.pending.admit(conn.peer_addr(), abort);
+    let answered = Abortable::new(
+        Box::pin(answer_request(state, shutdown, conn)),
+        registration,
+    )
+    .await;
+    drop(place);
+    if let Ok(Some((session, slot))) = answered {
+        session.await;
+        drop(slot);
+    }
+}
+
+/// An accepted WebSocket's session: the handler's future, and the slot it
+/// holds under `max_connections` until it ends.
+type Session = (BoxFuture<'static, ()>, Slot);
+
+/// An upgrade request that passed every check and holds its slot: all that
+/// is left is the 101 and the handler.
+struct UpgradeAccepted {
+    handler: WsHandler,
+    head: RequestHead,
+    /// Bytes the client sent after its request head (its first frames).
+    rest: Bytes,
+    upgrade: Upgrade,
+    slot: Slot,
+}
+
+/// Answers the request on `conn`: an HTTP response, a refusal, or an
+/// accepted upgrade, whose session comes back to be run.
+async fn answer_request(state: Arc<State>, shutdown: Shutdown, conn: Accepted) -> Option<Session> {
+    let peer = conn.peer_addr();
+    let mut io = accept_tls(&state.config, conn).await?;
+    let accepted = match read_and_answer(&state, &mut io, peer).await {
+        Ok(Some(accepted)) => accepted,
+        Ok(None) | Err(Refused::HangUp) => return None,
+        Err(Refused::Answer(response)) => {
+            respond(&mut io, &response, peer).await;
+            return None;
+        }
+    };
+    start_websocket(&state.config, shutdown, io, accepted, peer).await
+}
+
+/// The TLS handshake on a `wss` server (within the handshake time-out), or
+/// the plain stream.
+async fn accept_tls(config: &WsServerConfig, conn: Accepted) -> Option<ServerIo> {
+    let Some(tls) = &config.tls else {
+        return Some(MaybeTls::Plain(conn.into_stream()));
+    };
+    let peer = conn.peer_addr();
+    let handshake = tls.0.accept(conn.into_stream());
+    match switchyard_rt::timeout(config.handshake_timeout, "TLS handshake", handshake).await {
+        Ok(Ok(stream)) => Some(MaybeTls::Tls(Box::new(stream))),
+        Ok(Err(e)) | Err(e) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+    }
+}
+
+/// Reads the request and routes it: an HTTP endpoint is served here
+/// (`Ok(None)`); an upgrade that passes its checks and finds a free slot
+/// comes back to be started.
+async fn read_and_answer(
+    state: &Arc<State>,
+    io: &mut ServerIo,
+    peer: SocketAddr,
+) -> Result<Option<UpgradeAccepted>, Refused> {
+    let config = &state.config;
+    let (head, rest) = within(
+        config.handshake_timeout,
+        "request",
+        peer,
+        read_request(io, config),
+    )
+    .await?;
+    match route(&state.router, &head, peer)? {
+        Endpoint::Http { handler, .. } => {
+            let read = read_body(io, &head, rest, config);
+            let body = within(config.handshake_timeout, "body", peer, read).await?;
+            let request = Request {
+                head,
+                body,
+                peer,
+                protocol: None,
+            };
+            let response = handler(request).await;
+            respond(io, &response, peer).await;
+            Ok(None)
+        }
+        Endpoint::WebSocket(handler) => {
+            let upgrade = check_upgrade(&head, &config.origins, &config.protocols)
+                .map_err(Refused::Answer)?;
+            let slot = Slot::take(state).ok_or_else(|| {
+                Refused::Answer(Response::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("too many connections (limit {})", config.max_connections),
+                ))
+            })?;
+            Ok(Some(UpgradeAccepted {
+                handler,
+                head,
+                rest,
+                upgrade,
+                slot,
+            }))
+        }
+    }
+}
+
+/// The router's answer for `head`: its endpoint, or the guard's refusal,
+/// 404 or 405.
+fn route(router: &Router, head: &RequestHead, peer: SocketAddr) -> Result<Endpoint, Refused> {
+    if let Some(refusal) = router.refusal(head, peer) {
+        return Err(Refused::Answer(refusal));
+    }
+    match router.find(&head.method, &head.path) {
+        Routed::Endpoint(endpoint) => Ok(endpoint.clone()),
+        Routed::NotFound => Err(Refused::Answer(Response::text(
+            StatusCode::NOT_FOUND,
+            "no such path",
+        ))),
+        Routed::WrongMethod(allowed) => {
+            let allow = HeaderValue::from_str(&allowed.join(", "))
+                .unwrap_or(HeaderValue::from_static("GET"));
+            let response = Response::text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} not allowed here", head.method),
+            )
+            .typed_header(http::header::ALLOW, allow);
+            Err(Refused::Answer(response))
+        }
+    }
+}
+
+/// Sends the 101 and makes the connection its handler's session.
+async fn start_websocket(
+    config: &WsServerConfig,
+    shutdown: Shutdown,
+    mut io: ServerIo,
+    accepted: UpgradeAccepted,
+    peer: SocketAddr,
+) -> Option<Session> {
+    let switching = switching_protocols(&accepted.upgrade, &config.extra_headers);
+    if io.write_all(&switching.to_bytes()).await.is_err() {
+        return None;
+    }
+    let ws = WebSocketStream::from_partially_read(
+        io,
+        accepted.rest.to_vec(),
+        Role::Server,
+        Some(config.websocket_config()),
+    )
+    .await;
+    let mut conn = WsConnection::new(ws).with_shutdown(shutdown);
+    if let Some(heartbeat) = config.heartbeat {
+        conn = conn.with_heartbeat(heartbeat);
+    }
+    let request = Request {
+        head: accepted.head,
+        body: Bytes::new(),
+        peer,
+        protocol: accepted.upgrade.protocol,
+    };
+    Some(((accepted.handler)(conn, request), accepted.slot))
+}
+
+/// Runs one step of the request phase within `limit`; a client too slow
+/// for it is hung up on.
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    peer: SocketAddr,
+    step: impl Future<Output = Result<T, Refused>>,
+) -> Result<T, Refused> {
+    switchyard_rt::timeout(limit, what, step)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::debug!(%peer, error = %e, "dropping a slow client");
+            Err(Refused::HangUp)
+        })
+}
+
+/// A WebSocket slot under the server's `max_connections`, given back on drop.
+struct Slot(Arc<State>);
+
+impl Slot {
+    fn take(state: &Arc<State>) -> Option<Slot> {
+        let max = state.config.max_connections;
+        state
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(state.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Writes a response and ends the connection.
+async fn respond(io: &mut ServerIo, response: &Response, peer: SocketAddr) {
+    if response.status().is_client_error() || response.status().is_server_error() {
+        tracing::debug!(%peer, status = response.status().as_u16(), "refused a request");
+    }
+    let _ = io.write_all(&response.to_bytes()).await;
+    let _ = io.close().await;
+}

@@ -8,9 +8,12 @@
 //! - [`tcp`] (`switchyard-tcp`): dial, serve within limits, framed and typed
 //!   connections.
 //! - [`udp`] (`switchyard-udp`): one message per datagram, per-peer sessions.
+//! - [`hub`] (`switchyard-hub`): transport-neutral publish/subscribe with
+//!   bounded queues and slow consumers cut off alone.
 //! - [`ws`] (`switchyard-ws`): a WebSocket server (HTTP routes on the same
-//!   port, strict handshake), client, heartbeats.
-//! - [`rt`] (`switchyard-rt`): the runtime glue (spawn, timers).
+//!   port, strict handshake), client, heartbeats, and push on the hub.
+//! - [`rt`] (`switchyard-rt`): the runtime glue (spawn, timers, sockets,
+//!   the one [`Shutdown`](rt::Shutdown) signal).
 //!
 //! ```
 //! # switchyard::rt::block_on(async {
@@ -44,6 +47,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub use switchyard_frame as frame;
+pub use switchyard_hub as hub;
 pub use switchyard_rt as rt;
 pub use switchyard_tcp as tcp;
 pub use switchyard_udp as udp;

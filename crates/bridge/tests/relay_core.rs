@@ -113,10 +113,7 @@ async fn datagram_boundaries_survive_length_prefixed_tcp_to_udp() {
     });
     let (front, accepted) = accept_one().await;
     let client = TcpStream::connect(front).await.unwrap();
-    let a = Framed::new(
-        accepted.await,
-        LengthPrefixed::default(),
-    );
+    let a = Framed::new(accepted.await, LengthPrefixed::default());
     let b = UdpSocket::bind("127.0.0.1:0")
         .await
         .unwrap()

@@ -19,7 +19,6 @@ mod connection;
 pub mod handshake;
 mod heartbeat;
 pub mod http;
-mod hub;
 mod origin;
 mod push;
 mod reconnect;
@@ -30,13 +29,17 @@ pub use config::WsServerConfig;
 pub use connection::{CloseReason, MessageKind, WsConnection};
 pub use heartbeat::HeartbeatConfig;
 pub use http::{Request, Router, ServerIo, WsServer};
-pub use hub::{Hub, HubConfig, HubError, HubStats, PublishError, SlowConsumerPolicy, Subscription};
 pub use origin::OriginPolicy;
 pub use push::{
-    is_valid_topic, push_handler, run_subscriber, subscriber_handler, CommandError, PushConfig,
-    SubscriberCommand, SubscriberEnd, SubscriberReport,
+    push_handler, run_subscriber, subscriber_handler, CommandError, PushConfig, SubscriberCommand,
+    SubscriberEnd, SubscriberReport,
 };
 pub use reconnect::{ReconnectPolicy, Reconnecting};
+/// The hub the push endpoint and subscribers run on (switchyard-hub).
+pub use switchyard_hub::{
+    is_valid_topic, Hub, HubConfig, HubError, HubStats, PublishError, SlowConsumerPolicy,
+    Subscription,
+};
 pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
 
 pub use switchyard_frame::share;

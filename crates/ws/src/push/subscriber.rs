@@ -1,5 +1,5 @@
-//! Server push: the HTTP push endpoint that publishes to a [`Hub`], and the
-//! WebSocket side that forwards a subscriber's messages to its client.
+//! The WebSocket side of push: a subscriber's loop, forwarding what is
+//! published to its topics and answering its client's commands.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,130 +10,13 @@ use bytes::Bytes;
 use futures::future::{select, BoxFuture, Either};
 use futures::io::{AsyncRead, AsyncWrite};
 use futures::{FutureExt, Stream, StreamExt};
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
-use http::StatusCode;
 use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, Verdict};
+use switchyard_hub::{is_valid_topic, Hub, Subscription};
 
+use super::commands::command;
+use super::PushConfig;
 use crate::http::Request;
-use crate::http::Response;
-use crate::{Hub, HubError, MessageKind, PublishError, ServerIo, Subscription, WsConnection};
-
-/// How the push endpoint and subscriber handler behave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PushConfig {
-    /// The topic of `POST /push` and of subscribers that name none.
-    /// Default `"default"`.
-    pub default_topic: String,
-    /// When set, `POST`s must carry `Authorization: Bearer <token>`; others
-    /// get 401. Default none.
-    pub token: Option<String>,
-    /// How long a cut-off subscriber's close frame (1008) may take to go out
-    /// before the connection is dropped. Default 1 s.
-    pub close_timeout: Duration,
-}
-
-impl Default for PushConfig {
-    fn default() -> Self {
-        Self {
-            default_topic: "default".into(),
-            token: None,
-            close_timeout: Duration::from_secs(1),
-        }
-    }
-}
-
-impl PushConfig {
-    /// Sets [`token`](Self::token).
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
-        self
-    }
-
-    /// Sets [`close_timeout`](Self::close_timeout).
-    pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
-        self
-    }
-
-    /// Sets [`default_topic`](Self::default_topic).
-    pub fn default_topic(mut self, topic: impl Into<String>) -> Self {
-        self.default_topic = topic.into();
-        self
-    }
-}
-
-/// Whether `topic` is a valid topic name: 1 to 128 of `A-Z a-z 0-9 . _ -`.
-pub fn is_valid_topic(topic: &str) -> bool {
-    (1..=128).contains(&topic.len())
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// The handler of the documents' push endpoint: `POST /push` publishes the
-/// body to the default topic and `POST /push/<topic>` to `<topic>`,
-/// answering `{"delivered": N}`, the number of subscribers it was queued
-/// for. The body is checked once, against what the hub carries
-/// ([`Hub::check`]): a body that is not UTF-8 on a text hub is 400 and one
-/// over the hub's message limit 413, each with the reason, and neither
-/// reaches any subscriber. Mount it at both paths:
-///
-/// ```
-/// use switchyard_ws::{push_handler, Hub, HubConfig, PushConfig, Router};
-///
-/// let hub = Hub::new(HubConfig::default());
-/// let push = push_handler(hub.clone(), PushConfig::default().token("s3cret"));
-/// let router = Router::new().post("/push", push.clone()).post_prefix("/push/", push);
-/// # drop(router);
-/// ```
-pub fn push_handler(
-    hub: Hub,
-    config: PushConfig,
-) -> impl Fn(Request) -> BoxFuture<'static, Response> + Clone + Send + Sync + 'static {
-    move |req: Request| {
-        let response = push(&hub, &config, &req);
-        async move { response }.boxed()
-    }
-}
-
-fn push(hub: &Hub, config: &PushConfig, req: &Request) -> Response {
-    if let Some(token) = &config.token {
-        let given = req
-            .head
-            .header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())) {
-            return Response::text(StatusCode::UNAUTHORIZED, "a valid bearer token is required")
-                .typed_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-    }
-    let topic = match req.head.path.rsplit_once('/') {
-        Some(("", "push")) => config.default_topic.as_str(),
-        Some((_, topic)) => topic,
-        None => config.default_topic.as_str(),
-    };
-    if !is_valid_topic(topic) {
-        return Response::text(
-            StatusCode::BAD_REQUEST,
-            "topic names are 1-128 of A-Z a-z 0-9 . _ -",
-        );
-    }
-    match hub.publish(topic, req.body.clone()) {
-        Ok(delivered) => Response::json(StatusCode::OK, format!("{{\"delivered\":{delivered}}}\n")),
-        Err(e @ PublishError::TooLarge { .. }) => {
-            Response::text(StatusCode::PAYLOAD_TOO_LARGE, format!("not published: {e}"))
-        }
-        Err(e) => Response::text(
-            StatusCode::BAD_REQUEST,
-            format!("not published: {e}; this hub carries text"),
-        ),
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use crate::{MessageKind, ServerIo, WsConnection};
 
 /// How a subscriber's connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,7 +92,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnMut(&Subscription, Bytes) -> Option<Bytes>,
 {
-    let kind = if sub.hub.is_text() {
+    let kind = if sub.hub().is_text() {
         MessageKind::Text
     } else {
         MessageKind::Binary
@@ -370,80 +253,12 @@ pub fn subscriber_handler(
     }
 }
 
-/// A command a push subscriber's client sends, as a JSON text message:
-/// `{"subscribe":"news"}` or `{"unsubscribe":"news"}`.
-///
-/// ```
-/// use switchyard_ws::SubscriberCommand;
-///
-/// assert_eq!(
-///     SubscriberCommand::parse(br#"{"subscribe":"news"}"#),
-///     Ok(SubscriberCommand::Subscribe("news".into()))
-/// );
-/// assert!(SubscriberCommand::parse(br#"{"subscribe":"no spaces"}"#).is_err());
-/// assert!(SubscriberCommand::parse(b"\xff").is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum SubscriberCommand {
-    /// Join a topic.
-    Subscribe(String),
-    /// Leave a topic.
-    Unsubscribe(String),
-}
-
-/// Why a client's message is not a [`SubscriberCommand`]; its text is what
-/// the client is answered (`{"error":"..."}`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CommandError {
-    /// Not one of the commands.
-    #[error("unknown command: {0}")]
-    Unknown(String),
-    /// A command for a topic name that is not valid ([`is_valid_topic`]).
-    #[error("invalid topic name")]
-    InvalidTopic,
-}
-
-impl SubscriberCommand {
-    /// Parses one command; its topic must be a valid name.
-    pub fn parse(msg: &[u8]) -> Result<Self, CommandError> {
-        let command: Self =
-            serde_json::from_slice(msg).map_err(|e| CommandError::Unknown(e.to_string()))?;
-        match &command {
-            SubscriberCommand::Subscribe(topic) | SubscriberCommand::Unsubscribe(topic)
-                if !is_valid_topic(topic) =>
-            {
-                Err(CommandError::InvalidTopic)
-            }
-            _ => Ok(command),
-        }
-    }
-}
-
-/// Applies one subscribe or unsubscribe command from a client.
-fn command(sub: &Subscription, msg: Bytes) -> Option<Bytes> {
-    let error = |e: String| Some(Bytes::from(serde_json::json!({ "error": e }).to_string()));
-    match SubscriberCommand::parse(&msg) {
-        Ok(SubscriberCommand::Subscribe(topic)) => match sub.join(&topic) {
-            Ok(()) | Err(HubError::CutOff) => None,
-            Err(e) => error(e.to_string()),
-        },
-        Ok(SubscriberCommand::Unsubscribe(topic)) => {
-            sub.leave(&topic);
-            None
-        }
-        Err(e) => error(e.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::HubConfig;
     use async_tungstenite::tungstenite::protocol::Role;
     use async_tungstenite::WebSocketStream;
+    use switchyard_hub::HubConfig;
 
     /// Every idle subscriber keeps this future for as long as it stays, so
     /// its size is memory per connection: the connection must be in it once,

@@ -1,113 +1,13 @@
-//! [`Hub`]: topics, subscribers with bounded queues, and slow consumers cut
-//! off alone.
-//!
-//! The documents' Go hub broadcast on unbuffered channels from one loop, so
-//! a single stuck client stalled every other. Here publishing never waits:
-//! each subscriber has its own queue, bounded in messages and in bytes, and
-//! a subscriber whose queue is full is dropped from the hub (its connection
-//! is then closed with 1008 "slow consumer") while everyone else keeps
-//! receiving at full speed.
+//! [`Hub`]: topics, each subscriber's bounded queue, and publishing that
+//! never waits.
 
 use std::collections::{HashMap, HashSet};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::Stream;
 
-/// What happens to a subscriber whose queue is full.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SlowConsumerPolicy {
-    /// Drop the subscriber; its connection closes with 1008 "slow consumer".
-    /// The default: a consumer that cannot keep up would otherwise see a
-    /// stream with holes in it.
-    #[default]
-    Disconnect,
-    /// Keep the subscriber, and drop the messages that do not fit (counted
-    /// in [`HubStats::dropped`]).
-    DropMessages,
-}
-
-/// Limits of a [`Hub`], and what its messages are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HubConfig {
-    /// Every message is UTF-8 text. Default true: what the push and chat
-    /// pages read as strings. [`Hub::publish`] refuses anything else, once,
-    /// instead of every subscriber's connection refusing it; subscribers
-    /// are sent text messages ([`run_subscriber`](crate::run_subscriber)).
-    /// Off: any bytes, sent as binary messages.
-    pub text: bool,
-    /// The largest message. Default 1 MiB, the WebSocket server's own
-    /// default limit, so that what is published can be sent to every
-    /// subscriber. Larger is refused by [`Hub::publish`]; so is anything
-    /// over [`queue_bytes`](Self::queue_bytes), which could never be queued.
-    pub max_message: usize,
-    /// Messages queued per subscriber. Default 256. The queue's memory is
-    /// taken as messages arrive, so an idle subscriber costs little.
-    pub queue_messages: usize,
-    /// Bytes queued per subscriber. Default 1 MiB: with the message limit,
-    /// at most this much is held for any one slow client.
-    pub queue_bytes: usize,
-    /// What to do when a subscriber's queue is full.
-    pub slow_consumer: SlowConsumerPolicy,
-    /// Topics one subscriber may hold. Default 64.
-    pub max_topics_per_subscriber: usize,
-}
-
-impl Default for HubConfig {
-    fn default() -> Self {
-        Self {
-            text: true,
-            max_message: 1 << 20,
-            queue_messages: 256,
-            queue_bytes: 1 << 20,
-            slow_consumer: SlowConsumerPolicy::Disconnect,
-            max_topics_per_subscriber: 64,
-        }
-    }
-}
-
-impl HubConfig {
-    /// Sets [`text`](Self::text).
-    pub fn text(mut self, text: bool) -> Self {
-        self.text = text;
-        self
-    }
-
-    /// Sets [`max_message`](Self::max_message).
-    pub fn max_message(mut self, bytes: usize) -> Self {
-        self.max_message = bytes;
-        self
-    }
-
-    /// Sets [`queue_messages`](Self::queue_messages) (at least 1).
-    pub fn queue_messages(mut self, messages: usize) -> Self {
-        self.queue_messages = messages.max(1);
-        self
-    }
-
-    /// Sets [`queue_bytes`](Self::queue_bytes).
-    pub fn queue_bytes(mut self, bytes: usize) -> Self {
-        self.queue_bytes = bytes;
-        self
-    }
-
-    /// Sets [`slow_consumer`](Self::slow_consumer).
-    pub fn slow_consumer(mut self, policy: SlowConsumerPolicy) -> Self {
-        self.slow_consumer = policy;
-        self
-    }
-
-    /// Sets [`max_topics_per_subscriber`](Self::max_topics_per_subscriber).
-    pub fn max_topics_per_subscriber(mut self, max: usize) -> Self {
-        self.max_topics_per_subscriber = max;
-        self
-    }
-}
+use crate::{HubConfig, SlowConsumerPolicy, Subscription};
 
 /// Counts of what a [`Hub`] has done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -129,7 +29,7 @@ pub struct HubStats {
 /// ```
 /// # futures::executor::block_on(async {
 /// use futures::StreamExt;
-/// use switchyard_ws::{Hub, HubConfig};
+/// use switchyard_hub::{Hub, HubConfig};
 ///
 /// let hub = Hub::new(HubConfig::default());
 /// let mut alice = hub.subscribe();
@@ -150,12 +50,12 @@ pub struct HubStats {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Hub {
-    shared: Arc<HubShared>,
+    pub(crate) shared: Arc<HubShared>,
 }
 
 #[derive(Debug)]
-struct HubShared {
-    config: HubConfig,
+pub(crate) struct HubShared {
+    pub(crate) config: HubConfig,
     state: Mutex<HubState>,
     delivered: AtomicU64,
     slow_disconnects: AtomicU64,
@@ -163,23 +63,23 @@ struct HubShared {
 }
 
 #[derive(Debug, Default)]
-struct HubState {
-    topics: HashMap<String, HashMap<u64, Arc<Queue>>>,
+pub(crate) struct HubState {
+    pub(crate) topics: HashMap<String, HashMap<u64, Arc<Queue>>>,
     /// Each subscriber's topics, to leave them all at once.
-    memberships: HashMap<u64, HashSet<String>>,
+    pub(crate) memberships: HashMap<u64, HashSet<String>>,
     next_id: u64,
 }
 
 /// One subscriber's queue, as the hub holds it.
 #[derive(Debug)]
-struct Queue {
-    tx: async_channel::Sender<Bytes>,
-    bytes: AtomicUsize,
+pub(crate) struct Queue {
+    pub(crate) tx: async_channel::Sender<Bytes>,
+    pub(crate) bytes: AtomicUsize,
     /// Set when the hub cuts the subscriber off...
-    slow: AtomicBool,
+    pub(crate) slow: AtomicBool,
     /// ...and then notified. An event takes no memory until listened to,
     /// which only a send racing [`Subscription::cut_off`] does.
-    cut: event_listener::Event,
+    pub(crate) cut: event_listener::Event,
 }
 
 /// Why [`Hub::publish`] refused a message. Nothing was queued for anyone.
@@ -231,7 +131,7 @@ impl Hub {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, HubState> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, HubState> {
         self.shared
             .state
             .lock()
@@ -255,12 +155,7 @@ impl Hub {
         let id = state.next_id;
         state.next_id += 1;
         state.memberships.insert(id, HashSet::new());
-        Subscription {
-            id,
-            hub: self.clone(),
-            queue,
-            messages: Box::pin(rx),
-        }
+        Subscription::new(id, self.clone(), queue, rx)
     }
 
     /// Whether the hub takes `msg`: its size, and UTF-8 for a text hub.
@@ -355,7 +250,7 @@ impl Hub {
     }
 }
 
-fn leave_all(state: &mut HubState, id: u64) {
+pub(crate) fn leave_all(state: &mut HubState, id: u64) {
     for topic in state.memberships.remove(&id).unwrap_or_default() {
         if let Some(subscribers) = state.topics.get_mut(&topic) {
             subscribers.remove(&id);
@@ -366,108 +261,11 @@ fn leave_all(state: &mut HubState, id: u64) {
     }
 }
 
-/// One subscriber: a [`Stream`] of the messages published to its topics,
-/// in order. The stream ends if the hub cuts it off ([`is_cut_off`](Self::is_cut_off)).
-/// Dropping it leaves every topic.
-#[derive(Debug)]
-pub struct Subscription {
-    id: u64,
-    pub(crate) hub: Hub,
-    queue: Arc<Queue>,
-    /// Pinned on the heap: the channel's receiver is not `Unpin`.
-    messages: Pin<Box<async_channel::Receiver<Bytes>>>,
-}
-
-impl Subscription {
-    /// Joins `topic` (joining twice is harmless).
-    pub fn join(&self, topic: &str) -> Result<(), HubError> {
-        if self.is_cut_off() {
-            return Err(HubError::CutOff);
-        }
-        let max = self.hub.shared.config.max_topics_per_subscriber;
-        let mut state = self.hub.state();
-        let Some(topics) = state.memberships.get_mut(&self.id) else {
-            return Err(HubError::CutOff);
-        };
-        if !topics.contains(topic) && topics.len() >= max {
-            return Err(HubError::TooManyTopics { max });
-        }
-        topics.insert(topic.to_string());
-        state
-            .topics
-            .entry(topic.to_string())
-            .or_default()
-            .insert(self.id, self.queue.clone());
-        Ok(())
-    }
-
-    /// Leaves `topic`.
-    pub fn leave(&self, topic: &str) {
-        let mut state = self.hub.state();
-        if let Some(topics) = state.memberships.get_mut(&self.id) {
-            topics.remove(topic);
-        }
-        if let Some(subscribers) = state.topics.get_mut(topic) {
-            subscribers.remove(&self.id);
-            if subscribers.is_empty() {
-                state.topics.remove(topic);
-            }
-        }
-    }
-
-    /// Whether the hub dropped this subscriber for being slow.
-    pub fn is_cut_off(&self) -> bool {
-        self.queue.slow.load(Ordering::Acquire)
-    }
-
-    /// Resolves when the hub cuts this subscriber off (never, otherwise):
-    /// race it against a blocked send to stop waiting on a stuck client.
-    pub fn cut_off(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let queue = self.queue.clone();
-        async move {
-            loop {
-                if queue.slow.load(Ordering::Acquire) {
-                    return;
-                }
-                let listener = queue.cut.listen();
-                // Checked again: a cut between the first check and `listen`
-                // notified no one.
-                if queue.slow.load(Ordering::Acquire) {
-                    return;
-                }
-                listener.await;
-            }
-        }
-    }
-}
-
-impl Stream for Subscription {
-    type Item = Bytes;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        let this = self.get_mut();
-        if this.is_cut_off() {
-            return Poll::Ready(None);
-        }
-        let next = this.messages.as_mut().poll_next(cx);
-        if let Poll::Ready(Some(msg)) = &next {
-            this.queue.bytes.fetch_sub(msg.len(), Ordering::AcqRel);
-        }
-        next
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.queue.tx.close();
-        leave_all(&mut self.hub.state(), self.id);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures::StreamExt;
+    use std::task::Context;
 
     #[test]
     fn a_full_subscriber_is_cut_off_and_the_others_keep_everything() {

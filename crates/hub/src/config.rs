@@ -1,0 +1,94 @@
+//! [`HubConfig`]: a hub's limits, and [`SlowConsumerPolicy`].
+
+/// What happens to a subscriber whose queue is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowConsumerPolicy {
+    /// Drop the subscriber: its stream ends, and its connection is closed
+    /// (a WebSocket subscriber's with 1008 "slow consumer").
+    /// The default: a consumer that cannot keep up would otherwise see a
+    /// stream with holes in it.
+    #[default]
+    Disconnect,
+    /// Keep the subscriber, and drop the messages that do not fit (counted
+    /// in [`HubStats::dropped`]).
+    DropMessages,
+}
+
+/// Limits of a [`Hub`], and what its messages are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HubConfig {
+    /// Every message is UTF-8 text. Default true: what the push and chat
+    /// pages read as strings. [`Hub::publish`] refuses anything else, once,
+    /// instead of every subscriber's connection refusing it; subscribers
+    /// are sent text messages (switchyard-ws's `run_subscriber`).
+    /// Off: any bytes, sent as binary messages.
+    pub text: bool,
+    /// The largest message. Default 1 MiB, the WebSocket server's own
+    /// default message limit, so that what is published can be sent to every
+    /// subscriber. Larger is refused by [`Hub::publish`]; so is anything
+    /// over [`queue_bytes`](Self::queue_bytes), which could never be queued.
+    pub max_message: usize,
+    /// Messages queued per subscriber. Default 256. The queue's memory is
+    /// taken as messages arrive, so an idle subscriber costs little.
+    pub queue_messages: usize,
+    /// Bytes queued per subscriber. Default 1 MiB: with the message limit,
+    /// at most this much is held for any one slow client.
+    pub queue_bytes: usize,
+    /// What to do when a subscriber's queue is full.
+    pub slow_consumer: SlowConsumerPolicy,
+    /// Topics one subscriber may hold. Default 64.
+    pub max_topics_per_subscriber: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            text: true,
+            max_message: 1 << 20,
+            queue_messages: 256,
+            queue_bytes: 1 << 20,
+            slow_consumer: SlowConsumerPolicy::Disconnect,
+            max_topics_per_subscriber: 64,
+        }
+    }
+}
+
+impl HubConfig {
+    /// Sets [`text`](Self::text).
+    pub fn text(mut self, text: bool) -> Self {
+        self.text = text;
+        self
+    }
+
+    /// Sets [`max_message`](Self::max_message).
+    pub fn max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes;
+        self
+    }
+
+    /// Sets [`queue_messages`](Self::queue_messages) (at least 1).
+    pub fn queue_messages(mut self, messages: usize) -> Self {
+        self.queue_messages = messages.max(1);
+        self
+    }
+
+    /// Sets [`queue_bytes`](Self::queue_bytes).
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes;
+        self
+    }
+
+    /// Sets [`slow_consumer`](Self::slow_consumer).
+    pub fn slow_consumer(mut self, policy: SlowConsumerPolicy) -> Self {
+        self.slow_consumer = policy;
+        self
+    }
+
+    /// Sets [`max_topics_per_subscriber`](Self::max_topics_per_subscriber).
+    pub fn max_topics_per_subscriber(mut self, max: usize) -> Self {
+        self.max_topics_per_subscriber = max;
+        self
+    }
+}

@@ -1,0 +1,47 @@
+//! switchyard's publish/subscribe hub: topics, subscribers with bounded
+//! queues, and slow consumers cut off alone. Transport-neutral: it moves
+//! [`Bytes`] between a publisher and [`Subscription`] streams, and knows
+//! nothing of sockets, so a TCP, UDP or WebSocket server (or none) can use
+//! it. switchyard-ws puts the push endpoint, the subscriber loop and its
+//! JSON commands on top.
+//!
+//! The documents' Go hub broadcast on unbuffered channels from one loop, so
+//! a single stuck client stalled every other. Here publishing never waits:
+//! each subscriber has its own queue, bounded in messages and in bytes, and
+//! a subscriber whose queue is full is dropped from the hub (the
+//! [`SlowConsumerPolicy`]) while everyone else keeps receiving at full
+//! speed.
+//!
+//! ```
+//! # futures::executor::block_on(async {
+//! use futures::StreamExt;
+//! use switchyard_hub::{Hub, HubConfig};
+//!
+//! let hub = Hub::new(HubConfig::default().queue_messages(2));
+//! let mut fast = hub.subscribe();
+//! let slow = hub.subscribe();
+//! fast.join("ticks")?;
+//! slow.join("ticks")?;
+//! for tick in ["1", "2", "3"] {
+//!     hub.publish("ticks", tick.into())?;
+//!     fast.next().await; // keeps up
+//! }
+//! assert!(slow.is_cut_off()); // never read: cut off at the third
+//! assert_eq!(hub.subscribers("ticks"), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod config;
+mod hub;
+mod subscription;
+mod topic;
+
+pub use bytes::Bytes;
+pub use config::{HubConfig, SlowConsumerPolicy};
+pub use hub::{Hub, HubError, HubStats, PublishError};
+pub use subscription::Subscription;
+pub use topic::{is_valid_topic, MAX_TOPIC_LEN};

@@ -431,17 +431,22 @@ impl Driver {
             activity: activity.clone(),
             outgoing: Outgoing::new(self.socket.clone(), Some(peer), self.max),
         };
-        if self.accept_tx.try_send(session).is_ok() {
-            self.sessions.insert(
-                peer,
-                Entry {
-                    datagrams: tx,
-                    activity,
-                },
-            );
-            *self.per_ip.entry(peer.ip()).or_default() += 1;
-            self.counters.open.fetch_add(1, Ordering::Relaxed);
-            self.counters.total.fetch_add(1, Ordering::Relaxed);
+        // Counted before it is handed over: the accepting task may read the
+        // stats the moment it has the session.
+        self.sessions.insert(
+            peer,
+            Entry {
+                datagrams: tx,
+                activity,
+            },
+        );
+        *self.per_ip.entry(peer.ip()).or_default() += 1;
+        self.counters.open.fetch_add(1, Ordering::Relaxed);
+        self.counters.total.fetch_add(1, Ordering::Relaxed);
+        if self.accept_tx.try_send(session).is_err() {
+            // Checked not full above, so the listener is gone.
+            self.remove(&peer);
+            self.counters.total.fetch_sub(1, Ordering::Relaxed);
         }
     }
 

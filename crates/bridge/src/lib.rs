@@ -13,7 +13,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
-mod auth;
 mod bridge;
 mod config;
 mod config_file;
@@ -28,7 +27,6 @@ mod session;
 mod tokens;
 mod web;
 
-pub use auth::Auth;
 pub use bridge::{Bridge, BridgeError};
 pub use config::{
     BridgeConfig, ConfigError, ListenerConfig, RouteConfig, StreamFraming, TargetSpec,
@@ -39,5 +37,6 @@ pub use endpoint::{Endpoint, EndpointError, Scheme};
 pub use metrics::{ErrorKind, Metrics};
 pub use relay::{relay, relay_until, DirectionEnd, RelayConfig, RelayReport};
 pub use serve_udp::DEFAULT_UDP_IDLE;
+pub use switchyard_ws::{Auth, AuthParseError};
 pub use tokens::{TokenFileError, TokenMap};
 pub use web::{resolve_web_path, MAX_FILE};

@@ -28,7 +28,7 @@ pub use client::{connect, connect_with, ClientConfig, ClientIo};
 pub use config::WsServerConfig;
 pub use connection::{CloseReason, MessageKind, WsConnection};
 pub use heartbeat::HeartbeatConfig;
-pub use http::{Request, Router, ServerIo, WsServer};
+pub use http::{Auth, AuthParseError, Request, Router, ServerIo, WsServer};
 pub use origin::OriginPolicy;
 pub use push::{
     push_handler, run_subscriber, subscriber_handler, CommandError, PushConfig, SubscriberCommand,

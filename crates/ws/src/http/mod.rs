@@ -3,6 +3,7 @@
 //! [`Router`], and the server loop ([`WsServer`]) that reads a request,
 //! routes it, and answers it or upgrades it.
 
+mod auth;
 mod pending;
 mod read;
 mod request;
@@ -10,6 +11,7 @@ mod response;
 mod router;
 mod server;
 
+pub use auth::{Auth, AuthParseError};
 pub use request::{RequestHead, MAX_HEADERS};
 pub use response::{InvalidHeader, Response};
 pub use router::{Request, Router};

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::Auth;
+
 /// How the push endpoint and subscriber handler behave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -9,9 +11,10 @@ pub struct PushConfig {
     /// The topic of `POST /push` and of subscribers that name none.
     /// Default `"default"`.
     pub default_topic: String,
-    /// When set, `POST`s must carry `Authorization: Bearer <token>`; others
-    /// get 401. Default none.
-    pub token: Option<String>,
+    /// When set, `POST`s must carry this credential (see [`Auth`]); others
+    /// get 401. Default none. Subscribers are not asked for it: guard the
+    /// subscriber route with [`Auth::guard`] for that.
+    pub auth: Option<Auth>,
     /// How long a cut-off subscriber's close frame (1008) may take to go out
     /// before the connection is dropped. Default 1 s.
     pub close_timeout: Duration,
@@ -21,16 +24,23 @@ impl Default for PushConfig {
     fn default() -> Self {
         Self {
             default_topic: "default".into(),
-            token: None,
+            auth: None,
             close_timeout: Duration::from_secs(1),
         }
     }
 }
 
 impl PushConfig {
-    /// Sets [`token`](Self::token).
+    /// Requires `Authorization: Bearer <token>` on pushes (sets
+    /// [`auth`](Self::auth)).
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
+        self.auth = Some(Auth::Bearer(token.into()));
+        self
+    }
+
+    /// Sets [`auth`](Self::auth).
+    pub fn auth(mut self, auth: Option<Auth>) -> Self {
+        self.auth = auth;
         self
     }
 

@@ -3,7 +3,6 @@
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use http::StatusCode;
 use switchyard_hub::{is_valid_topic, Hub, PublishError};
 
@@ -37,15 +36,12 @@ pub fn push_handler(
 }
 
 fn push(hub: &Hub, config: &PushConfig, req: &Request) -> Response {
-    if let Some(token) = &config.token {
-        let given = req
-            .head
-            .header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())) {
-            return Response::text(StatusCode::UNAUTHORIZED, "a valid bearer token is required")
-                .typed_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
+    if let Some(refusal) = config
+        .auth
+        .as_ref()
+        .and_then(|auth| auth.refusal(&req.head))
+    {
+        return refusal;
     }
     let topic = match req.head.path.rsplit_once('/') {
         Some(("", "push")) => config.default_topic.as_str(),
@@ -68,8 +64,4 @@ fn push(hub: &Hub, config: &PushConfig, req: &Request) -> Response {
             format!("not published: {e}; this hub carries text"),
         ),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

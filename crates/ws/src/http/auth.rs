@@ -1,26 +1,40 @@
-//! Authentication of WebSocket listeners: a bearer token or HTTP Basic.
+//! [`Auth`]: a bearer token or HTTP Basic credentials, checked in
+//! constant time.
+
+use std::net::SocketAddr;
 
 use base64::Engine;
 use http::StatusCode;
-use switchyard_ws::http::{RequestHead, Response};
+use subtle::ConstantTimeEq;
 
-/// What a client must present in its `Authorization` header. Checked on
-/// every request to the listener (upgrades, static files, metrics) except
-/// `GET /healthz`; a missing or wrong credential is answered 401 before
-/// anything else happens.
+use super::{RequestHead, Response};
+
+/// What a client must present in its `Authorization` header: a bearer
+/// token or HTTP Basic credentials. The secret is compared in constant time
+/// (the `subtle` crate) and never printed by `Debug`; a missing or wrong
+/// credential is answered 401 with a `WWW-Authenticate` challenge.
 ///
 /// Browsers cannot set headers on a WebSocket, but they do send Basic
-/// credentials they were asked for on the same origin: serve the page with
-/// `--web` from the same listener and the browser asks once.
+/// credentials they were asked for on the same origin: serve the page from
+/// the same server and the browser asks once.
+///
+/// Use it as a [`Router::guard`](super::Router::guard) to require it on
+/// every path, or call [`refusal`](Self::refusal) from a guard of your own
+/// (the bridge leaves `/healthz` open; the push endpoint requires it on
+/// `POST` only).
 ///
 /// ```
-/// use switchyard_bridge::Auth;
+/// use switchyard_ws::{http::Response, Auth, Router};
 ///
-/// let auth: Auth = "basic:alice:s3cret".parse().unwrap();
+/// let auth: Auth = "basic:alice:s3cret".parse()?;
 /// assert!(matches!(auth, Auth::Basic { .. }));
-/// let auth: Auth = "bearer:0123456789abcdef".parse().unwrap();
+/// let auth: Auth = "bearer:0123456789abcdef".parse()?;
 /// assert!(matches!(auth, Auth::Bearer(_)));
 /// assert!("basic:nopassword".parse::<Auth>().is_err());
+///
+/// let router = Router::new().guard(auth.guard()).page("/", "text/plain", "private");
+/// # drop(router);
+/// # Ok::<(), switchyard_ws::AuthParseError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -46,11 +60,23 @@ impl std::fmt::Debug for Auth {
     }
 }
 
-impl std::str::FromStr for Auth {
-    type Err = String;
+/// Why a string is not an [`Auth`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthParseError {
+    /// `basic:` without both a user and a password.
+    #[error("basic authentication is basic:USER:PASSWORD")]
+    Basic,
+    /// Neither `bearer:` nor `basic:`, or an empty token.
+    #[error("expected bearer:TOKEN or basic:USER:PASSWORD")]
+    Unknown,
+}
 
-    /// `bearer:TOKEN` or `basic:USER:PASSWORD`.
-    fn from_str(s: &str) -> Result<Self, String> {
+impl std::str::FromStr for Auth {
+    type Err = AuthParseError;
+
+    /// `bearer:TOKEN` or `basic:USER:PASSWORD` (the password may hold `:`).
+    fn from_str(s: &str) -> Result<Self, AuthParseError> {
         match s.split_once(':') {
             Some(("bearer", token)) if !token.is_empty() => Ok(Auth::Bearer(token.to_string())),
             Some(("basic", credentials)) => match credentials.split_once(':') {
@@ -60,19 +86,18 @@ impl std::str::FromStr for Auth {
                         password: password.to_string(),
                     })
                 }
-                _ => Err("basic authentication is basic:USER:PASSWORD".into()),
+                _ => Err(AuthParseError::Basic),
             },
-            _ => Err("expected bearer:TOKEN or basic:USER:PASSWORD".into()),
+            _ => Err(AuthParseError::Unknown),
         }
     }
 }
 
 impl Auth {
-    /// `None` when the request carries the credential; otherwise the 401 to
-    /// answer with.
-    pub fn refusal(&self, head: &RequestHead) -> Option<Response> {
+    /// Whether the request carries the credential.
+    pub fn accepts(&self, head: &RequestHead) -> bool {
         let presented = head.header("authorization").unwrap_or("");
-        let ok = match self {
+        match self {
             Auth::Bearer(token) => presented
                 .strip_prefix("Bearer ")
                 .is_some_and(|given| same_secret(given.trim().as_bytes(), token.as_bytes())),
@@ -84,13 +109,18 @@ impl Auth {
                         .ok()
                 })
                 .is_some_and(|given| same_secret(&given, format!("{user}:{password}").as_bytes())),
-        };
-        if ok {
+        }
+    }
+
+    /// `None` when the request carries the credential; otherwise the 401 to
+    /// answer with, with its challenge.
+    pub fn refusal(&self, head: &RequestHead) -> Option<Response> {
+        if self.accepts(head) {
             return None;
         }
         let challenge = match self {
-            Auth::Bearer(_) => "Bearer realm=\"switchyard-bridge\"",
-            Auth::Basic { .. } => "Basic realm=\"switchyard-bridge\", charset=\"UTF-8\"",
+            Auth::Bearer(_) => "Bearer realm=\"switchyard\"",
+            Auth::Basic { .. } => "Basic realm=\"switchyard\", charset=\"UTF-8\"",
         };
         let response = Response::text(StatusCode::UNAUTHORIZED, "authentication required")
             .typed_header(
@@ -99,17 +129,20 @@ impl Auth {
             );
         Some(response)
     }
+
+    /// A [`Router::guard`](super::Router::guard) that requires this
+    /// credential on every request.
+    pub fn guard(
+        self,
+    ) -> impl Fn(&RequestHead, SocketAddr) -> Option<Response> + Send + Sync + 'static {
+        move |head, _peer| self.refusal(head)
+    }
 }
 
 /// Compares two secrets in time that depends on their lengths only, not on
 /// where they first differ.
 fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    given.ct_eq(expected).into()
 }
 
 #[cfg(test)]

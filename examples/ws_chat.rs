@@ -24,7 +24,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use switchyard::ws::{
     is_valid_topic, run_subscriber, Hub, HubConfig, Request, Router, ServerIo, WsConnection,
-    WsServerConfig,
+    WsMessage, WsServerConfig,
 };
 
 const MAX_NAME: usize = 32;
@@ -88,7 +88,11 @@ fn event(kind: &str, from: &str, text: Option<&str>) -> Bytes {
 }
 
 fn error(reason: &str) -> Bytes {
-    Bytes::from(serde_json::json!({ "error": reason }).to_string())
+    Bytes::from(error_json(reason))
+}
+
+fn error_json(reason: &str) -> String {
+    serde_json::json!({ "error": reason }).to_string()
 }
 
 async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
@@ -104,12 +108,8 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         .to_string();
     if !is_valid_topic(&room) || name.is_empty() || name.chars().count() > MAX_NAME {
         use futures::SinkExt;
-        conn.set_kind(switchyard::ws::MessageKind::Text);
-        let _ = conn
-            .send(error(
-                "a name of 1-32 characters and a valid room are required",
-            ))
-            .await;
+        let reason = "a name of 1-32 characters and a valid room are required";
+        let _ = conn.send(WsMessage::text(error_json(reason))).await;
         let _ = conn.close(1008, "bad name or room").await;
         return;
     }

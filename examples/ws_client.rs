@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use switchyard::ws::{connect_with, ClientConfig, MessageKind};
+use switchyard::ws::{connect_with, ClientConfig};
 
 #[derive(Parser)]
 #[command(about = "Sends each message to a WebSocket echo server and checks the replies")]
@@ -47,10 +47,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut conn = connect_with(&args.url, &config)
         .await
         .with_context(|| format!("no WebSocket server at {}", args.url))?
-        .with_kind(MessageKind::Text);
+        .text();
     let checked = common::check_echoes(&mut conn, &args.messages, timeout).await;
     // A server that closed says why: its close code and reason.
-    if let (Err(e), Some(close)) = (&checked, conn.peer_close()) {
+    if let (Err(e), Some(close)) = (&checked, conn.get_ref().peer_close()) {
         anyhow::bail!(
             "{e:#}: the server closed the connection with {} {:?}",
             close.code,
@@ -58,6 +58,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     checked?;
-    conn.close(1000, "done").await?;
+    conn.get_mut().close(1000, "done").await?;
     Ok(())
 }

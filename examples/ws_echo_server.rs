@@ -74,12 +74,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn echo(mut conn: WsConnection<ServerIo>, peer: std::net::SocketAddr) {
-    // Replies to every message already received go out in one write.
-    let echoed = answer(&mut conn, |conn, msg| {
-        conn.set_kind(conn.last_received_kind());
-        Some(msg)
-    })
-    .await;
+    // Each message back as it came (text as text, binary as binary);
+    // replies to every message already received go out in one write.
+    let echoed = answer(&mut conn, |_, msg| Some(msg)).await;
     if let Err(e) = echoed {
         tracing::info!(%peer, error = %e, "closing connection");
         return;

@@ -30,7 +30,7 @@ use clap::Parser;
 use futures::SinkExt;
 use switchyard::frame::{Error, Framing, Lines};
 use switchyard::ws::{
-    run_subscriber, Hub, HubConfig, MessageKind, Router, ServerIo, WsConnection, WsServerConfig,
+    run_subscriber, Hub, HubConfig, Router, ServerIo, WsConnection, WsServerConfig,
 };
 
 const TOPIC: &str = "log";
@@ -114,7 +114,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// One page: the recent lines, then every new one.
-async fn watch(tail: Arc<Tail>, mut conn: WsConnection<ServerIo>) {
+async fn watch(tail: Arc<Tail>, conn: WsConnection<ServerIo>) {
     let sub = tail.hub.subscribe();
     let recent: Vec<Bytes> = {
         let recent = tail.recent.lock().unwrap_or_else(PoisonError::into_inner);
@@ -123,16 +123,17 @@ async fn watch(tail: Arc<Tail>, mut conn: WsConnection<ServerIo>) {
         }
         recent.iter().cloned().collect()
     };
-    conn.set_kind(MessageKind::Text);
+    // The hub carries text: lines were made UTF-8 as they were read.
+    let mut lines = conn.text();
     for line in recent {
-        if conn.feed(line).await.is_err() {
+        if lines.feed(line).await.is_err() {
             return;
         }
     }
-    if conn.flush().await.is_err() {
+    if lines.flush().await.is_err() {
         return;
     }
-    run_subscriber(conn, sub, Duration::from_secs(1), |_, _| None).await;
+    run_subscriber(lines.into_inner(), sub, Duration::from_secs(1), |_, _| None).await;
 }
 
 /// The file being followed: which one (by inode) and how far it was read.

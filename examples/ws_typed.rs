@@ -95,7 +95,7 @@ async fn server(addr: &str) -> anyhow::Result<()> {
 }
 
 async fn serve_one(conn: WsConnection<ServerIo>) {
-    let mut conn: Typed<_, Request, Response, _> = Typed::new(conn, Wire::default());
+    let mut conn: Typed<_, Request, Response, _> = Typed::new(conn.binary(), Wire::default());
     let mut readings: HashMap<String, Vec<f64>> = HashMap::new();
     while let Some(request) = conn.next().await {
         let response = match request {
@@ -142,7 +142,7 @@ async fn client(url: &str) -> anyhow::Result<()> {
     let conn = switchyard::ws::connect(url)
         .await
         .with_context(|| format!("no ws_typed server at {url}"))?;
-    let mut conn: Typed<_, Response, Request, _> = Typed::new(conn, Wire::default());
+    let mut conn: Typed<_, Response, Request, _> = Typed::new(conn.binary(), Wire::default());
     let record = |celsius| Request::Record {
         sensor: "porch".into(),
         celsius,
@@ -182,6 +182,6 @@ async fn client(url: &str) -> anyhow::Result<()> {
             bail!("expected {expected:?}");
         }
     }
-    conn.into_inner().close(1000, "done").await?;
+    conn.into_inner().into_inner().close(1000, "done").await?;
     Ok(())
 }

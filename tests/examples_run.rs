@@ -191,14 +191,14 @@ fn ws_push_delivers_a_post_to_an_open_subscriber() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert!(reply.ends_with("{\"delivered\":1}\n"), "{reply}");
-        assert_eq!(page.next().await.unwrap().unwrap(), "hello");
+        assert_eq!(page.next().await.unwrap().unwrap(), "hello".into());
     });
 }
 
 #[test]
 fn ws_chat_rooms_see_their_own_messages_and_notices() {
     use futures::{SinkExt, StreamExt};
-    use switchyard::ws::{connect, ClientIo, MessageKind, WsConnection};
+    use switchyard::ws::{connect, ClientIo, WsConnection};
 
     async fn next_json(conn: &mut WsConnection<ClientIo>) -> serde_json::Value {
         let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), "chat", conn.next())
@@ -214,8 +214,7 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
     switchyard::rt::block_on(async move {
         let mut alice = connect(&format!("{base}?room=rust&name=Alice"))
             .await
-            .unwrap()
-            .with_kind(MessageKind::Text);
+            .unwrap();
         let joined = next_json(&mut alice).await;
         assert_eq!(
             (joined["kind"].as_str(), joined["from"].as_str()),
@@ -223,8 +222,7 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
         );
         let mut bob = connect(&format!("{base}?room=rust&name=Bob%20B"))
             .await
-            .unwrap()
-            .with_kind(MessageKind::Text);
+            .unwrap();
         assert_eq!(next_json(&mut bob).await["from"], "Bob B");
         assert_eq!(next_json(&mut alice).await["from"], "Bob B");
         let mut gopher = connect(&format!("{base}?room=go&name=Gopher"))

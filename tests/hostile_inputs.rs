@@ -57,7 +57,7 @@ fn ws_round_trip(addr: SocketAddr) -> bool {
         };
         matches!(
             switchyard::rt::timeout(Duration::from_secs(5), "echo", attempt).await,
-            Ok(Ok(Some(reply))) if reply == "still here?"
+            Ok(Ok(Some(reply))) if reply == "still here?".into()
         )
     })
 }
@@ -397,7 +397,7 @@ fn push_of_bytes_that_are_not_text_leaves_every_subscriber_connected() {
         for client in [&mut first, &mut second] {
             let mut got = Vec::new();
             while got.last().map(|m: &bytes::Bytes| &m[..]) != Some(&b"after"[..]) {
-                got.push(client.next().await.unwrap().unwrap());
+                got.push(client.next().await.unwrap().unwrap().into());
             }
             assert!(!got.iter().any(|m| m.starts_with(b"\xff")));
         }

@@ -67,11 +67,12 @@ mod transports {
         }
     }
 
-    /// A WebSocket client and the server's side of its connection.
+    /// A WebSocket client and the server's side of its connection, as
+    /// binary message connections.
     pub struct WebSocket;
     impl Pair for WebSocket {
-        type A = switchyard::ws::WsConnection<switchyard::ws::ClientIo>;
-        type B = switchyard::ws::WsConnection<switchyard::ws::ServerIo>;
+        type A = switchyard::ws::FixedKind<switchyard::ws::ClientIo>;
+        type B = switchyard::ws::FixedKind<switchyard::ws::ServerIo>;
         async fn pair() -> (Self::A, Self::B, Keep) {
             use switchyard::ws::{connect_with, ClientConfig, Router, WsServer, WsServerConfig};
             let (tx, rx) = async_channel::bounded(1);
@@ -88,7 +89,7 @@ mod transports {
             let client = connect_with(&url, &ClientConfig::default().max_message(MAX))
                 .await
                 .unwrap();
-            (client, rx.recv().await.unwrap(), None)
+            (client.binary(), rx.recv().await.unwrap().binary(), None)
         }
     }
 

@@ -179,13 +179,15 @@ pub async fn dial(target: &Endpoint, options: &DialOptions) -> Result<BoxConnect
                 config = config.tls(tls.clone());
             }
             let mut conn = switchyard_ws::connect_with(&target.to_string(), &config).await?;
-            if options.text {
-                conn.set_kind(MessageKind::Text);
-            }
             if let Some(heartbeat) = options.heartbeat {
                 conn = conn.with_heartbeat(heartbeat);
             }
-            Ok(Box::pin(conn))
+            let kind = if options.text {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            };
+            Ok(Box::pin(conn.fixed_kind(kind)))
         }
     }
 }

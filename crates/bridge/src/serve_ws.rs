@@ -114,24 +114,27 @@ fn guard(
 
 /// One WebSocket client: its target dialed, relayed, and closed saying why.
 async fn ws_session(
-    mut client: switchyard_ws::WsConnection<switchyard_ws::ServerIo>,
+    client: switchyard_ws::WsConnection<switchyard_ws::ServerIo>,
     request: switchyard_ws::Request,
     route: &Route,
 ) {
-    if route.config.text {
-        client.set_kind(MessageKind::Text);
-    }
+    let kind = if route.config.text {
+        MessageKind::Text
+    } else {
+        MessageKind::Binary
+    };
+    let mut client = client.fixed_kind(kind);
     // The session handles the shutdown itself (delivering what it has
     // taken, then 1001), rather than the connection closing on its own.
-    drop(client.take_shutdown());
+    drop(client.get_mut().take_shutdown());
     let Some(target) = route.target_for(Some(&request.head)) else {
         // The guard refused these already; a token file cannot change.
-        let _ = client.close(1008, "unknown token").await;
+        let _ = client.get_mut().close(1008, "unknown token").await;
         return;
     };
     let outcome = session::run(&mut client, request.peer, route, &target).await;
     if let Some((code, reason)) = outcome.client_close(&target) {
-        let _ = client.close(code, &reason).await;
+        let _ = client.get_mut().close(code, &reason).await;
     }
     // Wait (briefly) for the client's answer, so the close is clean.
     let drain = async { while client.next().await.is_some() {} };

@@ -4,6 +4,7 @@
 mod support;
 
 use std::time::Duration;
+use switchyard_ws::WsMessage;
 
 use async_std::io::{ReadExt, WriteExt};
 use futures::{SinkExt, StreamExt};
@@ -67,7 +68,10 @@ async fn a_target_that_ends_its_stream_closes_the_websocket_with_1000() {
     let mut client = switchyard_ws::connect(&format!("ws://{}/x", bridge.addrs[0]))
         .await
         .unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "bye");
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        WsMessage::binary("bye")
+    );
     assert!(switchyard_rt::timeout(LIMIT, "close", client.next())
         .await
         .unwrap()
@@ -118,7 +122,10 @@ async fn a_target_that_dies_mid_session_is_reported_and_other_sessions_go_on() {
     let close = dying.peer_close().expect("a close frame");
     assert!([1000, 1002, 1014].contains(&close.code), "{close:?}");
     healthy.send("still fine".into()).await.unwrap();
-    assert_eq!(healthy.next().await.unwrap().unwrap(), "still fine");
+    assert_eq!(
+        healthy.next().await.unwrap().unwrap(),
+        WsMessage::binary("still fine")
+    );
 }
 
 #[async_std::test]
@@ -168,7 +175,10 @@ async fn a_quiet_websocket_to_udp_session_ends_with_1000_idle_timeout() {
         .await
         .unwrap();
     client.send("ping".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "ping");
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        WsMessage::binary("ping")
+    );
     assert!(switchyard_rt::timeout(LIMIT, "idle", client.next())
         .await
         .unwrap()

@@ -8,6 +8,7 @@ mod support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
+use switchyard_ws::WsMessage;
 
 use futures::{SinkExt, StreamExt};
 
@@ -127,7 +128,10 @@ idle_timeout = 30
             .await
             .unwrap();
         client.send(path.into()).await.unwrap();
-        assert_eq!(client.next().await.unwrap().unwrap(), path);
+        assert_eq!(
+            client.next().await.unwrap().unwrap(),
+            WsMessage::binary(path.as_bytes().to_vec())
+        );
     }
     let addr = bridge.addr;
     let health =
@@ -150,7 +154,10 @@ async fn stops_cleanly_on(signal: &'static str) {
         .await
         .unwrap();
     client.send("before".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "before");
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        WsMessage::binary("before")
+    );
     let reading = async_std::task::spawn(async move {
         while client.next().await.is_some() {}
         client.peer_close().map(|c| c.code)

@@ -34,7 +34,7 @@ async fn a_thousand_sessions_leave_no_file_descriptor_behind() {
                 let mut client = switchyard_ws::connect(&url).await.unwrap();
                 let msg = format!("session {batch}-{i}");
                 client.send(msg.clone().into()).await.unwrap();
-                assert_eq!(client.next().await.unwrap().unwrap(), msg.as_bytes());
+                assert_eq!(client.next().await.unwrap().unwrap(), msg.as_bytes().into());
                 client.close(1000, "").await.unwrap();
                 while client.next().await.is_some() {}
             }

@@ -5,6 +5,7 @@
 mod support;
 
 use std::sync::Arc;
+use switchyard_ws::WsMessage;
 
 use futures::{SinkExt, StreamExt};
 use switchyard_bridge::{
@@ -73,7 +74,10 @@ async fn a_token_picks_its_target_and_unknown_tokens_are_refused() {
             .await
             .unwrap();
         client.send(token.into()).await.unwrap();
-        assert_eq!(client.next().await.unwrap().unwrap(), token);
+        assert_eq!(
+            client.next().await.unwrap().unwrap(),
+            WsMessage::binary(token.as_bytes().to_vec())
+        );
     }
     assert_eq!(bridge.metrics.sessions_total(), 2);
 }
@@ -115,7 +119,10 @@ async fn credentials_are_required_when_configured() {
         .await
         .unwrap();
     client.send("in".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "in");
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        WsMessage::binary("in")
+    );
 
     // "alice:pw" in base64.
     let good = blocking(move || {
@@ -244,7 +251,10 @@ async fn static_files_are_served_and_never_from_outside_the_directory() {
         .await
         .unwrap();
     client.send("ws".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "ws");
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        WsMessage::binary("ws")
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

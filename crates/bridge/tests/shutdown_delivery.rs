@@ -5,6 +5,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
+use switchyard_ws::WsMessage;
 
 use async_std::io::WriteExt;
 use futures::{SinkExt, StreamExt};
@@ -94,7 +95,10 @@ async fn a_client_that_keeps_sending_after_its_1001_does_not_hold_the_bridge() {
         .await
         .unwrap();
     client.send("hello".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "hello");
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        WsMessage::binary("hello")
+    );
     // This client never answers a close: it only sends, and never reads.
     let sending = async_std::task::spawn(async move {
         let started = Instant::now();

@@ -7,13 +7,14 @@
 //! sender.
 
 use std::future::poll_fn;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::{Sink, Stream};
 
-use crate::{Error, ErrorClass, MessageConnection};
+use crate::{Error, ErrorClass};
 
 /// What a forwarding loop does about one dropped or refused message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,17 +122,30 @@ pub(crate) const BUDGET: usize = 128;
 /// assert!(forwarder.is_idle());
 /// # });
 /// ```
-#[derive(Debug, Default)]
-pub struct Forwarder {
+#[derive(Debug)]
+pub struct Forwarder<M = Bytes> {
     /// A message taken from the source, waiting for the sink to be ready.
-    queued: Option<Bytes>,
+    queued: Option<M>,
     /// Messages handed to the sink since its last flush.
     unflushed: bool,
     /// The source's end, once seen: what is left is flushing.
     ending: Option<Forwarded>,
 }
 
-impl Forwarder {
+impl<M> Default for Forwarder<M> {
+    fn default() -> Self {
+        Self {
+            queued: None,
+            unflushed: false,
+            ending: None,
+        }
+    }
+}
+
+/// The forwarder moves any message type that is bytes underneath: `Bytes`
+/// for every transport's message connection, a WebSocket message with its
+/// kind for a WebSocket's own.
+impl<M: AsRef<[u8]>> Forwarder<M> {
     /// A forwarder with nothing in hand.
     pub fn new() -> Self {
         Self::default()
@@ -155,8 +169,8 @@ impl Forwarder {
         hooks: &mut H,
     ) -> Poll<Forwarded>
     where
-        S: Stream<Item = Result<Bytes, Error>> + ?Sized,
-        K: Sink<Bytes, Error = Error> + ?Sized,
+        S: Stream<Item = Result<M, Error>> + ?Sized,
+        K: Sink<M, Error = Error> + ?Sized,
         H: ForwardHooks + ?Sized,
     {
         self.poll_ends(cx, &mut Pair { source, sink }, hooks)
@@ -173,10 +187,10 @@ impl Forwarder {
         hooks: &mut H,
     ) -> Poll<Result<(), Error>>
     where
-        K: Sink<Bytes, Error = Error> + ?Sized,
+        K: Sink<M, Error = Error> + ?Sized,
         H: ForwardHooks + ?Sized,
     {
-        let mut nothing = NothingMore;
+        let mut nothing = NothingMore(PhantomData);
         let mut ends = Pair {
             source: Pin::new(&mut nothing),
             sink,
@@ -198,7 +212,7 @@ impl Forwarder {
         hooks: &mut H,
     ) -> Poll<Forwarded>
     where
-        E: Ends + ?Sized,
+        E: Ends<M> + ?Sized,
         H: ForwardHooks + ?Sized,
     {
         let mut taken = 0;
@@ -227,7 +241,7 @@ impl Forwarder {
             if let Some(msg) = self.queued.take() {
                 match ends.poll_ready(cx) {
                     Poll::Ready(Ok(())) => {
-                        let len = msg.len();
+                        let len = msg.as_ref().len();
                         match ends.start_send(msg) {
                             Ok(()) => {
                                 self.unflushed = true;
@@ -356,10 +370,11 @@ impl Forwarder {
 /// assert_eq!(sink.get_ref(), &["one", "two"]);
 /// # });
 /// ```
-pub async fn forward<S, K, H>(source: &mut S, sink: &mut K, hooks: &mut H) -> Forwarded
+pub async fn forward<S, K, H, M>(source: &mut S, sink: &mut K, hooks: &mut H) -> Forwarded
 where
-    S: Stream<Item = Result<Bytes, Error>> + Unpin + ?Sized,
-    K: Sink<Bytes, Error = Error> + Unpin + ?Sized,
+    M: AsRef<[u8]>,
+    S: Stream<Item = Result<M, Error>> + Unpin + ?Sized,
+    K: Sink<M, Error = Error> + Unpin + ?Sized,
     H: ForwardHooks + ?Sized,
 {
     let mut forwarder = Forwarder::new();
@@ -393,10 +408,11 @@ where
 ///     answer(&mut conn, |_, msg| Some(msg)).await
 /// }
 /// ```
-pub async fn answer<C, F>(conn: &mut C, reply: F) -> Result<(), Error>
+pub async fn answer<C, F, M>(conn: &mut C, reply: F) -> Result<(), Error>
 where
-    C: MessageConnection + Unpin,
-    F: FnMut(&mut C, Bytes) -> Option<Bytes>,
+    M: AsRef<[u8]>,
+    C: Stream<Item = Result<M, Error>> + Sink<M, Error = Error> + Unpin,
+    F: FnMut(&mut C, M) -> Option<M>,
 {
     let mut replies = Replies { conn, reply };
     let mut forwarder = Forwarder::new();
@@ -408,10 +424,12 @@ where
 
 /// A source with nothing more to give: what [`Forwarder::poll_deliver`]
 /// forwards from.
-struct NothingMore;
+struct NothingMore<M>(PhantomData<M>);
 
-impl Stream for NothingMore {
-    type Item = Result<Bytes, Error>;
+impl<M> Unpin for NothingMore<M> {}
+
+impl<M> Stream for NothingMore<M> {
+    type Item = Result<M, Error>;
     fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Poll::Ready(None)
     }
@@ -419,10 +437,10 @@ impl Stream for NothingMore {
 
 /// The two ends a [`Forwarder`] works between: where messages come from,
 /// and where they go. They may be one connection ([`answer`]).
-trait Ends {
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>>;
+trait Ends<M> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<M, Error>>>;
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>>;
-    fn start_send(&mut self, msg: Bytes) -> Result<(), Error>;
+    fn start_send(&mut self, msg: M) -> Result<(), Error>;
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>>;
 }
 
@@ -432,18 +450,18 @@ struct Pair<'a, S: ?Sized, K: ?Sized> {
     sink: Pin<&'a mut K>,
 }
 
-impl<S, K> Ends for Pair<'_, S, K>
+impl<S, K, M> Ends<M> for Pair<'_, S, K>
 where
-    S: Stream<Item = Result<Bytes, Error>> + ?Sized,
-    K: Sink<Bytes, Error = Error> + ?Sized,
+    S: Stream<Item = Result<M, Error>> + ?Sized,
+    K: Sink<M, Error = Error> + ?Sized,
 {
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<M, Error>>> {
         self.source.as_mut().poll_next(cx)
     }
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.sink.as_mut().poll_ready(cx)
     }
-    fn start_send(&mut self, msg: Bytes) -> Result<(), Error> {
+    fn start_send(&mut self, msg: M) -> Result<(), Error> {
         self.sink.as_mut().start_send(msg)
     }
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -458,12 +476,12 @@ struct Replies<'a, C, F> {
     reply: F,
 }
 
-impl<C, F> Ends for Replies<'_, C, F>
+impl<C, F, M> Ends<M> for Replies<'_, C, F>
 where
-    C: MessageConnection + Unpin,
-    F: FnMut(&mut C, Bytes) -> Option<Bytes>,
+    C: Stream<Item = Result<M, Error>> + Sink<M, Error = Error> + Unpin,
+    F: FnMut(&mut C, M) -> Option<M>,
 {
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<M, Error>>> {
         // Messages that need no reply are bounded per poll like the rest: a
         // peer sending only those must not hold the task.
         for _ in 0..BUDGET {
@@ -481,7 +499,7 @@ where
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         Pin::new(&mut *self.conn).poll_ready(cx)
     }
-    fn start_send(&mut self, msg: Bytes) -> Result<(), Error> {
+    fn start_send(&mut self, msg: M) -> Result<(), Error> {
         Pin::new(&mut *self.conn).start_send(msg)
     }
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

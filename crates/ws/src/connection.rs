@@ -17,19 +17,7 @@ use switchyard_frame::{Error, Keepalive};
 use switchyard_rt::{Shutdown, ShutdownWait};
 
 use crate::heartbeat::{Beat, Heartbeat};
-use crate::HeartbeatConfig;
-
-/// Whether messages are sent as WebSocket binary or text messages.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum MessageKind {
-    /// Binary messages (the default): any bytes.
-    #[default]
-    Binary,
-    /// Text messages: what browsers read as strings. Sending bytes that are
-    /// not UTF-8 is an [`Error::Encode`]: that message is refused, and the
-    /// connection goes on.
-    Text,
-}
+use crate::{FixedKind, HeartbeatConfig, MessageKind, WsMessage};
 
 /// The code and reason of a WebSocket close frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,9 +29,11 @@ pub struct CloseReason {
     pub reason: String,
 }
 
-/// A WebSocket connection with the message interface every switchyard
-/// transport shares: a `Stream` of received messages (binary and text alike,
-/// as bytes) and a `Sink` of messages to send (as [`MessageKind`] says).
+/// A WebSocket connection: a `Stream` of received [`WsMessage`]s and a
+/// `Sink` of messages to send, each with its kind (text or binary). For
+/// the message interface every switchyard transport shares (bytes in and
+/// out), take a fixed-kind view: [`binary`](Self::binary) or
+/// [`text`](Self::text).
 ///
 /// Around tungstenite it adds what a server needs of every connection:
 /// - heartbeats ([`HeartbeatConfig`]): pings when quiet, and a dead peer is
@@ -58,8 +48,6 @@ pub struct CloseReason {
 #[derive(Debug)]
 pub struct WsConnection<S> {
     inner: WebSocketStream<S>,
-    kind: MessageKind,
-    last_received: MessageKind,
     heartbeat: Option<Heartbeat>,
     /// Whether the reader is waiting for data (its last poll was pending),
     /// so that a silent peer is really silent; not while it holds a message
@@ -83,8 +71,6 @@ where
     pub fn new(inner: WebSocketStream<S>) -> Self {
         Self {
             inner,
-            kind: MessageKind::Binary,
-            last_received: MessageKind::Binary,
             heartbeat: None,
             caught_up: true,
             shutdown: None,
@@ -95,10 +81,22 @@ where
         }
     }
 
-    /// Sends messages as `kind` from now on.
-    pub fn with_kind(mut self, kind: MessageKind) -> Self {
-        self.kind = kind;
-        self
+    /// This connection as a message connection of bytes, every message
+    /// sent as binary (received text arrives as its bytes).
+    pub fn binary(self) -> FixedKind<S> {
+        FixedKind::new(self, MessageKind::Binary)
+    }
+
+    /// This connection as a message connection of bytes, every message
+    /// sent as text (bytes that are not UTF-8 are refused).
+    pub fn text(self) -> FixedKind<S> {
+        FixedKind::new(self, MessageKind::Text)
+    }
+
+    /// This connection as a message connection of bytes, every message
+    /// sent as `kind`.
+    pub fn fixed_kind(self, kind: MessageKind) -> FixedKind<S> {
+        FixedKind::new(self, kind)
     }
 
     /// Pings the peer when quiet and drops it when dead (see
@@ -123,22 +121,6 @@ where
     /// [`WsServer`](crate::WsServer), or taken already.
     pub fn take_shutdown(&mut self) -> Option<ShutdownWait> {
         self.shutdown.take()
-    }
-
-    /// The kind of message the sink sends.
-    pub fn kind(&self) -> MessageKind {
-        self.kind
-    }
-
-    /// Sends messages as `kind` from now on.
-    pub fn set_kind(&mut self, kind: MessageKind) {
-        self.kind = kind;
-    }
-
-    /// The kind of the last message received (binary before any), so that
-    /// a reply can match it: an echo answers text with text.
-    pub fn last_received_kind(&self) -> MessageKind {
-        self.last_received
     }
 
     /// The code and reason the peer closed with, once it has.
@@ -251,7 +233,7 @@ impl<S> Stream for WsConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    type Item = Result<Bytes, Error>;
+    type Item = Result<WsMessage, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -297,14 +279,13 @@ where
             }
             match msg {
                 Message::Binary(bytes) => {
-                    this.last_received = MessageKind::Binary;
                     this.caught_up = false;
-                    return Poll::Ready(Some(Ok(bytes)));
+                    return Poll::Ready(Some(Ok(WsMessage::binary(bytes))));
                 }
                 Message::Text(text) => {
-                    this.last_received = MessageKind::Text;
                     this.caught_up = false;
-                    return Poll::Ready(Some(Ok(Bytes::from(text))));
+                    let text = WsMessage::checked(MessageKind::Text, Bytes::from(text));
+                    return Poll::Ready(Some(Ok(text)));
                 }
                 Message::Close(frame) => {
                     this.peer_close = Some(match frame {
@@ -349,7 +330,7 @@ where
     }
 }
 
-impl<S> Sink<Bytes> for WsConnection<S>
+impl<S> Sink<WsMessage> for WsConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -361,7 +342,7 @@ where
             .map_err(map_error)
     }
 
-    fn start_send(self: Pin<&mut Self>, msg: Bytes) -> Result<(), Error> {
+    fn start_send(self: Pin<&mut Self>, msg: WsMessage) -> Result<(), Error> {
         let this = self.get_mut();
         // The same limit both ways: a peer would close on a larger message.
         if let Some(max) = this.inner.get_config().max_message_size {
@@ -372,14 +353,15 @@ where
                 });
             }
         }
-        let msg = match this.kind {
-            MessageKind::Binary => Message::Binary(msg),
-            MessageKind::Text => {
-                Message::Text(Utf8Bytes::try_from(msg).map_err(|e| Error::Encode {
+        let msg = match msg.kind() {
+            MessageKind::Binary => Message::Binary(msg.into_data()),
+            // UTF-8 by construction; checked again by tungstenite's type.
+            MessageKind::Text => Message::Text(Utf8Bytes::try_from(msg.into_data()).map_err(
+                |e| Error::Encode {
                     format: "text",
                     reason: format!("a text message must be UTF-8: {e}"),
-                })?)
-            }
+                },
+            )?),
         };
         Pin::new(&mut this.inner).start_send(msg).map_err(map_error)
     }

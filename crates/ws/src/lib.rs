@@ -16,9 +16,11 @@
 mod client;
 mod config;
 mod connection;
+mod fixed_kind;
 pub mod handshake;
 mod heartbeat;
 pub mod http;
+mod message;
 mod origin;
 mod push;
 mod reconnect;
@@ -26,9 +28,11 @@ mod tls;
 
 pub use client::{connect, connect_with, ClientConfig, ClientIo};
 pub use config::WsServerConfig;
-pub use connection::{CloseReason, MessageKind, WsConnection};
+pub use connection::{CloseReason, WsConnection};
+pub use fixed_kind::FixedKind;
 pub use heartbeat::HeartbeatConfig;
 pub use http::{Auth, AuthParseError, Request, Router, ServerIo, WsServer};
+pub use message::{MessageKind, WsMessage};
 pub use origin::OriginPolicy;
 pub use push::{
     push_handler, run_subscriber, subscriber_handler, CommandError, PushConfig, SubscriberCommand,

@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use switchyard_frame::Error;
 use switchyard_rt::Backoff;
 
-use crate::{connect_with, ClientConfig, ClientIo, MessageKind, WsConnection};
+use crate::{connect_with, ClientConfig, ClientIo, WsConnection, WsMessage};
 
 /// When and how often a [`Reconnecting`] client tries again.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,9 +23,7 @@ pub struct ReconnectPolicy {
     /// try for ever.
     pub max_attempts: Option<u32>,
     /// Messages sent after every (re)connection, e.g. subscriptions.
-    pub on_connect: Vec<Bytes>,
-    /// The kind of message sent. Default text.
-    pub kind: MessageKind,
+    pub on_connect: Vec<WsMessage>,
 }
 
 impl Default for ReconnectPolicy {
@@ -37,7 +34,6 @@ impl Default for ReconnectPolicy {
             jitter: true,
             max_attempts: None,
             on_connect: Vec::new(),
-            kind: MessageKind::Text,
         }
     }
 }
@@ -56,8 +52,9 @@ impl ReconnectPolicy {
         self
     }
 
-    /// Adds a message to send after every connection.
-    pub fn on_connect(mut self, msg: impl Into<Bytes>) -> Self {
+    /// Adds a message to send after every connection (a `&str` or `String`
+    /// is a text message).
+    pub fn on_connect(mut self, msg: impl Into<WsMessage>) -> Self {
         self.on_connect.push(msg.into());
         self
     }
@@ -137,9 +134,7 @@ impl Reconnecting {
     }
 
     async fn try_connect(&self) -> Result<WsConnection<ClientIo>, Error> {
-        let mut conn = connect_with(&self.url, &self.config)
-            .await?
-            .with_kind(self.policy.kind);
+        let mut conn = connect_with(&self.url, &self.config).await?;
         for msg in &self.policy.on_connect {
             conn.feed(msg.clone()).await?;
         }
@@ -148,7 +143,7 @@ impl Reconnecting {
     }
 
     /// The next message, across reconnections.
-    pub async fn next(&mut self) -> Result<Bytes, Error> {
+    pub async fn next(&mut self) -> Result<WsMessage, Error> {
         loop {
             let conn = self.connection().await?;
             match conn.next().await {
@@ -163,7 +158,8 @@ impl Reconnecting {
     /// A message whose send fails is not retried (it may have arrived). A
     /// message the connection refuses (over the maximum size) is an error
     /// for this message only: the connection stays.
-    pub async fn send(&mut self, msg: Bytes) -> Result<(), Error> {
+    pub async fn send(&mut self, msg: impl Into<WsMessage>) -> Result<(), Error> {
+        let msg = msg.into();
         let conn = self.connection().await?;
         let sent = conn.send(msg).await;
         if sent.as_ref().is_err_and(Error::is_broken) {

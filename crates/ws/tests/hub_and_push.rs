@@ -78,14 +78,14 @@ async fn a_push_reaches_exactly_the_topics_subscribers() {
     let r = post(addr, "/push/news", "extra! extra!", "");
     assert_eq!(status(&r), 200);
     assert!(r.ends_with("{\"delivered\":1}\n"), "{r}");
-    assert_eq!(news.next().await.unwrap().unwrap(), "extra! extra!");
+    assert_eq!(news.next().await.unwrap().unwrap(), "extra! extra!".into());
     nothing_arrives(&mut sport).await;
     nothing_arrives(&mut default).await;
 
     assert!(post(addr, "/push", "to everyone on default", "").ends_with("{\"delivered\":1}\n"));
     assert_eq!(
         default.next().await.unwrap().unwrap(),
-        "to everyone on default"
+        "to everyone on default".into()
     );
     nothing_arrives(&mut news).await;
 
@@ -93,8 +93,8 @@ async fn a_push_reaches_exactly_the_topics_subscribers() {
     sport.send("{\"subscribe\":\"news\"}".into()).await.unwrap();
     wait_for_subscribers(&hub, "news", 2).await;
     assert!(post(addr, "/push/news", "second", "").ends_with("{\"delivered\":2}\n"));
-    assert_eq!(news.next().await.unwrap().unwrap(), "second");
-    assert_eq!(sport.next().await.unwrap().unwrap(), "second");
+    assert_eq!(news.next().await.unwrap().unwrap(), "second".into());
+    assert_eq!(sport.next().await.unwrap().unwrap(), "second".into());
 
     sport
         .send("{\"subscribe\":\"bad topic!\"}".into())
@@ -102,7 +102,7 @@ async fn a_push_reaches_exactly_the_topics_subscribers() {
         .unwrap();
     assert_eq!(
         sport.next().await.unwrap().unwrap(),
-        "{\"error\":\"invalid topic name\"}"
+        "{\"error\":\"invalid topic name\"}".into()
     );
     assert_eq!(status(&post(addr, "/push/bad%20topic", "x", "")), 400);
     assert!(post(addr, "/push/nobody", "x", "").ends_with("{\"delivered\":0}\n"));
@@ -185,7 +185,7 @@ async fn a_slow_consumer_is_cut_off_with_1008_while_a_fast_one_gets_everything_i
 
     // The fast subscriber still receives.
     hub.publish("t", "after".into()).unwrap();
-    assert_eq!(fast.next().await.unwrap().unwrap(), "after");
+    assert_eq!(fast.next().await.unwrap().unwrap(), "after".into());
 }
 
 /// The reproduction from issue 10: a body that is not UTF-8, pushed to a
@@ -208,8 +208,8 @@ async fn a_push_that_is_not_text_is_refused_once_and_every_subscriber_stays() {
 
     let after = post(addr, "/push", "after", "");
     assert!(after.ends_with("{\"delivered\":2}\n"), "{after}");
-    assert_eq!(first.next().await.unwrap().unwrap(), "after");
-    assert_eq!(second.next().await.unwrap().unwrap(), "after");
+    assert_eq!(first.next().await.unwrap().unwrap(), "after".into());
+    assert_eq!(second.next().await.unwrap().unwrap(), "after".into());
     assert_eq!(hub.subscribers("default"), 2);
 }
 
@@ -231,6 +231,6 @@ async fn a_message_a_subscriber_cannot_take_is_skipped_not_the_end_of_it() {
     wait_for_subscribers(&hub, "default", 1).await;
     assert_eq!(hub.publish("default", "x".repeat(17).into()), Ok(1));
     assert_eq!(hub.publish("default", "fits".into()), Ok(1));
-    assert_eq!(client.next().await.unwrap().unwrap(), "fits");
+    assert_eq!(client.next().await.unwrap().unwrap(), "fits".into());
     assert_eq!(hub.subscribers("default"), 1);
 }

@@ -79,7 +79,7 @@ async fn a_quiet_peer_that_answers_pings_stays_connected() {
     let quiet = switchyard_rt::timeout(Duration::from_millis(800), "quiet", client.next()).await;
     assert!(quiet.is_err(), "the server closed a live peer: {quiet:?}");
     client.send("still here".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "still here");
+    assert_eq!(client.next().await.unwrap().unwrap(), "still here".into());
 }
 
 #[async_std::test]
@@ -89,7 +89,10 @@ async fn the_servers_preferred_subprotocol_is_chosen() {
     let mut client = connect_with(&format!("ws://{addr}/ws"), &config)
         .await
         .unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "protocol v2.bincode");
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        "protocol v2.bincode".into()
+    );
 }
 
 #[async_std::test]

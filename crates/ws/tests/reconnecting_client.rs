@@ -39,7 +39,7 @@ async fn it_comes_back_after_the_server_restarts() {
         .delays(Duration::from_millis(50), Duration::from_millis(400))
         .on_connect("subscribe");
     let mut client = Reconnecting::new(format!("ws://{addr}/ws"), ClientConfig::default(), policy);
-    assert_eq!(client.next().await.unwrap(), "subscribe");
+    assert_eq!(client.next().await.unwrap(), "subscribe".into());
     assert_eq!(client.connects(), 1);
 
     shutdown.trigger();
@@ -54,12 +54,12 @@ async fn it_comes_back_after_the_server_restarts() {
         .unwrap();
     assert_eq!(
         again.unwrap(),
-        "subscribe",
+        "subscribe".into(),
         "the on-connect message is sent again"
     );
     assert_eq!(client.connects(), 2);
-    client.send("after the restart".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap(), "after the restart");
+    client.send("after the restart").await.unwrap();
+    assert_eq!(client.next().await.unwrap(), "after the restart".into());
     drop(restart);
 }
 
@@ -90,8 +90,8 @@ async fn a_message_too_large_to_send_keeps_the_connection() {
         config,
         ReconnectPolicy::default(),
     );
-    client.send("small".into()).await.unwrap();
-    let err = client.send(vec![b'x'; 17].into()).await.unwrap_err();
+    client.send("small").await.unwrap();
+    let err = client.send(vec![b'x'; 17]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -99,9 +99,9 @@ async fn a_message_too_large_to_send_keeps_the_connection() {
         ),
         "{err}"
     );
-    client.send("still here".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap(), "small");
-    assert_eq!(client.next().await.unwrap(), "still here");
+    client.send("still here").await.unwrap();
+    assert_eq!(client.next().await.unwrap(), "small".into());
+    assert_eq!(client.next().await.unwrap(), "still here".into());
     assert_eq!(
         client.connects(),
         1,

@@ -34,10 +34,10 @@ async fn a_wss_round_trip_with_a_self_signed_certificate() {
     let config = ClientConfig::default().tls(client_tls(Some(&cert)).unwrap());
     let mut client = connect_with(&url, &config).await.unwrap();
     client.send("over TLS".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "over TLS");
+    assert_eq!(client.next().await.unwrap().unwrap(), "over TLS".into());
     let big = vec![7u8; 200_000];
     client.send(big.clone().into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), big);
+    assert_eq!(client.next().await.unwrap().unwrap(), big.into());
     client.close(1000, "done").await.unwrap();
 
     // Plain HTTP to a TLS port is not answered as HTTP.

@@ -102,8 +102,8 @@ pub async fn ws_echo(tls: Option<&(PathBuf, PathBuf)>) -> SocketAddr {
         config = config.tls(server_tls(cert, key).unwrap());
     }
     let router = Router::new().websocket("/echo", |mut conn, _| async move {
+        // Each message back as it came, text as text.
         while let Some(Ok(msg)) = conn.next().await {
-            conn.set_kind(conn.last_received_kind());
             if conn.send(msg).await.is_err() {
                 break;
             }
@@ -162,7 +162,8 @@ pub async fn client(
             if let Some(ca) = ca {
                 config = config.tls(client_tls(Some(ca)).unwrap());
             }
-            Box::pin(switchyard_ws::connect_with(&url, &config).await.unwrap())
+            let conn = switchyard_ws::connect_with(&url, &config).await.unwrap();
+            Box::pin(conn.binary())
         }
         Scheme::Tcp => {
             let stream = switchyard_tcp::connect(addr, std::time::Duration::from_secs(5))

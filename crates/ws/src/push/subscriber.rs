@@ -99,7 +99,7 @@ where
     };
     // Split here, not in the async block: an async fn keeps its arguments
     // for its whole life, which would hold a second copy of the connection.
-    let (mut sink, mut stream) = conn.with_kind(kind).split();
+    let (mut sink, mut stream) = conn.fixed_kind(kind).split();
     let mut sub = sub;
     async move {
         let mut counts = SubscriberCounts::default();
@@ -132,7 +132,7 @@ where
             // Boxed: the closing state lives on the heap only for a slow
             // consumer's last second, not in every subscriber's future.
             if let Ok(conn) = sink.reunite(stream) {
-                Box::pin(close_slow_consumer(conn, close_timeout)).await;
+                Box::pin(close_slow_consumer(conn.into_inner(), close_timeout)).await;
             }
         }
         SubscriberReport {

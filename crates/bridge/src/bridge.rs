@@ -8,10 +8,12 @@ use futures::future::join_all;
 use futures::FutureExt;
 use switchyard_rt::Shutdown;
 
-use crate::dial::DialOptions;
 use crate::session::Route;
 use crate::{serve_tcp, serve_udp, serve_ws};
-use crate::{BridgeConfig, ConfigError, ListenerConfig, Metrics, RelayConfig, Scheme};
+use crate::{
+    BridgeConfig, ConfigError, DialOptions, ListenerConfig, Metrics, RelayConfig, RouteConfig,
+    Scheme,
+};
 
 /// Why a bridge could not start.
 #[derive(Debug, thiserror::Error)]
@@ -202,12 +204,7 @@ fn routes(
         .routes
         .iter()
         .map(|route| {
-            let dial = DialOptions::for_route(
-                route,
-                listener.max_message,
-                listener.heartbeat,
-                listener.tcp_keepalive,
-            )?;
+            let dial = dial_options(route, listener)?;
             // UDP listeners expire their sessions themselves; other
             // listeners reaching UDP need the relay's idle timeout.
             let idle = match (udp_listener, route.idle_timeout) {
@@ -239,4 +236,22 @@ fn routes(
             }))
         })
         .collect()
+}
+
+/// How a route's sessions reach its target.
+fn dial_options(
+    route: &RouteConfig,
+    listener: &ListenerConfig,
+) -> Result<DialOptions, switchyard_ws::TlsError> {
+    let mut options = DialOptions::default()
+        .framing(route.framing)
+        .text(route.text)
+        .connect_timeout(route.connect_timeout)
+        .max_message(listener.max_message)
+        .heartbeat(listener.heartbeat)
+        .tcp_keepalive(listener.tcp_keepalive);
+    if route.can_reach(Scheme::Wss) {
+        options = options.tls(switchyard_ws::client_tls(route.target_ca.as_deref())?);
+    }
+    Ok(options)
 }

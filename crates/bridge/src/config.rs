@@ -10,37 +10,7 @@ use std::time::Duration;
 
 use switchyard_ws::{HeartbeatConfig, OriginPolicy};
 
-use crate::{Auth, Endpoint, Scheme, TokenMap};
-
-/// How a TCP byte stream is cut into messages (and messages written back).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum StreamFraming {
-    /// The default: what one read returns is one message, and messages are
-    /// written as they are. For byte protocols (VNC, SSH, databases).
-    #[default]
-    Raw,
-    /// Each line (LF or CRLF, the ending removed) is one message; messages
-    /// are written with `\n` after them. For line protocols and text frames.
-    Lines,
-    /// Each 4-byte big-endian length and its payload is one message, as
-    /// switchyard's `LengthPrefixed` framing writes them.
-    LengthPrefixed,
-}
-
-impl std::str::FromStr for StreamFraming {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "raw" => Ok(StreamFraming::Raw),
-            "lines" => Ok(StreamFraming::Lines),
-            "length-prefixed" => Ok(StreamFraming::LengthPrefixed),
-            other => Err(format!(
-                "unknown framing {other:?}: raw, lines or length-prefixed"
-            )),
-        }
-    }
-}
+use crate::{Auth, Endpoint, Scheme, StreamFraming, TokenMap};
 
 /// Where a route's sessions go.
 #[derive(Debug, Clone)]

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use switchyard_tcp::{Server, ServerConfig, TcpKeepalive};
 
-use crate::dial::frame_stream;
 use crate::session::{self, Route};
-use crate::{BridgeError, ListenerConfig};
+use crate::{frame_stream, BridgeError, ListenerConfig};
 
 /// A TCP client idle this long (no byte either way) is closed, unless the
 /// route sets its own idle timeout.

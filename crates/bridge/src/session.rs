@@ -9,10 +9,10 @@ use switchyard_frame::{Error, Keepalive, MessageConnection};
 use switchyard_rt::Shutdown;
 use switchyard_ws::http::RequestHead;
 
-use crate::dial::{dial, DialOptions};
 use crate::metrics::ErrorKind;
 use crate::{
-    relay_until, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport, RouteConfig, TargetSpec,
+    dial, relay_until, DialOptions, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport,
+    RouteConfig, TargetSpec,
 };
 
 /// A route ready to run sessions.

@@ -46,7 +46,7 @@ enum Publisher {
         authority: String,
         path: String,
     },
-    Ws(switchyard_bridge::BoxConnection),
+    Ws(switchyard_connect::BoxConnection),
 }
 
 impl Publisher {
@@ -60,7 +60,7 @@ impl Publisher {
             });
         }
         let target = url.parse().map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
-        let options = dial_options(switchyard_bridge::StreamFraming::Raw, true, 1 << 20, None)?;
+        let options = dial_options(switchyard_connect::StreamFraming::Raw, true, 1 << 20, None)?;
         Ok(Publisher::Ws(dial(&target, &options).await?))
     }
 }
@@ -95,7 +95,7 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
         "--rate is above 0, at most 1,000,000"
     );
     let duration = seconds(f.duration)?;
-    let options = dial_options(switchyard_bridge::StreamFraming::Raw, true, f.size, None)?;
+    let options = dial_options(switchyard_connect::StreamFraming::Raw, true, f.size, None)?;
     let mut subscribers = Vec::with_capacity(f.subscribers);
     let mut opening = futures::stream::iter(0..f.subscribers)
         .map(|_| dial(&f.subscribe, &options))

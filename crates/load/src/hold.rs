@@ -18,7 +18,7 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
     );
     let duration = seconds(h.duration)?;
     let options = dial_options(
-        switchyard_bridge::StreamFraming::Raw,
+        switchyard_connect::StreamFraming::Raw,
         false,
         1024,
         h.ca.as_deref(),
@@ -34,7 +34,7 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
             let (target, options) = (h.target.clone(), options.clone());
             async move {
                 (
-                    switchyard_bridge::dial(&target, &options).await,
+                    switchyard_connect::dial(&target, &options).await,
                     began.elapsed(),
                 )
             }

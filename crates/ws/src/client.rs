@@ -75,20 +75,121 @@ impl ClientConfig {
 /// The stream under a client connection: plain, or TLS for wss.
 pub type ClientIo = MaybeTls<TcpStream, futures_rustls::client::TlsStream<TcpStream>>;
 
+/// Where a WebSocket client connects: a `ws://` or `wss://` URL in parts.
+///
+/// ```
+/// use switchyard_ws::WsTarget;
+///
+/// let target: WsTarget = "wss://example.com/feed?topic=news".parse()?;
+/// assert_eq!(target, WsTarget::new(true, "example.com", 443, "/feed?topic=news"));
+/// assert_eq!(target.to_string(), "wss://example.com:443/feed?topic=news");
+/// # Ok::<(), switchyard_ws::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WsTarget {
+    /// `wss://` (TLS) rather than `ws://`.
+    pub secure: bool,
+    /// The host name or IP address (an IPv6 address without brackets).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The path and query, starting with `/`.
+    pub path: String,
+}
+
+impl WsTarget {
+    /// A target from its parts; an empty path is `/`.
+    pub fn new(secure: bool, host: impl Into<String>, port: u16, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        Self {
+            secure,
+            host: host.into(),
+            port,
+            path,
+        }
+    }
+
+    fn uri(&self) -> Result<http::Uri, Error> {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        http::Uri::builder()
+            .scheme(if self.secure { "wss" } else { "ws" })
+            .authority(format!("{host}:{}", self.port))
+            .path_and_query(self.path.as_str())
+            .build()
+            .map_err(|e| Error::Protocol {
+                reason: format!("invalid WebSocket target: {e}"),
+            })
+    }
+}
+
+impl std::str::FromStr for WsTarget {
+    type Err = Error;
+
+    /// A `ws://` or `wss://` URL; the port defaults to 80 or 443.
+    fn from_str(url: &str) -> Result<Self, Error> {
+        let uri: http::Uri = url.parse().map_err(|e| Error::Protocol {
+            reason: format!("invalid URL {url:?}: {e}"),
+        })?;
+        let secure = match uri.scheme_str() {
+            Some("ws") => false,
+            Some("wss") => true,
+            _ => {
+                return Err(Error::Protocol {
+                    reason: format!("unsupported scheme in {url}: ws:// or wss://"),
+                })
+            }
+        };
+        let host = uri.host().ok_or_else(|| Error::Protocol {
+            reason: format!("no host in {url}"),
+        })?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        Ok(Self::new(secure, host, port, path))
+    }
+}
+
+impl std::fmt::Display for WsTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.secure { "wss" } else { "ws" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}{}", self.host, self.port, self.path)
+        } else {
+            write!(f, "{scheme}://{}:{}{}", self.host, self.port, self.path)
+        }
+    }
+}
+
 /// Connects to a `ws://` URL with the default [`ClientConfig`].
 pub async fn connect(url: &str) -> Result<WsConnection<ClientIo>, Error> {
     connect_with(url, &ClientConfig::default()).await
 }
 
-/// Connects to a `ws://` or `wss://` URL: TCP, TLS for wss, then the
-/// opening handshake, all within the configured time-out. A refused upgrade
-/// is an error carrying the server's status; a certificate that is not
-/// trusted is an I/O error saying so.
+/// Connects to a `ws://` or `wss://` URL (see [`connect_to`]).
 pub async fn connect_with(
     url: &str,
     config: &ClientConfig,
 ) -> Result<WsConnection<ClientIo>, Error> {
-    let mut request = url.into_client_request().map_err(map_error)?;
+    connect_to(&url.parse()?, config).await
+}
+
+/// Connects to `target`: TCP, TLS for wss, then the opening handshake, all
+/// within the configured time-out. A refused upgrade is an error carrying
+/// the server's status; a certificate that is not trusted is an I/O error
+/// saying so.
+pub async fn connect_to(
+    target: &WsTarget,
+    config: &ClientConfig,
+) -> Result<WsConnection<ClientIo>, Error> {
+    let mut request = target.uri()?.into_client_request().map_err(map_error)?;
     let invalid = |what: &str| Error::Protocol {
         reason: format!("invalid {what} for the handshake request"),
     };
@@ -104,22 +205,7 @@ pub async fn connect_with(
         let value = HeaderValue::from_str(value).map_err(|_| invalid("header value"))?;
         request.headers_mut().append(name, value);
     }
-    let uri = request.uri().clone();
-    let host = uri
-        .host()
-        .ok_or_else(|| invalid("URL (no host)"))?
-        .to_string();
-    let secure = match uri.scheme_str() {
-        Some("ws") => false,
-        Some("wss") => true,
-        _ => {
-            return Err(Error::Protocol {
-                reason: format!("unsupported scheme in {url}: ws:// or wss://"),
-            })
-        }
-    };
-    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-    let tls = match (&config.tls, secure) {
+    let tls = match (&config.tls, target.secure) {
         (Some(tls), true) => Some(tls.clone()),
         (None, true) => Some(client_tls(None).map_err(|e| Error::Protocol {
             reason: e.to_string(),
@@ -130,8 +216,8 @@ pub async fn connect_with(
         .max_message_size(Some(config.max_message))
         .max_frame_size(Some(config.max_message));
     let handshake = async {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let tcp = switchyard_tcp::connect((host, port), config.handshake_timeout).await?;
+        let host = target.host.as_str();
+        let tcp = switchyard_tcp::connect((host, target.port), config.handshake_timeout).await?;
         let stream = match tls {
             None => MaybeTls::Plain(tcp),
             Some(tls) => {

@@ -26,7 +26,7 @@ mod push;
 mod reconnect;
 mod tls;
 
-pub use client::{connect, connect_with, ClientConfig, ClientIo};
+pub use client::{connect, connect_to, connect_with, ClientConfig, ClientIo, WsTarget};
 pub use config::WsServerConfig;
 pub use connection::{CloseReason, WsConnection};
 pub use fixed_kind::FixedKind;

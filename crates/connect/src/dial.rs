@@ -1,16 +1,12 @@
-//! Reaching a target, and cutting TCP streams into messages: every side of
-//! a session becomes the same boxed message connection.
+//! [`dial`]: reaching any endpoint as the same boxed message connection.
 
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures::io::{AsyncRead, AsyncWrite};
-use switchyard_frame::{
-    Error, Framed, FramedConfig, Keepalive, LengthPrefixed, Lines, MessageConnection, Raw,
-};
-use switchyard_ws::{client_tls, ClientConfig, HeartbeatConfig, MessageKind};
+use switchyard_frame::{Error, Keepalive, MessageConnection};
+use switchyard_ws::{ClientConfig, HeartbeatConfig, MessageKind, WsTarget};
 
-use crate::{Endpoint, RouteConfig, Scheme, StreamFraming};
+use crate::{frame_stream, Endpoint, Scheme, StreamFraming};
 
 /// What a relay needs of each side: a message stream and sink, and its own
 /// heartbeat ([`Keepalive`]). Every switchyard connection is one.
@@ -20,26 +16,6 @@ impl<C: MessageConnection + Keepalive + Send + ?Sized> RelaySide for C {}
 
 /// Any side of a session: a message stream and sink, whatever the transport.
 pub type BoxConnection = Pin<Box<dyn RelaySide>>;
-
-/// The most one raw read carries as a message. Large enough that bulk
-/// streams move in few messages, small enough to fit any message limit
-/// worth setting.
-const RAW_READ_CHUNK: usize = 64 << 10;
-
-/// A TCP byte stream cut into messages by `framing`, no message over `max`.
-pub fn frame_stream<IO>(io: IO, framing: StreamFraming, max: usize) -> BoxConnection
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    match framing {
-        StreamFraming::Raw => {
-            let config = FramedConfig::default().read_chunk(RAW_READ_CHUNK.min(max.max(1)));
-            Box::pin(Framed::with_config(io, Raw, config))
-        }
-        StreamFraming::Lines => Box::pin(Framed::new(io, Lines::new(max))),
-        StreamFraming::LengthPrefixed => Box::pin(Framed::new(io, LengthPrefixed::new(max))),
-    }
-}
 
 /// How [`dial`] reaches an endpoint.
 #[derive(Debug, Clone)]
@@ -101,6 +77,12 @@ impl DialOptions {
         self
     }
 
+    /// Sets [`heartbeat`](Self::heartbeat).
+    pub fn heartbeat(mut self, heartbeat: Option<HeartbeatConfig>) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
     /// Sets [`tls`](Self::tls).
     pub fn tls(mut self, tls: switchyard_ws::ClientTls) -> Self {
         self.tls = Some(tls);
@@ -112,29 +94,6 @@ impl DialOptions {
         self.tcp_keepalive = idle;
         self
     }
-
-    /// The options for a bridge route's target.
-    pub(crate) fn for_route(
-        route: &RouteConfig,
-        max_message: usize,
-        heartbeat: Option<HeartbeatConfig>,
-        tcp_keepalive: Option<Duration>,
-    ) -> Result<Self, switchyard_ws::TlsError> {
-        let tls = if route.can_reach(Scheme::Wss) {
-            Some(client_tls(route.target_ca.as_deref())?)
-        } else {
-            None
-        };
-        Ok(Self {
-            framing: route.framing,
-            text: route.text,
-            connect_timeout: route.connect_timeout,
-            max_message,
-            heartbeat,
-            tls,
-            tcp_keepalive,
-        })
-    }
 }
 
 /// Connects to `target` as a message connection: TCP cut by the framing, a
@@ -143,7 +102,7 @@ impl DialOptions {
 /// ```
 /// # switchyard_rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_bridge::{dial, DialOptions, Endpoint};
+/// use switchyard_connect::{dial, DialOptions, Endpoint};
 ///
 /// let service = switchyard_udp::UdpSocket::bind("127.0.0.1:0").await?;
 /// let target: Endpoint = format!("udp://{}", service.local_addr()?).parse()?;
@@ -178,7 +137,13 @@ pub async fn dial(target: &Endpoint, options: &DialOptions) -> Result<BoxConnect
             if let Some(tls) = &options.tls {
                 config = config.tls(tls.clone());
             }
-            let mut conn = switchyard_ws::connect_with(&target.to_string(), &config).await?;
+            let ws = WsTarget::new(
+                target.scheme == Scheme::Wss,
+                target.host.clone(),
+                target.port,
+                target.path.clone(),
+            );
+            let mut conn = switchyard_ws::connect_to(&ws, &config).await?;
             if let Some(heartbeat) = options.heartbeat {
                 conn = conn.with_heartbeat(heartbeat);
             }

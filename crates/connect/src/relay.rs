@@ -306,7 +306,7 @@ impl Direction {
     /// At a shutdown: delivers what was taken, takes nothing more.
     fn poll_deliver<D>(&mut self, cx: &mut Context<'_>, destination: &mut D)
     where
-        D: Sink<bytes::Bytes, Error = Error> + Unpin,
+        D: Sink<switchyard_frame::Bytes, Error = Error> + Unpin,
     {
         if !self.is_running() {
             return;
@@ -377,7 +377,7 @@ fn ended(forward: &mut Direction, backward: &mut Direction) -> bool {
 /// # switchyard_rt::block_on(async {
 /// use std::time::Duration;
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_bridge::{relay, RelayConfig};
+/// use switchyard_connect::{relay, RelayConfig};
 /// use switchyard_udp::UdpSocket;
 ///
 /// // client <-> [a  relay  b] <-> echo server, all UDP on loopback.

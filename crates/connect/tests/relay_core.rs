@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_std::io::{ReadExt, WriteExt};
 use async_std::net::{TcpListener, TcpStream};
 use futures::{SinkExt, StreamExt};
-use switchyard_bridge::{relay, DirectionEnd, RelayConfig};
+use switchyard_connect::{relay, DirectionEnd, RelayConfig};
 use switchyard_frame::{Framed, LengthPrefixed, Raw};
 use switchyard_udp::UdpSocket;
 

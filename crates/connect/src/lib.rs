@@ -1,0 +1,50 @@
+//! switchyard's connect layer: any transport, chosen at run time, as the
+//! same message connection, and two such connections joined.
+//!
+//! - [`Endpoint`]: `ws://`, `wss://`, `tcp://`, `udp://` URLs.
+//! - [`dial`] with [`DialOptions`]: a TCP stream cut by a [`StreamFraming`],
+//!   a connected UDP socket, or a WebSocket, each as a [`BoxConnection`].
+//! - [`frame_stream`]: any byte stream (an accepted TCP connection, a pipe)
+//!   cut into messages the same way.
+//! - [`relay`] / [`relay_until`]: two message connections joined with
+//!   backpressure both ways, each side's heartbeat running, time-outs, and
+//!   a report of how each direction ended.
+//!
+//! Each transport crate dials on its own (`switchyard_tcp::connect`,
+//! `switchyard_udp::connect`, `switchyard_ws::connect_to`); this crate is
+//! for programs that take the transport as input: the bridge, the load
+//! generator, a proxy of your own.
+//!
+//! ```
+//! # switchyard_rt::block_on(async {
+//! use futures::{SinkExt, StreamExt};
+//! use switchyard_connect::{dial, DialOptions, Endpoint, StreamFraming};
+//!
+//! // A line service on TCP, reached by URL as messages.
+//! let listener = switchyard_tcp::TcpListener::bind("127.0.0.1:0").await?;
+//! let target: Endpoint = format!("tcp://{}", listener.local_addr()?).parse()?;
+//! switchyard_rt::spawn(async move {
+//!     let (stream, _) = listener.accept().await?;
+//!     let (reader, mut writer) = futures::AsyncReadExt::split(stream);
+//!     futures::io::copy(reader, &mut writer).await // an echo
+//! });
+//! let options = DialOptions::default().framing(StreamFraming::Lines);
+//! let mut conn = dial(&target, &options).await?;
+//! conn.send("one line".into()).await?;
+//! assert_eq!(conn.next().await.transpose()?.as_deref(), Some(&b"one line"[..]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod dial;
+mod endpoint;
+mod framing;
+mod relay;
+
+pub use dial::{dial, BoxConnection, DialOptions, RelaySide};
+pub use endpoint::{Endpoint, EndpointError, Scheme};
+pub use framing::{frame_stream, StreamFraming, UnknownFraming};
+pub use relay::{relay, relay_until, DirectionEnd, RelayConfig, RelayReport};

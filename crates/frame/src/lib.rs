@@ -19,6 +19,14 @@
 //! - [`Error`] is the one error type of all of it; [`ErrorClass`] says
 //!   whether a connection can go on after one.
 //!
+//! # Features
+//! - `bincode` (default): [`Bincode`], and with it `serde`.
+//! - `json` (default): [`Json`], and with it `serde`.
+//! - `serde`: [`Typed`] and the [`Format`] trait, for a format of your own.
+//!
+//! Without them the crate needs no serde at all:
+//! `switchyard-frame = { version = "0.1", default-features = false }`.
+//!
 //! ```
 //! use bytes::BytesMut;
 //! use switchyard_frame::{Framing, Lines};
@@ -29,29 +37,42 @@
 //! ```
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+#[cfg(feature = "bincode")]
+mod bincode_format;
 mod error;
+#[cfg(feature = "serde")]
 mod format;
 mod forward;
 mod framed;
 mod framing;
+#[cfg(feature = "json")]
+mod json_format;
 mod length_prefixed;
 mod lines;
 mod message;
 mod raw;
 mod shared;
+#[cfg(feature = "serde")]
 mod typed;
 
+#[cfg(feature = "bincode")]
+pub use bincode_format::{Bincode, DEFAULT_BINCODE_LIMIT};
 pub use bytes::Bytes;
 pub use error::{Error, ErrorClass, Result};
-pub use format::{Bincode, Format, Json, DEFAULT_BINCODE_LIMIT};
+#[cfg(feature = "serde")]
+pub use format::Format;
 pub use forward::{answer, forward, ForwardHooks, Forwarded, Forwarder, Verdict};
 pub use framed::{Framed, FramedConfig};
 pub use framing::Framing;
+#[cfg(feature = "json")]
+pub use json_format::Json;
 pub use length_prefixed::LengthPrefixed;
 pub use lines::Lines;
 pub use message::{Keepalive, MessageConnection};
 pub use raw::Raw;
 pub use shared::{share, MessageReader, MessageSender};
+#[cfg(feature = "serde")]
 pub use typed::Typed;

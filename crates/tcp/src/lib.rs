@@ -56,9 +56,15 @@ pub use server::{Accepted, ServeReport, Server, ServerStream};
 pub use stream::TcpStream;
 
 pub use switchyard_frame::share;
+#[cfg(feature = "bincode")]
+pub use switchyard_frame::Bincode;
+#[cfg(feature = "json")]
+pub use switchyard_frame::Json;
 pub use switchyard_frame::{
-    Bincode, Error, ErrorClass, Format, Framed, Framing, Json, Keepalive, LengthPrefixed, Lines,
-    MessageConnection, MessageReader, MessageSender, Raw, Typed,
+    Error, ErrorClass, Framed, Framing, Keepalive, LengthPrefixed, Lines, MessageConnection,
+    MessageReader, MessageSender, Raw,
 };
+#[cfg(feature = "serde")]
+pub use switchyard_frame::{Format, Typed};
 pub use switchyard_rt::net::Address;
 pub use switchyard_rt::Shutdown;

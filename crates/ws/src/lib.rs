@@ -47,10 +47,15 @@ pub use switchyard_hub::{
 pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
 
 pub use switchyard_frame::share;
+#[cfg(feature = "bincode")]
+pub use switchyard_frame::Bincode;
+#[cfg(feature = "json")]
+pub use switchyard_frame::Json;
 pub use switchyard_frame::{
-    Bincode, Error, ErrorClass, Format, Json, Keepalive, MessageConnection, MessageReader,
-    MessageSender, Typed,
+    Error, ErrorClass, Keepalive, MessageConnection, MessageReader, MessageSender,
 };
+#[cfg(feature = "serde")]
+pub use switchyard_frame::{Format, Typed};
 pub use switchyard_rt::net::Address;
 pub use switchyard_rt::{Shutdown, ShutdownWait};
 pub use switchyard_tcp::TcpKeepalive;

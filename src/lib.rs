@@ -12,8 +12,16 @@
 //!   bounded queues and slow consumers cut off alone.
 //! - [`ws`] (`switchyard-ws`): a WebSocket server (HTTP routes on the same
 //!   port, strict handshake), client, heartbeats, and push on the hub.
+//! - [`connect`] (`switchyard-connect`): endpoint URLs dialed as one
+//!   message connection type, and the relay that joins two.
 //! - [`rt`] (`switchyard-rt`): the runtime glue (spawn, timers, sockets,
 //!   the one [`Shutdown`](rt::Shutdown) signal).
+//!
+//! The bridge (`switchyard-bridge`) and the load generator
+//! (`switchyard-load`) are applications on these, not re-exported.
+//!
+//! Features `bincode` and `json` (default) bring typed messages; see the
+//! README's "Features" section.
 //!
 //! ```
 //! # switchyard::rt::block_on(async {
@@ -46,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub use switchyard_connect as connect;
 pub use switchyard_frame as frame;
 pub use switchyard_hub as hub;
 pub use switchyard_rt as rt;

@@ -204,7 +204,7 @@ fn routes(
         .routes
         .iter()
         .map(|route| {
-            let dial = dial_options(route, listener)?;
+            let dial = dial_options(route)?;
             // UDP listeners expire their sessions themselves; other
             // listeners reaching UDP need the relay's idle timeout.
             let idle = match (udp_listener, route.idle_timeout) {
@@ -238,19 +238,12 @@ fn routes(
         .collect()
 }
 
-/// How a route's sessions reach its target.
-fn dial_options(
-    route: &RouteConfig,
-    listener: &ListenerConfig,
-) -> Result<DialOptions, switchyard_ws::TlsError> {
-    let mut options = DialOptions::default()
-        .framing(route.framing)
-        .text(route.text)
-        .connect_timeout(route.connect_timeout)
-        .max_message(listener.max_message)
-        .heartbeat(listener.heartbeat)
-        .tcp_keepalive(listener.tcp_keepalive);
-    if route.can_reach(Scheme::Wss) {
+/// How a route's sessions reach its target: its dial options, with TLS for
+/// `wss://` targets made once here (its `target_ca` and the system's
+/// roots) rather than at every dial.
+fn dial_options(route: &RouteConfig) -> Result<DialOptions, switchyard_ws::TlsError> {
+    let mut options = route.dial.clone();
+    if options.tls.is_none() && route.can_reach(Scheme::Wss) {
         options = options.tls(switchyard_ws::client_tls(route.target_ca.as_deref())?);
     }
     Ok(options)

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use switchyard_ws::{HeartbeatConfig, OriginPolicy};
 
-use crate::{Auth, Endpoint, Scheme, StreamFraming, TokenMap};
+use crate::{Auth, DialOptions, Endpoint, Scheme, StreamFraming, TokenMap};
 
 /// Where a route's sessions go.
 #[derive(Debug, Clone)]
@@ -32,13 +32,14 @@ pub struct RouteConfig {
     pub path: String,
     /// The target: fixed, or chosen by a token.
     pub target: TargetSpec,
-    /// How TCP sides of this route are cut into messages. Default raw.
-    pub framing: StreamFraming,
-    /// WebSocket sides send text messages instead of binary. Default off.
-    pub text: bool,
-    /// Time to reach the target (TCP connect, TLS and WebSocket handshakes
-    /// included). Default 10 s.
-    pub connect_timeout: Duration,
+    /// How the target is reached and how its side carries messages
+    /// (framing, text, connect time-out, largest message, heartbeat, TCP
+    /// keepalive, TLS). Its `framing` and `text` hold for the client's side
+    /// too: a TCP client is cut by the same framing, a WebSocket client is
+    /// sent text when the target is. Defaults: `DialOptions`' own, with
+    /// WebSocket heartbeats on (30 s + 30 s) as on the listener's side. The
+    /// command line and the config file set its limits from the listener's.
+    pub dial: DialOptions,
     /// A session with nothing moving either way for this long ends (a
     /// WebSocket client is closed with 1000 "idle timeout"). Default 60 s
     /// when a side is UDP (UDP has no end of its own), none otherwise (TCP
@@ -51,7 +52,8 @@ pub struct RouteConfig {
     /// `None`: wait for ever.
     pub send_timeout: Option<Duration>,
     /// Extra CA certificate (PEM) to trust for a `wss://` target, besides
-    /// the system's roots. Default none.
+    /// the system's roots, read when the bridge binds (unless
+    /// [`dial`](Self::dial) has its own TLS). Default none.
     pub target_ca: Option<PathBuf>,
 }
 
@@ -61,30 +63,28 @@ impl RouteConfig {
         Self {
             path: path.into(),
             target,
-            framing: StreamFraming::Raw,
-            text: false,
-            connect_timeout: Duration::from_secs(10),
+            dial: DialOptions::default().heartbeat(Some(HeartbeatConfig::default())),
             idle_timeout: None,
             send_timeout: Some(Duration::from_secs(60)),
             target_ca: None,
         }
     }
 
-    /// Sets [`framing`](Self::framing).
+    /// Sets [`dial`](Self::dial).
+    pub fn dial(mut self, dial: DialOptions) -> Self {
+        self.dial = dial;
+        self
+    }
+
+    /// Sets the framing of TCP sides ([`DialOptions::framing`]).
     pub fn framing(mut self, framing: StreamFraming) -> Self {
-        self.framing = framing;
+        self.dial.framing = framing;
         self
     }
 
-    /// Sets [`text`](Self::text).
+    /// Sends text on WebSocket sides ([`DialOptions::text`]).
     pub fn text(mut self, text: bool) -> Self {
-        self.text = text;
-        self
-    }
-
-    /// Sets [`connect_timeout`](Self::connect_timeout).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.dial.text = text;
         self
     }
 
@@ -136,19 +136,20 @@ pub struct ListenerConfig {
     /// UDP peers). Default 1024; more are refused (503, a closed TCP
     /// connection, dropped datagrams).
     pub max_connections: usize,
-    /// Largest message either way. Default 1 MiB (UDP: at most 65,507).
+    /// Largest message from or to a client. Default 1 MiB (UDP: at most
+    /// 65,507). A route's target side has its own, in its `dial`.
     pub max_message: usize,
     /// Authentication of WebSocket listeners. Default none.
     pub auth: Option<Auth>,
-    /// Pings on WebSocket sides when quiet, and dead peers dropped.
-    /// Default 30 s + 30 s.
+    /// Pings on WebSocket clients when quiet, and dead peers dropped.
+    /// Default 30 s + 30 s. (A WebSocket target's is in its route's `dial`.)
     pub heartbeat: Option<HeartbeatConfig>,
     /// `GET /healthz` and `GET /metrics` on a WebSocket listener. Default off.
     pub metrics: bool,
-    /// TCP keepalive on the listener's connections and the TCP targets its
-    /// routes dial: quiet time before the first probe (then one every 10 s,
-    /// 6 of them), so a peer whose host or network is gone is found.
-    /// Default 60 s; `None` turns it off.
+    /// TCP keepalive on the listener's connections: quiet time before the
+    /// first probe (then one every 10 s, 6 of them), so a peer whose host
+    /// or network is gone is found. Default 60 s; `None` turns it off. (TCP
+    /// targets': in each route's `dial`.)
     pub tcp_keepalive: Option<Duration>,
 }
 
@@ -297,8 +298,8 @@ impl ListenerConfig {
         // Text WebSocket messages must each be whole UTF-8: raw TCP reads
         // can cut a character in two, and both halves would be refused.
         if let Some(route) = self.routes.iter().find(|r| {
-            r.text
-                && r.framing == StreamFraming::Raw
+            r.dial.text
+                && r.dial.framing == StreamFraming::Raw
                 && (scheme == Scheme::Tcp || r.can_reach(Scheme::Tcp))
         }) {
             return error(format!(

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use switchyard_ws::{HeartbeatConfig, OriginPolicy};
 use toml::Spanned;
 
+use crate::settings::{ListenerSettings, RouteSettings};
 use crate::{
     Auth, BridgeConfig, Endpoint, ListenerConfig, RouteConfig, StreamFraming, TargetSpec, TokenMap,
 };
@@ -192,47 +192,39 @@ fn listener(
         .get_ref()
         .parse()
         .map_err(|e| source.invalid(&l.listen, "listen", e))?;
-    let mut config = ListenerConfig::new(endpoint.clone());
-    match (l.tls_cert, l.tls_key) {
-        (Some(cert), Some(key)) => config = config.tls(base.join(cert), base.join(key)),
-        (None, None) => {}
+    let tls = match (l.tls_cert, l.tls_key) {
+        (Some(cert), Some(key)) => Some((base.join(cert), base.join(key))),
+        (None, None) => None,
         _ => return Err(source.invalid(&l.listen, "tls_cert", "tls_cert and tls_key go together")),
-    }
-    config = config.web(l.web.map(|dir| base.join(dir)));
-    if let Some(origins) = l.origins {
-        config = config.origins(if origins.iter().any(|o| o == "*") {
-            OriginPolicy::AllowAny
-        } else {
-            OriginPolicy::allow(origins)
-        });
-    }
-    if let Some(max) = l.max_connections {
-        config = config.max_connections(max);
-    }
-    if let Some(max) = l.max_message {
-        config = config.max_message(max);
-    }
-    if let Some(auth) = l.auth {
-        let parsed: Auth = auth
-            .get_ref()
-            .parse()
-            .map_err(|e| source.invalid(&auth, "auth", e))?;
-        config = config.auth(Some(parsed));
-    }
-    config = config.metrics(l.metrics.unwrap_or(false));
-    let default = HeartbeatConfig::default();
-    config = config.heartbeat(match (l.heartbeat_interval, l.heartbeat_timeout) {
-        (Some(0), _) => None,
-        (interval, timeout) => Some(HeartbeatConfig::new(
-            interval.map_or(default.interval, Duration::from_secs),
-            timeout.map_or(default.timeout, Duration::from_secs),
-        )),
-    });
-    if let Some(secs) = l.tcp_keepalive {
-        config = config.tcp_keepalive((secs > 0).then(|| Duration::from_secs(secs)));
-    }
-    for r in l.route {
-        config = config.route(route(source, base, &endpoint, &l.listen, r)?);
+    };
+    let auth = match l.auth {
+        Some(auth) => Some(
+            auth.get_ref()
+                .parse::<Auth>()
+                .map_err(|e| source.invalid(&auth, "auth", e))?,
+        ),
+        None => None,
+    };
+    let settings = ListenerSettings {
+        tls,
+        web: l.web.map(|dir| base.join(dir)),
+        origins: l.origins.unwrap_or_default(),
+        max_connections: l.max_connections,
+        max_message: l.max_message,
+        auth,
+        metrics: l.metrics.unwrap_or(false),
+        heartbeat_interval: l.heartbeat_interval,
+        heartbeat_timeout: l.heartbeat_timeout,
+        tcp_keepalive: l.tcp_keepalive,
+    };
+    let mut config = settings.listener(endpoint.clone());
+    let routes = l
+        .route
+        .into_iter()
+        .map(|r| route(source, base, &config, &l.listen, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    for r in routes {
+        config = config.route(r);
     }
     // What only the whole listener shows (no routes, wss:// without a
     // certificate, WebSocket options on TCP) is reported at its `listen`.
@@ -245,10 +237,11 @@ fn listener(
 fn route(
     source: &Source<'_>,
     base: &Path,
-    listen: &Endpoint,
+    listener: &ListenerConfig,
     listen_at: &Spanned<String>,
     r: FileRoute,
 ) -> Result<RouteConfig, ConfigFileError> {
+    let listen = &listener.listen;
     let path = match &r.path {
         Some(path) if !listen.scheme.is_websocket() => {
             return Err(source.invalid(path, "path", "only WebSocket listeners have paths"))
@@ -281,30 +274,30 @@ fn route(
             return Err(source.invalid(listen_at, "route", "a route needs a target (or tokens)"))
         }
     };
-    let mut config = RouteConfig::new(path, target);
-    if let Some(framing) = r.framing {
-        let parsed: StreamFraming = framing
-            .get_ref()
-            .parse()
-            .map_err(|e| source.invalid(&framing, "framing", e))?;
-        config = config.framing(parsed);
-    }
-    config = config.text(r.text.unwrap_or(false));
-    if let Some(secs) = r.connect_timeout {
-        config = config.connect_timeout(Duration::from_secs(secs));
-    }
-    if let Some(secs) = r.idle_timeout {
-        config = config.idle_timeout((secs > 0).then(|| Duration::from_secs(secs)));
-    }
-    if let Some(secs) = r.send_timeout {
-        config = config.send_timeout((secs > 0).then(|| Duration::from_secs(secs)));
-    }
-    Ok(config.target_ca(r.target_ca.map(|ca| base.join(ca))))
+    let framing = match r.framing {
+        Some(framing) => Some(
+            framing
+                .get_ref()
+                .parse::<StreamFraming>()
+                .map_err(|e| source.invalid(&framing, "framing", e))?,
+        ),
+        None => None,
+    };
+    let settings = RouteSettings {
+        framing,
+        text: r.text.unwrap_or(false),
+        connect_timeout: r.connect_timeout,
+        idle_timeout: r.idle_timeout,
+        send_timeout: r.send_timeout,
+        target_ca: r.target_ca.map(|ca| base.join(ca)),
+    };
+    Ok(settings.route(listener, path, target))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchyard_ws::{HeartbeatConfig, OriginPolicy};
 
     fn parse(text: &str) -> Result<BridgeConfig, ConfigFileError> {
         BridgeConfig::from_toml(text, "bridge.toml", Path::new("/etc/bridge"))
@@ -374,10 +367,19 @@ target = "ws://127.0.0.1:8080/dns"
         assert_eq!(term.send_timeout, None);
         assert_eq!(ws.routes[1].send_timeout, Some(Duration::from_secs(60)));
         assert_eq!(
-            (term.path.as_str(), term.framing, term.text),
+            (term.path.as_str(), term.dial.framing, term.dial.text),
             ("/term", StreamFraming::Lines, true)
         );
-        assert_eq!(term.connect_timeout, Duration::from_secs(2));
+        assert_eq!(term.dial.connect_timeout, Duration::from_secs(2));
+        // The listener's limits hold for the target's side too.
+        assert_eq!(
+            (
+                term.dial.max_message,
+                term.dial.heartbeat,
+                term.dial.tcp_keepalive
+            ),
+            (65536, ws.heartbeat, None)
+        );
         assert_eq!(ws.routes[1].idle_timeout, None);
         assert_eq!(config.listeners[1].routes[0].path, "/");
     }

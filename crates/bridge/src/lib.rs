@@ -17,6 +17,8 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod bridge;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod config;
 mod config_file;
 mod metrics;
@@ -24,6 +26,7 @@ mod serve_tcp;
 mod serve_udp;
 mod serve_ws;
 mod session;
+mod settings;
 mod tokens;
 mod web;
 

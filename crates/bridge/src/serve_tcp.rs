@@ -40,7 +40,7 @@ pub(crate) async fn serve(server: Server, route: Arc<Route>, max_message: usize)
             async move {
                 let peer = conn.peer_addr();
                 let mut client =
-                    frame_stream(conn.into_stream(), route.config.framing, max_message);
+                    frame_stream(conn.into_stream(), route.config.dial.framing, max_message);
                 // Fixed targets only on TCP listeners (checked by the config).
                 if let Some(target) = route.target_for(None) {
                     // An unreachable target: the client is just closed.

@@ -118,7 +118,7 @@ async fn ws_session(
     request: switchyard_ws::Request,
     route: &Route,
 ) {
-    let kind = if route.config.text {
+    let kind = if route.config.dial.text {
         MessageKind::Text
     } else {
         MessageKind::Binary

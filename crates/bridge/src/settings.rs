@@ -1,0 +1,123 @@
+//! The options the command line and the configuration file both take, as
+//! they spell them (whole seconds with 0 for off, origins with `*` for any,
+//! one value for both sides of a session), turned into a [`ListenerConfig`]
+//! and its [`RouteConfig`]s in one place.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use switchyard_ws::{HeartbeatConfig, OriginPolicy};
+
+use crate::{Auth, Endpoint, ListenerConfig, RouteConfig, StreamFraming, TargetSpec};
+
+/// A listener's options; `None` (or empty) keeps the default.
+#[derive(Debug, Default)]
+pub(crate) struct ListenerSettings {
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub web: Option<PathBuf>,
+    /// Allowed page origins; `*` among them allows any. Empty: same origin.
+    pub origins: Vec<String>,
+    pub max_connections: Option<usize>,
+    /// Both sides of every session.
+    pub max_message: Option<usize>,
+    pub auth: Option<Auth>,
+    pub metrics: bool,
+    /// Seconds; 0 turns heartbeats off. Both sides.
+    pub heartbeat_interval: Option<u64>,
+    /// Seconds.
+    pub heartbeat_timeout: Option<u64>,
+    /// Seconds; 0 turns keepalive off. Clients and TCP targets.
+    pub tcp_keepalive: Option<u64>,
+}
+
+/// A route's options; `None` keeps the default.
+#[derive(Debug, Default)]
+pub(crate) struct RouteSettings {
+    pub framing: Option<StreamFraming>,
+    pub text: bool,
+    /// Seconds.
+    pub connect_timeout: Option<u64>,
+    /// Seconds; 0 for never.
+    pub idle_timeout: Option<u64>,
+    /// Seconds; 0 for never.
+    pub send_timeout: Option<u64>,
+    pub target_ca: Option<PathBuf>,
+}
+
+/// `secs`, with 0 meaning off.
+fn seconds_or_off(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+impl ListenerSettings {
+    /// The listener at `listen`, with no routes yet.
+    pub(crate) fn listener(&self, listen: Endpoint) -> ListenerConfig {
+        let mut config = ListenerConfig::new(listen)
+            .web(self.web.clone())
+            .auth(self.auth.clone())
+            .metrics(self.metrics);
+        if let Some((cert, key)) = &self.tls {
+            config = config.tls(cert.clone(), key.clone());
+        }
+        if self.origins.iter().any(|o| o == "*") {
+            config = config.origins(OriginPolicy::AllowAny);
+        } else if !self.origins.is_empty() {
+            config = config.origins(OriginPolicy::allow(self.origins.clone()));
+        }
+        if let Some(max) = self.max_connections {
+            config = config.max_connections(max);
+        }
+        if let Some(max) = self.max_message {
+            config = config.max_message(max);
+        }
+        if let Some(secs) = self.tcp_keepalive {
+            config = config.tcp_keepalive(seconds_or_off(secs));
+        }
+        config.heartbeat(self.heartbeat())
+    }
+
+    fn heartbeat(&self) -> Option<HeartbeatConfig> {
+        let default = HeartbeatConfig::default();
+        match (self.heartbeat_interval, self.heartbeat_timeout) {
+            (Some(0), _) => None,
+            (interval, timeout) => Some(HeartbeatConfig::new(
+                interval.map_or(default.interval, Duration::from_secs),
+                timeout.map_or(default.timeout, Duration::from_secs),
+            )),
+        }
+    }
+}
+
+impl RouteSettings {
+    /// The route at `path` to `target` on `listener` (its routes not yet
+    /// added): the listener's limits hold for the target's side too.
+    pub(crate) fn route(
+        self,
+        listener: &ListenerConfig,
+        path: String,
+        target: TargetSpec,
+    ) -> RouteConfig {
+        let route = RouteConfig::new(path, target);
+        let mut dial = route
+            .dial
+            .clone()
+            .text(self.text)
+            .max_message(listener.max_message)
+            .heartbeat(listener.heartbeat)
+            .tcp_keepalive(listener.tcp_keepalive);
+        if let Some(framing) = self.framing {
+            dial = dial.framing(framing);
+        }
+        if let Some(secs) = self.connect_timeout {
+            dial = dial.connect_timeout(Duration::from_secs(secs));
+        }
+        let mut route = route.dial(dial).target_ca(self.target_ca);
+        if let Some(secs) = self.idle_timeout {
+            route = route.idle_timeout(seconds_or_off(secs));
+        }
+        if let Some(secs) = self.send_timeout {
+            route = route.send_timeout(seconds_or_off(secs));
+        }
+        route
+    }
+}

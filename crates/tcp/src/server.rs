@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::{self, SocketAddr};
 use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::future::{select, Either};
 use switchyard_frame::{Framed, Framing, MessageReader, MessageSender};
 use switchyard_rt::net::{Address, TcpListener, TcpStream as RuntimeTcpStream};
-use switchyard_rt::{Backoff, IdleTimeout, Shutdown as ShutdownSignal};
+use switchyard_rt::{Backoff, IdleTimeout, Shutdown};
 
 use crate::{ServerConfig, TcpKeepalive, TcpStream};
 
@@ -107,7 +107,7 @@ pub struct ServeReport {
 pub struct Server {
     listener: TcpListener,
     config: ServerConfig,
-    shutdown: ShutdownSignal,
+    shutdown: Shutdown,
 }
 
 /// Open connections, so that shutdown can end the ones that outstay the
@@ -122,13 +122,13 @@ impl Server {
         Ok(Self {
             listener,
             config,
-            shutdown: ShutdownSignal::new(),
+            shutdown: Shutdown::new(),
         })
     }
 
     /// Stops the server on `shutdown` instead of a signal of its own (to
     /// stop several servers together).
-    pub fn with_shutdown(mut self, shutdown: ShutdownSignal) -> Self {
+    pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = shutdown;
         self
     }
@@ -142,7 +142,7 @@ impl Server {
     /// The server's shutdown signal. Triggering it stops accepting; open
     /// connections get the configured grace period to finish, then are
     /// shut down, and [`Server::serve`] returns.
-    pub fn shutdown(&self) -> ShutdownSignal {
+    pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
     }
 
@@ -231,7 +231,7 @@ impl Server {
                 "grace period over; shutting down"
             );
             for stream in stragglers {
-                let _ = stream.shutdown(Shutdown::Both);
+                let _ = stream.shutdown(net::Shutdown::Both);
             }
             let _ = finished.recv().await;
         }
@@ -240,7 +240,7 @@ impl Server {
 }
 
 /// Runs `future` unless shutdown is requested first.
-async fn until<F: Future>(shutdown: &ShutdownSignal, future: F) -> Option<F::Output> {
+async fn until<F: Future>(shutdown: &Shutdown, future: F) -> Option<F::Output> {
     match select(pin!(future), shutdown.wait()).await {
         Either::Left((output, _)) => Some(output),
         Either::Right(_) => None,

@@ -204,7 +204,7 @@ fn routes(
         .routes
         .iter()
         .map(|route| {
-            let dial = dial_options(route)?;
+            let dial = dial_options(route, listener)?;
             // UDP listeners expire their sessions themselves; other
             // listeners reaching UDP need the relay's idle timeout.
             let idle = match (udp_listener, route.idle_timeout) {
@@ -238,13 +238,51 @@ fn routes(
         .collect()
 }
 
-/// How a route's sessions reach its target: its dial options, with TLS for
+/// How a route's sessions reach its target: its dial options with the
+/// listener's limits (the same both sides of a session), and TLS for
 /// `wss://` targets made once here (its `target_ca` and the system's
 /// roots) rather than at every dial.
-fn dial_options(route: &RouteConfig) -> Result<DialOptions, switchyard_ws::TlsError> {
-    let mut options = route.dial.clone();
+fn dial_options(
+    route: &RouteConfig,
+    listener: &ListenerConfig,
+) -> Result<DialOptions, switchyard_ws::TlsError> {
+    let mut options = route
+        .dial
+        .clone()
+        .max_message(listener.max_message)
+        .heartbeat(listener.heartbeat)
+        .tcp_keepalive(listener.tcp_keepalive);
     if options.tls.is_none() && route.can_reach(Scheme::Wss) {
         options = options.tls(switchyard_ws::client_tls(route.target_ca.as_deref())?);
     }
     Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TargetSpec;
+
+    /// A route built in code carries the listener's limits to its target's
+    /// side, whatever its own dial options say: one message limit, one
+    /// heartbeat and one keepalive per session.
+    #[test]
+    fn the_listeners_limits_hold_for_the_target_side() {
+        let target = TargetSpec::Fixed("tcp://127.0.0.1:9".parse().unwrap());
+        let route = RouteConfig::new("/", target);
+        let listener = ListenerConfig::new("ws://127.0.0.1:0/".parse().unwrap())
+            .max_message(4096)
+            .heartbeat(None)
+            .tcp_keepalive(None)
+            .route(route.clone());
+        let options = dial_options(&route, &listener).unwrap();
+        assert_eq!(
+            (
+                options.max_message,
+                options.heartbeat,
+                options.tcp_keepalive
+            ),
+            (4096, None, None)
+        );
+    }
 }

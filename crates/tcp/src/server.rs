@@ -127,7 +127,9 @@ impl Server {
     }
 
     /// Stops the server on `shutdown` instead of a signal of its own (to
-    /// stop several servers together).
+    /// stop several servers together). Call it before taking
+    /// [`shutdown`](Self::shutdown): a signal taken earlier no longer stops
+    /// the server.
     pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = shutdown;
         self

@@ -211,14 +211,16 @@ impl UdpListener {
 
     /// The listener's shutdown signal. Once it is triggered, no new session
     /// is made (datagrams from new peers are dropped) and [`accept`](Self::accept)
-    /// returns an error; sessions already made go on until they end or the
-    /// listener is dropped.
+    /// returns an error; sessions already accepted go on until they end or
+    /// the listener is dropped.
     pub fn shutdown(&self) -> Shutdown {
         lock(&self.shutdown).clone()
     }
 
     /// Stops accepting on `shutdown` instead of a signal of its own (to
-    /// stop it with other servers).
+    /// stop it with other servers). Call it before taking
+    /// [`shutdown`](Self::shutdown): a signal taken earlier no longer stops
+    /// the listener.
     pub fn with_shutdown(self, shutdown: Shutdown) -> Self {
         *lock(&self.shutdown) = shutdown;
         self
@@ -232,10 +234,15 @@ impl UdpListener {
     /// Waits for the next new peer's session (made when its first datagram
     /// arrived; that datagram is the first the session yields). After the
     /// listener's [shutdown](Self::shutdown), an error of kind
-    /// [`io::ErrorKind::ConnectionAborted`].
+    /// [`io::ErrorKind::ConnectionAborted`], and the sessions that were
+    /// waiting to be accepted are dropped (they end like any dropped
+    /// session, freeing their places).
     pub async fn accept(&self) -> io::Result<UdpSession> {
-        let shut_down =
-            || io::Error::new(io::ErrorKind::ConnectionAborted, "UDP listener shut down");
+        let shut_down = || {
+            // Never to be accepted now: dropped, so the driver forgets them.
+            while self.incoming.try_recv().is_ok() {}
+            io::Error::new(io::ErrorKind::ConnectionAborted, "UDP listener shut down")
+        };
         let shutdown = self.shutdown();
         if shutdown.is_triggered() {
             return Err(shut_down());

@@ -119,9 +119,17 @@ impl WsTarget {
         } else {
             self.host.clone()
         };
+        // The default port is left out, so that the Host header is what a
+        // browser sends (`example.com`, not `example.com:443`).
+        let default_port = if self.secure { 443 } else { 80 };
+        let authority = if self.port == default_port {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        };
         http::Uri::builder()
             .scheme(if self.secure { "wss" } else { "ws" })
-            .authority(format!("{host}:{}", self.port))
+            .authority(authority)
             .path_and_query(self.path.as_str())
             .build()
             .map_err(|e| Error::Protocol {

@@ -1,4 +1,4 @@
-//! [`WsConnection`]: a WebSocket as a switchyard message connection.
+//! [`WsConnection`]: a WebSocket as a stream and sink of [`WsMessage`]s.
 
 use std::future::Future;
 use std::io;
@@ -107,8 +107,8 @@ where
     }
 
     /// Closes with 1001 ("going away") once `shutdown` is triggered. A
-    /// [`WsServer`](crate::WsServer) gives each of its connections its own
-    /// signal; a client can be given one too.
+    /// [`WsServer`](crate::WsServer) gives each of its connections its
+    /// shutdown signal; a client can be given one too.
     pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = Some(shutdown.wait());
         self
@@ -117,8 +117,8 @@ where
     /// Takes over the server's shutdown signal: the connection no longer
     /// closes itself with 1001 when the server shuts down, and the handler
     /// decides what happens then (a relay delivers what it has already
-    /// taken, then closes). `None` for a connection not from a
-    /// [`WsServer`](crate::WsServer), or taken already.
+    /// taken, then closes). `None` for a connection given no signal
+    /// ([`with_shutdown`](Self::with_shutdown)), or taken already.
     pub fn take_shutdown(&mut self) -> Option<ShutdownWait> {
         self.shutdown.take()
     }
@@ -176,7 +176,7 @@ where
         if let Some(signal) = &mut self.shutdown {
             if Pin::new(signal).poll(cx).is_ready() {
                 self.shutdown = None;
-                self.begin_close(cx, 1001, "server shutting down");
+                self.begin_close(cx, 1001, "shutting down");
             }
         }
         if self.pending_close.is_some() {

@@ -2,12 +2,18 @@
 //! serves plain HTTP on the same port, a client, heartbeats, and the same
 //! message interface as TCP and UDP.
 //!
-//! - [`WsServer`] with a [`Router`]: pages at `GET` paths, `POST`
-//!   endpoints, WebSocket upgrades; every limit in [`WsServerConfig`].
-//! - [`WsConnection`]: a WebSocket as a
-//!   [`MessageConnection`](switchyard_frame::MessageConnection), with
-//!   heartbeats and close codes.
-//! - [`connect`]: a client.
+//! - [`WsServer`] with a [`Router`] (in [`http`]): pages at `GET` paths,
+//!   `POST` endpoints, WebSocket upgrades, guards such as [`Auth`]; every
+//!   limit in [`WsServerConfig`].
+//! - [`WsConnection`]: a `Stream` + `Sink` of [`WsMessage`]s (kind and
+//!   bytes), with heartbeats, close codes and a [`Shutdown`]; its
+//!   [`binary`](WsConnection::binary) and [`text`](WsConnection::text)
+//!   views ([`FixedKind`]) are a
+//!   [`MessageConnection`](switchyard_frame::MessageConnection) like every
+//!   other transport's.
+//! - [`connect`], [`connect_to`], [`Reconnecting`]: clients.
+//! - [`push_handler`], [`subscriber_handler`]: HTTP push and WebSocket
+//!   subscribers on a [`Hub`].
 //! - [`handshake`] and [`http`]: the sans-IO checks and parsing underneath.
 
 #![forbid(unsafe_code)]

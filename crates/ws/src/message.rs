@@ -18,8 +18,10 @@ pub enum MessageKind {
 /// message's bytes are always UTF-8 (checked when it is made or received),
 /// so sending one never fails for its content.
 ///
-/// It derefs to its bytes, so it compares and prints like them; `"hi".into()`
-/// is a text message and `Bytes`, `Vec<u8>` and `&[u8]` become binary ones.
+/// It derefs to its bytes (`&msg[..]`, `msg.len()`); two messages are equal
+/// when both their kinds and their bytes are. `"hi".into()` (a `&str` or
+/// `String`) is a text message; `Bytes`, `Vec<u8>` and `&[u8]` become
+/// binary ones.
 ///
 /// ```
 /// use switchyard_ws::{MessageKind, WsMessage};

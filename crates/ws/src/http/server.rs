@@ -122,7 +122,8 @@ impl WsServer {
     }
 
     /// Stops on `shutdown` instead of a signal of its own (to stop several
-    /// servers together).
+    /// servers together). Call it before taking [`shutdown`](Self::shutdown):
+    /// a signal taken earlier no longer stops the server.
     pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
         self.tcp = self.tcp.with_shutdown(shutdown.clone());
         self.shutdown = shutdown;

@@ -12,6 +12,11 @@
 //! [`SlowConsumerPolicy`]) while everyone else keeps receiving at full
 //! speed.
 //!
+//! [`TopicHistory`] is the numbered history a resuming subscriber is given
+//! what it missed from: offsets, epochs, a bounded window and a bounded
+//! resume. (The hub does not keep one yet: that, and topics shared across
+//! several servers, come with the scale-out work.)
+//!
 //! ```
 //! # futures::executor::block_on(async {
 //! use futures::StreamExt;
@@ -36,12 +41,14 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod config;
+mod history;
 mod hub;
 mod subscription;
 mod topic;
 
 pub use bytes::Bytes;
 pub use config::{HubConfig, SlowConsumerPolicy};
+pub use history::{Epoch, HistoryConfig, Numbered, Position, Recovery, TopicHistory};
 pub use hub::{Hub, HubError, HubStats, PublishError};
 pub use subscription::Subscription;
 pub use topic::{is_valid_topic, MAX_TOPIC_LEN};

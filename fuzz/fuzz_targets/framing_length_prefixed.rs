@@ -9,7 +9,7 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use switchyard_frame::{Framing, LengthPrefixed};
-use switchyard_fuzz::{decode_chunked, Chunked, LargestAllocation};
+use switchyard_fuzz::{decode_whole_and_chunked, Chunked, LargestAllocation};
 
 #[global_allocator]
 static ALLOCATOR: LargestAllocation = LargestAllocation;
@@ -17,20 +17,10 @@ static ALLOCATOR: LargestAllocation = LargestAllocation;
 const MAX: usize = 1024;
 
 fuzz_target!(|input: Chunked| {
-    let whole = decode_chunked(LengthPrefixed::new(MAX), &input.wire, &[]);
-    LargestAllocation::reset();
-    let chunked = decode_chunked(LengthPrefixed::new(MAX), &input.wire, &input.cuts);
     // What is buffered is at most one frame (header + MAX) plus one chunk
     // (at most 255 bytes); growth may double it once.
     let bound = 2 * (LengthPrefixed::HEADER_LEN + MAX + 255) + 64;
-    // (decode_chunked allocates its own list first, one entry per byte.)
-    let list = (input.wire.len() + 2) * std::mem::size_of::<Result<bytes::Bytes, String>>();
-    assert!(
-        LargestAllocation::largest() <= bound.max(list),
-        "allocated {} bytes with a {MAX}-byte maximum",
-        LargestAllocation::largest()
-    );
-    assert_eq!(whole, chunked, "chunking changed what was decoded");
+    let whole = decode_whole_and_chunked(|| LengthPrefixed::new(MAX), &input, bound);
 
     let mut framing = LengthPrefixed::new(MAX);
     let mut again = BytesMut::new();

@@ -8,7 +8,7 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use switchyard_frame::{Framing, Lines};
-use switchyard_fuzz::{decode_chunked, Chunked, LargestAllocation};
+use switchyard_fuzz::{decode_whole_and_chunked, Chunked, LargestAllocation};
 
 #[global_allocator]
 static ALLOCATOR: LargestAllocation = LargestAllocation;
@@ -16,19 +16,9 @@ static ALLOCATOR: LargestAllocation = LargestAllocation;
 const MAX: usize = 256;
 
 fuzz_target!(|input: Chunked| {
-    let whole = decode_chunked(Lines::new(MAX), &input.wire, &[]);
-    LargestAllocation::reset();
-    let chunked = decode_chunked(Lines::new(MAX), &input.wire, &input.cuts);
     // Buffered: at most a line (MAX, its CR and LF) plus one chunk (255).
     let bound = 2 * (MAX + 2 + 255) + 64;
-    // (decode_chunked allocates its own list first, one entry per byte.)
-    let list = (input.wire.len() + 2) * std::mem::size_of::<Result<bytes::Bytes, String>>();
-    assert!(
-        LargestAllocation::largest() <= bound.max(list),
-        "allocated {} bytes with a {MAX}-byte maximum",
-        LargestAllocation::largest()
-    );
-    assert_eq!(whole, chunked, "chunking changed what was decoded");
+    let whole = decode_whole_and_chunked(|| Lines::new(MAX), &input, bound);
 
     let mut framing = Lines::new(MAX);
     for line in whole.iter().filter_map(|m| m.as_ref().ok()) {

@@ -112,3 +112,26 @@ pub fn decode_chunked<F: Framing>(mut framing: F, wire: &[u8], cuts: &[u8]) -> D
         }
     }
 }
+
+/// Decodes `input` whole and then in its chunks, each with a fresh framing
+/// from `framing`; asserts that chunking changed nothing and that the
+/// chunked decoding allocated at most `bound` bytes at once (or the size of
+/// the list it fills, which [`decode_chunked`] allocates first); returns
+/// what was decoded.
+pub fn decode_whole_and_chunked<F: Framing>(
+    framing: impl Fn() -> F,
+    input: &Chunked,
+    bound: usize,
+) -> Decoded {
+    let whole = decode_chunked(framing(), &input.wire, &[]);
+    LargestAllocation::reset();
+    let chunked = decode_chunked(framing(), &input.wire, &input.cuts);
+    let list = (input.wire.len() + 2) * std::mem::size_of::<Result<Bytes, String>>();
+    assert!(
+        LargestAllocation::largest() <= bound.max(list),
+        "allocated {} bytes, over {bound}",
+        LargestAllocation::largest()
+    );
+    assert_eq!(whole, chunked, "chunking changed what was decoded");
+    whole
+}

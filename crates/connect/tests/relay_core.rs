@@ -49,6 +49,35 @@ async fn accept_one() -> (
     (addr, async move { rx.recv().await.unwrap() })
 }
 
+/// A client and a server, each a connected UDP socket, and a relay with
+/// `config` between two more sockets joining them: client <-> a, b <->
+/// server.
+async fn udp_relay(
+    config: RelayConfig,
+) -> (
+    switchyard_udp::UdpConnection,
+    switchyard_udp::UdpConnection,
+    async_std::task::JoinHandle<switchyard_connect::RelayReport>,
+) {
+    let sockets = futures::future::join_all((0..4).map(|_| UdpSocket::bind("127.0.0.1:0"))).await;
+    let mut sockets: Vec<UdpSocket> = sockets.into_iter().map(Result::unwrap).collect();
+    let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
+    let (server, b, a, client) = (
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+        sockets.pop().unwrap(),
+    );
+    let client = client.connect(addrs[1]).await.unwrap();
+    let server = server.connect(addrs[2]).await.unwrap();
+    let relaying = async_std::task::spawn(relay(
+        a.connect(addrs[0]).await.unwrap(),
+        b.connect(addrs[3]).await.unwrap(),
+        config,
+    ));
+    (client, server, relaying)
+}
+
 fn checksum(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
@@ -150,24 +179,9 @@ async fn datagram_boundaries_survive_length_prefixed_tcp_to_udp() {
 
 #[async_std::test]
 async fn a_relay_where_nothing_moves_ends_at_its_idle_timeout() {
-    let sockets = futures::future::join_all((0..4).map(|_| UdpSocket::bind("127.0.0.1:0"))).await;
-    let mut sockets: Vec<UdpSocket> = sockets.into_iter().map(Result::unwrap).collect();
-    let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
-    let (server, b, a, client) = (
-        sockets.pop().unwrap(),
-        sockets.pop().unwrap(),
-        sockets.pop().unwrap(),
-        sockets.pop().unwrap(),
-    );
-    let mut client = client.connect(addrs[1]).await.unwrap();
-    let mut server = server.connect(addrs[2]).await.unwrap();
     let idle = Duration::from_millis(400);
     let config = RelayConfig::default().linger(LINGER).idle(Some(idle));
-    let relaying = async_std::task::spawn(relay(
-        a.connect(addrs[0]).await.unwrap(),
-        b.connect(addrs[3]).await.unwrap(),
-        config,
-    ));
+    let (mut client, mut server, relaying) = udp_relay(config).await;
     // Traffic for a while keeps it going past the idle timeout...
     for _ in 0..6 {
         client.send("tick".into()).await.unwrap();
@@ -195,28 +209,13 @@ async fn a_relay_where_nothing_moves_ends_at_its_idle_timeout() {
 
 #[async_std::test]
 async fn time_outs_too_long_to_reach_mean_never_not_a_panic() {
-    let sockets = futures::future::join_all((0..4).map(|_| UdpSocket::bind("127.0.0.1:0"))).await;
-    let mut sockets: Vec<UdpSocket> = sockets.into_iter().map(Result::unwrap).collect();
-    let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
-    let (server, b, a, client) = (
-        sockets.pop().unwrap(),
-        sockets.pop().unwrap(),
-        sockets.pop().unwrap(),
-        sockets.pop().unwrap(),
-    );
-    let mut client = client.connect(addrs[1]).await.unwrap();
-    let mut server = server.connect(addrs[2]).await.unwrap();
     // What a config file can say: u64::MAX seconds.
     let forever = Some(Duration::from_secs(u64::MAX));
     let config = RelayConfig::default()
         .linger(Duration::from_secs(u64::MAX))
         .idle(forever)
         .send_timeout(forever);
-    let relaying = async_std::task::spawn(relay(
-        a.connect(addrs[0]).await.unwrap(),
-        b.connect(addrs[3]).await.unwrap(),
-        config,
-    ));
+    let (mut client, mut server, relaying) = udp_relay(config).await;
     let limit = Duration::from_secs(5);
     client.send("tick".into()).await.unwrap();
     let tick = switchyard_rt::timeout(limit, "relayed", server.next()).await;

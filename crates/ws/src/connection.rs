@@ -284,8 +284,7 @@ where
                 }
                 Message::Text(text) => {
                     this.caught_up = false;
-                    let text = WsMessage::checked(MessageKind::Text, Bytes::from(text));
-                    return Poll::Ready(Some(Ok(text)));
+                    return Poll::Ready(Some(Ok(WsMessage::from_utf8_bytes(text))));
                 }
                 Message::Close(frame) => {
                     this.peer_close = Some(match frame {
@@ -353,17 +352,10 @@ where
                 });
             }
         }
-        let msg = match msg.kind() {
-            MessageKind::Binary => Message::Binary(msg.into_data()),
-            // UTF-8 by construction; checked again by tungstenite's type.
-            MessageKind::Text => Message::Text(Utf8Bytes::try_from(msg.into_data()).map_err(
-                |e| Error::Encode {
-                    format: "text",
-                    reason: format!("a text message must be UTF-8: {e}"),
-                },
-            )?),
-        };
-        Pin::new(&mut this.inner).start_send(msg).map_err(map_error)
+        // Text is UTF-8 by construction: nothing is left to check.
+        Pin::new(&mut this.inner)
+            .start_send(msg.into_tungstenite())
+            .map_err(map_error)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -2,6 +2,7 @@
 
 use std::ops::Deref;
 
+use async_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use bytes::Bytes;
 
 /// Whether a WebSocket message is binary or text.
@@ -34,35 +35,30 @@ pub enum MessageKind {
 /// assert!(WsMessage::text_from_utf8(vec![0xff].into()).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct WsMessage {
-    kind: MessageKind,
-    data: Bytes,
+pub struct WsMessage(Repr);
+
+/// Text is kept as tungstenite's checked UTF-8 bytes: checked once when
+/// made, never again on the way out.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    Binary(Bytes),
+    Text(Utf8Bytes),
 }
 
 impl WsMessage {
     /// A text message.
     pub fn text(text: impl Into<String>) -> Self {
-        Self {
-            kind: MessageKind::Text,
-            data: Bytes::from(text.into()),
-        }
+        Self(Repr::Text(Utf8Bytes::from(text.into())))
     }
 
     /// A text message of `data`, which must be UTF-8.
     pub fn text_from_utf8(data: Bytes) -> Result<Self, std::str::Utf8Error> {
-        std::str::from_utf8(&data)?;
-        Ok(Self {
-            kind: MessageKind::Text,
-            data,
-        })
+        Ok(Self(Repr::Text(Utf8Bytes::try_from(data)?)))
     }
 
     /// A binary message.
     pub fn binary(data: impl Into<Bytes>) -> Self {
-        Self {
-            kind: MessageKind::Binary,
-            data: data.into(),
-        }
+        Self(Repr::Binary(data.into()))
     }
 
     /// A message of `kind`: text must be UTF-8.
@@ -73,37 +69,55 @@ impl WsMessage {
         }
     }
 
-    /// A message whose text-ness was checked by tungstenite.
-    pub(crate) fn checked(kind: MessageKind, data: Bytes) -> Self {
-        Self { kind, data }
+    /// A text message tungstenite received (and checked).
+    pub(crate) fn from_utf8_bytes(text: Utf8Bytes) -> Self {
+        Self(Repr::Text(text))
+    }
+
+    /// The message as tungstenite sends it: no check left to make.
+    pub(crate) fn into_tungstenite(self) -> async_tungstenite::tungstenite::Message {
+        use async_tungstenite::tungstenite::Message;
+        match self.0 {
+            Repr::Binary(data) => Message::Binary(data),
+            Repr::Text(text) => Message::Text(text),
+        }
     }
 
     /// Its kind.
     pub fn kind(&self) -> MessageKind {
-        self.kind
+        match self.0 {
+            Repr::Binary(_) => MessageKind::Binary,
+            Repr::Text(_) => MessageKind::Text,
+        }
     }
 
     /// Whether it is a text message.
     pub fn is_text(&self) -> bool {
-        self.kind == MessageKind::Text
+        matches!(self.0, Repr::Text(_))
     }
 
     /// Its text, for a text message.
     pub fn as_text(&self) -> Option<&str> {
-        match self.kind {
-            MessageKind::Text => std::str::from_utf8(&self.data).ok(),
-            MessageKind::Binary => None,
+        match &self.0 {
+            Repr::Text(text) => Some(text.as_str()),
+            Repr::Binary(_) => None,
         }
     }
 
     /// Its bytes.
     pub fn data(&self) -> &Bytes {
-        &self.data
+        match &self.0 {
+            Repr::Binary(data) => data,
+            Repr::Text(text) => text.as_ref(),
+        }
     }
 
     /// Its bytes, without the kind.
     pub fn into_data(self) -> Bytes {
-        self.data
+        match self.0 {
+            Repr::Binary(data) => data,
+            Repr::Text(text) => Bytes::from(text),
+        }
     }
 }
 
@@ -111,13 +125,13 @@ impl Deref for WsMessage {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.data
+        self.data()
     }
 }
 
 impl AsRef<[u8]> for WsMessage {
     fn as_ref(&self) -> &[u8] {
-        &self.data
+        self.data()
     }
 }
 
@@ -153,6 +167,6 @@ impl From<&[u8]> for WsMessage {
 
 impl From<WsMessage> for Bytes {
     fn from(msg: WsMessage) -> Self {
-        msg.data
+        msg.into_data()
     }
 }

@@ -243,3 +243,23 @@ pub async fn connect_to(
             .await??;
     Ok(WsConnection::new(ws))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The handshake's Host comes from this authority: the default port is
+    /// left out (as a browser sends it), any other kept, IPv6 bracketed.
+    #[test]
+    fn the_request_names_the_port_only_when_it_is_not_the_default() {
+        let authority = |url: &str| {
+            let target: WsTarget = url.parse().unwrap();
+            target.uri().unwrap().authority().unwrap().to_string()
+        };
+        assert_eq!(authority("wss://example.com/feed"), "example.com");
+        assert_eq!(authority("ws://example.com:80/"), "example.com");
+        assert_eq!(authority("ws://example.com:443/"), "example.com:443");
+        assert_eq!(authority("wss://[::1]:8443/x"), "[::1]:8443");
+        assert!("http://example.com/".parse::<WsTarget>().is_err());
+    }
+}

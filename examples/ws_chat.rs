@@ -23,8 +23,8 @@ use bytes::Bytes;
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use switchyard::ws::{
-    is_valid_topic, run_subscriber, Hub, HubConfig, Request, Router, ServerIo, WsConnection,
-    WsMessage, WsServerConfig,
+    is_valid_topic, run_subscriber, Hub, HubConfig, PushConfig, Request, Router, ServerIo,
+    Subscription, WsConnection, WsMessage, WsServerConfig,
 };
 
 const MAX_NAME: usize = 32;
@@ -113,34 +113,44 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         let _ = conn.close(1008, "bad name or room").await;
         return;
     }
-    let sub = hub.subscribe();
+    let mut sub = hub.subscribe();
     if sub.join(&room).is_err() {
         return;
     }
-    announce(&hub, &room, event("join", &name, None));
+    announce(&hub, &room, event("join", &name, None)).await;
     let room_hub = hub.clone();
-    let said = |_: &switchyard::ws::Subscription, msg: Bytes| -> Option<Bytes> {
-        match serde_json::from_slice::<Said>(&msg) {
+    let said = |_: &mut Subscription, msg: Bytes| {
+        let reply = match serde_json::from_slice::<Said>(&msg) {
             Ok(said) if said.text.chars().count() > MAX_TEXT => {
-                Some(error("message too long (1000 characters at most)"))
+                Err(error("message too long (1000 characters at most)"))
             }
-            Ok(said) if said.text.trim().is_empty() => None,
-            Ok(said) => {
-                announce(&room_hub, &room, event("message", &name, Some(&said.text)));
-                None
+            Ok(said) if said.text.trim().is_empty() => Ok(None),
+            Ok(said) => Ok(Some(event("message", &name, Some(&said.text)))),
+            Err(_) => Err(error("expected {\"text\": \"...\"}")),
+        };
+        let (hub, room) = (room_hub.clone(), room.clone());
+        async move {
+            match reply {
+                Ok(Some(event)) => announce(&hub, &room, event).await.map(error),
+                Ok(None) => None,
+                Err(reply) => Some(reply),
             }
-            Err(_) => Some(error("expected {\"text\": \"...\"}")),
         }
     };
-    let report = run_subscriber(conn, sub, std::time::Duration::from_secs(1), said).await;
-    announce(&hub, &room, event("leave", &name, None));
+    let report = run_subscriber(conn, sub, &PushConfig::default(), said).await;
+    let _ = announce(&hub, &room, event("leave", &name, None)).await;
     tracing::debug!(peer = %req.peer, ?report, "left the chat");
 }
 
-/// Publishes an event to the room. Events are built here, as JSON text of
-/// bounded size, so the hub takes them; if it ever did not, that is logged.
-fn announce(hub: &Hub, room: &str, event: Bytes) {
-    if let Err(e) = hub.publish(room, event) {
-        tracing::warn!(%room, error = %e, "event not published");
+/// Publishes an event to the room; why not, if it was not. Events are
+/// built here, as JSON text of bounded size, so the hub takes them; if it
+/// ever did not, that is logged.
+async fn announce(hub: &Hub, room: &str, event: Bytes) -> Option<&'static str> {
+    match hub.publish(room, event).await {
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(%room, error = %e, "event not published");
+            Some("not sent: the room is unavailable, try again")
+        }
     }
 }

@@ -27,10 +27,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
-use futures::SinkExt;
+use futures::{FutureExt, SinkExt};
 use switchyard::frame::{Error, Framing, Lines};
 use switchyard::ws::{
-    run_subscriber, Hub, HubConfig, Router, ServerIo, WsConnection, WsServerConfig,
+    run_subscriber, Hub, HubConfig, PushConfig, Router, ServerIo, WsConnection, WsServerConfig,
 };
 
 const TOPIC: &str = "log";
@@ -78,7 +78,9 @@ impl Tail {
             recent.pop_front();
         }
         recent.push_back(line.clone());
-        if let Err(e) = self.hub.publish(TOPIC, line) {
+        // An in-memory hub has published by the time `publish` returns:
+        // its answer is ready, and nothing here waits.
+        if let Some(Err(e)) = self.hub.publish(TOPIC, line).now_or_never() {
             tracing::warn!(error = %e, "line not published");
         }
     }
@@ -115,7 +117,7 @@ fn main() -> anyhow::Result<()> {
 
 /// One page: the recent lines, then every new one.
 async fn watch(tail: Arc<Tail>, conn: WsConnection<ServerIo>) {
-    let sub = tail.hub.subscribe();
+    let mut sub = tail.hub.subscribe();
     let recent: Vec<Bytes> = {
         let recent = tail.recent.lock().unwrap_or_else(PoisonError::into_inner);
         if sub.join(TOPIC).is_err() {
@@ -133,7 +135,8 @@ async fn watch(tail: Arc<Tail>, conn: WsConnection<ServerIo>) {
     if lines.flush().await.is_err() {
         return;
     }
-    run_subscriber(lines.into_inner(), sub, Duration::from_secs(1), |_, _| None).await;
+    let ignore = |_: &mut _, _| std::future::ready(None);
+    run_subscriber(lines.into_inner(), sub, &PushConfig::default(), ignore).await;
 }
 
 /// The file being followed: which one (by inode) and how far it was read.

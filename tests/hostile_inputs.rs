@@ -385,15 +385,15 @@ fn push_of_bytes_that_are_not_text_leaves_every_subscriber_connected() {
         let mut reply = String::new();
         for _ in 0..100 {
             reply = post(b"hello");
-            if reply.ends_with("{\"delivered\":2}\n") {
+            if reply.contains("\"delivered\":2,") {
                 break;
             }
             switchyard::rt::sleep(Duration::from_millis(20)).await;
         }
-        assert!(reply.ends_with("{\"delivered\":2}\n"), "{reply}");
+        assert!(reply.contains("\"delivered\":2,"), "{reply}");
         let refused = post(b"\xff\xfe bad");
         assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
-        assert!(post(b"after").ends_with("{\"delivered\":2}\n"));
+        assert!(post(b"after").contains("\"delivered\":2,"));
         for client in [&mut first, &mut second] {
             let mut got = Vec::new();
             while got.last().map(|m: &bytes::Bytes| &m[..]) != Some(&b"after"[..]) {

@@ -73,10 +73,16 @@ pub struct Numbered {
 }
 
 /// How much of a topic's past is kept, and how much one resume may take.
+///
+/// The default keeps each topic's last 100 messages for 5 minutes;
+/// [`off`](Self::off) keeps none (offsets are still given, and a
+/// subscriber that missed nothing resumes), and is what a hub without
+/// history ([`Hub::new`](crate::Hub::new)) uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HistoryConfig {
-    /// Messages kept per topic; older ones are forgotten. Default 100.
+    /// Messages kept per topic; older ones are forgotten. Default 100: a
+    /// page that reconnects after a blip misses a few, not thousands.
     pub size: usize,
     /// How long a message is kept. Default 5 minutes: a reconnect after a
     /// network blip or a deploy, not a day away.
@@ -85,6 +91,9 @@ pub struct HistoryConfig {
     /// recovered" (the application reloads) rather than an unbounded read.
     /// Default 1000.
     pub max_resume: usize,
+    /// Topics with history kept at most. Default 10,000: topic names come
+    /// from clients, and each topic's history is up to `size` messages.
+    pub max_topics: usize,
 }
 
 impl Default for HistoryConfig {
@@ -93,11 +102,22 @@ impl Default for HistoryConfig {
             size: 100,
             ttl: Duration::from_secs(300),
             max_resume: 1000,
+            max_topics: 10_000,
         }
     }
 }
 
 impl HistoryConfig {
+    /// No history: offsets only.
+    pub fn off() -> Self {
+        Self::default().size(0)
+    }
+
+    /// Whether messages are kept at all.
+    pub fn is_on(&self) -> bool {
+        self.size > 0
+    }
+
     /// Sets [`size`](Self::size).
     pub fn size(mut self, messages: usize) -> Self {
         self.size = messages;
@@ -113,6 +133,12 @@ impl HistoryConfig {
     /// Sets [`max_resume`](Self::max_resume).
     pub fn max_resume(mut self, messages: usize) -> Self {
         self.max_resume = messages;
+        self
+    }
+
+    /// Sets [`max_topics`](Self::max_topics) (at least 1).
+    pub fn max_topics(mut self, topics: usize) -> Self {
+        self.max_topics = topics.max(1);
         self
     }
 }
@@ -196,6 +222,16 @@ impl TopicHistory {
         }
         self.expire(now);
         numbered
+    }
+
+    /// Whether no message is kept.
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    /// When the newest kept message was published.
+    pub fn newest(&self) -> Option<Instant> {
+        self.kept.back().map(|(at, _)| *at)
     }
 
     /// Forgets messages older than the time-to-live.

@@ -1,13 +1,17 @@
 //! [`Hub`]: topics, each subscriber's bounded queue, and publishing that
-//! never waits.
+//! never waits for a subscriber.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
-use crate::{HubConfig, SlowConsumerPolicy, Subscription};
+use crate::{
+    Backplane, BackplaneError, Delivery, HubConfig, HubInbox, MemoryBackplane, Numbered, Position,
+    PublishReceipt, Published, Sequenced, SlowConsumerPolicy, Subscription,
+};
 
 /// Counts of what a [`Hub`] has done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,25 +30,34 @@ pub struct HubStats {
 /// A publish/subscribe hub of byte messages. Cloning gives another handle
 /// to the same hub.
 ///
+/// Every message published to a topic is numbered ([`Published::offset`]),
+/// by the hub's [`Backplane`]: by default a [`MemoryBackplane`] without
+/// history, for a hub that lives in one process; a shared backplane
+/// carries topics across servers.
+///
 /// ```
 /// # futures::executor::block_on(async {
 /// use futures::StreamExt;
-/// use switchyard_hub::{Hub, HubConfig};
+/// use switchyard_hub::{Delivery, Hub, HubConfig};
 ///
 /// let hub = Hub::new(HubConfig::default());
 /// let mut alice = hub.subscribe();
 /// alice.join("news")?;
 /// alice.join("sport")?;
-/// let bob = hub.subscribe();
+/// let mut bob = hub.subscribe();
 /// bob.join("sport")?;
 ///
-/// assert_eq!(hub.publish("news", "headline".into())?, 1);
-/// assert_eq!(hub.publish("sport", "score".into())?, 2);
-/// assert_eq!(hub.publish("weather", "rain".into())?, 0);
-/// assert_eq!(alice.next().await.as_deref(), Some(&b"headline"[..]));
-/// assert_eq!(alice.next().await.as_deref(), Some(&b"score"[..]));
+/// assert_eq!(hub.publish("news", "headline".into()).await?.delivered, Some(1));
+/// assert_eq!(hub.publish("sport", "score".into()).await?.delivered, Some(2));
+/// assert_eq!(hub.publish("weather", "rain".into()).await?.delivered, Some(0));
+/// // Each join is answered first (where the subscriber starts), then come
+/// // the messages, numbered in their topic.
+/// assert!(matches!(alice.next().await, Some(Delivery::Subscribed { .. })));
+/// assert!(matches!(alice.next().await, Some(Delivery::Subscribed { .. })));
+/// let Some(Delivery::Message(msg)) = alice.next().await else { panic!() };
+/// assert_eq!((msg.topic(), msg.offset(), &msg.data()[..]), ("news", 1, &b"headline"[..]));
 /// // A text hub (the default) refuses bytes that are not text, once.
-/// assert!(hub.publish("news", vec![0xff, 0xfe].into()).is_err());
+/// assert!(hub.publish("news", vec![0xff, 0xfe].into()).await.is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
@@ -56,6 +69,7 @@ pub struct Hub {
 #[derive(Debug)]
 pub(crate) struct HubShared {
     pub(crate) config: HubConfig,
+    pub(crate) backplane: Arc<dyn Backplane>,
     state: Mutex<HubState>,
     delivered: AtomicU64,
     slow_disconnects: AtomicU64,
@@ -64,16 +78,27 @@ pub(crate) struct HubShared {
 
 #[derive(Debug, Default)]
 pub(crate) struct HubState {
-    pub(crate) topics: HashMap<String, HashMap<u64, Arc<Queue>>>,
+    pub(crate) topics: HashMap<Arc<str>, Topic>,
     /// Each subscriber's topics, to leave them all at once.
-    pub(crate) memberships: HashMap<u64, HashSet<String>>,
+    pub(crate) memberships: HashMap<u64, HashSet<Arc<str>>>,
     next_id: u64,
+}
+
+/// A topic this hub has subscribers of.
+#[derive(Debug)]
+pub(crate) struct Topic {
+    /// The topic's name, shared by every message delivered in it.
+    pub(crate) name: Arc<str>,
+    pub(crate) subscribers: HashMap<u64, Arc<Queue>>,
+    /// The last message delivered here (or where the backplane started
+    /// it): the next must follow it.
+    position: Option<Position>,
 }
 
 /// One subscriber's queue, as the hub holds it.
 #[derive(Debug)]
 pub(crate) struct Queue {
-    pub(crate) tx: async_channel::Sender<Bytes>,
+    pub(crate) tx: async_channel::Sender<Delivery>,
     pub(crate) bytes: AtomicUsize,
     /// Set when the hub cuts the subscriber off...
     pub(crate) slow: AtomicBool,
@@ -100,6 +125,9 @@ pub enum PublishError {
         /// How many bytes from the start are valid UTF-8.
         valid_up_to: usize,
     },
+    /// The backplane could not publish it.
+    #[error(transparent)]
+    Backplane(#[from] BackplaneError),
 }
 
 /// Why a [`Subscription`] could not join a topic.
@@ -118,32 +146,53 @@ pub enum HubError {
 }
 
 impl Hub {
-    /// An empty hub.
+    /// An empty hub for one process: a [`MemoryBackplane`] without history
+    /// numbers its messages.
     pub fn new(config: HubConfig) -> Self {
-        Self {
-            shared: Arc::new(HubShared {
-                config,
-                state: Mutex::default(),
-                delivered: AtomicU64::new(0),
-                slow_disconnects: AtomicU64::new(0),
-                dropped: AtomicU64::new(0),
-            }),
-        }
+        let shared = HubShared::new(config, Arc::new(MemoryBackplane::default()));
+        // A backplane made here serves no other hub: attaching succeeds.
+        let _ = shared.backplane.attach(shared.inbox());
+        Self { shared }
+    }
+
+    /// An empty hub whose topics `backplane` carries (and numbers). Fails
+    /// if the backplane already serves another hub.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use switchyard_hub::{HistoryConfig, Hub, HubConfig, MemoryBackplane};
+    ///
+    /// // A hub that keeps each topic's last 100 messages for 5 minutes, so
+    /// // that a subscriber coming back gets what it missed.
+    /// let history = Arc::new(MemoryBackplane::new(HistoryConfig::default()));
+    /// let hub = Hub::with_backplane(HubConfig::default(), history.clone())?;
+    /// assert!(Hub::with_backplane(HubConfig::default(), history).is_err());
+    /// # Ok::<(), switchyard_hub::BackplaneError>(())
+    /// ```
+    pub fn with_backplane(
+        config: HubConfig,
+        backplane: Arc<dyn Backplane>,
+    ) -> Result<Self, BackplaneError> {
+        let shared = HubShared::new(config, backplane);
+        shared.backplane.attach(shared.inbox())?;
+        Ok(Self { shared })
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, HubState> {
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.shared.state()
+    }
+
+    /// The hub's backplane.
+    pub fn backplane(&self) -> &Arc<dyn Backplane> {
+        &self.shared.backplane
     }
 
     /// A new subscriber, in no topic yet.
     pub fn subscribe(&self) -> Subscription {
-        // Bounded by `queue_messages`, checked in `publish` under the hub's
-        // lock; the channel itself grows in small blocks as messages arrive.
-        // A bounded channel would allocate all of its slots up front (10 KiB
-        // per subscriber at the default 256), idle or not.
+        // Bounded by `queue_messages`, checked when delivering under the
+        // hub's lock; the channel itself grows in small blocks as messages
+        // arrive. A bounded channel would allocate all of its slots up front
+        // (10 KiB per subscriber at the default 256), idle or not.
         let (tx, rx) = async_channel::unbounded();
         let queue = Arc::new(Queue {
             tx,
@@ -185,58 +234,55 @@ impl Hub {
         self.shared.config.text
     }
 
-    /// Queues `msg` for every subscriber of `topic`, without waiting, and
-    /// returns how many subscribers it was queued for: each will be sent it
-    /// unless it disconnects first. A subscriber whose queue is full is
-    /// handled by the [`SlowConsumerPolicy`], and not counted.
+    /// Publishes `msg` to `topic` through the backplane, which numbers it
+    /// and delivers it to every subscriber of the topic, here and on any
+    /// server sharing it. Delivery never waits for a subscriber: each has
+    /// its own queue, and one whose queue is full is handled by the
+    /// [`SlowConsumerPolicy`].
     ///
     /// A message the hub does not take ([`check`](Self::check)) is refused
-    /// here, for everyone at once, and reaches no one.
-    pub fn publish(&self, topic: &str, msg: Bytes) -> Result<usize, PublishError> {
-        self.check(&msg)?;
-        let config = &self.shared.config;
-        let mut state = self.state();
-        let Some(subscribers) = state.topics.get(topic) else {
-            return Ok(0);
+    /// at once, for everyone, and reaches no one. The publish starts when
+    /// this is called (a [`MemoryBackplane`] has delivered it by the time
+    /// this returns); the future tells how it went.
+    pub fn publish(
+        &self,
+        topic: &str,
+        msg: Bytes,
+    ) -> impl Future<Output = Result<PublishReceipt, PublishError>> + Send + 'static {
+        self.publish_inner(topic, msg, None)
+    }
+
+    /// [`publish`](Self::publish), at most once per `key`: a retried
+    /// publish whose first answer was lost gets the first one's receipt
+    /// ([`PublishReceipt::duplicate`]) and is not published again.
+    pub fn publish_once(
+        &self,
+        topic: &str,
+        msg: Bytes,
+        key: &str,
+    ) -> impl Future<Output = Result<PublishReceipt, PublishError>> + Send + 'static {
+        self.publish_inner(topic, msg, Some(key))
+    }
+
+    fn publish_inner(
+        &self,
+        topic: &str,
+        msg: Bytes,
+        key: Option<&str>,
+    ) -> impl Future<Output = Result<PublishReceipt, PublishError>> + Send + 'static {
+        let published = match self.check(&msg) {
+            Ok(()) => Ok(self.shared.backplane.publish(topic, msg, key)),
+            Err(e) => Err(e),
         };
-        let mut delivered = 0;
-        let mut slow = Vec::new();
-        for (id, queue) in subscribers {
-            // Publishes hold the hub's lock and the reader only takes
-            // messages out, so the queue never exceeds `queue_messages`.
-            let fits = queue.bytes.load(Ordering::Acquire) + msg.len() <= config.queue_bytes
-                && queue.tx.len() < config.queue_messages;
-            if fits && queue.tx.try_send(msg.clone()).is_ok() {
-                queue.bytes.fetch_add(msg.len(), Ordering::AcqRel);
-                delivered += 1;
-            } else if queue.tx.is_closed() {
-                slow.push(*id); // gone: the subscription was dropped
-            } else {
-                match config.slow_consumer {
-                    SlowConsumerPolicy::Disconnect => {
-                        queue.slow.store(true, Ordering::Release);
-                        queue.cut.notify(usize::MAX);
-                        self.shared.slow_disconnects.fetch_add(1, Ordering::Relaxed);
-                        slow.push(*id);
-                    }
-                    SlowConsumerPolicy::DropMessages => {
-                        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-        }
-        for id in slow {
-            leave_all(&mut state, id);
-        }
-        self.shared
-            .delivered
-            .fetch_add(delivered as u64, Ordering::Relaxed);
-        Ok(delivered)
+        async move { Ok(published?.await?) }
     }
 
     /// Subscribers of `topic` now.
     pub fn subscribers(&self, topic: &str) -> usize {
-        self.state().topics.get(topic).map_or(0, HashMap::len)
+        self.state()
+            .topics
+            .get(topic)
+            .map_or(0, |t| t.subscribers.len())
     }
 
     /// What the hub has done so far.
@@ -250,36 +296,219 @@ impl Hub {
     }
 }
 
-pub(crate) fn leave_all(state: &mut HubState, id: u64) {
-    for topic in state.memberships.remove(&id).unwrap_or_default() {
-        if let Some(subscribers) = state.topics.get_mut(&topic) {
-            subscribers.remove(&id);
-            if subscribers.is_empty() {
-                state.topics.remove(&topic);
-            }
+impl HubShared {
+    fn new(config: HubConfig, backplane: Arc<dyn Backplane>) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            backplane,
+            state: Mutex::default(),
+            delivered: AtomicU64::new(0),
+            slow_disconnects: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// A backplane's handle on this hub.
+    fn inbox(self: &Arc<Self>) -> HubInbox {
+        HubInbox {
+            hub: Arc::downgrade(self),
         }
     }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, HubState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`HubInbox::deliver`].
+    pub(crate) fn deliver(&self, topic: &str, msg: Numbered) -> Sequenced {
+        let mut state = self.state();
+        let Some(t) = state.topics.get_mut(topic) else {
+            return Sequenced::NotJoined;
+        };
+        if let Some(last) = &t.position {
+            if last.epoch == msg.epoch && msg.offset <= last.offset {
+                return Sequenced::Duplicate;
+            }
+            if last.epoch != msg.epoch || msg.offset != last.offset + 1 {
+                return Sequenced::Gap {
+                    after: last.clone(),
+                };
+            }
+        }
+        let len = msg.data.len();
+        let published = Published::new(t.name.clone(), msg);
+        t.position = Some(published.position());
+        let delivered = self.fan_out(state, topic, Delivery::Message(published), len);
+        Sequenced::Delivered(delivered)
+    }
+
+    /// [`HubInbox::start`].
+    pub(crate) fn start(&self, topic: &str, position: Position) {
+        if let Some(t) = self.state().topics.get_mut(topic) {
+            t.position.get_or_insert(position);
+        }
+    }
+
+    /// [`HubInbox::reset`].
+    pub(crate) fn reset(&self, topic: &str, current: Position) {
+        let mut state = self.state();
+        let Some(t) = state.topics.get_mut(topic) else {
+            return;
+        };
+        t.position = Some(current.clone());
+        let news = Delivery::Subscribed {
+            topic: t.name.clone(),
+            recovered: false,
+            position: current,
+        };
+        self.fan_out(state, topic, news, 0);
+    }
+
+    /// [`HubInbox::topics`].
+    pub(crate) fn topics(&self) -> Vec<(Arc<str>, Option<Position>)> {
+        self.state()
+            .topics
+            .values()
+            .map(|t| (t.name.clone(), t.position.clone()))
+            .collect()
+    }
+
+    /// Queues `delivery` (of `len` bytes) for every subscriber of `topic`,
+    /// and returns how many it was queued for.
+    fn fan_out(
+        &self,
+        mut state: MutexGuard<'_, HubState>,
+        topic: &str,
+        delivery: Delivery,
+        len: usize,
+    ) -> usize {
+        let config = &self.config;
+        let Some(t) = state.topics.get(topic) else {
+            return 0;
+        };
+        let mut delivered = 0;
+        let mut slow = Vec::new();
+        for (id, queue) in &t.subscribers {
+            // Deliveries hold the hub's lock and the reader only takes
+            // messages out, so the queue never exceeds `queue_messages`.
+            let fits = queue.bytes.load(Ordering::Acquire) + len <= config.queue_bytes
+                && queue.tx.len() < config.queue_messages;
+            if fits && queue.tx.try_send(delivery.clone()).is_ok() {
+                queue.bytes.fetch_add(len, Ordering::AcqRel);
+                delivered += 1;
+            } else if queue.tx.is_closed() {
+                slow.push(*id); // gone: the subscription was dropped
+            } else {
+                match config.slow_consumer {
+                    SlowConsumerPolicy::Disconnect => {
+                        queue.slow.store(true, Ordering::Release);
+                        queue.cut.notify(usize::MAX);
+                        self.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+                        slow.push(*id);
+                    }
+                    SlowConsumerPolicy::DropMessages => {
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        let mut emptied = Vec::new();
+        for id in slow {
+            emptied.extend(leave_all(&mut state, id));
+        }
+        drop(state);
+        for topic in emptied {
+            self.backplane.leave(&topic);
+        }
+        self.delivered
+            .fetch_add(delivered as u64, Ordering::Relaxed);
+        delivered
+    }
+}
+
+/// Takes subscriber `id` out of every topic it is in, and returns the
+/// topics left with no subscriber (for [`Backplane::leave`], once the
+/// hub's lock is released).
+pub(crate) fn leave_all(state: &mut HubState, id: u64) -> Vec<Arc<str>> {
+    let mut emptied = Vec::new();
+    for topic in state.memberships.remove(&id).unwrap_or_default() {
+        if leave_topic(state, id, &topic) {
+            emptied.push(topic);
+        }
+    }
+    emptied
+}
+
+/// Takes subscriber `id` out of `topic`'s subscribers; true if it was the
+/// last.
+pub(crate) fn leave_topic(state: &mut HubState, id: u64, topic: &str) -> bool {
+    let Some(t) = state.topics.get_mut(topic) else {
+        return false;
+    };
+    t.subscribers.remove(&id);
+    if t.subscribers.is_empty() {
+        state.topics.remove(topic);
+        return true;
+    }
+    false
+}
+
+/// Adds subscriber `id`, with `queue`, to `topic`'s subscribers.
+pub(crate) fn join_topic(state: &mut HubState, id: u64, topic: &Arc<str>, queue: &Arc<Queue>) {
+    state
+        .topics
+        .entry(topic.clone())
+        .or_insert_with(|| Topic {
+            name: topic.clone(),
+            subscribers: HashMap::new(),
+            position: None,
+        })
+        .subscribers
+        .insert(id, queue.clone());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::executor::block_on;
     use futures::StreamExt;
     use std::task::Context;
+
+    /// Publishes and returns how many subscribers it was queued for.
+    fn publish(hub: &Hub, topic: &str, msg: impl Into<Bytes>) -> Result<usize, PublishError> {
+        block_on(hub.publish(topic, msg.into())).map(|r| r.delivered.unwrap_or(0))
+    }
+
+    /// A subscriber of `topic`, its join answered.
+    fn subscriber(hub: &Hub, topic: &str) -> Subscription {
+        let mut sub = hub.subscribe();
+        sub.join(topic).unwrap();
+        let answer = block_on(sub.next());
+        assert!(
+            matches!(answer, Some(Delivery::Subscribed { .. })),
+            "{answer:?}"
+        );
+        sub
+    }
+
+    /// The next message's data.
+    fn next_data(sub: &mut Subscription) -> Option<Bytes> {
+        match block_on(sub.next())? {
+            Delivery::Message(m) => Some(m.data().clone()),
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
 
     #[test]
     fn a_full_subscriber_is_cut_off_and_the_others_keep_everything() {
         let hub = Hub::new(HubConfig::default().queue_messages(4));
-        let fast = hub.subscribe();
-        let slow = hub.subscribe();
-        fast.join("t").unwrap();
-        slow.join("t").unwrap();
-        let mut fast = fast;
+        let mut fast = subscriber(&hub, "t");
+        let slow = subscriber(&hub, "t");
         let mut got = Vec::new();
         for i in 0..20u8 {
-            let reached = hub.publish("t", Bytes::from(vec![i])).unwrap();
+            let reached = publish(&hub, "t", vec![i]).unwrap();
             assert_eq!(reached, if i < 4 { 2 } else { 1 }, "message {i}");
-            got.push(futures::executor::block_on(fast.next()).unwrap()[0]);
+            got.push(next_data(&mut fast).unwrap()[0]);
         }
         assert_eq!(got, (0..20).collect::<Vec<u8>>());
         assert!(slow.is_cut_off());
@@ -291,49 +520,45 @@ mod tests {
     fn cut_off_resolves_when_the_hub_cuts_the_subscriber_off() {
         use std::future::Future;
         let hub = Hub::new(HubConfig::default().queue_messages(1));
-        let sub = hub.subscribe();
-        sub.join("t").unwrap();
+        let sub = subscriber(&hub, "t");
         let mut waiting = Box::pin(sub.cut_off());
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         assert!(waiting.as_mut().poll(&mut cx).is_pending());
-        hub.publish("t", Bytes::from_static(b"fits")).unwrap();
+        publish(&hub, "t", "fits").unwrap();
         assert!(waiting.as_mut().poll(&mut cx).is_pending());
-        hub.publish("t", Bytes::from_static(b"does not fit"))
-            .unwrap();
+        publish(&hub, "t", "does not fit").unwrap();
         assert!(waiting.as_mut().poll(&mut cx).is_ready());
         // Asked afterwards, it is ready at once.
-        futures::executor::block_on(sub.cut_off());
+        block_on(sub.cut_off());
     }
 
     #[test]
     fn the_byte_budget_counts_too() {
         let hub = Hub::new(HubConfig::default().queue_bytes(10));
-        let sub = hub.subscribe();
-        sub.join("t").unwrap();
-        assert_eq!(hub.publish("t", Bytes::from(vec![0; 10])), Ok(1));
-        assert_eq!(hub.publish("t", Bytes::from(vec![0; 1])), Ok(0));
+        let sub = subscriber(&hub, "t");
+        assert_eq!(publish(&hub, "t", vec![0; 10]), Ok(1));
+        assert_eq!(publish(&hub, "t", vec![0; 1]), Ok(0));
         assert!(sub.is_cut_off());
     }
 
     #[test]
     fn a_message_no_subscriber_could_take_is_refused_once_and_cuts_no_one_off() {
         let hub = Hub::new(HubConfig::default().queue_bytes(10).max_message(100));
-        let sub = hub.subscribe();
-        sub.join("t").unwrap();
+        let sub = subscriber(&hub, "t");
         assert_eq!(
-            hub.publish("t", Bytes::from(vec![b'a'; 11])),
+            publish(&hub, "t", vec![b'a'; 11]),
             Err(PublishError::TooLarge { size: 11, max: 10 })
         );
         assert_eq!(
-            hub.publish("t", Bytes::from_static(b"ok \xff")),
+            publish(&hub, "t", &b"ok \xff"[..]),
             Err(PublishError::NotText { valid_up_to: 3 })
         );
         assert!(!sub.is_cut_off());
-        assert_eq!(hub.publish("t", Bytes::from_static(b"ok")), Ok(1));
+        assert_eq!(publish(&hub, "t", "ok"), Ok(1));
         let binary = Hub::new(HubConfig::default().text(false));
         assert!(!binary.is_text());
-        assert_eq!(binary.publish("t", Bytes::from_static(b"\xff")), Ok(0));
+        assert_eq!(publish(&binary, "t", &b"\xff"[..]), Ok(0));
     }
 
     #[test]
@@ -342,10 +567,9 @@ mod tests {
             .queue_messages(1)
             .slow_consumer(SlowConsumerPolicy::DropMessages);
         let hub = Hub::new(config);
-        let sub = hub.subscribe();
-        sub.join("t").unwrap();
-        assert_eq!(hub.publish("t", "a".into()), Ok(1));
-        assert_eq!(hub.publish("t", "b".into()), Ok(0));
+        let sub = subscriber(&hub, "t");
+        assert_eq!(publish(&hub, "t", "a"), Ok(1));
+        assert_eq!(publish(&hub, "t", "b"), Ok(0));
         assert!(!sub.is_cut_off());
         assert_eq!(hub.stats().dropped, 1);
     }
@@ -353,7 +577,7 @@ mod tests {
     #[test]
     fn topics_per_subscriber_are_bounded_and_dropping_leaves_them() {
         let hub = Hub::new(HubConfig::default().max_topics_per_subscriber(2));
-        let sub = hub.subscribe();
+        let mut sub = hub.subscribe();
         sub.join("a").unwrap();
         sub.join("b").unwrap();
         sub.join("a").unwrap();
@@ -363,5 +587,82 @@ mod tests {
         drop(sub);
         assert_eq!((hub.subscribers("b"), hub.subscribers("c")), (0, 0));
         assert_eq!(hub.stats().subscribers, 0);
+    }
+
+    #[test]
+    fn messages_are_numbered_in_their_topic_and_each_topic_has_its_epoch() {
+        let hub = Hub::new(HubConfig::default());
+        let mut sub = subscriber(&hub, "a");
+        sub.join("b").unwrap();
+        let Some(Delivery::Subscribed { position, .. }) = block_on(sub.next()) else {
+            panic!()
+        };
+        assert_eq!(position.offset, 0);
+        let mut seen = Vec::new();
+        for topic in ["a", "b", "a", "a", "b"] {
+            let receipt = block_on(hub.publish(topic, "x".into())).unwrap();
+            let Some(Delivery::Message(m)) = block_on(sub.next()) else {
+                panic!()
+            };
+            assert_eq!(m.position(), receipt.position);
+            seen.push((m.topic().to_string(), m.offset(), m.epoch().clone()));
+        }
+        let offsets: Vec<_> = seen.iter().map(|(t, o, _)| format!("{t}{o}")).collect();
+        assert_eq!(offsets, ["a1", "b1", "a2", "a3", "b2"]);
+        assert_ne!(seen[0].2, seen[1].2, "topics share an epoch");
+    }
+
+    /// What a backplane that delivers from elsewhere sees: the hub takes
+    /// each topic's next message, drops what it had, and stops at a gap.
+    #[test]
+    fn the_inbox_delivers_in_order_and_reports_gaps_and_duplicates() {
+        let hub = Hub::new(HubConfig::default());
+        let inbox = hub.shared.inbox();
+        let msg = |offset, epoch: &str| Numbered {
+            offset,
+            epoch: crate::Epoch::new(epoch),
+            data: Bytes::from(format!("{offset}")),
+        };
+        assert_eq!(inbox.deliver("t", msg(1, "e")), Sequenced::NotJoined);
+        let mut sub = subscriber(&hub, "t");
+        let at = |offset| Position {
+            offset,
+            epoch: crate::Epoch::new("e"),
+        };
+        inbox.start("t", at(4));
+        assert_eq!(inbox.deliver("t", msg(5, "e")), Sequenced::Delivered(1));
+        assert_eq!(inbox.deliver("t", msg(5, "e")), Sequenced::Duplicate);
+        assert_eq!(inbox.deliver("t", msg(3, "e")), Sequenced::Duplicate);
+        assert_eq!(
+            inbox.deliver("t", msg(7, "e")),
+            Sequenced::Gap { after: at(5) }
+        );
+        assert_eq!(
+            inbox.deliver("t", msg(1, "other")),
+            Sequenced::Gap { after: at(5) }
+        );
+        assert_eq!(inbox.deliver("t", msg(6, "e")), Sequenced::Delivered(1));
+        assert_eq!(next_data(&mut sub).as_deref(), Some(&b"5"[..]));
+        assert_eq!(next_data(&mut sub).as_deref(), Some(&b"6"[..]));
+        // Lost for good: the subscriber is told, and the topic goes on.
+        let other = Position {
+            offset: 1,
+            epoch: crate::Epoch::new("other"),
+        };
+        inbox.reset("t", other.clone());
+        let Some(Delivery::Subscribed {
+            recovered: false,
+            position,
+            ..
+        }) = block_on(sub.next())
+        else {
+            panic!()
+        };
+        assert_eq!(position, other);
+        assert_eq!(inbox.deliver("t", msg(2, "other")), Sequenced::Delivered(1));
+        assert_eq!(
+            inbox.topics(),
+            vec![("t".into(), Some(Position { offset: 2, ..other }))]
+        );
     }
 }

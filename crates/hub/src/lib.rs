@@ -12,10 +12,12 @@
 //! [`SlowConsumerPolicy`]) while everyone else keeps receiving at full
 //! speed.
 //!
-//! [`TopicHistory`] is the numbered history a resuming subscriber is given
-//! what it missed from: offsets, epochs, a bounded window and a bounded
-//! resume. (The hub does not keep one yet: that, and topics shared across
-//! several servers, come with the scale-out work.)
+//! Every message is numbered in its topic (an offset and an epoch), by the
+//! hub's [`Backplane`]. The default, [`MemoryBackplane`], lives in this
+//! process and can keep each topic's recent history ([`HistoryConfig`]),
+//! so that a subscriber that comes back [`resume`](Subscription::resume)s
+//! with exactly what it missed, or is told plainly that it cannot. A
+//! shared backplane (switchyard-redis) carries topics across servers.
 //!
 //! ```
 //! # futures::executor::block_on(async {
@@ -24,11 +26,12 @@
 //!
 //! let hub = Hub::new(HubConfig::default().queue_messages(2));
 //! let mut fast = hub.subscribe();
-//! let slow = hub.subscribe();
+//! let mut slow = hub.subscribe();
 //! fast.join("ticks")?;
 //! slow.join("ticks")?;
+//! fast.next().await; // the answer to its join
 //! for tick in ["1", "2", "3"] {
-//!     hub.publish("ticks", tick.into())?;
+//!     hub.publish("ticks", tick.into()).await?;
 //!     fast.next().await; // keeps up
 //! }
 //! assert!(slow.is_cut_off()); // never read: cut off at the third
@@ -40,15 +43,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod backplane;
 mod config;
 mod history;
 mod hub;
+mod memory;
+mod published;
 mod subscription;
 mod topic;
 
+pub use backplane::{
+    Backplane, BackplaneError, BackplaneStatus, HubInbox, PublishReceipt, Sequenced,
+};
 pub use bytes::Bytes;
 pub use config::{HubConfig, SlowConsumerPolicy};
 pub use history::{Epoch, HistoryConfig, Numbered, Position, Recovery, TopicHistory};
 pub use hub::{Hub, HubError, HubStats, PublishError};
+pub use memory::MemoryBackplane;
+pub use published::{Delivery, Published};
 pub use subscription::Subscription;
 pub use topic::{is_valid_topic, MAX_TOPIC_LEN};

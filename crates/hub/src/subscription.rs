@@ -1,27 +1,91 @@
 //! [`Subscription`]: one subscriber's stream of what is published to its
-//! topics.
+//! topics, and its resumes.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use futures::Stream;
+use futures::future::BoxFuture;
+use futures::{FutureExt, Stream};
 
-use crate::hub::{leave_all, Queue};
-use crate::{Hub, HubError};
+use crate::hub::{join_topic, leave_all, leave_topic, Queue};
+use crate::{BackplaneError, Delivery, Hub, HubError, Position, Published, Recovery};
 
-/// One subscriber: a [`Stream`] of the messages published to its topics,
-/// in order. The stream ends if the hub cuts it off ([`is_cut_off`](Self::is_cut_off)).
+/// One subscriber: a [`Stream`] of [`Delivery`]s, the messages published
+/// to its topics in each topic's order, and the answers to its joins.
+/// The stream ends if the hub cuts it off ([`is_cut_off`](Self::is_cut_off)).
 /// Dropping it leaves every topic.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// use std::sync::Arc;
+/// use futures::StreamExt;
+/// use switchyard_hub::{Delivery, HistoryConfig, Hub, HubConfig, MemoryBackplane};
+///
+/// let backplane = Arc::new(MemoryBackplane::new(HistoryConfig::default()));
+/// let hub = Hub::with_backplane(HubConfig::default(), backplane)?;
+/// let mut sub = hub.subscribe();
+/// sub.join("news")?;
+/// let Some(Delivery::Subscribed { position, .. }) = sub.next().await else { panic!() };
+/// hub.publish("news", "one".into()).await?;
+/// let Some(Delivery::Message(one)) = sub.next().await else { panic!() };
+/// drop(sub); // gone for a while...
+/// hub.publish("news", "two".into()).await?;
+/// hub.publish("news", "three".into()).await?;
+///
+/// // ...and back, from where it was: exactly what it missed, then live.
+/// let mut sub = hub.subscribe();
+/// sub.resume("news", one.position())?;
+/// let Some(Delivery::Subscribed { recovered: true, .. }) = sub.next().await else { panic!() };
+/// for expected in ["two", "three"] {
+///     let Some(Delivery::Message(m)) = sub.next().await else { panic!() };
+///     assert_eq!(&m.data()[..], expected.as_bytes());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct Subscription {
     id: u64,
     hub: Hub,
     queue: Arc<Queue>,
     /// Pinned on the heap: the channel's receiver is not `Unpin`.
-    messages: Pin<Box<async_channel::Receiver<Bytes>>>,
+    messages: Pin<Box<async_channel::Receiver<Delivery>>>,
+    /// Joins being answered; boxed, as most subscribers have none most of
+    /// the time.
+    joining: Option<Box<Joining>>,
+}
+
+/// What a subscription does while it joins topics.
+#[derive(Default)]
+struct Joining {
+    /// Joins waiting for the backplane, oldest first. The queue is held
+    /// until the first is answered: its topic's live messages are in the
+    /// queue, and must follow the recovered ones.
+    pending: VecDeque<PendingJoin>,
+    /// Answers and recovered messages, to yield before the queue.
+    ready: VecDeque<Delivery>,
+    /// Per topic, the position the subscriber was brought to: queued
+    /// messages at or before it were delivered already (recovered) or
+    /// come before where it was told it starts.
+    delivered_through: Vec<(Arc<str>, Position)>,
+}
+
+impl std::fmt::Debug for Joining {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Joining")
+            .field("pending", &self.pending.len())
+            .field("ready", &self.ready.len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct PendingJoin {
+    topic: Arc<str>,
+    since: Option<Position>,
+    answer: BoxFuture<'static, Result<Recovery, BackplaneError>>,
 }
 
 impl Subscription {
@@ -29,13 +93,14 @@ impl Subscription {
         id: u64,
         hub: Hub,
         queue: Arc<Queue>,
-        messages: async_channel::Receiver<Bytes>,
+        messages: async_channel::Receiver<Delivery>,
     ) -> Self {
         Self {
             id,
             hub,
             queue,
             messages: Box::pin(messages),
+            joining: None,
         }
     }
 
@@ -44,39 +109,91 @@ impl Subscription {
         &self.hub
     }
 
-    /// Joins `topic` (joining twice is harmless).
-    pub fn join(&self, topic: &str) -> Result<(), HubError> {
+    /// Joins `topic` from now on. The stream answers with
+    /// [`Delivery::Subscribed`] (`recovered: false`, the topic's current
+    /// position), then the topic's messages after it; or with
+    /// [`Delivery::Refused`] if the backplane cannot carry the topic.
+    /// Joining a topic it is in already answers again and delivers nothing
+    /// twice.
+    pub fn join(&mut self, topic: &str) -> Result<(), HubError> {
+        self.start_join(topic, None)
+    }
+
+    /// Joins `topic` again after being away, from `since` (the position of
+    /// the last message received there). The stream answers with
+    /// [`Delivery::Subscribed`]: `recovered: true` and then exactly the
+    /// messages published after `since`, in order, then the live ones, with
+    /// none missing and none twice; or `recovered: false` and the topic's
+    /// current position when the history does not cover the gap (or the
+    /// epoch changed), so that the application reloads.
+    pub fn resume(&mut self, topic: &str, since: Position) -> Result<(), HubError> {
+        self.start_join(topic, Some(since))
+    }
+
+    fn start_join(&mut self, topic: &str, since: Option<Position>) -> Result<(), HubError> {
         if self.is_cut_off() {
             return Err(HubError::CutOff);
         }
         let max = self.hub.shared.config.max_topics_per_subscriber;
-        let mut state = self.hub.state();
-        let Some(topics) = state.memberships.get_mut(&self.id) else {
-            return Err(HubError::CutOff);
+        let topic = {
+            let mut state = self.hub.state();
+            let Some(topics) = state.memberships.get_mut(&self.id) else {
+                return Err(HubError::CutOff);
+            };
+            let topic: Arc<str> = match topics.get(topic) {
+                Some(joined) => joined.clone(),
+                None if topics.len() >= max => return Err(HubError::TooManyTopics { max }),
+                None => {
+                    let topic: Arc<str> = topic.into();
+                    topics.insert(topic.clone());
+                    join_topic(&mut state, self.id, &topic, &self.queue);
+                    topic
+                }
+            };
+            topic
         };
-        if !topics.contains(topic) && topics.len() >= max {
-            return Err(HubError::TooManyTopics { max });
-        }
-        topics.insert(topic.to_string());
-        state
-            .topics
-            .entry(topic.to_string())
-            .or_default()
-            .insert(self.id, self.queue.clone());
+        // Joined locally first: the topic's live messages queue up from
+        // now, and the backplane's answer says where they start.
+        // A topic that flows already (always, in memory) is answered from
+        // here: where it is now, not wherever it will be when the stream
+        // is next polled.
+        let backplane = self.hub.shared.backplane.clone();
+        let mut joined = backplane.join(&topic);
+        let answer = match (&mut joined).now_or_never() {
+            Some(Ok(())) => backplane.since(&topic, since.as_ref()),
+            Some(Err(e)) => futures::future::ready(Err(e)).boxed(),
+            None => {
+                let topic = topic.clone();
+                let since = since.clone();
+                async move {
+                    joined.await?;
+                    backplane.since(&topic, since.as_ref()).await
+                }
+                .boxed()
+            }
+        };
+        self.joining
+            .get_or_insert_with(Box::default)
+            .pending
+            .push_back(PendingJoin {
+                topic,
+                since,
+                answer,
+            });
         Ok(())
     }
 
     /// Leaves `topic`.
-    pub fn leave(&self, topic: &str) {
-        let mut state = self.hub.state();
-        if let Some(topics) = state.memberships.get_mut(&self.id) {
-            topics.remove(topic);
-        }
-        if let Some(subscribers) = state.topics.get_mut(topic) {
-            subscribers.remove(&self.id);
-            if subscribers.is_empty() {
-                state.topics.remove(topic);
+    pub fn leave(&mut self, topic: &str) {
+        let emptied = {
+            let mut state = self.hub.state();
+            if let Some(topics) = state.memberships.get_mut(&self.id) {
+                topics.remove(topic);
             }
+            leave_topic(&mut state, self.id, topic)
+        };
+        if emptied {
+            self.hub.shared.backplane.leave(topic);
         }
     }
 
@@ -104,27 +221,168 @@ impl Subscription {
             }
         }
     }
+
+    /// Whether this subscriber is (still) in `topic`.
+    fn is_in(&self, topic: &str) -> bool {
+        self.hub
+            .state()
+            .memberships
+            .get(&self.id)
+            .is_some_and(|topics| topics.contains(topic))
+    }
+
+    /// Turns the backplane's answer to a join into what the subscriber is
+    /// given: the answer, then any recovered messages.
+    fn answered(&mut self, join: PendingJoin, answer: Result<Recovery, BackplaneError>) {
+        if !self.is_in(&join.topic) {
+            return; // left meanwhile: the answer is no one's
+        }
+        let topic = join.topic;
+        let (deliveries, through) = match (answer, join.since) {
+            (Ok(Recovery::Recovered(missed)), Some(since)) => {
+                let through = missed.last().map_or(since.clone(), |m| Position {
+                    offset: m.offset,
+                    epoch: m.epoch.clone(),
+                });
+                let answer = Delivery::Subscribed {
+                    topic: topic.clone(),
+                    recovered: true,
+                    position: since,
+                };
+                let missed = missed
+                    .into_iter()
+                    .map(|m| Delivery::Message(Published::new(topic.clone(), m)));
+                (std::iter::once(answer).chain(missed).collect(), through)
+            }
+            (Ok(Recovery::NotRecovered { current }), _) => {
+                let answer = Delivery::Subscribed {
+                    topic: topic.clone(),
+                    recovered: false,
+                    position: current.clone(),
+                };
+                (vec![answer], current)
+            }
+            // Asked for no position, a backplane answers with the current
+            // one; messages instead say where the topic is, at least.
+            (Ok(Recovery::Recovered(missed)), None) => {
+                let Some(last) = missed.last() else {
+                    self.refuse(topic, "the backplane gave no position".into());
+                    return;
+                };
+                let current = Position {
+                    offset: last.offset,
+                    epoch: last.epoch.clone(),
+                };
+                let answer = Delivery::Subscribed {
+                    topic: topic.clone(),
+                    recovered: false,
+                    position: current.clone(),
+                };
+                (vec![answer], current)
+            }
+            (Err(e), _) => {
+                self.refuse(topic, e.to_string());
+                return;
+            }
+        };
+        let joining = self.joining.get_or_insert_with(Box::default);
+        joining.ready.extend::<Vec<Delivery>>(deliveries);
+        joining.delivered_through.retain(|(t, _)| *t != topic);
+        joining.delivered_through.push((topic, through));
+    }
+
+    /// Leaves `topic`, and tells the subscriber why.
+    fn refuse(&mut self, topic: Arc<str>, reason: String) {
+        self.leave(&topic);
+        let joining = self.joining.get_or_insert_with(Box::default);
+        joining.ready.push_back(Delivery::Refused { topic, reason });
+    }
+
+    /// Whether a queued delivery was already given (or comes before where
+    /// the subscriber was told it starts): dropped if so.
+    fn already_delivered(&mut self, delivery: &Delivery) -> bool {
+        let Some(joining) = self.joining.as_mut() else {
+            return false;
+        };
+        let (topic, offset, epoch) = match delivery {
+            Delivery::Message(m) => (m.topic(), m.offset(), m.epoch()),
+            Delivery::Subscribed { topic, .. } | Delivery::Refused { topic, .. } => {
+                // The topic starts again: what was said before no longer counts.
+                joining.delivered_through.retain(|(t, _)| t != topic);
+                return false;
+            }
+        };
+        let Some(i) = joining
+            .delivered_through
+            .iter()
+            .position(|(t, _)| &**t == topic)
+        else {
+            return false;
+        };
+        let through = &joining.delivered_through[i].1;
+        if through.epoch == *epoch && offset <= through.offset {
+            return true;
+        }
+        // Past it: nothing queued later can be at or before it.
+        joining.delivered_through.swap_remove(i);
+        false
+    }
+
+    /// Drops the join bookkeeping once nothing is left in it.
+    fn tidy(&mut self) {
+        if self.joining.as_ref().is_some_and(|j| {
+            j.pending.is_empty() && j.ready.is_empty() && j.delivered_through.is_empty()
+        }) {
+            self.joining = None;
+        }
+    }
 }
 
 impl Stream for Subscription {
-    type Item = Bytes;
+    type Item = Delivery;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
         let this = self.get_mut();
         if this.is_cut_off() {
             return Poll::Ready(None);
         }
-        let next = this.messages.as_mut().poll_next(cx);
-        if let Poll::Ready(Some(msg)) = &next {
-            this.queue.bytes.fetch_sub(msg.len(), Ordering::AcqRel);
+        loop {
+            if let Some(joining) = this.joining.as_mut() {
+                if let Some(ready) = joining.ready.pop_front() {
+                    return Poll::Ready(Some(ready));
+                }
+                if let Some(join) = joining.pending.front_mut() {
+                    let Poll::Ready(answer) = join.answer.poll_unpin(cx) else {
+                        return Poll::Pending;
+                    };
+                    if let Some(join) = joining.pending.pop_front() {
+                        this.answered(join, answer);
+                    }
+                    continue;
+                }
+            }
+            let next = this.messages.as_mut().poll_next(cx);
+            let Poll::Ready(Some(delivery)) = next else {
+                this.tidy();
+                return next;
+            };
+            if let Delivery::Message(m) = &delivery {
+                this.queue.bytes.fetch_sub(m.data().len(), Ordering::AcqRel);
+            }
+            if !this.already_delivered(&delivery) {
+                this.tidy();
+                return Poll::Ready(Some(delivery));
+            }
         }
-        next
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.queue.tx.close();
-        leave_all(&mut self.hub.state(), self.id);
+        let emptied = leave_all(&mut self.hub.state(), self.id);
+        for topic in emptied {
+            self.hub.shared.backplane.leave(&topic);
+        }
     }
 }

@@ -47,8 +47,9 @@ pub use push::{
 pub use reconnect::{ReconnectPolicy, Reconnecting};
 /// The hub the push endpoint and subscribers run on (switchyard-hub).
 pub use switchyard_hub::{
-    is_valid_topic, Hub, HubConfig, HubError, HubStats, PublishError, SlowConsumerPolicy,
-    Subscription,
+    is_valid_topic, Backplane, BackplaneError, BackplaneStatus, Delivery, Epoch, HistoryConfig,
+    Hub, HubConfig, HubError, HubStats, MemoryBackplane, Position, PublishError, PublishReceipt,
+    Published, SlowConsumerPolicy, Subscription,
 };
 pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
 

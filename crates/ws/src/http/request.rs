@@ -95,11 +95,19 @@ impl RequestHead {
     /// The value of header `name` (case-insensitive), if present and text.
     /// With the header repeated, the first.
     pub fn header(&self, name: &str) -> Option<&str> {
+        self.raw_header(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::trim)
+    }
+
+    /// The bytes of header `name` (case-insensitive), if present, text or
+    /// not: to tell a header that is missing from one that is not text.
+    /// With the header repeated, the first.
+    pub fn raw_header(&self, name: &str) -> Option<&[u8]> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| std::str::from_utf8(v).ok())
-            .map(str::trim)
+            .map(|(_, v)| &v[..])
     }
 
     /// Whether the comma-separated header `name` (in any of its repeats)

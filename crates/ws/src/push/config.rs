@@ -18,6 +18,15 @@ pub struct PushConfig {
     /// How long a cut-off subscriber's close frame (1008) may take to go out
     /// before the connection is dropped. Default 1 s.
     pub close_timeout: Duration,
+    /// Subscribers are sent each message in a JSON envelope with its topic,
+    /// offset and epoch, and an answer to each subscribe (where they start,
+    /// and whether they missed nothing), so that they can resume where they
+    /// were (see the push module's wire format). Default false: each message
+    /// as it was published, what a page that only shows messages wants.
+    pub numbered: bool,
+    /// The longest `Idempotency-Key` a push may carry. Default 128 bytes:
+    /// a UUID is 36; the hub remembers each key for a while.
+    pub max_idempotency_key: usize,
 }
 
 impl Default for PushConfig {
@@ -26,6 +35,8 @@ impl Default for PushConfig {
             default_topic: "default".into(),
             auth: None,
             close_timeout: Duration::from_secs(1),
+            numbered: false,
+            max_idempotency_key: 128,
         }
     }
 }
@@ -47,6 +58,12 @@ impl PushConfig {
     /// Sets [`close_timeout`](Self::close_timeout).
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`numbered`](Self::numbered).
+    pub fn numbered(mut self, numbered: bool) -> Self {
+        self.numbered = numbered;
         self
     }
 

@@ -6,6 +6,7 @@
 mod commands;
 mod config;
 mod endpoint;
+mod envelope;
 mod subscriber;
 
 pub use commands::{CommandError, SubscriberCommand};

@@ -13,8 +13,8 @@ use futures::{FutureExt, Stream, StreamExt};
 use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, Verdict};
 use switchyard_hub::{is_valid_topic, Hub, Subscription};
 
-use super::commands::command;
-use super::PushConfig;
+use super::commands::{command, parse_url_since};
+use super::{envelope, PushConfig};
 use crate::http::Request;
 use crate::{MessageKind, ServerIo, WsConnection};
 
@@ -71,32 +71,40 @@ impl ForwardHooks for SubscriberCounts {
 }
 
 /// Forwards everything published to `sub`'s topics to the client over
-/// `conn` (as text messages on a text hub, binary otherwise), and hands
-/// each message the client sends to `on_message` (whose reply, if any, is
-/// sent back). When the hub cuts the subscriber off, a blocked send is
-/// abandoned and the connection is closed with 1008 "slow consumer" (given
-/// `close_timeout` to go out). A message the connection refuses (over its
-/// size limit) is skipped and counted in the report: it never ends the
-/// subscriber.
+/// `conn` (as text messages on a text hub, binary otherwise; with
+/// [`PushConfig::numbered`], each in a JSON envelope with its topic, offset
+/// and epoch, and the answers to subscribes too), and hands each message
+/// the client sends to `on_message`, whose future's reply, if any, is sent
+/// back. The client's next message is read once that future is done: a
+/// client cannot pile up work. When the hub cuts the subscriber off, a
+/// blocked send is abandoned and the connection is closed with 1008 "slow
+/// consumer" (given [`PushConfig::close_timeout`] to go out). A message the
+/// connection refuses (over its size limit) is skipped and counted in the
+/// report: it never ends the subscriber.
 ///
 /// The future holds only the split connection and the subscription (about
 /// 1 KiB besides tungstenite's buffers): it is what every idle subscriber
 /// keeps for as long as it stays.
-pub fn run_subscriber<S, F>(
+pub fn run_subscriber<S, F, R>(
     conn: WsConnection<S>,
     sub: Subscription,
-    close_timeout: Duration,
+    config: &PushConfig,
     on_message: F,
 ) -> impl Future<Output = SubscriberReport>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnMut(&Subscription, Bytes) -> Option<Bytes>,
+    F: FnMut(&mut Subscription, Bytes) -> R,
+    R: Future<Output = Option<Bytes>>,
 {
-    let kind = if sub.hub().is_text() {
+    let text = sub.hub().is_text();
+    // Envelopes are JSON, text on any hub.
+    let kind = if text || config.numbered {
         MessageKind::Text
     } else {
         MessageKind::Binary
     };
+    let numbered = config.numbered;
+    let close_timeout = config.close_timeout;
     // Split here, not in the async block: an async fn keeps its arguments
     // for its whole life, which would hold a second copy of the connection.
     let (mut sink, mut stream) = conn.fixed_kind(kind).split();
@@ -109,6 +117,9 @@ where
                 sub: &mut sub,
                 client: &mut stream,
                 on_message,
+                reply: None,
+                numbered,
+                text,
                 in_a_row: 0,
                 end: SubscriberEnd::ClientGone,
             };
@@ -145,26 +156,32 @@ where
 
 /// A subscriber's messages to send: what is published to it, and the
 /// replies to what its client sends. It ends when either does, saying which.
-struct SubscriberSource<'a, St, F> {
+struct SubscriberSource<'a, St, F, R> {
     sub: &'a mut Subscription,
     client: &'a mut St,
     on_message: F,
+    /// The reply to the client's last message, being made.
+    reply: Option<Pin<Box<R>>>,
+    numbered: bool,
+    text: bool,
     /// Published messages taken since the client was last looked at.
     in_a_row: u32,
     end: SubscriberEnd,
 }
 
-// Nothing in it is ever pinned in place: `on_message` is only called.
-impl<St, F> Unpin for SubscriberSource<'_, St, F> {}
+// Nothing in it is ever pinned in place: `on_message` is only called, and
+// the reply is pinned on the heap.
+impl<St, F, R> Unpin for SubscriberSource<'_, St, F, R> {}
 
 /// Published messages taken in a row before the client's side is looked at
 /// (its commands, its close, its heartbeat), however busy the topic.
 const PUBLISHED_IN_A_ROW: u32 = 64;
 
-impl<St, F> Stream for SubscriberSource<'_, St, F>
+impl<St, F, R> Stream for SubscriberSource<'_, St, F, R>
 where
     St: Stream<Item = Result<Bytes, Error>> + Unpin,
-    F: FnMut(&Subscription, Bytes) -> Option<Bytes>,
+    F: FnMut(&mut Subscription, Bytes) -> R,
+    R: Future<Output = Option<Bytes>>,
 {
     type Item = Result<Bytes, Error>;
 
@@ -173,9 +190,17 @@ where
         for _ in 0..PUBLISHED_IN_A_ROW {
             if this.in_a_row < PUBLISHED_IN_A_ROW {
                 match Pin::new(&mut *this.sub).poll_next(cx) {
-                    Poll::Ready(Some(msg)) => {
+                    Poll::Ready(Some(delivery)) => {
                         this.in_a_row += 1;
-                        return Poll::Ready(Some(Ok(msg)));
+                        let sent = if this.numbered {
+                            envelope::numbered(delivery, this.text)
+                        } else {
+                            envelope::plain(delivery)
+                        };
+                        match sent {
+                            Some(msg) => return Poll::Ready(Some(Ok(msg))),
+                            None => continue,
+                        }
                     }
                     Poll::Ready(None) => {
                         this.end = SubscriberEnd::SlowConsumer;
@@ -185,11 +210,25 @@ where
                 }
             }
             this.in_a_row = 0;
+            if let Some(reply) = this.reply.as_mut() {
+                match reply.as_mut().poll(cx) {
+                    Poll::Ready(reply) => {
+                        this.reply = None;
+                        match reply {
+                            Some(msg) => return Poll::Ready(Some(Ok(msg))),
+                            None => continue,
+                        }
+                    }
+                    Poll::Pending if this.sub.is_cut_off() => {
+                        this.end = SubscriberEnd::SlowConsumer;
+                        return Poll::Ready(None);
+                    }
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
             match Pin::new(&mut *this.client).poll_next(cx) {
                 Poll::Ready(Some(Ok(msg))) => {
-                    if let Some(reply) = (this.on_message)(this.sub, msg) {
-                        return Poll::Ready(Some(Ok(reply)));
-                    }
+                    this.reply = Some(Box::pin((this.on_message)(this.sub, msg)));
                 }
                 // A message the client's side dropped is the forwarder's to
                 // skip; an error that breaks the connection ends it.
@@ -207,8 +246,8 @@ where
                 Poll::Pending => return Poll::Pending,
             }
         }
-        // Client messages that needed no reply, one after another: yield
-        // rather than hold the task.
+        // Client messages or deliveries that needed nothing sent, one after
+        // another: yield rather than hold the task.
         cx.waker().wake_by_ref();
         Poll::Pending
     }
@@ -223,10 +262,13 @@ where
 }
 
 /// A ready WebSocket handler for push subscribers: joins the topics named
-/// in the URL (`?topics=news,sport`; the default topic if none), then
-/// forwards what is published to them. The client may join and leave topics
-/// with text messages `{"subscribe":"news"}` and `{"unsubscribe":"news"}`;
-/// a refused join is answered `{"error":"..."}`.
+/// in the URL (`?topics=news,sport`; the default topic if none), resuming
+/// those given a position (`&since=news:41:EPOCH`, with
+/// [`PushConfig::numbered`]), then forwards what is published to them. The
+/// client may join and leave topics with [`SubscriberCommand`](super::SubscriberCommand)s:
+/// `{"subscribe":"news"}` (with `"since":{"offset":41,"epoch":"..."}` to
+/// resume) and `{"unsubscribe":"news"}`; a refused command is answered
+/// `{"error":"..."}`.
 pub fn subscriber_handler(
     hub: Hub,
     config: PushConfig,
@@ -235,19 +277,30 @@ pub fn subscriber_handler(
     move |conn, req| {
         // Joined before the future is made, so the future keeps neither the
         // request nor a second copy of the connection.
-        let sub = hub.subscribe();
+        let mut sub = hub.subscribe();
         let named = req.head.query_param("topics").unwrap_or_default();
         let mut topics: Vec<&str> = named.split(',').filter(|t| !t.is_empty()).collect();
         if topics.is_empty() {
             topics.push(&config.default_topic);
         }
+        let since = req.head.query_param("since").unwrap_or_default();
+        let since = parse_url_since(&since);
         for topic in topics {
-            if is_valid_topic(topic) && sub.join(topic).is_err() {
+            if !is_valid_topic(topic) {
+                continue;
+            }
+            let position = since.iter().find(|(t, _)| *t == topic);
+            let joined = match position {
+                Some((_, position)) if config.numbered => sub.resume(topic, position.clone()),
+                _ => sub.join(topic),
+            };
+            if joined.is_err() {
                 break;
             }
         }
         let peer = req.peer;
-        run_subscriber(conn, sub, config.close_timeout, command)
+        let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));
+        run_subscriber(conn, sub, &config, commands)
             .map(move |report| tracing::debug!(%peer, ?report, "subscriber ended"))
             .boxed()
     }
@@ -271,7 +324,8 @@ mod tests {
                 WsConnection::new(WebSocketStream::from_raw_socket(io, Role::Server, None).await);
             let one_connection = std::mem::size_of_val(&conn);
             let hub = Hub::new(HubConfig::default());
-            let future = run_subscriber(conn, hub.subscribe(), Duration::from_secs(1), command);
+            let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));
+            let future = run_subscriber(conn, hub.subscribe(), &PushConfig::default(), commands);
             let size = std::mem::size_of_val(&future);
             assert!(
                 size < one_connection + 512,

@@ -1,0 +1,266 @@
+//! [`MemoryBackplane`]: topics numbered in this process, with an optional
+//! history; a hub's default backplane.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::future::{ready, BoxFuture};
+use futures::FutureExt;
+
+use crate::{
+    Backplane, BackplaneError, BackplaneStatus, Epoch, HistoryConfig, HubInbox, Position,
+    PublishReceipt, Recovery, Sequenced, TopicHistory,
+};
+
+/// How many publish keys ([`Hub::publish_once`](crate::Hub::publish_once))
+/// a [`MemoryBackplane`] remembers, and for how long: a retry comes within
+/// seconds, and each key is a few dozen bytes.
+const KEYS_KEPT: usize = 10_000;
+const KEYS_TTL: Duration = Duration::from_secs(300);
+
+/// A backplane for a hub that lives in one process: it numbers each topic's
+/// messages, keeps their history if asked to ([`HistoryConfig`]), and
+/// delivers them to its hub before a publish returns.
+///
+/// [`Hub::new`](crate::Hub::new) uses one without history (offsets only);
+/// with history, a subscriber that reconnects within the history's window
+/// [`resume`](crate::Subscription::resume)s without loss.
+///
+/// A topic is kept while its hub has subscribers of it or its history holds
+/// messages; forgotten after that, its offsets start again under a new
+/// epoch. At most [`HistoryConfig::max_topics`] topics keep history: past
+/// that, the topics without subscribers published to longest ago are
+/// forgotten first.
+#[derive(Debug)]
+pub struct MemoryBackplane {
+    config: HistoryConfig,
+    inbox: OnceLock<HubInbox>,
+    state: Mutex<State>,
+    /// Topics the hub left, to forget (if unused) the next time `state`
+    /// is taken: the hub may leave a topic while a publish here holds
+    /// `state` (a slow subscriber cut off by that very publish).
+    left: Mutex<Vec<String>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    topics: HashMap<String, TopicHistory>,
+    /// Topics made so far: part of each new topic's epoch.
+    made: u64,
+    /// This backplane's own part of every epoch.
+    run: Option<Epoch>,
+    keys: Keys,
+}
+
+/// Recent publish keys, oldest first.
+#[derive(Debug, Default)]
+struct Keys {
+    receipts: HashMap<String, PublishReceipt>,
+    order: VecDeque<(Instant, String)>,
+}
+
+impl Keys {
+    fn get(&mut self, key: &str, now: Instant) -> Option<PublishReceipt> {
+        while let Some((at, _)) = self.order.front() {
+            if self.order.len() <= KEYS_KEPT && now.saturating_duration_since(*at) < KEYS_TTL {
+                break;
+            }
+            if let Some((_, old)) = self.order.pop_front() {
+                self.receipts.remove(&old);
+            }
+        }
+        self.receipts.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: &str, receipt: PublishReceipt, now: Instant) {
+        self.receipts.insert(key.to_string(), receipt);
+        self.order.push_back((now, key.to_string()));
+    }
+}
+
+impl Default for MemoryBackplane {
+    /// No history ([`HistoryConfig::off`]).
+    fn default() -> Self {
+        Self::new(HistoryConfig::off())
+    }
+}
+
+impl MemoryBackplane {
+    /// A backplane that keeps history as `config` says.
+    pub fn new(config: HistoryConfig) -> Self {
+        Self {
+            config,
+            inbox: OnceLock::new(),
+            state: Mutex::default(),
+            left: Mutex::default(),
+        }
+    }
+
+    /// The state, with the topics the hub left since last time forgotten
+    /// if unused.
+    fn state(&self, inbox: &HubInbox, now: Instant) -> MutexGuard<'_, State> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let left = std::mem::take(&mut *self.left.lock().unwrap_or_else(PoisonError::into_inner));
+        for topic in left {
+            self.forget_if_unused(&mut state, inbox, &topic, now);
+        }
+        state
+    }
+
+    fn inbox(&self) -> Result<&HubInbox, BackplaneError> {
+        self.inbox.get().ok_or(BackplaneError::Detached)
+    }
+
+    /// Publishes now: numbers, keeps, and delivers, under one lock so that
+    /// the topic's order is the same in its history and in every queue.
+    fn publish_now(
+        &self,
+        topic: &str,
+        data: Bytes,
+        key: Option<&str>,
+    ) -> Result<PublishReceipt, BackplaneError> {
+        let inbox = self.inbox()?;
+        let now = Instant::now();
+        let mut state = self.state(inbox, now);
+        if let Some(key) = key {
+            if let Some(first) = state.keys.get(key, now) {
+                return Ok(PublishReceipt {
+                    duplicate: true,
+                    ..first
+                });
+            }
+        }
+        let history = self.topic(&mut state, inbox, topic, now);
+        let msg = history.append(data, now);
+        let position = Position {
+            offset: msg.offset,
+            epoch: msg.epoch.clone(),
+        };
+        let delivered = match inbox.deliver(topic, msg) {
+            Sequenced::Delivered(n) => n,
+            _ => 0,
+        };
+        let receipt = PublishReceipt {
+            position,
+            delivered: Some(delivered),
+            duplicate: false,
+        };
+        if let Some(key) = key {
+            state.keys.insert(key, receipt.clone(), now);
+        }
+        self.forget_if_unused(&mut state, inbox, topic, now);
+        Ok(receipt)
+    }
+
+    /// `topic`'s history, made (with a new epoch) if it has none.
+    fn topic<'s>(
+        &self,
+        state: &'s mut State,
+        inbox: &HubInbox,
+        topic: &str,
+        now: Instant,
+    ) -> &'s mut TopicHistory {
+        if !state.topics.contains_key(topic) && state.topics.len() >= self.config.max_topics {
+            self.make_room(state, inbox, now);
+        }
+        let State {
+            topics, made, run, ..
+        } = state;
+        topics.entry(topic.to_string()).or_insert_with(|| {
+            *made += 1;
+            let run = run.get_or_insert_with(Epoch::fresh);
+            TopicHistory::new(Epoch::new(format!("{run}-{made}")), self.config)
+        })
+    }
+
+    /// Forgets `topic` if nothing needs it: no subscriber here, no message
+    /// kept.
+    fn forget_if_unused(&self, state: &mut State, inbox: &HubInbox, topic: &str, now: Instant) {
+        let unused = state.topics.get_mut(topic).is_some_and(|history| {
+            history.expire(now);
+            history.is_empty()
+        }) && !inbox.is_joined(topic);
+        if unused {
+            state.topics.remove(topic);
+        }
+    }
+
+    /// Forgets expired topics without subscribers; if that is not enough,
+    /// those published to longest ago.
+    fn make_room(&self, state: &mut State, inbox: &HubInbox, now: Instant) {
+        let joined: std::collections::HashSet<_> =
+            inbox.topics().into_iter().map(|(t, _)| t).collect();
+        state.topics.retain(|name, history| {
+            history.expire(now);
+            !history.is_empty() || joined.contains(name.as_str())
+        });
+        let over = (state.topics.len() + 1).saturating_sub(self.config.max_topics);
+        if over > 0 {
+            let mut idle: Vec<_> = state
+                .topics
+                .iter()
+                .filter(|(name, _)| !joined.contains(name.as_str()))
+                .map(|(name, history)| (history.newest(), name.clone()))
+                .collect();
+            idle.sort();
+            for (_, name) in idle.into_iter().take(over) {
+                state.topics.remove(&name);
+            }
+        }
+    }
+}
+
+impl Backplane for MemoryBackplane {
+    fn attach(&self, inbox: HubInbox) -> Result<(), BackplaneError> {
+        self.inbox
+            .set(inbox)
+            .map_err(|_| BackplaneError::AlreadyAttached)
+    }
+
+    fn publish(
+        &self,
+        topic: &str,
+        data: Bytes,
+        key: Option<&str>,
+    ) -> BoxFuture<'static, Result<PublishReceipt, BackplaneError>> {
+        ready(self.publish_now(topic, data, key)).boxed()
+    }
+
+    fn join(&self, _topic: &str) -> BoxFuture<'static, Result<(), BackplaneError>> {
+        // Every publish here is delivered to the hub as it is made, in
+        // order: a topic flows as soon as the hub has a subscriber of it.
+        ready(self.inbox().map(|_| ())).boxed()
+    }
+
+    fn leave(&self, topic: &str) {
+        self.left
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(topic.to_string());
+    }
+
+    fn since(
+        &self,
+        topic: &str,
+        position: Option<&Position>,
+    ) -> BoxFuture<'static, Result<Recovery, BackplaneError>> {
+        let answer = self.inbox().map(|inbox| {
+            let now = Instant::now();
+            let mut state = self.state(inbox, now);
+            let history = self.topic(&mut state, inbox, topic, now);
+            match position {
+                Some(position) => history.since(position, now),
+                None => Recovery::NotRecovered {
+                    current: history.position(),
+                },
+            }
+        });
+        ready(answer).boxed()
+    }
+
+    fn status(&self) -> BackplaneStatus {
+        BackplaneStatus::Up
+    }
+}

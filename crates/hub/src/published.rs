@@ -1,0 +1,114 @@
+//! [`Published`]: a message as subscribers receive it, and [`Delivery`],
+//! everything a subscription yields.
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+
+use crate::{Epoch, Numbered, Position};
+
+/// A message published to a topic, with its place there. Cloning shares it:
+/// one publish reaches every subscriber as the same allocation.
+#[derive(Debug, Clone)]
+pub struct Published(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    topic: Arc<str>,
+    offset: u64,
+    epoch: Epoch,
+    data: Bytes,
+    /// The form a transport sends, made once by the first subscriber that
+    /// needs it and shared by the rest ([`Published::encoded`]).
+    encoded: OnceLock<Bytes>,
+}
+
+impl Published {
+    /// `msg`, published to `topic`.
+    pub fn new(topic: impl Into<Arc<str>>, msg: Numbered) -> Self {
+        Self(Arc::new(Inner {
+            topic: topic.into(),
+            offset: msg.offset,
+            epoch: msg.epoch,
+            data: msg.data,
+            encoded: OnceLock::new(),
+        }))
+    }
+
+    /// The topic it was published to.
+    pub fn topic(&self) -> &str {
+        &self.0.topic
+    }
+
+    /// Its offset in the topic, from 1.
+    pub fn offset(&self) -> u64 {
+        self.0.offset
+    }
+
+    /// The topic's epoch when it was published.
+    pub fn epoch(&self) -> &Epoch {
+        &self.0.epoch
+    }
+
+    /// Where a subscriber that received it is: its offset and epoch.
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.0.offset,
+            epoch: self.0.epoch.clone(),
+        }
+    }
+
+    /// The message itself.
+    pub fn data(&self) -> &Bytes {
+        &self.0.data
+    }
+
+    /// The message as a transport sends it (with its topic and position, in
+    /// some envelope): made by `encode` the first time it is asked for, and
+    /// the same bytes for every later subscriber, so a publish to a
+    /// thousand subscribers is encoded once. One process uses one encoding.
+    ///
+    /// ```
+    /// use switchyard_hub::{Epoch, Numbered, Published};
+    ///
+    /// let msg = Published::new("news", Numbered { offset: 7, epoch: Epoch::new("e"), data: "hi".into() });
+    /// let wire = |m: &Published| format!("{}:{}", m.offset(), std::str::from_utf8(m.data()).unwrap_or("")).into();
+    /// assert_eq!(msg.encoded(wire), "7:hi");
+    /// assert_eq!(msg.encoded(|_| unreachable!("made once")), "7:hi");
+    /// ```
+    pub fn encoded(&self, encode: impl FnOnce(&Self) -> Bytes) -> Bytes {
+        self.0.encoded.get_or_init(|| encode(self)).clone()
+    }
+}
+
+/// What a [`Subscription`](crate::Subscription) yields.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// A message published to one of its topics.
+    Message(Published),
+    /// The answer to [`Subscription::subscribe`](crate::Subscription::subscribe),
+    /// and news of a topic whose stream had to start again: where the
+    /// subscriber now is in `topic`, and whether it missed nothing. The
+    /// topic's [`Message`](Self::Message)s that follow have the offsets
+    /// after `position`, each once and in order (the recovered ones first).
+    Subscribed {
+        /// The topic.
+        topic: Arc<str>,
+        /// True when every message after the position the subscriber gave
+        /// was (or is about to be) delivered; false when some are lost to
+        /// it (the history no longer covers them, or the epoch changed, or
+        /// the subscriber gave no position): the application reloads.
+        recovered: bool,
+        /// Where the subscriber is: the position it gave when recovered,
+        /// the topic's latest when not.
+        position: Position,
+    },
+    /// A subscribe that failed: the subscriber is not in `topic`.
+    Refused {
+        /// The topic.
+        topic: Arc<str>,
+        /// Why.
+        reason: String,
+    },
+}

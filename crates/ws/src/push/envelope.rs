@@ -1,0 +1,128 @@
+//! What a numbered push subscriber is sent ([`PushConfig::numbered`](super::PushConfig::numbered)):
+//! every message with its topic and position, the answer to each
+//! subscribe, and refusals, as JSON text.
+//!
+//! ```text
+//! {"topic":"news","offset":42,"epoch":"18b...-1","data":"the message"}
+//! {"subscribed":"news","recovered":true,"offset":41,"epoch":"18b...-1"}
+//! {"error":"backplane unavailable: ...","topic":"news"}
+//! ```
+//!
+//! On a binary hub a message's bytes go in `"base64"` instead of `"data"`.
+
+use base64::Engine;
+use bytes::Bytes;
+use switchyard_hub::{Delivery, Position, Published};
+
+/// The text a numbered subscriber is sent for `delivery`.
+pub(crate) fn numbered(delivery: Delivery, text: bool) -> Option<Bytes> {
+    match delivery {
+        // Encoded once per message, shared by every subscriber.
+        Delivery::Message(m) => Some(m.encoded(|m| message(m, text))),
+        Delivery::Subscribed {
+            topic,
+            recovered,
+            position,
+        } => Some(subscribed(&topic, recovered, &position)),
+        Delivery::Refused { topic, reason } => Some(refused(&topic, &reason)),
+        // A kind of delivery this version does not know: nothing to send.
+        _ => None,
+    }
+}
+
+/// What a subscriber that asked for no numbers is sent: the messages as
+/// they were published, and refusals.
+pub(crate) fn plain(delivery: Delivery) -> Option<Bytes> {
+    match delivery {
+        Delivery::Message(m) => Some(m.data().clone()),
+        Delivery::Refused { topic, reason } => Some(refused(&topic, &reason)),
+        _ => None,
+    }
+}
+
+fn message(m: &Published, text: bool) -> Bytes {
+    // Topics and epochs are of `A-Z a-z 0-9 . _ -`: written as they are.
+    let mut out = Vec::with_capacity(m.data().len() + m.topic().len() + 64);
+    out.extend_from_slice(b"{\"topic\":\"");
+    out.extend_from_slice(m.topic().as_bytes());
+    out.extend_from_slice(format!("\",\"offset\":{},\"epoch\":\"", m.offset()).as_bytes());
+    out.extend_from_slice(m.epoch().as_str().as_bytes());
+    match std::str::from_utf8(m.data()) {
+        Ok(data) if text => {
+            out.extend_from_slice(b"\",\"data\":");
+            // Writing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, data);
+        }
+        _ => {
+            out.extend_from_slice(b"\",\"base64\":\"");
+            let encoded = base64::engine::general_purpose::STANDARD.encode(m.data());
+            out.extend_from_slice(encoded.as_bytes());
+            out.push(b'"');
+        }
+    }
+    out.push(b'}');
+    Bytes::from(out)
+}
+
+fn subscribed(topic: &str, recovered: bool, position: &Position) -> Bytes {
+    let answer = serde_json::json!({
+        "subscribed": topic,
+        "recovered": recovered,
+        "offset": position.offset,
+        "epoch": position.epoch.as_str(),
+    });
+    Bytes::from(answer.to_string())
+}
+
+fn refused(topic: &str, reason: &str) -> Bytes {
+    Bytes::from(serde_json::json!({ "error": reason, "topic": topic }).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_hub::{Epoch, Numbered};
+
+    fn published(data: &[u8]) -> Published {
+        let numbered = Numbered {
+            offset: 42,
+            epoch: Epoch::new("e-1"),
+            data: Bytes::copy_from_slice(data),
+        };
+        Published::new("news", numbered)
+    }
+
+    #[test]
+    fn a_message_is_json_with_its_text_escaped_or_its_bytes_in_base64() {
+        let sent = numbered(Delivery::Message(published(b"say \"hi\"\n")), true).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&sent).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"topic":"news","offset":42,"epoch":"e-1","data":"say \"hi\"\n"})
+        );
+        let sent = numbered(Delivery::Message(published(b"\xff\x00")), false).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&sent).unwrap();
+        assert_eq!(value["base64"], "/wA=");
+        assert_eq!(value.get("data"), None);
+    }
+
+    #[test]
+    fn answers_say_where_the_subscriber_is() {
+        let answer = Delivery::Subscribed {
+            topic: "news".into(),
+            recovered: true,
+            position: published(b"").position(),
+        };
+        let sent = numbered(answer.clone(), true).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&sent).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"subscribed":"news","recovered":true,"offset":42,"epoch":"e-1"})
+        );
+        assert_eq!(plain(answer), None);
+        assert_eq!(
+            plain(Delivery::Message(published(b"raw"))).as_deref(),
+            Some(&b"raw"[..])
+        );
+    }
+}

@@ -8,16 +8,30 @@
 //! ```
 //!
 //! `POST /push` publishes to the default topic, `POST /push/<topic>` to a
-//! topic (open `/?topics=<topic>` to watch one); the reply is
-//! `{"delivered":N}`. With `--token T`, pushes need `Authorization: Bearer T`.
-//! A page that cannot keep up is disconnected with 1008 "slow consumer";
-//! every other page keeps receiving.
+//! topic (open `/?topics=<topic>` to watch one); the reply says where the
+//! message is in its topic and how many pages it was queued for:
+//! `{"delivered":1,"epoch":"...","offset":42}`. A push with an
+//! `Idempotency-Key` header is published once however often it is sent.
+//! With `--token T`, pushes need `Authorization: Bearer T`. A page that
+//! cannot keep up is disconnected with 1008 "slow consumer"; every other
+//! page keeps receiving.
+//!
+//! Pages receive each message with its topic, offset and epoch
+//! (`{"topic":"default","offset":42,"epoch":"...","data":"hello"}`), and the
+//! last `--history` messages of each topic are kept for `--history-ttl`
+//! seconds: a page that reconnects asks for what it missed
+//! (`/ws?since=default:41:EPOCH`) and gets exactly that, or is told it
+//! cannot (`{"subscribed":"default","recovered":false,...}`).
 
 mod common;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use clap::Parser;
 use switchyard::ws::{
-    push_handler, subscriber_handler, Hub, HubConfig, PushConfig, Router, WsServerConfig,
+    push_handler, subscriber_handler, HistoryConfig, Hub, HubConfig, MemoryBackplane, PushConfig,
+    Router, WsServerConfig,
 };
 
 #[derive(Parser)]
@@ -35,13 +49,23 @@ struct Args {
     /// Largest push body, in bytes.
     #[arg(long, default_value_t = 64 << 10)]
     max_body: usize,
+    /// Messages kept per topic for pages that reconnect (0: none).
+    #[arg(long, default_value_t = 100)]
+    history: usize,
+    /// How long kept messages stay, in seconds.
+    #[arg(long, default_value_t = 300)]
+    history_ttl: u64,
 }
 
 fn main() -> anyhow::Result<()> {
     common::init_logging();
     let args = Args::parse();
-    let hub = Hub::new(HubConfig::default().queue_messages(args.queue));
-    let mut push = PushConfig::default();
+    let history = HistoryConfig::default()
+        .size(args.history)
+        .ttl(Duration::from_secs(args.history_ttl));
+    let backplane = Arc::new(MemoryBackplane::new(history));
+    let hub = Hub::with_backplane(HubConfig::default().queue_messages(args.queue), backplane)?;
+    let mut push = PushConfig::default().numbered(true);
     if let Some(token) = args.token {
         push = push.token(token);
     }

@@ -191,7 +191,19 @@ fn ws_push_delivers_a_post_to_an_open_subscriber() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert!(reply.contains("\"delivered\":1,"), "{reply}");
-        assert_eq!(page.next().await.unwrap().unwrap(), "hello".into());
+        assert!(reply.contains("\"offset\":1}"), "{reply}");
+        // Each message comes numbered, after the answer to the page's join.
+        let next = |msg: Option<Result<switchyard::ws::WsMessage, _>>| {
+            serde_json::from_slice::<serde_json::Value>(msg.unwrap().unwrap().data()).unwrap()
+        };
+        let answer = next(page.next().await);
+        assert_eq!(answer["subscribed"], "default", "{answer}");
+        let msg = next(page.next().await);
+        assert_eq!(
+            (&msg["data"], &msg["offset"]),
+            (&"hello".into(), &1.into()),
+            "{msg}"
+        );
     });
 }
 

@@ -41,8 +41,8 @@ pub use http::{Auth, AuthParseError, Request, Router, ServerIo, WsServer};
 pub use message::{MessageKind, WsMessage};
 pub use origin::OriginPolicy;
 pub use push::{
-    push_handler, run_subscriber, subscriber_handler, CommandError, PushConfig, SubscriberCommand,
-    SubscriberEnd, SubscriberReport,
+    push_handler, run_subscriber, subscriber_handler, CommandError, PushClient, PushConfig,
+    SubscriberCommand, SubscriberEnd, SubscriberReport,
 };
 pub use reconnect::{ReconnectPolicy, Reconnecting};
 /// The hub the push endpoint and subscribers run on (switchyard-hub).

@@ -84,6 +84,16 @@ pub struct Reconnecting {
     backoff: Backoff,
     conn: Option<WsConnection<ClientIo>>,
     connects: u64,
+    make_url: Option<MakeUrl>,
+}
+
+/// The URL made afresh for each connection ([`Reconnecting::url_from`]).
+struct MakeUrl(Box<dyn FnMut() -> String + Send>);
+
+impl std::fmt::Debug for MakeUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MakeUrl(..)")
+    }
 }
 
 impl Reconnecting {
@@ -100,7 +110,17 @@ impl Reconnecting {
             backoff,
             conn: None,
             connects: 0,
+            make_url: None,
         }
+    }
+
+    /// Connects to the URL `make_url` makes at each connection, instead of
+    /// the one given to [`new`](Self::new): for a URL that says what the
+    /// client knows by then (a push client's topics and where it was in
+    /// each, [`PushClient`](crate::PushClient)).
+    pub fn url_from(mut self, make_url: impl FnMut() -> String + Send + 'static) -> Self {
+        self.make_url = Some(MakeUrl(Box::new(make_url)));
+        self
     }
 
     /// How many times a connection has been made.
@@ -133,7 +153,10 @@ impl Reconnecting {
         self.conn.as_mut().ok_or(Error::Closed)
     }
 
-    async fn try_connect(&self) -> Result<WsConnection<ClientIo>, Error> {
+    async fn try_connect(&mut self) -> Result<WsConnection<ClientIo>, Error> {
+        if let Some(make_url) = self.make_url.as_mut() {
+            self.url = (make_url.0)();
+        }
         let mut conn = connect_with(&self.url, &self.config).await?;
         for msg in &self.policy.on_connect {
             conn.feed(msg.clone()).await?;

@@ -111,6 +111,35 @@ impl SubscriberCommand {
     }
 }
 
+impl SubscriberCommand {
+    /// The command as a client sends it.
+    ///
+    /// ```
+    /// use switchyard_ws::SubscriberCommand;
+    ///
+    /// let resume = r#"{"subscribe":"news","since":{"offset":41,"epoch":"e7"}}"#;
+    /// let command = SubscriberCommand::parse(resume.as_bytes())?;
+    /// assert_eq!(command.to_json(), resume);
+    /// # Ok::<(), switchyard_ws::CommandError>(())
+    /// ```
+    pub fn to_json(&self) -> String {
+        let value = match self {
+            SubscriberCommand::Subscribe { topic, since: None } => {
+                serde_json::json!({ "subscribe": topic })
+            }
+            SubscriberCommand::Subscribe {
+                topic,
+                since: Some(since),
+            } => serde_json::json!({
+                "subscribe": topic,
+                "since": { "offset": since.offset, "epoch": since.epoch.as_str() },
+            }),
+            SubscriberCommand::Unsubscribe(topic) => serde_json::json!({ "unsubscribe": topic }),
+        };
+        value.to_string()
+    }
+}
+
 fn parse_since(since: WireSince) -> Result<Position, CommandError> {
     // Epochs are names of the same shape as topics: no escaping anywhere.
     if !is_valid_topic(&since.epoch) {

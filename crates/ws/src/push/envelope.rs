@@ -12,7 +12,7 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use switchyard_hub::{Delivery, Position, Published};
+use switchyard_hub::{is_valid_topic, Delivery, Epoch, Numbered, Position, Published};
 
 /// The text a numbered subscriber is sent for `delivery`.
 pub(crate) fn numbered(delivery: Delivery, text: bool) -> Option<Bytes> {
@@ -78,6 +78,79 @@ fn refused(topic: &str, reason: &str) -> Bytes {
     Bytes::from(serde_json::json!({ "error": reason, "topic": topic }).to_string())
 }
 
+/// Any of the messages above, as a client reads it.
+#[derive(serde::Deserialize)]
+struct Incoming {
+    topic: Option<String>,
+    offset: Option<u64>,
+    epoch: Option<String>,
+    data: Option<String>,
+    base64: Option<String>,
+    subscribed: Option<String>,
+    recovered: Option<bool>,
+    error: Option<String>,
+}
+
+/// Reads what a numbered subscriber is sent back into the [`Delivery`] the
+/// server's subscription yielded; `None` for anything else. An error about
+/// no topic in particular is a [`Delivery::Refused`] with an empty topic.
+pub(crate) fn parse(msg: &[u8]) -> Option<Delivery> {
+    let incoming: Incoming = serde_json::from_slice(msg).ok()?;
+    let position = |epoch: Option<String>, offset: Option<u64>| {
+        let epoch = epoch.filter(|e| is_valid_topic(e))?;
+        Some(Position {
+            offset: offset?,
+            epoch: Epoch::new(epoch),
+        })
+    };
+    match incoming {
+        Incoming {
+            subscribed: Some(topic),
+            recovered: Some(recovered),
+            offset,
+            epoch,
+            ..
+        } => Some(Delivery::Subscribed {
+            topic: topic.into(),
+            recovered,
+            position: position(epoch, offset)?,
+        }),
+        Incoming {
+            error: Some(reason),
+            topic,
+            ..
+        } => Some(Delivery::Refused {
+            topic: topic.unwrap_or_default().into(),
+            reason,
+        }),
+        Incoming {
+            topic: Some(topic),
+            offset,
+            epoch,
+            data,
+            base64,
+            ..
+        } => {
+            let data = match (data, base64) {
+                (Some(text), None) => Bytes::from(text),
+                (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .ok()?
+                    .into(),
+                _ => return None,
+            };
+            let position = position(epoch, offset)?;
+            let numbered = Numbered {
+                offset: position.offset,
+                epoch: position.epoch,
+                data,
+            };
+            Some(Delivery::Message(Published::new(topic, numbered)))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +177,55 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&sent).unwrap();
         assert_eq!(value["base64"], "/wA=");
         assert_eq!(value.get("data"), None);
+    }
+
+    /// A delivery's every field, to compare.
+    fn fields(d: &Delivery) -> String {
+        match d {
+            Delivery::Message(m) => {
+                format!("message {} {:?} {:?}", m.topic(), m.position(), m.data())
+            }
+            Delivery::Subscribed {
+                topic,
+                recovered,
+                position,
+            } => format!("subscribed {topic} {recovered} {position:?}"),
+            Delivery::Refused { topic, reason } => format!("refused {topic} {reason}"),
+            other => format!("{other:?}"),
+        }
+    }
+
+    /// What a client reads back is what the server's subscription yielded.
+    #[test]
+    fn every_envelope_reads_back_as_it_was_sent() {
+        for text in [true, false] {
+            let sent = [
+                Delivery::Message(published(b"say \"hi\"")),
+                Delivery::Subscribed {
+                    topic: "news".into(),
+                    recovered: false,
+                    position: published(b"").position(),
+                },
+                Delivery::Refused {
+                    topic: "news".into(),
+                    reason: "no".into(),
+                },
+            ];
+            for delivery in sent {
+                let wire = numbered(delivery.clone(), text).unwrap();
+                assert_eq!(fields(&parse(&wire).unwrap()), fields(&delivery));
+            }
+        }
+        let junk: [&[u8]; 5] = [
+            b"{}",
+            b"[]",
+            b"\xff",
+            br#"{"topic":"t","offset":1,"epoch":"bad epoch","data":""}"#,
+            br#"{"topic":"t","offset":1,"epoch":"e","base64":"not base64!"}"#,
+        ];
+        for junk in junk {
+            assert!(parse(junk).is_none(), "{junk:?}");
+        }
     }
 
     #[test]

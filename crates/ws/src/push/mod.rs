@@ -3,12 +3,14 @@
 //! ([`run_subscriber`], [`subscriber_handler`]), and the JSON commands its
 //! client sends ([`SubscriberCommand`]).
 
+mod client;
 mod commands;
 mod config;
 mod endpoint;
 mod envelope;
 mod subscriber;
 
+pub use client::PushClient;
 pub use commands::{CommandError, SubscriberCommand};
 pub use config::PushConfig;
 pub use endpoint::push_handler;

@@ -23,8 +23,8 @@ use bytes::Bytes;
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use switchyard::ws::{
-    is_valid_topic, run_subscriber, Hub, HubConfig, PushConfig, Request, Router, ServerIo,
-    Subscription, WsConnection, WsMessage, WsServerConfig,
+    is_valid_topic, run_subscriber, Backplane, Hub, HubConfig, PushConfig, Request, Router,
+    ServerIo, Subscription, WsConnection, WsMessage, WsServerConfig,
 };
 
 const MAX_NAME: usize = 32;
@@ -96,6 +96,7 @@ fn error_json(reason: &str) -> String {
 }
 
 async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
+    use futures::SinkExt;
     let room = req
         .head
         .query_param("room")
@@ -106,15 +107,53 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         .unwrap_or_default()
         .trim()
         .to_string();
-    if !is_valid_topic(&room) || name.is_empty() || name.chars().count() > MAX_NAME {
-        use futures::SinkExt;
-        let reason = "a name of 1-32 characters and a valid room are required";
+    let refusal = if !is_valid_topic(&room) {
+        Some(("rooms are 1-128 of A-Z a-z 0-9 . _ -", "bad room"))
+    } else if name.is_empty() || name.chars().count() > MAX_NAME {
+        Some(("names are 1-32 characters", "bad name"))
+    } else {
+        None
+    };
+    if let Some((reason, close)) = refusal {
         let _ = conn.send(WsMessage::text(error_json(reason))).await;
-        let _ = conn.close(1008, "bad name or room").await;
+        let _ = conn.close(1008, close).await;
         return;
     }
+    // One name per room, across every server sharing the hub's backplane.
+    let backplane = hub.backplane().clone();
+    match backplane.claim(&room, &name).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let reason = format!("{name} is already in room {room}: pick another name");
+            let _ = conn.send(WsMessage::text(error_json(&reason))).await;
+            let _ = conn.close(1008, "name taken").await;
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(%room, error = %e, "presence unavailable");
+            let reason = "the room is unavailable, try again shortly";
+            let _ = conn.send(WsMessage::text(error_json(reason))).await;
+            let _ = conn.close(1013, "try again later").await;
+            return;
+        }
+    }
+    let claim = Claim {
+        backplane: backplane.clone(),
+        room: room.clone(),
+        name: name.clone(),
+    };
     let mut sub = hub.subscribe();
     if sub.join(&room).is_err() {
+        return;
+    }
+    // Who is here, then everything that happens from now on.
+    let names = backplane.members(&room).await.unwrap_or_default();
+    let members = serde_json::json!({ "kind": "members", "names": names, "time": now() as u64 });
+    if conn
+        .send(WsMessage::text(members.to_string()))
+        .await
+        .is_err()
+    {
         return;
     }
     announce(&hub, &room, event("join", &name, None)).await;
@@ -138,8 +177,25 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         }
     };
     let report = run_subscriber(conn, sub, &PushConfig::default(), said).await;
+    // Free before anyone hears of the leave: a page that rejoins at once
+    // finds its name free.
+    drop(claim);
     let _ = announce(&hub, &room, event("leave", &name, None)).await;
     tracing::debug!(peer = %req.peer, ?report, "left the chat");
+}
+
+/// A name held in a room; given back when the session ends, however it
+/// ends.
+struct Claim {
+    backplane: std::sync::Arc<dyn Backplane>,
+    room: String,
+    name: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.backplane.release(&self.room, &self.name);
+    }
 }
 
 /// Publishes an event to the room; why not, if it was not. Events are

@@ -227,6 +227,11 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
         let mut alice = connect(&format!("{base}?room=rust&name=Alice"))
             .await
             .unwrap();
+        // Who is there first (the joiner included), then the notices.
+        assert_eq!(
+            next_json(&mut alice).await["names"],
+            serde_json::json!(["Alice"])
+        );
         let joined = next_json(&mut alice).await;
         assert_eq!(
             (joined["kind"].as_str(), joined["from"].as_str()),
@@ -235,12 +240,31 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
         let mut bob = connect(&format!("{base}?room=rust&name=Bob%20B"))
             .await
             .unwrap();
+        let members = next_json(&mut bob).await;
+        assert_eq!(members["kind"], "members");
+        assert_eq!(members["names"], serde_json::json!(["Alice", "Bob B"]));
         assert_eq!(next_json(&mut bob).await["from"], "Bob B");
         assert_eq!(next_json(&mut alice).await["from"], "Bob B");
         let mut gopher = connect(&format!("{base}?room=go&name=Gopher"))
             .await
             .unwrap();
+        assert_eq!(
+            next_json(&mut gopher).await["names"],
+            serde_json::json!(["Gopher"])
+        );
         assert_eq!(next_json(&mut gopher).await["kind"], "join");
+
+        // A name is one person's in a room: a second Alice is refused.
+        let mut second = connect(&format!("{base}?room=rust&name=Alice"))
+            .await
+            .unwrap();
+        let refused = next_json(&mut second).await;
+        assert!(refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("Alice is already in room rust"));
+        assert!(second.next().await.is_none());
+        assert_eq!(second.peer_close().map(|c| c.code), Some(1008));
 
         alice
             .send(r#"{"text":"hello, rust"}"#.into())
@@ -266,6 +290,14 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
         assert_eq!(
             (left["kind"].as_str(), left["from"].as_str()),
             (Some("leave"), Some("Bob B"))
+        );
+        // Gone, the name is free again.
+        let mut again = connect(&format!("{base}?room=rust&name=Bob%20B"))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_json(&mut again).await["names"],
+            serde_json::json!(["Alice", "Bob B"])
         );
 
         let mut nameless = connect(&format!("{base}?room=rust")).await.unwrap();

@@ -67,7 +67,20 @@ const tests = {
     await bob.fill("#text", "hi Alice");
     await bob.click("#send button");
     await alice.locator("#log").getByText("hi Alice").waitFor();
+    // Both are listed as members, on both pages.
+    for (const page of [alice, bob]) {
+      await page.locator("#members li", { hasText: "Alice" }).waitFor();
+      await page.locator("#members li", { hasText: "Bob" }).waitFor();
+    }
     await shot(alice, "chat");
+    // A second Alice is refused, and sent back to the form with the reason.
+    const impostor = await context.newPage();
+    await impostor.goto(base + "/?room=rust");
+    await impostor.fill("#name", "Alice");
+    await impostor.click("button[type=submit]");
+    await impostor.locator("#refused").getByText("Alice is already in room rust").waitFor();
+    await impostor.waitForSelector("#join:not([hidden])");
+    await shot(impostor, "chat-name-taken");
     await context.close();
   },
 

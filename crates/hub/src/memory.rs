@@ -1,7 +1,9 @@
 //! [`MemoryBackplane`]: topics numbered in this process, with an optional
 //! history; a hub's default backplane.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+#[cfg(test)]
+use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -52,6 +54,8 @@ struct State {
     /// This backplane's own part of every epoch.
     run: Option<Epoch>,
     keys: Keys,
+    /// Names claimed, per room.
+    members: HashMap<String, BTreeSet<String>>,
 }
 
 /// Recent publish keys, oldest first.
@@ -262,5 +266,91 @@ impl Backplane for MemoryBackplane {
 
     fn status(&self) -> BackplaneStatus {
         BackplaneStatus::Up
+    }
+
+    /// Claims are this process's: a room's names are as many as the
+    /// connections that claimed them.
+    fn claim(&self, room: &str, name: &str) -> BoxFuture<'static, Result<bool, BackplaneError>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let claimed = state
+            .members
+            .entry(room.to_string())
+            .or_default()
+            .insert(name.to_string());
+        ready(Ok(claimed)).boxed()
+    }
+
+    fn release(&self, room: &str, name: &str) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(names) = state.members.get_mut(room) {
+            names.remove(name);
+            if names.is_empty() {
+                state.members.remove(room);
+            }
+        }
+    }
+
+    fn members(&self, room: &str) -> BoxFuture<'static, Result<Vec<String>, BackplaneError>> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let names = state
+            .members
+            .get(room)
+            .map(|names| names.iter().cloned().collect())
+            .unwrap_or_default();
+        ready(Ok(names)).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    #[test]
+    fn a_name_is_held_once_per_room_until_released() {
+        let backplane = MemoryBackplane::default();
+        assert_eq!(block_on(backplane.claim("rust", "alice")), Ok(true));
+        assert_eq!(block_on(backplane.claim("rust", "alice")), Ok(false));
+        assert_eq!(block_on(backplane.claim("go", "alice")), Ok(true));
+        assert_eq!(block_on(backplane.claim("rust", "bob")), Ok(true));
+        assert_eq!(
+            block_on(backplane.members("rust")),
+            Ok(vec!["alice".to_string(), "bob".to_string()])
+        );
+        backplane.release("rust", "alice");
+        assert_eq!(
+            block_on(backplane.members("rust")),
+            Ok(vec!["bob".to_string()])
+        );
+        assert_eq!(block_on(backplane.claim("rust", "alice")), Ok(true));
+        backplane.release("go", "alice");
+        assert!(
+            backplane.state.lock().unwrap().members.get("go").is_none(),
+            "an empty room is kept"
+        );
+    }
+
+    #[test]
+    fn a_topic_nobody_needs_is_forgotten_and_starts_again_in_a_new_epoch() {
+        let backplane = Arc::new(MemoryBackplane::default());
+        let hub =
+            crate::Hub::with_backplane(crate::HubConfig::default(), backplane.clone()).unwrap();
+        let first = block_on(hub.publish("t", "a".into())).unwrap();
+        let second = block_on(hub.publish("t", "b".into())).unwrap();
+        // No history and no subscriber: each publish is a topic of its own.
+        assert_eq!((first.position.offset, second.position.offset), (1, 1));
+        assert_ne!(first.position.epoch, second.position.epoch);
+        assert!(backplane.state.lock().unwrap().topics.is_empty());
+        // A subscriber keeps the topic, and its numbering, alive.
+        let mut sub = hub.subscribe();
+        sub.join("t").unwrap();
+        let third = block_on(hub.publish("t", "c".into())).unwrap();
+        let fourth = block_on(hub.publish("t", "d".into())).unwrap();
+        assert_eq!((third.position.offset, fourth.position.offset), (1, 2));
+        assert_eq!(third.position.epoch, fourth.position.epoch);
+        drop(sub);
+        // Forgotten at the next call after the hub left it.
+        let _ = block_on(hub.publish("other", "x".into()));
+        assert!(backplane.state.lock().unwrap().topics.is_empty());
     }
 }

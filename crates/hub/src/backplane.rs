@@ -124,6 +124,18 @@ pub struct PublishReceipt {
     pub duplicate: bool,
 }
 
+impl PublishReceipt {
+    /// The receipt of a publish now at `position`: what a backplane whose
+    /// delivery follows on its own answers (`delivered` unknown, `None`).
+    pub fn new(position: Position, duplicate: bool) -> Self {
+        Self {
+            position,
+            delivered: None,
+            duplicate,
+        }
+    }
+}
+
 /// Why a backplane could not do something.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -23,8 +23,8 @@ use bytes::Bytes;
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use switchyard::ws::{
-    is_valid_topic, run_subscriber, Backplane, Hub, HubConfig, PushConfig, Request, Router,
-    ServerIo, Subscription, WsConnection, WsMessage, WsServerConfig,
+    is_valid_topic, run_subscriber, Backplane, HistoryConfig, Hub, HubConfig, PushConfig, Request,
+    Router, ServerIo, Subscription, WsConnection, WsMessage, WsServerConfig,
 };
 
 const MAX_NAME: usize = 32;
@@ -52,12 +52,16 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(default_value = "127.0.0.1:8080")]
     addr: String,
+    #[command(flatten)]
+    sharing: common::Sharing,
 }
 
 fn main() -> anyhow::Result<()> {
     common::init_logging();
     let args = Args::parse();
-    let hub = Hub::new(HubConfig::default());
+    let hub = args
+        .sharing
+        .hub(HubConfig::default(), HistoryConfig::off())?;
     let router = Router::new()
         .page(
             "/",

@@ -22,16 +22,19 @@
 //! seconds: a page that reconnects asks for what it missed
 //! (`/ws?since=default:41:EPOCH`) and gets exactly that, or is told it
 //! cannot (`{"subscribed":"default","recovered":false,...}`).
+//!
+//! Several instances share their topics through Redis with
+//! `--redis redis://127.0.0.1:6379` (or `SWITCHYARD_REDIS`): a push to any
+//! of them reaches the pages on all, and a page resumes on whichever it
+//! reconnects to. Pushes are answered 503 while Redis is unreachable.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use switchyard::ws::{
-    push_handler, subscriber_handler, HistoryConfig, Hub, HubConfig, MemoryBackplane, PushConfig,
-    Router, WsServerConfig,
+    push_handler, subscriber_handler, HistoryConfig, HubConfig, PushConfig, Router, WsServerConfig,
 };
 
 #[derive(Parser)]
@@ -55,6 +58,8 @@ struct Args {
     /// How long kept messages stay, in seconds.
     #[arg(long, default_value_t = 300)]
     history_ttl: u64,
+    #[command(flatten)]
+    sharing: common::Sharing,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,8 +68,9 @@ fn main() -> anyhow::Result<()> {
     let history = HistoryConfig::default()
         .size(args.history)
         .ttl(Duration::from_secs(args.history_ttl));
-    let backplane = Arc::new(MemoryBackplane::new(history));
-    let hub = Hub::with_backplane(HubConfig::default().queue_messages(args.queue), backplane)?;
+    let hub = args
+        .sharing
+        .hub(HubConfig::default().queue_messages(args.queue), history)?;
     let mut push = PushConfig::default().numbered(true);
     if let Some(token) = args.token {
         push = push.token(token);

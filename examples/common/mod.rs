@@ -4,12 +4,15 @@
 #![allow(dead_code)] // each example uses its part
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use futures::{SinkExt, StreamExt};
 use switchyard::frame::MessageConnection;
-use switchyard::ws::{Router, WsServer, WsServerConfig};
+use switchyard::ws::{
+    Backplane, HistoryConfig, Hub, HubConfig, MemoryBackplane, Router, WsServer, WsServerConfig,
+};
 
 /// Logs to stderr at `info` (or as `RUST_LOG` says), keeping stdout for
 /// the program's own output (`listening on ADDR`, replies).
@@ -33,6 +36,47 @@ pub fn exit(program: &str, result: anyhow::Result<()>) -> ExitCode {
             eprintln!("{program}: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Where a server's topics live: in this process, or shared through Redis
+/// with every other instance given the same URL (the push and chat
+/// examples).
+#[derive(clap::Args, Debug)]
+pub struct Sharing {
+    /// Share topics (and chat rooms' members) with other instances through
+    /// the Redis at this URL, e.g. redis://127.0.0.1:6379.
+    #[arg(long, env = "SWITCHYARD_REDIS")]
+    pub redis: Option<String>,
+}
+
+impl Sharing {
+    /// A hub whose topics live where asked, keeping `history`; with Redis,
+    /// connected (or given up waiting, after 3 s) when it returns.
+    pub fn hub(&self, config: HubConfig, history: HistoryConfig) -> anyhow::Result<Hub> {
+        let backplane: Arc<dyn Backplane> = match &self.redis {
+            Some(url) => {
+                let redis = switchyard_redis::RedisConfig::new(url.as_str()).history(history);
+                let backplane = switchyard_redis::RedisBackplane::new(redis)
+                    .with_context(|| format!("cannot use Redis at {url}"))?;
+                let hub = Hub::with_backplane(config, backplane.clone())?;
+                // Connected before serving, so that the first pages are
+                // not refused; a Redis that is down does not stop the
+                // server (pushes get 503 until it is back).
+                let wait = switchyard::rt::timeout(
+                    Duration::from_secs(3),
+                    "connecting to Redis",
+                    backplane.connected(),
+                );
+                match switchyard::rt::block_on(wait) {
+                    Ok(()) => tracing::info!(%url, "topics shared through Redis"),
+                    Err(e) => tracing::warn!(%url, error = %e, "serving without Redis for now"),
+                }
+                return Ok(hub);
+            }
+            None => Arc::new(MemoryBackplane::new(history)),
+        };
+        Ok(Hub::with_backplane(config, backplane)?)
     }
 }
 

@@ -375,3 +375,7 @@ impl RawWs {
         }
     }
 }
+
+/// A `redis-server` of a test's own (switchyard-redis's test helper).
+#[path = "../../crates/redis/tests/common/server.rs"]
+pub mod redis;

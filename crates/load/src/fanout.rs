@@ -98,7 +98,7 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
     let options = dial_options(switchyard_connect::StreamFraming::Raw, true, f.size, None)?;
     let mut subscribers = Vec::with_capacity(f.subscribers);
     let mut opening = futures::stream::iter(0..f.subscribers)
-        .map(|_| dial(&f.subscribe, &options))
+        .map(|i| dial(&f.subscribe[i % f.subscribe.len()], &options))
         .buffer_unordered(64);
     while let Some(conn) = opening.next().await {
         subscribers.push(conn?);
@@ -187,7 +187,11 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
     total.errors += publish_errors;
     Report::new(
         "fanout",
-        &f.subscribe.to_string(),
+        &f.subscribe
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
         f.subscribers,
         f.size,
         published_for,

@@ -93,9 +93,10 @@ struct Common {
 
 #[derive(Debug, Args)]
 struct Fanout {
-    /// WebSocket URL the subscribers connect to.
-    #[arg(long)]
-    subscribe: Endpoint,
+    /// WebSocket URL the subscribers connect to; repeated, subscribers are
+    /// spread over the URLs in turn (servers sharing topics).
+    #[arg(long, required = true)]
+    subscribe: Vec<Endpoint>,
     /// Where to publish: http://HOST:PORT/PATH (one POST per message) or a ws:// URL.
     #[arg(long)]
     publish: String,

@@ -1,0 +1,39 @@
+# What the benchmark scripts share: starting servers on the server core,
+# stopping them, and one run of the load generator on the load core whose
+# JSON report goes into $results. Sourced by bench/compare.sh and
+# bench/scale_out.sh, which set out, results, load, SERVER_CPU and LOAD_CPU.
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# serve PORT COMMAND...: runs COMMAND on the server core; waits for PORT.
+serve() {
+  local port=$1; shift
+  taskset -c "$SERVER_CPU" "$@" >/dev/null 2>"$out/server-$port.log" &
+  server_pid=$!
+  pids+=("$server_pid")
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "server on port $port did not start: $*" >&2
+  cat "$out/server-$port.log" >&2
+  return 1
+}
+
+stop() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; sleep 0.3; }
+
+# measure SCENARIO IMPLEMENTATION LOAD-ARGS...: one run of the load
+# generator on the load core; its JSON report, labelled, into the results.
+measure() {
+  local scenario=$1 impl=$2; shift 2
+  echo "   $scenario / $impl" >&2
+  local report
+  if report=$(taskset -c "$LOAD_CPU" "$load" "$@" --json 2>>"$out/load.log"); then
+    printf '{"scenario":"%s","impl":"%s","report":%s}\n' "$scenario" "$impl" "$report" >> "$results"
+  else
+    printf '{"scenario":"%s","impl":"%s","report":null}\n' "$scenario" "$impl" >> "$results"
+  fi
+}
+

@@ -1,0 +1,175 @@
+//! Two `ws_push` processes sharing their topics through a real Redis: a
+//! push to one reaches subscribers on both, each message once and in order;
+//! a subscriber that moves to the other instance resumes with exactly what
+//! it missed; pushes are refused (503) while Redis is down, and work again
+//! when it is back.
+//!
+//! Each test starts its own `redis-server` (Debian's) on a free port, so
+//! they are `#[ignore]`d where it may be missing; `.ci/run` installs it and
+//! runs them with `cargo test -- --ignored`.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value;
+use support::redis::Redis;
+use support::ExampleServer;
+use switchyard::ws::{connect, ClientIo, WsConnection};
+
+fn instance(redis: &Redis, history: &str) -> ExampleServer {
+    ExampleServer::start(
+        "ws_push",
+        &["127.0.0.1:0", "--redis", &redis.url(), "--history", history],
+    )
+}
+
+/// POSTs `body` to `/push/news`; the status and the JSON answer (if any).
+fn push(addr: SocketAddr, body: &str) -> (u16, Option<Value>) {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "POST /push/news HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(&[head.as_bytes(), body.as_bytes()].concat())
+        .unwrap();
+    let mut reply = String::new();
+    let _ = conn.read_to_string(&mut reply);
+    let status = reply
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {reply:?}"));
+    let json = reply
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| serde_json::from_str(body).ok());
+    (status, json)
+}
+
+async fn next(conn: &mut WsConnection<ClientIo>) -> Value {
+    let msg = switchyard::rt::timeout(Duration::from_secs(10), "a message", conn.next())
+        .await
+        .unwrap()
+        .expect("open")
+        .expect("a message");
+    serde_json::from_slice(msg.data()).unwrap()
+}
+
+/// A numbered subscriber of `news` on `addr`, its join answered; the
+/// answer.
+async fn subscriber(addr: SocketAddr, since: &str) -> (WsConnection<ClientIo>, Value) {
+    let mut conn = connect(&format!("ws://{addr}/ws?topics=news{since}"))
+        .await
+        .unwrap();
+    let answer = next(&mut conn).await;
+    assert_eq!(answer["subscribed"], "news", "{answer}");
+    (conn, answer)
+}
+
+/// The next `n` messages' offsets and data, checked to be `news`'s.
+async fn messages(conn: &mut WsConnection<ClientIo>, n: usize) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        let m = next(conn).await;
+        assert_eq!(m["topic"], "news", "{m}");
+        got.push((
+            m["offset"].as_u64().unwrap(),
+            m["data"].as_str().unwrap().to_string(),
+        ));
+    }
+    got
+}
+
+fn numbered(range: std::ops::RangeInclusive<u64>) -> Vec<(u64, String)> {
+    range.map(|i| (i, format!("m{i}"))).collect()
+}
+
+#[test]
+#[ignore = "needs redis-server (apt install redis-server); .ci/run runs it"]
+fn a_push_to_one_instance_reaches_subscribers_on_both_once_and_in_order() {
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis, "0"), instance(&redis, "0"));
+    switchyard::rt::block_on(async {
+        let (mut on_a, _) = subscriber(a.addr, "").await;
+        let (mut on_b, _) = subscriber(b.addr, "").await;
+        for i in 1..=200u64 {
+            let (status, receipt) = push(a.addr, &format!("m{i}"));
+            assert_eq!(status, 200);
+            assert_eq!(receipt.unwrap()["offset"], i);
+        }
+        assert_eq!(messages(&mut on_a, 200).await, numbered(1..=200));
+        assert_eq!(messages(&mut on_b, 200).await, numbered(1..=200));
+    });
+}
+
+#[test]
+#[ignore = "needs redis-server (apt install redis-server); .ci/run runs it"]
+fn a_subscriber_that_moves_to_the_other_instance_gets_exactly_what_it_missed() {
+    let redis = Redis::start();
+    // Each instance keeps the last 15 messages of a topic (in Redis).
+    let (a, b) = (instance(&redis, "15"), instance(&redis, "15"));
+    switchyard::rt::block_on(async {
+        let (mut on_a, answer) = subscriber(a.addr, "").await;
+        let epoch = answer["epoch"].as_str().unwrap().to_string();
+        for i in 1..=10u64 {
+            push(a.addr, &format!("m{i}"));
+        }
+        let seen = messages(&mut on_a, 10).await;
+        assert_eq!(seen, numbered(1..=10));
+        drop(on_a);
+        for i in 11..=20u64 {
+            push(b.addr, &format!("m{i}"));
+        }
+        let since = format!("&since=news:10:{epoch}");
+        let (mut on_b, answer) = subscriber(b.addr, &since).await;
+        assert_eq!(
+            (&answer["recovered"], &answer["offset"]),
+            (&true.into(), &10.into())
+        );
+        push(a.addr, "m21");
+        assert_eq!(messages(&mut on_b, 11).await, numbered(11..=21));
+
+        // Further back than the history holds: told so, and where the
+        // topic is; then live messages.
+        let (mut late, answer) = subscriber(a.addr, &format!("&since=news:0:{epoch}")).await;
+        assert_eq!(
+            (&answer["recovered"], &answer["offset"]),
+            (&false.into(), &21.into())
+        );
+        push(b.addr, "m22");
+        assert_eq!(messages(&mut late, 1).await, numbered(22..=22));
+    });
+}
+
+#[test]
+#[ignore = "needs redis-server (apt install redis-server); .ci/run runs it"]
+fn pushes_are_refused_while_redis_is_down_and_work_again_once_it_is_back() {
+    let mut redis = Redis::start();
+    let a = instance(&redis, "0");
+    assert_eq!(push(a.addr, "before").0, 200);
+    redis.stop();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = push(a.addr, "while down");
+        if status == 503 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {status} with Redis down");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    redis.run();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, _) = push(a.addr, "after");
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(Instant::now() < deadline, "not back within 15 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -21,10 +21,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use clap::Parser;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use switchyard::ws::{
-    is_valid_topic, run_subscriber, Backplane, HistoryConfig, Hub, HubConfig, PushConfig, Request,
-    Router, ServerIo, Subscription, WsConnection, WsMessage, WsServerConfig,
+    is_valid_topic, run_subscriber, Backplane, Delivery, HistoryConfig, Hub, HubConfig, PushConfig,
+    Request, Router, ServerIo, Subscription, WsConnection, WsMessage, WsServerConfig,
 };
 
 const MAX_NAME: usize = 32;
@@ -149,6 +150,19 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
     let mut sub = hub.subscribe();
     if sub.join(&room).is_err() {
         return;
+    }
+    // In the room once the join is answered (with Redis, once this server
+    // receives the room's messages): only then is the join announced, so
+    // that the page hears of its own.
+    match sub.next().await {
+        Some(Delivery::Subscribed { .. }) => {}
+        refused => {
+            tracing::warn!(%room, ?refused, "cannot join the room");
+            let reason = "the room is unavailable, try again shortly";
+            let _ = conn.send(WsMessage::text(error_json(reason))).await;
+            let _ = conn.close(1013, "try again later").await;
+            return;
+        }
     }
     // Who is here, then everything that happens from now on.
     let names = backplane.members(&room).await.unwrap_or_default();

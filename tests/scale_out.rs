@@ -173,3 +173,54 @@ fn pushes_are_refused_while_redis_is_down_and_work_again_once_it_is_back() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+#[ignore = "needs redis-server (apt install redis-server); .ci/run runs it"]
+fn two_chat_instances_share_a_room_its_members_and_its_names() {
+    let redis = Redis::start();
+    let chat =
+        |redis: &Redis| ExampleServer::start("ws_chat", &["127.0.0.1:0", "--redis", &redis.url()]);
+    let (a, b) = (chat(&redis), chat(&redis));
+    switchyard::rt::block_on(async {
+        use futures::SinkExt;
+        let join = |addr: SocketAddr, name: &str| {
+            let url = format!("ws://{addr}/ws?room=rust&name={name}");
+            async move { connect(&url).await.unwrap() }
+        };
+        let mut alice = join(a.addr, "alice").await;
+        assert_eq!(
+            next(&mut alice).await["names"],
+            serde_json::json!(["alice"])
+        );
+        assert_eq!(next(&mut alice).await["kind"], "join");
+        let mut bob = join(b.addr, "bob").await;
+        assert_eq!(
+            next(&mut bob).await["names"],
+            serde_json::json!(["alice", "bob"])
+        );
+        assert_eq!(next(&mut bob).await["from"], "bob");
+        assert_eq!(next(&mut alice).await["from"], "bob", "bob's join, from B");
+
+        alice.send(r#"{"text":"hi from A"}"#.into()).await.unwrap();
+        for conn in [&mut alice, &mut bob] {
+            let said = next(conn).await;
+            assert_eq!(
+                (&said["from"], &said["text"]),
+                (&"alice".into(), &"hi from A".into())
+            );
+        }
+
+        // alice is taken on B too.
+        let mut second = join(b.addr, "alice").await;
+        let refused = next(&mut second).await;
+        assert!(
+            refused["error"]
+                .as_str()
+                .unwrap()
+                .contains("already in room rust"),
+            "{refused}"
+        );
+        assert!(second.next().await.is_none());
+        assert_eq!(second.peer_close().map(|c| c.code), Some(1008));
+    });
+}

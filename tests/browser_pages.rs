@@ -1,6 +1,7 @@
 //! The example pages in a real browser: headless Chromium (Debian's
 //! `chromium`) driven by playwright-core, from `tests/browser/pages.mjs`,
-//! the bridge's terminal page included (through `switchyard-bridge --web`).
+//! the bridge's terminal page included (through `switchyard-bridge --web`),
+//! and two chat servers sharing a room through Redis (`redis-server`).
 //! Ignored unless asked for (it needs both): `.ci/run` installs them and
 //! runs it with `cargo test -- --ignored`.
 
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 #[test]
-#[ignore = "needs Debian's chromium and `npm ci --prefix tests/browser`; .ci/run runs it"]
+#[ignore = "needs Debian's chromium and redis-server, and `npm ci --prefix tests/browser`; .ci/run runs it"]
 fn the_example_pages_work_in_headless_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("tests/browser/pages.mjs");
@@ -32,5 +33,5 @@ fn the_example_pages_work_in_headless_chromium() {
         .env("SCREENSHOTS", root.join("target/browser-screenshots"))
         .output()
         .expect("node runs");
-    support::assert_script_passed(&out, 5);
+    support::assert_script_passed(&out, 6);
 }

@@ -1,5 +1,6 @@
 // Drives the example pages in headless Chromium, as a person would: two
-// chat windows talking, a push reaching an open page, a log line appearing
+// chat windows talking (on one server, and on two sharing a room through
+// Redis), a push reaching an open page, a log line appearing
 // on the tail page, an echo coming back, the bridge's terminal page reaching
 // TCP and UDP services. Run by tests/browser_pages.rs with
 // the folder of the built examples; prints "N passed, N failed" and exits
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { connect as tcpConnect } from "node:net";
 import { chromium } from "playwright-core";
 
 const examples = process.argv[2];
@@ -34,6 +36,22 @@ function listening(program, args) {
 /** Starts an example server; resolves to its http:// base URL. */
 async function start(name, args) {
   return "http://" + await listening(join(examples, name), ["127.0.0.1:0", ...args]);
+}
+
+/** Starts Debian's redis-server on a free port; resolves to its URL. */
+async function redis() {
+  const port = 20000 + Math.floor(Math.random() * 30000);
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  children.push(child);
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const socket = tcpConnect(port, "127.0.0.1", () => { socket.end(); resolve(true); });
+      socket.on("error", () => resolve(false));
+    });
+    if (up) return "redis://127.0.0.1:" + port;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("redis-server did not start");
 }
 
 async function shot(page, name) {
@@ -81,6 +99,32 @@ const tests = {
     await impostor.locator("#refused").getByText("Alice is already in room rust").waitFor();
     await impostor.waitForSelector("#join:not([hidden])");
     await shot(impostor, "chat-name-taken");
+    await context.close();
+  },
+
+  async "two chat servers sharing a room through Redis"() {
+    const url = await redis();
+    const [first, second] = [await start("ws_chat", ["--redis", url]), await start("ws_chat", ["--redis", url])];
+    const context = await browser.newContext();
+    const [alice, bob] = [await context.newPage(), await context.newPage()];
+    for (const [page, base, name] of [[alice, first, "Alice"], [bob, second, "Bob"]]) {
+      await page.goto(base + "/?room=shared");
+      await page.fill("#name", name);
+      await page.click("button[type=submit]");
+      await page.waitForSelector("#chat:not([hidden])");
+    }
+    await alice.locator("#log").getByText("Bob joined").waitFor();
+    await alice.fill("#text", "from the first server");
+    await alice.press("#text", "Enter");
+    await bob.locator("#log").getByText("from the first server").waitFor();
+    await bob.fill("#text", "and back from the second");
+    await bob.press("#text", "Enter");
+    await alice.locator("#log").getByText("and back from the second").waitFor();
+    for (const page of [alice, bob]) {
+      await page.locator("#members li", { hasText: "Alice" }).waitFor();
+      await page.locator("#members li", { hasText: "Bob" }).waitFor();
+    }
+    await shot(bob, "chat-two-servers");
     await context.close();
   },
 

@@ -119,7 +119,7 @@ impl SubscriberCommand {
     ///
     /// let resume = r#"{"subscribe":"news","since":{"offset":41,"epoch":"e7"}}"#;
     /// let command = SubscriberCommand::parse(resume.as_bytes())?;
-    /// assert_eq!(command.to_json(), resume);
+    /// assert_eq!(SubscriberCommand::parse(command.to_json().as_bytes())?, command);
     /// # Ok::<(), switchyard_ws::CommandError>(())
     /// ```
     pub fn to_json(&self) -> String {

@@ -72,6 +72,16 @@ pub struct Numbered {
     pub data: Bytes,
 }
 
+impl Numbered {
+    /// Where a subscriber that received it is: its offset and epoch.
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.offset,
+            epoch: self.epoch.clone(),
+        }
+    }
+}
+
 /// How much of a topic's past is kept, and how much one resume may take.
 ///
 /// The default keeps each topic's last 100 messages for 5 minutes;

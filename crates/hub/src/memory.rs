@@ -138,11 +138,9 @@ impl MemoryBackplane {
         }
         let history = self.topic(&mut state, inbox, topic, now);
         let msg = history.append(data, now);
-        let position = Position {
-            offset: msg.offset,
-            epoch: msg.epoch.clone(),
-        };
-        let delivered = match inbox.deliver(topic, msg) {
+        let position = msg.position();
+        let sequenced = inbox.deliver(topic, msg);
+        let delivered = match sequenced {
             Sequenced::Delivered(n) => n,
             _ => 0,
         };
@@ -154,7 +152,11 @@ impl MemoryBackplane {
         if let Some(key) = key {
             state.keys.insert(key, receipt.clone(), now);
         }
-        self.forget_if_unused(&mut state, inbox, topic, now);
+        // The delivery said whether the hub has subscribers of the topic:
+        // no second look at the hub on every publish.
+        if sequenced == Sequenced::NotJoined {
+            forget_if_empty(&mut state, topic, now);
+        }
         Ok(receipt)
     }
 
@@ -182,12 +184,8 @@ impl MemoryBackplane {
     /// Forgets `topic` if nothing needs it: no subscriber here, no message
     /// kept.
     fn forget_if_unused(&self, state: &mut State, inbox: &HubInbox, topic: &str, now: Instant) {
-        let unused = state.topics.get_mut(topic).is_some_and(|history| {
-            history.expire(now);
-            history.is_empty()
-        }) && !inbox.is_joined(topic);
-        if unused {
-            state.topics.remove(topic);
+        if !inbox.is_joined(topic) {
+            forget_if_empty(state, topic, now);
         }
     }
 
@@ -213,6 +211,17 @@ impl MemoryBackplane {
                 state.topics.remove(&name);
             }
         }
+    }
+}
+
+/// Forgets `topic`, which no subscriber here needs, if it keeps no message.
+fn forget_if_empty(state: &mut State, topic: &str, now: Instant) {
+    let empty = state.topics.get_mut(topic).is_some_and(|history| {
+        history.expire(now);
+        history.is_empty()
+    });
+    if empty {
+        state.topics.remove(topic);
     }
 }
 

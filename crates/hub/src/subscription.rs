@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, Stream};
 
 use crate::hub::{join_topic, leave_all, leave_topic, Queue};
-use crate::{BackplaneError, Delivery, Hub, HubError, Position, Published, Recovery};
+use crate::{BackplaneError, Delivery, Hub, HubError, Numbered, Position, Published, Recovery};
 
 /// One subscriber: a [`Stream`] of [`Delivery`]s, the messages published
 /// to its topics in each topic's order, and the answers to its joins.
@@ -238,55 +238,35 @@ impl Subscription {
             return; // left meanwhile: the answer is no one's
         }
         let topic = join.topic;
-        let (deliveries, through) = match (answer, join.since) {
-            (Ok(Recovery::Recovered(missed)), Some(since)) => {
-                let through = missed.last().map_or(since.clone(), |m| Position {
-                    offset: m.offset,
-                    epoch: m.epoch.clone(),
-                });
-                let answer = Delivery::Subscribed {
-                    topic: topic.clone(),
-                    recovered: true,
-                    position: since,
-                };
-                let missed = missed
-                    .into_iter()
-                    .map(|m| Delivery::Message(Published::new(topic.clone(), m)));
-                (std::iter::once(answer).chain(missed).collect(), through)
-            }
-            (Ok(Recovery::NotRecovered { current }), _) => {
-                let answer = Delivery::Subscribed {
-                    topic: topic.clone(),
-                    recovered: false,
-                    position: current.clone(),
-                };
-                (vec![answer], current)
-            }
+        let (recovered, position, missed) = match (answer, join.since) {
+            (Ok(Recovery::Recovered(missed)), Some(since)) => (true, since, missed),
+            (Ok(Recovery::NotRecovered { current }), _) => (false, current, Vec::new()),
             // Asked for no position, a backplane answers with the current
             // one; messages instead say where the topic is, at least.
-            (Ok(Recovery::Recovered(missed)), None) => {
-                let Some(last) = missed.last() else {
+            (Ok(Recovery::Recovered(missed)), None) => match missed.last() {
+                Some(last) => (false, last.position(), Vec::new()),
+                None => {
                     self.refuse(topic, "the backplane gave no position".into());
                     return;
-                };
-                let current = Position {
-                    offset: last.offset,
-                    epoch: last.epoch.clone(),
-                };
-                let answer = Delivery::Subscribed {
-                    topic: topic.clone(),
-                    recovered: false,
-                    position: current.clone(),
-                };
-                (vec![answer], current)
-            }
+                }
+            },
             (Err(e), _) => {
                 self.refuse(topic, e.to_string());
                 return;
             }
         };
+        let through = missed.last().map_or(position.clone(), Numbered::position);
         let joining = self.joining.get_or_insert_with(Box::default);
-        joining.ready.extend::<Vec<Delivery>>(deliveries);
+        joining.ready.push_back(Delivery::Subscribed {
+            topic: topic.clone(),
+            recovered,
+            position,
+        });
+        joining.ready.extend(
+            missed
+                .into_iter()
+                .map(|m| Delivery::Message(Published::new(topic.clone(), m))),
+        );
         joining.delivered_through.retain(|(t, _)| *t != topic);
         joining.delivered_through.push((topic, through));
     }

@@ -277,15 +277,12 @@ impl Backplane for RedisBackplane {
         let topic = topic.to_string();
         let position = position.cloned();
         async move {
-            let config = &shared.config;
-            let limit = config.request_timeout;
             scripts::since(
                 &mut conn,
-                config,
+                &shared.config,
                 &shared.names,
                 &topic,
                 position.as_ref(),
-                limit,
             )
             .await
             .map_err(|failure| shared.failed(id, failure))

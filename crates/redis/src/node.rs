@@ -341,7 +341,6 @@ impl<'a> Session<'a> {
                     &shared.names,
                     &topic,
                     position.as_ref(),
-                    shared.config.request_timeout,
                 )
                 .await;
                 Ok::<_, End>((topic, position, answer))
@@ -395,13 +394,7 @@ impl<'a> Session<'a> {
                 return Ok(());
             }
         };
-        self.heard.insert(
-            topic.clone(),
-            Position {
-                offset: numbered.offset,
-                epoch: numbered.epoch.clone(),
-            },
-        );
+        self.heard.insert(topic.clone(), numbered.position());
         if let Sequenced::Gap { after } = self.inbox.deliver(&topic, numbered.clone()) {
             self.catch_up(&topic, &after).await?;
             if let Sequenced::Gap { after } = self.inbox.deliver(&topic, numbered) {
@@ -421,7 +414,6 @@ impl<'a> Session<'a> {
             &self.shared.names,
             topic,
             Some(after),
-            config.request_timeout,
         )
         .await;
         match answer {
@@ -457,14 +449,7 @@ impl<'a> Session<'a> {
             .collect();
         let names: Vec<&str> = here.iter().map(|(topic, _)| &**topic).collect();
         let config = &self.shared.config;
-        let there = scripts::positions(
-            &mut self.conn,
-            config,
-            &self.shared.names,
-            &names,
-            config.request_timeout,
-        )
-        .await;
+        let there = scripts::positions(&mut self.conn, config, &self.shared.names, &names).await;
         let there = match there {
             Ok(there) => there,
             Err(failure) if failure.is_connection() => return Err(lost(failure)),

@@ -255,9 +255,8 @@ pub(crate) async fn since(
     names: &Names,
     topic: &str,
     position: Option<&Position>,
-    limit: Duration,
 ) -> Result<Recovery, Failure> {
-    let snapshot = read_since(conn, config, names, topic, position, limit).await?;
+    let snapshot = read_since(conn, config, names, topic, position).await?;
     Ok(decide(position, snapshot, &config.history))
 }
 
@@ -267,7 +266,6 @@ async fn read_since(
     names: &Names,
     topic: &str,
     position: Option<&Position>,
-    limit: Duration,
 ) -> Result<Snapshot, Failure> {
     let most = if config.history.is_on() {
         config.history.max_resume.min(config.history.size)
@@ -283,6 +281,7 @@ async fn read_since(
         .arg(position.map_or("", |p| p.epoch.as_str()))
         .arg(position.map_or(0, |p| p.offset))
         .arg(most);
+    let limit = config.request_timeout;
     let reply: Value = within(limit, "resume", invocation.invoke_async(conn)).await?;
     parse_snapshot(reply).ok_or_else(|| unexpected("a resume"))
 }
@@ -325,9 +324,8 @@ pub(crate) async fn positions(
     config: &RedisConfig,
     names: &Names,
     topics: &[&str],
-    limit: Duration,
 ) -> Result<Vec<Option<Position>>, Failure> {
-    let ttl = millis(config.key_ttl);
+    let (ttl, limit) = (millis(config.key_ttl), config.request_timeout);
     let mut out = Vec::with_capacity(topics.len());
     for batch in topics.chunks(CHECK_BATCH) {
         let mut pipe = redis::pipe();

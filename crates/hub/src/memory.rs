@@ -362,4 +362,44 @@ mod tests {
         let _ = block_on(hub.publish("other", "x".into()));
         assert!(backplane.state.lock().unwrap().topics.is_empty());
     }
+
+    #[test]
+    fn topics_with_history_are_bounded_oldest_idle_first_never_a_joined_one() {
+        let history = HistoryConfig::default().max_topics(2);
+        let backplane = Arc::new(MemoryBackplane::new(history));
+        let hub =
+            crate::Hub::with_backplane(crate::HubConfig::default(), backplane.clone()).unwrap();
+        let mut sub = hub.subscribe();
+        sub.join("joined").unwrap();
+        let kept = |b: &MemoryBackplane| {
+            let mut names: Vec<String> = b.state.lock().unwrap().topics.keys().cloned().collect();
+            names.sort();
+            names
+        };
+        block_on(hub.publish("joined", "j".into())).unwrap();
+        block_on(hub.publish("old", "o".into())).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        // A third topic: the idle one published to longest ago goes.
+        block_on(hub.publish("new", "n".into())).unwrap();
+        assert_eq!(kept(&backplane), ["joined", "new"]);
+        block_on(hub.publish("newer", "n".into())).unwrap();
+        assert_eq!(kept(&backplane), ["joined", "newer"]);
+        // What was forgotten starts again under a new epoch.
+        let again = block_on(hub.publish("old", "o".into())).unwrap();
+        assert_eq!(again.position.offset, 1);
+    }
+
+    #[test]
+    fn publish_keys_are_remembered_and_each_used_once() {
+        let backplane = Arc::new(MemoryBackplane::default());
+        let hub = crate::Hub::with_backplane(crate::HubConfig::default(), backplane).unwrap();
+        let mut sub = hub.subscribe();
+        sub.join("t").unwrap();
+        let first = block_on(hub.publish_once("t", "a".into(), "k1")).unwrap();
+        let again = block_on(hub.publish_once("t", "other".into(), "k1")).unwrap();
+        assert!(!first.duplicate && again.duplicate);
+        assert_eq!(again.position, first.position);
+        let second = block_on(hub.publish_once("t", "b".into(), "k2")).unwrap();
+        assert_eq!(second.position.offset, 2);
+    }
 }

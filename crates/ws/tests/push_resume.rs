@@ -185,4 +185,12 @@ async fn a_retried_push_with_the_same_key_is_published_once() {
     );
     let reply = raw_exchange(addr, head.as_bytes());
     assert_eq!(status(&reply), 400, "{reply}");
+    // Only visible ASCII: a space (or any control or non-ASCII byte) is
+    // refused, not published without a key.
+    let head = format!(
+        "POST /push/news HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1\r\nIdempotency-Key: order 19\r\n\r\nx"
+    );
+    let reply = raw_exchange(addr, head.as_bytes());
+    assert_eq!(status(&reply), 400, "{reply}");
+    assert!(reply.contains("visible ASCII"), "{reply}");
 }

@@ -14,6 +14,14 @@
 //! and `{"kind":"join"|"leave","from":"alice","time":...}` notices (time in
 //! Unix milliseconds). Errors come back as `{"error":"..."}`. Names are 1-32
 //! characters, messages at most 1000, rooms 1-128 of `A-Z a-z 0-9 . _ -`.
+//!
+//! A joining page is first sent who is there,
+//! `{"kind":"members","names":["alice","bob"],"time":...}`, and is sent it
+//! again whenever it asks with `{"who":true}` (the page asks every 20 s: a
+//! member whose server crashed never says goodbye, and drops out of the list
+//! once its name expires). A name is one person's per room, on every server
+//! sharing the room (`--redis`): a taken one is refused with 1008 "name
+//! taken". The page joins again by itself when its server goes away.
 
 mod common;
 
@@ -31,10 +39,12 @@ use switchyard::ws::{
 const MAX_NAME: usize = 32;
 const MAX_TEXT: usize = 1000;
 
-/// What a page sends.
+/// What a page sends: something to say, or a question for who is here.
 #[derive(Deserialize)]
-struct Said {
-    text: String,
+#[serde(untagged)]
+enum Said {
+    Text { text: String },
+    Who { who: bool },
 }
 
 /// What every page in the room receives.
@@ -165,32 +175,38 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         }
     }
     // Who is here, then everything that happens from now on.
-    let names = backplane.members(&room).await.unwrap_or_default();
-    let members = serde_json::json!({ "kind": "members", "names": names, "time": now() as u64 });
-    if conn
-        .send(WsMessage::text(members.to_string()))
-        .await
-        .is_err()
-    {
+    // (Only the joiner, if the backplane cannot say: the page asks again.)
+    let here = members(&*backplane, &room).await.unwrap_or_else(|_| {
+        serde_json::json!({ "kind": "members", "names": [name.as_str()], "time": now() as u64 })
+            .to_string()
+    });
+    if conn.send(WsMessage::text(here)).await.is_err() {
         return;
     }
     announce(&hub, &room, event("join", &name, None)).await;
     let room_hub = hub.clone();
     let said = |_: &mut Subscription, msg: Bytes| {
         let reply = match serde_json::from_slice::<Said>(&msg) {
-            Ok(said) if said.text.chars().count() > MAX_TEXT => {
-                Err(error("message too long (1000 characters at most)"))
+            Ok(Said::Text { text }) if text.chars().count() > MAX_TEXT => {
+                Reply::Now(error("message too long (1000 characters at most)"))
             }
-            Ok(said) if said.text.trim().is_empty() => Ok(None),
-            Ok(said) => Ok(Some(event("message", &name, Some(&said.text)))),
-            Err(_) => Err(error("expected {\"text\": \"...\"}")),
+            Ok(Said::Text { text }) if text.trim().is_empty() => Reply::Nothing,
+            Ok(Said::Text { text }) => Reply::Announce(event("message", &name, Some(&text))),
+            Ok(Said::Who { who: true }) => Reply::Members,
+            Ok(Said::Who { who: false }) => Reply::Nothing,
+            Err(_) => Reply::Now(error("expected {\"text\": \"...\"} or {\"who\": true}")),
         };
         let (hub, room) = (room_hub.clone(), room.clone());
         async move {
             match reply {
-                Ok(Some(event)) => announce(&hub, &room, event).await.map(error),
-                Ok(None) => None,
-                Err(reply) => Some(reply),
+                Reply::Announce(event) => announce(&hub, &room, event).await.map(error),
+                Reply::Members => Some(
+                    members(&**hub.backplane(), &room)
+                        .await
+                        .map_or_else(|e| e, Bytes::from),
+                ),
+                Reply::Nothing => None,
+                Reply::Now(reply) => Some(reply),
             }
         }
     };
@@ -200,6 +216,32 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
     drop(claim);
     let _ = announce(&hub, &room, event("leave", &name, None)).await;
     tracing::debug!(peer = %req.peer, ?report, "left the chat");
+}
+
+/// What a page's message calls for.
+enum Reply {
+    /// Published to the room.
+    Announce(Bytes),
+    /// Who is here, to this page.
+    Members,
+    /// This, to this page.
+    Now(Bytes),
+    Nothing,
+}
+
+/// `{"kind":"members","names":[...],"time":...}`: who is in `room`; an
+/// error for the page if the backplane cannot say.
+async fn members(backplane: &dyn Backplane, room: &str) -> Result<String, Bytes> {
+    match backplane.members(room).await {
+        Ok(names) => Ok(
+            serde_json::json!({ "kind": "members", "names": names, "time": now() as u64 })
+                .to_string(),
+        ),
+        Err(e) => {
+            tracing::warn!(%room, error = %e, "members unavailable");
+            Err(error("who is here is unknown for now, try again"))
+        }
+    }
 }
 
 /// A name held in a room; given back when the session ends, however it

@@ -259,6 +259,12 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
             serde_json::json!(["Gopher"])
         );
         assert_eq!(next_json(&mut gopher).await["kind"], "join");
+        // Asked who is here, a page is told, and nobody else is.
+        gopher.send(r#"{"who":true}"#.into()).await.unwrap();
+        assert_eq!(
+            next_json(&mut gopher).await["names"],
+            serde_json::json!(["Gopher"])
+        );
 
         // A name is one person's in a room: a second Alice is refused.
         let mut second = connect(&format!("{base}?room=rust&name=Alice"))

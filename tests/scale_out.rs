@@ -1,8 +1,9 @@
 //! Two `ws_push` processes sharing their topics through a real Redis: a
 //! push to one reaches subscribers on both, each message once and in order;
 //! a subscriber that moves to the other instance resumes with exactly what
-//! it missed; pushes are refused (503) while Redis is down, and work again
-//! when it is back.
+//! it missed; a subscriber too slow for what crosses Redis is cut off
+//! alone; pushes are refused (503) and joins closed with 1013 while Redis
+//! is down, and both work again when it is back.
 //!
 //! Each test starts its own `redis-server` (Debian's) on a free port, so
 //! they are `#[ignore]`d where it may be missing; `.ci/run` installs it and
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::Value;
 use support::redis::Redis;
-use support::ExampleServer;
+use support::{ExampleServer, RawWs};
 use switchyard::ws::{connect, ClientIo, WsConnection};
 
 fn instance(redis: &Redis, history: &str) -> ExampleServer {
@@ -147,6 +148,48 @@ fn a_subscriber_that_moves_to_the_other_instance_gets_exactly_what_it_missed() {
 
 #[test]
 #[ignore = "needs redis-server (apt install redis-server); .ci/run runs it"]
+fn a_slow_subscriber_on_the_other_instance_is_cut_off_alone() {
+    let redis = Redis::start();
+    // 16 messages queued per subscriber at most.
+    let instance = || {
+        ExampleServer::start(
+            "ws_push",
+            &["127.0.0.1:0", "--redis", &redis.url(), "--queue", "16"],
+        )
+    };
+    let (a, b) = (instance(), instance());
+    switchyard::rt::block_on(async {
+        let (mut on_a, _) = subscriber(a.addr, "").await;
+        let (mut on_b, _) = subscriber(b.addr, "").await;
+        // Joined, and then reads nothing.
+        let mut slow = RawWs::connect(b.addr, "/ws?topics=news");
+        let (_, joined) = slow.read_frame().unwrap();
+        assert!(String::from_utf8_lossy(&joined).contains("\"subscribed\""));
+        // 32 MiB in all, more than the sockets between hold.
+        let filler = "x".repeat(32 * 1024);
+        for i in 1..=1024u64 {
+            let (status, _) = push(a.addr, &format!("m{i} {filler}"));
+            assert_eq!(status, 200);
+            // Read as they come: the fast ones are never behind.
+            for conn in [&mut on_a, &mut on_b] {
+                let m = next(conn).await;
+                assert_eq!(m["offset"], i);
+                assert!(m["data"].as_str().unwrap().starts_with(&format!("m{i} ")));
+            }
+        }
+        let mut data_bytes = 0;
+        let (code, reason) = slow.read_until_close(&mut data_bytes).unwrap();
+        assert_eq!((code, reason.as_str()), (1008, "slow consumer"));
+        assert!(data_bytes < 1024 * 32 * 1024, "{data_bytes}");
+        // The others go on.
+        push(a.addr, "after");
+        assert_eq!(next(&mut on_b).await["data"], "after");
+        assert_eq!(next(&mut on_a).await["data"], "after");
+    });
+}
+
+#[test]
+#[ignore = "needs redis-server (apt install redis-server); .ci/run runs it"]
 fn pushes_are_refused_while_redis_is_down_and_work_again_once_it_is_back() {
     let mut redis = Redis::start();
     let a = instance(&redis, "0");
@@ -161,6 +204,21 @@ fn pushes_are_refused_while_redis_is_down_and_work_again_once_it_is_back() {
         assert!(Instant::now() < deadline, "still {status} with Redis down");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // A page that comes meanwhile is told its topic could not be joined,
+    // and closed with 1013 so that it tries again rather than stay
+    // connected without it.
+    switchyard::rt::block_on(async {
+        let mut page = connect(&format!("ws://{}/ws?topics=news", a.addr))
+            .await
+            .unwrap();
+        let refused = next(&mut page).await;
+        assert_eq!(refused["topic"], "news", "{refused}");
+        assert!(refused["error"].is_string(), "{refused}");
+        let end = switchyard::rt::timeout(Duration::from_secs(10), "the close", page.next()).await;
+        assert!(matches!(end, Ok(None)), "{end:?}");
+        let close = page.peer_close().expect("a close frame");
+        assert_eq!((close.code, &*close.reason), (1013, "try again later"));
+    });
     redis.run();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -172,6 +230,11 @@ fn pushes_are_refused_while_redis_is_down_and_work_again_once_it_is_back() {
         assert!(Instant::now() < deadline, "not back within 15 s");
         std::thread::sleep(Duration::from_millis(100));
     }
+    switchyard::rt::block_on(async {
+        let (mut page, _) = subscriber(a.addr, "").await;
+        assert_eq!(push(a.addr, "back").0, 200);
+        assert_eq!(next(&mut page).await["data"], "back");
+    });
 }
 
 #[test]

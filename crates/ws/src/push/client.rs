@@ -93,9 +93,9 @@ impl PushClient {
                         *at = Some(position.clone());
                     }
                 }
-                Delivery::Refused { topic, .. } => {
-                    topics.remove(&**topic);
-                }
+                // Still wanted: the server closes with 1013 after a refusal,
+                // and the next connection joins it again.
+                Delivery::Refused { .. } => {}
                 _ => {}
             }
             return Ok(delivery);

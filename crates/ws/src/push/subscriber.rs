@@ -11,7 +11,7 @@ use futures::future::{select, BoxFuture, Either};
 use futures::io::{AsyncRead, AsyncWrite};
 use futures::{FutureExt, Stream, StreamExt};
 use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, Verdict};
-use switchyard_hub::{is_valid_topic, Hub, Subscription};
+use switchyard_hub::{is_valid_topic, Delivery, Hub, Subscription};
 
 use super::commands::{command, parse_url_since};
 use super::{envelope, PushConfig};
@@ -26,6 +26,11 @@ pub enum SubscriberEnd {
     ClientGone,
     /// The hub cut the subscriber off for being slow; closed with 1008.
     SlowConsumer,
+    /// A topic it joined could not be carried (the backplane was down or
+    /// failed): it was told `{"error":...,"topic":...}`, and the connection
+    /// closed with 1013 "try again later", so that a reconnecting client
+    /// joins again rather than stay connected without its topic.
+    TopicRefused,
 }
 
 /// What one subscriber's connection carried, and how it ended.
@@ -139,11 +144,16 @@ where
                 None => SubscriberEnd::SlowConsumer,
             }
         };
-        if end == SubscriberEnd::SlowConsumer {
-            // Boxed: the closing state lives on the heap only for a slow
-            // consumer's last second, not in every subscriber's future.
+        let closing = match end {
+            SubscriberEnd::SlowConsumer => Some((1008, "slow consumer")),
+            SubscriberEnd::TopicRefused => Some((1013, "try again later")),
+            _ => None,
+        };
+        if let Some((code, reason)) = closing {
+            // Boxed: the closing state lives on the heap only for a closing
+            // subscriber's last second, not in every subscriber's future.
             if let Ok(conn) = sink.reunite(stream) {
-                Box::pin(close_slow_consumer(conn.into_inner(), close_timeout)).await;
+                Box::pin(close_with(conn.into_inner(), code, reason, close_timeout)).await;
             }
         }
         SubscriberReport {
@@ -187,11 +197,18 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.end == SubscriberEnd::TopicRefused {
+            return Poll::Ready(None);
+        }
         for _ in 0..PUBLISHED_IN_A_ROW {
             if this.in_a_row < PUBLISHED_IN_A_ROW {
                 match Pin::new(&mut *this.sub).poll_next(cx) {
                     Poll::Ready(Some(delivery)) => {
                         this.in_a_row += 1;
+                        if matches!(delivery, Delivery::Refused { .. }) {
+                            // Told why; the next poll ends the subscriber.
+                            this.end = SubscriberEnd::TopicRefused;
+                        }
                         let sent = if this.numbered {
                             envelope::numbered(delivery, this.text)
                         } else {
@@ -253,11 +270,11 @@ where
     }
 }
 
-async fn close_slow_consumer<S>(mut conn: WsConnection<S>, close_timeout: Duration)
+async fn close_with<S>(mut conn: WsConnection<S>, code: u16, reason: &str, close_timeout: Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let closing = conn.close(1008, "slow consumer");
+    let closing = conn.close(code, reason);
     let _ = switchyard_rt::timeout(close_timeout, "close", closing).await;
 }
 

@@ -8,9 +8,11 @@
 #   bench/scale_out.sh                 # 10 s per measurement
 #   DURATION=3 bench/scale_out.sh      # quicker, noisier
 #
-# Knobs: FANOUT_RATE (messages/s, default 1000), SUBSCRIBERS (default 1000,
-# split evenly over the two servers), HISTORY (messages kept per topic,
-# default 100, the same for both setups). Needs Debian's redis-server
+# Knobs: RATES (messages/s, each measured in turn, default "200 500 1000"),
+# SUBSCRIBERS (default 1000, split evenly over the two servers), HISTORY
+# (messages kept per topic, default 100, the same for both setups),
+# POSTS_IN_FLIGHT (default 256: a server through Redis answers a POST once
+# Redis has, and fewer under way would hold back the rate it is offered). Needs Debian's redis-server
 # (installed with apt if missing). Results go to
 # target/bench/scale-out/results.jsonl and the table to table.md beside it.
 set -euo pipefail
@@ -20,7 +22,8 @@ root=$(pwd)
 DURATION=${DURATION:-10}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-RATE=${FANOUT_RATE:-1000}
+RATES=${RATES:-200 500 1000}
+POSTS_IN_FLIGHT=${POSTS_IN_FLIGHT:-256}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 HISTORY=${HISTORY:-100}
 out="$root/target/bench/scale-out"
@@ -42,29 +45,34 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # serve, stop and measure (bench/lib.sh).
 source bench/lib.sh
 
-fanout=(--subscribers "$SUBSCRIBERS" --rate "$RATE" --size 256 --duration "$DURATION")
-scenario="3. fan-out, $SUBSCRIBERS subscribers, $RATE msg/s"
+fanout=(--subscribers "$SUBSCRIBERS" --size 256 --duration "$DURATION" --posts-in-flight "$POSTS_IN_FLIGHT")
 
 echo "== one server, in-memory hub" >&2
 serve 19101 "$bin/examples/ws_push" 127.0.0.1:19101 --history "$HISTORY"
-measure "$scenario" "one server" fanout --subscribe ws://127.0.0.1:19101/ws \
-  --publish http://127.0.0.1:19101/push "${fanout[@]}" --pid "$server_pid"
+for rate in $RATES; do
+  measure "3. fan-out, $SUBSCRIBERS subscribers, $rate msg/s" "switchyard, one server" fanout \
+    --subscribe ws://127.0.0.1:19101/ws --publish http://127.0.0.1:19101/push \
+    --rate "$rate" "${fanout[@]}" --pid "$server_pid"
+done
 stop
 
 echo "== two servers sharing topics through Redis" >&2
-serve 19110 redis-server --port 19110 --bind 127.0.0.1 --save '' --appendonly no
-redis_pid=$server_pid
-serve 19111 "$bin/examples/ws_push" 127.0.0.1:19111 --redis redis://127.0.0.1:19110 --history "$HISTORY"
-first=$server_pid
-serve 19112 "$bin/examples/ws_push" 127.0.0.1:19112 --redis redis://127.0.0.1:19110 --history "$HISTORY"
+# Redis and both servers under one shell, so that --pid (which counts a
+# process and everything under it) gives their CPU together.
+serve 19112 bash -c "redis-server --port 19110 --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+  sleep 0.2
+  $bin/examples/ws_push 127.0.0.1:19111 --redis redis://127.0.0.1:19110 --history $HISTORY &
+  $bin/examples/ws_push 127.0.0.1:19112 --redis redis://127.0.0.1:19110 --history $HISTORY &
+  wait"
+until (exec 3<>/dev/tcp/127.0.0.1/19111) 2>/dev/null; do sleep 0.05; done
 # Half the subscribers on each server; every message published to the
-# first, so half the deliveries cross Redis to the second. (No --pid: the
-# work is spread over three processes on the server core.)
-measure "$scenario" "two servers + Redis" fanout \
-  --subscribe ws://127.0.0.1:19111/ws --subscribe ws://127.0.0.1:19112/ws \
-  --publish http://127.0.0.1:19111/push "${fanout[@]}"
+# first, so half the deliveries cross Redis to the second.
+for rate in $RATES; do
+  measure "3. fan-out, $SUBSCRIBERS subscribers, $rate msg/s" "switchyard, two servers + Redis" fanout \
+    --subscribe ws://127.0.0.1:19111/ws --subscribe ws://127.0.0.1:19112/ws \
+    --publish http://127.0.0.1:19111/push --rate "$rate" "${fanout[@]}" --pid "$server_pid"
+done
+pkill -P "$server_pid" 2>/dev/null || true
 stop
-kill "$first" "$redis_pid" 2>/dev/null || true
-wait 2>/dev/null || true
 
 python3 bench/table.py "$results" | tee "$out/table.md"

@@ -15,9 +15,6 @@ use crate::{dial, dial_options, seconds, Fanout, MAX_CONNECTIONS};
 /// How long subscribers wait for late deliveries after the last publish.
 const DRAIN: Duration = Duration::from_secs(2);
 
-/// The most HTTP publishes under way at once.
-const MAX_POSTS_IN_FLIGHT: usize = 32;
-
 /// Publishes done and failed (the first failure is printed).
 #[derive(Default)]
 struct Published {
@@ -94,6 +91,10 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
         f.rate > 0.0 && f.rate <= 1_000_000.0,
         "--rate is above 0, at most 1,000,000"
     );
+    anyhow::ensure!(
+        (1..=1024).contains(&f.posts_in_flight),
+        "--posts-in-flight is 1 to 1024"
+    );
     let duration = seconds(f.duration)?;
     let options = dial_options(switchyard_connect::StreamFraming::Raw, true, f.size, None)?;
     let mut subscribers = Vec::with_capacity(f.subscribers);
@@ -161,7 +162,7 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
             let (authority, path) = (&*authority, &*path);
             let mut posts = ticks
                 .map(|msg| async move { post(authority, path, &msg).await })
-                .buffer_unordered(MAX_POSTS_IN_FLIGHT);
+                .buffer_unordered(f.posts_in_flight);
             while let Some(result) = posts.next().await {
                 outcome.count(result);
             }

@@ -100,6 +100,10 @@ struct Fanout {
     /// Where to publish: http://HOST:PORT/PATH (one POST per message) or a ws:// URL.
     #[arg(long)]
     publish: String,
+    /// HTTP publishes under way at once (1-1024): a server that answers a
+    /// POST only once its backplane has (Redis) needs more to keep the rate.
+    #[arg(long, default_value_t = 32)]
+    posts_in_flight: usize,
     /// Subscribers.
     #[arg(long, default_value_t = 100)]
     subscribers: usize,

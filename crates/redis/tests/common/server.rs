@@ -104,6 +104,11 @@ impl Redis {
             && &reply == b"+PONG\r\n"
     }
 
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Its port.
     pub fn port(&self) -> u16 {
         self.port

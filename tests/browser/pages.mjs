@@ -1,6 +1,6 @@
 // Drives the example pages in headless Chromium, as a person would: two
 // chat windows talking (on one server, and on two sharing a room through
-// Redis), a push reaching an open page, a log line appearing
+// Redis), a chat page joining again after its server restarts, a push reaching an open page, a log line appearing
 // on the tail page, an echo coming back, the bridge's terminal page reaching
 // TCP and UDP services. Run by tests/browser_pages.rs with
 // the folder of the built examples; prints "N passed, N failed" and exits
@@ -126,6 +126,29 @@ const tests = {
     }
     await shot(bob, "chat-two-servers");
     await context.close();
+  },
+
+  async "a chat page joins again when its server restarts"() {
+    const program = join(examples, "ws_chat");
+    const addr = await listening(program, ["127.0.0.1:0"]);
+    const server = children[children.length - 1];
+    const page = await browser.newPage();
+    await page.goto("http://" + addr + "/?room=again");
+    await page.fill("#name", "Carol");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#chat:not([hidden])");
+    await page.locator("#log").getByText("Carol joined").waitFor();
+    server.kill("SIGKILL");
+    await page.locator("#status", { hasText: "joining again" }).waitFor();
+    // The same address again: the page finds it by itself.
+    await listening(program, [addr]);
+    await page.locator("#status", { hasText: "back in the room" }).waitFor({ timeout: 20000 });
+    await page.locator("#members li", { hasText: "Carol" }).waitFor();
+    await page.fill("#text", "after the restart");
+    await page.press("#text", "Enter");
+    await page.locator("#log").getByText("after the restart").waitFor();
+    await shot(page, "chat-rejoined");
+    await page.close();
   },
 
   async "a push reaches an open push page"() {

@@ -35,7 +35,10 @@ fn main() {
     println!("| measurement | figure | Redis CPU per operation |");
     println!("| --- | ---: | ---: |");
     switchyard_rt::block_on(async {
-        for (history, label) in [(HistoryConfig::off(), "history off"), (history(100), "100 kept")] {
+        for (history, label) in [
+            (HistoryConfig::off(), "history off"),
+            (history(100), "100 kept"),
+        ] {
             let (_hub, backplane) = backplane(&redis.url(), history).await;
             for publishers in [1, 16, 64] {
                 let topic = format!("bench-{publishers}-{}", label.len());
@@ -107,7 +110,12 @@ async fn backplane(url: &str, history: HistoryConfig) -> (Hub, Arc<RedisBackplan
 }
 
 /// `total` publishes of 256 bytes to `topic`, from `publishers` at once.
-async fn publish_from(backplane: &Arc<RedisBackplane>, topic: &str, publishers: usize, total: usize) {
+async fn publish_from(
+    backplane: &Arc<RedisBackplane>,
+    topic: &str,
+    publishers: usize,
+    total: usize,
+) {
     let data = Bytes::from(vec![b'x'; 256]);
     let each = total / publishers;
     let tasks: Vec<_> = (0..publishers)
@@ -138,6 +146,7 @@ fn cpu_seconds(pid: u32) -> f64 {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
+    let ticks: u64 =
+        fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
     ticks as f64 / 100.0
 }

@@ -1,7 +1,6 @@
 //! [`RedisBackplane`]: the [`Backplane`] a hub shares its topics through
 //! Redis with.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
@@ -305,9 +304,16 @@ impl Backplane for RedisBackplane {
         let shared = self.shared.clone();
         let (room, name) = (room.to_string(), name.to_string());
         async move {
-            let claimed = presence::claim(&mut conn, &shared.config, &shared.names, &room, &name)
-                .await
-                .map_err(|failure| shared.failed(id, failure))?;
+            let place = (room.as_str(), name.as_str());
+            let claimed = presence::claim(
+                &mut conn,
+                &shared.config,
+                &shared.names,
+                place,
+                &shared.holder,
+            )
+            .await
+            .map_err(|failure| shared.failed(id, failure))?;
             if claimed {
                 shared
                     .claims
@@ -329,11 +335,7 @@ impl Backplane for RedisBackplane {
                 .claims
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let held = claims.get_mut(room).is_some_and(|names| names.remove(name));
-            if claims.get(room).is_some_and(HashSet::is_empty) {
-                claims.remove(room);
-            }
-            if !held {
+            if !presence::forget(&mut claims, room, name) {
                 return;
             }
         }
@@ -346,8 +348,14 @@ impl Backplane for RedisBackplane {
         let (room, name) = (room.to_string(), name.to_string());
         drop(switchyard_rt::spawn(async move {
             let limit = shared.config.request_timeout;
-            if let Err(failure) =
-                presence::release(&mut conn, limit, &shared.names, &room, &name).await
+            if let Err(failure) = presence::release(
+                &mut conn,
+                limit,
+                &shared.names,
+                (&room, &name),
+                &shared.holder,
+            )
+            .await
             {
                 tracing::debug!(%room, %name, %failure, "a name not given back: it expires");
                 shared.failed(id, failure);

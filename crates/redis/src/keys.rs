@@ -44,6 +44,11 @@ impl Names {
         format!("{}:{room}:members", self.prefix)
     }
 
+    /// The hash of who holds each name claimed in a room.
+    pub(crate) fn holders(&self, room: &str) -> String {
+        format!("{}:{room}:holders", self.prefix)
+    }
+
     /// The channel the topic's messages are published on.
     pub(crate) fn channel(&self, topic: &str) -> String {
         format!("{}:{topic}", self.prefix)

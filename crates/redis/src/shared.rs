@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     /// The names this server holds, per room, renewed at every check:
     /// bounded by the claims made (one per chat connection).
     pub(crate) claims: Mutex<HashMap<String, HashSet<String>>>,
+    /// Who this server is, as the holder of the names it claims: unique
+    /// to this backplane (the time it was made and a random part).
+    pub(crate) holder: String,
 }
 
 impl std::fmt::Debug for Shared {
@@ -122,6 +125,7 @@ impl Shared {
             flowing: Event::new(),
             stop: Shutdown::new(),
             claims: Mutex::default(),
+            holder: switchyard_hub::Epoch::fresh().as_str().to_string(),
         }
     }
 

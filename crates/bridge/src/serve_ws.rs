@@ -30,17 +30,29 @@ pub(crate) async fn bind(
                 .tcp_keepalive
                 .map(switchyard_ws::TcpKeepalive::after),
         )
-        .shutdown_grace(grace);
+        .shutdown_grace(grace)
+        // What noVNC and websockify's clients offer: the bridge's messages
+        // are binary anyway. (An offer of only `base64`, websockify's old
+        // text encoding, is refused with 400 saying so.)
+        .protocols(["binary"]);
     if let Some((cert, key)) = &listener.tls {
         config = config.tls(switchyard_ws::server_tls(cert, key)?);
     }
     let mut router = Router::new().guard(guard(listener, &routes, metrics.clone()));
     for route in routes {
         let path = route.config.path.clone();
-        router = router.websocket(&path, move |client, request| {
+        let session = move |client, request| {
             let route = route.clone();
             async move { ws_session(client, request, &route).await }
-        });
+        };
+        // A route at `/` (a listen URL without a path) takes upgrades at
+        // every path no other route takes, as websockify does: noVNC asks
+        // for `/websockify`, other clients for what they were given.
+        router = if path == "/" {
+            router.websocket_prefix(&path, session)
+        } else {
+            router.websocket(&path, session)
+        };
     }
     if listener.metrics {
         let m = metrics.clone();
@@ -84,6 +96,7 @@ fn guard(
        + Sync
        + 'static {
     let auth = listener.auth.clone();
+    let all_paths: Vec<String> = routes.iter().map(|r| r.config.path.clone()).collect();
     let token_routes: Vec<Arc<Route>> = routes
         .iter()
         .filter(|r| matches!(r.config.target, TargetSpec::Tokens(_)))
@@ -99,7 +112,20 @@ fn guard(
                 }
             }
         }
-        let route = token_routes.iter().find(|r| r.config.path == head.path)?;
+        // Tokens choose a WebSocket's target: pages and files under the
+        // same paths need none.
+        if !head.has_token("upgrade", "websocket") {
+            return None;
+        }
+        // The route the request goes to: its own path's, else the one at
+        // `/`, which takes every other path.
+        let route = token_routes
+            .iter()
+            .find(|r| r.config.path == head.path)
+            .or_else(|| {
+                let taken = all_paths.contains(&head.path);
+                token_routes.iter().find(|r| !taken && r.config.path == "/")
+            })?;
         if route.target_for(Some(head)).is_some() {
             return None;
         }

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use crate::Endpoint;
 
-/// Targets by token name, read from a file of `NAME: URL` lines. Blank
-/// lines and lines starting with `#` are skipped.
+/// Targets by token name, read from a file of `NAME: URL` lines, or
+/// websockify's `NAME: HOST:PORT` (a TCP target), so its token files work
+/// as they are. Blank lines and lines starting with `#` are skipped.
 ///
 /// ```
 /// use switchyard_bridge::TokenMap;
@@ -16,6 +17,9 @@ use crate::Endpoint;
 /// let tokens = TokenMap::parse("# name: target\nvnc1: tcp://10.0.0.5:5900\ndns: udp://127.0.0.1:53\n")?;
 /// assert_eq!(tokens.get("vnc1").map(|e| e.to_string()).as_deref(), Some("tcp://10.0.0.5:5900"));
 /// assert!(tokens.get("other").is_none());
+/// // websockify's format: a TCP target.
+/// let tokens = TokenMap::parse("desk: 192.168.1.7:5901\n")?;
+/// assert_eq!(tokens.get("desk").map(|e| e.to_string()).as_deref(), Some("tcp://192.168.1.7:5901"));
 /// assert!(TokenMap::parse("vnc1 tcp://10.0.0.5:5900").is_err()); // no colon after the name
 /// # Ok::<(), switchyard_bridge::TokenFileError>(())
 /// ```
@@ -83,7 +87,12 @@ impl TokenMap {
                     "token name {name:?}: letters, digits, - _ . only"
                 )));
             }
-            let endpoint: Endpoint = url.parse().map_err(|e| error(format!("{e}")))?;
+            let endpoint: Endpoint = if url.contains("://") {
+                url.parse()
+            } else {
+                format!("tcp://{url}").parse()
+            }
+            .map_err(|e| error(format!("{e}")))?;
             if targets.insert(name.to_string(), endpoint).is_some() {
                 return Err(error(format!("token {name:?} given twice")));
             }

@@ -25,10 +25,14 @@ pub struct Upgrade {
 /// - no `upgrade` token in `Connection`, or no `websocket` in `Upgrade`: 400;
 /// - `Sec-WebSocket-Version` not 13: 426 with `Sec-WebSocket-Version: 13`;
 /// - `Sec-WebSocket-Key` missing or not 16 bytes of base64: 400;
-/// - `Origin` refused by `origins`: 403.
+/// - `Origin` refused by `origins`: 403;
+/// - subprotocols offered, none of them in `protocols`: 400, naming what
+///   was offered and what is spoken. (Accepting without one would fail
+///   anyway: a browser, or any RFC 6455 client, drops a connection whose
+///   101 names none of the subprotocols it offered.)
 ///
 /// The subprotocol is the first of `protocols` (the server's order of
-/// preference) that the client offered; none if they share none.
+/// preference) that the client offered; none if it offered none.
 ///
 /// ```
 /// use switchyard_ws::{handshake::check_upgrade, http::RequestHead, OriginPolicy};
@@ -83,6 +87,17 @@ pub fn check_upgrade(
         .iter()
         .find(|p| offered.iter().any(|o| o == p))
         .cloned();
+    if protocol.is_none() && !offered.is_empty() {
+        let spoken = if protocols.is_empty() {
+            "none".to_string()
+        } else {
+            protocols.join(", ")
+        };
+        let offered = offered.join(", ");
+        return Err(bad_request(&format!(
+            "no subprotocol offered ({offered}) is spoken here (spoken: {spoken})"
+        )));
+    }
     Ok(Upgrade {
         accept: async_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()),
         protocol,
@@ -194,8 +209,19 @@ mod tests {
             chosen(&["v1.json", "v2.bincode"]).as_deref(),
             Some("v1.json")
         );
-        assert_eq!(chosen(&["v3"]), None);
-        assert_eq!(chosen(&[]), None);
+        assert_eq!(check(GOOD, "", &["v1.json"]).unwrap().protocol, None);
+    }
+
+    #[test]
+    fn an_offer_of_nothing_spoken_is_refused_saying_what_is() {
+        let offer = "Sec-WebSocket-Protocol: binary, base64\r\n";
+        for (spoken, says) in [(&["v3"][..], "spoken: v3"), (&[][..], "spoken: none")] {
+            let refused = check(GOOD, offer, spoken).unwrap_err();
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+            let body = String::from_utf8_lossy(refused.body_bytes()).into_owned();
+            assert!(body.contains("(binary, base64)"), "{body}");
+            assert!(body.contains(says), "{body}");
+        }
     }
 
     #[test]

@@ -101,7 +101,19 @@ impl Response {
     /// The response as it goes on the wire. Responses other than 101 carry
     /// `Content-Length` and `Connection: close`: one request per connection.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(128 + self.body.len());
+        let mut out = self.encode_head(self.body.len());
+        out.put_slice(&self.body);
+        out.freeze()
+    }
+
+    /// What [`to_bytes`](Self::to_bytes) sends without the body: the answer
+    /// to a `HEAD` (its `Content-Length` is the body's).
+    pub fn head_bytes(&self) -> Bytes {
+        self.encode_head(0).freeze()
+    }
+
+    fn encode_head(&self, room_for_body: usize) -> BytesMut {
+        let mut out = BytesMut::with_capacity(128 + room_for_body);
         let reason = self.status.canonical_reason().unwrap_or("");
         out.put_slice(format!("HTTP/1.1 {} {reason}\r\n", self.status.as_u16()).as_bytes());
         for (name, value) in self.headers.iter() {
@@ -117,7 +129,6 @@ impl Response {
             out.put_slice(b"connection: close\r\n");
         }
         out.put_slice(b"\r\n");
-        out.put_slice(&self.body);
-        out.freeze()
+        out
     }
 }

@@ -58,10 +58,16 @@ pub(crate) enum Routed<'a> {
 
 /// The routes of a [`WsServer`](crate::WsServer): pages and assets at
 /// `GET` paths, WebSocket upgrades, and `POST` endpoints, all on one port.
-/// A path ending in `/` given to [`post_prefix`](Self::post_prefix) or
-/// [`get_prefix`](Self::get_prefix) matches everything below it. Exact
-/// paths win over prefixes. Unknown paths are 404; a known path with the
-/// wrong method is 405.
+/// A path ending in `/` given to [`post_prefix`](Self::post_prefix),
+/// [`get_prefix`](Self::get_prefix) or
+/// [`websocket_prefix`](Self::websocket_prefix) matches everything below
+/// it. Exact paths win over prefixes, and longer prefixes over shorter.
+/// Unknown paths are 404; a known path with the wrong method is 405.
+///
+/// A WebSocket route and a page may share a path: an upgrade request goes
+/// to the WebSocket, any other `GET` to the page (a WebSocket at `/` and
+/// static files under `/` serve `index.html` to browsers). `HEAD` is
+/// answered wherever `GET` is, with the same head and no body.
 ///
 /// ```
 /// use http::StatusCode;
@@ -194,33 +200,69 @@ impl Router {
         self.route(path, false, Endpoint::WebSocket(handler))
     }
 
-    pub(crate) fn find(&self, method: &str, path: &str) -> Routed<'_> {
+    /// Upgrades requests to every path under `prefix` (which ends in `/`)
+    /// that no other route takes, as websockify does (noVNC asks for
+    /// `/websockify`, other clients for whatever they were given).
+    ///
+    /// ```
+    /// use switchyard_ws::Router;
+    ///
+    /// let router = Router::new().websocket_prefix("/", |conn, req| async move {
+    ///     println!("a WebSocket at {}", req.head.path);
+    ///     drop(conn);
+    /// });
+    /// # drop(router);
+    /// ```
+    pub fn websocket_prefix<F, Fut>(self, prefix: &str, handler: F) -> Self
+    where
+        F: Fn(WsConnection<ServerIo>, Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: WsHandler = Arc::new(move |conn, req| handler(conn, req).boxed());
+        self.route(prefix, true, Endpoint::WebSocket(handler))
+    }
+
+    /// The endpoint for a request with this `method` and `path`;
+    /// `upgrade` if it asks for a WebSocket (`Upgrade: websocket`).
+    pub(crate) fn find(&self, method: &str, path: &str, upgrade: bool) -> Routed<'_> {
+        let method = if method == "HEAD" { "GET" } else { method };
         let exact: Vec<&Route> = self
             .routes
             .iter()
             .filter(|r| !r.prefix && r.path == path)
             .collect();
-        let candidates = if exact.is_empty() {
-            self.routes
+        if let Some(endpoint) = pick(&exact, method, upgrade) {
+            return Routed::Endpoint(endpoint);
+        }
+        let exact_http = exact
+            .iter()
+            .any(|r| matches!(r.endpoint, Endpoint::Http { .. }));
+        // Below an exact WebSocket path (or none), a prefix may answer: a
+        // page for a browser's GET of a WebSocket path.
+        let mut prefixes: Vec<&Route> = Vec::new();
+        if !exact_http {
+            prefixes = self
+                .routes
                 .iter()
                 .filter(|r| r.prefix && path.starts_with(&r.path))
-                .collect()
-        } else {
-            exact
-        };
+                .collect();
+            prefixes.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
+            if let Some(endpoint) = pick(&prefixes, method, upgrade) {
+                return Routed::Endpoint(endpoint);
+            }
+        }
+        let candidates = if exact.is_empty() { prefixes } else { exact };
+        // Every method reaches a WebSocket route nothing else answers: its
+        // handshake check says what was wrong (405 for a POST, 400 for a
+        // GET that is no upgrade).
+        if let Some(ws) = candidates
+            .iter()
+            .find(|r| matches!(r.endpoint, Endpoint::WebSocket(_)))
+        {
+            return Routed::Endpoint(&ws.endpoint);
+        }
         if candidates.is_empty() {
             return Routed::NotFound;
-        }
-        for route in &candidates {
-            match &route.endpoint {
-                // Every method reaches a WebSocket route: its handshake
-                // check answers a non-GET with 405 and the reason.
-                Endpoint::WebSocket(_) => return Routed::Endpoint(&route.endpoint),
-                Endpoint::Http { method: m, .. } if *m == method => {
-                    return Routed::Endpoint(&route.endpoint)
-                }
-                Endpoint::Http { .. } => {}
-            }
         }
         let allowed = candidates
             .iter()
@@ -233,6 +275,20 @@ impl Router {
     }
 }
 
+/// Among `routes` (in order of preference), the one for this request: a
+/// WebSocket for an upgrade, else an HTTP endpoint of its method.
+fn pick<'a>(routes: &[&'a Route], method: &str, upgrade: bool) -> Option<&'a Endpoint> {
+    let ws = routes
+        .iter()
+        .find(|r| upgrade && matches!(r.endpoint, Endpoint::WebSocket(_)));
+    let http = || {
+        routes
+            .iter()
+            .find(|r| matches!(r.endpoint, Endpoint::Http { method: m, .. } if m == method))
+    };
+    ws.or_else(http).map(|r| &r.endpoint)
+}
+
 fn http_endpoint<F, Fut>(method: &'static str, handler: F) -> Endpoint
 where
     F: Fn(Request) -> Fut + Send + Sync + 'static,
@@ -241,5 +297,66 @@ where
     Endpoint::Http {
         method,
         handler: Arc::new(move |req| handler(req).boxed()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    /// What `find` chose, in short: "ws", the HTTP method, 405 or 404.
+    fn chosen(router: &Router, method: &str, path: &str, upgrade: bool) -> String {
+        match router.find(method, path, upgrade) {
+            Routed::Endpoint(Endpoint::WebSocket(_)) => "ws".into(),
+            Routed::Endpoint(Endpoint::Http { method, .. }) => (*method).into(),
+            Routed::WrongMethod(allowed) => format!("405 {}", allowed.join(",")),
+            Routed::NotFound => "404".into(),
+        }
+    }
+
+    fn page(_: Request) -> std::future::Ready<Response> {
+        std::future::ready(Response::new(StatusCode::OK))
+    }
+
+    #[test]
+    fn a_websocket_and_pages_at_one_path_are_told_apart_by_the_upgrade() {
+        let router = Router::new()
+            .websocket("/", |_, _| async {})
+            .get_prefix("/", page);
+        assert_eq!(chosen(&router, "GET", "/", true), "ws");
+        assert_eq!(chosen(&router, "GET", "/", false), "GET");
+        assert_eq!(chosen(&router, "HEAD", "/", false), "GET");
+        assert_eq!(chosen(&router, "GET", "/app.js", false), "GET");
+        // Nothing else answers a POST there: the handshake says why.
+        assert_eq!(chosen(&router, "POST", "/", false), "ws");
+    }
+
+    #[test]
+    fn a_websocket_prefix_takes_every_path_no_other_route_does() {
+        let router = Router::new()
+            .websocket_prefix("/", |_, _| async {})
+            .page("/healthz", "text/plain", "ok")
+            .post("/push", page);
+        assert_eq!(chosen(&router, "GET", "/websockify", true), "ws");
+        assert_eq!(chosen(&router, "GET", "/", true), "ws");
+        assert_eq!(chosen(&router, "GET", "/healthz", false), "GET");
+        assert_eq!(chosen(&router, "HEAD", "/healthz", false), "GET");
+        // An exact path's own methods; a WebSocket prefix does not take
+        // a path that has them.
+        assert_eq!(chosen(&router, "GET", "/push", false), "405 POST");
+    }
+
+    #[test]
+    fn exact_paths_and_longer_prefixes_win() {
+        let router = Router::new()
+            .get_prefix("/", page)
+            .post_prefix("/api/", page)
+            .websocket("/ws", |_, _| async {});
+        assert_eq!(chosen(&router, "POST", "/api/x", false), "POST");
+        assert_eq!(chosen(&router, "GET", "/api/x", false), "GET");
+        assert_eq!(chosen(&router, "GET", "/ws", true), "ws");
+        assert_eq!(chosen(&router, "DELETE", "/x", false), "405 GET");
+        assert_eq!(chosen(&Router::new(), "GET", "/x", false), "404");
     }
 }

@@ -237,8 +237,13 @@ async fn read_and_answer(
                 peer,
                 protocol: None,
             };
+            let head_only = request.head.method == "HEAD";
             let response = handler(request).await;
-            respond(io, &response, peer).await;
+            if head_only {
+                respond_head(io, &response, peer).await;
+            } else {
+                respond(io, &response, peer).await;
+            }
             Ok(None)
         }
         Endpoint::WebSocket(handler) => {
@@ -267,7 +272,8 @@ fn route(router: &Router, head: &RequestHead, peer: SocketAddr) -> Result<Endpoi
     if let Some(refusal) = router.refusal(head, peer) {
         return Err(Refused::Answer(refusal));
     }
-    match router.find(&head.method, &head.path) {
+    let upgrade = head.has_token("upgrade", "websocket");
+    match router.find(&head.method, &head.path, upgrade) {
         Routed::Endpoint(endpoint) => Ok(endpoint.clone()),
         Routed::NotFound => Err(Refused::Answer(Response::text(
             StatusCode::NOT_FOUND,
@@ -358,9 +364,19 @@ impl Drop for Slot {
 
 /// Writes a response and ends the connection.
 async fn respond(io: &mut ServerIo, response: &Response, peer: SocketAddr) {
+    send(io, &response.to_bytes(), response, peer).await;
+}
+
+/// [`respond`] to a `HEAD`: the head alone, its `Content-Length` the
+/// body's.
+async fn respond_head(io: &mut ServerIo, response: &Response, peer: SocketAddr) {
+    send(io, &response.head_bytes(), response, peer).await;
+}
+
+async fn send(io: &mut ServerIo, bytes: &[u8], response: &Response, peer: SocketAddr) {
     if response.status().is_client_error() || response.status().is_server_error() {
         tracing::debug!(%peer, status = response.status().as_u16(), "refused a request");
     }
-    let _ = io.write_all(&response.to_bytes()).await;
+    let _ = io.write_all(bytes).await;
     let _ = io.close().await;
 }

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::{blocking, status};
+
 use std::sync::Arc;
 use switchyard_ws::WsMessage;
 
@@ -12,18 +14,6 @@ use switchyard_bridge::{
     Auth, ErrorKind, ListenerConfig, RouteConfig, Scheme, TargetSpec, TokenMap,
 };
 use switchyard_ws::{ClientConfig, OriginPolicy};
-
-fn status(response: &str) -> u16 {
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    async_std::task::spawn_blocking(f).await
-}
 
 #[async_std::test]
 async fn pages_of_other_origins_are_refused_unless_allowed() {

@@ -5,23 +5,13 @@
 
 mod support;
 
+use support::{blocking, status};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_bridge::{Scheme, TokenMap};
-
-fn status(response: &str) -> u16 {
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    async_std::task::spawn_blocking(f).await
-}
 
 /// A raw request; the whole response.
 fn request(addr: std::net::SocketAddr, raw: &str) -> String {

@@ -3,9 +3,9 @@
 //! file being truncated or replaced (log rotation).
 //!
 //! ```text
-//! cargo run --example ws_tail -- --file app.log
+//! cargo run --example ws_tail -- --file /tmp/app.log
 //! # open http://127.0.0.1:8080/, then in another terminal:
-//! echo "a new line" >> app.log
+//! echo "a new line" >> /tmp/app.log
 //! ```
 //!
 //! A thread polls the file (every `--poll-ms`): a larger file has new lines,

@@ -433,3 +433,26 @@ fn ws_client_reaches_the_echo_server_over_wss_with_a_self_signed_certificate() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn example_servers_close_their_websockets_with_1001_on_sigterm() {
+    use futures::StreamExt;
+    for name in ["ws_echo_server", "ws_push"] {
+        let mut server = ExampleServer::start(name, &["127.0.0.1:0"]);
+        let addr = server.addr;
+        let mut page =
+            switchyard::rt::block_on(switchyard::ws::connect(&format!("ws://{addr}/ws"))).unwrap();
+        if name == "ws_push" {
+            // Joined (the answer to its join) before the signal.
+            switchyard::rt::block_on(page.next()).unwrap().unwrap();
+        }
+        // The page reads (and so answers the close) while the server stops.
+        let reading = std::thread::spawn(move || {
+            let end = switchyard::rt::block_on(page.next());
+            (end.is_none(), page.peer_close().map(|c| c.code))
+        });
+        let status = server.signal_and_wait("TERM", std::time::Duration::from_secs(10));
+        assert!(status.is_some_and(|s| s.success()), "{name}: {status:?}");
+        assert_eq!(reading.join().unwrap(), (true, Some(1001)), "{name}");
+    }
+}

@@ -84,10 +84,24 @@ impl Sharing {
 /// `listening on ADDR` on stdout (the address a port 0 was given, which
 /// users and the tests read).
 pub async fn serve_ws(addr: &str, config: WsServerConfig, router: Router) -> anyhow::Result<()> {
+    let grace = config.shutdown_grace;
     let server = WsServer::bind(addr, config, router)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     println!("listening on {}", server.local_addr()?);
+    // SIGINT or SIGTERM: stop accepting and close every WebSocket with
+    // 1001 "going away", so that pages know to come back (rather than see
+    // 1006); whatever is still open after the grace period does not hold
+    // the process.
+    let shutdown = server.shutdown();
+    ctrlc::set_handler(move || {
+        shutdown.trigger();
+        std::thread::spawn(move || {
+            std::thread::sleep(grace + Duration::from_secs(1));
+            std::process::exit(0);
+        });
+    })
+    .context("cannot install the SIGINT/SIGTERM handler")?;
     server.serve().await;
     Ok(())
 }

@@ -1,7 +1,8 @@
 // Drives the example pages in headless Chromium, as a person would: two
 // chat windows talking (on one server, and on two sharing a room through
 // Redis), a chat page joining again after its server restarts, a push reaching an open page, a log line appearing
-// on the tail page, an echo coming back, the bridge's terminal page reaching
+// on the tail page, an echo coming back (and again after its server
+// restarts), the bridge's terminal page reaching
 // TCP and UDP services. Run by tests/browser_pages.rs with
 // the folder of the built examples; prints "N passed, N failed" and exits
 // non-zero on any failure. Screenshots go to SCREENSHOTS (if set).
@@ -204,11 +205,25 @@ const tests = {
     await page.close();
   },
 
-  async "the echo page gets its message back"() {
-    const base = await start("ws_echo_server", []);
+  async "the echo page gets its message back, and reconnects after a restart"() {
+    const program = join(examples, "ws_echo_server");
+    const addr = await listening(program, ["127.0.0.1:0"]);
+    const server = children[children.length - 1];
     const page = await browser.newPage();
-    await page.goto(base + "/");
-    await page.getByText("connected").waitFor();
+    await page.goto("http://" + addr + "/");
+    await page.getByText("connected", { exact: false }).first().waitFor();
+    // A long unbroken message stays inside its box.
+    const long = "x".repeat(300);
+    await page.fill("#message", long);
+    await page.press("#message", "Enter");
+    await page.getByText("< " + long).waitFor();
+    const overflows = await page.$eval("#log", (log) => log.scrollWidth > log.clientWidth);
+    if (overflows) throw new Error("a long message runs out of the log's box");
+    // SIGTERM: the page is told 1001, and finds the server again.
+    server.kill("SIGTERM");
+    await page.getByText("closed (1001").waitFor();
+    await listening(program, [addr]);
+    await page.locator(".status", { hasText: /^.*connected$/ }).nth(1).waitFor({ timeout: 20000 });
     await page.fill("#message", "echo me");
     await page.press("#message", "Enter");
     await page.getByText("< echo me").waitFor();

@@ -25,9 +25,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.into_config()?;
     let grace = config.shutdown_grace;
     let listeners: Vec<Endpoint> = config.listeners.iter().map(|l| l.listen.clone()).collect();
+    let routes: Vec<Vec<String>> = config
+        .listeners
+        .iter()
+        .map(|l| l.routes.iter().map(describe_route).collect())
+        .collect();
     let bridge = switchyard_rt::block_on(Bridge::bind(config))?;
-    for (listen, addr) in listeners.iter().zip(bridge.local_addrs()) {
+    for ((listen, addr), routes) in listeners.iter().zip(bridge.local_addrs()).zip(&routes) {
         println!("listening on {}://{addr}", listen.scheme.as_str());
+        // Every route and where it goes, as the operator meant it.
+        for route in routes {
+            tracing::info!("{}://{addr}{route}", listen.scheme.as_str());
+        }
     }
     let shutdown = bridge.shutdown();
     ctrlc::set_handler(move || {
@@ -43,4 +52,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     .context("cannot install the SIGINT/SIGTERM handler")?;
     switchyard_rt::block_on(bridge.serve());
     Ok(())
+}
+
+/// `PATH -> TARGET` for a WebSocket listener's route (`/` takes every path
+/// no other route takes), `-> TARGET` for a TCP or UDP listener's.
+fn describe_route(route: &switchyard_bridge::RouteConfig) -> String {
+    let target = match &route.target {
+        switchyard_bridge::TargetSpec::Fixed(endpoint) => endpoint.to_string(),
+        switchyard_bridge::TargetSpec::Tokens(tokens) => {
+            let mut names: Vec<String> = tokens
+                .iter()
+                .map(|(name, endpoint)| format!("{name}={endpoint}"))
+                .collect();
+            names.sort();
+            format!("by ?token= ({})", names.join(", "))
+        }
+    };
+    let path = if route.path == "/" {
+        "/ (every path)"
+    } else {
+        &route.path
+    };
+    format!("{path} -> {target}")
 }

@@ -133,6 +133,14 @@ idle_timeout = 30
             WsMessage::binary(path.as_bytes().to_vec())
         );
     }
+    // The startup log names every route and where it goes.
+    let log = bridge.log();
+    for route in [
+        format!("ws://{}/stream -> tcp://{tcp}", bridge.addr),
+        format!("ws://{}/datagrams -> udp://{udp}", bridge.addr),
+    ] {
+        assert!(log.contains(&route), "{route} not in\n{log}");
+    }
     let addr = bridge.addr;
     let health =
         async_std::task::spawn_blocking(move || support::http_get(addr, "/healthz", "")).await;

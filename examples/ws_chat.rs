@@ -176,10 +176,9 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
     }
     // Who is here, then everything that happens from now on.
     // (Only the joiner, if the backplane cannot say: the page asks again.)
-    let here = members(&*backplane, &room).await.unwrap_or_else(|_| {
-        serde_json::json!({ "kind": "members", "names": [name.as_str()], "time": now() as u64 })
-            .to_string()
-    });
+    let here = members(&*backplane, &room)
+        .await
+        .unwrap_or_else(|_| members_message(&[name.as_str()]));
     if conn.send(WsMessage::text(here)).await.is_err() {
         return;
     }
@@ -229,14 +228,16 @@ enum Reply {
     Nothing,
 }
 
-/// `{"kind":"members","names":[...],"time":...}`: who is in `room`; an
-/// error for the page if the backplane cannot say.
+/// `{"kind":"members","names":[...],"time":...}`.
+fn members_message(names: &[impl Serialize]) -> String {
+    serde_json::json!({ "kind": "members", "names": names, "time": now() as u64 }).to_string()
+}
+
+/// The members message for `room`; an error for the page if the backplane
+/// cannot say.
 async fn members(backplane: &dyn Backplane, room: &str) -> Result<String, Bytes> {
     match backplane.members(room).await {
-        Ok(names) => Ok(
-            serde_json::json!({ "kind": "members", "names": names, "time": now() as u64 })
-                .to_string(),
-        ),
+        Ok(names) => Ok(members_message(&names)),
         Err(e) => {
             tracing::warn!(%room, error = %e, "members unavailable");
             Err(error("who is here is unknown for now, try again"))

@@ -207,6 +207,15 @@ fn unreachable_servers_and_bad_arguments_fail_clearly() {
         let out = run(&format!("echo tcp://{closed} {bad}"));
         assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{bad}");
     }
+    for count in ["0", "1025"] {
+        let out = run(&format!(
+            "fanout --subscribe ws://{closed}/ws --publish http://{closed}/push --posts-in-flight {count}"
+        ));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--posts-in-flight is 1 to 1024"),
+            "{count}"
+        );
+    }
     let out = run("--help");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
 }

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
-import { connect as tcpConnect } from "node:net";
+import { connect as tcpConnect, createServer } from "node:net";
 import { chromium } from "playwright-core";
 
 const examples = process.argv[2];
@@ -39,20 +39,44 @@ async function start(name, args) {
   return "http://" + await listening(join(examples, name), ["127.0.0.1:0", ...args]);
 }
 
-/** Starts Debian's redis-server on a free port; resolves to its URL. */
-async function redis() {
-  const port = 20000 + Math.floor(Math.random() * 30000);
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  children.push(child);
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise((resolve) => {
-      const socket = tcpConnect(port, "127.0.0.1", () => { socket.end(); resolve(true); });
-      socket.on("error", () => resolve(false));
+/** A port nobody listens on now (the system picks it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
     });
-    if (up) return "redis://127.0.0.1:" + port;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+}
+
+/** Starts Debian's redis-server on a free port; resolves to its URL. If it
+ * exits (say the port was taken meanwhile) it is tried on another port, and
+ * what it printed is in the error when it never answers. */
+async function redis() {
+  let printed = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let exited = false;
+    child.once("exit", (code, signal) => { exited = true; printed += `(exited: ${code ?? signal})\n`; });
+    child.once("error", (error) => { exited = true; printed += `(${error.message})\n`; });
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on("data", (chunk) => { printed = (printed + chunk).slice(-2000); });
+    }
+    for (let i = 0; i < 200 && !exited; i++) {
+      const up = await new Promise((resolve) => {
+        const socket = tcpConnect(port, "127.0.0.1", () => { socket.end(); resolve(true); });
+        socket.on("error", () => resolve(false));
+      });
+      if (up) return "redis://127.0.0.1:" + port;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill("SIGKILL");
   }
-  throw new Error("redis-server did not start");
+  throw new Error("redis-server did not start; it printed:\n" + printed);
 }
 
 async function shot(page, name) {

@@ -1,13 +1,14 @@
 //! [`Bridge`]: every listener of a [`BridgeConfig`], bound and served.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::future::join_all;
 use futures::FutureExt;
 use switchyard_rt::Shutdown;
 
+use crate::route_table::RouteTable;
 use crate::session::Route;
 use crate::{serve_tcp, serve_udp, serve_ws};
 use crate::{
@@ -47,8 +48,8 @@ pub enum BridgeError {
 
 enum Bound {
     Ws(switchyard_ws::WsServer),
-    Tcp(switchyard_tcp::Server, Arc<Route>, usize),
-    Udp(switchyard_udp::UdpListener, Arc<Route>),
+    Tcp(switchyard_tcp::Server, Arc<RouteTable>, usize),
+    Udp(switchyard_udp::UdpListener, Arc<RouteTable>),
 }
 
 /// A running set of listeners, each relaying its sessions to its routes'
@@ -85,9 +86,7 @@ enum Bound {
 pub struct Bridge {
     bound: Vec<Bound>,
     addrs: Vec<SocketAddr>,
-    metrics: Arc<Metrics>,
-    shutdown: Shutdown,
-    grace: Duration,
+    reloader: Reloader,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -106,12 +105,14 @@ impl Bridge {
         let shutdown = Shutdown::new();
         let mut bound = Vec::new();
         let mut addrs = Vec::new();
+        let mut tables = Vec::new();
         for listener in &config.listeners {
-            let routes = routes(listener, &metrics, &shutdown)?;
+            let table = Arc::new(RouteTable::new(routes(listener, &metrics, &shutdown)?));
+            tables.push(table.clone());
             let (b, addr) = match listener.listen.scheme {
                 Scheme::Ws | Scheme::Wss => {
                     let server =
-                        serve_ws::bind(listener, routes, metrics.clone(), config.shutdown_grace)
+                        serve_ws::bind(listener, table, metrics.clone(), config.shutdown_grace)
                             .await?
                             .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
@@ -122,17 +123,14 @@ impl Bridge {
                         .await?
                         .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
-                    (
-                        Bound::Tcp(server, routes[0].clone(), listener.max_message),
-                        addr,
-                    )
+                    (Bound::Tcp(server, table, listener.max_message), addr)
                 }
                 Scheme::Udp => {
                     let socket = serve_udp::bind(listener)
                         .await?
                         .with_shutdown(shutdown.clone());
                     let addr = socket.local_addr();
-                    (Bound::Udp(socket, routes[0].clone()), addr)
+                    (Bound::Udp(socket, table), addr)
                 }
             };
             addrs.push(addr.map_err(|error| BridgeError::Bind {
@@ -141,12 +139,16 @@ impl Bridge {
             })?);
             bound.push(b);
         }
+        let reloader = Reloader {
+            running: Arc::new(Mutex::new(config)),
+            tables,
+            metrics,
+            shutdown,
+        };
         Ok(Self {
             bound,
             addrs,
-            metrics,
-            shutdown,
-            grace: config.shutdown_grace,
+            reloader,
         })
     }
 
@@ -157,7 +159,13 @@ impl Bridge {
 
     /// The bridge's counters (what `GET /metrics` shows).
     pub fn metrics(&self) -> Arc<Metrics> {
-        self.metrics.clone()
+        self.reloader.metrics.clone()
+    }
+
+    /// What applies a new configuration's routes to this bridge while it
+    /// runs (`SIGHUP` in the command line).
+    pub fn reloader(&self) -> Reloader {
+        self.reloader.clone()
     }
 
     /// The bridge's shutdown signal, which every listener and session
@@ -166,7 +174,7 @@ impl Bridge {
     /// delivered, and [`serve`](Self::serve) returns once sessions have
     /// ended or the grace period is over.
     pub fn shutdown(&self) -> Shutdown {
-        self.shutdown.clone()
+        self.reloader.shutdown.clone()
     }
 
     /// Serves every listener until shut down.
@@ -175,15 +183,16 @@ impl Bridge {
         for b in self.bound {
             match b {
                 Bound::Ws(server) => running.push(server.serve().map(drop).boxed()),
-                Bound::Tcp(server, route, max) => {
-                    running.push(serve_tcp::serve(server, route, max).boxed());
+                Bound::Tcp(server, table, max) => {
+                    running.push(serve_tcp::serve(server, table, max).boxed());
                 }
-                Bound::Udp(socket, route) => {
-                    running.push(serve_udp::serve(socket, route).boxed());
+                Bound::Udp(socket, table) => {
+                    running.push(serve_udp::serve(socket, table).boxed());
                 }
             }
         }
-        let (shutdown, grace) = (self.shutdown, self.grace);
+        let grace = self.reloader.grace();
+        let shutdown = self.reloader.shutdown;
         let announce = async move {
             shutdown.wait().await;
             tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
@@ -191,6 +200,112 @@ impl Bridge {
         // Every listener serves until the signal, so both end.
         futures::join!(join_all(running), announce);
     }
+}
+
+/// Applies a new configuration to a running [`Bridge`]: its routes
+/// (paths, targets, tokens, time-outs, framing) take effect for new
+/// sessions, while running sessions go on with the routes they began with.
+///
+/// What a listener is bound with (its address, TLS, limits, static files,
+/// authentication, origins, heartbeat, metrics) and the shutdown grace need
+/// a restart: a configuration changing any of them is refused as a whole,
+/// saying what, and the running one is kept, as it is for a configuration
+/// that does not validate.
+#[derive(Debug, Clone)]
+pub struct Reloader {
+    /// The configuration running now.
+    running: Arc<Mutex<BridgeConfig>>,
+    /// Each listener's routes, in the configuration's order.
+    tables: Vec<Arc<RouteTable>>,
+    metrics: Arc<Metrics>,
+    shutdown: Shutdown,
+}
+
+/// Why a new configuration was not applied (the running one is kept).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// It does not validate.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A `wss://` target's CA certificate could not be used.
+    #[error(transparent)]
+    Tls(#[from] switchyard_ws::TlsError),
+    /// It changes what only a restart can.
+    #[error("{0}: needs a restart")]
+    NeedsRestart(String),
+}
+
+impl Reloader {
+    /// Validates `config`, checks that it changes only routes, and puts
+    /// its routes in place of the running ones. On an error nothing
+    /// changes.
+    pub fn reload(&self, config: BridgeConfig) -> Result<(), ReloadError> {
+        config.validate()?;
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        needs_restart(&running, &config).map_err(ReloadError::NeedsRestart)?;
+        let tables = config
+            .listeners
+            .iter()
+            .map(|listener| routes(listener, &self.metrics, &self.shutdown))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| match e {
+                BridgeError::Tls(e) => ReloadError::Tls(e),
+                other => ReloadError::NeedsRestart(other.to_string()),
+            })?;
+        for (table, routes) in self.tables.iter().zip(tables) {
+            table.replace(routes);
+        }
+        *running = config;
+        Ok(())
+    }
+
+    fn grace(&self) -> Duration {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .shutdown_grace
+    }
+}
+
+/// What `new` changes that only a restart can, if anything.
+fn needs_restart(old: &BridgeConfig, new: &BridgeConfig) -> Result<(), String> {
+    let listens = |c: &BridgeConfig| -> Vec<String> {
+        c.listeners.iter().map(|l| l.listen.to_string()).collect()
+    };
+    if listens(old) != listens(new) {
+        return Err(format!(
+            "the listeners change (from {} to {})",
+            listens(old).join(", "),
+            listens(new).join(", ")
+        ));
+    }
+    if old.shutdown_grace != new.shutdown_grace {
+        return Err("shutdown_grace changes".into());
+    }
+    for (a, b) in old.listeners.iter().zip(&new.listeners) {
+        let tcp_or_udp = !a.listen.scheme.is_websocket();
+        let changed = [
+            ("tls", a.tls != b.tls),
+            ("web", a.web != b.web),
+            ("origins", a.origins != b.origins),
+            ("max_connections", a.max_connections != b.max_connections),
+            ("max_message", a.max_message != b.max_message),
+            ("auth", a.auth != b.auth),
+            ("heartbeat", a.heartbeat != b.heartbeat),
+            ("metrics", a.metrics != b.metrics),
+            ("tcp_keepalive", a.tcp_keepalive != b.tcp_keepalive),
+            // A TCP or UDP listener is bound with its route's idle timeout.
+            (
+                "idle_timeout",
+                tcp_or_udp && a.routes[0].idle_timeout != b.routes[0].idle_timeout,
+            ),
+        ];
+        if let Some((name, _)) = changed.iter().find(|(_, changed)| *changed) {
+            return Err(format!("{}: {name} changes", a.listen));
+        }
+    }
+    Ok(())
 }
 
 /// Each route of a listener, ready to run sessions.
@@ -206,14 +321,9 @@ fn routes(
         .map(|route| {
             let dial = dial_options(route, listener)?;
             // UDP listeners expire their sessions themselves; other
-            // listeners reaching UDP need the relay's idle timeout.
-            let idle = match (udp_listener, route.idle_timeout) {
-                (true, _) => None,
-                (false, Some(idle)) => Some(idle),
-                (false, None) => route
-                    .can_reach(Scheme::Udp)
-                    .then_some(serve_udp::DEFAULT_UDP_IDLE),
-            };
+            // listeners reaching UDP get the relay's idle timeout, by
+            // default per session (`Route::relay_for`).
+            let idle = route.idle_timeout.filter(|_| !udp_listener);
             let label = if listener.listen.scheme.is_websocket() {
                 format!(
                     "{}://{}{}",
@@ -231,6 +341,7 @@ fn routes(
                 relay: RelayConfig::default()
                     .idle(idle)
                     .send_timeout(route.send_timeout),
+                udp_listener,
                 metrics: metrics.clone(),
                 shutdown: shutdown.clone(),
             }))
@@ -252,7 +363,10 @@ fn dial_options(
         .max_message(listener.max_message)
         .heartbeat(listener.heartbeat)
         .tcp_keepalive(listener.tcp_keepalive);
-    if options.tls.is_none() && route.can_reach(Scheme::Wss) {
+    // A token file may name a wss:// target later.
+    let may_reach_wss =
+        route.can_reach(Scheme::Wss) || matches!(route.target, crate::TargetSpec::TokenFile(_));
+    if options.tls.is_none() && may_reach_wss {
         options = options.tls(switchyard_ws::client_tls(route.target_ca.as_deref())?);
     }
     Ok(options)

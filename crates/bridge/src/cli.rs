@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::settings::{ListenerSettings, RouteSettings};
-use crate::{Auth, BridgeConfig, Endpoint, StreamFraming, TargetSpec, TokenMap};
+use crate::{Auth, BridgeConfig, Endpoint, StreamFraming, TargetSpec, TokenFile};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -34,13 +34,17 @@ Examples:
   # Several listeners and routes, each with its own options:
   switchyard-bridge --config bridge.toml
 
-Logs: one line per session (peer, route, bytes each way, duration, how it ended);
+Logs: every route at startup; one line per session (peer, route, bytes each way,
+duration, how it ended); every refused request (404, 403, 401) with its path;
 set RUST_LOG=debug for more. SIGINT/SIGTERM stop accepting, close WebSockets with
-1001 and exit within the grace period.";
+1001 and exit within the grace period. SIGHUP reads the config file (or --tokens)
+again: new sessions use its routes, running ones go on; a file with a mistake, or
+one that changes a listener itself, is reported and the running one kept. Token
+files are also read again whenever they change.";
 
 /// Relays between WebSocket, TCP and UDP: LISTEN accepts clients, TARGET is
 /// dialed once per session. Targets come only from here or the config file.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "switchyard-bridge", version, after_help = EXAMPLES)]
 pub struct Cli {
     /// Where to accept: ws://HOST:PORT/PATH, wss://..., tcp://HOST:PORT or udp://HOST:PORT.
@@ -122,7 +126,7 @@ impl Cli {
         let listen = self.listen.ok_or(CliError::Usage("LISTEN is required"))?;
         let target = match (self.target, &self.tokens) {
             (Some(target), _) => TargetSpec::Fixed(target),
-            (None, Some(file)) => TargetSpec::Tokens(TokenMap::load(file)?.into()),
+            (None, Some(file)) => TargetSpec::TokenFile(TokenFile::load(file)?.into()),
             (None, None) => return Err(CliError::Usage("TARGET or --tokens is required")),
         };
         let settings = ListenerSettings {

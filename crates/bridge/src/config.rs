@@ -10,16 +10,31 @@ use std::time::Duration;
 
 use switchyard_ws::{HeartbeatConfig, OriginPolicy};
 
-use crate::{Auth, DialOptions, Endpoint, Scheme, StreamFraming, TokenMap};
+use crate::{Auth, DialOptions, Endpoint, Scheme, StreamFraming, TokenFile, TokenMap};
 
 /// Where a route's sessions go.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum TargetSpec {
     /// Always this endpoint.
     Fixed(Endpoint),
-    /// The endpoint a `?token=NAME` query names in a token file; a missing
+    /// The endpoint a `?token=NAME` query names in these tokens; a missing
     /// or unknown token is refused (403) before the upgrade.
     Tokens(Arc<TokenMap>),
+    /// As [`Tokens`](Self::Tokens), from a token file read again whenever
+    /// it changes (what `--tokens` and a config file's `tokens` give).
+    TokenFile(Arc<TokenFile>),
+}
+
+impl TargetSpec {
+    /// The tokens a `?token=` chooses from now; `None` for a fixed target.
+    pub fn tokens(&self) -> Option<Arc<TokenMap>> {
+        match self {
+            TargetSpec::Fixed(_) => None,
+            TargetSpec::Tokens(tokens) => Some(tokens.clone()),
+            TargetSpec::TokenFile(file) => Some(file.current()),
+        }
+    }
 }
 
 /// One route: a path on a WebSocket listener (or the whole of a TCP or UDP
@@ -105,11 +120,11 @@ impl RouteConfig {
         self
     }
 
-    /// Whether any target this route can reach has this scheme.
+    /// Whether any target this route can reach now has this scheme.
     pub(crate) fn can_reach(&self, scheme: Scheme) -> bool {
-        match &self.target {
-            TargetSpec::Fixed(endpoint) => endpoint.scheme == scheme,
-            TargetSpec::Tokens(tokens) => tokens.iter().any(|(_, e)| e.scheme == scheme),
+        match (&self.target, self.target.tokens()) {
+            (TargetSpec::Fixed(endpoint), _) => endpoint.scheme == scheme,
+            (_, tokens) => tokens.is_some_and(|t| t.iter().any(|(_, e)| e.scheme == scheme)),
         }
     }
 }
@@ -332,7 +347,7 @@ impl ListenerConfig {
                     self.routes.len()
                 ));
             }
-            if matches!(self.routes[0].target, TargetSpec::Tokens(_)) {
+            if self.routes[0].target.tokens().is_some() {
                 return error("token files need a WebSocket listener (?token=NAME)".into());
             }
             let ws_only = [

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use crate::settings::{ListenerSettings, RouteSettings};
 use crate::{
-    Auth, BridgeConfig, Endpoint, ListenerConfig, RouteConfig, StreamFraming, TargetSpec, TokenMap,
+    Auth, BridgeConfig, Endpoint, ListenerConfig, RouteConfig, StreamFraming, TargetSpec, TokenFile,
 };
 
 /// A configuration file that cannot be used.
@@ -258,9 +258,9 @@ fn route(
             TargetSpec::Fixed(endpoint)
         }
         (None, Some(tokens)) => {
-            let map = TokenMap::load(&base.join(tokens.get_ref()))
+            let file = TokenFile::load(&base.join(tokens.get_ref()))
                 .map_err(|e| source.invalid(&tokens, "tokens", e))?;
-            TargetSpec::Tokens(Arc::new(map))
+            TargetSpec::TokenFile(Arc::new(file))
         }
         (Some(target), Some(_)) => {
             return Err(source.invalid(

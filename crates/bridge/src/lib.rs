@@ -22,6 +22,7 @@ pub mod cli;
 mod config;
 mod config_file;
 mod metrics;
+mod route_table;
 mod serve_tcp;
 mod serve_udp;
 mod serve_ws;
@@ -30,13 +31,13 @@ mod settings;
 mod tokens;
 mod web;
 
-pub use bridge::{Bridge, BridgeError};
+pub use bridge::{Bridge, BridgeError, ReloadError, Reloader};
 pub use config::{BridgeConfig, ConfigError, ListenerConfig, RouteConfig, TargetSpec};
 pub use config_file::ConfigFileError;
 pub use metrics::{ErrorKind, Metrics};
 pub use serve_udp::DEFAULT_UDP_IDLE;
 pub use switchyard_ws::{Auth, AuthParseError};
-pub use tokens::{TokenFileError, TokenMap};
+pub use tokens::{TokenFile, TokenFileError, TokenMap, MAX_TOKEN_FILE};
 pub use web::{resolve_web_path, MAX_FILE};
 
 /// The connect layer the bridge is built on (switchyard-connect): endpoint

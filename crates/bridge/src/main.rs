@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Parser;
 use switchyard_bridge::cli::Cli;
 use switchyard_bridge::{Bridge, Endpoint};
@@ -22,7 +21,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = cli.into_config()?;
+    let config = cli.clone().into_config()?;
     let grace = config.shutdown_grace;
     let listeners: Vec<Endpoint> = config.listeners.iter().map(|l| l.listen.clone()).collect();
     let routes: Vec<Vec<String>> = config
@@ -39,7 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     let shutdown = bridge.shutdown();
-    ctrlc::set_handler(move || {
+    let stop = move || {
         shutdown.trigger();
         // Whatever is still open after the grace period does not hold the
         // process: exit regardless a moment later.
@@ -48,24 +47,100 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("switchyard-bridge: sessions still open after the grace period; exiting");
             std::process::exit(0);
         });
-    })
-    .context("cannot install the SIGINT/SIGTERM handler")?;
+    };
+    signals::handle(stop, bridge.reloader(), cli)?;
     switchyard_rt::block_on(bridge.serve());
     Ok(())
+}
+
+/// What the bridge does on signals.
+#[cfg(unix)]
+mod signals {
+    use anyhow::Context;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use switchyard_bridge::cli::Cli;
+    use switchyard_bridge::Reloader;
+
+    /// SIGINT and SIGTERM call `stop`, once; SIGHUP reads the configuration
+    /// again (the `--config` file, or the command line's `--tokens` file)
+    /// and applies its routes, or says why not and keeps the running ones.
+    pub fn handle(
+        stop: impl FnOnce() + Send + 'static,
+        reloader: Reloader,
+        cli: Cli,
+    ) -> anyhow::Result<()> {
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            .context("cannot install the signal handlers")?;
+        std::thread::spawn(move || {
+            let mut stop = Some(stop);
+            for signal in signals.forever() {
+                if signal != SIGHUP {
+                    if let Some(stop) = stop.take() {
+                        stop();
+                    }
+                    continue;
+                }
+                let applied = cli
+                    .clone()
+                    .into_config()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|config| Ok(reloader.reload(config)?));
+                match applied {
+                    Ok(()) => tracing::info!(
+                        "SIGHUP: configuration read again; new sessions use its routes"
+                    ),
+                    Err(e) => tracing::error!(
+                        "SIGHUP: configuration not applied, the running one kept: {e:#}"
+                    ),
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// What the bridge does on signals.
+#[cfg(not(unix))]
+mod signals {
+    use anyhow::Context;
+    use switchyard_bridge::cli::Cli;
+    use switchyard_bridge::Reloader;
+
+    /// Ctrl-C calls `stop`; there is no reload signal here.
+    pub fn handle(stop: impl FnOnce() + Send + 'static, _: Reloader, _: Cli) -> anyhow::Result<()> {
+        let stop = std::sync::Mutex::new(Some(stop));
+        ctrlc::set_handler(move || {
+            if let Some(stop) = stop.lock().ok().and_then(|mut s| s.take()) {
+                stop();
+            }
+        })
+        .context("cannot install the Ctrl-C handler")
+    }
 }
 
 /// `PATH -> TARGET` for a WebSocket listener's route (`/` takes every path
 /// no other route takes), `-> TARGET` for a TCP or UDP listener's.
 fn describe_route(route: &switchyard_bridge::RouteConfig) -> String {
-    let target = match &route.target {
-        switchyard_bridge::TargetSpec::Fixed(endpoint) => endpoint.to_string(),
-        switchyard_bridge::TargetSpec::Tokens(tokens) => {
+    let target = match (&route.target, route.target.tokens()) {
+        (switchyard_bridge::TargetSpec::Fixed(endpoint), _) => endpoint.to_string(),
+        (spec, tokens) => {
             let mut names: Vec<String> = tokens
                 .iter()
-                .map(|(name, endpoint)| format!("{name}={endpoint}"))
+                .flat_map(|t| {
+                    t.iter()
+                        .map(|(name, endpoint)| format!("{name}={endpoint}"))
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             names.sort();
-            format!("by ?token= ({})", names.join(", "))
+            match spec {
+                switchyard_bridge::TargetSpec::TokenFile(file) => format!(
+                    "by ?token= from {} (read again when it changes; now {})",
+                    file.path().display(),
+                    names.join(", ")
+                ),
+                _ => format!("by ?token= ({})", names.join(", ")),
+            }
         }
     };
     let path = if route.path == "/" {

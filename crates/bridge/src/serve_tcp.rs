@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use switchyard_tcp::{Server, ServerConfig, TcpKeepalive};
 
-use crate::session::{self, Route};
+use crate::route_table::RouteTable;
+use crate::session;
 use crate::{frame_stream, BridgeError, ListenerConfig};
 
 /// A TCP client idle this long (no byte either way) is closed, unless the
@@ -33,11 +34,13 @@ pub(crate) async fn bind(
 }
 
 /// Serves a bound TCP listener until it is shut down.
-pub(crate) async fn serve(server: Server, route: Arc<Route>, max_message: usize) {
+pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, max_message: usize) {
     server
         .serve(move |conn| {
-            let route = route.clone();
+            // The route now: a reload may have changed it.
+            let route = table.find("/");
             async move {
+                let Some(route) = route else { return };
                 let peer = conn.peer_addr();
                 let mut client =
                     frame_stream(conn.into_stream(), route.config.dial.framing, max_message);

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use switchyard_udp::{SessionConfig, UdpListener, MAX_PAYLOAD};
 
-use crate::session::{self, Route};
+use crate::route_table::RouteTable;
+use crate::session;
 use crate::{BridgeError, ListenerConfig};
 
 /// UDP sessions with nothing either way for this long end, unless the route
@@ -29,7 +30,7 @@ pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UdpListener, Bridg
 
 /// Serves a bound UDP listener until the bridge shuts down; sessions then
 /// deliver what they have taken, end and log.
-pub(crate) async fn serve(listener: UdpListener, route: Arc<Route>) {
+pub(crate) async fn serve(listener: UdpListener, table: Arc<RouteTable>) {
     let shutdown = listener.shutdown();
     loop {
         let mut client = match listener.accept().await {
@@ -41,7 +42,10 @@ pub(crate) async fn serve(listener: UdpListener, route: Arc<Route>) {
                 continue;
             }
         };
-        let route = route.clone();
+        // The route now: a reload may have changed it.
+        let Some(route) = table.find("/") else {
+            continue;
+        };
         switchyard_rt::spawn(async move {
             let Some(target) = route.target_for(None) else {
                 return;

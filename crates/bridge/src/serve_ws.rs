@@ -10,13 +10,14 @@ use switchyard_ws::http::Response;
 use switchyard_ws::{MessageKind, Router, WsServer, WsServerConfig};
 
 use crate::metrics::ErrorKind;
+use crate::route_table::RouteTable;
 use crate::session::{self, Route, CLOSE_WAIT};
-use crate::{BridgeError, ListenerConfig, Metrics, TargetSpec};
+use crate::{BridgeError, ListenerConfig, Metrics};
 
 /// Binds a WebSocket listener with its routes.
 pub(crate) async fn bind(
     listener: &ListenerConfig,
-    routes: Vec<Arc<Route>>,
+    table: Arc<RouteTable>,
     metrics: Arc<Metrics>,
     grace: std::time::Duration,
 ) -> Result<WsServer, BridgeError> {
@@ -38,22 +39,24 @@ pub(crate) async fn bind(
     if let Some((cert, key)) = &listener.tls {
         config = config.tls(switchyard_ws::server_tls(cert, key)?);
     }
-    let mut router = Router::new().guard(guard(listener, &routes, metrics.clone()));
-    for route in routes {
-        let path = route.config.path.clone();
-        let session = move |client, request| {
-            let route = route.clone();
-            async move { ws_session(client, request, &route).await }
-        };
-        // A route at `/` (a listen URL without a path) takes upgrades at
-        // every path no other route takes, as websockify does: noVNC asks
-        // for `/websockify`, other clients for what they were given.
-        router = if path == "/" {
-            router.websocket_prefix(&path, session)
-        } else {
-            router.websocket(&path, session)
-        };
-    }
+    // Every upgrade comes here, and goes to the route the table has for its
+    // path now (the guard has refused those without one): a reload changes
+    // the routes without binding again.
+    let sessions = table.clone();
+    let mut router = Router::new()
+        .guard(guard(listener, table, metrics.clone()))
+        .websocket_prefix("/", move |client, request| {
+            let route = sessions.find(&request.head.path);
+            async move {
+                match route {
+                    Some(route) => ws_session(client, request, &route).await,
+                    None => {
+                        let mut client = client;
+                        let _ = client.close(1001, "route removed by a reload").await;
+                    }
+                }
+            }
+        });
     if listener.metrics {
         let m = metrics.clone();
         router = router
@@ -74,7 +77,7 @@ pub(crate) async fn bind(
             })?);
         router = router.get_prefix("/", move |request| {
             let root = root.clone();
-            async move { crate::web::serve(&root, &request.head.path).await }
+            async move { crate::web::serve(&root, &request.head.path, request.peer).await }
         });
     }
     WsServer::bind(listener.listen.authority(), config, router)
@@ -85,23 +88,24 @@ pub(crate) async fn bind(
         })
 }
 
-/// Authentication on every request but `/healthz`, then tokens on token
-/// routes: both answered before any upgrade.
+/// Before any upgrade: authentication on every request but `/healthz`; a
+/// route for every upgrade (404 otherwise) and its token on token routes
+/// (403); 404 for a path nothing serves. Every refusal is logged.
 fn guard(
     listener: &ListenerConfig,
-    routes: &[Arc<Route>],
+    table: Arc<RouteTable>,
     metrics: Arc<Metrics>,
 ) -> impl Fn(&switchyard_ws::http::RequestHead, std::net::SocketAddr) -> Option<Response>
        + Send
        + Sync
        + 'static {
     let auth = listener.auth.clone();
-    let all_paths: Vec<String> = routes.iter().map(|r| r.config.path.clone()).collect();
-    let token_routes: Vec<Arc<Route>> = routes
-        .iter()
-        .filter(|r| matches!(r.config.target, TargetSpec::Tokens(_)))
-        .cloned()
-        .collect();
+    let pages: &'static [&'static str] = if listener.metrics {
+        &["/healthz", "/metrics"]
+    } else {
+        &[]
+    };
+    let web = listener.web.is_some();
     move |head, peer| {
         if let Some(auth) = &auth {
             if head.path != "/healthz" {
@@ -112,21 +116,24 @@ fn guard(
                 }
             }
         }
-        // Tokens choose a WebSocket's target: pages and files under the
-        // same paths need none.
+        let route = table.find(&head.path);
         if !head.has_token("upgrade", "websocket") {
+            // Pages and files need no token; a path no route, page or
+            // file can answer is 404 here, where it is logged.
+            if route.is_none() && !web && !pages.contains(&head.path.as_str()) {
+                tracing::info!(%peer, method = %head.method, path = %head.path, "404: no such path");
+                return Some(Response::text(StatusCode::NOT_FOUND, "no such path"));
+            }
             return None;
         }
-        // The route the request goes to: its own path's, else the one at
-        // `/`, which takes every other path.
-        let route = token_routes
-            .iter()
-            .find(|r| r.config.path == head.path)
-            .or_else(|| {
-                let taken = all_paths.contains(&head.path);
-                token_routes.iter().find(|r| !taken && r.config.path == "/")
-            })?;
-        if route.target_for(Some(head)).is_some() {
+        let Some(route) = route else {
+            tracing::info!(%peer, path = %head.path, "404: no WebSocket route at this path");
+            return Some(Response::text(
+                StatusCode::NOT_FOUND,
+                format!("no WebSocket route at {}", head.path),
+            ));
+        };
+        if route.config.target.tokens().is_none() || route.target_for(Some(head)).is_some() {
             return None;
         }
         metrics.error(ErrorKind::Refused);
@@ -154,7 +161,8 @@ async fn ws_session(
     // taken, then 1001), rather than the connection closing on its own.
     drop(client.get_mut().take_shutdown());
     let Some(target) = route.target_for(Some(&request.head)) else {
-        // The guard refused these already; a token file cannot change.
+        // The guard refused these already, unless the token file changed
+        // in between.
         let _ = client.get_mut().close(1008, "unknown token").await;
         return;
     };

@@ -22,7 +22,11 @@ pub(crate) struct Route {
     pub label: String,
     pub config: RouteConfig,
     pub dial: DialOptions,
+    /// Its relay's settings; [`relay_for`](Self::relay_for) adds the
+    /// default idle timeout for a UDP target.
     pub relay: RelayConfig,
+    /// Whether the listener is UDP (which expires its sessions itself).
+    pub udp_listener: bool,
     pub metrics: Arc<Metrics>,
     /// Closed when the bridge shuts down.
     pub shutdown: Shutdown,
@@ -34,10 +38,26 @@ impl Route {
     pub(crate) fn target_for(&self, head: Option<&RequestHead>) -> Option<Endpoint> {
         match &self.config.target {
             TargetSpec::Fixed(endpoint) => Some(endpoint.clone()),
-            TargetSpec::Tokens(tokens) => {
+            target => {
                 let name = head?.query_param("token")?;
-                tokens.get(&name).cloned()
+                target.tokens()?.get(&name).cloned()
             }
+        }
+    }
+}
+
+impl Route {
+    /// The relay's settings for a session to `target`: a UDP target (which
+    /// has no end of its own) gets the default idle timeout unless the
+    /// route sets one or the listener is UDP.
+    pub(crate) fn relay_for(&self, target: &Endpoint) -> RelayConfig {
+        let udp_default = !self.udp_listener
+            && self.config.idle_timeout.is_none()
+            && target.scheme == crate::Scheme::Udp;
+        if udp_default {
+            self.relay.idle(Some(crate::DEFAULT_UDP_IDLE))
+        } else {
+            self.relay
         }
     }
 }
@@ -108,7 +128,13 @@ where
         }
         Ok(mut target_conn) => {
             let shutdown = route.shutdown.wait();
-            let report = relay_until(&mut *client, &mut target_conn, route.relay, shutdown).await;
+            let report = relay_until(
+                &mut *client,
+                &mut target_conn,
+                route.relay_for(target),
+                shutdown,
+            )
+            .await;
             if matches!(report.a_to_b, DirectionEnd::Shutdown) {
                 // The target is told too: its write half shut, or a close.
                 let closing = futures::SinkExt::close(&mut target_conn);

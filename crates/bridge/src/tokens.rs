@@ -3,7 +3,9 @@
 //! where it is.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use crate::Endpoint;
 
@@ -54,10 +56,17 @@ pub enum TokenFileError {
 impl TokenMap {
     /// Reads and parses a token file.
     pub fn load(path: &Path) -> Result<Self, TokenFileError> {
-        let text = std::fs::read_to_string(path).map_err(|error| TokenFileError::Read {
+        let read = |error| TokenFileError::Read {
             path: path.display().to_string(),
             error,
-        })?;
+        };
+        let size = std::fs::metadata(path).map_err(read)?.len();
+        if size > MAX_TOKEN_FILE {
+            return Err(read(std::io::Error::other(format!(
+                "{size} bytes, over the {MAX_TOKEN_FILE}-byte limit"
+            ))));
+        }
+        let text = std::fs::read_to_string(path).map_err(read)?;
         Self::parse(&text)
     }
 
@@ -119,4 +128,88 @@ impl TokenMap {
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
+}
+
+/// The largest token file read: 16 MiB, some 200,000 tokens.
+pub const MAX_TOKEN_FILE: u64 = 16 << 20;
+
+/// A token file, read again when it changes (its modification time or size
+/// differs from the last read), as websockify reads its token files for
+/// every connection: a target added or removed takes effect for the next
+/// session without a reload. A file that changes into something that
+/// cannot be used (a mistake, half written) is reported once and its last
+/// good tokens are kept.
+///
+/// ```
+/// use switchyard_bridge::TokenFile;
+///
+/// let path = std::env::temp_dir().join(format!("tokens-doc-{}.txt", std::process::id()));
+/// std::fs::write(&path, "vnc1: tcp://10.0.0.5:5900\n")?;
+/// let file = TokenFile::load(&path)?;
+/// assert!(file.current().get("vnc1").is_some());
+///
+/// std::fs::write(&path, "vnc1: tcp://10.0.0.5:5900\nvnc2: tcp://10.0.0.6:5900\n")?;
+/// assert!(file.current().get("vnc2").is_some());
+///
+/// std::fs::write(&path, "vnc1 tcp://10.0.0.5:5900\n")?; // a mistake: the last good tokens stay
+/// assert!(file.current().get("vnc2").is_some());
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct TokenFile {
+    path: PathBuf,
+    loaded: Mutex<Loaded>,
+}
+
+#[derive(Debug)]
+struct Loaded {
+    /// What the file looked like when last read (good or not).
+    stamp: Option<(SystemTime, u64)>,
+    tokens: Arc<TokenMap>,
+}
+
+impl TokenFile {
+    /// Reads a token file, which must be usable now.
+    pub fn load(path: &Path) -> Result<Self, TokenFileError> {
+        let stamp = stamp(path);
+        let tokens = Arc::new(TokenMap::load(path)?);
+        Ok(Self {
+            path: path.to_path_buf(),
+            loaded: Mutex::new(Loaded { stamp, tokens }),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The tokens as the file says now: read again if it changed since the
+    /// last read; the last good ones if it cannot be read or parsed.
+    pub fn current(&self) -> Arc<TokenMap> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = stamp(&self.path);
+        if now != loaded.stamp {
+            loaded.stamp = now;
+            match TokenMap::load(&self.path) {
+                Ok(tokens) => {
+                    tracing::info!(file = %self.path.display(), tokens = tokens.len(), "token file read again");
+                    loaded.tokens = Arc::new(tokens);
+                }
+                Err(e) => tracing::warn!(
+                    file = %self.path.display(),
+                    error = %e,
+                    "token file changed but cannot be used; keeping its last good tokens"
+                ),
+            }
+        }
+        loaded.tokens.clone()
+    }
+}
+
+/// A file's modification time and size, `None` if it cannot be seen.
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }

@@ -50,10 +50,16 @@ pub fn resolve_web_path(root: &Path, request_path: &str) -> Result<PathBuf, Stat
 }
 
 /// The response for `GET request_path` under `root`, found and read on the
-/// runtime's pool for blocking calls.
-pub(crate) async fn serve(root: &Path, request_path: &str) -> Response {
-    let (root, request_path) = (root.to_owned(), request_path.to_owned());
-    switchyard_rt::spawn_blocking(move || read_file(&root, &request_path)).await
+/// runtime's pool for blocking calls. A refusal (no such file) is logged
+/// with the client's address.
+pub(crate) async fn serve(root: &Path, request_path: &str, peer: std::net::SocketAddr) -> Response {
+    let (root, path) = (root.to_owned(), request_path.to_owned());
+    let response = switchyard_rt::spawn_blocking(move || read_file(&root, &path)).await;
+    let status = response.status();
+    if status.is_client_error() {
+        tracing::info!(%peer, path = %request_path, status = status.as_u16(), "web: refused");
+    }
+    response
 }
 
 fn read_file(root: &Path, request_path: &str) -> Response {

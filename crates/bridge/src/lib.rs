@@ -43,6 +43,7 @@ pub use web::{resolve_web_path, MAX_FILE};
 /// The connect layer the bridge is built on (switchyard-connect): endpoint
 /// URLs, dialing, framing and the relay.
 pub use switchyard_connect::{
-    dial, frame_stream, relay, relay_until, BoxConnection, DialOptions, DirectionEnd, Endpoint,
-    EndpointError, RelayConfig, RelayReport, RelaySide, Scheme, StreamFraming,
+    dial, frame_stream, relay, relay_metered, relay_until, BoxConnection, DialOptions,
+    DirectionEnd, Endpoint, EndpointError, RelayConfig, RelayMeter, RelayReport, RelaySide, Scheme,
+    StreamFraming,
 };

@@ -2,6 +2,15 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::RelayMeter;
+
+/// The session-duration histogram's upper bounds, in seconds: from a
+/// refused dial (well under 0.1 s) to a remote desktop left open all day.
+const DURATION_BUCKETS: [f64; 9] = [
+    0.1, 1.0, 10.0, 60.0, 300.0, 1800.0, 3600.0, 14400.0, 86400.0,
+];
 
 /// Why a session failed, for the error counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +50,16 @@ impl ErrorKind {
 pub struct Metrics {
     sessions_open: AtomicU64,
     sessions_total: AtomicU64,
-    bytes_to_target: AtomicU64,
-    bytes_to_client: AtomicU64,
+    /// Bytes relayed, counted as they are delivered: `a_to_b` to targets,
+    /// `b_to_a` to clients.
+    relayed: RelayMeter,
     messages_skipped: AtomicU64,
     errors: [AtomicU64; 4],
+    /// Ended sessions by duration: one count per bucket of
+    /// [`DURATION_BUCKETS`] and one over the last.
+    durations: [AtomicU64; DURATION_BUCKETS.len() + 1],
+    /// Their total duration, in microseconds.
+    duration_sum_us: AtomicU64,
 }
 
 impl Metrics {
@@ -54,11 +69,35 @@ impl Metrics {
         self.sessions_total.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A session ended, having carried these bytes.
-    pub(crate) fn session_closed(&self, to_target: u64, to_client: u64) {
+    /// Where sessions count their bytes as they relay them (client to
+    /// target is `a_to_b`).
+    pub(crate) fn relayed(&self) -> &RelayMeter {
+        &self.relayed
+    }
+
+    /// A session ended after running this long.
+    pub(crate) fn session_closed(&self, duration: Duration) {
         self.sessions_open.fetch_sub(1, Ordering::Relaxed);
-        self.bytes_to_target.fetch_add(to_target, Ordering::Relaxed);
-        self.bytes_to_client.fetch_add(to_client, Ordering::Relaxed);
+        let seconds = duration.as_secs_f64();
+        let bucket = DURATION_BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(DURATION_BUCKETS.len());
+        self.durations[bucket].fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
+        self.duration_sum_us.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// Payload bytes delivered to targets since the start, sessions still
+    /// open included.
+    pub fn bytes_to_target(&self) -> u64 {
+        self.relayed.a_to_b.load(Ordering::Relaxed)
+    }
+
+    /// Payload bytes delivered to clients since the start, sessions still
+    /// open included.
+    pub fn bytes_to_client(&self) -> u64 {
+        self.relayed.b_to_a.load(Ordering::Relaxed)
     }
 
     /// Counts messages a destination refused and the relay left out.
@@ -94,14 +133,16 @@ impl Metrics {
         self.errors[i].load(Ordering::Relaxed)
     }
 
-    /// The Prometheus text exposition of every counter. Bytes are counted
-    /// when a session ends.
+    /// The Prometheus text exposition of every counter, and of the
+    /// session-duration histogram. Bytes are counted as they are
+    /// delivered, while sessions run.
     ///
     /// ```
     /// let metrics = switchyard_bridge::Metrics::default();
     /// let text = metrics.render();
     /// assert!(text.contains("switchyard_bridge_sessions_open 0\n"));
     /// assert!(text.contains("switchyard_bridge_errors_total{kind=\"connect\"} 0\n"));
+    /// assert!(text.contains("switchyard_bridge_session_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
     /// ```
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -126,19 +167,19 @@ impl Metrics {
         metric(
             "switchyard_bridge_bytes_to_target_total",
             "counter",
-            "Payload bytes relayed from clients to targets, by ended sessions.",
-            self.bytes_to_target.load(Ordering::Relaxed),
+            "Payload bytes delivered from clients to targets, counted as they go.",
+            self.bytes_to_target(),
         );
         metric(
             "switchyard_bridge_bytes_to_client_total",
             "counter",
-            "Payload bytes relayed from targets to clients, by ended sessions.",
-            self.bytes_to_client.load(Ordering::Relaxed),
+            "Payload bytes delivered from targets to clients, counted as they go.",
+            self.bytes_to_client(),
         );
         metric(
             "switchyard_bridge_messages_skipped_total",
             "counter",
-            "Messages a destination refused (not UTF-8 for a text WebSocket) and the relay left out, by ended sessions.",
+            "Messages a destination refused (not UTF-8 for a text WebSocket) and the relay left out, counted when their session ends.",
             self.skipped(),
         );
         let name = "switchyard_bridge_errors_total";
@@ -154,6 +195,27 @@ impl Metrics {
                 self.errors(kind)
             );
         }
+        self.render_durations(&mut out);
         out
+    }
+
+    /// The session-duration histogram, in Prometheus' form: cumulative
+    /// buckets, then the sum and the count.
+    fn render_durations(&self, out: &mut String) {
+        let name = "switchyard_bridge_session_duration_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} How long ended sessions ran.\n# TYPE {name} histogram"
+        );
+        let mut cumulative = 0;
+        for (i, count) in self.durations.iter().enumerate() {
+            cumulative += count.load(Ordering::Relaxed);
+            let le = DURATION_BUCKETS
+                .get(i)
+                .map_or("+Inf".to_string(), |bound| bound.to_string());
+            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let sum = self.duration_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
     }
 }

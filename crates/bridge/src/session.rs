@@ -11,7 +11,7 @@ use switchyard_ws::http::RequestHead;
 
 use crate::metrics::ErrorKind;
 use crate::{
-    dial, relay_until, DialOptions, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport,
+    dial, relay_metered, DialOptions, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport,
     RouteConfig, TargetSpec,
 };
 
@@ -128,13 +128,10 @@ where
         }
         Ok(mut target_conn) => {
             let shutdown = route.shutdown.wait();
-            let report = relay_until(
-                &mut *client,
-                &mut target_conn,
-                route.relay_for(target),
-                shutdown,
-            )
-            .await;
+            let relay = route.relay_for(target);
+            let meter = metrics.relayed();
+            let report =
+                relay_metered(&mut *client, &mut target_conn, relay, shutdown, meter).await;
             if matches!(report.a_to_b, DirectionEnd::Shutdown) {
                 // The target is told too: its write half shut, or a close.
                 let closing = futures::SinkExt::close(&mut target_conn);
@@ -147,7 +144,7 @@ where
         Outcome::Relayed(report) => (report.bytes_a_to_b, report.bytes_b_to_a),
         Outcome::Unreachable(_) => (0, 0),
     };
-    metrics.session_closed(to_target, to_client);
+    metrics.session_closed(started.elapsed());
     let end = match &outcome {
         Outcome::Unreachable(e) => format!("target unreachable: {e}"),
         Outcome::Relayed(report) => {

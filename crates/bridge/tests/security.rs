@@ -155,7 +155,7 @@ async fn over_the_connection_limit_is_503_and_the_slot_comes_back() {
 }
 
 #[async_std::test]
-async fn metrics_are_off_unless_enabled_and_count_sessions_and_bytes() {
+async fn metrics_are_off_unless_enabled_and_count_sessions_bytes_as_they_go_and_durations() {
     let echo = support::tcp_echo().await;
     let off = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"));
     let on = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).metrics(true);
@@ -175,6 +175,17 @@ async fn metrics_are_off_unless_enabled_and_count_sessions_and_bytes() {
         .unwrap();
     client.send(vec![1u8; 1000].into()).await.unwrap();
     assert_eq!(client.next().await.unwrap().unwrap().len(), 1000);
+    // Bytes count while the session runs, not only when it ends.
+    let text = blocking(move || support::http_get(on, "/metrics", "")).await;
+    for line in [
+        "switchyard_bridge_sessions_open 1\n",
+        "switchyard_bridge_bytes_to_target_total 1000\n",
+        "switchyard_bridge_bytes_to_client_total 1000\n",
+        "switchyard_bridge_session_duration_seconds_count 0\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
+    async_std::task::sleep(std::time::Duration::from_millis(150)).await;
     client.close(1000, "").await.unwrap();
     while client.next().await.is_some() {}
     let started = std::time::Instant::now();
@@ -204,6 +215,15 @@ async fn metrics_are_off_unless_enabled_and_count_sessions_and_bytes() {
         text.contains("switchyard_bridge_errors_total{kind=\"connect\"} 0\n"),
         "{text}"
     );
+    // One session of over 0.1 s (and far under 10 s) in the histogram.
+    for line in [
+        "switchyard_bridge_session_duration_seconds_bucket{le=\"0.1\"} 0\n",
+        "switchyard_bridge_session_duration_seconds_bucket{le=\"10\"} 1\n",
+        "switchyard_bridge_session_duration_seconds_bucket{le=\"+Inf\"} 1\n",
+        "switchyard_bridge_session_duration_seconds_count 1\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
 }
 
 #[async_std::test]

@@ -47,4 +47,6 @@ mod relay;
 pub use dial::{dial, BoxConnection, DialOptions, RelaySide};
 pub use endpoint::{Endpoint, EndpointError, Scheme};
 pub use framing::{frame_stream, StreamFraming, UnknownFraming};
-pub use relay::{relay, relay_until, DirectionEnd, RelayConfig, RelayReport};
+pub use relay::{
+    relay, relay_metered, relay_until, DirectionEnd, RelayConfig, RelayMeter, RelayReport,
+};

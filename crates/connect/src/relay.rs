@@ -7,6 +7,7 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -164,7 +165,9 @@ pub struct RelayReport {
 /// message its destination refuses (text that is not UTF-8) but stops at
 /// one too large for it, and drops what its source drops.
 #[derive(Debug)]
-struct Carrying {
+struct Carrying<'m> {
+    /// Where delivered bytes are counted as they go (a [`RelayMeter`]'s).
+    live: &'m AtomicU64,
     /// Handed to the destination, not yet flushed.
     pending_bytes: u64,
     pending_messages: u64,
@@ -175,9 +178,10 @@ struct Carrying {
     progress: Instant,
 }
 
-impl Carrying {
-    fn new(now: Instant) -> Self {
+impl<'m> Carrying<'m> {
+    fn new(now: Instant, live: &'m AtomicU64) -> Self {
         Self {
+            live,
             pending_bytes: 0,
             pending_messages: 0,
             bytes: 0,
@@ -188,7 +192,7 @@ impl Carrying {
     }
 }
 
-impl ForwardHooks for Carrying {
+impl ForwardHooks for Carrying<'_> {
     fn queued(&mut self, len: usize) {
         self.pending_bytes += len as u64;
         self.pending_messages += 1;
@@ -196,7 +200,11 @@ impl ForwardHooks for Carrying {
     }
 
     fn flushed(&mut self) {
-        self.bytes += std::mem::take(&mut self.pending_bytes);
+        let bytes = std::mem::take(&mut self.pending_bytes);
+        if bytes > 0 {
+            self.live.fetch_add(bytes, Ordering::Relaxed);
+        }
+        self.bytes += bytes;
         self.messages += std::mem::take(&mut self.pending_messages);
         self.progress = Instant::now();
     }
@@ -220,9 +228,9 @@ impl ForwardHooks for Carrying {
 
 /// One direction of a relay.
 #[derive(Debug)]
-struct Direction {
+struct Direction<'m> {
     forwarder: Forwarder,
-    hooks: Carrying,
+    hooks: Carrying<'m>,
     /// Its source ended cleanly and its destination is being closed.
     closing: bool,
     /// Since when the forwarder has held a message its destination has not
@@ -232,11 +240,11 @@ struct Direction {
     ended_at: Option<Instant>,
 }
 
-impl Direction {
-    fn new(now: Instant) -> Self {
+impl<'m> Direction<'m> {
+    fn new(now: Instant, live: &'m AtomicU64) -> Self {
         Self {
             forwarder: Forwarder::new(),
-            hooks: Carrying::new(now),
+            hooks: Carrying::new(now, live),
             closing: false,
             waiting_since: None,
             end: None,
@@ -347,7 +355,7 @@ impl Direction {
 
 /// Whether the relay is over: both directions ended, or one failed (the
 /// other is then cut: the caller says why).
-fn ended(forward: &mut Direction, backward: &mut Direction) -> bool {
+fn ended(forward: &mut Direction<'_>, backward: &mut Direction<'_>) -> bool {
     if forward.failed() || backward.failed() {
         forward.end(DirectionEnd::Cut);
         backward.end(DirectionEnd::Cut);
@@ -412,11 +420,64 @@ where
 /// progress), and the relay returns with [`DirectionEnd::Shutdown`]. The
 /// connections are left open for the caller to close saying why (a
 /// WebSocket with 1001).
-pub async fn relay_until<A, B, S>(
+pub async fn relay_until<A, B, S>(a: A, b: B, config: RelayConfig, shutdown: S) -> RelayReport
+where
+    A: MessageConnection + Keepalive + Unpin,
+    B: MessageConnection + Keepalive + Unpin,
+    S: Future<Output = ()>,
+{
+    relay_metered(a, b, config, shutdown, &RelayMeter::default()).await
+}
+
+/// Bytes delivered by relays while they run, each direction counted as
+/// soon as it is flushed to its destination: what a metrics page shows of
+/// sessions still open (a [`RelayReport`] comes only at the end). One
+/// meter may serve many relays at once.
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use std::sync::atomic::Ordering;
+/// use switchyard_connect::{relay_metered, RelayConfig, RelayMeter};
+/// use switchyard_udp::UdpSocket;
+///
+/// let (client, a) = (UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?);
+/// let (b, server) = (UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?);
+/// let (client_addr, a_addr, b_addr, server_addr) =
+///     (client.local_addr()?, a.local_addr()?, b.local_addr()?, server.local_addr()?);
+/// let mut client = client.connect(a_addr).await?;
+/// let mut server = server.connect(b_addr).await?;
+/// let (a, b) = (a.connect(client_addr).await?, b.connect(server_addr).await?);
+/// let meter = std::sync::Arc::new(RelayMeter::default());
+/// let m = meter.clone();
+/// let relaying = switchyard_rt::spawn(async move {
+///     relay_metered(a, b, RelayConfig::default(), std::future::pending(), &m).await
+/// });
+///
+/// client.send("ping".into()).await?;
+/// assert_eq!(server.next().await.unwrap()?, "ping");
+/// // Counted while the relay still runs.
+/// assert_eq!(meter.a_to_b.load(Ordering::Relaxed), 4);
+/// # drop(relaying);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct RelayMeter {
+    /// Payload bytes delivered from the first connection to the second.
+    pub a_to_b: AtomicU64,
+    /// Payload bytes delivered from the second connection to the first.
+    pub b_to_a: AtomicU64,
+}
+
+/// [`relay_until`], counting delivered bytes in `meter` as they go.
+pub async fn relay_metered<A, B, S>(
     mut a: A,
     mut b: B,
     config: RelayConfig,
     shutdown: S,
+    meter: &RelayMeter,
 ) -> RelayReport
 where
     A: MessageConnection + Keepalive + Unpin,
@@ -426,8 +487,8 @@ where
     let started = Instant::now();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut shutting_down: Option<Instant> = None;
-    let mut forward = Direction::new(started);
-    let mut backward = Direction::new(started);
+    let mut forward = Direction::new(started, &meter.a_to_b);
+    let mut backward = Direction::new(started, &meter.b_to_a);
     let mut timer = Deadline::new();
     poll_fn(|cx| loop {
         if shutting_down.is_none() && shutdown.as_mut().poll(cx).is_ready() {

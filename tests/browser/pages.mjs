@@ -2,8 +2,10 @@
 // chat windows talking (on one server, and on two sharing a room through
 // Redis), a chat page joining again after its server restarts, a push reaching an open page, a log line appearing
 // on the tail page, an echo coming back (and again after its server
-// restarts), the bridge's terminal page reaching
-// TCP and UDP services. Run by tests/browser_pages.rs with
+// restarts), the bridge's terminal page reaching TCP and UDP services
+// (switching between them, saying when a UDP service is down or silent,
+// and offering only TCP under the README's command-line recipe). Run by
+// tests/browser_pages.rs with
 // the folder of the built examples; prints "N passed, N failed" and exits
 // non-zero on any failure. Screenshots go to SCREENSHOTS (if set).
 
@@ -14,10 +16,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { connect as tcpConnect, createServer } from "node:net";
+import { createSocket } from "node:dgram";
 import { chromium } from "playwright-core";
 
 const examples = process.argv[2];
 const screenshots = process.env.SCREENSHOTS;
+// ONLY=words runs only the tests whose name holds them (while working on one).
+const only = process.env.ONLY;
 const children = [];
 
 /** Runs a program that prints `listening on [SCHEME://]ADDR`; resolves to ADDR. */
@@ -77,6 +82,21 @@ async function redis() {
     child.kill("SIGKILL");
   }
   throw new Error("redis-server did not start; it printed:\n" + printed);
+}
+
+const bridgeWeb = fileURLToPath(new URL("../../examples/bridge", import.meta.url));
+
+/** Starts switchyard-bridge serving the terminal page, with a config of
+ * text routes `[path, target, ...more lines]`; resolves to its base URL. */
+async function bridge(routes) {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bridge-page-"));
+  const config = join(dir, "bridge.toml");
+  const lines = ["[[listener]]", 'listen = "ws://127.0.0.1:0"', `web = ${JSON.stringify(bridgeWeb)}`];
+  for (const [path, target, ...more] of routes) {
+    lines.push("[[listener.route]]", `path = ${JSON.stringify(path)}`, `target = ${JSON.stringify(target)}`, "text = true", ...more);
+  }
+  writeFileSync(config, lines.join("\n") + "\n");
+  return "http://" + await listening(join(examples, "..", "switchyard-bridge"), ["--config", config]);
 }
 
 async function shot(page, name) {
@@ -202,30 +222,87 @@ const tests = {
     await page.close();
   },
 
-  async "the bridge page reaches a TCP line service and a UDP service"() {
+  async "the bridge page reaches a TCP line service and a UDP service, and switches between them"() {
     const tcp = await listening(join(examples, "tcp_server"), ["127.0.0.1:0", "--lines"]);
     const udp = await listening(join(examples, "udp_server"), ["127.0.0.1:0"]);
-    const web = fileURLToPath(new URL("../../examples/bridge", import.meta.url));
-    const dir = mkdtempSync(join(tmpdir(), "switchyard-bridge-page-"));
-    const config = join(dir, "bridge.toml");
-    writeFileSync(config, [
-      "[[listener]]", 'listen = "ws://127.0.0.1:0"', `web = ${JSON.stringify(web)}`,
-      "[[listener.route]]", 'path = "/term"', `target = "tcp://${tcp}"`, 'framing = "lines"', "text = true",
-      "[[listener.route]]", 'path = "/udp"', `target = "udp://${udp}"`, "text = true", "",
-    ].join("\n"));
-    const base = "http://" + await listening(join(examples, "..", "switchyard-bridge"), ["--config", config]);
+    const base = await bridge([["/term", `tcp://${tcp}`, 'framing = "lines"'], ["/udp", `udp://${udp}`]]);
     const page = await browser.newPage();
-    await page.goto(base + "/");
-    await page.getByText("[connected to /term]").waitFor();
-    await page.fill("#line", "hello over tcp");
-    await page.press("#line", "Enter");
-    await page.locator("#screen .received").getByText("hello over tcp").waitFor();
-    await page.selectOption("#service", "/udp");
+    // Opened on /udp by its URL: choosing TCP then goes to TCP.
+    await page.goto(base + "/?service=/udp");
     await page.getByText("[connected to /udp]").waitFor();
     await page.fill("#line", "hello over udp");
     await page.press("#line", "Enter");
     await page.locator("#screen .received").getByText("hello over udp").waitFor();
+    await page.selectOption("#service", "/term");
+    await page.getByText("[connected to /term]").waitFor();
+    await page.fill("#line", "hello over tcp");
+    await page.press("#line", "Enter");
+    await page.locator("#screen .received").getByText("hello over tcp").waitFor();
+    if (!page.url().endsWith("?service=%2Fterm")) throw new Error("the URL did not follow the choice: " + page.url());
+    await page.selectOption("#service", "/udp");
+    await page.getByText("[connected to /udp]").nth(1).waitFor();
+    await page.fill("#line", "udp again");
+    await page.press("#line", "Enter");
+    // Once the echo is back, the old sockets have long closed: each one's
+    // close came before the next one's "connected", never after.
+    await page.locator("#screen .received").getByText("udp again").waitFor();
+    const lines = await page.$$eval("#screen div", (divs) => divs.map((d) => d.textContent));
+    const events = lines.filter((l) => /^\[(connected|closed)/.test(l));
+    const expected = ["[connected to /udp]", "[closed /udp: switching to /term]", "[connected to /term]",
+                      "[closed /term: switching to /udp]", "[connected to /udp]"];
+    if (JSON.stringify(events) !== JSON.stringify(expected)) throw new Error("connects and closes in this order: " + JSON.stringify(lines));
     await shot(page, "bridge");
+    await page.close();
+  },
+
+  async "the bridge page says so when the UDP service is down or silent"() {
+    const tcp = await listening(join(examples, "tcp_server"), ["127.0.0.1:0", "--lines"]);
+    // Nothing listens there: the kernel answers ICMP port unreachable.
+    const down = await freePort();
+    let base = await bridge([["/term", `tcp://${tcp}`, 'framing = "lines"'], ["/udp", `udp://127.0.0.1:${down}`]]);
+    const page = await browser.newPage();
+    await page.goto(base + "/?service=/udp");
+    await page.getByText("[connected to /udp]").waitFor();
+    await page.fill("#line", "anyone there?");
+    await page.press("#line", "Enter");
+    await page.locator("#screen .problem", { hasText: "[closed 1014" }).getByText("Connection refused").waitFor();
+    await page.locator("#screen .problem", { hasText: "the service behind /udp did not answer" }).waitFor();
+    await page.fill("#line", "and now?");
+    await page.press("#line", "Enter");
+    await page.locator("#screen .problem", { hasText: "[not sent: not connected to /udp; press Connect]" }).waitFor();
+    await shot(page, "bridge-udp-down");
+    // A service that takes datagrams and never answers: the page says that
+    // nothing came back.
+    const silent = createSocket("udp4");
+    await new Promise((resolve) => silent.bind(0, "127.0.0.1", resolve));
+    const received = [];
+    silent.on("message", (msg) => received.push(msg.toString()));
+    base = await bridge([["/term", `tcp://${tcp}`, 'framing = "lines"'], ["/udp", `udp://127.0.0.1:${silent.address().port}`]]);
+    await page.goto(base + "/?service=/udp");
+    await page.getByText("[connected to /udp]").waitFor();
+    await page.fill("#line", "into the void");
+    await page.press("#line", "Enter");
+    await page.locator("#screen .problem", { hasText: "[nothing came back from /udp within 3 s]" }).waitFor({ timeout: 10000 });
+    silent.close();
+    if (!received.includes("into the void")) throw new Error("the silent service got " + JSON.stringify(received));
+    await shot(page, "bridge-udp-silent");
+    await page.close();
+  },
+
+  async "the bridge page from the command-line recipe offers only its TCP service"() {
+    // README, "Try it": the bridge from the command line only, one route.
+    const tcp = await listening(join(examples, "tcp_server"), ["127.0.0.1:0", "--lines"]);
+    const addr = await listening(join(examples, "..", "switchyard-bridge"),
+      ["ws://127.0.0.1:0/term", `tcp://${tcp}`, "--framing", "lines", "--text", "--web", bridgeWeb]);
+    const page = await browser.newPage();
+    await page.goto("http://" + addr.replace(/\/.*$/, "") + "/");
+    await page.getByText("[/udp is not served by this bridge: it has no route there]").waitFor();
+    await page.getByText("[connected to /term]").waitFor();
+    if (!await page.locator("#service option[value='/udp']").isDisabled()) throw new Error("/udp is still offered");
+    await page.fill("#line", "only tcp here");
+    await page.press("#line", "Enter");
+    await page.locator("#screen .received").getByText("only tcp here").waitFor();
+    await shot(page, "bridge-command-line");
     await page.close();
   },
 
@@ -259,6 +336,7 @@ const tests = {
 let passed = 0;
 let failed = 0;
 for (const [name, test] of Object.entries(tests)) {
+  if (only && !name.includes(only)) continue;
   try {
     await test();
     console.log(`ok - ${name}`);

@@ -1,6 +1,7 @@
 // Drives the example pages in headless Chromium, as a person would: two
 // chat windows talking (on one server, and on two sharing a room through
-// Redis), a chat page joining again after its server restarts, a push reaching an open page, a log line appearing
+// Redis), a chat page joining again after its server restarts, a push reaching an open page (and a topic's page
+// reached by its own curl hint), a log line appearing
 // on the tail page, an echo coming back (and again after its server
 // restarts), the bridge's terminal page reaching TCP and UDP services
 // (switching between them, saying when a UDP service is down or silent,
@@ -205,6 +206,32 @@ const tests = {
     if (JSON.parse(reply).delivered !== 1) throw new Error("push answered " + reply);
     await page.locator("#messages").getByText("pushed from outside").waitFor();
     await shot(page, "push");
+    await page.close();
+  },
+
+  async "a push page for a topic names it, and its curl hint reaches it"() {
+    const base = await start("ws_push", []);
+    const page = await browser.newPage();
+    await page.goto(base + "/?topics=news,no%20spaces");
+    await page.getByText("connected", { exact: true }).waitFor();
+    const watching = await page.textContent("#watching");
+    if (watching !== "(watching topic news)") throw new Error("the page says " + watching);
+    await page.locator("#ignored", { hasText: 'not watched: "no spaces"' }).waitFor();
+    // Pushed to the default topic: not this page's.
+    await fetch(base + "/push", { method: "POST", body: "for the default topic" });
+    // The hint, run as a person would paste it.
+    const hint = await page.textContent("#hint");
+    if (hint !== `curl -d 'hello' ${base}/push/news`) throw new Error("the hint is " + hint);
+    const curl = spawn("sh", ["-c", hint], { stdio: ["ignore", "pipe", "pipe"] });
+    let [reply, said] = ["", ""];
+    curl.stdout.on("data", (chunk) => { reply += chunk; });
+    curl.stderr.on("data", (chunk) => { said = (said + chunk).slice(-2000); });
+    await new Promise((resolve) => curl.once("exit", resolve));
+    if (!reply.includes('"delivered":1,')) throw new Error(`the hint's push answered ${reply} (${said})`);
+    await page.locator("#messages").getByText("hello").waitFor();
+    const shown = await page.textContent("#messages");
+    if (shown.includes("for the default topic")) throw new Error("a news page shows the default topic: " + shown);
+    await shot(page, "push-topic");
     await page.close();
   },
 

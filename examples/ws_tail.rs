@@ -1,6 +1,6 @@
-//! A log file, live in the browser, as in the documents: the page shows the
-//! last lines, then every line appended as it is written. It survives the
-//! file being truncated or replaced (log rotation).
+//! A log file, live in the browser, as in the documents: the page names the
+//! file, shows its last lines, then every line appended as it is written. It
+//! survives the file being truncated or replaced (log rotation), and says so.
 //!
 //! ```text
 //! cargo run --example ws_tail -- --file /tmp/app.log
@@ -12,8 +12,16 @@
 //! a smaller one was truncated (read again from the start), a different
 //! inode means it was replaced (reopened, read from the start). Lines are
 //! cut with switchyard's `Lines` framing, so a line over 64 KiB is skipped
-//! with a notice instead of held. Each page gets the last `--lines` lines,
-//! then everything new, as text messages.
+//! with a notice instead of held.
+//!
+//! Wire format (JSON text messages). A page is first told about the file,
+//! `{"file":"/tmp/app.log","state":"following","text":"following /tmp/app.log"}`
+//! (`"missing"` while it cannot be read, with the reason), then sent the
+//! last `--lines` lines, then every new one, each as `{"line":"..."}`. When
+//! the file is truncated or replaced, open pages are told so
+//! (`"state":"truncated"` or `"replaced"`), and the lines kept for new pages
+//! are forgotten: a page opened later starts with the file's new content,
+//! not with lines it no longer holds.
 
 mod common;
 
@@ -28,6 +36,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
 use futures::{FutureExt, SinkExt};
+use serde::Serialize;
 use switchyard::frame::{Error, Framing, Lines};
 use switchyard::ws::{
     run_subscriber, Hub, HubConfig, PushConfig, Router, ServerIo, WsConnection, WsServerConfig,
@@ -56,44 +65,170 @@ struct Args {
     poll_ms: u64,
 }
 
-/// The last lines, and the hub that carries new ones. Lines are recorded
-/// and published under one lock, so a page that joins under the same lock
-/// sees each line exactly once.
+/// What a page is told about the file: where it is, and a sentence for
+/// people.
+#[derive(Serialize)]
+struct Status<'a> {
+    file: &'a str,
+    state: State,
+    text: &'a str,
+}
+
+/// Where the follower is with the file.
+#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    /// Read, and watched for new lines.
+    Following,
+    /// Cannot be read (not there yet, gone mid-rotation, no permission).
+    Missing,
+    /// Just shrank: read again from its start. Told to open pages only.
+    Truncated,
+    /// Just replaced by another file: read from its start. Told to open
+    /// pages only.
+    Replaced,
+}
+
+/// One log line, for the page.
+#[derive(Serialize)]
+struct Line<'a> {
+    line: &'a str,
+}
+
+/// The last lines and what is known of the file, and the hub that carries
+/// what changes. Everything is recorded and published under one lock, so a
+/// page that joins under the same lock sees each line exactly once.
 struct Tail {
-    recent: Mutex<VecDeque<Bytes>>,
+    /// The file as the user gave it, for messages.
+    file: String,
+    shared: Mutex<Shared>,
     keep: usize,
     hub: Hub,
 }
 
+struct Shared {
+    /// The last `keep` lines, as sent to pages.
+    recent: VecDeque<Bytes>,
+    /// Where the follower is (following or missing).
+    state: State,
+    /// What a page is told first.
+    status: Bytes,
+}
+
 impl Tail {
-    fn add(&self, line: Bytes) {
+    fn new(file: String, state: State, reason: &str, keep: usize) -> Self {
+        let status = status_message(&file, state, reason);
+        Self {
+            file,
+            shared: Mutex::new(Shared {
+                recent: VecDeque::with_capacity(keep),
+                state,
+                status,
+            }),
+            keep,
+            hub: Hub::new(HubConfig::default()),
+        }
+    }
+
+    fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn add(&self, line: &[u8]) {
         // Pages read text: a line that is not UTF-8 (a binary or Latin-1
         // log) is shown with U+FFFD where its bad bytes were.
-        let line = match std::str::from_utf8(&line) {
-            Ok(_) => line,
-            Err(_) => Bytes::from(String::from_utf8_lossy(&line).into_owned()),
+        let line = String::from_utf8_lossy(line);
+        let Some(line) = json(&Line { line: &line }) else {
+            return;
         };
-        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-        if recent.len() == self.keep {
-            recent.pop_front();
+        let mut shared = self.shared();
+        if shared.recent.len() == self.keep {
+            shared.recent.pop_front();
         }
-        recent.push_back(line.clone());
+        shared.recent.push_back(line.clone());
+        self.publish(line);
+    }
+
+    /// The file is (again) readable, or not; open pages are told when
+    /// that changes. `reason` says why it is missing.
+    fn set(&self, state: State, reason: &str) {
+        let mut shared = self.shared();
+        if shared.state == state {
+            return;
+        }
+        shared.state = state;
+        shared.status = status_message(&self.file, state, reason);
+        self.publish(shared.status.clone());
+    }
+
+    /// The file was truncated or replaced: its old lines are gone, so new
+    /// pages will not be shown them; open pages are told.
+    fn restart(&self, why: State) {
+        let mut shared = self.shared();
+        shared.recent.clear();
+        self.publish(status_message(&self.file, why, ""));
+        // Pages opened from now on are simply following it.
+        shared.state = State::Following;
+        shared.status = status_message(&self.file, State::Following, "");
+    }
+
+    fn publish(&self, msg: Bytes) {
         // An in-memory hub has published by the time `publish` returns:
         // its answer is ready, and nothing here waits.
-        if let Some(Err(e)) = self.hub.publish(TOPIC, line).now_or_never() {
-            tracing::warn!(error = %e, "line not published");
+        if let Some(Err(e)) = self.hub.publish(TOPIC, msg).now_or_never() {
+            tracing::warn!(error = %e, "not published");
         }
+    }
+}
+
+/// The status message for `state`.
+fn status_message(file: &str, state: State, reason: &str) -> Bytes {
+    let text = match state {
+        State::Following => format!("following {file}"),
+        State::Missing => format!("cannot read {file}: {reason}; waiting for it"),
+        State::Truncated => format!("{file} was truncated: showing its lines from the start"),
+        State::Replaced => format!("{file} was replaced: showing the new file's lines"),
+    };
+    json(&Status {
+        file,
+        state,
+        text: &text,
+    })
+    .unwrap_or_default()
+}
+
+/// `value` as JSON text; none (logged) if it cannot be written, which our
+/// own strings never cause.
+fn json(value: &impl Serialize) -> Option<Bytes> {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => Some(Bytes::from(bytes)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot write JSON");
+            None
+        }
+    }
+}
+
+/// Why a file cannot be read, in words: "it does not exist" rather than
+/// the system's "No such file or directory (os error 2)".
+fn reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "it does not exist".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
     }
 }
 
 fn main() -> anyhow::Result<()> {
     common::init_logging();
     let args = Args::parse();
-    let tail = Arc::new(Tail {
-        recent: Mutex::new(VecDeque::with_capacity(args.lines)),
-        keep: args.lines.max(1),
-        hub: Hub::new(HubConfig::default()),
-    });
+    let file = args.file.display().to_string();
+    // What a page opened before the first look is told.
+    let (state, why) = match std::fs::metadata(&args.file) {
+        Ok(_) => (State::Following, String::new()),
+        Err(e) => (State::Missing, reason(&e)),
+    };
+    let tail = Arc::new(Tail::new(file, state, &why, args.lines.max(1)));
     let follower = tail.clone();
     let (path, poll) = (
         args.file.clone(),
@@ -115,28 +250,31 @@ fn main() -> anyhow::Result<()> {
     ))
 }
 
-/// One page: the recent lines, then every new one.
+/// One page: what is known of the file, the recent lines, then every
+/// change.
 async fn watch(tail: Arc<Tail>, conn: WsConnection<ServerIo>) {
     let mut sub = tail.hub.subscribe();
-    let recent: Vec<Bytes> = {
-        let recent = tail.recent.lock().unwrap_or_else(PoisonError::into_inner);
+    let first: Vec<Bytes> = {
+        let shared = tail.shared();
         if sub.join(TOPIC).is_err() {
             return;
         }
-        recent.iter().cloned().collect()
+        std::iter::once(shared.status.clone())
+            .chain(shared.recent.iter().cloned())
+            .collect()
     };
-    // The hub carries text: lines were made UTF-8 as they were read.
-    let mut lines = conn.text();
-    for line in recent {
-        if lines.feed(line).await.is_err() {
+    // The hub carries text: every message is JSON.
+    let mut messages = conn.text();
+    for msg in first {
+        if messages.feed(msg).await.is_err() {
             return;
         }
     }
-    if lines.flush().await.is_err() {
+    if messages.flush().await.is_err() {
         return;
     }
     let ignore = |_: &mut _, _| std::future::ready(None);
-    run_subscriber(lines.into_inner(), sub, &PushConfig::default(), ignore).await;
+    run_subscriber(messages.into_inner(), sub, &PushConfig::default(), ignore).await;
 }
 
 /// The file being followed: which one (by inode) and how far it was read.
@@ -146,32 +284,51 @@ struct Followed {
     offset: u64,
 }
 
+/// What one look at the file found.
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    /// The same file, perhaps longer.
+    Same,
+    /// It shrank: read again from the start.
+    Truncated,
+    /// Another file under the name: read from the start.
+    Replaced,
+}
+
 /// Polls `path` for ever, handing each new line to `tail`.
 fn follow(path: &PathBuf, poll: Duration, tail: &Tail) {
     let mut lines = Lines::default();
     let mut pending = BytesMut::new();
     let mut followed: Option<Followed> = None;
-    let mut warned = false;
+    // Only a file there at the start is read from near its end: one that
+    // appears later is all new.
+    let mut look_back = std::fs::metadata(path).is_ok();
     loop {
-        match step(path, &mut followed, &mut pending) {
-            Ok(()) => warned = false,
+        match step(path, &mut followed, &mut pending, look_back) {
+            Ok(seen) => {
+                look_back = false;
+                match seen {
+                    Seen::Same => tail.set(State::Following, ""),
+                    Seen::Truncated => tail.restart(State::Truncated),
+                    Seen::Replaced => tail.restart(State::Replaced),
+                }
+            }
             // Gone for a moment (mid-rotation) or unreadable: keep what is
             // known, and judge the file by its inode when it is back.
-            Err(e) if !warned => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read the file; waiting for it");
-                warned = true;
+            Err(e) => {
+                if tail.shared().state != State::Missing {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot read the file; waiting for it");
+                }
+                tail.set(State::Missing, &reason(&e));
             }
-            Err(_) => {}
         }
         loop {
             match lines.decode(&mut pending) {
-                Ok(Some(line)) => {
-                    tail.add(Bytes::from(String::from_utf8_lossy(&line).into_owned()))
-                }
+                Ok(Some(line)) => tail.add(&line),
                 Ok(None) => break,
-                Err(Error::LineTooLong { max }) => tail.add(Bytes::from(format!(
-                    "[a line over {max} bytes was skipped]"
-                ))),
+                Err(Error::LineTooLong { max }) => {
+                    tail.add(format!("[a line over {max} bytes was skipped]").as_bytes())
+                }
                 Err(_) => break,
             }
         }
@@ -180,23 +337,27 @@ fn follow(path: &PathBuf, poll: Duration, tail: &Tail) {
 }
 
 /// One look at the file: reopen it if it was replaced, start over if it was
-/// truncated, and read what was appended.
+/// truncated, and read what was appended. The first open starts near the
+/// end if `look_back`, at the start otherwise.
 fn step(
     path: &PathBuf,
     followed: &mut Option<Followed>,
     pending: &mut BytesMut,
-) -> std::io::Result<()> {
+    look_back: bool,
+) -> std::io::Result<Seen> {
     let meta = std::fs::metadata(path)?;
     let replaced = followed.as_ref().is_some_and(|f| f.inode != meta.ino());
+    let mut seen = Seen::Same;
     if followed.is_none() || replaced {
-        let first = followed.is_none();
         let file = File::open(path)?;
-        // At first, start near the end; after a rotation, at the start.
-        let offset = if first {
+        let offset = if look_back {
             meta.len().saturating_sub(LOOK_BACK)
         } else {
             0
         };
+        if replaced {
+            seen = Seen::Replaced;
+        }
         pending.clear();
         *followed = Some(Followed {
             file,
@@ -210,20 +371,21 @@ fn step(
             if let Some(newline) = skipped.iter().position(|&b| b == b'\n') {
                 pending.extend_from_slice(&skipped.split_off(newline + 1));
             }
-            return Ok(());
+            return Ok(seen);
         }
     }
     let Some(f) = followed.as_mut() else {
-        return Ok(());
+        return Ok(seen);
     };
     if meta.len() < f.offset {
-        f.offset = 0; // truncated
+        f.offset = 0;
         pending.clear();
+        seen = Seen::Truncated;
     }
     if meta.len() > f.offset {
         pending.extend_from_slice(&read_from(f, meta.len())?);
     }
-    Ok(())
+    Ok(seen)
 }
 
 /// Reads from the followed file's offset towards `len`, one step at most.

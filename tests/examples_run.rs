@@ -322,40 +322,55 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
     });
 }
 
+/// The next message of a `ws_tail` page, as JSON (5 s at most).
+async fn next_tail_message(
+    conn: &mut switchyard::ws::WsConnection<switchyard::ws::ClientIo>,
+) -> serde_json::Value {
+    use futures::StreamExt;
+    let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), "tail", conn.next())
+        .await
+        .expect("a message in time")
+        .expect("open")
+        .expect("a message");
+    serde_json::from_slice(&msg).expect("JSON")
+}
+
+/// The next line a `ws_tail` page is sent (failing on anything else).
+async fn next_tail_line(
+    conn: &mut switchyard::ws::WsConnection<switchyard::ws::ClientIo>,
+) -> String {
+    let msg = next_tail_message(conn).await;
+    msg["line"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a line, not {msg}"))
+        .to_string()
+}
+
+fn append(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
 #[test]
 fn ws_tail_shows_the_last_lines_then_appends_truncation_and_rotation() {
-    use futures::StreamExt;
-    use std::io::Write;
-    use switchyard::ws::{connect, ClientIo, WsConnection};
-
-    async fn next_line(conn: &mut WsConnection<ClientIo>) -> String {
-        let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), "a line", conn.next())
-            .await
-            .expect("a line in time")
-            .expect("open")
-            .expect("a line");
-        String::from_utf8(msg.to_vec()).unwrap()
-    }
-    fn append(path: &std::path::Path, text: &str) {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .unwrap();
-        f.write_all(text.as_bytes()).unwrap();
-    }
+    use switchyard::ws::connect;
 
     let dir = std::env::temp_dir().join(format!("switchyard-tail-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("app.log");
     std::fs::write(&log, "one\ntwo\nthree\n").unwrap();
-    let file = log.to_str().unwrap();
+    let file = log.to_str().unwrap().to_string();
     let server = ExampleServer::start(
         "ws_tail",
         &[
             "127.0.0.1:0",
             "--file",
-            file,
+            &file,
             "--lines",
             "2",
             "--poll-ms",
@@ -365,34 +380,90 @@ fn ws_tail_shows_the_last_lines_then_appends_truncation_and_rotation() {
     let url = format!("ws://{}/ws", server.addr);
     let log2 = log.clone();
     switchyard::rt::block_on(async move {
-        // The follower may not have read the file yet when we connect.
+        // First the file the page follows, by name.
         let mut page = connect(&url).await.unwrap();
-        let mut first = next_line(&mut page).await;
+        let status = next_tail_message(&mut page).await;
+        assert_eq!(
+            (status["file"].as_str(), status["state"].as_str()),
+            (Some(file.as_str()), Some("following")),
+            "{status}"
+        );
+        // The follower may not have read the file yet when we connect.
+        let mut first = next_tail_line(&mut page).await;
         if first == "one" {
-            first = next_line(&mut page).await;
+            first = next_tail_line(&mut page).await;
         }
         assert_eq!(first, "two");
-        assert_eq!(next_line(&mut page).await, "three");
+        assert_eq!(next_tail_line(&mut page).await, "three");
 
         append(&log2, "four\n");
-        assert_eq!(next_line(&mut page).await, "four");
+        assert_eq!(next_tail_line(&mut page).await, "four");
         append(&log2, "half a li");
         append(&log2, "ne\n");
-        assert_eq!(next_line(&mut page).await, "half a line");
+        assert_eq!(next_tail_line(&mut page).await, "half a line");
 
-        std::fs::write(&log2, "").unwrap(); // truncated
-        switchyard::rt::sleep(std::time::Duration::from_millis(100)).await;
+        // Truncated: the open page is told, then gets the new lines.
+        std::fs::write(&log2, "").unwrap();
+        let told = next_tail_message(&mut page).await;
+        assert_eq!(told["state"], "truncated", "{told}");
+        assert!(
+            told["text"].as_str().unwrap().contains("was truncated"),
+            "{told}"
+        );
         append(&log2, "after truncation\n");
-        assert_eq!(next_line(&mut page).await, "after truncation");
+        assert_eq!(next_tail_line(&mut page).await, "after truncation");
+        // A page opened now starts with the file's new content, not with
+        // "four" and "half a line", which it no longer holds.
+        let mut late = connect(&url).await.unwrap();
+        assert_eq!(next_tail_message(&mut late).await["state"], "following");
+        assert_eq!(next_tail_line(&mut late).await, "after truncation");
 
         let rotated = log2.with_extension("new");
         std::fs::write(&rotated, "after rotation\n").unwrap();
         std::fs::rename(&rotated, &log2).unwrap(); // replaced
-        assert_eq!(next_line(&mut page).await, "after rotation");
+        for conn in [&mut page, &mut late] {
+            assert_eq!(next_tail_message(conn).await["state"], "replaced");
+            assert_eq!(next_tail_line(conn).await, "after rotation");
+        }
+        let mut later = connect(&url).await.unwrap();
+        assert_eq!(next_tail_message(&mut later).await["state"], "following");
+        assert_eq!(next_tail_line(&mut later).await, "after rotation");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
-        let mut late = connect(&url).await.unwrap();
-        assert_eq!(next_line(&mut late).await, "after truncation");
-        assert_eq!(next_line(&mut late).await, "after rotation");
+#[test]
+fn ws_tail_says_when_the_file_is_missing_and_when_it_appears() {
+    use switchyard::ws::connect;
+
+    let dir = std::env::temp_dir().join(format!("switchyard-tail-missing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("not-yet.log");
+    let _ = std::fs::remove_file(&log);
+    let file = log.to_str().unwrap().to_string();
+    let server = ExampleServer::start(
+        "ws_tail",
+        &["127.0.0.1:0", "--file", &file, "--poll-ms", "20"],
+    );
+    let url = format!("ws://{}/ws", server.addr);
+    let log2 = log.clone();
+    switchyard::rt::block_on(async move {
+        let mut page = connect(&url).await.unwrap();
+        let status = next_tail_message(&mut page).await;
+        assert_eq!(status["state"], "missing", "{status}");
+        assert_eq!(
+            status["text"].as_str(),
+            Some(format!("cannot read {file}: it does not exist; waiting for it").as_str())
+        );
+        // It appears: all of it is new, so all of it is shown.
+        std::fs::write(&log2, "first\nsecond\n").unwrap();
+        assert_eq!(next_tail_message(&mut page).await["state"], "following");
+        assert_eq!(next_tail_line(&mut page).await, "first");
+        assert_eq!(next_tail_line(&mut page).await, "second");
+        // Gone again (mid-rotation): said again.
+        std::fs::remove_file(&log2).unwrap();
+        let status = next_tail_message(&mut page).await;
+        assert_eq!(status["state"], "missing", "{status}");
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

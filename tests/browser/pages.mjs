@@ -1,7 +1,8 @@
 // Drives the example pages in headless Chromium, as a person would: two
 // chat windows talking (on one server, and on two sharing a room through
 // Redis), a chat page joining again after its server restarts, a push reaching an open page (and a topic's page
-// reached by its own curl hint), a log line appearing
+// reached by its own curl hint), a log line appearing (and the tail page saying
+// its file is missing or was truncated)
 // on the tail page, an echo coming back (and again after its server
 // restarts), the bridge's terminal page reaching TCP and UDP services
 // (switching between them, saying when a UDP service is down or silent,
@@ -243,10 +244,36 @@ const tests = {
     const page = await browser.newPage();
     await page.goto(base + "/");
     await page.locator("#log").getByText("first line").waitFor();
+    await page.locator("#file", { hasText: file }).waitFor();
     appendFileSync(file, "appended while watching\n");
     await page.locator("#log").getByText("appended while watching").waitFor();
     await shot(page, "tail");
     await page.close();
+  },
+
+  async "the tail page says when its file is missing, and a page opened after a truncation shows only the new lines"() {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-tail-"));
+    const file = join(dir, "later.log");
+    const base = await start("ws_tail", ["--file", file, "--poll-ms", "50"]);
+    const page = await browser.newPage();
+    await page.goto(base + "/");
+    await page.locator("#log .problem", { hasText: `cannot read ${file}: it does not exist; waiting for it` }).waitFor();
+    await page.locator("#file", { hasText: file }).waitFor();
+    await shot(page, "tail-missing");
+    writeFileSync(file, "old line\n");
+    await page.locator("#log").getByText("old line").waitFor();
+    writeFileSync(file, "");
+    await page.locator("#log .notice", { hasText: "was truncated" }).waitFor();
+    appendFileSync(file, "new line\n");
+    await page.locator("#log").getByText("new line").waitFor();
+    const fresh = await browser.newPage();
+    await fresh.goto(base + "/");
+    await fresh.locator("#log").getByText("new line").waitFor();
+    const shown = await fresh.textContent("#log");
+    if (shown.includes("old line")) throw new Error("a page opened after the truncation shows " + shown);
+    await shot(page, "tail-truncated");
+    await page.close();
+    await fresh.close();
   },
 
   async "the bridge page reaches a TCP line service and a UDP service, and switches between them"() {

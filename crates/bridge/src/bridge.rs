@@ -9,11 +9,13 @@ use futures::FutureExt;
 use switchyard_rt::Shutdown;
 
 use crate::route_table::RouteTable;
+#[cfg(unix)]
+use crate::serve_unix;
 use crate::session::Route;
-use crate::{serve_tcp, serve_udp, serve_ws};
+use crate::{serve_stdio, serve_tcp, serve_udp, serve_ws};
 use crate::{
-    BridgeConfig, ConfigError, DialOptions, ListenerConfig, Metrics, RelayConfig, RouteConfig,
-    Scheme,
+    BridgeConfig, ConfigError, DialOptions, Endpoint, ListenerConfig, Metrics, RelayConfig,
+    RouteConfig, Scheme,
 };
 
 /// Why a bridge could not start.
@@ -50,6 +52,10 @@ enum Bound {
     Ws(switchyard_ws::WsServer),
     Tcp(switchyard_tcp::Server, Arc<RouteTable>, usize),
     Udp(switchyard_udp::UdpListener, Arc<RouteTable>),
+    #[cfg(unix)]
+    Unix(serve_unix::UnixBound, Arc<RouteTable>, Duration),
+    /// Its table and largest message.
+    Stdio(Arc<RouteTable>, usize),
 }
 
 /// A running set of listeners, each relaying its sessions to its routes'
@@ -105,43 +111,66 @@ impl Bridge {
         let shutdown = Shutdown::new();
         let mut bound = Vec::new();
         let mut addrs = Vec::new();
+        let mut endpoints = Vec::new();
         let mut tables = Vec::new();
         for listener in &config.listeners {
-            let table = Arc::new(RouteTable::new(routes(listener, &metrics, &shutdown)?));
-            tables.push(table.clone());
+            let listener = &one_at_a_time_for_stdio(listener);
+            // Filled once bound, so that its routes' labels have the port.
+            let table = Arc::new(RouteTable::new(Vec::new()));
+            let grace = config.shutdown_grace;
             let (b, addr) = match listener.listen.scheme {
                 Scheme::Ws | Scheme::Wss => {
-                    let server =
-                        serve_ws::bind(listener, table, metrics.clone(), config.shutdown_grace)
-                            .await?
-                            .with_shutdown(shutdown.clone());
-                    let addr = server.local_addr();
-                    (Bound::Ws(server), addr)
-                }
-                Scheme::Tcp => {
-                    let server = serve_tcp::bind(listener, config.shutdown_grace)
+                    let server = serve_ws::bind(listener, table.clone(), metrics.clone(), grace)
                         .await?
                         .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
-                    (Bound::Tcp(server, table, listener.max_message), addr)
+                    (Bound::Ws(server), addr.map(Some))
+                }
+                Scheme::Tcp => {
+                    let server = serve_tcp::bind(listener, grace)
+                        .await?
+                        .with_shutdown(shutdown.clone());
+                    let addr = server.local_addr();
+                    (
+                        Bound::Tcp(server, table.clone(), listener.max_message),
+                        addr.map(Some),
+                    )
                 }
                 Scheme::Udp => {
                     let socket = serve_udp::bind(listener)
                         .await?
                         .with_shutdown(shutdown.clone());
                     let addr = socket.local_addr();
-                    (Bound::Udp(socket, table), addr)
+                    (Bound::Udp(socket, table.clone()), addr.map(Some))
+                }
+                #[cfg(unix)]
+                Scheme::Unix => {
+                    let bound = serve_unix::bind(listener).await?;
+                    (Bound::Unix(bound, table.clone(), grace), Ok(None))
+                }
+                Scheme::Stdio => (Bound::Stdio(table.clone(), listener.max_message), Ok(None)),
+                other => {
+                    return Err(BridgeError::Config(ConfigError {
+                        listen: listener.listen.to_string(),
+                        reason: format!("{}:// listeners are not available here", other.as_str()),
+                    }))
                 }
             };
-            addrs.push(addr.map_err(|error| BridgeError::Bind {
+            let addr = addr.map_err(|error| BridgeError::Bind {
                 listen: listener.listen.to_string(),
                 error,
-            })?);
+            })?;
+            let endpoint = bound_endpoint(&listener.listen, addr);
+            table.replace(routes(listener, &endpoint, &metrics, &shutdown)?);
+            addrs.push(addr.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0))));
+            endpoints.push(endpoint);
+            tables.push(table);
             bound.push(b);
         }
         let reloader = Reloader {
             running: Arc::new(Mutex::new(config)),
             tables,
+            endpoints,
             metrics,
             shutdown,
         };
@@ -152,9 +181,17 @@ impl Bridge {
         })
     }
 
-    /// The bound address of each listener, in the configuration's order.
+    /// The bound address of each listener, in the configuration's order
+    /// (`0.0.0.0:0` for `unix://` and `stdio` listeners, which have none:
+    /// see [`local_endpoints`](Self::local_endpoints)).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// Each listener's URL as bound (with the port it got), in the
+    /// configuration's order.
+    pub fn local_endpoints(&self) -> &[Endpoint] {
+        &self.reloader.endpoints
     }
 
     /// The bridge's counters (what `GET /metrics` shows).
@@ -177,8 +214,10 @@ impl Bridge {
         self.reloader.shutdown.clone()
     }
 
-    /// Serves every listener until shut down.
-    pub async fn serve(self) {
+    /// Serves every listener until shut down (or until every listener has
+    /// ended by itself: a `stdio` listener ends with its one session).
+    pub async fn serve(self) -> Served {
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut running = Vec::new();
         for b in self.bound {
             match b {
@@ -189,6 +228,20 @@ impl Bridge {
                 Bound::Udp(socket, table) => {
                     running.push(serve_udp::serve(socket, table).boxed());
                 }
+                #[cfg(unix)]
+                Bound::Unix(bound, table, grace) => {
+                    let shutdown = self.reloader.shutdown.clone();
+                    running.push(serve_unix::serve(bound, table, shutdown, grace).boxed());
+                }
+                Bound::Stdio(table, max) => {
+                    let failed = failed.clone();
+                    let session = async move {
+                        if !serve_stdio::serve(table, max).await {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    };
+                    running.push(session.boxed());
+                }
             }
         }
         let grace = self.reloader.grace();
@@ -197,9 +250,29 @@ impl Bridge {
             shutdown.wait().await;
             tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
         };
-        // Every listener serves until the signal, so both end.
-        futures::join!(join_all(running), announce);
+        // Listeners serve until the signal, but a stdio listener ends with
+        // its one session: then, if it was the only one, so does the bridge.
+        let listeners = join_all(running);
+        match futures::future::select(std::pin::pin!(listeners), std::pin::pin!(announce)).await {
+            futures::future::Either::Left(_) => {}
+            futures::future::Either::Right((_, listeners)) => {
+                listeners.await;
+            }
+        }
+        Served {
+            stdio_failed: failed.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
+}
+
+/// How a bridge's serving ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Served {
+    /// A `stdio` listener's session failed: its target was unreachable,
+    /// a side failed, or a WebSocket target closed with a code other than
+    /// 1000 or 1001 (the command line then exits with status 1).
+    pub stdio_failed: bool,
 }
 
 /// Applies a new configuration to a running [`Bridge`]: its routes
@@ -217,6 +290,8 @@ pub struct Reloader {
     running: Arc<Mutex<BridgeConfig>>,
     /// Each listener's routes, in the configuration's order.
     tables: Vec<Arc<RouteTable>>,
+    /// Each listener's endpoint as bound (its port chosen), for the log.
+    endpoints: Vec<Endpoint>,
     metrics: Arc<Metrics>,
     shutdown: Shutdown,
 }
@@ -247,7 +322,11 @@ impl Reloader {
         let tables = config
             .listeners
             .iter()
-            .map(|listener| routes(listener, &self.metrics, &self.shutdown))
+            .zip(&self.endpoints)
+            .map(|(listener, bound)| {
+                let listener = one_at_a_time_for_stdio(listener);
+                routes(&listener, bound, &self.metrics, &self.shutdown)
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| match e {
                 BridgeError::Tls(e) => ReloadError::Tls(e),
@@ -308,9 +387,32 @@ fn needs_restart(old: &BridgeConfig, new: &BridgeConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// Each route of a listener, ready to run sessions.
+/// A listener with a `stdio` target takes one session at a time: the
+/// process has one standard input.
+fn one_at_a_time_for_stdio(listener: &ListenerConfig) -> ListenerConfig {
+    let stdio = listener.routes.iter().any(|r| r.can_reach(Scheme::Stdio));
+    let listener = listener.clone();
+    if stdio {
+        listener.max_connections(1)
+    } else {
+        listener
+    }
+}
+
+/// The endpoint a listener is bound at: its URL with the port it got.
+fn bound_endpoint(listen: &Endpoint, addr: Option<SocketAddr>) -> Endpoint {
+    let mut endpoint = listen.clone();
+    if let Some(addr) = addr {
+        endpoint.host = addr.ip().to_string();
+        endpoint.port = addr.port();
+    }
+    endpoint
+}
+
+/// Each route of a listener (bound at `bound`), ready to run sessions.
 fn routes(
     listener: &ListenerConfig,
+    bound: &Endpoint,
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
 ) -> Result<Vec<Arc<Route>>, BridgeError> {
@@ -324,15 +426,15 @@ fn routes(
             // listeners reaching UDP get the relay's idle timeout, by
             // default per session (`Route::relay_for`).
             let idle = route.idle_timeout.filter(|_| !udp_listener);
-            let label = if listener.listen.scheme.is_websocket() {
+            let label = if bound.scheme.is_websocket() {
                 format!(
                     "{}://{}{}",
-                    listener.listen.scheme.as_str(),
-                    listener.listen.authority(),
+                    bound.scheme.as_str(),
+                    bound.authority(),
                     route.path
                 )
             } else {
-                listener.listen.to_string()
+                bound.to_string()
             };
             Ok(Arc::new(Route {
                 label,

@@ -152,7 +152,7 @@ impl Cli {
             send_timeout: self.send_timeout,
             target_ca: self.target_ca,
         }
-        .route(listener.listen.path.clone(), target);
+        .route(listener.listen.scheme, listener.listen.path.clone(), target);
         let mut config = BridgeConfig::new(vec![listener.route(route)]);
         if let Some(secs) = self.shutdown_grace {
             config = config.shutdown_grace(Duration::from_secs(secs));

@@ -293,7 +293,28 @@ impl BridgeConfig {
                 reason: "no listeners".into(),
             });
         }
-        self.listeners.iter().try_for_each(ListenerConfig::validate)
+        self.listeners
+            .iter()
+            .try_for_each(ListenerConfig::validate)?;
+        // The process has one standard input.
+        let stdio_uses = self
+            .listeners
+            .iter()
+            .map(|l| {
+                usize::from(l.listen.scheme == Scheme::Stdio)
+                    + l.routes
+                        .iter()
+                        .filter(|r| r.can_reach(Scheme::Stdio))
+                        .count()
+            })
+            .sum::<usize>();
+        if stdio_uses > 1 {
+            return Err(ConfigError {
+                listen: "bridge".into(),
+                reason: format!("stdio is used {stdio_uses} times; the process has one"),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -311,13 +332,14 @@ impl ListenerConfig {
         let scheme = self.listen.scheme;
         // Text WebSocket messages must each be whole UTF-8: raw TCP reads
         // can cut a character in two, and both halves would be refused.
+        let streams = [Scheme::Tcp, Scheme::Unix, Scheme::Stdio];
         if let Some(route) = self.routes.iter().find(|r| {
             r.dial.text
                 && r.dial.framing == StreamFraming::Raw
-                && (scheme == Scheme::Tcp || r.can_reach(Scheme::Tcp))
+                && streams.iter().any(|s| scheme == *s || r.can_reach(*s))
         }) {
             return error(format!(
-                "route {}: text messages need lines or length-prefixed framing of its TCP side \
+                "route {}: text messages need lines or length-prefixed framing of its stream side \
                  (a raw read can cut a UTF-8 character in two)",
                 route.path
             ));

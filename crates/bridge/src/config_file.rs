@@ -290,7 +290,7 @@ fn route(
         send_timeout: r.send_timeout,
         target_ca: r.target_ca.map(|ca| base.join(ca)),
     };
-    Ok(settings.route(path, target))
+    Ok(settings.route(listen.scheme, path, target))
 }
 
 #[cfg(test)]

@@ -23,15 +23,18 @@ mod config;
 mod config_file;
 mod metrics;
 mod route_table;
+mod serve_stdio;
 mod serve_tcp;
 mod serve_udp;
+#[cfg(unix)]
+mod serve_unix;
 mod serve_ws;
 mod session;
 mod settings;
 mod tokens;
 mod web;
 
-pub use bridge::{Bridge, BridgeError, ReloadError, Reloader};
+pub use bridge::{Bridge, BridgeError, ReloadError, Reloader, Served};
 pub use config::{BridgeConfig, ConfigError, ListenerConfig, RouteConfig, TargetSpec};
 pub use config_file::ConfigFileError;
 pub use metrics::{ErrorKind, Metrics};
@@ -43,7 +46,7 @@ pub use web::{resolve_web_path, MAX_FILE};
 /// The connect layer the bridge is built on (switchyard-connect): endpoint
 /// URLs, dialing, framing and the relay.
 pub use switchyard_connect::{
-    dial, frame_stream, relay, relay_metered, relay_until, BoxConnection, DialOptions,
-    DirectionEnd, Endpoint, EndpointError, RelayConfig, RelayMeter, RelayReport, RelaySide, Scheme,
-    StreamFraming,
+    dial, dial_websocket, frame_stream, relay, relay_metered, relay_until, BoxConnection,
+    DialOptions, DirectionEnd, Endpoint, EndpointError, RelayConfig, RelayMeter, RelayReport,
+    RelaySide, Scheme, StreamFraming,
 };

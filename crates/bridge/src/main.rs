@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use switchyard_bridge::cli::Cli;
-use switchyard_bridge::{Bridge, Endpoint};
+use switchyard_bridge::{Bridge, Scheme};
 
 fn main() {
     tracing_subscriber::fmt()
@@ -23,20 +23,25 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.clone().into_config()?;
     let grace = config.shutdown_grace;
-    let listeners: Vec<Endpoint> = config.listeners.iter().map(|l| l.listen.clone()).collect();
+    // Standard output is a session's when stdio is an endpoint.
+    let stdio = config.listeners.iter().any(|l| {
+        l.listen.scheme == Scheme::Stdio
+            || l.routes.iter().any(|r| {
+                matches!(&r.target, switchyard_bridge::TargetSpec::Fixed(e) if e.scheme == Scheme::Stdio)
+            })
+    });
     let routes: Vec<Vec<String>> = config
         .listeners
         .iter()
-        .map(|l| l.routes.iter().map(describe_route).collect())
+        .map(|l| {
+            let websocket = l.listen.scheme.is_websocket();
+            l.routes
+                .iter()
+                .map(|r| describe_route(websocket, r))
+                .collect()
+        })
         .collect();
     let bridge = switchyard_rt::block_on(Bridge::bind(config))?;
-    for ((listen, addr), routes) in listeners.iter().zip(bridge.local_addrs()).zip(&routes) {
-        println!("listening on {}://{addr}", listen.scheme.as_str());
-        // Every route and where it goes, as the operator meant it.
-        for route in routes {
-            tracing::info!("{}://{addr}{route}", listen.scheme.as_str());
-        }
-    }
     let shutdown = bridge.shutdown();
     let stop = move || {
         shutdown.trigger();
@@ -48,8 +53,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             std::process::exit(0);
         });
     };
+    // Before "listening on": a signal sent as soon as that is read must
+    // find its handler.
     signals::handle(stop, bridge.reloader(), cli)?;
-    switchyard_rt::block_on(bridge.serve());
+    for (bound, routes) in bridge.local_endpoints().iter().zip(&routes) {
+        let listening = match bound.scheme {
+            Scheme::Ws | Scheme::Wss => {
+                format!("{}://{}", bound.scheme.as_str(), bound.authority())
+            }
+            _ => bound.to_string(),
+        };
+        if stdio {
+            eprintln!("listening on {listening}");
+        } else {
+            println!("listening on {listening}");
+        }
+        // Every route and where it goes, as the operator meant it.
+        for route in routes {
+            match bound.scheme {
+                Scheme::Ws | Scheme::Wss => tracing::info!("{listening}{route}"),
+                _ => tracing::info!("{listening} {route}"),
+            }
+        }
+    }
+    if switchyard_rt::block_on(bridge.serve()).stdio_failed {
+        std::process::exit(1);
+    }
     Ok(())
 }
 
@@ -119,8 +148,8 @@ mod signals {
 }
 
 /// `PATH -> TARGET` for a WebSocket listener's route (`/` takes every path
-/// no other route takes), `-> TARGET` for a TCP or UDP listener's.
-fn describe_route(route: &switchyard_bridge::RouteConfig) -> String {
+/// no other route takes), `-> TARGET` for another listener's.
+fn describe_route(websocket: bool, route: &switchyard_bridge::RouteConfig) -> String {
     let target = match (&route.target, route.target.tokens()) {
         (switchyard_bridge::TargetSpec::Fixed(endpoint), _) => endpoint.to_string(),
         (spec, tokens) => {
@@ -143,10 +172,9 @@ fn describe_route(route: &switchyard_bridge::RouteConfig) -> String {
             }
         }
     };
-    let path = if route.path == "/" {
-        "/ (every path)"
-    } else {
-        &route.path
-    };
-    format!("{path} -> {target}")
+    match (websocket, route.path.as_str()) {
+        (false, _) => format!("-> {target}"),
+        (true, "/") => format!("/ (every path) -> {target}"),
+        (true, path) => format!("{path} -> {target}"),
+    }
 }

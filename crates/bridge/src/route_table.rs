@@ -31,9 +31,13 @@ impl RouteTable {
         *self.routes.write().unwrap_or_else(PoisonError::into_inner) = routes.into();
     }
 
+    /// The one route of a listener without paths (TCP, UDP, Unix, stdio).
+    pub(crate) fn only(&self) -> Option<Arc<Route>> {
+        self.current().first().cloned()
+    }
+
     /// The route a WebSocket request at `path` goes to: the route at that
     /// path, else the one at `/`, which takes every path no other takes.
-    /// (TCP and UDP listeners have one route, at `/`.)
     pub(crate) fn find(&self, path: &str) -> Option<Arc<Route>> {
         let routes = self.current();
         let exact = routes.iter().find(|r| r.config.path == path);

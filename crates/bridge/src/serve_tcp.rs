@@ -38,7 +38,7 @@ pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, max_message: u
     server
         .serve(move |conn| {
             // The route now: a reload may have changed it.
-            let route = table.find("/");
+            let route = table.only();
             async move {
                 let Some(route) = route else { return };
                 let peer = conn.peer_addr();

@@ -43,7 +43,7 @@ pub(crate) async fn serve(listener: UdpListener, table: Arc<RouteTable>) {
             }
         };
         // The route now: a reload may have changed it.
-        let Some(route) = table.find("/") else {
+        let Some(route) = table.only() else {
             continue;
         };
         switchyard_rt::spawn(async move {

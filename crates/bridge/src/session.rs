@@ -1,7 +1,6 @@
 //! One session: a client, its target dialed, the relay, and the one log
 //! line that says how it went.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,30 +110,49 @@ impl Outcome {
 /// caller to close.
 pub(crate) async fn run<C>(
     client: &mut C,
-    peer: SocketAddr,
+    peer: impl std::fmt::Display,
     route: &Route,
     target: &Endpoint,
 ) -> Outcome
 where
     C: MessageConnection + Keepalive + Unpin,
 {
+    let dialing = async { dial(target, &route.dial).await.map(Box::new) };
+    run_dialed(client, peer, route, target, dialing).await
+}
+
+/// [`run`], with the target dialed by `dialing` (a WebSocket kept unboxed,
+/// so that the caller can read its close afterwards).
+pub(crate) async fn run_dialed<C, T>(
+    client: &mut C,
+    peer: impl std::fmt::Display,
+    route: &Route,
+    target: &Endpoint,
+    dialing: impl std::future::Future<Output = Result<T, Error>>,
+) -> Outcome
+where
+    C: MessageConnection + Keepalive + Unpin,
+    T: std::ops::DerefMut,
+    T::Target: MessageConnection + Keepalive + Unpin,
+{
     let started = Instant::now();
     let metrics = &route.metrics;
     metrics.session_opened();
-    let outcome = match dial(target, &route.dial).await {
+    let outcome = match dialing.await {
         Err(e) => {
             metrics.error(ErrorKind::Connect);
             Outcome::Unreachable(e)
         }
         Ok(mut target_conn) => {
+            let target_conn = &mut *target_conn;
             let shutdown = route.shutdown.wait();
             let relay = route.relay_for(target);
             let meter = metrics.relayed();
             let report =
-                relay_metered(&mut *client, &mut target_conn, relay, shutdown, meter).await;
+                relay_metered(&mut *client, &mut *target_conn, relay, shutdown, meter).await;
             if matches!(report.a_to_b, DirectionEnd::Shutdown) {
                 // The target is told too: its write half shut, or a close.
-                let closing = futures::SinkExt::close(&mut target_conn);
+                let closing = futures::SinkExt::close(target_conn);
                 let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", closing).await;
             }
             Outcome::Relayed(report)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use switchyard_ws::{HeartbeatConfig, OriginPolicy};
 
-use crate::{Auth, Endpoint, ListenerConfig, RouteConfig, StreamFraming, TargetSpec};
+use crate::{Auth, Endpoint, ListenerConfig, RouteConfig, Scheme, StreamFraming, TargetSpec};
 
 /// A listener's options; `None` (or empty) keeps the default.
 #[derive(Debug, Default)]
@@ -89,12 +89,18 @@ impl ListenerSettings {
 }
 
 impl RouteSettings {
-    /// The route at `path` to `target`.
-    pub(crate) fn route(self, path: String, target: TargetSpec) -> RouteConfig {
+    /// The route at `path` of a `listen` listener to `target`. Its framing
+    /// is lines by default when a side is `stdio`, as a terminal expects:
+    /// each line typed is a message, each message received is printed on a
+    /// line of its own.
+    pub(crate) fn route(self, listen: Scheme, path: String, target: TargetSpec) -> RouteConfig {
         let route = RouteConfig::new(path, target);
         let mut dial = route.dial.clone().text(self.text);
-        if let Some(framing) = self.framing {
-            dial = dial.framing(framing);
+        let stdio = listen == Scheme::Stdio || route.can_reach(Scheme::Stdio);
+        match self.framing {
+            Some(framing) => dial = dial.framing(framing),
+            None if stdio => dial = dial.framing(StreamFraming::Lines),
+            None => {}
         }
         if let Some(secs) = self.connect_timeout {
             dial = dial.connect_timeout(Duration::from_secs(secs));

@@ -38,7 +38,7 @@ fn mistakes_are_reported_plainly() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("expected ws://, wss://, tcp:// or udp://"),
+        err.contains("expected ws://, wss://, tcp://, udp://, unix:// or stdio"),
         "{err}"
     );
 
@@ -149,6 +149,30 @@ idle_timeout = 30
         "{health}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[async_std::test]
+async fn a_tcp_listener_from_the_command_line_relays_to_its_target() {
+    let echo = support::tcp_echo().await;
+    let bridge = process::ExampleServer::start_program(
+        &support::bridge_binary(),
+        &["tcp://127.0.0.1:0", &format!("tcp://{echo}")],
+    );
+    let addr = bridge.addr;
+    let reply = support::blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.write_all(b"through tcp").unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        reply
+    })
+    .await;
+    assert_eq!(reply, "through tcp", "{}", bridge.log());
+    let log = bridge.log();
+    let route = format!("tcp://{addr} -> tcp://{echo}");
+    assert!(log.contains(&route), "{route} not in\n{log}");
 }
 
 async fn stops_cleanly_on(signal: &'static str) {

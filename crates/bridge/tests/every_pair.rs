@@ -19,6 +19,7 @@ async fn pair(listen: Scheme, target: Scheme) {
             let addr = support::ws_echo(Some(&(cert.clone(), key.clone()))).await;
             format!("wss://localhost:{}/echo", addr.port())
         }
+        other => panic!("no echo service for {other:?} here (unix_sockets.rs, stdio.rs)"),
     };
     let mut listener = support::listener(listen, "/relay", &target_url);
     listener.routes[0] = listener.routes[0]

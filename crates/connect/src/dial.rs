@@ -96,8 +96,10 @@ impl DialOptions {
     }
 }
 
-/// Connects to `target` as a message connection: TCP cut by the framing, a
-/// connected UDP socket of its own, or a WebSocket (TLS for wss).
+/// Connects to `target` as a message connection: TCP or a Unix socket cut
+/// by the framing, a connected UDP socket of its own, a WebSocket (TLS for
+/// wss), or standard input and output cut by the framing (`stdio`: the
+/// process has one, so one session at a time).
 ///
 /// ```
 /// # switchyard_rt::block_on(async {
@@ -130,29 +132,60 @@ pub async fn dial(target: &Endpoint, options: &DialOptions) -> Result<BoxConnect
                 switchyard_rt::timeout(options.connect_timeout, "resolve", connect).await??;
             Ok(Box::pin(conn.with_max_datagram(options.max_message)))
         }
-        Scheme::Ws | Scheme::Wss => {
-            let mut config = ClientConfig::default()
-                .handshake_timeout(options.connect_timeout)
-                .max_message(options.max_message);
-            if let Some(tls) = &options.tls {
-                config = config.tls(tls.clone());
-            }
-            let ws = WsTarget::new(
-                target.scheme == Scheme::Wss,
-                target.host.clone(),
-                target.port,
-                target.path.clone(),
-            );
-            let mut conn = switchyard_ws::connect_to(&ws, &config).await?;
-            if let Some(heartbeat) = options.heartbeat {
-                conn = conn.with_heartbeat(heartbeat);
-            }
-            let kind = if options.text {
-                MessageKind::Text
-            } else {
-                MessageKind::Binary
-            };
-            Ok(Box::pin(conn.fixed_kind(kind)))
-        }
+        Scheme::Ws | Scheme::Wss => Ok(Box::pin(dial_websocket(target, options).await?)),
+        Scheme::Unix => unix(target, options).await,
+        Scheme::Stdio => Ok(frame_stream(
+            switchyard_rt::stdio(),
+            options.framing,
+            options.max_message,
+        )),
     }
+}
+
+/// A WebSocket as [`dial`] makes one: its heartbeat on, its messages of
+/// one kind. Unboxed, so that the caller can still read how its peer
+/// closed it ([`WsConnection::peer_close`](switchyard_ws::WsConnection::peer_close)).
+pub async fn dial_websocket(target: &Endpoint, options: &DialOptions) -> Result<WsSide, Error> {
+    let mut config = ClientConfig::default()
+        .handshake_timeout(options.connect_timeout)
+        .max_message(options.max_message);
+    if let Some(tls) = &options.tls {
+        config = config.tls(tls.clone());
+    }
+    let ws = WsTarget::new(
+        target.scheme == Scheme::Wss,
+        target.host.clone(),
+        target.port,
+        target.path.clone(),
+    );
+    let mut conn = switchyard_ws::connect_to(&ws, &config).await?;
+    if let Some(heartbeat) = options.heartbeat {
+        conn = conn.with_heartbeat(heartbeat);
+    }
+    let kind = if options.text {
+        MessageKind::Text
+    } else {
+        MessageKind::Binary
+    };
+    Ok(conn.fixed_kind(kind))
+}
+
+/// A dialed WebSocket whose messages are all of one kind.
+pub type WsSide = switchyard_ws::FixedKind<switchyard_ws::ClientIo>;
+
+#[cfg(unix)]
+async fn unix(target: &Endpoint, options: &DialOptions) -> Result<BoxConnection, Error> {
+    let connect = switchyard_rt::net::UnixStream::connect(&target.path);
+    let stream = switchyard_rt::timeout(options.connect_timeout, "connect", connect)
+        .await?
+        .map_err(|e| std::io::Error::new(e.kind(), format!("connect to {}: {e}", target.path)))?;
+    Ok(frame_stream(stream, options.framing, options.max_message))
+}
+
+#[cfg(not(unix))]
+async fn unix(_: &Endpoint, _: &DialOptions) -> Result<BoxConnection, Error> {
+    Err(Error::Io(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "unix:// sockets are for Unix systems",
+    )))
 }

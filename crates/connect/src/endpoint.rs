@@ -1,9 +1,11 @@
-//! Endpoints written as URLs: `ws://`, `wss://`, `tcp://`, `udp://`.
+//! Endpoints written as URLs: `ws://`, `wss://`, `tcp://`, `udp://`,
+//! `unix://`, and `stdio`.
 
 use std::fmt;
 
 /// The transport of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Scheme {
     /// WebSocket, `ws://host:port/path`.
     Ws,
@@ -13,6 +15,12 @@ pub enum Scheme {
     Tcp,
     /// UDP datagrams, `udp://host:port`.
     Udp,
+    /// A Unix-domain stream socket, `unix:///run/app.sock` (or a path
+    /// relative to the working directory, `unix://app.sock`).
+    Unix,
+    /// The process's standard input and output, `stdio` (or `-`): one
+    /// session at a time.
+    Stdio,
 }
 
 impl Scheme {
@@ -23,6 +31,8 @@ impl Scheme {
             Scheme::Wss => "wss",
             Scheme::Tcp => "tcp",
             Scheme::Udp => "udp",
+            Scheme::Unix => "unix",
+            Scheme::Stdio => "stdio",
         }
     }
 
@@ -56,17 +66,22 @@ pub struct Endpoint {
     pub host: String,
     /// The port.
     pub port: u16,
-    /// For WebSocket endpoints, the path (`/` when none is given); empty
-    /// for TCP and UDP.
+    /// For WebSocket endpoints, the path (`/` when none is given); for
+    /// `unix://`, the socket's file; empty for TCP, UDP and stdio.
     pub path: String,
 }
+
+/// The longest Unix socket path (`sun_path` holds 108 bytes on Linux, the
+/// last a NUL).
+pub const MAX_UNIX_PATH: usize = 107;
 
 /// Why an endpoint URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EndpointError {
-    /// Not `scheme://...`, or a scheme other than ws, wss, tcp, udp.
-    #[error("{url:?}: expected ws://, wss://, tcp:// or udp://")]
+    /// Not `scheme://...`, or a scheme other than ws, wss, tcp, udp, unix;
+    /// nor `stdio`.
+    #[error("{url:?}: expected ws://, wss://, tcp://, udp://, unix:// or stdio")]
     Scheme {
         /// The URL as given.
         url: String,
@@ -89,6 +104,13 @@ pub enum EndpointError {
         /// The URL as given.
         url: String,
     },
+    /// A `unix://` endpoint whose socket path is empty, too long or holds
+    /// a NUL.
+    #[error("{url:?}: a unix:// socket path is 1 to {MAX_UNIX_PATH} bytes, without NUL")]
+    UnixPath {
+        /// The URL as given.
+        url: String,
+    },
 }
 
 impl std::str::FromStr for Endpoint {
@@ -98,12 +120,29 @@ impl std::str::FromStr for Endpoint {
         let scheme_error = || EndpointError::Scheme {
             url: url.to_string(),
         };
+        let bare = |scheme, path: &str| Endpoint {
+            scheme,
+            host: String::new(),
+            port: 0,
+            path: path.to_string(),
+        };
+        if url == "-" || url.eq_ignore_ascii_case("stdio") || url.eq_ignore_ascii_case("stdio://") {
+            return Ok(bare(Scheme::Stdio, ""));
+        }
         let (scheme, rest) = url.split_once("://").ok_or_else(scheme_error)?;
         let scheme = match scheme.to_ascii_lowercase().as_str() {
             "ws" => Scheme::Ws,
             "wss" => Scheme::Wss,
             "tcp" => Scheme::Tcp,
             "udp" => Scheme::Udp,
+            "unix" => {
+                if rest.is_empty() || rest.len() > MAX_UNIX_PATH || rest.contains('\0') {
+                    return Err(EndpointError::UnixPath {
+                        url: url.to_string(),
+                    });
+                }
+                return Ok(bare(Scheme::Unix, rest));
+            }
             _ => return Err(scheme_error()),
         };
         let (authority, path) = match rest.find('/') {
@@ -161,6 +200,11 @@ impl Endpoint {
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.scheme {
+            Scheme::Stdio => return f.write_str("stdio"),
+            Scheme::Unix => return write!(f, "unix://{}", self.path),
+            _ => {}
+        }
         write!(
             f,
             "{}://{}{}",
@@ -186,9 +230,20 @@ mod tests {
             "wss://example.com:443/",
             "tcp://127.0.0.1:5900",
             "udp://[::1]:53",
+            "unix:///run/app.sock",
+            "unix://app.sock",
+            "stdio",
         ] {
             assert_eq!(parse(url).unwrap().to_string(), url);
         }
+        assert_eq!(parse("-").unwrap().scheme, Scheme::Stdio);
+        assert_eq!(parse("unix:///run/app.sock").unwrap().path, "/run/app.sock");
+        assert!(matches!(
+            parse("unix://"),
+            Err(EndpointError::UnixPath { .. })
+        ));
+        let long = format!("unix:///{}", "a".repeat(MAX_UNIX_PATH));
+        assert!(matches!(parse(&long), Err(EndpointError::UnixPath { .. })));
         assert_eq!(parse("ws://h:1").unwrap().path, "/");
         assert_eq!(parse("WS://h:1/a?token=x").unwrap().path, "/a?token=x");
         assert_eq!(parse("tcp://h:1/").unwrap().path, "");

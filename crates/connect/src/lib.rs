@@ -1,9 +1,11 @@
 //! switchyard's connect layer: any transport, chosen at run time, as the
 //! same message connection, and two such connections joined.
 //!
-//! - [`Endpoint`]: `ws://`, `wss://`, `tcp://`, `udp://` URLs.
-//! - [`dial`] with [`DialOptions`]: a TCP stream cut by a [`StreamFraming`],
-//!   a connected UDP socket, or a WebSocket, each as a [`BoxConnection`].
+//! - [`Endpoint`]: `ws://`, `wss://`, `tcp://`, `udp://`, `unix://` URLs, and
+//!   `stdio`.
+//! - [`dial`] with [`DialOptions`]: a TCP or Unix stream (or standard input
+//!   and output) cut by a [`StreamFraming`], a connected UDP socket, or a
+//!   WebSocket, each as a [`BoxConnection`].
 //! - [`frame_stream`]: any byte stream (an accepted TCP connection, a pipe)
 //!   cut into messages the same way.
 //! - [`relay`] / [`relay_until`]: two message connections joined with
@@ -44,8 +46,8 @@ mod endpoint;
 mod framing;
 mod relay;
 
-pub use dial::{dial, BoxConnection, DialOptions, RelaySide};
-pub use endpoint::{Endpoint, EndpointError, Scheme};
+pub use dial::{dial, dial_websocket, BoxConnection, DialOptions, RelaySide, WsSide};
+pub use endpoint::{Endpoint, EndpointError, Scheme, MAX_UNIX_PATH};
 pub use framing::{frame_stream, StreamFraming, UnknownFraming};
 pub use relay::{
     relay, relay_metered, relay_until, DirectionEnd, RelayConfig, RelayMeter, RelayReport,

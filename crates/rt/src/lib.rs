@@ -21,6 +21,7 @@ mod deadline;
 mod idle;
 pub mod net;
 mod shutdown;
+mod stdio;
 mod task;
 mod time;
 
@@ -28,5 +29,6 @@ pub use backoff::Backoff;
 pub use deadline::Deadline;
 pub use idle::IdleTimeout;
 pub use shutdown::{Shutdown, ShutdownWait};
+pub use stdio::{stdio, Stdio};
 pub use task::{block_on, spawn, spawn_blocking, JoinHandle};
 pub use time::{sleep, timeout, Timer};

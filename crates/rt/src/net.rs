@@ -15,6 +15,12 @@ use std::task::{Context, Poll};
 pub use async_std::net::TcpListener;
 /// The runtime's TCP stream (`AsyncRead + AsyncWrite`, cloneable, `AsFd`).
 pub use async_std::net::TcpStream;
+/// The runtime's Unix-domain stream listener.
+#[cfg(unix)]
+pub use async_std::os::unix::net::UnixListener;
+/// The runtime's Unix-domain stream (`AsyncRead + AsyncWrite`, cloneable).
+#[cfg(unix)]
+pub use async_std::os::unix::net::UnixStream;
 
 /// Where to bind or connect: one or more socket addresses, or a host name
 /// and port that are resolved when used (without blocking a worker thread).

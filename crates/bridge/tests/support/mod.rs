@@ -120,7 +120,7 @@ pub struct Running {
     pub addrs: Vec<SocketAddr>,
     pub metrics: std::sync::Arc<Metrics>,
     pub shutdown: switchyard_rt::Shutdown,
-    pub serving: async_std::task::JoinHandle<()>,
+    pub serving: async_std::task::JoinHandle<switchyard_bridge::Served>,
 }
 
 /// Binds and serves `listeners`.
@@ -177,6 +177,7 @@ pub async fn client(
                 .unwrap();
             Box::pin(socket.connect(addr).await.unwrap())
         }
+        other => panic!("no client for {other:?} listeners here"),
     }
 }
 

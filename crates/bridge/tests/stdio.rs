@@ -1,0 +1,167 @@
+//! `stdio` as an endpoint, as a terminal user meets it: `switchyard-bridge
+//! stdio ws://...` is an interactive client (each line typed one message,
+//! each message received one line, the close code and reason printed at
+//! the end, the exit status saying whether it ended well), and
+//! `switchyard-bridge ws://... stdio` serves one WebSocket session at a
+//! time to the terminal.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use switchyard_ws::{Router, WsMessage, WsServer, WsServerConfig};
+
+/// A WebSocket service at `/chat` that answers each text message with
+/// `got: TEXT`, and closes with 4000 "done" when told `bye`.
+async fn chat_service() -> SocketAddr {
+    let router = Router::new().websocket("/chat", |mut conn, _| async move {
+        while let Some(Ok(msg)) = conn.next().await {
+            let text = String::from_utf8_lossy(msg.as_ref()).into_owned();
+            if text == "bye" {
+                let _ = conn.close(4000, "done").await;
+                while conn.next().await.is_some() {}
+                return;
+            }
+            if conn
+                .send(WsMessage::text(format!("got: {text}")))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    async_std::task::spawn(server.serve());
+    addr
+}
+
+fn bridge(args: &[&str]) -> Child {
+    Command::new(support::bridge_binary())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (off the executor) for the child to exit, at most 10 s.
+async fn exit_status(mut child: Child) -> (std::process::ExitStatus, String, String) {
+    support::blocking(move || {
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            assert!(started.elapsed() < Duration::from_secs(10), "still running");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (mut out, mut err) = (String::new(), String::new());
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (child.wait().unwrap(), out, err)
+    })
+    .await
+}
+
+#[async_std::test]
+async fn a_stdio_client_sends_lines_prints_messages_and_the_close() {
+    let service = chat_service().await;
+    let url = format!("ws://{service}/chat");
+
+    // Input ended by the terminal (Ctrl-D): a normal close, status 0.
+    let mut client = bridge(&["stdio", &url]);
+    client
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"one\ntwo\n")
+        .unwrap();
+    let (status, out, err) = exit_status(client).await;
+    assert_eq!(out, "got: one\ngot: two\n", "{err}");
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(err.contains(&format!("closed by {url}: 1000")), "{err}");
+
+    // The service closes with its own code and reason: printed, status 1.
+    let mut client = bridge(&["stdio", &url]);
+    let mut stdin = client.stdin.take().unwrap();
+    stdin.write_all(b"three\nbye\n").unwrap();
+    let (status, out, err) = exit_status(client).await;
+    drop(stdin);
+    assert_eq!(out, "got: three\n", "{err}");
+    assert!(
+        err.contains(&format!("closed by {url}: 4000 done")),
+        "{err}"
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+
+    // Nothing there: said so, status 1.
+    let closed = support::closed_port();
+    let client = bridge(&["stdio", &format!("ws://{closed}/chat")]);
+    let (status, _, err) = exit_status(client).await;
+    assert!(err.contains("unreachable"), "{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+}
+
+/// Reads stderr lines until `listening on ws://ADDR`; the address. (The
+/// line goes to stderr: stdout is the session's.)
+fn listening_addr(stderr: &mut BufReader<ChildStderr>) -> SocketAddr {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no listening line"
+        );
+        if let Some(addr) = line.trim().strip_prefix("listening on ws://") {
+            return addr.parse().unwrap();
+        }
+    }
+}
+
+#[async_std::test]
+async fn a_websocket_listener_serves_one_session_at_a_time_to_stdio() {
+    let mut server = bridge(&["ws://127.0.0.1:0/", "stdio"]);
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let addr = listening_addr(&mut stderr);
+    let mut stdin = server.stdin.take().unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+
+    let mut client = switchyard_ws::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    client.send("from the browser".into()).await.unwrap();
+    let line = support::blocking(move || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        line
+    })
+    .await;
+    assert_eq!(line, "from the browser\n");
+    stdin.write_all(b"from the terminal\n").unwrap();
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        WsMessage::binary("from the terminal")
+    );
+    // The terminal is taken: a second client is refused.
+    let second = support::blocking(move || support::upgrade_status(addr, "/", "")).await;
+    assert_eq!(support::status(&second), 503, "{second}");
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -22,22 +22,43 @@
 //! once its name expires). A name is one person's per room, on every server
 //! sharing the room (`--redis`): a taken one is refused with 1008 "name
 //! taken". The page joins again by itself when its server goes away.
+//!
+//! A joining page is also sent the room's recent messages, after the
+//! members message and before its own join, when there are any:
+//! `{"kind":"history","messages":[{"kind":"message",...},...]}`, oldest
+//! first, at most the last 50 among the room's last 100 events (messages,
+//! joins and leaves), kept for an hour. They come from the hub's numbered
+//! history (the backplane's: with `--redis`, shared by every instance), up
+//! to the position the join was answered at; everything after it comes
+//! live, so nothing is shown twice.
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use clap::Parser;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use switchyard::hub::Recovery;
 use switchyard::ws::{
-    is_valid_topic, run_subscriber, Backplane, Delivery, HistoryConfig, Hub, HubConfig, PushConfig,
-    Request, Router, ServerIo, Subscription, WsConnection, WsMessage, WsServerConfig,
+    is_valid_topic, run_subscriber, Backplane, Delivery, HistoryConfig, Hub, HubConfig, Position,
+    PushConfig, Request, Router, ServerIo, Subscription, WsConnection, WsMessage, WsServerConfig,
 };
 
 const MAX_NAME: usize = 32;
 const MAX_TEXT: usize = 1000;
+/// Events (messages, joins, leaves) each room keeps for late joiners.
+const HISTORY_KEPT: usize = 100;
+/// Messages a joiner is sent, at most: a screenful, not the archive.
+const HISTORY_SHOWN: usize = 50;
+/// How long an event is kept: a room quiet for longer starts afresh.
+const HISTORY_TTL: Duration = Duration::from_secs(60 * 60);
+/// Rooms with history, at most (room names come from clients; the one
+/// published to longest ago is forgotten first). With events of at most
+/// about 6 KiB (1000 characters, escaped), history holds at most
+/// 256 x 100 x 6 KiB, about 150 MiB, and a few KiB per room in practice.
+const HISTORY_ROOMS: usize = 256;
 
 /// What a page sends: something to say, or a question for who is here.
 #[derive(Deserialize)]
@@ -70,9 +91,12 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     common::init_logging();
     let args = Args::parse();
-    let hub = args
-        .sharing
-        .hub(HubConfig::default(), HistoryConfig::off())?;
+    let history = HistoryConfig::default()
+        .size(HISTORY_KEPT)
+        .max_resume(HISTORY_KEPT)
+        .ttl(HISTORY_TTL)
+        .max_topics(HISTORY_ROOMS);
+    let hub = args.sharing.hub(HubConfig::default(), history)?;
     let router = Router::new()
         .page(
             "/",
@@ -123,14 +147,32 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         .trim()
         .to_string();
     let refusal = if !is_valid_topic(&room) {
-        Some(("rooms are 1-128 of A-Z a-z 0-9 . _ -", "bad room"))
-    } else if name.is_empty() || name.chars().count() > MAX_NAME {
-        Some(("names are 1-32 characters", "bad name"))
+        Some((
+            format!(
+                "bad room {}: rooms are 1-128 of A-Z a-z 0-9 . _ -",
+                quoted(&room)
+            ),
+            "bad room",
+        ))
+    } else if name.is_empty() {
+        Some((
+            "no name: pick one of 1-32 characters".to_string(),
+            "bad name",
+        ))
+    } else if name.chars().count() > MAX_NAME {
+        Some((
+            format!(
+                "bad name {}: it has {} characters, names are 1-32",
+                quoted(&name),
+                name.chars().count()
+            ),
+            "bad name",
+        ))
     } else {
         None
     };
     if let Some((reason, close)) = refusal {
-        let _ = conn.send(WsMessage::text(error_json(reason))).await;
+        let _ = conn.send(WsMessage::text(error_json(&reason))).await;
         let _ = conn.close(1008, close).await;
         return;
     }
@@ -164,8 +206,8 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
     // In the room once the join is answered (with Redis, once this server
     // receives the room's messages): only then is the join announced, so
     // that the page hears of its own.
-    match sub.next().await {
-        Some(Delivery::Subscribed { .. }) => {}
+    let joined = match sub.next().await {
+        Some(Delivery::Subscribed { position, .. }) => position,
         refused => {
             tracing::warn!(%room, ?refused, "cannot join the room");
             let reason = "the room is unavailable, try again shortly";
@@ -173,7 +215,7 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
             let _ = conn.close(1013, "try again later").await;
             return;
         }
-    }
+    };
     // Who is here, then everything that happens from now on.
     // (Only the joiner, if the backplane cannot say: the page asks again.)
     let here = members(&*backplane, &room)
@@ -181,6 +223,13 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         .unwrap_or_else(|_| members_message(&[name.as_str()]));
     if conn.send(WsMessage::text(here)).await.is_err() {
         return;
+    }
+    // What was said before, up to where the join was answered: what
+    // follows comes live.
+    if let Some(earlier) = history(&*backplane, &room, &joined).await {
+        if conn.send(WsMessage::text(earlier)).await.is_err() {
+            return;
+        }
     }
     announce(&hub, &room, event("join", &name, None)).await;
     let room_hub = hub.clone();
@@ -243,6 +292,61 @@ async fn members(backplane: &dyn Backplane, room: &str) -> Result<String, Bytes>
             Err(error("who is here is unknown for now, try again"))
         }
     }
+}
+
+/// `text` in quotes for an error message, cut to 40 characters: it came
+/// from the client, which is told what it sent, not sent all of it back.
+fn quoted(text: &str) -> String {
+    const SHOWN: usize = 40;
+    if text.chars().count() > SHOWN {
+        let cut: String = text.chars().take(SHOWN).collect();
+        format!("{:?}", cut + "…")
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// The room's recent messages, up to `joined` (the position the join was
+/// answered at), as `{"kind":"history","messages":[...]}`; none when there
+/// are none, or when the backplane cannot say (logged: the page goes on
+/// without them).
+///
+/// The hub numbers every event of the room and its backplane keeps the
+/// last [`HISTORY_KEPT`]: asking for what followed the position that many
+/// events back gives them. When the history does not reach that far back
+/// (events expired, or more published since the join), a window half as
+/// long is tried, down to one event.
+async fn history(backplane: &dyn Backplane, room: &str, joined: &Position) -> Option<String> {
+    let mut window = HISTORY_KEPT as u64;
+    let events = loop {
+        let from = Position {
+            offset: joined.offset.saturating_sub(window),
+            epoch: joined.epoch.clone(),
+        };
+        match backplane.since(room, Some(&from)).await {
+            Ok(Recovery::Recovered(events)) => break events,
+            Ok(Recovery::NotRecovered { .. }) if window > 1 => window /= 2,
+            Ok(Recovery::NotRecovered { .. }) => return None,
+            Err(e) => {
+                tracing::warn!(%room, error = %e, "history unavailable");
+                return None;
+            }
+        }
+    };
+    // Only what was said (joins and leaves are news of the moment), and
+    // only up to the join's position.
+    let mut said: Vec<serde_json::Value> = events
+        .iter()
+        .filter(|event| event.offset <= joined.offset)
+        .filter_map(|event| serde_json::from_slice::<serde_json::Value>(&event.data).ok())
+        .filter(|event| event["kind"] == "message")
+        .collect();
+    if said.is_empty() {
+        return None;
+    }
+    let skip = said.len().saturating_sub(HISTORY_SHOWN);
+    said.drain(..skip);
+    Some(serde_json::json!({ "kind": "history", "messages": said }).to_string())
 }
 
 /// A name held in a room; given back when the session ends, however it

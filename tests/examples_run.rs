@@ -322,6 +322,120 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
     });
 }
 
+/// The next message of a `ws_chat` page, as JSON (5 s at most).
+async fn next_chat_message(
+    conn: &mut switchyard::ws::WsConnection<switchyard::ws::ClientIo>,
+) -> serde_json::Value {
+    use futures::StreamExt;
+    let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), "chat", conn.next())
+        .await
+        .expect("a message in time")
+        .expect("open")
+        .expect("a message");
+    serde_json::from_slice(&msg).expect("JSON")
+}
+
+#[test]
+fn ws_chat_a_late_joiner_is_sent_the_last_50_messages_said_before_it_joined() {
+    use futures::SinkExt;
+    use switchyard::ws::connect;
+
+    let server = ExampleServer::start("ws_chat", &["127.0.0.1:0"]);
+    let base = format!("ws://{}/ws?room=history", server.addr);
+    switchyard::rt::block_on(async move {
+        // The first in a room is sent no history: there is none.
+        let mut alice = connect(&format!("{base}&name=alice")).await.unwrap();
+        assert_eq!(next_chat_message(&mut alice).await["kind"], "members");
+        assert_eq!(next_chat_message(&mut alice).await["kind"], "join");
+        // 120 messages, between a join and a leave that are not shown.
+        let mut passer = connect(&format!("{base}&name=passer")).await.unwrap();
+        assert_eq!(next_chat_message(&mut passer).await["kind"], "members");
+        passer.close(1000, "bye").await.unwrap();
+        assert_eq!(next_chat_message(&mut alice).await["kind"], "join");
+        assert_eq!(next_chat_message(&mut alice).await["kind"], "leave");
+        for i in 1..=120 {
+            let said = serde_json::json!({ "text": format!("m{i}") }).to_string();
+            alice.send(said.into()).await.unwrap();
+            assert_eq!(next_chat_message(&mut alice).await["text"], format!("m{i}"));
+        }
+        let mut bob = connect(&format!("{base}&name=bob")).await.unwrap();
+        assert_eq!(
+            next_chat_message(&mut bob).await["names"],
+            serde_json::json!(["alice", "bob"])
+        );
+        let history = next_chat_message(&mut bob).await;
+        assert_eq!(history["kind"], "history", "{history}");
+        let texts: Vec<&str> = history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                assert_eq!(
+                    (&m["kind"], &m["from"]),
+                    (&"message".into(), &"alice".into())
+                );
+                m["text"].as_str().unwrap()
+            })
+            .collect();
+        let expected: Vec<String> = (71..=120).map(|i| format!("m{i}")).collect();
+        assert_eq!(texts, expected);
+        // Then bob's own join, and what is said from now on, once.
+        assert_eq!(next_chat_message(&mut bob).await["from"], "bob");
+        alice.send(r#"{"text":"live"}"#.into()).await.unwrap();
+        let live = next_chat_message(&mut bob).await;
+        assert_eq!(
+            (&live["kind"], &live["text"]),
+            (&"message".into(), &"live".into())
+        );
+    });
+}
+
+#[test]
+fn ws_chat_says_which_of_name_or_room_is_bad_and_what_is_allowed() {
+    use futures::StreamExt;
+    use switchyard::ws::connect;
+
+    let server = ExampleServer::start("ws_chat", &["127.0.0.1:0"]);
+    let base = format!("ws://{}/ws", server.addr);
+    let long = "x".repeat(33);
+    let cases = [
+        (
+            "room=no%20spaces&name=alice".to_string(),
+            r#"bad room "no spaces": rooms are 1-128 of A-Z a-z 0-9 . _ -"#.to_string(),
+        ),
+        (
+            "room=rust&name=%20%20".to_string(),
+            "no name: pick one of 1-32 characters".to_string(),
+        ),
+        (
+            format!("room=rust&name={long}"),
+            format!(r#"bad name "{long}": it has 33 characters, names are 1-32"#),
+        ),
+    ];
+    switchyard::rt::block_on(async move {
+        for (query, expected) in cases {
+            let mut page = connect(&format!("{base}?{query}")).await.unwrap();
+            assert_eq!(
+                next_chat_message(&mut page).await["error"],
+                expected.as_str()
+            );
+            assert!(page.next().await.is_none());
+            assert_eq!(page.peer_close().map(|c| c.code), Some(1008));
+        }
+        // A room name long enough to fill a page is quoted cut short.
+        let huge = "y".repeat(300);
+        let mut page = connect(&format!("{base}?room={huge}%20&name=alice"))
+            .await
+            .unwrap();
+        let error = next_chat_message(&mut page).await;
+        let error = error["error"].as_str().unwrap();
+        assert!(
+            error.starts_with(&format!("bad room \"{}…\": rooms are", "y".repeat(40))),
+            "{error}"
+        );
+    });
+}
+
 /// The next message of a `ws_tail` page, as JSON (5 s at most).
 async fn next_tail_message(
     conn: &mut switchyard::ws::WsConnection<switchyard::ws::ClientIo>,

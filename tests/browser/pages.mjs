@@ -1,6 +1,6 @@
 // Drives the example pages in headless Chromium, as a person would: two
 // chat windows talking (on one server, and on two sharing a room through
-// Redis), a chat page joining again after its server restarts, a push reaching an open page (and a topic's page
+// Redis, a late joiner shown what was said, a bad room explained, Leave), a chat page joining again after its server restarts, a push reaching an open page (and a topic's page
 // reached by its own curl hint), a log line appearing (and the tail page saying
 // its file is missing or was truncated)
 // on the tail page, an echo coming back (and again after its server
@@ -149,6 +149,48 @@ const tests = {
     await context.close();
   },
 
+  async "a late chat joiner sees what was said, a bad room is explained, and Leave goes back to the form"() {
+    const base = await start("ws_chat", []);
+    const context = await browser.newContext();
+    const [alice, bob] = [await context.newPage(), await context.newPage()];
+    await alice.goto(base + "/?room=late");
+    await alice.fill("#name", "Alice");
+    await alice.click("button[type=submit]");
+    await alice.waitForSelector("#chat:not([hidden])");
+    for (const text of ["said before Bob came", "and more"]) {
+      await alice.fill("#text", text);
+      await alice.press("#text", "Enter");
+      await alice.locator("#log").getByText(text).waitFor();
+    }
+    await bob.goto(base + "/?room=late");
+    await bob.fill("#name", "Bob");
+    await bob.click("button[type=submit]");
+    await bob.locator("#log .divider", { hasText: "earlier in late" }).waitFor();
+    await bob.locator("#log .earlier").getByText("said before Bob came").waitFor();
+    await bob.locator("#log .earlier").getByText("and more").waitFor();
+    await bob.locator("#log").getByText("Bob joined").waitFor();
+    await shot(bob, "chat-history");
+    // Leave: back to the form, and the others are told.
+    await bob.click("#leave");
+    await bob.waitForSelector("#join:not([hidden])");
+    await bob.locator("#refused", { hasText: "You left room late." }).waitFor();
+    await alice.locator("#log").getByText("Bob left").waitFor();
+    await alice.locator("#members li", { hasText: "Bob" }).waitFor({ state: "detached" });
+    // A bad room is refused saying which and why; another room works.
+    await bob.fill("#room-name", "no spaces");
+    await bob.click("button[type=submit]");
+    await bob.locator("#refused", { hasText: 'bad room "no spaces": rooms are 1-128 of A-Z a-z 0-9 . _ -' }).waitFor();
+    await shot(bob, "chat-bad-room");
+    await bob.fill("#room-name", "other");
+    await bob.click("button[type=submit]");
+    await bob.waitForSelector("#chat:not([hidden])");
+    await bob.locator("#room", { hasText: "other" }).waitFor();
+    if (!bob.url().endsWith("?room=other")) throw new Error("the URL did not follow the room: " + bob.url());
+    const shown = await bob.textContent("#log");
+    if (shown.includes("said before Bob came")) throw new Error("room other shows room late's log: " + shown);
+    await context.close();
+  },
+
   async "two chat servers sharing a room through Redis"() {
     const url = await redis();
     const [first, second] = [await start("ws_chat", ["--redis", url]), await start("ws_chat", ["--redis", url])];
@@ -172,6 +214,14 @@ const tests = {
       await page.locator("#members li", { hasText: "Bob" }).waitFor();
     }
     await shot(bob, "chat-two-servers");
+    // A late joiner on the first server is shown what was said on both.
+    const carol = await context.newPage();
+    await carol.goto(first + "/?room=shared");
+    await carol.fill("#name", "Carol");
+    await carol.click("button[type=submit]");
+    await carol.locator("#log .earlier").getByText("from the first server").waitFor();
+    await carol.locator("#log .earlier").getByText("and back from the second").waitFor();
+    await shot(carol, "chat-two-servers-history");
     await context.close();
   },
 

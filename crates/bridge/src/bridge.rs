@@ -50,7 +50,7 @@ pub enum BridgeError {
 
 enum Bound {
     Ws(switchyard_ws::WsServer),
-    Tcp(switchyard_tcp::Server, Arc<RouteTable>, usize),
+    Tcp(switchyard_tcp::Server, Arc<RouteTable>, Box<ListenerConfig>),
     Udp(switchyard_udp::UdpListener, Arc<RouteTable>),
     #[cfg(unix)]
     Unix(serve_unix::UnixBound, Arc<RouteTable>, Duration),
@@ -132,7 +132,7 @@ impl Bridge {
                         .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
                     (
-                        Bound::Tcp(server, table.clone(), listener.max_message),
+                        Bound::Tcp(server, table.clone(), Box::new(listener.clone())),
                         addr.map(Some),
                     )
                 }
@@ -222,8 +222,8 @@ impl Bridge {
         for b in self.bound {
             match b {
                 Bound::Ws(server) => running.push(server.serve().map(drop).boxed()),
-                Bound::Tcp(server, table, max) => {
-                    running.push(serve_tcp::serve(server, table, max).boxed());
+                Bound::Tcp(server, table, listener) => {
+                    running.push(serve_tcp::serve(server, table, *listener).boxed());
                 }
                 Bound::Udp(socket, table) => {
                     running.push(serve_udp::serve(socket, table).boxed());
@@ -374,6 +374,12 @@ fn needs_restart(old: &BridgeConfig, new: &BridgeConfig) -> Result<(), String> {
             ("heartbeat", a.heartbeat != b.heartbeat),
             ("metrics", a.metrics != b.metrics),
             ("tcp_keepalive", a.tcp_keepalive != b.tcp_keepalive),
+            ("proxy_protocol", a.proxy_protocol != b.proxy_protocol),
+            ("trusted_proxies", a.trusted_proxies != b.trusted_proxies),
+            (
+                "max_connections_per_ip",
+                a.max_connections_per_ip != b.max_connections_per_ip,
+            ),
             // A TCP or UDP listener is bound with its route's idle timeout.
             (
                 "idle_timeout",

@@ -78,6 +78,19 @@ pub struct Cli {
     /// Sessions open at once. Default 1024.
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Sessions open at once from one client address (its real one, behind
+    /// --proxy-protocol or --trusted-proxy). Default: no limit of its own.
+    #[arg(long, value_name = "N")]
+    max_connections_per_ip: Option<usize>,
+    /// Every connection starts with a PROXY protocol header (v1 or v2) from
+    /// the load balancer in front, which gives the client's real address.
+    /// Only when nothing else can reach the listener.
+    #[arg(long)]
+    proxy_protocol: bool,
+    /// Believe X-Forwarded-For from this reverse proxy (an address or a
+    /// network such as 10.0.0.0/8; repeatable).
+    #[arg(long, value_name = "NET", value_parser = crate::settings::parse_proxy_net)]
+    trusted_proxy: Vec<ipnet::IpNet>,
     /// Largest message either way, in bytes. Default 1048576 (1 MiB).
     #[arg(long)]
     max_message: Option<usize>,
@@ -142,6 +155,9 @@ impl Cli {
             heartbeat_interval: self.heartbeat,
             heartbeat_timeout: self.heartbeat,
             tcp_keepalive: self.tcp_keepalive,
+            proxy_protocol: self.proxy_protocol,
+            trusted_proxies: self.trusted_proxy,
+            max_connections_per_ip: self.max_connections_per_ip,
         };
         let listener = settings.listener(listen);
         let route = RouteSettings {
@@ -202,6 +218,10 @@ mod tests {
             "--auth=bearer:s3cret",
             "--metrics",
             "--shutdown-grace=2",
+            "--proxy-protocol",
+            "--trusted-proxy=10.0.0.0/8",
+            "--trusted-proxy=192.168.1.1",
+            "--max-connections-per-ip=4",
         ])
         .unwrap();
         let file = BridgeConfig::from_toml(
@@ -218,6 +238,9 @@ heartbeat_interval = 9
 heartbeat_timeout = 9
 auth = "bearer:s3cret"
 metrics = true
+proxy_protocol = true
+trusted_proxies = ["10.0.0.0/8", "192.168.1.1/32"]
+max_connections_per_ip = 4
 
 [[listener.route]]
 target = "tcp://127.0.0.1:7000"

@@ -165,6 +165,23 @@ pub struct ListenerConfig {
     /// 6 of them), so a peer whose host or network is gone is found.
     /// Default 60 s; `None` turns it off.
     pub tcp_keepalive: Option<Duration>,
+    /// Every connection begins with a PROXY protocol header (version 1 or
+    /// 2) from the load balancer in front, and the client's address is
+    /// taken from it: for the log, and for
+    /// [`max_connections_per_ip`](Self::max_connections_per_ip). A
+    /// connection without a valid header is closed. WebSocket and TCP
+    /// listeners. Default off: only for a listener that nothing but the
+    /// proxy can reach, or anyone could claim any address.
+    pub proxy_protocol: bool,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` is
+    /// believed on a WebSocket listener: the client is the rightmost
+    /// address the header names that is not one of these. Default none
+    /// (the header is ignored).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Sessions open at once from one client address, on a WebSocket
+    /// (503 past it) or TCP listener (closed). Default none: only
+    /// [`max_connections`](Self::max_connections).
+    pub max_connections_per_ip: Option<usize>,
 }
 
 impl ListenerConfig {
@@ -182,6 +199,9 @@ impl ListenerConfig {
             heartbeat: Some(HeartbeatConfig::default()),
             metrics: false,
             tcp_keepalive: Some(Duration::from_secs(60)),
+            proxy_protocol: false,
+            trusted_proxies: Vec::new(),
+            max_connections_per_ip: None,
         }
     }
 
@@ -242,6 +262,25 @@ impl ListenerConfig {
     /// Sets [`metrics`](Self::metrics).
     pub fn metrics(mut self, on: bool) -> Self {
         self.metrics = on;
+        self
+    }
+
+    /// Sets [`proxy_protocol`](Self::proxy_protocol).
+    pub fn proxy_protocol(mut self, on: bool) -> Self {
+        self.proxy_protocol = on;
+        self
+    }
+
+    /// Sets [`trusted_proxies`](Self::trusted_proxies).
+    pub fn trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Sets [`max_connections_per_ip`](Self::max_connections_per_ip) (at
+    /// least 1 when set).
+    pub fn max_connections_per_ip(mut self, max: Option<usize>) -> Self {
+        self.max_connections_per_ip = max.map(|m| m.max(1));
         self
     }
 }
@@ -378,10 +417,25 @@ impl ListenerConfig {
                 ("auth", self.auth.is_some()),
                 ("metrics", self.metrics),
                 ("origins", self.origins != OriginPolicy::SameHost),
+                ("trusted_proxies", !self.trusted_proxies.is_empty()),
             ];
             if let Some((name, _)) = ws_only.iter().find(|(_, set)| *set) {
                 return error(format!(
                     "{name} is for WebSocket listeners, not {}",
+                    scheme.as_str()
+                ));
+            }
+            let ws_or_tcp = [
+                ("proxy_protocol", self.proxy_protocol),
+                (
+                    "max_connections_per_ip",
+                    self.max_connections_per_ip.is_some(),
+                ),
+            ];
+            let not_tcp = scheme != Scheme::Tcp;
+            if let Some((name, _)) = ws_or_tcp.iter().find(|(_, set)| *set && not_tcp) {
+                return error(format!(
+                    "{name} is for WebSocket and TCP listeners, not {}",
                     scheme.as_str()
                 ));
             }

@@ -73,6 +73,9 @@ struct FileListener {
     heartbeat_interval: Option<u64>,
     heartbeat_timeout: Option<u64>,
     tcp_keepalive: Option<u64>,
+    proxy_protocol: Option<bool>,
+    trusted_proxies: Option<Spanned<Vec<String>>>,
+    max_connections_per_ip: Option<usize>,
     #[serde(default)]
     route: Vec<FileRoute>,
 }
@@ -205,6 +208,15 @@ fn listener(
         ),
         None => None,
     };
+    let trusted_proxies = match &l.trusted_proxies {
+        Some(list) => list
+            .get_ref()
+            .iter()
+            .map(|net| crate::settings::parse_proxy_net(net))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| source.invalid(list, "trusted_proxies", e))?,
+        None => Vec::new(),
+    };
     let settings = ListenerSettings {
         tls,
         web: l.web.map(|dir| base.join(dir)),
@@ -216,6 +228,9 @@ fn listener(
         heartbeat_interval: l.heartbeat_interval,
         heartbeat_timeout: l.heartbeat_timeout,
         tcp_keepalive: l.tcp_keepalive,
+        proxy_protocol: l.proxy_protocol.unwrap_or(false),
+        trusted_proxies,
+        max_connections_per_ip: l.max_connections_per_ip,
     };
     let mut config = settings.listener(endpoint.clone());
     let routes = l
@@ -319,6 +334,9 @@ metrics = true
 heartbeat_interval = 10
 heartbeat_timeout = 5
 tcp_keepalive = 0
+proxy_protocol = true
+trusted_proxies = ["10.0.0.0/8", "192.168.1.1"]
+max_connections_per_ip = 8
 
 [[listener.route]]
 path = "/term"
@@ -351,6 +369,10 @@ target = "ws://127.0.0.1:8080/dns"
         );
         assert_eq!(ws.auth, Some(Auth::Bearer("s3cret".into())));
         assert_eq!(ws.tcp_keepalive, None);
+        assert!(ws.proxy_protocol);
+        let proxies: Vec<String> = ws.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.168.1.1/32"]);
+        assert_eq!(ws.max_connections_per_ip, Some(8));
         assert_eq!(
             config.listeners[1].tcp_keepalive,
             Some(Duration::from_secs(60))
@@ -378,6 +400,8 @@ target = "ws://127.0.0.1:8080/dns"
     fn errors_name_the_line_and_the_key() {
         let cases = [
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\npath = \"/a\"\ntarget = \"tcp://h\"\n", "line 5, key `target`"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.example\"]\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 3, key `trusted_proxies`: \"proxy.example\" is not an IP address"),
+            ("[[listener]]\nlisten = \"udp://h:1\"\nproxy_protocol = true\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "proxy_protocol is for WebSocket and TCP listeners, not udp"),
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\nframing = \"json\"\n", "line 5, key `framing`"),
             ("[[listener]]\nlisten = \"http://h:1\"\n", "line 2, key `listen`"),
             ("[[listener]]\nlisten = \"ws://h:1\"\nauth = \"basic:alice\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 3, key `auth`"),

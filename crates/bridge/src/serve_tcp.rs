@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchyard_tcp::{Server, ServerConfig, TcpKeepalive};
+use switchyard_tcp::{PerIpLimit, Server, ServerConfig, TcpKeepalive};
 
 use crate::route_table::RouteTable;
 use crate::session;
@@ -33,15 +33,35 @@ pub(crate) async fn bind(
         })
 }
 
-/// Serves a bound TCP listener until it is shut down.
-pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, max_message: usize) {
+/// Serves a bound TCP listener until it is shut down: each connection's
+/// PROXY header read first (with `proxy_protocol`), its address held to
+/// `max_connections_per_ip`, then its session.
+pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, listener: ListenerConfig) {
+    let per_ip = listener.max_connections_per_ip.map(PerIpLimit::new);
+    let (proxy_protocol, max_message) = (listener.proxy_protocol, listener.max_message);
     server
-        .serve(move |conn| {
+        .serve(move |mut conn| {
             // The route now: a reload may have changed it.
             let route = table.only();
+            let per_ip = per_ip.clone();
             async move {
                 let Some(route) = route else { return };
+                if proxy_protocol {
+                    let from = conn.peer_addr();
+                    if let Err(e) = conn.read_proxy_header(PROXY_HEADER_WAIT).await {
+                        tracing::info!(peer = %from, error = %e, "refused: no valid PROXY protocol header");
+                        return;
+                    }
+                }
                 let peer = conn.peer_addr();
+                let _place = match per_ip.as_ref().map(|limit| limit.take(peer.ip())) {
+                    Some(None) => {
+                        tracing::info!(%peer, "refused: too many connections from this address");
+                        return;
+                    }
+                    Some(place) => place,
+                    None => None,
+                };
                 let mut client =
                     frame_stream(conn.into_stream(), route.config.dial.framing, max_message);
                 // Fixed targets only on TCP listeners (checked by the config).
@@ -53,3 +73,6 @@ pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, max_message: u
         })
         .await;
 }
+
+/// How long a proxy has to send a connection's PROXY header.
+const PROXY_HEADER_WAIT: Duration = Duration::from_secs(10);

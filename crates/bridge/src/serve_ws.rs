@@ -32,6 +32,9 @@ pub(crate) async fn bind(
                 .map(switchyard_ws::TcpKeepalive::after),
         )
         .shutdown_grace(grace)
+        .proxy_protocol(listener.proxy_protocol)
+        .trusted_proxies(listener.trusted_proxies.clone())
+        .max_connections_per_ip(listener.max_connections_per_ip)
         // What noVNC and websockify's clients offer: the bridge's messages
         // are binary anyway. (An offer of only `base64`, websockify's old
         // text encoding, is refused with 400 saying so.)

@@ -28,6 +28,16 @@ pub(crate) struct ListenerSettings {
     pub heartbeat_timeout: Option<u64>,
     /// Seconds; 0 turns keepalive off. Clients and TCP targets.
     pub tcp_keepalive: Option<u64>,
+    pub proxy_protocol: bool,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub max_connections_per_ip: Option<usize>,
+}
+
+/// A trusted proxy as written: a network (`10.0.0.0/8`) or one address.
+pub(crate) fn parse_proxy_net(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an IP address or network (10.0.0.0/8)"))
 }
 
 /// A route's options; `None` keeps the default.
@@ -55,7 +65,10 @@ impl ListenerSettings {
         let mut config = ListenerConfig::new(listen)
             .web(self.web.clone())
             .auth(self.auth.clone())
-            .metrics(self.metrics);
+            .metrics(self.metrics)
+            .proxy_protocol(self.proxy_protocol)
+            .trusted_proxies(self.trusted_proxies.clone())
+            .max_connections_per_ip(self.max_connections_per_ip);
         if let Some((cert, key)) = &self.tls {
             config = config.tls(cert.clone(), key.clone());
         }

@@ -45,6 +45,8 @@ mod config;
 mod connect;
 mod keepalive;
 mod listener;
+mod per_ip;
+mod proxy_protocol;
 mod server;
 mod stream;
 
@@ -52,6 +54,8 @@ pub use config::ServerConfig;
 pub use connect::{connect, connect_framed, DEFAULT_CONNECT_TIMEOUT};
 pub use keepalive::TcpKeepalive;
 pub use listener::TcpListener;
+pub use per_ip::{PerIpLimit, PerIpSlot};
+pub use proxy_protocol::{parse_proxy_header, ProxyHeader, ProxyHeaderError, MAX_PROXY_HEADER};
 pub use server::{Accepted, ServeReport, Server, ServerStream};
 pub use stream::TcpStream;
 

@@ -14,7 +14,7 @@ use switchyard_frame::{Framed, Framing, MessageReader, MessageSender};
 use switchyard_rt::net::{Address, TcpListener, TcpStream as RuntimeTcpStream};
 use switchyard_rt::{Backoff, IdleTimeout, Shutdown};
 
-use crate::{ServerConfig, TcpKeepalive, TcpStream};
+use crate::{ProxyHeaderError, ServerConfig, TcpKeepalive, TcpStream};
 
 /// The byte stream of an accepted connection: the socket under the server's
 /// idle time-out.
@@ -60,6 +60,22 @@ impl Accepted {
     /// The plain byte stream, for protocols that do their own framing.
     pub fn into_stream(self) -> ServerStream {
         self.stream
+    }
+
+    /// Reads the connection's PROXY protocol header (version 1 or 2, sent
+    /// first by a load balancer that relays it) within `limit`, and makes
+    /// its source this connection's [`peer_addr`](Self::peer_addr). Only
+    /// the header is taken: what follows is read as if it had not been
+    /// there. A header in which the proxy speaks for itself (`UNKNOWN`,
+    /// `LOCAL`) leaves the peer as it was. A connection without a valid
+    /// header should be closed: anyone able to connect could otherwise
+    /// claim any address.
+    pub async fn read_proxy_header(&mut self, limit: Duration) -> Result<(), ProxyHeaderError> {
+        let stream = self.stream.get_ref().runtime();
+        if let Some(source) = crate::proxy_protocol::read_proxy_header(stream, limit).await? {
+            self.peer = source;
+        }
+        Ok(())
     }
 }
 

@@ -25,6 +25,11 @@ impl TcpStream {
         Self { inner }
     }
 
+    /// The runtime's socket under it.
+    pub(crate) fn runtime(&self) -> &RuntimeTcpStream {
+        &self.inner
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()

@@ -65,6 +65,21 @@ pub struct WsServerConfig {
     /// none: plain `ws://`. The TLS handshake counts against
     /// `handshake_timeout`.
     pub tls: Option<crate::ServerTls>,
+    /// Every connection begins with a PROXY protocol header (version 1 or
+    /// 2, from a load balancer such as HAProxy or an AWS NLB), whose source
+    /// address is then the client's. A connection without a valid one is
+    /// closed. Default off: turn it on only when every connection comes
+    /// through such a proxy, or anyone could claim any address.
+    pub proxy_protocol: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see
+    /// [`client_address`](crate::http::client_address)): a request from
+    /// one of these networks is taken to come from the address the header
+    /// names. Default none: the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// WebSocket connections open at once from one client address (after
+    /// the PROXY header and trusted proxies are applied). Default none
+    /// (only `max_connections`); one more is answered 503.
+    pub max_connections_per_ip: Option<usize>,
 }
 
 impl Default for WsServerConfig {
@@ -86,6 +101,9 @@ impl Default for WsServerConfig {
             idle_timeout: Duration::from_secs(300),
             tcp_keepalive: Some(crate::TcpKeepalive::default()),
             tls: None,
+            proxy_protocol: false,
+            trusted_proxies: Vec::new(),
+            max_connections_per_ip: None,
         }
     }
 }
@@ -182,6 +200,25 @@ impl WsServerConfig {
     /// Sets [`tcp_keepalive`](Self::tcp_keepalive); `None` turns it off.
     pub fn tcp_keepalive(mut self, keepalive: Option<crate::TcpKeepalive>) -> Self {
         self.tcp_keepalive = keepalive;
+        self
+    }
+
+    /// Sets [`proxy_protocol`](Self::proxy_protocol).
+    pub fn proxy_protocol(mut self, on: bool) -> Self {
+        self.proxy_protocol = on;
+        self
+    }
+
+    /// Sets [`trusted_proxies`](Self::trusted_proxies).
+    pub fn trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Sets [`max_connections_per_ip`](Self::max_connections_per_ip)
+    /// (at least 1 when set).
+    pub fn max_connections_per_ip(mut self, max: Option<usize>) -> Self {
+        self.max_connections_per_ip = max.map(|m| m.max(1));
         self
     }
 

@@ -53,6 +53,9 @@ pub use switchyard_hub::{
 };
 pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
 
+/// An IP network (`10.0.0.0/8`, `2001:db8::/32`, or one address), as
+/// [`WsServerConfig::trusted_proxies`] takes them.
+pub use ipnet::IpNet;
 pub use switchyard_frame::share;
 #[cfg(feature = "bincode")]
 pub use switchyard_frame::Bincode;

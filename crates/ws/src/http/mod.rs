@@ -4,6 +4,7 @@
 //! routes it, and answers it or upgrades it.
 
 mod auth;
+mod forwarded;
 mod pending;
 mod read;
 mod request;
@@ -12,6 +13,7 @@ mod router;
 mod server;
 
 pub use auth::{Auth, AuthParseError};
+pub use forwarded::client_address;
 pub use request::{RequestHead, MAX_HEADERS};
 pub use response::{InvalidHeader, Response};
 pub use router::{Request, Router};

@@ -17,7 +17,9 @@ use http::header::HeaderValue;
 use http::StatusCode;
 use switchyard_rt::net::Address;
 use switchyard_rt::Shutdown;
-use switchyard_tcp::{Accepted, ServeReport, Server, ServerConfig, ServerStream};
+use switchyard_tcp::{
+    Accepted, PerIpLimit, PerIpSlot, ServeReport, Server, ServerConfig, ServerStream,
+};
 
 use super::pending::Pending;
 use super::read::{read_body, read_request, Refused};
@@ -70,6 +72,8 @@ struct State {
     config: WsServerConfig,
     router: Router,
     open: AtomicUsize,
+    /// WebSockets open per client address, when limited.
+    per_ip: Option<PerIpLimit>,
     /// Connections still in their handshake, within their own budget.
     pending: Arc<Pending>,
 }
@@ -95,10 +99,12 @@ impl WsServer {
             config.max_handshakes,
             config.max_handshakes_per_ip,
         ));
+        let per_ip = config.max_connections_per_ip.map(PerIpLimit::new);
         let state = Arc::new(State {
             config,
             router,
             open: AtomicUsize::new(0),
+            per_ip,
             pending,
         });
         Ok(Self {
@@ -140,7 +146,18 @@ impl WsServer {
 }
 
 /// One TCP connection: a request, then either a response or a WebSocket.
-async fn serve_connection(state: Arc<State>, shutdown: Shutdown, conn: Accepted) {
+async fn serve_connection(state: Arc<State>, shutdown: Shutdown, mut conn: Accepted) {
+    // The PROXY header first, so that everything after (the handshake
+    // budget per address, the guard, the handler) sees the client's
+    // address. Only a proxy's connections carry one: it is read within
+    // the handshake time-out, outside the handshake budget.
+    if state.config.proxy_protocol {
+        let peer = conn.peer_addr();
+        if let Err(e) = conn.read_proxy_header(state.config.handshake_timeout).await {
+            tracing::debug!(%peer, error = %e, "refused: no valid PROXY protocol header");
+            return;
+        }
+    }
     // Everything before the upgrade (TLS handshake, request head, HTTP
     // answers) runs in a boxed future that is freed when it ends, so a
     // long-lived WebSocket's task keeps only its handler's state: the
@@ -176,6 +193,8 @@ struct UpgradeAccepted {
     rest: Bytes,
     upgrade: Upgrade,
     slot: Slot,
+    /// The client's address (behind trusted proxies, the one they name).
+    peer: SocketAddr,
 }
 
 /// Answers the request on `conn`: an HTTP response, a refusal, or an
@@ -191,6 +210,7 @@ async fn answer_request(state: Arc<State>, shutdown: Shutdown, conn: Accepted) -
             return None;
         }
     };
+    let peer = accepted.peer;
     start_websocket(&state.config, shutdown, io, accepted, peer).await
 }
 
@@ -227,6 +247,7 @@ async fn read_and_answer(
         read_request(io, config),
     )
     .await?;
+    let peer = super::client_address(peer, &head, &config.trusted_proxies);
     match route(&state.router, &head, peer)? {
         Endpoint::Http { handler, .. } => {
             let read = read_body(io, &head, rest, config);
@@ -249,18 +270,14 @@ async fn read_and_answer(
         Endpoint::WebSocket(handler) => {
             let upgrade = check_upgrade(&head, &config.origins, &config.protocols)
                 .map_err(Refused::Answer)?;
-            let slot = Slot::take(state).ok_or_else(|| {
-                Refused::Answer(Response::text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("too many connections (limit {})", config.max_connections),
-                ))
-            })?;
+            let slot = Slot::take(state, peer)?;
             Ok(Some(UpgradeAccepted {
                 handler,
                 head,
                 rest,
                 upgrade,
                 slot,
+                peer,
             }))
         }
     }
@@ -340,25 +357,47 @@ async fn within<T>(
         })
 }
 
-/// A WebSocket slot under the server's `max_connections`, given back on drop.
-struct Slot(Arc<State>);
+/// A WebSocket slot under the server's `max_connections` (and its client
+/// address's place under `max_connections_per_ip`), given back on drop.
+struct Slot {
+    state: Arc<State>,
+    /// Held for its drop, which frees the address's place.
+    _per_ip: Option<PerIpSlot>,
+}
 
 impl Slot {
-    fn take(state: &Arc<State>) -> Option<Slot> {
+    /// A slot for a WebSocket from `peer`, or the 503 that says which limit
+    /// is reached.
+    fn take(state: &Arc<State>, peer: SocketAddr) -> Result<Slot, Refused> {
+        let refuse =
+            |what: String| Refused::Answer(Response::text(StatusCode::SERVICE_UNAVAILABLE, what));
+        let per_ip = match &state.per_ip {
+            Some(limit) => Some(limit.take(peer.ip()).ok_or_else(|| {
+                refuse(format!(
+                    "too many connections from {} (limit {})",
+                    peer.ip(),
+                    limit.max()
+                ))
+            })?),
+            None => None,
+        };
         let max = state.config.max_connections;
         state
             .open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
-            .ok()
-            .map(|_| Slot(state.clone()))
+            .map(|_| Slot {
+                state: state.clone(),
+                _per_ip: per_ip,
+            })
+            .map_err(|_| refuse(format!("too many connections (limit {max})")))
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
+        self.state.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -366,6 +366,7 @@ fn needs_restart(old: &BridgeConfig, new: &BridgeConfig) -> Result<(), String> {
         let tcp_or_udp = !a.listen.scheme.is_websocket();
         let changed = [
             ("tls", a.tls != b.tls),
+            ("client_ca", a.client_ca != b.client_ca),
             ("web", a.web != b.web),
             ("origins", a.origins != b.origins),
             ("max_connections", a.max_connections != b.max_connections),
@@ -475,7 +476,12 @@ fn dial_options(
     let may_reach_wss =
         route.can_reach(Scheme::Wss) || matches!(route.target, crate::TargetSpec::TokenFile(_));
     if options.tls.is_none() && may_reach_wss {
-        options = options.tls(switchyard_ws::client_tls(route.target_ca.as_deref())?);
+        let ca = route.target_ca.as_deref();
+        let tls = match &route.target_cert {
+            Some((cert, key)) => switchyard_ws::client_tls_with_cert(ca, cert, key)?,
+            None => switchyard_ws::client_tls(ca)?,
+        };
+        options = options.tls(tls);
     }
     Ok(options)
 }

@@ -68,6 +68,10 @@ pub struct Cli {
     /// PEM private key for a wss:// listener.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Require client certificates on the wss:// listener, from the CAs in
+    /// this PEM file (others are refused during the TLS handshake).
+    #[arg(long, value_name = "FILE")]
+    client_ca: Option<PathBuf>,
     /// Serve static files from DIR on the WebSocket listener.
     #[arg(long, value_name = "DIR")]
     web: Option<PathBuf>,
@@ -117,6 +121,12 @@ pub struct Cli {
     /// Extra CA certificate (PEM) to trust for a wss:// target.
     #[arg(long, value_name = "FILE")]
     target_ca: Option<PathBuf>,
+    /// Client certificate chain (PEM) to present to a wss:// target that asks for one.
+    #[arg(long, value_name = "FILE", requires = "target_key")]
+    target_cert: Option<PathBuf>,
+    /// Private key (PEM) of --target-cert.
+    #[arg(long, value_name = "FILE", requires = "target_cert")]
+    target_key: Option<PathBuf>,
     /// Seconds between pings on quiet WebSockets; a peer silent as long again is dropped (0: off).
     /// Default 30.
     #[arg(long)]
@@ -144,6 +154,7 @@ impl Cli {
         };
         let settings = ListenerSettings {
             tls: self.tls_cert.zip(self.tls_key),
+            client_ca: self.client_ca,
             web: self.web,
             origins: self.allow_origin,
             max_connections: self.max_connections,
@@ -167,6 +178,7 @@ impl Cli {
             idle_timeout: self.idle_timeout,
             send_timeout: self.send_timeout,
             target_ca: self.target_ca,
+            target_cert: self.target_cert.zip(self.target_key),
         }
         .route(listener.listen.scheme, listener.listen.path.clone(), target);
         let mut config = BridgeConfig::new(vec![listener.route(route)]);

@@ -69,6 +69,10 @@ pub struct RouteConfig {
     /// the system's roots, read when the bridge binds (unless
     /// [`dial`](Self::dial) has its own TLS). Default none.
     pub target_ca: Option<PathBuf>,
+    /// A client certificate chain and its key (PEM) that the bridge
+    /// presents to a `wss://` target that asks for one (mutual TLS), read
+    /// when the bridge binds. Default none.
+    pub target_cert: Option<(PathBuf, PathBuf)>,
 }
 
 impl RouteConfig {
@@ -81,6 +85,7 @@ impl RouteConfig {
             idle_timeout: None,
             send_timeout: Some(Duration::from_secs(60)),
             target_ca: None,
+            target_cert: None,
         }
     }
 
@@ -120,6 +125,12 @@ impl RouteConfig {
         self
     }
 
+    /// Sets [`target_cert`](Self::target_cert).
+    pub fn target_cert(mut self, cert_and_key: Option<(PathBuf, PathBuf)>) -> Self {
+        self.target_cert = cert_and_key;
+        self
+    }
+
     /// Whether any target this route can reach now has this scheme.
     pub(crate) fn can_reach(&self, scheme: Scheme) -> bool {
         match (&self.target, self.target.tokens()) {
@@ -141,6 +152,10 @@ pub struct ListenerConfig {
     pub routes: Vec<RouteConfig>,
     /// PEM certificate chain and private key, for `wss://` listeners.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// CA certificates (PEM) that a `wss://` listener's clients must have
+    /// a certificate from: a client without one is refused during the TLS
+    /// handshake. Default none (no client certificates asked for).
+    pub client_ca: Option<PathBuf>,
     /// Static files served at every other path of a WebSocket listener.
     /// Default none.
     pub web: Option<PathBuf>,
@@ -191,6 +206,7 @@ impl ListenerConfig {
             listen,
             routes: Vec::new(),
             tls: None,
+            client_ca: None,
             web: None,
             origins: OriginPolicy::SameHost,
             max_connections: 1024,
@@ -214,6 +230,12 @@ impl ListenerConfig {
     /// Sets [`tls`](Self::tls).
     pub fn tls(mut self, cert: PathBuf, key: PathBuf) -> Self {
         self.tls = Some((cert, key));
+        self
+    }
+
+    /// Sets [`client_ca`](Self::client_ca).
+    pub fn client_ca(mut self, ca: Option<PathBuf>) -> Self {
+        self.client_ca = ca;
         self
     }
 
@@ -439,6 +461,17 @@ impl ListenerConfig {
                     scheme.as_str()
                 ));
             }
+        }
+        if self.client_ca.is_some() && scheme != Scheme::Wss {
+            return error("client_ca (client certificates) needs a wss:// listener".into());
+        }
+        if let Some(route) = self.routes.iter().find(|r| {
+            r.target_cert.is_some() && !r.can_reach(Scheme::Wss) && r.target.tokens().is_none()
+        }) {
+            return error(format!(
+                "route {}: target_cert is for wss:// targets",
+                route.path
+            ));
         }
         match (scheme, &self.tls) {
             (Scheme::Wss, None) => return error("wss:// needs a TLS certificate and key".into()),

@@ -64,6 +64,7 @@ struct FileListener {
     listen: Spanned<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
     web: Option<PathBuf>,
     origins: Option<Vec<String>>,
     max_connections: Option<usize>,
@@ -92,6 +93,8 @@ struct FileRoute {
     idle_timeout: Option<u64>,
     send_timeout: Option<u64>,
     target_ca: Option<PathBuf>,
+    target_cert: Option<Spanned<PathBuf>>,
+    target_key: Option<Spanned<PathBuf>>,
 }
 
 /// Converts positions in the text to line numbers.
@@ -219,6 +222,7 @@ fn listener(
     };
     let settings = ListenerSettings {
         tls,
+        client_ca: l.client_ca.map(|ca| base.join(ca)),
         web: l.web.map(|dir| base.join(dir)),
         origins: l.origins.unwrap_or_default(),
         max_connections: l.max_connections,
@@ -297,6 +301,17 @@ fn route(
         ),
         None => None,
     };
+    let target_cert = match (r.target_cert, r.target_key) {
+        (Some(cert), Some(key)) => Some((base.join(cert.get_ref()), base.join(key.get_ref()))),
+        (None, None) => None,
+        (Some(at), None) | (None, Some(at)) => {
+            return Err(source.invalid(
+                &at,
+                "target_cert",
+                "target_cert and target_key go together",
+            ))
+        }
+    };
     let settings = RouteSettings {
         framing,
         text: r.text.unwrap_or(false),
@@ -304,6 +319,7 @@ fn route(
         idle_timeout: r.idle_timeout,
         send_timeout: r.send_timeout,
         target_ca: r.target_ca.map(|ca| base.join(ca)),
+        target_cert,
     };
     Ok(settings.route(listen.scheme, path, target))
 }
@@ -401,6 +417,8 @@ target = "ws://127.0.0.1:8080/dns"
         let cases = [
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\npath = \"/a\"\ntarget = \"tcp://h\"\n", "line 5, key `target`"),
             ("[[listener]]\nlisten = \"ws://h:1\"\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.example\"]\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 3, key `trusted_proxies`: \"proxy.example\" is not an IP address"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\nclient_ca = \"ca.pem\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "client_ca (client certificates) needs a wss:// listener"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"wss://h:2\"\ntarget_cert = \"me.pem\"\n", "line 5, key `target_cert`: target_cert and target_key go together"),
             ("[[listener]]\nlisten = \"udp://h:1\"\nproxy_protocol = true\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "proxy_protocol is for WebSocket and TCP listeners, not udp"),
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\nframing = \"json\"\n", "line 5, key `framing`"),
             ("[[listener]]\nlisten = \"http://h:1\"\n", "line 2, key `listen`"),

@@ -40,7 +40,11 @@ pub(crate) async fn bind(
         // text encoding, is refused with 400 saying so.)
         .protocols(["binary"]);
     if let Some((cert, key)) = &listener.tls {
-        config = config.tls(switchyard_ws::server_tls(cert, key)?);
+        let tls = match &listener.client_ca {
+            Some(ca) => switchyard_ws::server_tls_verifying_clients(cert, key, ca)?,
+            None => switchyard_ws::server_tls(cert, key)?,
+        };
+        config = config.tls(tls);
     }
     // Every upgrade comes here, and goes to the route the table has for its
     // path now (the guard has refused those without one): a reload changes

@@ -14,6 +14,7 @@ use crate::{Auth, Endpoint, ListenerConfig, RouteConfig, Scheme, StreamFraming, 
 #[derive(Debug, Default)]
 pub(crate) struct ListenerSettings {
     pub tls: Option<(PathBuf, PathBuf)>,
+    pub client_ca: Option<PathBuf>,
     pub web: Option<PathBuf>,
     /// Allowed page origins; `*` among them allows any. Empty: same origin.
     pub origins: Vec<String>,
@@ -52,6 +53,7 @@ pub(crate) struct RouteSettings {
     /// Seconds; 0 for never.
     pub send_timeout: Option<u64>,
     pub target_ca: Option<PathBuf>,
+    pub target_cert: Option<(PathBuf, PathBuf)>,
 }
 
 /// `secs`, with 0 meaning off.
@@ -64,6 +66,7 @@ impl ListenerSettings {
     pub(crate) fn listener(&self, listen: Endpoint) -> ListenerConfig {
         let mut config = ListenerConfig::new(listen)
             .web(self.web.clone())
+            .client_ca(self.client_ca.clone())
             .auth(self.auth.clone())
             .metrics(self.metrics)
             .proxy_protocol(self.proxy_protocol)
@@ -118,7 +121,10 @@ impl RouteSettings {
         if let Some(secs) = self.connect_timeout {
             dial = dial.connect_timeout(Duration::from_secs(secs));
         }
-        let mut route = route.dial(dial).target_ca(self.target_ca);
+        let mut route = route
+            .dial(dial)
+            .target_ca(self.target_ca)
+            .target_cert(self.target_cert);
         if let Some(secs) = self.idle_timeout {
             route = route.idle_timeout(seconds_or_off(secs));
         }

@@ -51,7 +51,10 @@ pub use switchyard_hub::{
     Hub, HubConfig, HubError, HubStats, MemoryBackplane, Position, PublishError, PublishReceipt,
     Published, SlowConsumerPolicy, Subscription,
 };
-pub use tls::{client_tls, server_tls, ClientTls, MaybeTls, ServerTls, TlsError};
+pub use tls::{
+    client_tls, client_tls_with_cert, server_tls, server_tls_verifying_clients, ClientTls,
+    MaybeTls, ServerTls, TlsError,
+};
 
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`, or one address), as
 /// [`WsServerConfig::trusted_proxies`] takes them.

@@ -1,5 +1,7 @@
 //! TLS for `wss://`: rustls with the ring provider (no OpenSSL), PEM files
-//! for servers, the system's roots plus an optional extra CA for clients.
+//! for servers, the system's roots plus an optional extra CA for clients,
+//! and client certificates both ways (servers that require them, clients
+//! that present one).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::io::{AsyncRead, AsyncWrite};
+use futures_rustls::rustls::server::WebPkiClientVerifier;
 use futures_rustls::rustls::{self, crypto::ring, ClientConfig, RootCertStore, ServerConfig};
 use futures_rustls::{TlsAcceptor, TlsConnector};
 use rustls_pki_types::pem::PemObject;
@@ -49,11 +52,14 @@ impl From<rustls::Error> for TlsError {
     }
 }
 
-/// A server's TLS setup (certificate chain and key), from [`server_tls`].
+/// A server's TLS setup (certificate chain and key, and the CA its
+/// clients' certificates must come from, if any), from [`server_tls`] or
+/// [`server_tls_verifying_clients`].
 #[derive(Clone)]
 pub struct ServerTls(pub(crate) TlsAcceptor);
 
-/// A client's TLS setup (trusted roots), from [`client_tls`].
+/// A client's TLS setup (trusted roots, and a certificate of its own, if
+/// any), from [`client_tls`] or [`client_tls_with_cert`].
 #[derive(Clone)]
 pub struct ClientTls(pub(crate) TlsConnector);
 
@@ -99,23 +105,91 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 /// # Ok::<(), switchyard_ws::TlsError>(())
 /// ```
 pub fn server_tls(cert: &Path, key: &Path) -> Result<ServerTls, TlsError> {
+    server(cert, key, None)
+}
+
+/// [`server_tls`], and every client must present a certificate signed by
+/// a CA in `client_ca` (a PEM file): a client without one, or with one
+/// from another CA, is refused during the TLS handshake, before a byte of
+/// HTTP.
+///
+/// ```no_run
+/// let tls = switchyard_ws::server_tls_verifying_clients(
+///     "cert.pem".as_ref(),
+///     "key.pem".as_ref(),
+///     "clients-ca.pem".as_ref(),
+/// )?;
+/// let config = switchyard_ws::WsServerConfig::default().tls(tls);
+/// # Ok::<(), switchyard_ws::TlsError>(())
+/// ```
+pub fn server_tls_verifying_clients(
+    cert: &Path,
+    key: &Path,
+    client_ca: &Path,
+) -> Result<ServerTls, TlsError> {
+    server(cert, key, Some(client_ca))
+}
+
+fn server(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<ServerTls, TlsError> {
     let chain = certificates(cert)?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Pem {
-        path: key.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let mut config = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
+    let key = private_key(key)?;
+    let builder =
+        ServerConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = RootCertStore::empty();
+            for cert in certificates(path)? {
+                roots.add(cert)?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider())
+                .build()
+                .map_err(|e| TlsError::Pem {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(ServerTls(TlsAcceptor::from(Arc::new(config))))
+}
+
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| TlsError::Pem {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// A TLS connector for clients: trusts the system's root certificates and,
 /// if given, the CA certificates in `extra_ca` (a PEM file; for a private
 /// CA or a self-signed server certificate).
 pub fn client_tls(extra_ca: Option<&Path>) -> Result<ClientTls, TlsError> {
+    client(extra_ca, None)
+}
+
+/// [`client_tls`], presenting the certificate chain `cert` with its key
+/// `key` (PEM files) to servers that ask for one (mutual TLS).
+///
+/// ```no_run
+/// let tls = switchyard_ws::client_tls_with_cert(None, "me.pem".as_ref(), "me-key.pem".as_ref())?;
+/// let config = switchyard_ws::ClientConfig::default().tls(tls);
+/// # Ok::<(), switchyard_ws::TlsError>(())
+/// ```
+pub fn client_tls_with_cert(
+    extra_ca: Option<&Path>,
+    cert: &Path,
+    key: &Path,
+) -> Result<ClientTls, TlsError> {
+    client(extra_ca, Some((cert, key)))
+}
+
+fn client(
+    extra_ca: Option<&Path>,
+    identity: Option<(&Path, &Path)>,
+) -> Result<ClientTls, TlsError> {
     let mut roots = RootCertStore::empty();
     let system = rustls_native_certs::load_native_certs();
     for cert in system.certs {
@@ -133,10 +207,15 @@ pub fn client_tls(extra_ca: Option<&Path>) -> Result<ClientTls, TlsError> {
         };
         return Err(TlsError::NoRoots { reason });
     }
-    let config = ClientConfig::builder_with_provider(provider())
+    let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            builder.with_client_auth_cert(certificates(cert)?, private_key(key)?)?
+        }
+    };
     Ok(ClientTls(TlsConnector::from(Arc::new(config))))
 }
 

@@ -322,17 +322,26 @@ fn ws_chat_rooms_see_their_own_messages_and_notices() {
     });
 }
 
-/// The next message of a `ws_chat` page, as JSON (5 s at most).
-async fn next_chat_message(
+/// The next message of an example page's WebSocket, as JSON (5 s at
+/// most); `what` names it in a failure.
+async fn next_json(
     conn: &mut switchyard::ws::WsConnection<switchyard::ws::ClientIo>,
+    what: &str,
 ) -> serde_json::Value {
     use futures::StreamExt;
-    let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), "chat", conn.next())
+    let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), what, conn.next())
         .await
         .expect("a message in time")
         .expect("open")
         .expect("a message");
     serde_json::from_slice(&msg).expect("JSON")
+}
+
+/// The next message of a `ws_chat` page.
+async fn next_chat_message(
+    conn: &mut switchyard::ws::WsConnection<switchyard::ws::ClientIo>,
+) -> serde_json::Value {
+    next_json(conn, "chat").await
 }
 
 #[test]
@@ -436,17 +445,11 @@ fn ws_chat_says_which_of_name_or_room_is_bad_and_what_is_allowed() {
     });
 }
 
-/// The next message of a `ws_tail` page, as JSON (5 s at most).
+/// The next message of a `ws_tail` page.
 async fn next_tail_message(
     conn: &mut switchyard::ws::WsConnection<switchyard::ws::ClientIo>,
 ) -> serde_json::Value {
-    use futures::StreamExt;
-    let msg = switchyard::rt::timeout(std::time::Duration::from_secs(5), "tail", conn.next())
-        .await
-        .expect("a message in time")
-        .expect("open")
-        .expect("a message");
-    serde_json::from_slice(&msg).expect("JSON")
+    next_json(conn, "tail").await
 }
 
 /// The next line a `ws_tail` page is sent (failing on anything else).

@@ -23,7 +23,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
-import { connect as tcpConnect, createServer } from "node:net";
+import { connect as tcpConnect } from "node:net";
+import { freePort } from "./ports.mjs";
 import { chromium } from "playwright-core";
 
 const examples = process.argv[2];
@@ -80,18 +81,6 @@ function lineMatching(entry, stream, pattern) {
     entry.child.once("exit", (code, signal) =>
       reject(new Error(`${entry.name} exited (${code ?? signal}) before printing ${pattern}`)));
     entry.child.once("error", reject);
-  });
-}
-
-/** A port nobody listens on now (the system picks it). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -17,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
-import { connect as tcpConnect, createServer } from "node:net";
+import { connect as tcpConnect } from "node:net";
+import { freePort } from "./ports.mjs";
 import { createSocket } from "node:dgram";
 import { chromium } from "playwright-core";
 
@@ -44,18 +45,6 @@ function listening(program, args) {
 /** Starts an example server; resolves to its http:// base URL. */
 async function start(name, args) {
   return "http://" + await listening(join(examples, name), ["127.0.0.1:0", ...args]);
-}
-
-/** A port nobody listens on now (the system picks it). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts Debian's redis-server on a free port; resolves to its URL. If it

@@ -113,6 +113,7 @@ impl Bridge {
         let mut addrs = Vec::new();
         let mut endpoints = Vec::new();
         let mut tables = Vec::new();
+        let mut tls_setups = Vec::new();
         for listener in &config.listeners {
             let listener = &one_at_a_time_for_stdio(listener);
             // Filled once bound, so that its routes' labels have the port.
@@ -120,9 +121,12 @@ impl Bridge {
             let grace = config.shutdown_grace;
             let (b, addr) = match listener.listen.scheme {
                 Scheme::Ws | Scheme::Wss => {
-                    let server = serve_ws::bind(listener, table.clone(), metrics.clone(), grace)
-                        .await?
-                        .with_shutdown(shutdown.clone());
+                    let tls = serve_ws::listener_tls(listener)?;
+                    tls_setups.push(tls.clone());
+                    let server =
+                        serve_ws::bind(listener, tls, table.clone(), metrics.clone(), grace)
+                            .await?
+                            .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
                     (Bound::Ws(server), addr.map(Some))
                 }
@@ -156,6 +160,9 @@ impl Bridge {
                     }))
                 }
             };
+            if !listener.listen.scheme.is_websocket() {
+                tls_setups.push(None);
+            }
             let addr = addr.map_err(|error| BridgeError::Bind {
                 listen: listener.listen.to_string(),
                 error,
@@ -170,6 +177,7 @@ impl Bridge {
         let reloader = Reloader {
             running: Arc::new(Mutex::new(config)),
             tables,
+            tls: tls_setups,
             endpoints,
             metrics,
             shutdown,
@@ -277,9 +285,11 @@ pub struct Served {
 
 /// Applies a new configuration to a running [`Bridge`]: its routes
 /// (paths, targets, tokens, time-outs, framing) take effect for new
-/// sessions, while running sessions go on with the routes they began with.
+/// sessions, while running sessions go on with the routes they began with;
+/// `wss://` listeners read their certificate, key and client CA files
+/// again (renewed certificates, same paths) for new connections.
 ///
-/// What a listener is bound with (its address, TLS, limits, static files,
+/// What a listener is bound with (its address, TLS file paths, limits, static files,
 /// authentication, origins, heartbeat, metrics) and the shutdown grace need
 /// a restart: a configuration changing any of them is refused as a whole,
 /// saying what, and the running one is kept, as it is for a configuration
@@ -292,6 +302,8 @@ pub struct Reloader {
     tables: Vec<Arc<RouteTable>>,
     /// Each listener's endpoint as bound (its port chosen), for the log.
     endpoints: Vec<Endpoint>,
+    /// Each `wss://` listener's TLS, which a reload reads again.
+    tls: Vec<Option<switchyard_ws::ServerTls>>,
     metrics: Arc<Metrics>,
     shutdown: Shutdown,
 }
@@ -332,6 +344,18 @@ impl Reloader {
                 BridgeError::Tls(e) => ReloadError::Tls(e),
                 other => ReloadError::NeedsRestart(other.to_string()),
             })?;
+        // Certificates read again (renewed in place), all before anything
+        // changes.
+        let tls = config
+            .listeners
+            .iter()
+            .map(serve_ws::listener_tls)
+            .collect::<Result<Vec<_>, _>>()?;
+        for (running, renewed) in self.tls.iter().zip(&tls) {
+            if let (Some(running), Some(renewed)) = (running, renewed) {
+                running.replace_with(renewed);
+            }
+        }
         for (table, routes) in self.tables.iter().zip(tables) {
             table.replace(routes);
         }
@@ -363,6 +387,11 @@ fn needs_restart(old: &BridgeConfig, new: &BridgeConfig) -> Result<(), String> {
         return Err("shutdown_grace changes".into());
     }
     for (a, b) in old.listeners.iter().zip(&new.listeners) {
+        // A listener bound for a stdio target takes one session at a time.
+        let stdio = |l: &ListenerConfig| l.routes.iter().any(|r| r.can_reach(Scheme::Stdio));
+        if stdio(a) != stdio(b) {
+            return Err(format!("{}: a stdio target comes or goes", a.listen));
+        }
         let tcp_or_udp = !a.listen.scheme.is_websocket();
         let changed = [
             ("tls", a.tls != b.tls),

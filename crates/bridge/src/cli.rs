@@ -25,6 +25,9 @@ Examples:
   switchyard-bridge wss://0.0.0.0:8443/vnc tcp://127.0.0.1:5900 --tls-cert cert.pem --tls-key key.pem \\
       --allow-origin https://app.example.com --auth basic:alice:s3cret
 
+  # An interactive client: lines typed are sent, messages printed, the close shown:
+  switchyard-bridge stdio wss://echo.example.com/ws
+
   # Targets chosen by ?token=NAME from a file of `NAME: URL` lines:
   switchyard-bridge ws://0.0.0.0:8080/connect --tokens tokens.txt
 
@@ -42,21 +45,25 @@ again: new sessions use its routes, running ones go on; a file with a mistake, o
 one that changes a listener itself, is reported and the running one kept. Token
 files are also read again whenever they change.";
 
-/// Relays between WebSocket, TCP and UDP: LISTEN accepts clients, TARGET is
-/// dialed once per session. Targets come only from here or the config file.
+/// Relays between WebSocket, TCP, UDP, Unix sockets and the terminal: LISTEN
+/// accepts clients, TARGET is dialed once per session. Targets come only
+/// from here or the config file.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "switchyard-bridge", version, after_help = EXAMPLES)]
 pub struct Cli {
-    /// Where to accept: ws://HOST:PORT/PATH, wss://..., tcp://HOST:PORT or udp://HOST:PORT.
+    /// Where to accept: ws://HOST:PORT/PATH, wss://..., tcp://HOST:PORT, udp://HOST:PORT,
+    /// unix:///PATH.sock, or stdio (one session whose client is this terminal).
     #[arg(required_unless_present = "config")]
     listen: Option<Endpoint>,
-    /// What to dial per session: tcp://, udp://, ws:// or wss:// (or use --tokens).
+    /// What to dial per session: tcp://, udp://, ws://, wss://, unix:// or stdio
+    /// (this terminal, one session at a time); or use --tokens.
     #[arg(required_unless_present_any = ["config", "tokens"])]
     target: Option<Endpoint>,
     /// Several listeners and routes from a TOML file (see the README).
     #[arg(long, conflicts_with_all = ["listen", "target"])]
     config: Option<PathBuf>,
-    /// How TCP sides are cut into messages: raw (the default), lines or length-prefixed.
+    /// How stream sides (TCP, Unix, stdio) are cut into messages: raw, lines or
+    /// length-prefixed. Default raw, lines on a stdio side.
     #[arg(long)]
     framing: Option<StreamFraming>,
     /// Send WebSocket text messages instead of binary.
@@ -92,7 +99,8 @@ pub struct Cli {
     #[arg(long)]
     proxy_protocol: bool,
     /// Believe X-Forwarded-For from this reverse proxy (an address or a
-    /// network such as 10.0.0.0/8; repeatable).
+    /// network such as 10.0.0.0/8; repeatable). List proxies narrowly: any
+    /// host in a listed network can claim any client address.
     #[arg(long, value_name = "NET", value_parser = crate::settings::parse_proxy_net)]
     trusted_proxy: Vec<ipnet::IpNet>,
     /// Largest message either way, in bytes. Default 1048576 (1 MiB).
@@ -147,6 +155,9 @@ impl Cli {
             return Ok(BridgeConfig::from_file(path)?);
         }
         let listen = self.listen.ok_or(CliError::Usage("LISTEN is required"))?;
+        if self.max_connections_per_ip == Some(0) {
+            return Err(CliError::Usage("--max-connections-per-ip is at least 1"));
+        }
         let target = match (self.target, &self.tokens) {
             (Some(target), _) => TargetSpec::Fixed(target),
             (None, Some(file)) => TargetSpec::TokenFile(TokenFile::load(file)?.into()),

@@ -211,6 +211,9 @@ fn listener(
         ),
         None => None,
     };
+    if l.max_connections_per_ip == Some(0) {
+        return Err(source.invalid(&l.listen, "max_connections_per_ip", "at least 1"));
+    }
     let trusted_proxies = match &l.trusted_proxies {
         Some(list) => list
             .get_ref()

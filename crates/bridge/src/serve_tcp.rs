@@ -10,9 +10,9 @@ use crate::route_table::RouteTable;
 use crate::session;
 use crate::{frame_stream, BridgeError, ListenerConfig};
 
-/// A TCP client idle this long (no byte either way) is closed, unless the
-/// route sets its own idle timeout.
-const DEFAULT_IDLE: Duration = Duration::from_secs(3600);
+/// A TCP (or Unix-socket) client idle this long (no byte either way) is
+/// closed, unless the route sets its own idle timeout.
+pub(crate) const DEFAULT_IDLE: Duration = Duration::from_secs(3600);
 
 /// Binds a TCP listener.
 pub(crate) async fn bind(

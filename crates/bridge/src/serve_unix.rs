@@ -43,6 +43,23 @@ pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UnixBound, BridgeE
     })
 }
 
+/// A session's place under `max_connections`, given back when dropped
+/// (however its task ends).
+struct OpenPlace(Arc<AtomicUsize>);
+
+impl OpenPlace {
+    fn take(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::AcqRel);
+        Self(open.clone())
+    }
+}
+
+impl Drop for OpenPlace {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Whether `path` is a socket file nothing listens on.
 async fn is_stale(path: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
@@ -91,8 +108,7 @@ pub(crate) async fn serve(
         let Some(target) = route.target_for(None) else {
             continue;
         };
-        open.fetch_add(1, Ordering::AcqRel);
-        let open = open.clone();
+        let place = OpenPlace::take(&open);
         // Unix peers have no address of their own: the socket and a number.
         let peer = format!(
             "unix:{}#{}",
@@ -100,10 +116,17 @@ pub(crate) async fn serve(
             numbers.fetch_add(1, Ordering::Relaxed)
         );
         let max_message = bound.max_message;
+        // As on a TCP listener: a client with no byte either way for this
+        // long is closed, unless the route sets its own idle timeout.
+        let idle = route
+            .config
+            .idle_timeout
+            .unwrap_or(crate::serve_tcp::DEFAULT_IDLE);
         switchyard_rt::spawn(async move {
+            let _place = place;
+            let stream = switchyard_rt::IdleTimeout::new(stream, idle);
             let mut client = frame_stream(stream, route.config.dial.framing, max_message);
             session::run(&mut client, peer, &route, &target).await;
-            open.fetch_sub(1, Ordering::AcqRel);
         });
     }
     let started = Instant::now();

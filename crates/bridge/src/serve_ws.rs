@@ -14,9 +14,25 @@ use crate::route_table::RouteTable;
 use crate::session::{self, Route, CLOSE_WAIT};
 use crate::{BridgeError, ListenerConfig, Metrics};
 
+/// A `wss://` listener's TLS, its files read now (its certificate, key and
+/// client CA); `None` for `ws://`.
+pub(crate) fn listener_tls(
+    listener: &ListenerConfig,
+) -> Result<Option<switchyard_ws::ServerTls>, switchyard_ws::TlsError> {
+    let Some((cert, key)) = &listener.tls else {
+        return Ok(None);
+    };
+    let tls = match &listener.client_ca {
+        Some(ca) => switchyard_ws::server_tls_verifying_clients(cert, key, ca)?,
+        None => switchyard_ws::server_tls(cert, key)?,
+    };
+    Ok(Some(tls))
+}
+
 /// Binds a WebSocket listener with its routes.
 pub(crate) async fn bind(
     listener: &ListenerConfig,
+    tls: Option<switchyard_ws::ServerTls>,
     table: Arc<RouteTable>,
     metrics: Arc<Metrics>,
     grace: std::time::Duration,
@@ -39,11 +55,7 @@ pub(crate) async fn bind(
         // are binary anyway. (An offer of only `base64`, websockify's old
         // text encoding, is refused with 400 saying so.)
         .protocols(["binary"]);
-    if let Some((cert, key)) = &listener.tls {
-        let tls = match &listener.client_ca {
-            Some(ca) => switchyard_ws::server_tls_verifying_clients(cert, key, ca)?,
-            None => switchyard_ws::server_tls(cert, key)?,
-        };
+    if let Some(tls) = tls {
         config = config.tls(tls);
     }
     // Every upgrade comes here, and goes to the route the table has for its

@@ -3,6 +3,7 @@
 //! where it is.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
@@ -23,6 +24,7 @@ use crate::Endpoint;
 /// let tokens = TokenMap::parse("desk: 192.168.1.7:5901\n")?;
 /// assert_eq!(tokens.get("desk").map(|e| e.to_string()).as_deref(), Some("tcp://192.168.1.7:5901"));
 /// assert!(TokenMap::parse("vnc1 tcp://10.0.0.5:5900").is_err()); // no colon after the name
+/// assert!(TokenMap::parse("me: stdio://").is_err()); // not the bridge's own terminal
 /// # Ok::<(), switchyard_bridge::TokenFileError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -66,7 +68,16 @@ impl TokenMap {
                 "{size} bytes, over the {MAX_TOKEN_FILE}-byte limit"
             ))));
         }
-        let text = std::fs::read_to_string(path).map_err(read)?;
+        // At most one byte over the limit, however much it grew since.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_TOKEN_FILE + 1).read_to_string(&mut text))
+            .map_err(read)?;
+        if text.len() as u64 > MAX_TOKEN_FILE {
+            return Err(read(std::io::Error::other(format!(
+                "over the {MAX_TOKEN_FILE}-byte limit"
+            ))));
+        }
         Self::parse(&text)
     }
 
@@ -102,6 +113,10 @@ impl TokenMap {
                 format!("tcp://{url}").parse()
             }
             .map_err(|e| error(format!("{e}")))?;
+            if endpoint.scheme == crate::Scheme::Stdio {
+                // A client must not pick the bridge's own terminal.
+                return Err(error("stdio cannot be a token's target".into()));
+            }
             if targets.insert(name.to_string(), endpoint).is_some() {
                 return Err(error(format!("token {name:?} given twice")));
             }
@@ -133,9 +148,10 @@ impl TokenMap {
 /// The largest token file read: 16 MiB, some 200,000 tokens.
 pub const MAX_TOKEN_FILE: u64 = 16 << 20;
 
-/// A token file, read again when it changes (its modification time or size
-/// differs from the last read), as websockify reads its token files for
-/// every connection: a target added or removed takes effect for the next
+/// A token file, read again when it changes (its modification time, size
+/// or inode differs from the last read; checked at every upgrade to a
+/// token route, one `stat`), as websockify reads its token files for every
+/// connection: a target added or removed takes effect for the next
 /// session without a reload. A file that changes into something that
 /// cannot be used (a mistake, half written) is reported once and its last
 /// good tokens are kept.
@@ -165,7 +181,7 @@ pub struct TokenFile {
 #[derive(Debug)]
 struct Loaded {
     /// What the file looked like when last read (good or not).
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<(SystemTime, u64, u64)>,
     tokens: Arc<TokenMap>,
 }
 
@@ -208,8 +224,14 @@ impl TokenFile {
     }
 }
 
-/// A file's modification time and size, `None` if it cannot be seen.
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+/// A file's modification time, size and (on Unix) inode, `None` if it
+/// cannot be seen: an editor that writes a new file and renames it over
+/// the old one changes the inode even within one tick of the clock.
+fn stamp(path: &Path) -> Option<(SystemTime, u64, u64)> {
     let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((meta.modified().ok()?, meta.len(), inode))
 }

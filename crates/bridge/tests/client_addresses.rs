@@ -163,3 +163,41 @@ async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
         "{b}"
     );
 }
+
+#[async_std::test]
+async fn a_tcp_listener_limits_each_client_address_and_closes_headerless_connections() {
+    let echo = support::tcp_echo().await;
+    let bridge = start(&[
+        "tcp://127.0.0.1:0",
+        &format!("tcp://{echo}"),
+        "--proxy-protocol",
+        "--max-connections-per-ip",
+        "1",
+    ]);
+    let addr = bridge.addr;
+    // Sends `preamble` + "ping" and returns what comes back before the
+    // bridge closes or 2 s pass, with the connection.
+    let exchange = move |preamble: &'static [u8]| {
+        support::blocking(move || {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            stream.write_all(&[preamble, b"ping"].concat()).unwrap();
+            let mut got = [0u8; 4];
+            let n = stream.read(&mut got).unwrap_or(0);
+            (String::from_utf8_lossy(&got[..n]).into_owned(), stream)
+        })
+    };
+    let header = b"PROXY TCP4 203.0.113.7 127.0.0.1 5000 9000\r\n";
+    let (first, _held) = exchange(header).await;
+    assert_eq!(first, "ping");
+    let (second, _) = exchange(header).await;
+    assert_eq!(second, "", "a second connection from 203.0.113.7 was relayed");
+    let (other, _) = exchange(b"PROXY TCP4 203.0.113.8 127.0.0.1 5000 9000\r\n").await;
+    assert_eq!(other, "ping");
+    let (headerless, _) = exchange(b"").await;
+    assert_eq!(headerless, "", "a connection without a header was relayed");
+    let log = logged(&bridge, "too many connections from this address").await;
+    assert!(log.contains("no valid PROXY protocol header"), "{log}");
+}

@@ -1,8 +1,8 @@
 //! Changing a running bridge: `SIGHUP` applies a changed config file's
-//! routes to new sessions while running sessions go on, and keeps the
-//! running configuration when the new one has a mistake or changes what
-//! needs a restart; token files are read again when they change, keeping
-//! their last good tokens through a mistake.
+//! routes to new sessions while running sessions go on, reads renewed
+//! certificates, and keeps the running configuration when the new one has
+//! a mistake or changes what needs a restart; token files are read again
+//! when they change, keeping their last good tokens through a mistake.
 
 #[path = "../../../tests/support/mod.rs"]
 mod process;
@@ -126,6 +126,15 @@ async fn sighup_applies_new_routes_and_keeps_running_sessions() {
     hang_up(&bridge);
     let log = logged(&bridge, "configuration not applied", 3).await;
     assert!(log.contains("max_connections changes"), "{log}");
+    // A target on the bridge's own terminal: the listener was not bound for
+    // one session at a time.
+    let stdio = format!(
+        "[[listener]]\nlisten = \"ws://127.0.0.1:{port}\"\n\n[[listener.route]]\npath = \"/b\"\ntarget = \"stdio\"\n"
+    );
+    write(&file, &stdio);
+    hang_up(&bridge);
+    let log = logged(&bridge, "configuration not applied", 4).await;
+    assert!(log.contains("a stdio target comes or goes"), "{log}");
     let mut b = switchyard_ws::connect(&url("/b")).await.unwrap();
     assert_eq!(exchange(&mut b, "after").await, "two: after");
     let addr = bridge.addr;
@@ -170,5 +179,56 @@ async fn token_files_are_read_again_when_they_change() {
     assert_eq!(exchange(&mut client, "z").await, "one: z");
     bridge.shutdown.trigger();
     bridge.serving.await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[async_std::test]
+async fn sighup_reads_renewed_certificates_at_the_same_paths() {
+    let one = named_service("one").await;
+    let dir = support::temp_dir("reload-tls");
+    let (old_dir, new_dir) = (dir.join("old"), dir.join("new"));
+    std::fs::create_dir_all(&old_dir).unwrap();
+    std::fs::create_dir_all(&new_dir).unwrap();
+    let (old_cert, old_key) = support::self_signed(&old_dir);
+    let (new_cert, new_key) = support::self_signed(&new_dir);
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::copy(&old_cert, &cert).unwrap();
+    std::fs::copy(&old_key, &key).unwrap();
+    let file = dir.join("bridge.toml");
+    write(
+        &file,
+        &format!(
+            "[[listener]]\nlisten = \"wss://127.0.0.1:0\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n\n[[listener.route]]\ntarget = \"tcp://{one}\"\n"
+        ),
+    );
+    let bridge = process::ExampleServer::start_program(
+        &support::bridge_binary(),
+        &["--config", file.to_str().unwrap()],
+    );
+    let url = format!("wss://localhost:{}/", bridge.addr.port());
+    let trusting = |ca: std::path::PathBuf| {
+        let url = url.clone();
+        async move {
+            let tls = switchyard_ws::client_tls(Some(&ca)).unwrap();
+            let config = switchyard_ws::ClientConfig::default().tls(tls);
+            switchyard_ws::connect_with(&url, &config).await
+        }
+    };
+    let mut client = trusting(old_cert.clone()).await.unwrap();
+    assert_eq!(exchange(&mut client, "old").await, "one: old");
+
+    // Renewed in place, then SIGHUP: new connections get the new certificate.
+    std::fs::copy(&new_cert, &cert).unwrap();
+    std::fs::copy(&new_key, &key).unwrap();
+    hang_up(&bridge);
+    logged(&bridge, "SIGHUP: configuration read again", 1).await;
+    let mut renewed = trusting(new_cert.clone()).await.unwrap();
+    assert_eq!(exchange(&mut renewed, "new").await, "one: new");
+    assert!(
+        trusting(old_cert).await.is_err(),
+        "still the old certificate"
+    );
+    // The session begun before goes on.
+    assert_eq!(exchange(&mut client, "still").await, "one: still");
     let _ = std::fs::remove_dir_all(dir);
 }

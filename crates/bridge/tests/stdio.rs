@@ -147,10 +147,10 @@ async fn a_websocket_listener_serves_one_session_at_a_time_to_stdio() {
         .await
         .unwrap();
     client.send("from the browser".into()).await.unwrap();
-    let line = support::blocking(move || {
+    let (line, mut stdout) = support::blocking(move || {
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap();
-        line
+        (line, stdout)
     })
     .await;
     assert_eq!(line, "from the browser\n");
@@ -162,6 +162,42 @@ async fn a_websocket_listener_serves_one_session_at_a_time_to_stdio() {
     // The terminal is taken: a second client is refused.
     let second = support::blocking(move || support::upgrade_status(addr, "/", "")).await;
     assert_eq!(support::status(&second), 503, "{second}");
+
+    // Once the first has gone, the next session has the terminal, and no
+    // line typed is lost between them.
+    client.close(1000, "").await.unwrap();
+    while client.next().await.is_some() {}
+    stdin.write_all(b"typed between sessions\n").unwrap();
+    let url = format!("ws://{addr}/");
+    let mut next = None;
+    for _ in 0..100 {
+        match switchyard_ws::connect(&url).await {
+            Ok(conn) => {
+                next = Some(conn);
+                break;
+            }
+            // 503 while the first session is still ending.
+            Err(_) => async_std::task::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    let mut next = next.expect("a second session");
+    assert_eq!(
+        next.next().await.unwrap().unwrap(),
+        WsMessage::binary("typed between sessions")
+    );
+    stdin.write_all(b"and after\n").unwrap();
+    assert_eq!(
+        next.next().await.unwrap().unwrap(),
+        WsMessage::binary("and after")
+    );
+    next.send("back again".into()).await.unwrap();
+    let line = support::blocking(move || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        line
+    })
+    .await;
+    assert_eq!(line, "back again\n");
     let _ = server.kill();
     let _ = server.wait();
 }

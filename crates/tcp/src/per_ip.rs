@@ -4,9 +4,13 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// At most `max` connections at once from one IP address; each holds a
-/// [`PerIpSlot`] until it is dropped. The table holds only addresses with
-/// a connection open, so it is no larger than the connections themselves.
+/// At most `max` connections at once from one client; each holds a
+/// [`PerIpSlot`] until it is dropped. A client is an IPv4 address (an
+/// IPv4-mapped IPv6 address counts as its IPv4 one) or an IPv6 /64
+/// network, the block one host or home is usually given: counting single
+/// IPv6 addresses would let one client open as many as it likes. The table
+/// holds only clients with a connection open, so it is no larger than the
+/// connections themselves.
 ///
 /// ```
 /// use switchyard_tcp::PerIpLimit;
@@ -19,6 +23,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// assert!(limit.take("203.0.113.8".parse()?).is_some()); // another address
 /// drop(one);
 /// assert!(limit.take(ip).is_some()); // its slot is free again
+///
+/// // An IPv6 client is its /64: another address in it is the same client.
+/// let limit = PerIpLimit::new(1);
+/// let _held = limit.take("2001:db8:0:1::7".parse()?);
+/// assert!(limit.take("2001:db8:0:1::8".parse()?).is_none());
+/// assert!(limit.take("2001:db8:0:2::7".parse()?).is_some());
 /// # Ok::<(), std::net::AddrParseError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -51,6 +61,7 @@ impl PerIpLimit {
     /// A place for one more connection from `ip`, if it has fewer than the
     /// limit open.
     pub fn take(&self, ip: IpAddr) -> Option<PerIpSlot> {
+        let ip = client_key(ip);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let count = open.entry(ip).or_insert(0);
         if *count >= self.max {
@@ -61,6 +72,17 @@ impl PerIpLimit {
             limit: self.clone(),
             ip,
         })
+    }
+}
+
+/// What a client is counted as: its IPv4 address, or its IPv6 /64.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
     }
 }
 

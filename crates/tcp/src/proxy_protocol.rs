@@ -147,6 +147,9 @@ pub(crate) async fn read_proxy_header(
     let started = Instant::now();
     let mut buf = [0u8; MAX_PROXY_HEADER];
     let mut seen = 0;
+    // Between looks at an incomplete header: growing, so that a peer
+    // trickling one costs a few wake-ups a second, not a hundred.
+    let mut pause = Duration::from_millis(5);
     loop {
         let left = limit.saturating_sub(started.elapsed());
         let n = match switchyard_rt::timeout(left, "PROXY header", stream.peek(&mut buf)).await {
@@ -172,7 +175,8 @@ pub(crate) async fn read_proxy_header(
                 // Peeking again at once would see the same bytes: wait for
                 // more (proxies send the header whole, so this is rare).
                 if n == seen {
-                    switchyard_rt::sleep(Duration::from_millis(10)).await;
+                    switchyard_rt::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
                 }
                 seen = n;
             }

@@ -6,7 +6,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll};
 
 use futures::io::{AsyncRead, AsyncWrite};
@@ -55,8 +55,29 @@ impl From<rustls::Error> for TlsError {
 /// A server's TLS setup (certificate chain and key, and the CA its
 /// clients' certificates must come from, if any), from [`server_tls`] or
 /// [`server_tls_verifying_clients`].
+///
+/// Clones share one setup, which [`replace_with`](Self::replace_with)
+/// changes for every connection accepted after it: renewed certificates
+/// without a restart.
 #[derive(Clone)]
-pub struct ServerTls(pub(crate) TlsAcceptor);
+pub struct ServerTls(Arc<RwLock<TlsAcceptor>>);
+
+impl ServerTls {
+    /// Makes `other`'s certificates (and client CA) this setup's, and so
+    /// every clone's, for the handshakes that begin from now on.
+    pub fn replace_with(&self, other: &ServerTls) {
+        let acceptor = other.acceptor();
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = acceptor;
+    }
+
+    /// The acceptor for a new handshake.
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
 
 /// A client's TLS setup (trusted roots, and a certificate of its own, if
 /// any), from [`client_tls`] or [`client_tls_with_cert`].
@@ -153,7 +174,9 @@ fn server(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<ServerTls
     };
     let mut config = builder.with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(ServerTls(TlsAcceptor::from(Arc::new(config))))
+    Ok(ServerTls(Arc::new(RwLock::new(TlsAcceptor::from(
+        Arc::new(config),
+    )))))
 }
 
 fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {

@@ -31,7 +31,8 @@ use super::RequestHead;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn client_address(peer: SocketAddr, head: &RequestHead, trusted: &[IpNet]) -> SocketAddr {
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip));
+    // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d.
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip.to_canonical()));
     if !is_trusted(peer.ip()) {
         return peer;
     }

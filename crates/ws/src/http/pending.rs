@@ -36,7 +36,8 @@ struct Table {
 
 #[derive(Debug)]
 struct Entry {
-    ip: IpAddr,
+    /// Its address, when it counts under the per-address cap.
+    ip: Option<IpAddr>,
     since: Instant,
     abort: AbortHandle,
 }
@@ -69,15 +70,20 @@ impl Pending {
 
     /// Registers a new connection from `peer`, whose request phase `abort`
     /// ends; evicts the oldest (of its address, or of all) to make room.
-    pub(crate) fn admit(self: &Arc<Self>, peer: SocketAddr, abort: AbortHandle) -> Place {
-        let ip = peer.ip();
+    /// `peer` is `None` for a connection from a proxy that speaks for many
+    /// clients (PROXY protocol, a trusted proxy): it counts under the
+    /// overall budget only.
+    pub(crate) fn admit(self: &Arc<Self>, peer: Option<SocketAddr>, abort: AbortHandle) -> Place {
+        let ip = peer.map(|p| p.ip().to_canonical());
         let now = Instant::now();
         let mut table = self.table();
-        if table.per_ip.get(&ip).copied().unwrap_or(0) >= self.max_per_ip {
+        let over_cap =
+            |t: &Table, ip: IpAddr| t.per_ip.get(&ip).copied().unwrap_or(0) >= self.max_per_ip;
+        if let Some(ip) = ip.filter(|ip| over_cap(&table, *ip)) {
             let oldest = table
                 .by_age
                 .iter()
-                .find(|(_, entry)| entry.ip == ip)
+                .find(|(_, entry)| entry.ip == Some(ip))
                 .filter(|(_, entry)| now.duration_since(entry.since) >= PER_IP_GRACE)
                 .map(|(id, _)| *id);
             if let Some(id) = oldest {
@@ -101,7 +107,9 @@ impl Pending {
                 abort,
             },
         );
-        *table.per_ip.entry(ip).or_default() += 1;
+        if let Some(ip) = ip {
+            *table.per_ip.entry(ip).or_default() += 1;
+        }
         Place {
             pending: self.clone(),
             id,
@@ -131,10 +139,12 @@ impl Table {
 
     fn remove(&mut self, id: u64) -> Option<Entry> {
         let entry = self.by_age.remove(&id)?;
-        if let Some(count) = self.per_ip.get_mut(&entry.ip) {
-            *count -= 1;
-            if *count == 0 {
-                self.per_ip.remove(&entry.ip);
+        if let Some(ip) = entry.ip {
+            if let Some(count) = self.per_ip.get_mut(&ip) {
+                *count -= 1;
+                if *count == 0 {
+                    self.per_ip.remove(&ip);
+                }
             }
         }
         Some(entry)
@@ -161,9 +171,9 @@ mod tests {
         let (first, _r1) = AbortHandle::new_pair();
         let (second, _r2) = AbortHandle::new_pair();
         let (third, _r3) = AbortHandle::new_pair();
-        let _a = pending.admit(addr([10, 0, 0, 1], 1), first.clone());
-        let _b = pending.admit(addr([10, 0, 0, 2], 1), second.clone());
-        let _c = pending.admit(addr([10, 0, 0, 3], 1), third);
+        let _a = pending.admit(Some(addr([10, 0, 0, 1], 1)), first.clone());
+        let _b = pending.admit(Some(addr([10, 0, 0, 2], 1)), second.clone());
+        let _c = pending.admit(Some(addr([10, 0, 0, 3], 1)), third);
         assert!(first.is_aborted(), "the oldest was evicted");
         assert!(!second.is_aborted());
         assert_eq!((pending.len(), pending.evicted()), (2, 1));
@@ -173,13 +183,13 @@ mod tests {
     fn one_address_evicts_only_its_own_oldest_once_it_has_waited() {
         let pending = Arc::new(Pending::new(100, 2));
         let (other, _r0) = AbortHandle::new_pair();
-        let _o = pending.admit(addr([10, 0, 0, 9], 1), other.clone());
+        let _o = pending.admit(Some(addr([10, 0, 0, 9], 1)), other.clone());
         let mut places = Vec::new();
         let mut handles = Vec::new();
         let mut admit = |port| {
             let (handle, _reg) = AbortHandle::new_pair();
             handles.push(handle.clone());
-            places.push(pending.admit(addr([10, 0, 0, 1], port), handle));
+            places.push(pending.admit(Some(addr([10, 0, 0, 1], port)), handle));
         };
         // A burst: nobody has waited yet, nobody is evicted.
         for port in 0..3 {
@@ -198,10 +208,10 @@ mod tests {
     fn a_finished_request_gives_its_place_back() {
         let pending = Arc::new(Pending::new(1, 1));
         let (handle, _reg) = AbortHandle::new_pair();
-        let place = pending.admit(addr([10, 0, 0, 1], 1), handle.clone());
+        let place = pending.admit(Some(addr([10, 0, 0, 1], 1)), handle.clone());
         drop(place);
         let (next, _reg) = AbortHandle::new_pair();
-        let _next = pending.admit(addr([10, 0, 0, 1], 2), next);
+        let _next = pending.admit(Some(addr([10, 0, 0, 1], 2)), next);
         assert!(!handle.is_aborted());
         assert_eq!(pending.evicted(), 0);
     }

@@ -146,18 +146,7 @@ impl WsServer {
 }
 
 /// One TCP connection: a request, then either a response or a WebSocket.
-async fn serve_connection(state: Arc<State>, shutdown: Shutdown, mut conn: Accepted) {
-    // The PROXY header first, so that everything after (the handshake
-    // budget per address, the guard, the handler) sees the client's
-    // address. Only a proxy's connections carry one: it is read within
-    // the handshake time-out, outside the handshake budget.
-    if state.config.proxy_protocol {
-        let peer = conn.peer_addr();
-        if let Err(e) = conn.read_proxy_header(state.config.handshake_timeout).await {
-            tracing::debug!(%peer, error = %e, "refused: no valid PROXY protocol header");
-            return;
-        }
-    }
+async fn serve_connection(state: Arc<State>, shutdown: Shutdown, conn: Accepted) {
     // Everything before the upgrade (TLS handshake, request head, HTTP
     // answers) runs in a boxed future that is freed when it ends, so a
     // long-lived WebSocket's task keeps only its handler's state: the
@@ -166,8 +155,18 @@ async fn serve_connection(state: Arc<State>, shutdown: Shutdown, mut conn: Accep
     //
     // Until then the connection holds a place among the unfinished ones,
     // and is dropped if the oldest when that budget is full.
+    //
+    // A proxy's connections (PROXY protocol, a trusted proxy) speak for
+    // many clients: they count under the overall budget, not its address's.
     let (abort, registration) = AbortHandle::new_pair();
-    let place = state.pending.admit(conn.peer_addr(), abort);
+    let peer = conn.peer_addr();
+    let from_proxy = state.config.proxy_protocol
+        || state
+            .config
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(&peer.ip().to_canonical()));
+    let place = state.pending.admit((!from_proxy).then_some(peer), abort);
     let answered = Abortable::new(
         Box::pin(answer_request(state, shutdown, conn)),
         registration,
@@ -199,7 +198,21 @@ struct UpgradeAccepted {
 
 /// Answers the request on `conn`: an HTTP response, a refusal, or an
 /// accepted upgrade, whose session comes back to be run.
-async fn answer_request(state: Arc<State>, shutdown: Shutdown, conn: Accepted) -> Option<Session> {
+async fn answer_request(
+    state: Arc<State>,
+    shutdown: Shutdown,
+    mut conn: Accepted,
+) -> Option<Session> {
+    // The PROXY header first, so that everything after (the guard, the
+    // limits, the handler) sees the client's address. It is read within
+    // the handshake time-out, in the handshake budget like the rest.
+    if state.config.proxy_protocol {
+        let from = conn.peer_addr();
+        if let Err(e) = conn.read_proxy_header(state.config.handshake_timeout).await {
+            tracing::debug!(peer = %from, error = %e, "refused: no valid PROXY protocol header");
+            return None;
+        }
+    }
     let peer = conn.peer_addr();
     let mut io = accept_tls(&state.config, conn).await?;
     let accepted = match read_and_answer(&state, &mut io, peer).await {
@@ -221,7 +234,7 @@ async fn accept_tls(config: &WsServerConfig, conn: Accepted) -> Option<ServerIo>
         return Some(MaybeTls::Plain(conn.into_stream()));
     };
     let peer = conn.peer_addr();
-    let handshake = tls.0.accept(conn.into_stream());
+    let handshake = tls.acceptor().accept(conn.into_stream());
     match switchyard_rt::timeout(config.handshake_timeout, "TLS handshake", handshake).await {
         Ok(Ok(stream)) => Some(MaybeTls::Tls(Box::new(stream))),
         Ok(Err(e)) | Err(e) => {

@@ -193,7 +193,10 @@ async fn a_tcp_listener_limits_each_client_address_and_closes_headerless_connect
     let (first, _held) = exchange(header).await;
     assert_eq!(first, "ping");
     let (second, _) = exchange(header).await;
-    assert_eq!(second, "", "a second connection from 203.0.113.7 was relayed");
+    assert_eq!(
+        second, "",
+        "a second connection from 203.0.113.7 was relayed"
+    );
     let (other, _) = exchange(b"PROXY TCP4 203.0.113.8 127.0.0.1 5000 9000\r\n").await;
     assert_eq!(other, "ping");
     let (headerless, _) = exchange(b"").await;

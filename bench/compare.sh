@@ -26,17 +26,9 @@ mkdir -p "$out" "$root/bench/.tools"
 results="$out/results.jsonl"
 : > "$results"
 
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
-
-echo "== installing the peers" >&2
-command -v socat >/dev/null || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq socat >/dev/null; }
-command -v node >/dev/null || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nodejs npm >/dev/null; }
-export PATH="$root/bench/.tools/bin:$HOME/.local/bin:$PATH"
-command -v websocat >/dev/null || cargo install --locked --quiet websocat --root "$root/bench/.tools"
-python3 -m pip install --quiet --user --disable-pip-version-check websockify websockets==17.4 2>/dev/null \
-  || python3 -m pip install --quiet --user --break-system-packages --disable-pip-version-check websockify websockets==17.4
-npm install --prefix bench/node --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null
+# serve, stop, measure and install_peers (bench/lib.sh).
+source bench/lib.sh
+install_peers
 
 echo "== building switchyard (release)" >&2
 cargo build --release --quiet -p switchyard-bridge -p switchyard-load
@@ -48,8 +40,6 @@ load="$bin/switchyard-load"
 # Many connections for the idle scenario.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# serve, stop and measure (bench/lib.sh).
-source bench/lib.sh
 
 echo "== 1. WebSocket echo, 100 connections" >&2
 # With one message in flight per connection the load generator, one core

@@ -1,7 +1,24 @@
-# What the benchmark scripts share: starting servers on the server core,
-# stopping them, and one run of the load generator on the load core whose
-# JSON report goes into $results. Sourced by bench/compare.sh and
-# bench/scale_out.sh, which set out, results, load, SERVER_CPU and LOAD_CPU.
+# What the benchmark scripts share: installing the peers, starting servers
+# on the server core, stopping them, and one run of the load generator on
+# the load core whose JSON report goes into $results. Sourced by
+# bench/compare.sh, bench/scale_out.sh and bench/syscalls.sh, which set
+# root, out, results, load, SERVER_CPU and LOAD_CPU.
+
+# install_peers: websocat (cargo install into bench/.tools), websockify and
+# websockets (pip --user), Node's ws (bench/node), socat (apt). None is
+# committed.
+install_peers() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "== installing the peers" >&2
+  command -v socat >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq socat >/dev/null; }
+  command -v node >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq nodejs npm >/dev/null; }
+  export PATH="$root/bench/.tools/bin:$HOME/.local/bin:$PATH"
+  command -v websocat >/dev/null || cargo install --locked --quiet websocat --root "$root/bench/.tools"
+  python3 -m pip install --quiet --user --disable-pip-version-check websockify websockets==17.4 2>/dev/null \
+    || python3 -m pip install --quiet --user --break-system-packages --disable-pip-version-check websockify websockets==17.4
+  npm install --prefix "$root/bench/node" --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null
+}
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -10,9 +10,10 @@
 # of the echo scenarios, default 16), FANOUT_RATE (messages/s published to
 # 1000 subscribers, default 1000), HOLD (idle connections, default 10000).
 #
-# It installs the peers it needs (none is committed): websocat with
-# `cargo install --locked` into bench/.tools, websockify and websockets from
-# PyPI (pip --user), Node's ws (bench/node, npm), socat (apt). Results go to
+# It installs the peers it needs (none is committed; install_peers in
+# bench/lib.sh): websocat with `cargo install --locked` into bench/.tools,
+# websockify and websockets (pip --user), Node's ws (bench/node, npm),
+# socat (apt). Results go to
 # target/bench/results.jsonl and the table to target/bench/table.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,6 @@ load="$bin/switchyard-load"
 
 # Many connections for the idle scenario.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
 
 echo "== 1. WebSocket echo, 100 connections" >&2
 # With one message in flight per connection the load generator, one core

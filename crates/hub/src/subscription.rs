@@ -308,12 +308,26 @@ impl Subscription {
         false
     }
 
-    /// Drops the join bookkeeping once nothing is left in it.
+    /// Drops the join bookkeeping once nothing is left in it, and the
+    /// buffers of its queues once they are empty: an idle subscriber keeps
+    /// only where each topic it joined was brought to, until that topic's
+    /// next message (its answer and recovered messages had grown the
+    /// queues, for some 600 bytes per idle connection).
     fn tidy(&mut self) {
-        if self.joining.as_ref().is_some_and(|j| {
-            j.pending.is_empty() && j.ready.is_empty() && j.delivered_through.is_empty()
-        }) {
+        let Some(joining) = self.joining.as_mut() else {
+            return;
+        };
+        if !joining.pending.is_empty() || !joining.ready.is_empty() {
+            return;
+        }
+        if joining.delivered_through.is_empty() {
             self.joining = None;
+            return;
+        }
+        if joining.ready.capacity() > 0 || joining.pending.capacity() > 0 {
+            joining.ready = VecDeque::new();
+            joining.pending = VecDeque::new();
+            joining.delivered_through.shrink_to_fit();
         }
     }
 }
@@ -364,5 +378,43 @@ impl Drop for Subscription {
         for topic in emptied {
             self.hub.shared.backplane.leave(&topic);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+    use crate::{Hub, HubConfig};
+
+    /// A subscriber that joined and then heard nothing keeps no buffers
+    /// from its join: only where the topic was brought to, until its next
+    /// message.
+    #[test]
+    fn an_idle_subscriber_keeps_no_join_buffers() {
+        futures::executor::block_on(async {
+            let hub = Hub::new(HubConfig::default());
+            let mut sub = hub.subscribe();
+            sub.join("news").unwrap();
+            let answer = sub.next().await;
+            assert!(
+                matches!(answer, Some(Delivery::Subscribed { .. })),
+                "{answer:?}"
+            );
+            assert!(futures::poll!(sub.next()).is_pending());
+            let joining = sub.joining.as_ref();
+            let (ready, pending) =
+                joining.map_or((0, 0), |j| (j.ready.capacity(), j.pending.capacity()));
+            assert_eq!((ready, pending), (0, 0));
+
+            // The next message of the topic ends the bookkeeping entirely.
+            hub.publish("news", bytes::Bytes::from_static(b"hello"))
+                .await
+                .unwrap();
+            assert!(matches!(sub.next().await, Some(Delivery::Message(_))));
+            assert!(futures::poll!(sub.next()).is_pending());
+            assert!(sub.joining.is_none());
+        });
     }
 }

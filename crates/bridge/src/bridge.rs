@@ -335,10 +335,7 @@ impl Reloader {
             .listeners
             .iter()
             .zip(&self.endpoints)
-            .map(|(listener, bound)| {
-                let listener = one_at_a_time_for_stdio(listener);
-                routes(&listener, bound, &self.metrics, &self.shutdown)
-            })
+            .map(|(listener, bound)| routes(listener, bound, &self.metrics, &self.shutdown))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| match e {
                 BridgeError::Tls(e) => ReloadError::Tls(e),
@@ -388,8 +385,7 @@ fn needs_restart(old: &BridgeConfig, new: &BridgeConfig) -> Result<(), String> {
     }
     for (a, b) in old.listeners.iter().zip(&new.listeners) {
         // A listener bound for a stdio target takes one session at a time.
-        let stdio = |l: &ListenerConfig| l.routes.iter().any(|r| r.can_reach(Scheme::Stdio));
-        if stdio(a) != stdio(b) {
+        if reaches_stdio(a) != reaches_stdio(b) {
             return Err(format!("{}: a stdio target comes or goes", a.listen));
         }
         let tcp_or_udp = !a.listen.scheme.is_websocket();
@@ -423,12 +419,16 @@ fn needs_restart(old: &BridgeConfig, new: &BridgeConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether a route of `listener` has the process's terminal as its target.
+fn reaches_stdio(listener: &ListenerConfig) -> bool {
+    listener.routes.iter().any(|r| r.can_reach(Scheme::Stdio))
+}
+
 /// A listener with a `stdio` target takes one session at a time: the
 /// process has one standard input.
 fn one_at_a_time_for_stdio(listener: &ListenerConfig) -> ListenerConfig {
-    let stdio = listener.routes.iter().any(|r| r.can_reach(Scheme::Stdio));
     let listener = listener.clone();
-    if stdio {
+    if reaches_stdio(&listener) {
         listener.max_connections(1)
     } else {
         listener

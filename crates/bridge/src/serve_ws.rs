@@ -152,7 +152,8 @@ fn guard(
                 format!("no WebSocket route at {}", head.path),
             ));
         };
-        if route.config.target.tokens().is_none() || route.target_for(Some(head)).is_some() {
+        // A fixed target always has one; a token route, the token's.
+        if route.target_for(Some(head)).is_some() {
             return None;
         }
         metrics.error(ErrorKind::Refused);

@@ -31,8 +31,7 @@ use super::RequestHead;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn client_address(peer: SocketAddr, head: &RequestHead, trusted: &[IpNet]) -> SocketAddr {
-    // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d.
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip.to_canonical()));
+    let is_trusted = |ip: IpAddr| is_trusted_proxy(ip, trusted);
     if !is_trusted(peer.ip()) {
         return peer;
     }
@@ -48,6 +47,14 @@ pub fn client_address(peer: SocketAddr, head: &RequestHead, trusted: &[IpNet]) -
         }
     }
     client
+}
+
+/// Whether `ip` is in one of the `trusted` networks. An IPv4 client of a
+/// dual-stack listener arrives as `::ffff:a.b.c.d`, and counts as its IPv4
+/// address.
+pub(crate) fn is_trusted_proxy(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    let ip = ip.to_canonical();
+    trusted.iter().any(|net| net.contains(&ip))
 }
 
 /// One `X-Forwarded-For` entry: an address, perhaps with a port

@@ -161,11 +161,7 @@ async fn serve_connection(state: Arc<State>, shutdown: Shutdown, conn: Accepted)
     let (abort, registration) = AbortHandle::new_pair();
     let peer = conn.peer_addr();
     let from_proxy = state.config.proxy_protocol
-        || state
-            .config
-            .trusted_proxies
-            .iter()
-            .any(|net| net.contains(&peer.ip().to_canonical()));
+        || super::forwarded::is_trusted_proxy(peer.ip(), &state.config.trusted_proxies);
     let place = state.pending.admit((!from_proxy).then_some(peer), abort);
     let answered = Abortable::new(
         Box::pin(answer_request(state, shutdown, conn)),

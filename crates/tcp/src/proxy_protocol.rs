@@ -75,36 +75,20 @@ pub enum ProxyHeaderError {
 pub fn parse_proxy_header(bytes: &[u8]) -> Result<ProxyHeader, ProxyHeaderError> {
     let parsed = HeaderResult::parse(&bytes[..bytes.len().min(MAX_PROXY_HEADER)]);
     if parsed.is_incomplete() {
-        // A version 1 header ends at its first CRLF, within 107 bytes: one
-        // that is still incomplete there lacks a field, and more bytes
-        // would not help.
-        let v1 = matches!(parsed, HeaderResult::V1(_));
-        let line = &bytes[..bytes.len().min(V1_MAX)];
-        return match (v1, line.windows(2).any(|w| w == b"\r\n")) {
-            (true, true) => Err(ProxyHeaderError::Invalid(
-                "a version 1 header with a missing field".into(),
-            )),
-            (true, false) if bytes.len() >= V1_MAX => Err(ProxyHeaderError::TooLong(V1_MAX)),
-            _ if bytes.len() >= MAX_PROXY_HEADER => {
-                Err(ProxyHeaderError::TooLong(MAX_PROXY_HEADER))
-            }
-            _ => Ok(ProxyHeader::Incomplete),
+        if matches!(parsed, HeaderResult::V1(_)) {
+            return v1_unfinished(bytes, "a version 1 header with a missing field");
+        }
+        return if bytes.len() >= MAX_PROXY_HEADER {
+            Err(ProxyHeaderError::TooLong(MAX_PROXY_HEADER))
+        } else {
+            Ok(ProxyHeader::Incomplete)
         };
     }
     let (len, source) = match parsed {
         // ppp takes a version 1 header that the input ends in without its
         // CRLF: more bytes could still change it (a port cut short).
         HeaderResult::V1(Ok(header)) if !header.header.ends_with("\r\n") => {
-            let has_line_end = bytes[..bytes.len().min(V1_MAX)]
-                .windows(2)
-                .any(|w| w == b"\r\n");
-            return match (has_line_end, bytes.len() >= V1_MAX) {
-                (true, _) => Err(ProxyHeaderError::Invalid(
-                    "a version 1 header must end in CRLF".into(),
-                )),
-                (false, true) => Err(ProxyHeaderError::TooLong(V1_MAX)),
-                (false, false) => Ok(ProxyHeader::Incomplete),
-            };
+            return v1_unfinished(bytes, "a version 1 header must end in CRLF");
         }
         HeaderResult::V1(Ok(header)) => {
             let source = match header.addresses {
@@ -134,6 +118,21 @@ pub fn parse_proxy_header(bytes: &[u8]) -> Result<ProxyHeader, ProxyHeaderError>
         return Err(ProxyHeaderError::TooLong(MAX_PROXY_HEADER));
     }
     Ok(ProxyHeader::Complete { len, source })
+}
+
+/// The verdict on a version 1 header that has not been taken whole: one
+/// ends at its first CRLF, within 107 bytes, so with a CRLF there it is
+/// wrong (`reason`), past 107 bytes without one it is too long, and before
+/// that more bytes may complete it.
+fn v1_unfinished(bytes: &[u8], reason: &str) -> Result<ProxyHeader, ProxyHeaderError> {
+    let line = &bytes[..bytes.len().min(V1_MAX)];
+    if line.windows(2).any(|w| w == b"\r\n") {
+        Err(ProxyHeaderError::Invalid(reason.into()))
+    } else if bytes.len() >= V1_MAX {
+        Err(ProxyHeaderError::TooLong(V1_MAX))
+    } else {
+        Ok(ProxyHeader::Incomplete)
+    }
 }
 
 /// Reads the PROXY header at the start of `stream`, within `limit`: looks

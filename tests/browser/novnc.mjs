@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { connect as tcpConnect } from "node:net";
-import { freePort } from "./ports.mjs";
+import { freePort, runTests } from "./harness.mjs";
 import { chromium } from "playwright-core";
 
 const examples = process.argv[2];
@@ -365,18 +365,7 @@ const tests = {
   },
 };
 
-let passed = 0;
-let failed = 0;
-for (const [name, test] of Object.entries(tests)) {
-  try {
-    await test();
-    console.log(`ok - ${name}`);
-    passed += 1;
-  } catch (e) {
-    console.log(`FAILED - ${name}: ${e.message}`);
-    failed += 1;
-  }
-}
+const { passed, failed } = await runTests(tests);
 if (failed > 0) {
   for (const { name, output } of children) {
     if (output.trim()) console.log(`--- ${name} printed:\n${output.trimEnd()}`);

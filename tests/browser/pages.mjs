@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { connect as tcpConnect } from "node:net";
-import { freePort } from "./ports.mjs";
+import { freePort, runTests } from "./harness.mjs";
 import { createSocket } from "node:dgram";
 import { chromium } from "playwright-core";
 
@@ -426,19 +426,7 @@ const tests = {
   },
 };
 
-let passed = 0;
-let failed = 0;
-for (const [name, test] of Object.entries(tests)) {
-  if (only && !name.includes(only)) continue;
-  try {
-    await test();
-    console.log(`ok - ${name}`);
-    passed += 1;
-  } catch (e) {
-    console.log(`FAILED - ${name}: ${e.message}`);
-    failed += 1;
-  }
-}
+const { passed, failed } = await runTests(tests, only);
 await browser.close();
 for (const child of children) child.kill();
 console.log(`${passed} passed, ${failed} failed`);

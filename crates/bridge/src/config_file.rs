@@ -423,6 +423,7 @@ target = "ws://127.0.0.1:8080/dns"
             ("[[listener]]\nlisten = \"ws://h:1\"\nclient_ca = \"ca.pem\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "client_ca (client certificates) needs a wss:// listener"),
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"wss://h:2\"\ntarget_cert = \"me.pem\"\n", "line 5, key `target_cert`: target_cert and target_key go together"),
             ("[[listener]]\nlisten = \"udp://h:1\"\nproxy_protocol = true\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "proxy_protocol is for WebSocket and TCP listeners, not udp"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\nmax_connections_per_ip = 0\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 2, key `max_connections_per_ip`: at least 1"),
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\nframing = \"json\"\n", "line 5, key `framing`"),
             ("[[listener]]\nlisten = \"http://h:1\"\n", "line 2, key `listen`"),
             ("[[listener]]\nlisten = \"ws://h:1\"\nauth = \"basic:alice\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 3, key `auth`"),

@@ -50,6 +50,19 @@ fn mistakes_are_reported_plainly() {
         "{err}"
     );
 
+    let out = run(&[
+        "ws://127.0.0.1:0/x",
+        "tcp://127.0.0.1:1",
+        "--max-connections-per-ip",
+        "0",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--max-connections-per-ip is at least 1"),
+        "{err}"
+    );
+
     let out = run(&["ws://127.0.0.1:0/x", "tcp://127.0.0.1:1", "--text"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -175,8 +175,16 @@ async fn metrics_are_off_unless_enabled_and_count_sessions_bytes_as_they_go_and_
         .unwrap();
     client.send(vec![1u8; 1000].into()).await.unwrap();
     assert_eq!(client.next().await.unwrap().unwrap().len(), 1000);
-    // Bytes count while the session runs, not only when it ends.
-    let text = blocking(move || support::http_get(on, "/metrics", "")).await;
+    // Bytes count while the session runs, not only when it ends: as soon as
+    // the relay has seen the echo's flush done, which can be just after the
+    // client has it.
+    let counted = "switchyard_bridge_bytes_to_client_total 1000\n";
+    let started = std::time::Instant::now();
+    let mut text = blocking(move || support::http_get(on, "/metrics", "")).await;
+    while !text.contains(counted) && started.elapsed() < std::time::Duration::from_secs(5) {
+        async_std::task::sleep(std::time::Duration::from_millis(20)).await;
+        text = blocking(move || support::http_get(on, "/metrics", "")).await;
+    }
     for line in [
         "switchyard_bridge_sessions_open 1\n",
         "switchyard_bridge_bytes_to_target_total 1000\n",

@@ -456,7 +456,12 @@ where
 ///
 /// client.send("ping".into()).await?;
 /// assert_eq!(server.next().await.unwrap()?, "ping");
-/// // Counted while the relay still runs.
+/// // Counted while the relay still runs, once it has seen its flush done
+/// // (which can be just after the datagram arrives).
+/// let started = std::time::Instant::now();
+/// while meter.a_to_b.load(Ordering::Relaxed) < 4 && started.elapsed().as_secs() < 5 {
+///     switchyard_rt::sleep(std::time::Duration::from_millis(5)).await;
+/// }
 /// assert_eq!(meter.a_to_b.load(Ordering::Relaxed), 4);
 /// # drop(relaying);
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -61,7 +61,7 @@ fn without_persistence_the_epoch_changes_and_subscribers_are_told() {
 
 #[test]
 #[ignore = "needs redis-server (apt install redis-server)"]
-fn with_persistence_nothing_is_lost_and_resumes_recover() {
+fn with_persistence_nothing_is_lost_resumes_recover_and_retries_are_known() {
     common::logs();
     let mut redis = Redis::start_persistent();
     switchyard_rt::block_on(async {
@@ -69,9 +69,14 @@ fn with_persistence_nothing_is_lost_and_resumes_recover() {
         let (a, backplane_a) = hub(config.clone()).await;
         let (b, backplane_b) = hub(config).await;
         let (mut live, before) = subscriber(&a, "news").await;
-        for i in 1..=3 {
+        for i in 1..=2 {
             a.publish("news", format!("m{i}").into()).await.unwrap();
         }
+        // Its reply is taken as lost: the publisher will try again.
+        let keyed = a
+            .publish_once("news", "m3".into(), "retry-me")
+            .await
+            .unwrap();
         let first = message(&mut live).await.position();
         for _ in 2..=3 {
             message(&mut live).await;
@@ -83,6 +88,14 @@ fn with_persistence_nothing_is_lost_and_resumes_recover() {
         redis.run();
         wait_up(&backplane_a).await;
         wait_up(&backplane_b).await;
+
+        // The retry, after the restart and on the other server, is known.
+        let retried = b
+            .publish_once("news", "m3".into(), "retry-me")
+            .await
+            .unwrap();
+        assert!(retried.duplicate);
+        assert_eq!(retried.position, keyed.position);
 
         // Same epoch, same offsets: the live subscriber just goes on.
         let receipt = b.publish("news", "m4".into()).await.unwrap();

@@ -29,6 +29,7 @@ pub mod http;
 mod message;
 mod origin;
 mod push;
+mod read_ahead;
 mod reconnect;
 mod tls;
 
@@ -44,6 +45,7 @@ pub use push::{
     push_handler, run_subscriber, subscriber_handler, CommandError, PushClient, PushConfig,
     SubscriberCommand, SubscriberEnd, SubscriberReport,
 };
+pub use read_ahead::ReadAhead;
 pub use reconnect::{ReconnectPolicy, Reconnecting};
 /// The hub the push endpoint and subscribers run on (switchyard-hub).
 pub use switchyard_hub::{

@@ -26,10 +26,11 @@ use super::read::{read_body, read_request, Refused};
 use super::router::{Endpoint, Request, Routed, WsHandler};
 use super::{RequestHead, Response, Router};
 use crate::handshake::{check_upgrade, switching_protocols, Upgrade};
-use crate::{MaybeTls, WsConnection, WsServerConfig};
+use crate::{MaybeTls, ReadAhead, WsConnection, WsServerConfig};
 
 /// The byte stream under a server-side connection: plain, or TLS for wss.
-pub type ServerIo = MaybeTls<ServerStream, futures_rustls::server::TlsStream<ServerStream>>;
+pub type ServerIo =
+    MaybeTls<ReadAhead<ServerStream>, futures_rustls::server::TlsStream<ServerStream>>;
 
 /// A server for WebSocket upgrades and plain HTTP routes on one port,
 /// strict at the handshake: see [`handshake::check_upgrade`](crate::handshake::check_upgrade)
@@ -227,7 +228,10 @@ async fn answer_request(
 /// the plain stream.
 async fn accept_tls(config: &WsServerConfig, conn: Accepted) -> Option<ServerIo> {
     let Some(tls) = &config.tls else {
-        return Some(MaybeTls::Plain(conn.into_stream()));
+        return Some(MaybeTls::Plain(ReadAhead::new(
+            conn.into_stream(),
+            config.read_buffer,
+        )));
     };
     let peer = conn.peer_addr();
     let handshake = tls.acceptor().accept(conn.into_stream());
@@ -318,6 +322,10 @@ fn route(router: &Router, head: &RequestHead, peer: SocketAddr) -> Result<Endpoi
     }
 }
 
+/// What tungstenite asks for at a time, and keeps allocated, on a plain
+/// connection read ahead by [`ReadAhead`]: enough for a small message.
+const READ_AHEAD_ASK: usize = 256;
+
 /// Sends the 101 and makes the connection its handler's session.
 async fn start_websocket(
     config: &WsServerConfig,
@@ -330,11 +338,17 @@ async fn start_websocket(
     if io.write_all(&switching.to_bytes()).await.is_err() {
         return None;
     }
+    let mut ws_config = config.websocket_config();
+    if let MaybeTls::Plain(_) = io {
+        // The socket is read ahead (`config.read_buffer` at a time): what
+        // tungstenite keeps for a message that may come is this little.
+        ws_config = ws_config.read_buffer_size(READ_AHEAD_ASK);
+    }
     let ws = WebSocketStream::from_partially_read(
         io,
         accepted.rest.to_vec(),
         Role::Server,
-        Some(config.websocket_config()),
+        Some(ws_config),
     )
     .await;
     let mut conn = WsConnection::new(ws).with_shutdown(shutdown);

@@ -3,11 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
+use crate::queue::{NotQueued, Queue};
 use crate::{
     Backplane, BackplaneError, Delivery, HubConfig, HubInbox, MemoryBackplane, Numbered, Position,
     PublishReceipt, Published, Sequenced, SlowConsumerPolicy, Subscription,
@@ -95,18 +96,6 @@ pub(crate) struct Topic {
     position: Option<Position>,
 }
 
-/// One subscriber's queue, as the hub holds it.
-#[derive(Debug)]
-pub(crate) struct Queue {
-    pub(crate) tx: async_channel::Sender<Delivery>,
-    pub(crate) bytes: AtomicUsize,
-    /// Set when the hub cuts the subscriber off...
-    pub(crate) slow: AtomicBool,
-    /// ...and then notified. An event takes no memory until listened to,
-    /// which only a send racing [`Subscription::cut_off`] does.
-    pub(crate) cut: event_listener::Event,
-}
-
 /// Why [`Hub::publish`] refused a message. Nothing was queued for anyone.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -189,22 +178,14 @@ impl Hub {
 
     /// A new subscriber, in no topic yet.
     pub fn subscribe(&self) -> Subscription {
-        // Bounded by `queue_messages`, checked when delivering under the
-        // hub's lock; the channel itself grows in small blocks as messages
-        // arrive. A bounded channel would allocate all of its slots up front
-        // (10 KiB per subscriber at the default 256), idle or not.
-        let (tx, rx) = async_channel::unbounded();
-        let queue = Arc::new(Queue {
-            tx,
-            bytes: AtomicUsize::new(0),
-            slow: AtomicBool::new(false),
-            cut: event_listener::Event::new(),
-        });
+        // Its buffer grows as messages arrive, up to `queue_messages`, and
+        // shrinks once they are taken: an idle subscriber holds no slots.
+        let queue = Arc::new(Queue::default());
         let mut state = self.state();
         let id = state.next_id;
         state.next_id += 1;
         state.memberships.insert(id, HashSet::new());
-        Subscription::new(id, self.clone(), queue, rx)
+        Subscription::new(id, self.clone(), queue)
     }
 
     /// Whether the hub takes `msg`: its size, and UTF-8 for a text hub.
@@ -391,12 +372,15 @@ impl HubShared {
         for (id, queue) in &t.subscribers {
             // Deliveries hold the hub's lock and the reader only takes
             // messages out, so the queue never exceeds `queue_messages`.
-            let fits = queue.bytes.load(Ordering::Acquire) + len <= config.queue_bytes
-                && queue.tx.len() < config.queue_messages;
-            if fits && queue.tx.try_send(delivery.clone()).is_ok() {
+            let queued = if queue.bytes.load(Ordering::Acquire) + len <= config.queue_bytes {
+                queue.push(&delivery, config.queue_messages)
+            } else {
+                Err(NotQueued::Full)
+            };
+            if queued.is_ok() {
                 queue.bytes.fetch_add(len, Ordering::AcqRel);
                 delivered += 1;
-            } else if queue.tx.is_closed() {
+            } else if queued == Err(NotQueued::Closed) {
                 slow.push(*id); // gone: the subscription was dropped
             } else {
                 match config.slow_consumer {

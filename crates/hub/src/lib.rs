@@ -49,6 +49,7 @@ mod history;
 mod hub;
 mod memory;
 mod published;
+mod queue;
 mod subscription;
 mod topic;
 

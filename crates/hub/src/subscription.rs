@@ -10,7 +10,8 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream};
 
-use crate::hub::{join_topic, leave_all, leave_topic, Queue};
+use crate::hub::{join_topic, leave_all, leave_topic};
+use crate::queue::Queue;
 use crate::{BackplaneError, Delivery, Hub, HubError, Numbered, Position, Published, Recovery};
 
 /// One subscriber: a [`Stream`] of [`Delivery`]s, the messages published
@@ -51,8 +52,6 @@ pub struct Subscription {
     id: u64,
     hub: Hub,
     queue: Arc<Queue>,
-    /// Pinned on the heap: the channel's receiver is not `Unpin`.
-    messages: Pin<Box<async_channel::Receiver<Delivery>>>,
     /// Joins being answered; boxed, as most subscribers have none most of
     /// the time.
     joining: Option<Box<Joining>>,
@@ -89,17 +88,11 @@ struct PendingJoin {
 }
 
 impl Subscription {
-    pub(crate) fn new(
-        id: u64,
-        hub: Hub,
-        queue: Arc<Queue>,
-        messages: async_channel::Receiver<Delivery>,
-    ) -> Self {
+    pub(crate) fn new(id: u64, hub: Hub, queue: Arc<Queue>) -> Self {
         Self {
             id,
             hub,
             queue,
-            messages: Box::pin(messages),
             joining: None,
         }
     }
@@ -355,10 +348,9 @@ impl Stream for Subscription {
                     continue;
                 }
             }
-            let next = this.messages.as_mut().poll_next(cx);
-            let Poll::Ready(Some(delivery)) = next else {
+            let Poll::Ready(delivery) = this.queue.poll_take(cx) else {
                 this.tidy();
-                return next;
+                return Poll::Pending;
             };
             if let Delivery::Message(m) = &delivery {
                 this.queue.bytes.fetch_sub(m.data().len(), Ordering::AcqRel);
@@ -373,7 +365,7 @@ impl Stream for Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.queue.tx.close();
+        self.queue.close();
         let emptied = leave_all(&mut self.hub.state(), self.id);
         for topic in emptied {
             self.hub.shared.backplane.leave(&topic);

@@ -15,7 +15,8 @@ use crate::{Error, Framing, Keepalive};
 #[non_exhaustive]
 pub struct FramedConfig {
     /// Bytes asked of the socket per read. Default 8 KiB: a whole small
-    /// message per system call, without holding much per idle connection.
+    /// message per system call. Reads land in a buffer shared by the
+    /// thread's connections, so an idle connection holds none of it.
     /// With [`Raw`](crate::Raw) framing it is also the largest message.
     pub read_chunk: usize,
     /// Encoded bytes buffered before the sink writes them out on its own.
@@ -90,13 +91,13 @@ pub struct Framed<IO, F> {
     io: IO,
     framing: F,
     config: FramedConfig,
-    read_buf: BytesMut,
-    /// Where reads land: zeroed once (futures' `AsyncRead` wants
-    /// initialised memory), reused for every read, then copied into
-    /// `read_buf` for just the bytes read. Zeroing the read buffer's spare
+    /// What has been read and not yet cut into messages. Reads land in the
+    /// thread's scratch buffer ([`with_read_scratch`](crate::with_read_scratch))
+    /// and only the bytes read are copied here: zeroing this buffer's spare
     /// room before each read instead cost a memset of a whole chunk per
-    /// read, and again on every `Pending`.
-    scratch: Vec<u8>,
+    /// read, and a chunk of its own per connection kept 8 KiB for every
+    /// idle one.
+    read_buf: BytesMut,
     write_buf: BytesMut,
     state: ReadState,
 }
@@ -114,7 +115,6 @@ impl<IO, F> Framed<IO, F> {
             framing,
             config,
             read_buf: BytesMut::new(),
-            scratch: Vec::new(),
             write_buf: BytesMut::new(),
             state: ReadState::Reading,
         }
@@ -185,23 +185,22 @@ impl<IO: AsyncRead + Unpin, F: Framing + Unpin> Stream for Framed<IO, F> {
 }
 
 impl<IO: AsyncRead + Unpin, F> Framed<IO, F> {
-    /// Reads once from the byte stream into the read buffer.
+    /// Reads once from the byte stream into the read buffer, through the
+    /// thread's scratch buffer: an idle connection holds none of its own.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.scratch.len() != self.config.read_chunk {
-            // Once per connection (allocated at the first read, so that a
-            // connection that never reads costs nothing).
-            self.scratch = vec![0; self.config.read_chunk];
-        }
-        let polled = loop {
-            match Pin::new(&mut self.io).poll_read(cx, &mut self.scratch) {
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
+        let (io, read_buf) = (&mut self.io, &mut self.read_buf);
+        crate::with_read_scratch(self.config.read_chunk, |scratch| {
+            let polled = loop {
+                match Pin::new(&mut *io).poll_read(cx, scratch) {
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            if let Poll::Ready(Ok(n)) = &polled {
+                read_buf.extend_from_slice(&scratch[..*n]);
             }
-        };
-        if let Poll::Ready(Ok(n)) = &polled {
-            self.read_buf.extend_from_slice(&self.scratch[..*n]);
-        }
-        polled
+            polled
+        })
     }
 }
 

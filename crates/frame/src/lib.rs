@@ -54,6 +54,7 @@ mod length_prefixed;
 mod lines;
 mod message;
 mod raw;
+mod scratch;
 mod shared;
 #[cfg(feature = "serde")]
 mod typed;
@@ -73,6 +74,7 @@ pub use length_prefixed::LengthPrefixed;
 pub use lines::Lines;
 pub use message::{Keepalive, MessageConnection};
 pub use raw::Raw;
+pub use scratch::with_read_scratch;
 pub use shared::{share, MessageReader, MessageSender};
 #[cfg(feature = "serde")]
 pub use typed::Typed;

@@ -11,18 +11,11 @@
 //! are the ones a large read size would make; the bytes are copied once
 //! more.
 
-use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use futures::io::{AsyncRead, AsyncWrite, IoSlice};
-
-thread_local! {
-    /// Where a socket read lands before it is handed out; one per thread,
-    /// as large as the largest chunk asked for on it.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
 
 /// A byte stream whose reads take up to `chunk` bytes from `inner` at once,
 /// whatever the reader asks for, and keep the rest until it is asked for.
@@ -113,20 +106,15 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
         if buf.len() >= this.chunk {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         }
-        SCRATCH.with(|scratch| {
-            // Only a reader inside another's read could find it taken; it
-            // then reads for itself.
-            let Ok(mut scratch) = scratch.try_borrow_mut() else {
-                return Pin::new(&mut this.inner).poll_read(cx, buf);
-            };
-            if scratch.len() < this.chunk {
-                scratch.resize(this.chunk, 0);
-            }
-            let got = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut scratch[..this.chunk]))?;
+        let (inner, chunk) = (&mut this.inner, this.chunk);
+        let (spare, taken) = (&mut this.spare, &mut this.taken);
+        switchyard_frame::with_read_scratch(chunk, |scratch| {
+            let got = ready!(Pin::new(inner).poll_read(cx, scratch))?;
             let n = got.min(buf.len());
             buf[..n].copy_from_slice(&scratch[..n]);
             if got > n {
-                this.spare = scratch[n..got].to_vec();
+                *spare = scratch[n..got].to_vec();
+                *taken = 0;
             }
             Poll::Ready(Ok(n))
         })

@@ -1,88 +1,102 @@
 //! `fanout`: subscribers on a WebSocket, a publisher at a fixed rate
 //! (HTTP POSTs to a push endpoint, or messages on a WebSocket), delivery
 //! latency from the stamp in each message, and deliveries that never came.
+//!
+//! Also how long the subscribers took to connect (the ramp), and, with
+//! `--slow-fraction`, the same figures for subscribers that read slowly,
+//! apart from the others': that the server cuts those off is expected, and
+//! what matters is that the others do not notice (see `subscriber`). The
+//! publisher is in `publish`.
 
 use std::time::{Duration, Instant};
 
-use futures::io::{AsyncReadExt, AsyncWriteExt};
-use futures::{SinkExt, StreamExt};
+use anyhow::Context;
+use futures::StreamExt;
+use switchyard_connect::WsSide;
 
-use crate::probe::CpuMeter;
-use crate::report::{Report, Tally};
-use crate::stamp::{latency_nanos, stamped};
-use crate::{dial, dial_options, seconds, Fanout, MAX_CONNECTIONS};
+use crate::probe::{rss_kib, CpuMeter};
+use crate::publish::{Published, Publisher, Schedule};
+use crate::report::{Latency, Report, Tally};
+use crate::subscriber::{End, Outcome, Until};
+use crate::{dial_options, seconds, Fanout, MAX_CONNECTIONS};
 
-/// How long subscribers wait for late deliveries after the last publish.
-const DRAIN: Duration = Duration::from_secs(2);
+/// Subscribers connecting at once while they are opened.
+const RAMP: usize = 64;
 
-/// Publishes done and failed (the first failure is printed).
-#[derive(Default)]
-struct Published {
-    published: u64,
-    errors: u64,
-}
+/// From the subscribers' start to the first publish.
+const SETTLE: Duration = Duration::from_millis(200);
 
-impl Published {
-    fn count(&mut self, result: anyhow::Result<()>) {
-        match result {
-            Ok(()) => self.published += 1,
-            Err(e) => {
-                if self.errors == 0 {
-                    eprintln!("switchyard-load: publishing failed: {e:#}");
-                }
-                self.errors += 1;
-            }
-        }
-    }
-}
+/// The longest subscribers keep reading after publishing ends, when
+/// deliveries keep coming (a server behind, slow subscribers catching up
+/// to learn whether they were cut off).
+const LAST_DRAIN: Duration = Duration::from_secs(10);
 
-/// Where messages are published.
-enum Publisher {
-    /// `host:port` (to connect to, and for the `Host` header) and the path.
-    Http {
-        authority: String,
-        path: String,
-    },
-    Ws(switchyard_connect::BoxConnection),
-}
-
-impl Publisher {
-    async fn open(url: &str) -> anyhow::Result<Self> {
-        if let Some(rest) = url.strip_prefix("http://") {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let path = if path.is_empty() { "/" } else { path };
-            return Ok(Publisher::Http {
-                authority: authority.to_string(),
-                path: path.to_string(),
-            });
-        }
-        let target = url.parse().map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
-        let options = dial_options(switchyard_connect::StreamFraming::Raw, true, 1 << 20, None)?;
-        Ok(Publisher::Ws(dial(&target, &options).await?))
-    }
-}
-
-/// One `POST` of `msg` to `path`, on a new connection; an error unless 200.
-async fn post(authority: &str, path: &str, msg: &[u8]) -> anyhow::Result<()> {
-    let mut stream =
-        switchyard_tcp::connect(authority, switchyard_tcp::DEFAULT_CONNECT_TIMEOUT).await?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        msg.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(msg).await?;
-    let mut status = [0u8; 12];
-    stream.read_exact(&mut status).await?;
-    anyhow::ensure!(
-        &status[9..12] == b"200",
-        "push answered {}",
-        String::from_utf8_lossy(&status)
-    );
-    Ok(())
-}
+/// The longest a slow subscriber rests after each message, in milliseconds.
+const MAX_SLOW_DELAY_MS: u64 = 60_000;
 
 pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
+    check(f)?;
+    let duration = seconds(f.duration)?;
+    let slow = Slow::new(f.subscribers, f.slow_fraction);
+    let rest = Duration::from_millis(f.slow_read_delay_ms);
+    let rss_before = f.pid.map(rss_kib).transpose()?;
+    let ramp_start = Instant::now();
+    let (subscribers, connecting) = open(f).await?;
+    let ramp = ramp_start.elapsed();
+    let mut publisher = Publisher::open(&f.publish).await?;
+    // Stamps are read against `start`; publishing starts a moment later,
+    // once every subscriber is reading (the first push otherwise waits for
+    // thousands of readers to start) and servers that register a
+    // subscription after the upgrade have.
+    let start = Instant::now();
+    let (over, over_rx) = async_channel::bounded::<()>(1);
+    let until = Until {
+        over: over_rx,
+        last: start + SETTLE + duration + LAST_DRAIN,
+    };
+    let readers: Vec<_> = subscribers
+        .into_iter()
+        .map(|(i, conn)| {
+            let is_slow = slow.is(i);
+            let reading =
+                crate::subscriber::read(conn, start, is_slow.then_some(rest), until.clone());
+            switchyard_rt::spawn(async move { (is_slow, reading.await) })
+        })
+        .collect();
+    drop(until);
+    switchyard_rt::sleep(SETTLE).await;
+    let meter = f.pid.map(CpuMeter::start).transpose()?;
+    let publishing = Instant::now();
+    let published = publisher
+        .run(Schedule {
+            start,
+            deadline: publishing + duration,
+            rate: f.rate,
+            size: f.size,
+            posts_in_flight: f.posts_in_flight,
+        })
+        .await;
+    let published_for = publishing.elapsed();
+    over.close();
+    let (mut fast, mut slow_ones) = (Group::default(), Group::default());
+    for (is_slow, outcome) in futures::future::join_all(readers).await {
+        let group = if is_slow { &mut slow_ones } else { &mut fast };
+        group.add(outcome);
+    }
+    let mut report = report(f, &published, published_for, &fast, &slow_ones)
+        .with("ramp_seconds", round(ramp.as_secs_f64(), 3))
+        .with(
+            "connections_per_second",
+            round(f.subscribers as f64 / ramp.as_secs_f64().max(1e-9), 1),
+        )
+        .with("connect_latency_us", latency(&connecting));
+    if let Some(before) = rss_before {
+        report = report.with("server_rss_before_kib", before);
+    }
+    report.with_server_cpu(meter.as_ref())
+}
+
+fn check(f: &Fanout) -> anyhow::Result<()> {
     anyhow::ensure!(
         (1..=MAX_CONNECTIONS).contains(&f.subscribers),
         "--subscribers is 1 to {MAX_CONNECTIONS}"
@@ -95,114 +109,190 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
         (1..=1024).contains(&f.posts_in_flight),
         "--posts-in-flight is 1 to 1024"
     );
-    let duration = seconds(f.duration)?;
-    let options = dial_options(switchyard_connect::StreamFraming::Raw, true, f.size, None)?;
-    let mut subscribers = Vec::with_capacity(f.subscribers);
-    let mut opening = futures::stream::iter(0..f.subscribers)
-        .map(|i| dial(&f.subscribe[i % f.subscribe.len()], &options))
-        .buffer_unordered(64);
-    while let Some(conn) = opening.next().await {
-        subscribers.push(conn?);
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&f.slow_fraction),
+        "--slow-fraction is 0 to 1"
+    );
+    anyhow::ensure!(
+        (1..=MAX_SLOW_DELAY_MS).contains(&f.slow_read_delay_ms),
+        "--slow-read-delay-ms is 1 to {MAX_SLOW_DELAY_MS}"
+    );
+    if let Some(other) = f.subscribe.iter().find(|e| !e.scheme.is_websocket()) {
+        anyhow::bail!("--subscribe takes ws:// or wss:// URLs, not {other}");
     }
-    drop(opening);
-    let mut publisher = Publisher::open(&f.publish).await?;
-    // Subscriptions are registered as the upgrade completes; a moment more
-    // for servers that subscribe after it.
-    switchyard_rt::sleep(Duration::from_millis(200)).await;
-    let meter = f.pid.map(CpuMeter::start).transpose()?;
-    let start = Instant::now();
-    let deadline = start + duration;
-    let (done_tx, done_rx) = async_channel::bounded::<()>(1);
-    let readers: Vec<_> = subscribers
-        .into_iter()
-        .map(|mut conn| {
-            let done = done_rx.clone();
-            switchyard_rt::spawn(async move {
-                let mut tally = Tally::default();
-                loop {
-                    let next = conn.next();
-                    let stop = done.recv();
-                    futures::pin_mut!(next, stop);
-                    match futures::future::select(next, stop).await {
-                        futures::future::Either::Left((Some(Ok(msg)), _)) => {
-                            if let Some(nanos) = latency_nanos(start, &msg) {
-                                tally.record_latency(nanos);
-                                tally.messages += 1;
-                                tally.bytes += msg.len() as u64;
-                            }
-                        }
-                        futures::future::Either::Left(_) => {
-                            tally.errors += 1;
-                            break;
-                        }
-                        futures::future::Either::Right(_) => break,
-                    }
-                }
-                tally
-            })
-        })
-        .collect();
-    let interval = Duration::from_secs_f64(1.0 / f.rate);
-    // One message per tick, stamped when its tick comes.
-    let ticks = futures::stream::unfold(Instant::now(), |next| async move {
-        if next >= deadline {
-            return None;
-        }
-        if let Some(wait) = next.checked_duration_since(Instant::now()) {
-            switchyard_rt::sleep(wait).await;
-        }
-        Some((stamped(start, f.size), next + interval))
-    });
-    futures::pin_mut!(ticks);
-    let mut outcome = Published::default();
-    match &mut publisher {
-        // Each POST on its own connection, several under way at once: a
-        // server slow to answer one does not hold back the rate.
-        Publisher::Http { authority, path } => {
-            let (authority, path) = (&*authority, &*path);
-            let mut posts = ticks
-                .map(|msg| async move { post(authority, path, &msg).await })
-                .buffer_unordered(f.posts_in_flight);
-            while let Some(result) = posts.next().await {
-                outcome.count(result);
-            }
-        }
-        Publisher::Ws(conn) => {
-            while let Some(msg) = ticks.next().await {
-                outcome.count(conn.send(msg).await.map_err(anyhow::Error::from));
-            }
-        }
-    }
-    let Published {
-        published,
-        errors: publish_errors,
-    } = outcome;
-    let published_for = start.elapsed();
-    switchyard_rt::sleep(DRAIN).await;
-    done_tx.close();
-    let mut total = Tally::default();
-    for tally in futures::future::join_all(readers).await {
-        total.merge(&tally);
-    }
-    let expected = published * f.subscribers as u64;
-    total.errors += publish_errors;
-    Report::new(
+    Ok(())
+}
+
+/// The deliveries: the main figures are those of the subscribers that are
+/// not slow (all of them, without `--slow-fraction`), the slow ones' apart.
+fn report(
+    f: &Fanout,
+    published: &Published,
+    published_for: Duration,
+    fast: &Group,
+    slow: &Group,
+) -> Report {
+    let mut tally = Tally::default();
+    tally.merge(&fast.tally);
+    // A subscriber that is not slow and did not stay is a failure.
+    tally.errors += fast.ended + published.errors;
+    let expected = published.published * fast.subscribers;
+    let subscribe = f
+        .subscribe
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let report = Report::new(
         "fanout",
-        &f.subscribe
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" "),
+        &subscribe,
         f.subscribers,
         f.size,
         published_for,
-        &total,
+        &tally,
     )
-    .with("published", published)
+    .with("published", published.published)
     .with("deliveries_expected", expected)
     .with(
         "deliveries_missing",
-        expected.saturating_sub(total.messages),
+        expected.saturating_sub(tally.messages),
     )
-    .with_server_cpu(meter.as_ref())
+    .with("first_delivery_latency_us", latency(&fast.first))
+    .with("cut_off", fast.ended);
+    if slow.subscribers == 0 {
+        return report;
+    }
+    let slow_expected = published.published * slow.subscribers;
+    report
+        .with("slow_subscribers", slow.subscribers)
+        .with("slow_read_delay_ms", f.slow_read_delay_ms)
+        .with("slow_deliveries", slow.tally.messages)
+        .with(
+            "slow_deliveries_not_read",
+            slow_expected.saturating_sub(slow.tally.messages),
+        )
+        .with("slow_cut_off", slow.ended)
+        .with("slow_cut_off_with_1008", slow.slow_consumer)
+        .with("slow_latency_us", latency(&slow.tally))
+}
+
+/// Which subscribers read slowly: `count` of them, spread evenly.
+struct Slow {
+    count: usize,
+    of: usize,
+}
+
+impl Slow {
+    fn new(subscribers: usize, fraction: f64) -> Self {
+        let count = (fraction * subscribers as f64).round() as usize;
+        Self {
+            count: count.min(subscribers),
+            of: subscribers,
+        }
+    }
+
+    /// Whether subscriber `i` (0-based) is slow: where `i * count / of`
+    /// steps up, which it does `count` times for `i` in `0..of`.
+    fn is(&self, i: usize) -> bool {
+        i * self.count / self.of != (i + 1) * self.count / self.of
+    }
+}
+
+/// Opens the subscribers, [`RAMP`] at a time, each numbered (the order
+/// `--subscribe` URLs are taken in); how long each took to connect.
+async fn open(f: &Fanout) -> anyhow::Result<(Vec<(usize, WsSide)>, Tally)> {
+    let options = dial_options(switchyard_connect::StreamFraming::Raw, true, f.size, None)?;
+    let mut subscribers = Vec::with_capacity(f.subscribers);
+    let mut connecting = Tally::default();
+    let mut opening = futures::stream::iter(0..f.subscribers)
+        .map(|i| {
+            let target = &f.subscribe[i % f.subscribe.len()];
+            let options = &options;
+            async move {
+                let began = Instant::now();
+                let conn = switchyard_connect::dial_websocket(target, options)
+                    .await
+                    .with_context(|| format!("cannot reach {target}"));
+                (i, conn, began.elapsed())
+            }
+        })
+        .buffer_unordered(RAMP);
+    while let Some((i, conn, took)) = opening.next().await {
+        let conn = conn.with_context(|| {
+            format!(
+                "subscriber {} of {} (with {} open)",
+                i + 1,
+                f.subscribers,
+                subscribers.len()
+            )
+        })?;
+        connecting.record_latency(took.as_nanos() as u64);
+        subscribers.push((i, conn));
+    }
+    Ok((subscribers, connecting))
+}
+
+/// The subscribers of one kind (slow, or not), together.
+#[derive(Default)]
+struct Group {
+    subscribers: u64,
+    tally: Tally,
+    /// Each subscriber's first delivery.
+    first: Tally,
+    /// Connections that ended before the subscriber stopped reading.
+    ended: u64,
+    /// Of those, the ones the server closed with 1008 "slow consumer".
+    slow_consumer: u64,
+}
+
+impl Group {
+    fn add(&mut self, outcome: Outcome) {
+        self.subscribers += 1;
+        self.tally.merge(&outcome.tally);
+        if let Some(nanos) = outcome.first {
+            self.first.record_latency(nanos);
+        }
+        match outcome.end {
+            End::Open => {}
+            End::SlowConsumer => {
+                self.ended += 1;
+                self.slow_consumer += 1;
+            }
+            End::Lost => self.ended += 1,
+        }
+    }
+}
+
+/// A tally's latency percentiles as JSON (null if it has none).
+fn latency(tally: &Tally) -> serde_json::Value {
+    serde_json::to_value(Latency::of(&tally.latency)).unwrap_or_default()
+}
+
+fn round(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_subscribers_are_as_many_as_asked_and_spread_evenly() {
+        for (subscribers, fraction, count) in [
+            (20, 0.25, 5),
+            (10, 0.1, 1),
+            (7, 0.0, 0),
+            (7, 1.0, 7),
+            (1000, 0.1, 100),
+        ] {
+            let slow = Slow::new(subscribers, fraction);
+            let picked: Vec<usize> = (0..subscribers).filter(|&i| slow.is(i)).collect();
+            assert_eq!(picked.len(), count, "{subscribers} x {fraction}");
+            // Never two in a row unless more than half are slow.
+            if fraction <= 0.5 {
+                assert!(picked.windows(2).all(|w| w[1] - w[0] > 1), "{picked:?}");
+            }
+        }
+    }
 }

@@ -69,7 +69,11 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
         &tally,
     )
     .with("open", open as u64)
-    .with("ramp_seconds", ramp.as_secs_f64());
+    .with("ramp_seconds", ramp.as_secs_f64())
+    .with(
+        "connections_per_second",
+        (open as f64 / ramp.as_secs_f64().max(1e-9) * 10.0).round() / 10.0,
+    );
     if let (Some(before), Some(after)) = (before, after) {
         let per = (after.saturating_sub(before)) as f64 / open.max(1) as f64;
         report = report

@@ -9,9 +9,11 @@ mod echo;
 mod fanout;
 mod hold;
 mod probe;
+mod publish;
 mod report;
 mod stamp;
 mod stream;
+mod subscriber;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +30,8 @@ Examples:
   switchyard-load stream ws://127.0.0.1:8080/bulk --size 65536 --connections 1
   switchyard-load fanout --subscribe ws://127.0.0.1:8080/ws --publish http://127.0.0.1:8080/push \\
       --subscribers 1000 --rate 100 --size 256
+  switchyard-load fanout --subscribe ws://127.0.0.1:8080/ws --publish http://127.0.0.1:8080/push \\
+      --subscribers 1000 --rate 20 --size 16384 --duration 20 --slow-fraction 0.1
   switchyard-load hold ws://127.0.0.1:8080/ws --connections 10000 --pid $(pidof ws_push)
   switchyard-load connect ws://127.0.0.1:8080/ws --connections 8 --duration 5";
 
@@ -116,9 +120,24 @@ struct Fanout {
     /// Seconds to publish (at most 3600).
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// The server's process id: its CPU use over the run is reported.
+    /// The server's process id: its CPU use and peak resident memory over
+    /// the run are reported, and its resident memory before the
+    /// subscribers connect.
     #[arg(long)]
     pid: Option<u32>,
+    /// Share of the subscribers that read slowly, 0 to 1 (rounded to a
+    /// whole number of subscribers, spread evenly over them). Their
+    /// deliveries, latency and ends are reported apart (`slow_*`): the
+    /// main figures are the other subscribers'. A server is expected to
+    /// cut slow subscribers off, and must not let them hold the others back.
+    #[arg(long, default_value_t = 0.0)]
+    slow_fraction: f64,
+    /// How long a slow subscriber rests after each message it reads while
+    /// messages are published, in milliseconds (1 to 60,000): the default
+    /// reads one a second. Once publishing is over it reads at full speed,
+    /// to learn whether the server cut it off.
+    #[arg(long, default_value_t = 1000)]
+    slow_read_delay_ms: u64,
 }
 
 #[derive(Debug, Args)]

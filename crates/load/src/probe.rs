@@ -91,23 +91,31 @@ pub struct CpuUse {
     pub server_percent: f64,
     /// The load generator's own, in percent of one core.
     pub load_percent: f64,
+    /// The server's highest resident memory seen, in KiB (its own process,
+    /// not its children's): read with its CPU time, so a peak shorter than
+    /// [`SAMPLE_EVERY`] may be missed.
+    pub server_peak_rss_kib: u64,
 }
 
 /// How often a [`CpuMeter`] reads the server's CPU time while it runs.
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
-/// The server's CPU time over a measured interval.
+/// The server's CPU time over a measured interval, and its peak resident
+/// memory.
 ///
 /// Read every [`SAMPLE_EVERY`] as well as at the end, keeping the highest
 /// reading: a forked child that exits as its connection closes takes its
 /// time with it until the parent reaps it, so a reading taken just then
-/// alone would miss what the child did.
+/// alone would miss what the child did. Resident memory is read alongside,
+/// and its highest value kept.
 pub struct CpuMeter {
     pid: u32,
     cpu_at_start: f64,
     started: Instant,
     /// The highest reading so far, in CPU microseconds.
     highest: Arc<AtomicU64>,
+    /// The highest resident memory so far, in KiB.
+    peak_rss: Arc<AtomicU64>,
     stop_sampling: Arc<AtomicBool>,
     /// The load generator's own CPU time at the start: when it is near 100%
     /// of its core, it was the limit, not the server.
@@ -120,13 +128,18 @@ impl CpuMeter {
         let cpu_at_start = cpu_seconds(pid)?;
         let own_cpu_at_start = cpu_seconds(std::process::id())?;
         let highest = Arc::new(AtomicU64::new(micros(cpu_at_start)));
+        // Memory unreadable at first (0) still leaves CPU time measured.
+        let peak_rss = Arc::new(AtomicU64::new(rss_kib(pid).unwrap_or(0)));
         let stop_sampling = Arc::new(AtomicBool::new(false));
-        let (sampled, stop) = (highest.clone(), stop_sampling.clone());
+        let (sampled, rss, stop) = (highest.clone(), peak_rss.clone(), stop_sampling.clone());
         switchyard_rt::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 switchyard_rt::sleep(SAMPLE_EVERY).await;
                 if let Ok(now) = cpu_seconds(pid) {
                     sampled.fetch_max(micros(now), Ordering::Relaxed);
+                }
+                if let Ok(now) = rss_kib(pid) {
+                    rss.fetch_max(now, Ordering::Relaxed);
                 }
             }
         });
@@ -135,6 +148,7 @@ impl CpuMeter {
             cpu_at_start,
             started: Instant::now(),
             highest,
+            peak_rss,
             stop_sampling,
             own_cpu_at_start,
         })
@@ -147,10 +161,16 @@ impl CpuMeter {
         let spent = highest as f64 / 1e6 - self.cpu_at_start;
         let own = cpu_seconds(std::process::id())? - self.own_cpu_at_start;
         let wall = self.started.elapsed().as_secs_f64().max(1e-9);
+        // A last reading that fails leaves the peak sampled so far.
+        let rss_now = rss_kib(self.pid).unwrap_or(0);
         Ok(CpuUse {
             server_seconds: spent,
             server_percent: 100.0 * spent / wall,
             load_percent: 100.0 * own / wall,
+            server_peak_rss_kib: self
+                .peak_rss
+                .fetch_max(rss_now, Ordering::Relaxed)
+                .max(rss_now),
         })
     }
 }

@@ -69,6 +69,20 @@ pub struct Latency {
     pub max: f64,
 }
 
+impl Latency {
+    /// The percentiles of `histogram` (nanoseconds); none if it is empty.
+    pub fn of(histogram: &Histogram<u64>) -> Option<Self> {
+        let us = |nanos: u64| nanos as f64 / 1_000.0;
+        let at = |q: f64| us(histogram.value_at_quantile(q));
+        (!histogram.is_empty()).then(|| Latency {
+            p50: at(0.5),
+            p99: at(0.99),
+            p999: at(0.999),
+            max: us(histogram.max()),
+        })
+    }
+}
+
 impl Report {
     pub fn new(
         mode: &'static str,
@@ -79,7 +93,6 @@ impl Report {
         tally: &Tally,
     ) -> Self {
         let seconds = elapsed.as_secs_f64().max(1e-9);
-        let us = |q: f64| tally.latency.value_at_quantile(q) as f64 / 1_000.0;
         Self {
             mode,
             target: target.to_string(),
@@ -89,12 +102,7 @@ impl Report {
             messages: tally.messages,
             messages_per_sec: tally.messages as f64 / seconds,
             megabytes_per_sec: tally.bytes as f64 / seconds / 1e6,
-            latency_us: (!tally.latency.is_empty()).then(|| Latency {
-                p50: us(0.5),
-                p99: us(0.99),
-                p999: us(0.999),
-                max: tally.latency.max() as f64 / 1_000.0,
-            }),
+            latency_us: Latency::of(&tally.latency),
             errors: tally.errors,
             extra: serde_json::Map::new(),
         }
@@ -108,7 +116,8 @@ impl Report {
     /// Adds the server's CPU use over the run (from `meter`, if the server's
     /// pid was given): percent of one core, and messages per CPU second, the
     /// server's cost per message whether or not the load generator was the
-    /// limit; and the load generator's own CPU use, which says whether it was.
+    /// limit; the load generator's own CPU use, which says whether it was;
+    /// and the server's peak resident memory over the run.
     pub fn with_server_cpu(self, meter: Option<&CpuMeter>) -> anyhow::Result<Self> {
         let Some(meter) = meter else {
             return Ok(self);
@@ -123,7 +132,8 @@ impl Report {
         Ok(self
             .with("server_cpu_percent", tenths(cpu.server_percent))
             .with("load_cpu_percent", tenths(cpu.load_percent))
-            .with("messages_per_server_cpu_second", per_cpu_second))
+            .with("messages_per_server_cpu_second", per_cpu_second)
+            .with("server_peak_rss_kib", cpu.server_peak_rss_kib))
     }
 
     /// Writes the report to standard output; a closed output (the report

@@ -159,6 +159,43 @@ async fn every_mode_runs_and_reports() {
         "{fanout}"
     );
 
+    // A quarter of the subscribers slow, publishing brief enough that
+    // they keep their place: reported apart, everything read in the end.
+    let slow = load(args(&format!(
+        "fanout --subscribe ws://{push}/ws --publish http://{push}/push --subscribers 20 --rate 40 --duration 0.5 --slow-fraction 0.25 --slow-read-delay-ms 200"
+    )))
+    .await;
+    let published = slow["extra"]["published"].as_u64().unwrap();
+    assert_eq!(
+        slow["extra"]["slow_subscribers"].as_u64(),
+        Some(5),
+        "{slow}"
+    );
+    assert_eq!(
+        slow["extra"]["deliveries_expected"].as_u64(),
+        Some(15 * published),
+        "{slow}"
+    );
+    assert_eq!(
+        slow["extra"]["deliveries_missing"].as_u64(),
+        Some(0),
+        "{slow}"
+    );
+    assert_eq!(
+        slow["extra"]["slow_deliveries"].as_u64(),
+        Some(5 * published),
+        "{slow}"
+    );
+    assert_eq!(slow["extra"]["slow_cut_off"].as_u64(), Some(0), "{slow}");
+    assert!(
+        slow["extra"]["ramp_seconds"].as_f64().unwrap() > 0.0,
+        "{slow}"
+    );
+    assert!(
+        slow["extra"]["slow_latency_us"]["max"].as_f64().unwrap() > 0.0,
+        "{slow}"
+    );
+
     let hold = load(args(&format!(
         "hold ws://{push}/ws --connections 200 --duration 0.2 --pid {}",
         std::process::id()
@@ -169,6 +206,38 @@ async fn every_mode_runs_and_reports() {
         hold["extra"]["server_kib_per_connection"].is_number(),
         "{hold}"
     );
+}
+
+#[async_std::test]
+async fn slow_subscribers_cut_off_are_counted_apart_from_the_others() {
+    // A queue of 8 messages; still, what the kernel holds on loopback
+    // (about 4 MB per connection) must fill first: 64 KiB messages at
+    // 100/s for 1.5 s put a slow subscriber about 9.8 MB behind.
+    let hub = Hub::new(HubConfig::default().queue_messages(8));
+    let push = ws_server(
+        Router::new()
+            .websocket(
+                "/ws",
+                subscriber_handler(hub.clone(), PushConfig::default()),
+            )
+            .post("/push", push_handler(hub, PushConfig::default())),
+    )
+    .await;
+    let report = load(args(&format!(
+        "fanout --subscribe ws://{push}/ws --publish http://{push}/push --subscribers 4 --rate 100 --size 65536 --duration 1.5 --slow-fraction 0.25"
+    )))
+    .await;
+    let extra = &report["extra"];
+    assert_eq!(extra["slow_subscribers"].as_u64(), Some(1), "{report}");
+    assert_eq!(extra["slow_cut_off"].as_u64(), Some(1), "{report}");
+    assert!(
+        extra["slow_deliveries_not_read"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    // The others got everything, and the slow one's end is no error.
+    assert_eq!(extra["cut_off"].as_u64(), Some(0), "{report}");
+    assert_eq!(extra["deliveries_missing"].as_u64(), Some(0), "{report}");
+    assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
 }
 
 #[test]
@@ -216,6 +285,29 @@ fn unreachable_servers_and_bad_arguments_fail_clearly() {
             "{count}"
         );
     }
+    for (bad, says) in [
+        ("--slow-fraction 1.5", "--slow-fraction is 0 to 1"),
+        ("--slow-fraction=-0.1", "--slow-fraction is 0 to 1"),
+        ("--slow-fraction NaN", "--slow-fraction is 0 to 1"),
+        (
+            "--slow-read-delay-ms 0",
+            "--slow-read-delay-ms is 1 to 60000",
+        ),
+    ] {
+        let out = run(&format!(
+            "fanout --subscribe ws://{closed}/ws --publish http://{closed}/push {bad}"
+        ));
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{bad}");
+    }
+    let out = run(&format!(
+        "fanout --subscribe tcp://{closed} --publish http://{closed}/push"
+    ));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--subscribe takes ws:// or wss:// URLs"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run("--help");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
 }

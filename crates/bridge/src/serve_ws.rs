@@ -166,11 +166,15 @@ fn guard(
 }
 
 /// One WebSocket client: its target dialed, relayed, and closed saying why.
-async fn ws_session(
+///
+/// Not an async fn: one would keep its arguments (the connection before
+/// `fixed_kind` took it, the request) beside what the session uses, for
+/// as long as the session lasts.
+fn ws_session<'a>(
     client: switchyard_ws::WsConnection<switchyard_ws::ServerIo>,
     request: switchyard_ws::Request,
-    route: &Route,
-) {
+    route: &'a Route,
+) -> impl std::future::Future<Output = ()> + Send + 'a {
     let kind = if route.config.dial.text {
         MessageKind::Text
     } else {
@@ -180,17 +184,22 @@ async fn ws_session(
     // The session handles the shutdown itself (delivering what it has
     // taken, then 1001), rather than the connection closing on its own.
     drop(client.get_mut().take_shutdown());
-    let Some(target) = route.target_for(Some(&request.head)) else {
-        // The guard refused these already, unless the token file changed
-        // in between.
-        let _ = client.get_mut().close(1008, "unknown token").await;
-        return;
-    };
-    let outcome = session::run(&mut client, request.peer, route, &target).await;
-    if let Some((code, reason)) = outcome.client_close(&target) {
-        let _ = client.get_mut().close(code, &reason).await;
+    let target = route.target_for(Some(&request.head));
+    let peer = request.peer;
+    drop(request);
+    async move {
+        let Some(target) = target else {
+            // The guard refused these already, unless the token file
+            // changed in between.
+            let _ = client.get_mut().close(1008, "unknown token").await;
+            return;
+        };
+        let outcome = session::run(&mut client, peer, route, &target).await;
+        if let Some((code, reason)) = outcome.client_close(&target) {
+            let _ = client.get_mut().close(code, &reason).await;
+        }
+        // Wait (briefly) for the client's answer, so the close is clean.
+        let drain = async { while client.next().await.is_some() {} };
+        let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", drain).await;
     }
-    // Wait (briefly) for the client's answer, so the close is clean.
-    let drain = async { while client.next().await.is_some() {} };
-    let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", drain).await;
 }

@@ -108,13 +108,13 @@ load="$bin/switchyard-load"
 source bench/lib.sh
 
 echo "== a. $connections idle connections" >&2
-serve 19201 "$bin/examples/ws_push" 127.0.0.1:19201
+serve 19201 "$bin/examples/ws_push" 127.0.0.1:19201 --max-connections "$connections"
 measure "a. hold" "switchyard ws_push" hold ws://127.0.0.1:19201/ws \
   --connections "$connections" --duration 2 --pid "$server_pid"
 stop
 
 echo "== b. $PUSHES pushes to $connections subscribers" >&2
-serve 19202 "$bin/examples/ws_push" 127.0.0.1:19202
+serve 19202 "$bin/examples/ws_push" 127.0.0.1:19202 --max-connections "$connections"
 measure "b. push to all" "switchyard ws_push" fanout \
   --subscribe ws://127.0.0.1:19202/ws --publish http://127.0.0.1:19202/push \
   --subscribers "$connections" --rate 1 --duration "$PUSHES" --size 256 --pid "$server_pid"

@@ -58,6 +58,10 @@ struct Args {
     /// How long kept messages stay, in seconds.
     #[arg(long, default_value_t = 300)]
     history_ttl: u64,
+    /// Most WebSockets open at once; one more is answered 503. Default:
+    /// the library's (10,000).
+    #[arg(long)]
+    max_connections: Option<usize>,
     #[command(flatten)]
     sharing: common::Sharing,
 }
@@ -85,6 +89,9 @@ fn main() -> anyhow::Result<()> {
         .websocket("/ws", subscriber_handler(hub, push))
         .post("/push", publish.clone())
         .post_prefix("/push/", publish);
-    let config = WsServerConfig::default().max_body(args.max_body);
+    let mut config = WsServerConfig::default().max_body(args.max_body);
+    if let Some(max) = args.max_connections {
+        config = config.max_connections(max);
+    }
     switchyard::rt::block_on(common::serve_ws(&args.addr, config, router))
 }

@@ -8,6 +8,7 @@
 //! what matters is that the others do not notice (see `subscriber`). The
 //! publisher is in `publish`.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -54,12 +55,22 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
         over: over_rx,
         last: start + SETTLE + duration + LAST_DRAIN,
     };
+    let (fast_tally, slow_tally) = (
+        Arc::<Mutex<Tally>>::default(),
+        Arc::<Mutex<Tally>>::default(),
+    );
     let readers: Vec<_> = subscribers
         .into_iter()
         .map(|(i, conn)| {
             let is_slow = slow.is(i);
-            let reading =
-                crate::subscriber::read(conn, start, is_slow.then_some(rest), until.clone());
+            let tally = if is_slow { &slow_tally } else { &fast_tally };
+            let reading = crate::subscriber::read(
+                conn,
+                start,
+                is_slow.then_some(rest),
+                until.clone(),
+                tally.clone(),
+            );
             switchyard_rt::spawn(async move { (is_slow, reading.await) })
         })
         .collect();
@@ -82,6 +93,9 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
     for (is_slow, outcome) in futures::future::join_all(readers).await {
         let group = if is_slow { &mut slow_ones } else { &mut fast };
         group.add(outcome);
+    }
+    for (group, tally) in [(&mut fast, fast_tally), (&mut slow_ones, slow_tally)] {
+        group.tally = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
     }
     let mut report = report(f, &published, published_for, &fast, &slow_ones)
         .with("ramp_seconds", round(ramp.as_secs_f64(), 3))
@@ -236,6 +250,7 @@ async fn open(f: &Fanout) -> anyhow::Result<(Vec<(usize, WsSide)>, Tally)> {
 #[derive(Default)]
 struct Group {
     subscribers: u64,
+    /// What they received, recorded as they went.
     tally: Tally,
     /// Each subscriber's first delivery.
     first: Tally,
@@ -248,7 +263,6 @@ struct Group {
 impl Group {
     fn add(&mut self, outcome: Outcome) {
         self.subscribers += 1;
-        self.tally.merge(&outcome.tally);
         if let Some(nanos) = outcome.first {
             self.first.record_latency(nanos);
         }

@@ -15,6 +15,7 @@
 //! run's last moment.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::future::{select, Either};
@@ -45,12 +46,10 @@ pub enum End {
     Lost,
 }
 
-/// What one subscriber received, and how its connection ended.
+/// How one subscriber's reading went (what it received is in the tally it
+/// was given).
 #[derive(Debug)]
 pub struct Outcome {
-    /// Deliveries (the stamped messages: a subscribe's answer is not one)
-    /// and their latency from the stamp.
-    pub tally: Tally,
     /// The first delivery's latency, in nanoseconds: the first message to
     /// a new subscriber may take the server longer than the next ones.
     pub first: Option<u64>,
@@ -66,16 +65,19 @@ pub struct Until {
     pub last: Instant,
 }
 
-/// Reads `conn`'s deliveries, latency measured from a stamp made `start`'s
-/// way (`stamp::stamped`), resting for `rest` after each while publishing
-/// goes on (none: a fast subscriber).
+/// Reads `conn`'s deliveries into `tally` (shared by the subscribers of a
+/// kind: a latency histogram each would take 200 KB per subscriber, and
+/// tens of thousands of them had the load generator zeroing pages instead
+/// of reading), latency measured from a stamp made `start`'s way
+/// (`stamp::stamped`), resting for `rest` after each while publishing goes
+/// on (none: a fast subscriber).
 pub async fn read(
     mut conn: WsSide,
     start: Instant,
     rest: Option<Duration>,
     until: Until,
+    tally: Arc<Mutex<Tally>>,
 ) -> Outcome {
-    let mut tally = Tally::default();
     let mut first = None;
     let mut publishing = true;
     let end = loop {
@@ -98,6 +100,7 @@ pub async fn read(
             Some(Ok(msg)) => {
                 if let Some(nanos) = latency_nanos(start, &msg) {
                     first.get_or_insert(nanos);
+                    let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
                     tally.record_latency(nanos);
                     tally.messages += 1;
                     tally.bytes += msg.len() as u64;
@@ -111,7 +114,7 @@ pub async fn read(
                 .is_some();
         }
     };
-    Outcome { tally, first, end }
+    Outcome { first, end }
 }
 
 fn how_it_ended(conn: &WsSide) -> End {

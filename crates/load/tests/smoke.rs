@@ -10,6 +10,19 @@ use switchyard_ws::{
     push_handler, subscriber_handler, Hub, HubConfig, PushConfig, Router, WsServer, WsServerConfig,
 };
 
+/// A push server for `hub`: subscribers at /ws, publishes at /push.
+async fn push_server(hub: Hub) -> SocketAddr {
+    ws_server(
+        Router::new()
+            .websocket(
+                "/ws",
+                subscriber_handler(hub.clone(), PushConfig::default()),
+            )
+            .post("/push", push_handler(hub, PushConfig::default())),
+    )
+    .await
+}
+
 async fn ws_server(router: Router) -> SocketAddr {
     let server = WsServer::bind(
         "127.0.0.1:0",
@@ -33,15 +46,7 @@ async fn servers() -> (SocketAddr, SocketAddr, SocketAddr, SocketAddr) {
     }))
     .await;
     let hub = Hub::new(HubConfig::default());
-    let push = ws_server(
-        Router::new()
-            .websocket(
-                "/ws",
-                subscriber_handler(hub.clone(), PushConfig::default()),
-            )
-            .post("/push", push_handler(hub, PushConfig::default())),
-    )
-    .await;
+    let push = push_server(hub).await;
     let tcp = switchyard_tcp::Server::bind("127.0.0.1:0", switchyard_tcp::ServerConfig::default())
         .await
         .unwrap();
@@ -214,15 +219,7 @@ async fn slow_subscribers_cut_off_are_counted_apart_from_the_others() {
     // (about 4 MB per connection) must fill first: 64 KiB messages at
     // 100/s for 1.5 s put a slow subscriber about 9.8 MB behind.
     let hub = Hub::new(HubConfig::default().queue_messages(8));
-    let push = ws_server(
-        Router::new()
-            .websocket(
-                "/ws",
-                subscriber_handler(hub.clone(), PushConfig::default()),
-            )
-            .post("/push", push_handler(hub, PushConfig::default())),
-    )
-    .await;
+    let push = push_server(hub).await;
     let report = load(args(&format!(
         "fanout --subscribe ws://{push}/ws --publish http://{push}/push --subscribers 4 --rate 100 --size 65536 --duration 1.5 --slow-fraction 0.25"
     )))

@@ -125,7 +125,7 @@ for fraction in 0 "$SLOW_FRACTION"; do
   scenario="c. slow subscribers"
   [ "$fraction" != 0 ] || scenario="c. the same, none slow"
   echo "== $scenario: $slow_connections subscribers, $fraction of them slow" >&2
-  serve 19203 "$bin/examples/ws_push" 127.0.0.1:19203
+  serve 19203 "$bin/examples/ws_push" 127.0.0.1:19203 --max-connections "$slow_connections"
   measure "$scenario" "switchyard ws_push" fanout \
     --subscribe ws://127.0.0.1:19203/ws --publish http://127.0.0.1:19203/push \
     --subscribers "$slow_connections" --rate "$SLOW_RATE" --duration "$DURATION" --size "$SLOW_SIZE" \

@@ -178,8 +178,15 @@ fn a_slow_subscriber_on_the_other_instance_is_cut_off_alone() {
             }
         }
         let mut data_bytes = 0;
-        let (code, reason) = slow.read_until_close(&mut data_bytes).unwrap();
-        assert_eq!((code, reason.as_str()), (1008, "slow consumer"));
+        match slow.read_until_close(&mut data_bytes) {
+            Ok((code, reason)) => assert_eq!((code, reason.as_str()), (1008, "slow consumer")),
+            // The close goes out behind what the socket already holds; if
+            // it stays full for the close's second (this test reads only
+            // once every push is done, later on a busy machine), the
+            // server hangs up without it.
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}"),
+        }
+        // Cut off either way: far from everything reached it.
         assert!(data_bytes < 1024 * 32 * 1024, "{data_bytes}");
         // The others go on.
         push(a.addr, "after");

@@ -66,15 +66,7 @@ pub(crate) async fn bind(
         .guard(guard(listener, table, metrics.clone()))
         .websocket_prefix("/", move |client, request| {
             let route = sessions.find(&request.head.path);
-            async move {
-                match route {
-                    Some(route) => ws_session(client, request, &route).await,
-                    None => {
-                        let mut client = client;
-                        let _ = client.close(1001, "route removed by a reload").await;
-                    }
-                }
-            }
+            ws_session(client, request, route)
         });
     if listener.metrics {
         let m = metrics.clone();
@@ -165,16 +157,24 @@ fn guard(
     }
 }
 
-/// One WebSocket client: its target dialed, relayed, and closed saying why.
+/// One WebSocket client: its target dialed, relayed, and closed saying why
+/// (1001 if a reload removed its route since the guard let it in).
 ///
-/// Not an async fn: one would keep its arguments (the connection before
-/// `fixed_kind` took it, the request) beside what the session uses, for
-/// as long as the session lasts.
-fn ws_session<'a>(
+/// Neither an async fn nor called from an async block: either would keep
+/// the connection (before `fixed_kind` took it) and the request beside
+/// what the session uses, for as long as the session lasts, since a
+/// future keeps the place of what it captured even once moved out.
+fn ws_session(
     client: switchyard_ws::WsConnection<switchyard_ws::ServerIo>,
     request: switchyard_ws::Request,
-    route: &'a Route,
-) -> impl std::future::Future<Output = ()> + Send + 'a {
+    route: Option<Arc<Route>>,
+) -> futures::future::BoxFuture<'static, ()> {
+    let Some(route) = route else {
+        let mut client = client;
+        return Box::pin(async move {
+            let _ = client.close(1001, "route removed by a reload").await;
+        });
+    };
     let kind = if route.config.dial.text {
         MessageKind::Text
     } else {
@@ -187,19 +187,19 @@ fn ws_session<'a>(
     let target = route.target_for(Some(&request.head));
     let peer = request.peer;
     drop(request);
-    async move {
+    Box::pin(async move {
         let Some(target) = target else {
             // The guard refused these already, unless the token file
             // changed in between.
             let _ = client.get_mut().close(1008, "unknown token").await;
             return;
         };
-        let outcome = session::run(&mut client, peer, route, &target).await;
+        let outcome = session::run(&mut client, peer, &route, &target).await;
         if let Some((code, reason)) = outcome.client_close(&target) {
             let _ = client.get_mut().close(code, &reason).await;
         }
         // Wait (briefly) for the client's answer, so the close is clean.
         let drain = async { while client.next().await.is_some() {} };
         let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", drain).await;
-    }
+    })
 }

@@ -96,7 +96,7 @@ pub struct Framed<IO, F> {
     /// and only the bytes read are copied here: zeroing this buffer's spare
     /// room before each read instead cost a memset of a whole chunk per
     /// read, and a chunk of its own per connection kept 8 KiB for every
-    /// idle one.
+    /// idle one. (This buffer keeps at most what the last read brought.)
     read_buf: BytesMut,
     write_buf: BytesMut,
     state: ReadState,

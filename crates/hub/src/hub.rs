@@ -179,7 +179,7 @@ impl Hub {
     /// A new subscriber, in no topic yet.
     pub fn subscribe(&self) -> Subscription {
         // Its buffer grows as messages arrive, up to `queue_messages`, and
-        // shrinks once they are taken: an idle subscriber holds no slots.
+        // shrinks back to a few slots once they are taken.
         let queue = Arc::new(Queue::default());
         let mut state = self.state();
         let id = state.next_id;
@@ -372,13 +372,19 @@ impl HubShared {
         for (id, queue) in &t.subscribers {
             // Deliveries hold the hub's lock and the reader only takes
             // messages out, so the queue never exceeds `queue_messages`.
+            // Bytes are counted before the push, which may wake a reader
+            // on another thread that counts them out at once.
             let queued = if queue.bytes.load(Ordering::Acquire) + len <= config.queue_bytes {
-                queue.push(&delivery, config.queue_messages)
+                queue.bytes.fetch_add(len, Ordering::AcqRel);
+                let pushed = queue.push(&delivery, config.queue_messages);
+                if pushed.is_err() {
+                    queue.bytes.fetch_sub(len, Ordering::AcqRel);
+                }
+                pushed
             } else {
                 Err(NotQueued::Full)
             };
             if queued.is_ok() {
-                queue.bytes.fetch_add(len, Ordering::AcqRel);
                 delivered += 1;
             } else if queued == Err(NotQueued::Closed) {
                 slow.push(*id); // gone: the subscription was dropped

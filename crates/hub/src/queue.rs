@@ -45,7 +45,7 @@ impl std::fmt::Debug for Mailbox {
         f.debug_struct("Mailbox")
             .field("deliveries", &self.deliveries.len())
             .field("closed", &self.closed)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,8 +105,10 @@ impl Queue {
     pub(crate) fn close(&self) {
         let mut mailbox = self.mailbox();
         mailbox.closed = true;
-        let dropped = std::mem::take(&mut mailbox.deliveries);
-        mailbox.waiting = None;
+        let dropped = (
+            std::mem::take(&mut mailbox.deliveries),
+            mailbox.waiting.take(),
+        );
         drop(mailbox);
         drop(dropped);
     }

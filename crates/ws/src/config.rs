@@ -39,14 +39,15 @@ pub struct WsServerConfig {
     /// Largest WebSocket message (and frame). Default 1 MiB; larger closes
     /// the connection with 1009.
     pub max_message: usize,
-    /// The most bytes one read takes from a connection's socket. Default
-    /// 4 KiB. On a plain connection the read lands in a buffer shared by
-    /// the thread's connections and what is left waits in a buffer that
-    /// exists only until it is taken ([`ReadAhead`](crate::ReadAhead)), so
-    /// an idle connection keeps 256 bytes for the next message, not this;
-    /// under TLS it is tungstenite's own read buffer, kept per connection
-    /// (tungstenite's default is 128 KiB, allocated up front). Larger
-    /// messages still arrive whole.
+    /// On a plain connection, the most bytes one read takes from the
+    /// socket. Default 4 KiB. The read lands in a buffer shared by the
+    /// thread's connections and what is left waits in a buffer that exists
+    /// only until it is taken ([`ReadAhead`](crate::ReadAhead)): tungstenite
+    /// keeps 256 bytes for the next message, not this (a message larger
+    /// than that grows tungstenite's buffer, which it then keeps). Under
+    /// TLS (rustls reads the socket) it is tungstenite's own read buffer,
+    /// kept per connection; tungstenite's default is 128 KiB, allocated up
+    /// front. Larger messages still arrive whole.
     pub read_buffer: usize,
     /// Which pages may connect. Default: same host only.
     pub origins: OriginPolicy,

@@ -41,7 +41,6 @@ use futures::io::{AsyncRead, AsyncWrite, IoSlice};
 /// # Ok::<_, std::io::Error>(())
 /// # }).unwrap();
 /// ```
-#[derive(Debug)]
 pub struct ReadAhead<S> {
     inner: S,
     /// Bytes read from `inner` and not yet taken: `spare[taken..]`. Empty,
@@ -50,6 +49,17 @@ pub struct ReadAhead<S> {
     taken: usize,
     /// The most bytes one read takes from `inner`.
     chunk: usize,
+}
+
+// Not derived: the spare bytes are a peer's data, not for logs.
+impl<S: std::fmt::Debug> std::fmt::Debug for ReadAhead<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadAhead")
+            .field("inner", &self.inner)
+            .field("spare", &self.spare())
+            .field("chunk", &self.chunk)
+            .finish()
+    }
 }
 
 impl<S> ReadAhead<S> {

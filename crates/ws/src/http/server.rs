@@ -28,7 +28,8 @@ use super::{RequestHead, Response, Router};
 use crate::handshake::{check_upgrade, switching_protocols, Upgrade};
 use crate::{MaybeTls, ReadAhead, WsConnection, WsServerConfig};
 
-/// The byte stream under a server-side connection: plain, or TLS for wss.
+/// The byte stream under a server-side connection: plain (read ahead, see
+/// [`ReadAhead`]), or TLS for wss.
 pub type ServerIo =
     MaybeTls<ReadAhead<ServerStream>, futures_rustls::server::TlsStream<ServerStream>>;
 

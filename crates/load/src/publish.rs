@@ -12,7 +12,9 @@ use crate::{dial, dial_options};
 /// Publishes done and failed (the first failure is printed).
 #[derive(Debug, Default)]
 pub struct Published {
+    /// Messages published (a POST answered 200, or a message sent).
     pub published: u64,
+    /// Publishes that failed.
     pub errors: u64,
 }
 
@@ -33,10 +35,8 @@ impl Published {
 /// Where messages are published.
 pub enum Publisher {
     /// `host:port` (to connect to, and for the `Host` header) and the path.
-    Http {
-        authority: String,
-        path: String,
-    },
+    Http { authority: String, path: String },
+    /// Messages on a WebSocket connection.
     Ws(switchyard_connect::BoxConnection),
 }
 

@@ -53,6 +53,7 @@ pub struct Outcome {
     /// The first delivery's latency, in nanoseconds: the first message to
     /// a new subscriber may take the server longer than the next ones.
     pub first: Option<u64>,
+    /// How its connection ended.
     pub end: End,
 }
 

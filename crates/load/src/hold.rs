@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use switchyard_connect::Endpoint;
 
 use crate::probe::rss_kib;
 use crate::report::{Report, Tally};
@@ -29,9 +30,9 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
     let mut held = Vec::with_capacity(h.connections);
     let mut first_error = None;
     let mut opening = futures::stream::iter(0..h.connections)
-        .map(|_| {
+        .map(|n| {
             let began = Instant::now();
-            let (target, options) = (h.target.clone(), options.clone());
+            let (target, options) = (numbered(&h.target, &h.numbered_params, n), options.clone());
             async move {
                 (
                     switchyard_connect::dial(&target, &options).await,
@@ -85,4 +86,32 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
         report = report.with("first_error", e);
     }
     Ok(report)
+}
+
+/// `target` with `NAME=cN` added to its query for each of `params`.
+fn numbered(target: &Endpoint, params: &[String], n: usize) -> Endpoint {
+    let mut target = target.clone();
+    for param in params {
+        let separator = if target.path.contains('?') { '&' } else { '?' };
+        target.path = format!("{}{separator}{param}=c{n}", target.path);
+    }
+    target
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_connection_gets_its_own_numbered_params() {
+        let target: Endpoint = "ws://127.0.0.1:8080/ws".parse().unwrap();
+        let params = ["name".to_string(), "room".to_string()];
+        assert_eq!(numbered(&target, &params, 7).path, "/ws?name=c7&room=c7");
+        let with_query: Endpoint = "ws://127.0.0.1:8080/ws?x=1".parse().unwrap();
+        assert_eq!(
+            numbered(&with_query, &params[..1], 0).path,
+            "/ws?x=1&name=c0"
+        );
+        assert_eq!(numbered(&target, &[], 3).path, "/ws");
+    }
 }

@@ -156,6 +156,11 @@ struct Hold {
     /// Extra CA certificate (PEM) to trust for wss://.
     #[arg(long)]
     ca: Option<PathBuf>,
+    /// Adds NAME=cN to each WebSocket's query, N the connection's number
+    /// (repeatable): for servers that want each connection named, e.g.
+    /// ws_chat with `--numbered-param name --numbered-param room`.
+    #[arg(long = "numbered-param", value_name = "NAME")]
+    numbered_params: Vec<String>,
 }
 
 /// The longest run, and the most connections, a run may ask for.

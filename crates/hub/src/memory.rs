@@ -34,7 +34,9 @@ const KEYS_TTL: Duration = Duration::from_secs(300);
 /// messages; forgotten after that, its offsets start again under a new
 /// epoch. At most [`HistoryConfig::max_topics`] topics keep history: past
 /// that, the topics without subscribers published to longest ago are
-/// forgotten first.
+/// forgotten first. Topics with subscribers are never forgotten, so there
+/// can be more; then the limit is checked again once there are a quarter
+/// more of them.
 #[derive(Debug)]
 pub struct MemoryBackplane {
     config: HistoryConfig,
@@ -54,6 +56,9 @@ struct State {
     /// This backplane's own part of every epoch.
     run: Option<Epoch>,
     keys: Keys,
+    /// Topics there must be before room is looked for again, after a look
+    /// that found every topic needed (see [`MemoryBackplane::topic`]).
+    next_look: usize,
     /// Names claimed, per room.
     members: HashMap<String, BTreeSet<String>>,
 }
@@ -168,8 +173,23 @@ impl MemoryBackplane {
         topic: &str,
         now: Instant,
     ) -> &'s mut TopicHistory {
-        if !state.topics.contains_key(topic) && state.topics.len() >= self.config.max_topics {
+        let count = state.topics.len();
+        if !state.topics.contains_key(topic)
+            && count >= self.config.max_topics
+            && count >= state.next_look
+        {
             self.make_room(state, inbox, now);
+            // Looking visits every topic. When all were needed (each has
+            // subscribers: chat rooms with members), the next look waits
+            // until there are a quarter more, not the next new topic:
+            // otherwise each join of a new room past the limit cost a visit
+            // to all of them (10,000 chat rooms opened at 430 a second).
+            let count = state.topics.len();
+            state.next_look = if count >= self.config.max_topics {
+                count + count / 4 + 1
+            } else {
+                0
+            };
         }
         let State {
             topics, made, run, ..
@@ -387,6 +407,36 @@ mod tests {
         // What was forgotten starts again under a new epoch.
         let again = block_on(hub.publish("old", "o".into())).unwrap();
         assert_eq!(again.position.offset, 1);
+    }
+
+    #[test]
+    fn when_every_topic_is_joined_room_is_not_looked_for_at_each_new_one() {
+        use futures::StreamExt;
+        let history = HistoryConfig::default().max_topics(4);
+        let backplane = Arc::new(MemoryBackplane::new(history));
+        let hub = crate::Hub::with_backplane(
+            crate::HubConfig::default().max_topics_per_subscriber(64),
+            backplane.clone(),
+        )
+        .unwrap();
+        let mut sub = hub.subscribe();
+        let mut looks = 0;
+        let mut next_look = 0;
+        for i in 0..60 {
+            sub.join(&format!("room-{i}")).unwrap();
+            let _ = block_on(sub.next());
+            let state = backplane.state.lock().unwrap();
+            if state.next_look != next_look {
+                looks += 1;
+                next_look = state.next_look;
+            }
+        }
+        let state = backplane.state.lock().unwrap();
+        // Every room is kept (each is joined), and room was looked for a
+        // few times as their number grew by a quarter, not 56 times.
+        assert_eq!(state.topics.len(), 60);
+        assert!((5..=12).contains(&looks), "{looks} looks");
+        assert!(state.next_look > 60);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
-use crate::queue::{NotQueued, Queue};
+use crate::queue::{Limits, NotQueued, Queue};
 use crate::{
     Backplane, BackplaneError, Delivery, HubConfig, HubInbox, MemoryBackplane, Numbered, Position,
     PublishReceipt, Published, Sequenced, SlowConsumerPolicy, Subscription,
@@ -316,10 +316,9 @@ impl HubShared {
                 };
             }
         }
-        let len = msg.data.len();
         let published = Published::new(t.name.clone(), msg);
         t.position = Some(published.position());
-        let delivered = self.fan_out(state, topic, Delivery::Message(published), len);
+        let delivered = self.fan_out(state, topic, Delivery::Message(published));
         Sequenced::Delivered(delivered)
     }
 
@@ -342,7 +341,7 @@ impl HubShared {
             recovered: false,
             position: current,
         };
-        self.fan_out(state, topic, news, 0);
+        self.fan_out(state, topic, news);
     }
 
     /// [`HubInbox::topics`].
@@ -354,36 +353,26 @@ impl HubShared {
             .collect()
     }
 
-    /// Queues `delivery` (of `len` bytes) for every subscriber of `topic`,
-    /// and returns how many it was queued for.
+    /// Queues `delivery` for every subscriber of `topic` whose queue has
+    /// room, and returns how many it was queued for.
     fn fan_out(
         &self,
         mut state: MutexGuard<'_, HubState>,
         topic: &str,
         delivery: Delivery,
-        len: usize,
     ) -> usize {
         let config = &self.config;
         let Some(t) = state.topics.get(topic) else {
             return 0;
         };
+        let limits = Limits {
+            messages: config.queue_messages,
+            bytes: config.queue_bytes,
+        };
         let mut delivered = 0;
         let mut slow = Vec::new();
         for (id, queue) in &t.subscribers {
-            // Deliveries hold the hub's lock and the reader only takes
-            // messages out, so the queue never exceeds `queue_messages`.
-            // Bytes are counted before the push, which may wake a reader
-            // on another thread that counts them out at once.
-            let queued = if queue.bytes.load(Ordering::Acquire) + len <= config.queue_bytes {
-                queue.bytes.fetch_add(len, Ordering::AcqRel);
-                let pushed = queue.push(&delivery, config.queue_messages);
-                if pushed.is_err() {
-                    queue.bytes.fetch_sub(len, Ordering::AcqRel);
-                }
-                pushed
-            } else {
-                Err(NotQueued::Full)
-            };
+            let queued = queue.push(&delivery, limits);
             if queued.is_ok() {
                 delivered += 1;
             } else if queued == Err(NotQueued::Closed) {

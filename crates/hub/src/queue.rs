@@ -8,7 +8,7 @@
 //! lock) and the subscription the only receiver.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -22,8 +22,6 @@ const ROOM_KEPT: usize = 4;
 #[derive(Debug, Default)]
 pub(crate) struct Queue {
     mailbox: Mutex<Mailbox>,
-    /// Bytes of the messages queued, for the hub's byte limit.
-    pub(crate) bytes: AtomicUsize,
     /// Set when the hub cuts the subscriber off...
     pub(crate) slow: AtomicBool,
     /// ...and then notified. An event takes no memory until listened to,
@@ -34,6 +32,8 @@ pub(crate) struct Queue {
 #[derive(Default)]
 struct Mailbox {
     deliveries: VecDeque<Delivery>,
+    /// Bytes of the messages among them, for the hub's byte limit.
+    bytes: usize,
     /// The subscription's task, waiting for a delivery.
     waiting: Option<Waker>,
     /// The subscription is gone: nothing more is queued.
@@ -44,15 +44,25 @@ impl std::fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailbox")
             .field("deliveries", &self.deliveries.len())
+            .field("bytes", &self.bytes)
             .field("closed", &self.closed)
             .finish_non_exhaustive()
     }
 }
 
+/// How much a queue may hold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Deliveries.
+    pub(crate) messages: usize,
+    /// Bytes of the messages among them.
+    pub(crate) bytes: usize,
+}
+
 /// Why [`Queue::push`] did not queue a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NotQueued {
-    /// It holds `max` deliveries already.
+    /// It would hold more than its limits allow.
     Full,
     /// Its subscription is gone.
     Closed,
@@ -65,16 +75,18 @@ impl Queue {
         self.mailbox.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `delivery` unless `max` are queued already or the
-    /// subscription is gone, and wakes the subscription.
-    pub(crate) fn push(&self, delivery: &Delivery, max: usize) -> Result<(), NotQueued> {
+    /// Queues `delivery` unless the subscription is gone or the queue would
+    /// then be over its `limits`, and wakes the subscription.
+    pub(crate) fn push(&self, delivery: &Delivery, limits: Limits) -> Result<(), NotQueued> {
+        let len = message_bytes(delivery);
         let mut mailbox = self.mailbox();
         if mailbox.closed {
             return Err(NotQueued::Closed);
         }
-        if mailbox.deliveries.len() >= max {
+        if mailbox.deliveries.len() >= limits.messages || mailbox.bytes + len > limits.bytes {
             return Err(NotQueued::Full);
         }
+        mailbox.bytes += len;
         mailbox.deliveries.push_back(delivery.clone());
         let waiting = mailbox.waiting.take();
         drop(mailbox);
@@ -89,6 +101,7 @@ impl Queue {
     pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Delivery> {
         let mut mailbox = self.mailbox();
         if let Some(delivery) = mailbox.deliveries.pop_front() {
+            mailbox.bytes -= message_bytes(&delivery);
             return Poll::Ready(delivery);
         }
         if mailbox.deliveries.capacity() > ROOM_KEPT {
@@ -105,6 +118,7 @@ impl Queue {
     pub(crate) fn close(&self) {
         let mut mailbox = self.mailbox();
         mailbox.closed = true;
+        mailbox.bytes = 0;
         let dropped = (
             std::mem::take(&mut mailbox.deliveries),
             mailbox.waiting.take(),
@@ -114,14 +128,27 @@ impl Queue {
     }
 
     #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.mailbox().bytes
+    }
+
+    #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.mailbox().deliveries.capacity()
     }
 }
 
+/// The bytes a delivery counts for: a message's data; an answer, none.
+fn message_bytes(delivery: &Delivery) -> usize {
+    match delivery {
+        Delivery::Message(m) => m.data().len(),
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::task::Wake;
 
@@ -142,6 +169,14 @@ mod tests {
         }
     }
 
+    /// Room for `messages` deliveries, bytes no limit.
+    fn room(messages: usize) -> Limits {
+        Limits {
+            messages,
+            bytes: usize::MAX,
+        }
+    }
+
     fn reason(delivery: Poll<Delivery>) -> String {
         match delivery {
             Poll::Ready(Delivery::Refused { reason, .. }) => reason,
@@ -156,8 +191,8 @@ mod tests {
         let waker = Waker::from(woken.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(queue.poll_take(&mut cx).is_pending());
-        queue.push(&refused("a"), 8).unwrap();
-        queue.push(&refused("b"), 8).unwrap();
+        queue.push(&refused("a"), room(8)).unwrap();
+        queue.push(&refused("b"), room(8)).unwrap();
         // Woken once: the second push found no one waiting.
         assert_eq!(woken.0.load(Ordering::SeqCst), 1);
         assert_eq!(reason(queue.poll_take(&mut cx)), "a");
@@ -168,17 +203,46 @@ mod tests {
     #[test]
     fn a_full_or_closed_queue_takes_nothing() {
         let queue = Queue::default();
-        queue.push(&refused("a"), 1).unwrap();
-        assert_eq!(queue.push(&refused("b"), 1), Err(NotQueued::Full));
+        queue.push(&refused("a"), room(1)).unwrap();
+        assert_eq!(queue.push(&refused("b"), room(1)), Err(NotQueued::Full));
         queue.close();
-        assert_eq!(queue.push(&refused("c"), 8), Err(NotQueued::Closed));
+        assert_eq!(queue.push(&refused("c"), room(8)), Err(NotQueued::Closed));
+    }
+
+    #[test]
+    fn messages_count_their_bytes_in_and_out() {
+        let message = |n: u64| {
+            Delivery::Message(crate::Published::new(
+                "t",
+                crate::Numbered {
+                    offset: n,
+                    epoch: crate::Epoch::new("e"),
+                    data: bytes::Bytes::from(vec![0u8; 10]),
+                },
+            ))
+        };
+        let limits = Limits {
+            messages: 8,
+            bytes: 25,
+        };
+        let queue = Queue::default();
+        queue.push(&message(1), limits).unwrap();
+        queue.push(&message(2), limits).unwrap();
+        // An answer counts no bytes; a third message would be 30.
+        queue.push(&refused("a"), limits).unwrap();
+        assert_eq!(queue.push(&message(3), limits), Err(NotQueued::Full));
+        assert_eq!(queue.bytes(), 20);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(queue.poll_take(&mut cx).is_ready());
+        assert_eq!(queue.bytes(), 10);
+        queue.push(&message(3), limits).unwrap();
     }
 
     #[test]
     fn a_drained_queue_gives_back_a_bursts_room() {
         let queue = Queue::default();
         for _ in 0..100 {
-            queue.push(&refused("x"), 100).unwrap();
+            queue.push(&refused("x"), room(100)).unwrap();
         }
         assert!(queue.capacity() >= 100);
         let mut cx = Context::from_waker(Waker::noop());

@@ -352,9 +352,6 @@ impl Stream for Subscription {
                 this.tidy();
                 return Poll::Pending;
             };
-            if let Delivery::Message(m) = &delivery {
-                this.queue.bytes.fetch_sub(m.data().len(), Ordering::AcqRel);
-            }
             if !this.already_delivered(&delivery) {
                 this.tidy();
                 return Poll::Ready(Some(delivery));

@@ -17,7 +17,7 @@ use switchyard_connect::WsSide;
 
 use crate::probe::{rss_kib, CpuMeter};
 use crate::publish::{Published, Publisher, Schedule};
-use crate::report::{Latency, Report, Tally};
+use crate::report::{connections_per_second, round, Latency, Report, Tally};
 use crate::subscriber::{End, Outcome, Until};
 use crate::{dial_options, seconds, Fanout, MAX_CONNECTIONS};
 
@@ -101,7 +101,7 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
         .with("ramp_seconds", round(ramp.as_secs_f64(), 3))
         .with(
             "connections_per_second",
-            round(f.subscribers as f64 / ramp.as_secs_f64().max(1e-9), 1),
+            connections_per_second(f.subscribers, ramp),
         )
         .with("connect_latency_us", latency(&connecting));
     if let Some(before) = rss_before {
@@ -280,11 +280,6 @@ impl Group {
 /// A tally's latency percentiles as JSON (null if it has none).
 fn latency(tally: &Tally) -> serde_json::Value {
     serde_json::to_value(Latency::of(&tally.latency)).unwrap_or_default()
-}
-
-fn round(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
 }
 
 #[cfg(test)]

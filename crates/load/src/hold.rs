@@ -6,7 +6,7 @@ use futures::StreamExt;
 use switchyard_connect::Endpoint;
 
 use crate::probe::rss_kib;
-use crate::report::{Report, Tally};
+use crate::report::{connections_per_second, round, Report, Tally};
 use crate::{dial_options, seconds, Hold, MAX_CONNECTIONS};
 
 /// Connections opened at once while ramping up.
@@ -71,16 +71,13 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
     )
     .with("open", open as u64)
     .with("ramp_seconds", ramp.as_secs_f64())
-    .with(
-        "connections_per_second",
-        (open as f64 / ramp.as_secs_f64().max(1e-9) * 10.0).round() / 10.0,
-    );
+    .with("connections_per_second", connections_per_second(open, ramp));
     if let (Some(before), Some(after)) = (before, after) {
         let per = (after.saturating_sub(before)) as f64 / open.max(1) as f64;
         report = report
             .with("server_rss_before_kib", before)
             .with("server_rss_after_kib", after)
-            .with("server_kib_per_connection", (per * 100.0).round() / 100.0);
+            .with("server_kib_per_connection", round(per, 2));
     }
     if let Some(e) = first_error {
         report = report.with("first_error", e);

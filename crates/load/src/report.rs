@@ -128,10 +128,9 @@ impl Report {
         } else {
             0.0
         };
-        let tenths = |p: f64| (p * 10.0).round() / 10.0;
         Ok(self
-            .with("server_cpu_percent", tenths(cpu.server_percent))
-            .with("load_cpu_percent", tenths(cpu.load_percent))
+            .with("server_cpu_percent", round(cpu.server_percent, 1))
+            .with("load_cpu_percent", round(cpu.load_percent, 1))
             .with("messages_per_server_cpu_second", per_cpu_second)
             .with("server_peak_rss_kib", cpu.server_peak_rss_kib))
     }
@@ -169,4 +168,15 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// `value` rounded to `decimals` places, for reports.
+pub fn round(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
+/// `count` connections opened in `took`, per second, to a tenth.
+pub fn connections_per_second(count: usize, took: std::time::Duration) -> f64 {
+    round(count as f64 / took.as_secs_f64().max(1e-9), 1)
 }

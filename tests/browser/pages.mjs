@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { connect as tcpConnect } from "node:net";
-import { freePort, runTests } from "./harness.mjs";
+import { freePort, restartablePort, runTests } from "./harness.mjs";
 import { createSocket } from "node:dgram";
 import { chromium } from "playwright-core";
 
@@ -216,7 +216,7 @@ const tests = {
 
   async "a chat page joins again when its server restarts"() {
     const program = join(examples, "ws_chat");
-    const addr = await listening(program, ["127.0.0.1:0"]);
+    const addr = await listening(program, ["127.0.0.1:" + await restartablePort()]);
     const server = children[children.length - 1];
     const page = await browser.newPage();
     await page.goto("http://" + addr + "/?room=again");
@@ -401,7 +401,7 @@ const tests = {
 
   async "the echo page gets its message back, and reconnects after a restart"() {
     const program = join(examples, "ws_echo_server");
-    const addr = await listening(program, ["127.0.0.1:0"]);
+    const addr = await listening(program, ["127.0.0.1:" + await restartablePort()]);
     const server = children[children.length - 1];
     const page = await browser.newPage();
     await page.goto("http://" + addr + "/");

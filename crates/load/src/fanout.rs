@@ -172,6 +172,7 @@ fn report(
         expected.saturating_sub(tally.messages),
     )
     .with("first_delivery_latency_us", latency(&fast.first))
+    .with("publish_latency_us", latency(&published.latency))
     .with("cut_off", fast.ended);
     if slow.subscribers == 0 {
         return report;

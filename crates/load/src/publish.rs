@@ -6,22 +6,32 @@ use std::time::{Duration, Instant};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use futures::{SinkExt, StreamExt};
 
+use crate::report::Tally;
 use crate::stamp::stamped;
 use crate::{dial, dial_options};
 
-/// Publishes done and failed (the first failure is printed).
+/// Publishes done and failed (the first failure is printed), and how long
+/// each took.
 #[derive(Debug, Default)]
 pub struct Published {
     /// Messages published (a POST answered 200, or a message sent).
     pub published: u64,
     /// Publishes that failed.
     pub errors: u64,
+    /// From each message's stamp until its POST was answered (or, on a
+    /// WebSocket, until it was sent): the publishing part of a delivery's
+    /// latency, which on HTTP includes connecting and the server's answer.
+    pub latency: Tally,
 }
 
 impl Published {
-    fn count(&mut self, result: anyhow::Result<()>) {
+    fn count(&mut self, result: anyhow::Result<()>, stamped_at: Instant) {
         match result {
-            Ok(()) => self.published += 1,
+            Ok(()) => {
+                self.published += 1;
+                self.latency
+                    .record_latency(stamped_at.elapsed().as_nanos() as u64);
+            }
             Err(e) => {
                 if self.errors == 0 {
                     eprintln!("switchyard-load: publishing failed: {e:#}");
@@ -89,7 +99,7 @@ impl Publisher {
             if let Some(wait) = next.checked_duration_since(Instant::now()) {
                 switchyard_rt::sleep(wait).await;
             }
-            Some((stamped(start, size), next + interval))
+            Some(((Instant::now(), stamped(start, size)), next + interval))
         });
         futures::pin_mut!(ticks);
         let mut outcome = Published::default();
@@ -99,15 +109,15 @@ impl Publisher {
             Publisher::Http { authority, path } => {
                 let (authority, path) = (&*authority, &*path);
                 let mut posts = ticks
-                    .map(|msg| async move { post(authority, path, &msg).await })
+                    .map(|(at, msg)| async move { (post(authority, path, &msg).await, at) })
                     .buffer_unordered(posts_in_flight);
-                while let Some(result) = posts.next().await {
-                    outcome.count(result);
+                while let Some((result, at)) = posts.next().await {
+                    outcome.count(result, at);
                 }
             }
             Publisher::Ws(conn) => {
-                while let Some(msg) = ticks.next().await {
-                    outcome.count(conn.send(msg).await.map_err(anyhow::Error::from));
+                while let Some((at, msg)) = ticks.next().await {
+                    outcome.count(conn.send(msg).await.map_err(anyhow::Error::from), at);
                 }
             }
         }

@@ -7,7 +7,7 @@ use futures::io::{AsyncReadExt, AsyncWriteExt};
 use futures::{SinkExt, StreamExt};
 
 use crate::report::Tally;
-use crate::stamp::stamped;
+use crate::stamp::{latency_nanos, stamped};
 use crate::{dial, dial_options};
 
 /// Publishes done and failed (the first failure is printed), and how long
@@ -25,12 +25,15 @@ pub struct Published {
 }
 
 impl Published {
-    fn count(&mut self, result: anyhow::Result<()>, stamped_at: Instant) {
+    /// Counts the publish of `msg`, timed from its stamp (made `start`'s
+    /// way, as the subscribers read it).
+    fn count(&mut self, result: anyhow::Result<()>, start: Instant, msg: &[u8]) {
         match result {
             Ok(()) => {
                 self.published += 1;
-                self.latency
-                    .record_latency(stamped_at.elapsed().as_nanos() as u64);
+                if let Some(nanos) = latency_nanos(start, msg) {
+                    self.latency.record_latency(nanos);
+                }
             }
             Err(e) => {
                 if self.errors == 0 {
@@ -99,7 +102,7 @@ impl Publisher {
             if let Some(wait) = next.checked_duration_since(Instant::now()) {
                 switchyard_rt::sleep(wait).await;
             }
-            Some(((Instant::now(), stamped(start, size)), next + interval))
+            Some((stamped(start, size), next + interval))
         });
         futures::pin_mut!(ticks);
         let mut outcome = Published::default();
@@ -109,15 +112,16 @@ impl Publisher {
             Publisher::Http { authority, path } => {
                 let (authority, path) = (&*authority, &*path);
                 let mut posts = ticks
-                    .map(|(at, msg)| async move { (post(authority, path, &msg).await, at) })
+                    .map(|msg| async move { (post(authority, path, &msg).await, msg) })
                     .buffer_unordered(posts_in_flight);
-                while let Some((result, at)) = posts.next().await {
-                    outcome.count(result, at);
+                while let Some((result, msg)) = posts.next().await {
+                    outcome.count(result, start, &msg);
                 }
             }
             Publisher::Ws(conn) => {
-                while let Some((at, msg)) = ticks.next().await {
-                    outcome.count(conn.send(msg).await.map_err(anyhow::Error::from), at);
+                while let Some(msg) = ticks.next().await {
+                    let sent = conn.send(msg.clone()).await.map_err(anyhow::Error::from);
+                    outcome.count(sent, start, &msg);
                 }
             }
         }

@@ -34,6 +34,23 @@ async fn a_message_over_the_maximum_closes_with_1009() {
     assert!(close.reason.contains("1001 > 1000"), "{}", close.reason);
 }
 
+/// The client's read size bounds each read, not a message: one far larger
+/// than it still arrives whole, and the small ones around it too.
+#[async_std::test]
+async fn a_message_larger_than_the_clients_read_buffer_arrives_whole() {
+    let addr = start(WsServerConfig::default().max_message(1 << 20)).await;
+    let config = ClientConfig::default().read_buffer(256);
+    assert_eq!(config.read_buffer, 256);
+    let mut client = connect_with(&format!("ws://{addr}/ws"), &config)
+        .await
+        .unwrap();
+    let large: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    for msg in [b"small".to_vec(), large.clone(), b"after".to_vec()] {
+        client.send(msg.clone().into()).await.unwrap();
+        assert_eq!(&client.next().await.unwrap().unwrap()[..], &msg[..]);
+    }
+}
+
 #[async_std::test]
 async fn a_peer_that_never_answers_pings_is_closed_within_interval_plus_timeout() {
     let heartbeat = HeartbeatConfig::new(Duration::from_millis(200), Duration::from_millis(200));

@@ -4,7 +4,7 @@
 //! The transports are written against the `futures` traits; spawning tasks,
 //! waiting on time, and the sockets themselves are all they ask of a
 //! runtime, and they ask it here: [`spawn`], [`spawn_blocking`],
-//! [`block_on`], [`sleep`] and [`timeout`], and the sockets in [`net`].
+//! [`spawn_thread`], [`block_on`], [`sleep`] and [`timeout`], and the sockets in [`net`].
 //! Today that runtime is async-std (with async-io's reactor and timers,
 //! which async-std runs on); moving to another is a change to this crate,
 //! not to the transports. This crate depends on no other switchyard crate.
@@ -23,6 +23,7 @@ pub mod net;
 mod shutdown;
 mod stdio;
 mod task;
+mod thread;
 mod time;
 
 pub use backoff::Backoff;
@@ -31,4 +32,5 @@ pub use idle::IdleTimeout;
 pub use shutdown::{Shutdown, ShutdownWait};
 pub use stdio::{stdio, Stdio};
 pub use task::{block_on, spawn, spawn_blocking, JoinHandle};
+pub use thread::spawn_thread;
 pub use time::{sleep, timeout, Timer};

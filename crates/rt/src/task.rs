@@ -7,13 +7,32 @@ use std::task::{Context, Poll};
 /// A handle to a spawned task: await it for the task's output. Dropping it
 /// lets the task run on, detached.
 #[derive(Debug)]
-pub struct JoinHandle<T>(async_std::task::JoinHandle<T>);
+pub struct JoinHandle<T>(Handle<T>);
+
+#[derive(Debug)]
+enum Handle<T> {
+    /// A task of the runtime's.
+    Runtime(async_std::task::JoinHandle<T>),
+    /// A task of a thread of its own ([`spawn_thread`](crate::spawn_thread));
+    /// `None` once cancelled.
+    OwnThread(Option<async_executor::Task<T>>),
+}
 
 impl<T> JoinHandle<T> {
     /// Cancels the task and waits for it to stop: its output if it had
     /// already finished, `None` if it was stopped first.
-    pub async fn cancel(self) -> Option<T> {
-        self.0.cancel().await
+    pub async fn cancel(mut self) -> Option<T> {
+        match &mut self.0 {
+            Handle::OwnThread(task) => task.take()?.cancel().await,
+            Handle::Runtime(_) => {
+                let Handle::Runtime(handle) =
+                    std::mem::replace(&mut self.0, Handle::OwnThread(None))
+                else {
+                    return None;
+                };
+                handle.cancel().await
+            }
+        }
     }
 }
 
@@ -21,11 +40,29 @@ impl<T> Future for JoinHandle<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        Pin::new(&mut self.0).poll(cx)
+        match &mut self.0 {
+            Handle::Runtime(handle) => Pin::new(handle).poll(cx),
+            Handle::OwnThread(Some(task)) => Pin::new(task).poll(cx),
+            // Only `cancel` takes the task, and it takes the handle too.
+            Handle::OwnThread(None) => Poll::Pending,
+        }
     }
 }
 
-/// Runs `future` as a task of its own on the runtime.
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // A thread's own executor cancels a task whose handle is dropped;
+        // the runtime's lets it run on, which is what this handle promises.
+        if let Handle::OwnThread(task) = &mut self.0 {
+            if let Some(task) = task.take() {
+                task.detach();
+            }
+        }
+    }
+}
+
+/// Runs `future` as a task of its own on the runtime (on a thread
+/// [`spawn_thread`](crate::spawn_thread) started, on that thread).
 ///
 /// ```
 /// # switchyard_rt::block_on(async {
@@ -38,7 +75,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    JoinHandle(async_std::task::spawn(future))
+    match crate::thread::spawn_here(future) {
+        Ok(task) => JoinHandle(Handle::OwnThread(Some(task))),
+        Err(future) => JoinHandle(Handle::Runtime(async_std::task::spawn(future))),
+    }
 }
 
 /// Runs blocking work (a file read, a DNS lookup) on the runtime's thread
@@ -56,7 +96,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    JoinHandle(async_std::task::spawn_blocking(work))
+    JoinHandle(Handle::Runtime(async_std::task::spawn_blocking(work)))
 }
 
 /// Runs `future` to completion on the current thread (for `main` functions

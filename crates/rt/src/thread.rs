@@ -1,0 +1,117 @@
+//! A thread of its own: work that must not wait in line behind the
+//! runtime's other tasks.
+//!
+//! The runtime's executor takes woken tasks in the order they were woken.
+//! When a server is busy, a task woken now runs after every task woken
+//! before it: behind a push to 1,000 subscribers, a request arriving next
+//! waits for all 1,000 of them to write. Work that should not wait there
+//! (a publish API, an admin endpoint) runs on a thread of its own with
+//! [`spawn_thread`], where the tasks it spawns stay.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::rc::Rc;
+
+use async_executor::{LocalExecutor, Task};
+
+thread_local! {
+    /// The executor of the thread [`spawn_thread`] started, on that thread.
+    static OWN_EXECUTOR: RefCell<Option<Rc<LocalExecutor<'static>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `future` on a new thread named `name`, with every task it spawns
+/// (and they spawn, [`spawn`](crate::spawn)) kept on that thread: they
+/// never wait behind the runtime's other tasks, and those never wait
+/// behind them. The thread polls the reactor itself while its tasks wait,
+/// and ends when `future` does; tasks of its own still running then are
+/// dropped. Its [`JoinHandle`](std::thread::JoinHandle) gives `future`'s
+/// output. Timers, sockets and [`spawn_blocking`](crate::spawn_blocking)
+/// work there as anywhere.
+///
+/// The operating system shares the cores between this thread and the
+/// runtime's: a thread that is mostly waiting, woken by a request, runs
+/// at once.
+///
+/// ```
+/// let thread = switchyard_rt::spawn_thread("answers", async {
+///     // Spawned here, so run here.
+///     let task = switchyard_rt::spawn(async { std::thread::current().name().map(String::from) });
+///     task.await
+/// })?;
+/// assert_eq!(thread.join().unwrap().as_deref(), Some("answers"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn spawn_thread<F>(name: &str, future: F) -> io::Result<std::thread::JoinHandle<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let executor = Rc::new(LocalExecutor::new());
+            OWN_EXECUTOR.with(|own| *own.borrow_mut() = Some(executor.clone()));
+            let output = async_io::block_on(executor.run(future));
+            OWN_EXECUTOR.with(|own| own.borrow_mut().take());
+            output
+        })
+}
+
+/// Spawns `future` on this thread's own executor, if it is a thread
+/// [`spawn_thread`] started; otherwise gives it back.
+pub(crate) fn spawn_here<F>(future: F) -> Result<Task<F::Output>, F>
+where
+    F: Future + 'static,
+{
+    match OWN_EXECUTOR.with(|own| own.borrow().clone()) {
+        Some(executor) => Ok(executor.spawn(future)),
+        None => Err(future),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn thread_name() -> Option<String> {
+        std::thread::current().name().map(String::from)
+    }
+
+    #[test]
+    fn tasks_spawned_on_the_thread_run_there_and_others_on_the_runtime() {
+        let thread = spawn_thread("own", async {
+            let nested = crate::spawn(async { crate::spawn(async { thread_name() }).await });
+            let blocking = crate::spawn_blocking(thread_name);
+            (thread_name(), nested.await, blocking.await)
+        })
+        .unwrap();
+        let (own, nested, blocking) = thread.join().unwrap();
+        assert_eq!(own.as_deref(), Some("own"));
+        assert_eq!(nested.as_deref(), Some("own"));
+        assert_ne!(blocking.as_deref(), Some("own"));
+        // Elsewhere, spawning is the runtime's as before.
+        let elsewhere = crate::block_on(crate::spawn(async { thread_name() }));
+        assert_ne!(elsewhere.as_deref(), Some("own"));
+    }
+
+    #[test]
+    fn a_dropped_handle_leaves_its_task_running_and_a_cancelled_one_stops_it() {
+        let thread = spawn_thread("detach", async {
+            let (tx, rx) = async_channel::bounded(1);
+            drop(crate::spawn(async move {
+                crate::sleep(Duration::from_millis(10)).await;
+                let _ = tx.send("ran").await;
+            }));
+            let ran = rx.recv().await.ok();
+            let stopped = crate::spawn(crate::sleep(Duration::from_secs(60))).cancel();
+            let finished = crate::spawn(async { 7 });
+            crate::sleep(Duration::from_millis(10)).await;
+            (ran, stopped.await, finished.cancel().await)
+        })
+        .unwrap();
+        assert_eq!(thread.join().unwrap(), (Some("ran"), None, Some(7)));
+    }
+}

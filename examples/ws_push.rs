@@ -12,7 +12,13 @@
 //! message is in its topic and how many pages it was queued for:
 //! `{"delivered":1,"epoch":"...","offset":42}`. A push with an
 //! `Idempotency-Key` header is published once however often it is sent.
-//! With `--token T`, pushes need `Authorization: Bearer T`. A page that
+//! With `--token T`, pushes need `Authorization: Bearer T`. With
+//! `--push-listen ADDR`, pushes are taken on that address instead (say one
+//! that only the application's back end can reach), on a thread of their
+//! own: a push is then never queued behind the writes of earlier pushes to
+//! every page. It is not slowed by them either: a server pushed to faster
+//! than it can write cuts pages off as slow consumers, where on the pages'
+//! address it would answer pushes later. A page that
 //! cannot keep up is disconnected with 1008 "slow consumer"; every other
 //! page keeps receiving.
 //!
@@ -32,9 +38,11 @@ mod common;
 
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 use switchyard::ws::{
-    push_handler, subscriber_handler, HistoryConfig, HubConfig, PushConfig, Router, WsServerConfig,
+    push_handler, subscriber_handler, HistoryConfig, HubConfig, PushConfig, Router, WsServer,
+    WsServerConfig,
 };
 
 #[derive(Parser)]
@@ -58,6 +66,10 @@ struct Args {
     /// How long kept messages stay, in seconds.
     #[arg(long, default_value_t = 300)]
     history_ttl: u64,
+    /// Take pushes on this address (port 0 picks a free port), on a thread
+    /// of their own, instead of on the pages' address.
+    #[arg(long)]
+    push_listen: Option<String>,
     /// Most WebSockets open at once; one more is answered 503. Default:
     /// the library's (10,000).
     #[arg(long)]
@@ -80,16 +92,31 @@ fn main() -> anyhow::Result<()> {
         push = push.token(token);
     }
     let publish = push_handler(hub.clone(), push.clone());
-    let router = Router::new()
+    let mut router = Router::new()
         .page(
             "/",
             "text/html; charset=utf-8",
             include_str!("pages/push.html"),
         )
-        .websocket("/ws", subscriber_handler(hub, push))
-        .post("/push", publish.clone())
-        .post_prefix("/push/", publish);
+        .websocket("/ws", subscriber_handler(hub, push));
     let mut config = WsServerConfig::default().max_body(args.max_body);
+    match &args.push_listen {
+        Some(addr) => {
+            let pushes = Router::new()
+                .post("/push", publish.clone())
+                .post_prefix("/push/", publish);
+            let server =
+                switchyard::rt::block_on(WsServer::bind(addr.as_str(), config.clone(), pushes))
+                    .with_context(|| format!("cannot listen on {addr}"))?;
+            tracing::info!("pushes taken on {}", server.local_addr()?);
+            switchyard::rt::spawn_thread("pushes", server.serve())?;
+        }
+        None => {
+            router = router
+                .post("/push", publish.clone())
+                .post_prefix("/push/", publish)
+        }
+    }
     if let Some(max) = args.max_connections {
         config = config.max_connections(max);
     }

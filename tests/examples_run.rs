@@ -166,25 +166,28 @@ fn ws_client_without_a_server_fails_with_a_reason() {
     );
 }
 
-#[test]
-fn ws_push_delivers_a_post_to_an_open_subscriber() {
-    use futures::StreamExt;
+/// What `curl -d 'hello' http://ADDR/push` sends; the whole answer.
+fn post_hello(addr: std::net::SocketAddr) -> String {
     use std::io::{Read, Write};
+    let mut curl = std::net::TcpStream::connect(addr).unwrap();
+    curl.write_all(b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+    let mut reply = String::new();
+    curl.read_to_string(&mut reply).unwrap();
+    reply
+}
 
-    let server = ExampleServer::start("ws_push", &["127.0.0.1:0"]);
-    let addr = server.addr;
+/// Opens a page on `ws_push` at `pages`, pushes `hello` to `pushes` (retried
+/// until the page has joined), and checks that the page receives it.
+fn push_reaches_an_open_page(pages: std::net::SocketAddr, pushes: std::net::SocketAddr) {
+    use futures::StreamExt;
+
     switchyard::rt::block_on(async move {
-        let mut page = switchyard::ws::connect(&format!("ws://{addr}/ws"))
+        let mut page = switchyard::ws::connect(&format!("ws://{pages}/ws"))
             .await
             .unwrap();
-        // What `curl -d 'hello' http://ADDR/push` sends, retried until the
-        // subscription is registered.
         let mut reply = String::new();
         for _ in 0..50 {
-            let mut curl = std::net::TcpStream::connect(addr).unwrap();
-            curl.write_all(b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n\r\nhello").unwrap();
-            reply.clear();
-            curl.read_to_string(&mut reply).unwrap();
+            reply = post_hello(pushes);
             if reply.contains("\"delivered\":1,") {
                 break;
             }
@@ -211,6 +214,31 @@ fn ws_push_delivers_a_post_to_an_open_subscriber() {
             "{msg}"
         );
     });
+}
+
+#[test]
+fn ws_push_delivers_a_post_to_an_open_subscriber() {
+    let server = ExampleServer::start("ws_push", &["127.0.0.1:0"]);
+    push_reaches_an_open_page(server.addr, server.addr);
+}
+
+#[test]
+fn ws_push_takes_pushes_on_their_own_address_when_asked() {
+    let server = ExampleServer::start("ws_push", &["127.0.0.1:0", "--push-listen", "127.0.0.1:0"]);
+    let mut pushes = None;
+    server.wait_until(std::time::Duration::from_secs(5), |s| {
+        pushes = s
+            .log()
+            .lines()
+            .find_map(|line| line.split("pushes taken on ").nth(1)?.trim().parse().ok());
+        pushes.is_some()
+    });
+    let pushes = pushes.unwrap_or_else(|| panic!("no push address logged: {}", server.log()));
+    assert_ne!(pushes, server.addr);
+    push_reaches_an_open_page(server.addr, pushes);
+    // The pages' address no longer takes them.
+    let reply = post_hello(server.addr);
+    assert!(reply.starts_with("HTTP/1.1 404"), "{reply}");
 }
 
 #[test]

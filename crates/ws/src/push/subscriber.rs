@@ -201,7 +201,10 @@ where
             return Poll::Ready(None);
         }
         for _ in 0..PUBLISHED_IN_A_ROW {
-            if this.in_a_row < PUBLISHED_IN_A_ROW {
+            // The subscription's turn was used up: it is passed over this
+            // once, and is not then waiting to be woken.
+            let passed_over = this.in_a_row >= PUBLISHED_IN_A_ROW;
+            if !passed_over {
                 match Pin::new(&mut *this.sub).poll_next(cx) {
                     Poll::Ready(Some(delivery)) => {
                         this.in_a_row += 1;
@@ -240,7 +243,7 @@ where
                         this.end = SubscriberEnd::SlowConsumer;
                         return Poll::Ready(None);
                     }
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => return pending(cx, passed_over),
                 }
             }
             match Pin::new(&mut *this.client).poll_next(cx) {
@@ -260,7 +263,7 @@ where
                     this.end = SubscriberEnd::SlowConsumer;
                     return Poll::Ready(None);
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => return pending(cx, passed_over),
             }
         }
         // Client messages or deliveries that needed nothing sent, one after
@@ -268,6 +271,17 @@ where
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+/// Pending; after passing the subscription over, with the task asking to
+/// be polled again: what is queued for it wakes no one (only a delivery to
+/// an empty queue does), so without this a busy topic's subscriber would
+/// sleep with its queue filling until the hub cut it off as slow.
+fn pending<T>(cx: &mut Context<'_>, passed_over: bool) -> Poll<T> {
+    if passed_over {
+        cx.waker().wake_by_ref();
+    }
+    Poll::Pending
 }
 
 async fn close_with<S>(mut conn: WsConnection<S>, code: u16, reason: &str, close_timeout: Duration)
@@ -329,6 +343,65 @@ mod tests {
     use async_tungstenite::tungstenite::protocol::Role;
     use async_tungstenite::WebSocketStream;
     use switchyard_hub::HubConfig;
+
+    /// Wakes counted, to see whether a task asked to be polled again.
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// A subscriber takes at most [`PUBLISHED_IN_A_ROW`] published messages
+    /// before it looks at its client. With more queued and a quiet client,
+    /// nothing but itself will wake it for the rest: it must ask to be
+    /// polled again. (It did not, and a subscriber with a full queue was
+    /// cut off as slow while its client was reading everything.)
+    #[test]
+    fn a_subscriber_with_more_queued_than_one_turn_takes_comes_back_for_the_rest() {
+        use async_std::os::unix::net::UnixStream;
+        use std::sync::atomic::Ordering;
+        use std::sync::Arc;
+
+        const QUEUED: usize = 3 * PUBLISHED_IN_A_ROW as usize;
+        futures::executor::block_on(async {
+            let (server_end, client_end) = UnixStream::pair().unwrap();
+            let conn = WsConnection::new(
+                WebSocketStream::from_raw_socket(server_end, Role::Server, None).await,
+            );
+            let hub = Hub::new(HubConfig::default());
+            let mut sub = hub.subscribe();
+            sub.join("t").unwrap();
+            for i in 0..QUEUED {
+                hub.publish("t", i.to_string().into()).await.unwrap();
+            }
+            let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));
+            let subscriber = run_subscriber(conn, sub, &PushConfig::default(), commands);
+            let mut subscriber = std::pin::pin!(subscriber);
+            // Polled as an executor would: again only when woken.
+            let wakes = Arc::new(Wakes(Default::default()));
+            let waker = std::task::Waker::from(wakes.clone());
+            let mut polls = 0;
+            loop {
+                let woken = wakes.0.load(Ordering::SeqCst);
+                let polled = subscriber.as_mut().poll(&mut Context::from_waker(&waker));
+                assert!(polled.is_pending());
+                polls += 1;
+                if wakes.0.load(Ordering::SeqCst) == woken || polls > 100 {
+                    break;
+                }
+            }
+            let mut client = WebSocketStream::from_raw_socket(client_end, Role::Client, None).await;
+            for i in 0..QUEUED {
+                let wait = Duration::from_secs(2);
+                let msg = switchyard_rt::timeout(wait, "the next message", client.next())
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}: {i} of {QUEUED} were sent"));
+                assert_eq!(msg.unwrap().unwrap().into_data(), i.to_string().as_bytes());
+            }
+        });
+    }
 
     /// Every idle subscriber keeps this future for as long as it stays, so
     /// its size is memory per connection: the connection must be in it once,

@@ -91,6 +91,10 @@ echo "== 3. Fan-out: 1000 subscribers, 256-byte messages" >&2
 FANOUT_RATE=${FANOUT_RATE:-1000}
 serve 19021 "$bin/examples/ws_push" 127.0.0.1:19021
 measure "3. fan-out" switchyard fanout --subscribe ws://127.0.0.1:19021/ws --publish http://127.0.0.1:19021/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
+# The same with pushes taken on an address and a thread of their own
+# (--push-listen): a push no longer waits behind the subscriber tasks.
+serve 19023 "$bin/examples/ws_push" 127.0.0.1:19023 --push-listen 127.0.0.1:19024
+measure "3. fan-out" "switchyard, --push-listen" fanout --subscribe ws://127.0.0.1:19023/ws --publish http://127.0.0.1:19024/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
 serve 19022 node bench/node/broadcast.mjs 19022
 measure "3. fan-out" "node ws" fanout --subscribe ws://127.0.0.1:19022/ws --publish http://127.0.0.1:19022/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
 

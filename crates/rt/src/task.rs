@@ -44,7 +44,7 @@ impl<T> Future for JoinHandle<T> {
             Handle::Runtime(handle) => Pin::new(handle).poll(cx),
             Handle::OwnThread(Some(task)) => Pin::new(task).poll(cx),
             // Only `cancel` takes the task, and it takes the handle too.
-            Handle::OwnThread(None) => Poll::Pending,
+            Handle::OwnThread(None) => unreachable!("a cancelled handle is not polled"),
         }
     }
 }
@@ -100,7 +100,8 @@ where
 }
 
 /// Runs `future` to completion on the current thread (for `main` functions
-/// and tests).
+/// and tests). Not on a thread [`spawn_thread`](crate::spawn_thread)
+/// started: its tasks would not run while this blocks.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     async_std::task::block_on(future)
 }

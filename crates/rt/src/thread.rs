@@ -23,11 +23,13 @@ thread_local! {
 /// Runs `future` on a new thread named `name`, with every task it spawns
 /// (and they spawn, [`spawn`](crate::spawn)) kept on that thread: they
 /// never wait behind the runtime's other tasks, and those never wait
-/// behind them. The thread polls the reactor itself while its tasks wait,
-/// and ends when `future` does; tasks of its own still running then are
-/// dropped. Its [`JoinHandle`](std::thread::JoinHandle) gives `future`'s
-/// output. Timers, sockets and [`spawn_blocking`](crate::spawn_blocking)
-/// work there as anywhere.
+/// behind them. The thread polls the reactor itself while its tasks wait.
+/// Like the runtime's, a task whose handle was dropped runs on: the thread
+/// ends once `future` and every task spawned on it have ended, and its
+/// [`JoinHandle`](std::thread::JoinHandle) gives `future`'s output.
+/// Timers, sockets and [`spawn_blocking`](crate::spawn_blocking) work
+/// there as anywhere; [`block_on`](crate::block_on) does not (the
+/// thread's tasks would wait for it).
 ///
 /// The operating system shares the cores between this thread and the
 /// runtime's: a thread that is mostly waiting, woken by a request, runs
@@ -51,11 +53,32 @@ where
         .name(name.to_string())
         .spawn(move || {
             let executor = Rc::new(LocalExecutor::new());
-            OWN_EXECUTOR.with(|own| *own.borrow_mut() = Some(executor.clone()));
-            let output = async_io::block_on(executor.run(future));
-            OWN_EXECUTOR.with(|own| own.borrow_mut().take());
-            output
+            let _installed = Installed::new(Some(executor.clone()));
+            async_io::block_on(executor.run(async {
+                let output = future.await;
+                while !executor.is_empty() {
+                    executor.tick().await;
+                }
+                output
+            }))
         })
+}
+
+/// This thread's own executor, set while it lives and put back as it was
+/// when it is dropped, a panic included (a task dropped then may spawn).
+struct Installed(Option<Rc<LocalExecutor<'static>>>);
+
+impl Installed {
+    fn new(executor: Option<Rc<LocalExecutor<'static>>>) -> Self {
+        Self(OWN_EXECUTOR.with(|own| own.replace(executor)))
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let before = self.0.take();
+        let _ = OWN_EXECUTOR.try_with(|own| own.replace(before));
+    }
 }
 
 /// Spawns `future` on this thread's own executor, if it is a thread
@@ -64,9 +87,9 @@ pub(crate) fn spawn_here<F>(future: F) -> Result<Task<F::Output>, F>
 where
     F: Future + 'static,
 {
-    match OWN_EXECUTOR.with(|own| own.borrow().clone()) {
-        Some(executor) => Ok(executor.spawn(future)),
-        None => Err(future),
+    match OWN_EXECUTOR.try_with(|own| own.borrow().clone()) {
+        Ok(Some(executor)) => Ok(executor.spawn(future)),
+        _ => Err(future),
     }
 }
 
@@ -113,5 +136,20 @@ mod tests {
         })
         .unwrap();
         assert_eq!(thread.join().unwrap(), (Some("ran"), None, Some(7)));
+    }
+
+    #[test]
+    fn the_thread_ends_once_the_tasks_left_running_have() {
+        let (tx, rx) = async_channel::bounded(1);
+        let thread = spawn_thread("outlived", async move {
+            // Its handle is dropped and the future ends first.
+            drop(crate::spawn(async move {
+                crate::sleep(Duration::from_millis(50)).await;
+                let _ = tx.send("done").await;
+            }));
+        })
+        .unwrap();
+        thread.join().unwrap();
+        assert_eq!(rx.try_recv().ok(), Some("done"));
     }
 }

@@ -100,16 +100,24 @@ fn main() -> anyhow::Result<()> {
         )
         .websocket("/ws", subscriber_handler(hub, push));
     let mut config = WsServerConfig::default().max_body(args.max_body);
+    // One signal stops both servers (SIGINT or SIGTERM triggers it).
+    let shutdown = switchyard::rt::Shutdown::new();
     match &args.push_listen {
         Some(addr) => {
             let pushes = Router::new()
                 .post("/push", publish.clone())
                 .post_prefix("/push/", publish);
+            // The pages' limits on connections do not apply here: it opens
+            // no WebSockets.
             let server =
                 switchyard::rt::block_on(WsServer::bind(addr.as_str(), config.clone(), pushes))
-                    .with_context(|| format!("cannot listen on {addr}"))?;
+                    .with_context(|| format!("cannot listen on {addr}"))?
+                    .with_shutdown(shutdown.clone());
             tracing::info!("pushes taken on {}", server.local_addr()?);
-            switchyard::rt::spawn_thread("pushes", server.serve())?;
+            switchyard::rt::spawn_thread("pushes", async move {
+                server.serve().await;
+                tracing::info!("pushes no longer taken");
+            })?;
         }
         None => {
             router = router
@@ -120,5 +128,5 @@ fn main() -> anyhow::Result<()> {
     if let Some(max) = args.max_connections {
         config = config.max_connections(max);
     }
-    switchyard::rt::block_on(common::serve_ws(&args.addr, config, router))
+    switchyard::rt::block_on(common::serve_ws_with(&args.addr, config, router, shutdown))
 }

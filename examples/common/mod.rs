@@ -84,10 +84,23 @@ impl Sharing {
 /// `listening on ADDR` on stdout (the address a port 0 was given, which
 /// users and the tests read).
 pub async fn serve_ws(addr: &str, config: WsServerConfig, router: Router) -> anyhow::Result<()> {
+    serve_ws_with(addr, config, router, switchyard::rt::Shutdown::new()).await
+}
+
+/// [`serve_ws`], stopping on `shutdown`, which SIGINT and SIGTERM
+/// trigger: other servers given it stop too.
+#[allow(dead_code)] // Not every example that includes this module uses it.
+pub async fn serve_ws_with(
+    addr: &str,
+    config: WsServerConfig,
+    router: Router,
+    shutdown: switchyard::rt::Shutdown,
+) -> anyhow::Result<()> {
     let grace = config.shutdown_grace;
     let server = WsServer::bind(addr, config, router)
         .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+        .with_context(|| format!("cannot listen on {addr}"))?
+        .with_shutdown(shutdown);
     println!("listening on {}", server.local_addr()?);
     // SIGINT or SIGTERM: stop accepting and close every WebSocket with
     // 1001 "going away", so that pages know to come back (rather than see

@@ -102,11 +102,14 @@ fn main() -> anyhow::Result<()> {
     let mut config = WsServerConfig::default().max_body(args.max_body);
     // One signal stops both servers (SIGINT or SIGTERM triggers it).
     let shutdown = switchyard::rt::Shutdown::new();
+    let with_pushes = |router: Router| {
+        router
+            .post("/push", publish.clone())
+            .post_prefix("/push/", publish)
+    };
     match &args.push_listen {
         Some(addr) => {
-            let pushes = Router::new()
-                .post("/push", publish.clone())
-                .post_prefix("/push/", publish);
+            let pushes = with_pushes(Router::new());
             // The pages' limits on connections do not apply here: it opens
             // no WebSockets.
             let server =
@@ -119,11 +122,7 @@ fn main() -> anyhow::Result<()> {
                 tracing::info!("pushes no longer taken");
             })?;
         }
-        None => {
-            router = router
-                .post("/push", publish.clone())
-                .post_prefix("/push/", publish)
-        }
+        None => router = with_pushes(router),
     }
     if let Some(max) = args.max_connections {
         config = config.max_connections(max);

@@ -22,16 +22,10 @@ impl<T> JoinHandle<T> {
     /// Cancels the task and waits for it to stop: its output if it had
     /// already finished, `None` if it was stopped first.
     pub async fn cancel(mut self) -> Option<T> {
-        match &mut self.0 {
-            Handle::OwnThread(task) => task.take()?.cancel().await,
-            Handle::Runtime(_) => {
-                let Handle::Runtime(handle) =
-                    std::mem::replace(&mut self.0, Handle::OwnThread(None))
-                else {
-                    return None;
-                };
-                handle.cancel().await
-            }
+        // Taken out of the handle, which `Drop` then leaves alone.
+        match std::mem::replace(&mut self.0, Handle::OwnThread(None)) {
+            Handle::Runtime(handle) => handle.cancel().await,
+            Handle::OwnThread(task) => task?.cancel().await,
         }
     }
 }

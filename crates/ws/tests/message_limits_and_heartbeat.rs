@@ -41,6 +41,8 @@ async fn a_message_larger_than_the_clients_read_buffer_arrives_whole() {
     let addr = start(WsServerConfig::default().max_message(1 << 20)).await;
     let config = ClientConfig::default().read_buffer(256);
     assert_eq!(config.read_buffer, 256);
+    // Less is taken as the least a read may take.
+    assert_eq!(ClientConfig::default().read_buffer(1).read_buffer, 256);
     let mut client = connect_with(&format!("ws://{addr}/ws"), &config)
         .await
         .unwrap();

@@ -34,7 +34,7 @@ pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UnixBound, BridgeE
     if is_stale(&path).await {
         std::fs::remove_file(&path).map_err(error)?;
     }
-    let bound = UnixListener::bind(&path).await.map_err(error)?;
+    let bound = UnixListener::bind(&path).map_err(error)?;
     Ok(UnixBound {
         listener: bound,
         path,

@@ -5,21 +5,30 @@
 //! waiting on time, and the sockets themselves are all they ask of a
 //! runtime, and they ask it here: [`spawn`], [`spawn_blocking`],
 //! [`spawn_thread`], [`block_on`], [`sleep`] and [`timeout`], and the sockets in [`net`].
-//! Today that runtime is async-std (with async-io's reactor and timers,
-//! which async-std runs on); moving to another is a change to this crate,
-//! not to the transports. This crate depends on no other switchyard crate.
+//! The runtimes are features, any combination of them: `async-std` (the
+//! default), `smol` and `tokio`, one file each under `runtime/`; which one
+//! runs when several are compiled in is [`Runtime`]'s to say (inside a
+//! tokio runtime, tokio; otherwise the default, or the program's choice).
+//! This crate depends on no other switchyard crate, and no other switchyard
+//! crate names a runtime.
 //!
 //! It also holds what every layer shares and that needs nothing but time:
 //! [`Shutdown`] (the one shutdown signal of servers, listeners and
 //! connections), [`Deadline`], [`IdleTimeout`] and [`Backoff`].
 
 #![forbid(unsafe_code)]
+// Built with no runtime, every call ends in `Runtime::current`'s panic.
+#![cfg_attr(
+    not(any(feature = "async-std", feature = "smol", feature = "tokio")),
+    allow(unused_variables, unused_mut, unreachable_code, dead_code)
+)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod backoff;
 mod deadline;
 mod idle;
 pub mod net;
+mod runtime;
 mod shutdown;
 mod stdio;
 mod task;
@@ -29,6 +38,7 @@ mod time;
 pub use backoff::Backoff;
 pub use deadline::Deadline;
 pub use idle::IdleTimeout;
+pub use runtime::{Runtime, UnknownRuntime, RUNTIME_VARIABLE};
 pub use shutdown::{Shutdown, ShutdownWait};
 pub use stdio::{stdio, Stdio};
 pub use task::{block_on, spawn, spawn_blocking, JoinHandle};

@@ -34,7 +34,9 @@ pub struct Stdio {
     /// What was taken from the queue and not yet read, and how far.
     chunk: Vec<u8>,
     at: usize,
-    stdout: async_std::io::Stdout,
+    /// Written from a blocking thread, so that a slow terminal or pipe
+    /// holds no task's thread.
+    stdout: blocking::Unblock<io::Stdout>,
 }
 
 /// The largest piece of standard input read at once (a longer line comes
@@ -47,7 +49,7 @@ pub fn stdio() -> Stdio {
         input: Box::pin(input().clone()),
         chunk: Vec::new(),
         at: 0,
-        stdout: async_std::io::stdout(),
+        stdout: blocking::Unblock::new(io::stdout()),
     }
 }
 

@@ -15,6 +15,8 @@ use std::rc::Rc;
 
 use async_executor::{LocalExecutor, Task};
 
+use crate::runtime::{run_local, Reactor};
+
 thread_local! {
     /// The executor of the thread [`spawn_thread`] started, on that thread.
     static OWN_EXECUTOR: RefCell<Option<Rc<LocalExecutor<'static>>>> = const { RefCell::new(None) };
@@ -27,7 +29,9 @@ thread_local! {
 /// Like the runtime's, a task whose handle was dropped runs on: the thread
 /// ends once `future` and every task spawned on it have ended, and its
 /// [`JoinHandle`](std::thread::JoinHandle) gives `future`'s output.
-/// Timers, sockets and [`spawn_blocking`](crate::spawn_blocking) work
+/// The thread drives the caller's runtime's reactor itself (on tokio, a
+/// runtime of its own on that thread, where the sockets made there are
+/// registered). Timers, sockets and [`spawn_blocking`](crate::spawn_blocking) work
 /// there as anywhere; [`block_on`](crate::block_on) does not (the
 /// thread's tasks would wait for it).
 ///
@@ -49,18 +53,23 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // The caller's runtime, which the new thread is not inside.
+    let reactor = Reactor::current();
     std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
             let executor = Rc::new(LocalExecutor::new());
             let _installed = Installed::new(Some(executor.clone()));
-            async_io::block_on(executor.run(async {
-                let output = future.await;
-                while !executor.is_empty() {
-                    executor.tick().await;
-                }
-                output
-            }))
+            run_local(
+                reactor,
+                executor.run(async {
+                    let output = future.await;
+                    while !executor.is_empty() {
+                        executor.tick().await;
+                    }
+                    output
+                }),
+            )
         })
 }
 

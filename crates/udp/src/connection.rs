@@ -58,7 +58,7 @@ impl UdpConnection {
 
     /// The local address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.outgoing.socket().get_ref().local_addr()
+        self.outgoing.socket().local_addr()
     }
 
     /// The largest message sent or received.

@@ -54,11 +54,7 @@ impl RecvBuffer {
         socket: &RuntimeUdpSocket,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(Bytes, SocketAddr), Error>> {
-        let (n, peer) = ready!(poll_io(
-            cx,
-            |cx| socket.poll_readable(cx),
-            || { socket.get_ref().recv_from(&mut self.buf) }
-        ))?;
+        let (n, peer) = ready!(socket.poll_recv_from(cx, &mut self.buf))?;
         Poll::Ready(self.take(n).map(|msg| (msg, peer)))
     }
 
@@ -68,11 +64,7 @@ impl RecvBuffer {
         socket: &RuntimeUdpSocket,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Bytes, Error>> {
-        let n = ready!(poll_io(
-            cx,
-            |cx| socket.poll_readable(cx),
-            || { socket.get_ref().recv(&mut self.buf) }
-        ))?;
+        let n = ready!(socket.poll_recv(cx, &mut self.buf))?;
         Poll::Ready(self.take(n))
     }
 
@@ -142,14 +134,10 @@ pub(crate) fn poll_send(
     msg: &[u8],
     peer: Option<SocketAddr>,
 ) -> Poll<Result<(), Error>> {
-    let sent = ready!(poll_io(
-        cx,
-        |cx| socket.poll_writable(cx),
-        || match peer {
-            Some(peer) => socket.get_ref().send_to(msg, peer),
-            None => socket.get_ref().send(msg),
-        }
-    ))?;
+    let sent = ready!(match peer {
+        Some(peer) => socket.poll_send_to(cx, msg, peer),
+        None => socket.poll_send(cx, msg),
+    })?;
     if sent != msg.len() {
         // UDP sends whole datagrams or fails; anything else is a bug below us.
         return Poll::Ready(Err(io::Error::other(format!(
@@ -159,20 +147,4 @@ pub(crate) fn poll_send(
         .into()));
     }
     Poll::Ready(Ok(()))
-}
-
-/// Runs a non-blocking socket operation, waiting for readiness on
-/// `WouldBlock` (async-io's own pattern for its `Async<T>`).
-fn poll_io<T>(
-    cx: &mut Context<'_>,
-    mut poll_ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
-    mut op: impl FnMut() -> io::Result<T>,
-) -> Poll<io::Result<T>> {
-    loop {
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(poll_ready(cx))?,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            result => return Poll::Ready(result),
-        }
-    }
 }

@@ -64,7 +64,7 @@ impl UdpSocket {
 
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.socket.get_ref().local_addr()
+        self.socket.local_addr()
     }
 
     /// Sends `msg` as one datagram to `peer`.
@@ -86,7 +86,7 @@ impl UdpSocket {
     /// becomes a message connection (a `Stream` + `Sink` of messages).
     pub async fn connect(self, peer: impl Into<Address>) -> io::Result<UdpConnection> {
         let peer = peer.into().resolve_first().await?;
-        self.socket.get_ref().connect(peer)?;
+        self.socket.connect(peer)?;
         Ok(UdpConnection::new(self.socket, self.max, peer))
     }
 

@@ -1,26 +1,31 @@
 //! Sockets on the runtime's reactor, and [`Address`], what the transports
 //! take where they bind or connect.
 //!
-//! The transports wrap these in their own types (a TCP stream whose close
-//! sends FIN, a UDP socket of whole messages); nothing here appears in
-//! their public APIs.
+//! Each socket is the standard one, non-blocking, registered with the
+//! reactor of [`Runtime::current`](crate::Runtime::current) when it is
+//! made (async-io's for async-std and smol, tokio's for tokio), and read
+//! and written through the `futures` traits whatever the runtime. Cloning
+//! gives another handle to the same socket. The transports wrap these in
+//! their own types (a TCP stream whose close sends FIN, a UDP socket of
+//! whole messages); nothing here appears in their public APIs.
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, ToSocketAddrs};
 
-/// The runtime's TCP listener.
-pub use async_std::net::TcpListener;
-/// The runtime's TCP stream (`AsyncRead + AsyncWrite`, cloneable, `AsFd`).
-pub use async_std::net::TcpStream;
-/// The runtime's Unix-domain stream listener.
+use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+
+use crate::runtime::{AsRaw, Source};
+
+mod tcp;
+mod udp;
 #[cfg(unix)]
-pub use async_std::os::unix::net::UnixListener;
-/// The runtime's Unix-domain stream (`AsyncRead + AsyncWrite`, cloneable).
+mod unix;
+
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
 #[cfg(unix)]
-pub use async_std::os::unix::net::UnixStream;
+pub use unix::{UnixListener, UnixStream};
 
 /// Where to bind or connect: one or more socket addresses, or a host name
 /// and port that are resolved when used (without blocking a worker thread).
@@ -57,16 +62,15 @@ impl Address {
     /// system's resolver on the runtime's blocking pool. An address that
     /// resolves to nothing is an [`io::ErrorKind::InvalidInput`] error.
     pub async fn resolve(&self) -> io::Result<Vec<SocketAddr>> {
-        use async_std::net::ToSocketAddrs;
         let resolved: Vec<SocketAddr> = match &self.0 {
             Repr::Resolved(addrs) => addrs.clone(),
             Repr::Named(name) => match name.parse() {
                 Ok(addr) => vec![addr],
-                Err(_) => name.as_str().to_socket_addrs().await?.collect(),
+                Err(_) => lookup(name.clone()).await?,
             },
             Repr::HostPort(host, port) => match host.parse::<IpAddr>() {
                 Ok(ip) => vec![SocketAddr::new(ip, *port)],
-                Err(_) => (host.as_str(), *port).to_socket_addrs().await?.collect(),
+                Err(_) => lookup((host.clone(), *port)).await?,
             },
         };
         if resolved.is_empty() {
@@ -83,6 +87,11 @@ impl Address {
         let mut all = self.resolve().await?;
         Ok(all.swap_remove(0))
     }
+}
+
+/// The system's resolver, which blocks, on the runtime's blocking pool.
+async fn lookup(name: impl ToSocketAddrs + Send + 'static) -> io::Result<Vec<SocketAddr>> {
+    crate::spawn_blocking(move || name.to_socket_addrs().map(Iterator::collect)).await
 }
 
 impl fmt::Display for Address {
@@ -174,36 +183,27 @@ impl From<&Address> for Address {
     }
 }
 
-/// A non-blocking standard UDP socket registered with the runtime's
-/// reactor: the standard socket's calls, plus waiting until it is readable
-/// or writable. Cloning gives another handle to the same socket.
-#[derive(Debug, Clone)]
-pub struct UdpSocket {
-    inner: Arc<async_io::Async<std::net::UdpSocket>>,
-}
-
-impl UdpSocket {
-    /// Binds `addr`.
-    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
-        Ok(Self {
-            inner: Arc::new(async_io::Async::<std::net::UdpSocket>::bind(addr)?),
-        })
+/// Connects a new non-blocking stream socket to `addr`, registered with
+/// the current runtime's reactor, waiting there for the connection.
+async fn connect_stream<T>(domain: Domain, addr: &SockAddr) -> io::Result<Source<T>>
+where
+    T: AsRaw + From<Socket>,
+{
+    let socket = Socket::new(domain, Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    let started = socket.connect(addr);
+    let source = Source::new(T::from(socket))?;
+    match started {
+        Ok(()) => return Ok(source),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
     }
-
-    /// The standard socket, for its non-blocking calls (`recv_from`,
-    /// `send_to`, `connect`, ...), which return `WouldBlock` when not ready.
-    pub fn get_ref(&self) -> &std::net::UdpSocket {
-        self.inner.get_ref()
-    }
-
-    /// Ready once the socket may have a datagram to read.
-    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.inner.poll_readable(cx)
-    }
-
-    /// Ready once the socket may take a datagram to send.
-    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.inner.poll_writable(cx)
+    futures::future::poll_fn(|cx| source.poll_writable(cx)).await?;
+    match SockRef::from(source.get_ref()).take_error()? {
+        Some(e) => Err(e),
+        None => Ok(source),
     }
 }
 

@@ -1,0 +1,203 @@
+//! TCP streams and listeners on the runtime's reactor.
+
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::io::{AsyncRead, AsyncWrite};
+use socket2::{Domain, SockAddr};
+
+use crate::runtime::Source;
+
+/// A TCP stream (`AsyncRead + AsyncWrite`, cloneable).
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use switchyard_rt::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind(&["127.0.0.1:0".parse()?])?;
+/// let mut client = TcpStream::connect(listener.local_addr()?).await?;
+/// let (mut server, _) = listener.accept().await?;
+/// client.write_all(b"ping").await?;
+/// let mut got = [0u8; 4];
+/// server.read_exact(&mut got).await?;
+/// assert_eq!(&got, b"ping");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct TcpStream {
+    source: Arc<Source<std::net::TcpStream>>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`.
+    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
+        let source: Source<std::net::TcpStream> =
+            super::connect_stream(Domain::for_address(addr), &SockAddr::from(addr)).await?;
+        Ok(Self::from_source(source))
+    }
+
+    /// Takes a connected standard stream onto the runtime's reactor.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<Self> {
+        stream.set_nonblocking(true)?;
+        Ok(Self::from_source(Source::new(stream)?))
+    }
+
+    fn from_source(source: Source<std::net::TcpStream>) -> Self {
+        Self {
+            source: Arc::new(source),
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.source.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.source.get_ref().shutdown(how)
+    }
+
+    /// Reads without taking what is read out of the socket, waiting until
+    /// there is something to read.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        futures::future::poll_fn(|cx| {
+            self.source
+                .poll_read_with(cx, |s: &std::net::TcpStream| s.peek(buf))
+        })
+        .await
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for TcpStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.source.get_ref().as_fd()
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsSocket for TcpStream {
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        self.source.get_ref().as_socket()
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Only flushes (nothing to flush): closing does not shut the socket
+    /// down, as in the standard library and async-std.
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Reading and writing through a shared reference, as the standard
+/// library's streams allow.
+impl AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for &TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A TCP listener.
+#[derive(Debug)]
+pub struct TcpListener {
+    source: Source<std::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds the first of `addrs` that can be bound.
+    pub fn bind(addrs: &[SocketAddr]) -> io::Result<Self> {
+        let listener = std::net::TcpListener::bind(addrs)?;
+        listener.set_nonblocking(true)?;
+        Ok(Self {
+            source: Source::new(listener)?,
+        })
+    }
+
+    /// The address it is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().local_addr()
+    }
+
+    /// Waits for the next connection.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        futures::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Takes the next connection if there is one; otherwise wakes the task
+    /// when there may be.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, peer) = std::task::ready!(self.source.poll_read_with(cx, |l: &_| l.accept()))?;
+        stream.set_nonblocking(true)?;
+        // On the listener's reactor, whatever the task accepting it runs on.
+        let source = self.source.sibling(stream)?;
+        Poll::Ready(Ok((TcpStream::from_source(source), peer)))
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for TcpListener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.source.get_ref().as_fd()
+    }
+}

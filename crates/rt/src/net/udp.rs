@@ -1,0 +1,90 @@
+//! UDP sockets on the runtime's reactor.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::runtime::Source;
+
+/// A UDP socket: the standard socket's sends and receives, each waiting on
+/// the reactor until the socket is ready. Cloning gives another handle to
+/// the same socket.
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// use futures::future::poll_fn;
+/// use switchyard_rt::net::UdpSocket;
+///
+/// let a = UdpSocket::bind("127.0.0.1:0".parse()?)?;
+/// let b = UdpSocket::bind("127.0.0.1:0".parse()?)?;
+/// poll_fn(|cx| a.poll_send_to(cx, b"ping", b.local_addr()?)).await?;
+/// let mut buf = [0u8; 16];
+/// let (n, from) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await?;
+/// assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct UdpSocket {
+    source: Arc<Source<std::net::UdpSocket>>,
+}
+
+impl UdpSocket {
+    /// Binds `addr`.
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let socket = std::net::UdpSocket::bind(addr)?;
+        socket.set_nonblocking(true)?;
+        Ok(Self {
+            source: Arc::new(Source::new(socket)?),
+        })
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().local_addr()
+    }
+
+    /// Sets the one peer this socket sends to (with
+    /// [`poll_send`](Self::poll_send)) and receives from.
+    pub fn connect(&self, peer: SocketAddr) -> io::Result<()> {
+        self.source.get_ref().connect(peer)
+    }
+
+    /// Receives one datagram into `buf` (cut to its length), with its
+    /// sender.
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.source.poll_read_with(cx, |s| s.recv_from(buf))
+    }
+
+    /// Receives one datagram from the connected peer.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.source.poll_read_with(cx, |s| s.recv(buf))
+    }
+
+    /// Sends one datagram to `peer`.
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        peer: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_write_with(cx, |s| s.send_to(buf, peer))
+    }
+
+    /// Sends one datagram to the connected peer.
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.source.poll_write_with(cx, |s| s.send(buf))
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for UdpSocket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.source.get_ref().as_fd()
+    }
+}

@@ -1,0 +1,165 @@
+//! Unix-domain stream sockets on the runtime's reactor.
+
+use std::io;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::io::{AsyncRead, AsyncWrite};
+use socket2::{Domain, SockAddr};
+
+use crate::runtime::Source;
+
+/// A Unix-domain stream (`AsyncRead + AsyncWrite`, cloneable).
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use switchyard_rt::net::UnixStream;
+///
+/// let (mut a, mut b) = UnixStream::pair()?;
+/// a.write_all(b"ping").await?;
+/// let mut got = [0u8; 4];
+/// b.read_exact(&mut got).await?;
+/// assert_eq!(&got, b"ping");
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct UnixStream {
+    source: Arc<Source<std::os::unix::net::UnixStream>>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<Self> {
+        let addr = SockAddr::unix(path)?;
+        let source: Source<std::os::unix::net::UnixStream> =
+            super::connect_stream(Domain::UNIX, &addr).await?;
+        Ok(Self::from_source(source))
+    }
+
+    /// Two streams connected to each other.
+    pub fn pair() -> io::Result<(Self, Self)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((Self::from_std(a)?, Self::from_std(b)?))
+    }
+
+    /// Takes a connected standard stream onto the runtime's reactor.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<Self> {
+        stream.set_nonblocking(true)?;
+        Ok(Self::from_source(Source::new(stream)?))
+    }
+
+    fn from_source(source: Source<std::os::unix::net::UnixStream>) -> Self {
+        Self {
+            source: Arc::new(source),
+        }
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        self.source.get_ref().shutdown(how)
+    }
+}
+
+impl std::os::fd::AsFd for UnixStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.source.get_ref().as_fd()
+    }
+}
+
+impl AsyncRead for UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Only flushes (nothing to flush), as async-std's.
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Reading and writing through a shared reference, as the standard
+/// library's streams allow.
+impl AsyncRead for &UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for &UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A Unix-domain stream listener.
+#[derive(Debug)]
+pub struct UnixListener {
+    source: Source<std::os::unix::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds a new socket file at `path`.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<Self> {
+        let listener = std::os::unix::net::UnixListener::bind(path)?;
+        listener.set_nonblocking(true)?;
+        Ok(Self {
+            source: Source::new(listener)?,
+        })
+    }
+
+    /// The address it is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().local_addr()
+    }
+
+    /// Waits for the next connection.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        futures::future::poll_fn(|cx| {
+            let (stream, peer) =
+                std::task::ready!(self.source.poll_read_with(cx, |l: &_| l.accept()))?;
+            stream.set_nonblocking(true)?;
+            let source = self.source.sibling(stream)?;
+            Poll::Ready(Ok((UnixStream::from_source(source), peer)))
+        })
+        .await
+    }
+}

@@ -1,0 +1,260 @@
+//! tokio: the runtime a call is made in, or switchyard's own outside any.
+//!
+//! Sockets are tokio's `AsyncFd` over the standard ones: registered once,
+//! edge-triggered, with readiness cleared by us. After a read that did not
+//! fill its buffer the socket is taken as drained, without the system call
+//! that would find it empty (what tokio's own `TcpStream` does); async-io,
+//! re-arming a one-shot registration on every wait, makes that call.
+
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::unix::AsyncFd;
+use tokio::runtime::{Builder, Handle, Runtime};
+
+use super::AsRaw;
+use crate::task::JoinHandle;
+
+/// Whether this thread is inside a tokio runtime.
+pub(crate) fn in_runtime() -> bool {
+    Handle::try_current().is_ok()
+}
+
+/// switchyard's own runtime, for calls made outside any tokio runtime:
+/// multi-threaded, a thread per core, started on first use.
+fn own() -> &'static Runtime {
+    static OWN: OnceLock<Runtime> = OnceLock::new();
+    OWN.get_or_init(|| {
+        Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("switchyard-tokio")
+            .build()
+            .unwrap_or_else(|e| panic!("could not start a tokio runtime: {e}"))
+    })
+}
+
+/// Runs `f` inside the current tokio runtime, or inside switchyard's own
+/// when there is none (what registering a socket or a timer needs).
+fn in_context<R>(f: impl FnOnce() -> R) -> R {
+    if in_runtime() {
+        f()
+    } else {
+        let _entered = own().enter();
+        f()
+    }
+}
+
+pub(super) fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    JoinHandle::tokio(match Handle::try_current() {
+        Ok(handle) => handle.spawn(future),
+        Err(_) => own().spawn(future),
+    })
+}
+
+pub(super) fn spawn_blocking<F, T>(work: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    JoinHandle::tokio(match Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(work),
+        Err(_) => own().spawn_blocking(work),
+    })
+}
+
+/// Runs `future` on this thread, inside switchyard's own runtime. Inside a
+/// tokio runtime tokio refuses this, as it refuses its own `block_on`.
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
+    own().block_on(future)
+}
+
+/// A [`spawn_thread`](crate::spawn_thread) thread's loop: a runtime of its
+/// own on this thread, whose reactor and timers the thread drives while
+/// its tasks wait, and in which the sockets made there are registered.
+pub(crate) fn run_local<F: Future>(future: F) -> F::Output {
+    Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("could not start a tokio runtime: {e}"))
+        .block_on(future)
+}
+
+/// A non-blocking socket on tokio's reactor.
+#[derive(Debug)]
+pub(crate) struct Source<T: AsRaw>(AsyncFd<Fd<T>>);
+
+/// `AsyncFd` asks for `AsRawFd`; the standard sockets' `AsFd` says the same.
+#[derive(Debug)]
+struct Fd<T>(T);
+
+impl<T: AsRaw> std::os::fd::AsRawFd for Fd<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+impl<T: AsRaw> Source<T> {
+    pub(crate) fn new(io: T) -> io::Result<Self> {
+        // `AsyncFd::new` is deprecated since tokio 1.54 for a type whose
+        // `as_raw_fd` may name a descriptor it does not own (one closed or
+        // reused while registered); its successor, `register`, is `unsafe`
+        // with that as its contract. `Fd` owns its socket, and `AsyncFd`
+        // deregisters it before dropping it: the contract holds, and this
+        // crate stays free of `unsafe`.
+        #[allow(deprecated)]
+        in_context(|| AsyncFd::new(Fd(io))).map(Self)
+    }
+
+    pub(crate) fn get_ref(&self) -> &T {
+        &self.0.get_ref().0
+    }
+
+    pub(crate) fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let mut guard = ready!(self.0.poll_read_ready(cx))?;
+            // `try_io` clears the readiness when `op` finds the socket empty.
+            match guard.try_io(|fd| retry_interrupted(|| op(&fd.get_ref().0))) {
+                Ok(result) => return Poll::Ready(result),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    pub(crate) fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let mut guard = ready!(self.0.poll_write_ready(cx))?;
+            match guard.try_io(|fd| retry_interrupted(|| op(&fd.get_ref().0))) {
+                Ok(result) => return Poll::Ready(result),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_write_ready(cx).map_ok(drop)
+    }
+
+    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Read,
+    {
+        loop {
+            let mut guard = ready!(self.0.poll_read_ready(cx))?;
+            match guard.try_io(|fd| retry_interrupted(|| (&fd.get_ref().0).read(buf))) {
+                Ok(Ok(n)) => {
+                    // A short read drained the socket: the next read waits
+                    // for the next edge (tokio's `PollEvented::poll_read`).
+                    // End of stream (0) is left ready, so it reads again.
+                    if n > 0 && n < buf.len() {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a T: Write,
+    {
+        loop {
+            let mut guard = ready!(self.0.poll_write_ready(cx))?;
+            match guard.try_io(|fd| retry_interrupted(|| (&fd.get_ref().0).write(buf))) {
+                Ok(Ok(n)) => {
+                    // A short write filled the send buffer.
+                    if n > 0 && n < buf.len() {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+fn retry_interrupted<R>(mut op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
+/// A timer on tokio's clock, with async-io's `Timer` semantics: it fires
+/// once at its deadline (again every `period` for an interval) and is
+/// pending forever otherwise.
+#[derive(Debug)]
+pub(crate) struct Timer {
+    /// Made on the first deadline: a timer that never fires needs no
+    /// runtime.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    period: Option<Duration>,
+    armed: bool,
+}
+
+impl Timer {
+    pub(crate) fn never() -> Self {
+        Self {
+            sleep: None,
+            period: None,
+            armed: false,
+        }
+    }
+
+    pub(crate) fn at(at: Instant) -> Self {
+        let mut timer = Self::never();
+        timer.set_at(at);
+        timer
+    }
+
+    pub(crate) fn interval_at(start: Instant, period: Duration) -> Self {
+        let mut timer = Self::at(start);
+        timer.period = Some(period);
+        timer
+    }
+
+    pub(crate) fn set_at(&mut self, at: Instant) {
+        let at = tokio::time::Instant::from_std(at);
+        match &mut self.sleep {
+            Some(sleep) => sleep.as_mut().reset(at),
+            None => self.sleep = Some(in_context(|| Box::pin(tokio::time::sleep_until(at)))),
+        }
+        self.period = None;
+        self.armed = true;
+    }
+
+    pub(crate) fn poll_fire(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        let Some(sleep) = self.sleep.as_mut().filter(|_| self.armed) else {
+            return Poll::Pending;
+        };
+        ready!(sleep.as_mut().poll(cx));
+        let fired = sleep.deadline();
+        match self.period {
+            Some(period) => sleep.as_mut().reset(fired + period),
+            None => self.armed = false,
+        }
+        Poll::Ready(fired.into_std())
+    }
+}

@@ -37,11 +37,10 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let timeout = Duration::from_secs_f64(args.timeout);
-    let server = async_std::net::ToSocketAddrs::to_socket_addrs(&*args.addr)
+    let server = switchyard::rt::net::Address::from(&args.addr)
+        .resolve_first()
         .await
-        .with_context(|| format!("bad address {}", args.addr))?
-        .next()
-        .with_context(|| format!("{} resolves to nothing", args.addr))?;
+        .with_context(|| format!("bad address {}", args.addr))?;
     let any = if server.is_ipv4() {
         "0.0.0.0:0"
     } else {

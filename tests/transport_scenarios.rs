@@ -324,47 +324,61 @@ macro_rules! scenarios {
         mod $transport {
             use super::*;
 
-            #[async_std::test]
-            async fn empty_message() {
+            #[test]
+            fn empty_message() {
+    switchyard_rt::block_on(async {
                 let (a, b, _keep) = <$pair>::pair().await;
                 super::empty_message(a, b).await;
-            }
+            })
+}
 
-            #[async_std::test]
-            async fn small_both_ways() {
+            #[test]
+            fn small_both_ways() {
+    switchyard_rt::block_on(async {
                 let (a, b, _keep) = <$pair>::pair().await;
                 super::small_both_ways(a, b).await;
-            }
+            })
+}
 
-            #[async_std::test]
-            async fn exactly_the_maximum() {
+            #[test]
+            fn exactly_the_maximum() {
+    switchyard_rt::block_on(async {
                 let (a, b, _keep) = <$pair>::pair().await;
                 super::exactly_the_maximum(a, b).await;
-            }
+            })
+}
 
-            #[async_std::test]
-            async fn one_over_the_maximum_is_refused() {
+            #[test]
+            fn one_over_the_maximum_is_refused() {
+    switchyard_rt::block_on(async {
                 let (a, b, _keep) = <$pair>::pair().await;
                 super::one_over_the_maximum_is_refused(a, b).await;
-            }
+            })
+}
 
-            #[async_std::test]
-            async fn many_in_order() {
+            #[test]
+            fn many_in_order() {
+    switchyard_rt::block_on(async {
                 let (a, b, _keep) = <$pair>::pair().await;
                 super::many_in_order(a, b).await;
-            }
+            })
+}
 
-            #[async_std::test]
-            async fn typed_values() {
+            #[test]
+            fn typed_values() {
+    switchyard_rt::block_on(async {
                 let (a, b, _keep) = <$pair>::pair().await;
                 super::typed_values(a, b).await;
-            }
+            })
+}
 
-            #[async_std::test]
-            async fn concurrent_send_and_receive() {
+            #[test]
+            fn concurrent_send_and_receive() {
+    switchyard_rt::block_on(async {
                 let (a, b, _keep) = <$pair>::pair().await;
                 super::concurrent_send_and_receive(a, b).await;
-            }
+            })
+}
         }
     )*};
 }
@@ -377,17 +391,19 @@ scenarios! {
 }
 
 /// Stream transports only: messages far larger than a datagram.
-#[async_std::test]
-async fn tcp_carries_an_eight_mebibyte_message() {
-    use switchyard::frame::{Framed, LengthPrefixed};
-    let (a, b, _) = transports::TcpLengthPrefixed::pair().await;
-    let framing = LengthPrefixed::new(8 << 20);
-    let mut a = Framed::new(a.into_inner(), framing);
-    let mut b = Framed::new(b.into_inner(), framing);
-    let big: Bytes = (0..8u32 << 20).map(|i| (i % 253) as u8).collect();
-    let (sent, got) = futures::join!(a.send(big.clone()), recv(&mut b));
-    sent.unwrap();
-    assert!(got == big, "8 MiB message changed in transit");
+#[test]
+fn tcp_carries_an_eight_mebibyte_message() {
+    switchyard_rt::block_on(async {
+        use switchyard::frame::{Framed, LengthPrefixed};
+        let (a, b, _) = transports::TcpLengthPrefixed::pair().await;
+        let framing = LengthPrefixed::new(8 << 20);
+        let mut a = Framed::new(a.into_inner(), framing);
+        let mut b = Framed::new(b.into_inner(), framing);
+        let big: Bytes = (0..8u32 << 20).map(|i| (i % 253) as u8).collect();
+        let (sent, got) = futures::join!(a.send(big.clone()), recv(&mut b));
+        sent.unwrap();
+        assert!(got == big, "8 MiB message changed in transit");
+    })
 }
 
 /// Stream transports only: a peer that closes in the middle of a frame is
@@ -396,42 +412,46 @@ async fn tcp_carries_an_eight_mebibyte_message() {
 /// `switchyard-udp`.)
 mod peer_closes_mid_frame {
     use super::*;
-    use async_std::io::WriteExt;
+    use futures::io::AsyncWriteExt;
 
-    #[async_std::test]
-    async fn tcp_length_prefixed() {
-        let (a, mut b, _) = transports::TcpLengthPrefixed::pair().await;
-        let mut raw = a.into_inner();
-        raw.write_all(b"\x00\x00\x00\x10only seven").await.unwrap();
-        raw.shutdown(std::net::Shutdown::Both).unwrap();
-        let got = rt::timeout(Duration::from_secs(5), "receive", b.next())
-            .await
-            .unwrap();
-        assert!(
-            matches!(got, Some(Err(Error::UnexpectedEof { buffered: 14 }))),
-            "{got:?}"
-        );
-        assert!(b.next().await.is_none(), "the stream ends after the error");
+    #[test]
+    fn tcp_length_prefixed() {
+        switchyard_rt::block_on(async {
+            let (a, mut b, _) = transports::TcpLengthPrefixed::pair().await;
+            let mut raw = a.into_inner();
+            raw.write_all(b"\x00\x00\x00\x10only seven").await.unwrap();
+            raw.shutdown(std::net::Shutdown::Both).unwrap();
+            let got = rt::timeout(Duration::from_secs(5), "receive", b.next())
+                .await
+                .unwrap();
+            assert!(
+                matches!(got, Some(Err(Error::UnexpectedEof { buffered: 14 }))),
+                "{got:?}"
+            );
+            assert!(b.next().await.is_none(), "the stream ends after the error");
+        })
     }
 
-    #[async_std::test]
-    async fn tcp_announcing_more_than_the_maximum() {
-        let (a, mut b, _) = transports::TcpLengthPrefixed::pair().await;
-        let mut raw = a.into_inner();
-        raw.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
-        let got = rt::timeout(Duration::from_secs(5), "receive", b.next())
-            .await
-            .unwrap();
-        assert!(
-            matches!(
-                got,
-                Some(Err(Error::FrameTooLarge {
-                    size: 0xffff_ffff,
-                    max: MAX
-                }))
-            ),
-            "{got:?}"
-        );
-        assert!(b.next().await.is_none());
+    #[test]
+    fn tcp_announcing_more_than_the_maximum() {
+        switchyard_rt::block_on(async {
+            let (a, mut b, _) = transports::TcpLengthPrefixed::pair().await;
+            let mut raw = a.into_inner();
+            raw.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+            let got = rt::timeout(Duration::from_secs(5), "receive", b.next())
+                .await
+                .unwrap();
+            assert!(
+                matches!(
+                    got,
+                    Some(Err(Error::FrameTooLarge {
+                        size: 0xffff_ffff,
+                        max: MAX
+                    }))
+                ),
+                "{got:?}"
+            );
+            assert!(b.next().await.is_none());
+        })
     }
 }

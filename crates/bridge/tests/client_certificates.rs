@@ -67,88 +67,92 @@ async fn echo_through(
     }
 }
 
-#[async_std::test]
-async fn a_wss_listener_with_client_ca_lets_in_only_its_clients() {
-    let dir = support::temp_dir("mtls-listener");
-    let (server_cert, server_key) = support::self_signed(&dir);
-    let (ca_path, issuer) = ca(&dir, "clients-ca");
-    let (_, stranger) = ca(&dir, "other-ca");
-    let alice = client_cert(&dir, "alice", &issuer);
-    let mallory = client_cert(&dir, "mallory", &stranger);
-    let echo = support::tcp_echo().await;
+#[test]
+fn a_wss_listener_with_client_ca_lets_in_only_its_clients() {
+    switchyard_rt::block_on(async {
+        let dir = support::temp_dir("mtls-listener");
+        let (server_cert, server_key) = support::self_signed(&dir);
+        let (ca_path, issuer) = ca(&dir, "clients-ca");
+        let (_, stranger) = ca(&dir, "other-ca");
+        let alice = client_cert(&dir, "alice", &issuer);
+        let mallory = client_cert(&dir, "mallory", &stranger);
+        let echo = support::tcp_echo().await;
 
-    let listen = "wss://127.0.0.1:0/echo".parse().unwrap();
-    let listener = ListenerConfig::new(listen)
-        .tls(server_cert.clone(), server_key)
-        .client_ca(Some(ca_path))
-        .route(RouteConfig::new(
-            "/echo",
-            TargetSpec::Fixed(format!("tcp://{echo}").parse().unwrap()),
-        ));
-    let bridge = support::start(vec![listener]).await;
-    let url = format!("wss://localhost:{}/echo", bridge.addrs[0].port());
+        let listen = "wss://127.0.0.1:0/echo".parse().unwrap();
+        let listener = ListenerConfig::new(listen)
+            .tls(server_cert.clone(), server_key)
+            .client_ca(Some(ca_path))
+            .route(RouteConfig::new(
+                "/echo",
+                TargetSpec::Fixed(format!("tcp://{echo}").parse().unwrap()),
+            ));
+        let bridge = support::start(vec![listener]).await;
+        let url = format!("wss://localhost:{}/echo", bridge.addrs[0].port());
 
-    echo_through(&url, &server_cert, Some(&alice))
-        .await
-        .unwrap();
-    let without = echo_through(&url, &server_cert, None).await;
-    assert!(without.is_err(), "a client without a certificate got in");
-    let other = echo_through(&url, &server_cert, Some(&mallory)).await;
-    assert!(other.is_err(), "a certificate from another CA got in");
-    // Refused during the handshake: no session was begun for them.
-    assert_eq!(bridge.metrics.sessions_total(), 1);
-    let _ = std::fs::remove_dir_all(dir);
+        echo_through(&url, &server_cert, Some(&alice))
+            .await
+            .unwrap();
+        let without = echo_through(&url, &server_cert, None).await;
+        assert!(without.is_err(), "a client without a certificate got in");
+        let other = echo_through(&url, &server_cert, Some(&mallory)).await;
+        assert!(other.is_err(), "a certificate from another CA got in");
+        // Refused during the handshake: no session was begun for them.
+        assert_eq!(bridge.metrics.sessions_total(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    })
 }
 
-#[async_std::test]
-async fn a_route_presents_its_target_cert_to_a_wss_target() {
-    let dir = support::temp_dir("mtls-target");
-    let (server_cert, server_key) = support::self_signed(&dir);
-    let (ca_path, issuer) = ca(&dir, "bridge-ca");
-    let bridge_identity = client_cert(&dir, "bridge", &issuer);
-    // A wss:// echo service that wants a certificate from bridge-ca.
-    let tls =
-        switchyard_ws::server_tls_verifying_clients(&server_cert, &server_key, &ca_path).unwrap();
-    let router = Router::new().websocket("/echo", |mut conn, _| async move {
-        while let Some(Ok(msg)) = conn.next().await {
-            if conn.send(msg).await.is_err() {
-                break;
+#[test]
+fn a_route_presents_its_target_cert_to_a_wss_target() {
+    switchyard_rt::block_on(async {
+        let dir = support::temp_dir("mtls-target");
+        let (server_cert, server_key) = support::self_signed(&dir);
+        let (ca_path, issuer) = ca(&dir, "bridge-ca");
+        let bridge_identity = client_cert(&dir, "bridge", &issuer);
+        // A wss:// echo service that wants a certificate from bridge-ca.
+        let tls = switchyard_ws::server_tls_verifying_clients(&server_cert, &server_key, &ca_path)
+            .unwrap();
+        let router = Router::new().websocket("/echo", |mut conn, _| async move {
+            while let Some(Ok(msg)) = conn.next().await {
+                if conn.send(msg).await.is_err() {
+                    break;
+                }
             }
-        }
-    });
-    let service = WsServer::bind("127.0.0.1:0", WsServerConfig::default().tls(tls), router)
-        .await
-        .unwrap();
-    let target = format!(
-        "wss://localhost:{}/echo",
-        service.local_addr().unwrap().port()
-    );
-    async_std::task::spawn(service.serve());
+        });
+        let service = WsServer::bind("127.0.0.1:0", WsServerConfig::default().tls(tls), router)
+            .await
+            .unwrap();
+        let target = format!(
+            "wss://localhost:{}/echo",
+            service.local_addr().unwrap().port()
+        );
+        switchyard_rt::spawn(service.serve());
 
-    let route = |path: &str, cert: Option<(PathBuf, PathBuf)>| {
-        RouteConfig::new(path, TargetSpec::Fixed(target.parse().unwrap()))
-            .target_ca(Some(server_cert.clone()))
-            .target_cert(cert)
-    };
-    let listen = "ws://127.0.0.1:0/".parse().unwrap();
-    let listener = ListenerConfig::new(listen)
-        .route(route("/with", Some(bridge_identity)))
-        .route(route("/without", None));
-    let bridge = support::start(vec![listener]).await;
-    let addr = bridge.addrs[0];
+        let route = |path: &str, cert: Option<(PathBuf, PathBuf)>| {
+            RouteConfig::new(path, TargetSpec::Fixed(target.parse().unwrap()))
+                .target_ca(Some(server_cert.clone()))
+                .target_cert(cert)
+        };
+        let listen = "ws://127.0.0.1:0/".parse().unwrap();
+        let listener = ListenerConfig::new(listen)
+            .route(route("/with", Some(bridge_identity)))
+            .route(route("/without", None));
+        let bridge = support::start(vec![listener]).await;
+        let addr = bridge.addrs[0];
 
-    let mut client = switchyard_ws::connect(&format!("ws://{addr}/with"))
-        .await
-        .unwrap();
-    client.send(WsMessage::binary("mutual")).await.unwrap();
-    assert_eq!(
-        client.next().await.unwrap().unwrap(),
-        WsMessage::binary("mutual")
-    );
-    // Without the certificate the target refuses the bridge: 1014.
-    let (code, reason) =
-        support::blocking(move || support::raw_close_frame(addr, "/without")).await;
-    assert_eq!(code, 1014, "{reason}");
-    assert!(reason.contains("unreachable"), "{reason}");
-    let _ = std::fs::remove_dir_all(dir);
+        let mut client = switchyard_ws::connect(&format!("ws://{addr}/with"))
+            .await
+            .unwrap();
+        client.send(WsMessage::binary("mutual")).await.unwrap();
+        assert_eq!(
+            client.next().await.unwrap().unwrap(),
+            WsMessage::binary("mutual")
+        );
+        // Without the certificate the target refuses the bridge: 1014.
+        let (code, reason) =
+            support::blocking(move || support::raw_close_frame(addr, "/without")).await;
+        assert_eq!(code, 1014, "{reason}");
+        assert!(reason.contains("unreachable"), "{reason}");
+        let _ = std::fs::remove_dir_all(dir);
+    })
 }

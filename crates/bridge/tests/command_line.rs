@@ -107,15 +107,16 @@ fn mistakes_are_reported_plainly() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[async_std::test]
-async fn a_config_file_runs_several_routes_on_one_port() {
-    let (tcp, udp) = (support::tcp_echo().await, support::udp_echo().await);
-    let dir = support::temp_dir("cli-routes");
-    let file = dir.join("bridge.toml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
+#[test]
+fn a_config_file_runs_several_routes_on_one_port() {
+    switchyard_rt::block_on(async {
+        let (tcp, udp) = (support::tcp_echo().await, support::udp_echo().await);
+        let dir = support::temp_dir("cli-routes");
+        let file = dir.join("bridge.toml");
+        std::fs::write(
+            &file,
+            format!(
+                r#"
 [[listener]]
 listen = "ws://127.0.0.1:0"
 metrics = true
@@ -129,63 +130,66 @@ path = "/datagrams"
 target = "udp://{udp}"
 idle_timeout = 30
 "#
-        ),
-    )
-    .unwrap();
-    let bridge = process::ExampleServer::start_program(
-        &support::bridge_binary(),
-        &["--config", file.to_str().unwrap()],
-    );
-    for path in ["/stream", "/datagrams"] {
-        let mut client = switchyard_ws::connect(&format!("ws://{}{path}", bridge.addr))
-            .await
-            .unwrap();
-        client.send(path.into()).await.unwrap();
-        assert_eq!(
-            client.next().await.unwrap().unwrap(),
-            WsMessage::binary(path.as_bytes().to_vec())
+            ),
+        )
+        .unwrap();
+        let bridge = process::ExampleServer::start_program(
+            &support::bridge_binary(),
+            &["--config", file.to_str().unwrap()],
         );
-    }
-    // The startup log names every route and where it goes.
-    let log = bridge.log();
-    for route in [
-        format!("ws://{}/stream -> tcp://{tcp}", bridge.addr),
-        format!("ws://{}/datagrams -> udp://{udp}", bridge.addr),
-    ] {
-        assert!(log.contains(&route), "{route} not in\n{log}");
-    }
-    let addr = bridge.addr;
-    let health =
-        async_std::task::spawn_blocking(move || support::http_get(addr, "/healthz", "")).await;
-    assert!(
-        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
-        "{health}"
-    );
-    let _ = std::fs::remove_dir_all(dir);
+        for path in ["/stream", "/datagrams"] {
+            let mut client = switchyard_ws::connect(&format!("ws://{}{path}", bridge.addr))
+                .await
+                .unwrap();
+            client.send(path.into()).await.unwrap();
+            assert_eq!(
+                client.next().await.unwrap().unwrap(),
+                WsMessage::binary(path.as_bytes().to_vec())
+            );
+        }
+        // The startup log names every route and where it goes.
+        let log = bridge.log();
+        for route in [
+            format!("ws://{}/stream -> tcp://{tcp}", bridge.addr),
+            format!("ws://{}/datagrams -> udp://{udp}", bridge.addr),
+        ] {
+            assert!(log.contains(&route), "{route} not in\n{log}");
+        }
+        let addr = bridge.addr;
+        let health =
+            switchyard_rt::spawn_blocking(move || support::http_get(addr, "/healthz", "")).await;
+        assert!(
+            health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+            "{health}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    })
 }
 
-#[async_std::test]
-async fn a_tcp_listener_from_the_command_line_relays_to_its_target() {
-    let echo = support::tcp_echo().await;
-    let bridge = process::ExampleServer::start_program(
-        &support::bridge_binary(),
-        &["tcp://127.0.0.1:0", &format!("tcp://{echo}")],
-    );
-    let addr = bridge.addr;
-    let reply = support::blocking(move || {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.write_all(b"through tcp").unwrap();
-        stream.shutdown(std::net::Shutdown::Write).unwrap();
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).unwrap();
-        reply
+#[test]
+fn a_tcp_listener_from_the_command_line_relays_to_its_target() {
+    switchyard_rt::block_on(async {
+        let echo = support::tcp_echo().await;
+        let bridge = process::ExampleServer::start_program(
+            &support::bridge_binary(),
+            &["tcp://127.0.0.1:0", &format!("tcp://{echo}")],
+        );
+        let addr = bridge.addr;
+        let reply = support::blocking(move || {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream.write_all(b"through tcp").unwrap();
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut reply = String::new();
+            stream.read_to_string(&mut reply).unwrap();
+            reply
+        })
+        .await;
+        assert_eq!(reply, "through tcp", "{}", bridge.log());
+        let log = bridge.log();
+        let route = format!("tcp://{addr} -> tcp://{echo}");
+        assert!(log.contains(&route), "{route} not in\n{log}");
     })
-    .await;
-    assert_eq!(reply, "through tcp", "{}", bridge.log());
-    let log = bridge.log();
-    let route = format!("tcp://{addr} -> tcp://{echo}");
-    assert!(log.contains(&route), "{route} not in\n{log}");
 }
 
 async fn stops_cleanly_on(signal: &'static str) {
@@ -203,12 +207,12 @@ async fn stops_cleanly_on(signal: &'static str) {
         client.next().await.unwrap().unwrap(),
         WsMessage::binary("before")
     );
-    let reading = async_std::task::spawn(async move {
+    let reading = switchyard_rt::spawn(async move {
         while client.next().await.is_some() {}
         client.peer_close().map(|c| c.code)
     });
     let started = Instant::now();
-    let status = async_std::task::spawn_blocking(move || {
+    let status = switchyard_rt::spawn_blocking(move || {
         let status = bridge.signal_and_wait(signal, Duration::from_secs(8));
         (status, bridge.log())
     })
@@ -224,12 +228,16 @@ async fn stops_cleanly_on(signal: &'static str) {
     assert!(log.contains("shutting down"), "{log}");
 }
 
-#[async_std::test]
-async fn sigterm_closes_websockets_with_1001_and_exits() {
-    stops_cleanly_on("TERM").await;
+#[test]
+fn sigterm_closes_websockets_with_1001_and_exits() {
+    switchyard_rt::block_on(async {
+        stops_cleanly_on("TERM").await;
+    })
 }
 
-#[async_std::test]
-async fn sigint_does_the_same() {
-    stops_cleanly_on("INT").await;
+#[test]
+fn sigint_does_the_same() {
+    switchyard_rt::block_on(async {
+        stops_cleanly_on("INT").await;
+    })
 }

@@ -76,10 +76,12 @@ async fn pair(listen: Scheme, target: Scheme) {
 
 macro_rules! pairs {
     ($($name:ident: $listen:ident -> $target:ident,)*) => {$(
-        #[async_std::test]
-        async fn $name() {
+        #[test]
+        fn $name() {
+    switchyard_rt::block_on(async {
             pair(Scheme::$listen, Scheme::$target).await;
-        }
+        })
+}
     )*};
 }
 

@@ -28,84 +28,89 @@ while True:
     c.sendall(data)
 "#;
 
-#[async_std::test]
-async fn a_target_killed_mid_stream_is_reported_with_1014_every_time() {
-    for run in 0..5 {
-        let mut target = Command::new("python3")
-            .args(["-c", STREAMING_TARGET])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut port = String::new();
-        BufReader::new(target.stdout.take().unwrap())
-            .read_line(&mut port)
-            .unwrap();
-        let target_addr = format!("tcp://127.0.0.1:{}", port.trim());
-        let bridge = support::start(vec![support::listener(Scheme::Ws, "/s", &target_addr)]).await;
-        let addr = bridge.addrs[0];
-        let (code, reason) = async_std::task::spawn_blocking(move || {
-            let mut client = RawWs::connect(addr, "/s");
-            // The client streams too, into a target that does not read.
-            let mut writer = RawWs {
-                stream: client.stream.try_clone().unwrap(),
-            };
-            std::thread::spawn(move || {
-                let message = vec![7u8; 64 << 10];
-                while writer.write_frame(2, &message).is_ok() {}
-            });
-            let mut received = 0;
-            let killer = std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(300));
-                target.kill().unwrap();
-                target.wait().unwrap();
-            });
-            let close = client.read_until_close(&mut received).unwrap();
-            killer.join().unwrap();
-            assert!(received > 0, "nothing came from the target before it died");
-            close
-        })
-        .await;
-        assert_eq!(code, 1014, "run {run}: {reason}");
-        assert!(reason.contains("target failed"), "run {run}: {reason}");
-        bridge.shutdown.trigger();
-    }
+#[test]
+fn a_target_killed_mid_stream_is_reported_with_1014_every_time() {
+    switchyard_rt::block_on(async {
+        for run in 0..5 {
+            let mut target = Command::new("python3")
+                .args(["-c", STREAMING_TARGET])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("python3 runs");
+            let mut port = String::new();
+            BufReader::new(target.stdout.take().unwrap())
+                .read_line(&mut port)
+                .unwrap();
+            let target_addr = format!("tcp://127.0.0.1:{}", port.trim());
+            let bridge =
+                support::start(vec![support::listener(Scheme::Ws, "/s", &target_addr)]).await;
+            let addr = bridge.addrs[0];
+            let (code, reason) = switchyard_rt::spawn_blocking(move || {
+                let mut client = RawWs::connect(addr, "/s");
+                // The client streams too, into a target that does not read.
+                let mut writer = RawWs {
+                    stream: client.stream.try_clone().unwrap(),
+                };
+                std::thread::spawn(move || {
+                    let message = vec![7u8; 64 << 10];
+                    while writer.write_frame(2, &message).is_ok() {}
+                });
+                let mut received = 0;
+                let killer = std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(300));
+                    target.kill().unwrap();
+                    target.wait().unwrap();
+                });
+                let close = client.read_until_close(&mut received).unwrap();
+                killer.join().unwrap();
+                assert!(received > 0, "nothing came from the target before it died");
+                close
+            })
+            .await;
+            assert_eq!(code, 1014, "run {run}: {reason}");
+            assert!(reason.contains("target failed"), "run {run}: {reason}");
+            bridge.shutdown.trigger();
+        }
+    })
 }
 
-#[async_std::test]
-async fn a_client_that_breaks_the_protocol_gets_1002_and_its_target_is_closed_at_once() {
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+#[test]
+fn a_client_that_breaks_the_protocol_gets_1002_and_its_target_is_closed_at_once() {
+    switchyard_rt::block_on(async {
+        let listener = switchyard_rt::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let target = listener.local_addr().unwrap();
+        let bridge = support::start(vec![support::listener(
+            Scheme::Ws,
+            "/s",
+            &format!("tcp://{target}"),
+        )])
+        .await;
+        let addr = bridge.addrs[0];
+        let mut client = switchyard_rt::spawn_blocking(move || RawWs::connect(addr, "/s")).await;
+        let (mut accepted, _) = listener.accept().await.unwrap();
+        let broken = Instant::now();
+        let (code, _) = switchyard_rt::spawn_blocking(move || {
+            // Opcode 3 is reserved: a protocol violation.
+            client.write_frame(0x3, b"what is this").unwrap();
+            client.read_until_close(&mut 0).unwrap()
+        })
+        .await;
+        assert_eq!(code, 1002);
+        let mut buf = [0u8; 16];
+        let read = switchyard_rt::timeout(
+            Duration::from_secs(5),
+            "target end",
+            futures::io::AsyncReadExt::read(&mut accepted, &mut buf),
+        )
         .await
         .unwrap();
-    let target = listener.local_addr().unwrap();
-    let bridge = support::start(vec![support::listener(
-        Scheme::Ws,
-        "/s",
-        &format!("tcp://{target}"),
-    )])
-    .await;
-    let addr = bridge.addrs[0];
-    let mut client = async_std::task::spawn_blocking(move || RawWs::connect(addr, "/s")).await;
-    let (mut accepted, _) = listener.accept().await.unwrap();
-    let broken = Instant::now();
-    let (code, _) = async_std::task::spawn_blocking(move || {
-        // Opcode 3 is reserved: a protocol violation.
-        client.write_frame(0x3, b"what is this").unwrap();
-        client.read_until_close(&mut 0).unwrap()
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        assert!(
+            broken.elapsed() < Duration::from_millis(1000),
+            "the target stayed open {:?} after the client broke the protocol",
+            broken.elapsed()
+        );
     })
-    .await;
-    assert_eq!(code, 1002);
-    let mut buf = [0u8; 16];
-    let read = switchyard_rt::timeout(
-        Duration::from_secs(5),
-        "target end",
-        async_std::io::ReadExt::read(&mut accepted, &mut buf),
-    )
-    .await
-    .unwrap();
-    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-    assert!(
-        broken.elapsed() < Duration::from_millis(1000),
-        "the target stayed open {:?} after the client broke the protocol",
-        broken.elapsed()
-    );
 }

@@ -39,7 +39,7 @@ async fn chat_service() -> SocketAddr {
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
-    async_std::task::spawn(server.serve());
+    switchyard_rt::spawn(server.serve());
     addr
 }
 
@@ -80,43 +80,45 @@ async fn exit_status(mut child: Child) -> (std::process::ExitStatus, String, Str
     .await
 }
 
-#[async_std::test]
-async fn a_stdio_client_sends_lines_prints_messages_and_the_close() {
-    let service = chat_service().await;
-    let url = format!("ws://{service}/chat");
+#[test]
+fn a_stdio_client_sends_lines_prints_messages_and_the_close() {
+    switchyard_rt::block_on(async {
+        let service = chat_service().await;
+        let url = format!("ws://{service}/chat");
 
-    // Input ended by the terminal (Ctrl-D): a normal close, status 0.
-    let mut client = bridge(&["stdio", &url]);
-    client
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"one\ntwo\n")
-        .unwrap();
-    let (status, out, err) = exit_status(client).await;
-    assert_eq!(out, "got: one\ngot: two\n", "{err}");
-    assert!(status.success(), "{status:?}\n{err}");
-    assert!(err.contains(&format!("closed by {url}: 1000")), "{err}");
+        // Input ended by the terminal (Ctrl-D): a normal close, status 0.
+        let mut client = bridge(&["stdio", &url]);
+        client
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"one\ntwo\n")
+            .unwrap();
+        let (status, out, err) = exit_status(client).await;
+        assert_eq!(out, "got: one\ngot: two\n", "{err}");
+        assert!(status.success(), "{status:?}\n{err}");
+        assert!(err.contains(&format!("closed by {url}: 1000")), "{err}");
 
-    // The service closes with its own code and reason: printed, status 1.
-    let mut client = bridge(&["stdio", &url]);
-    let mut stdin = client.stdin.take().unwrap();
-    stdin.write_all(b"three\nbye\n").unwrap();
-    let (status, out, err) = exit_status(client).await;
-    drop(stdin);
-    assert_eq!(out, "got: three\n", "{err}");
-    assert!(
-        err.contains(&format!("closed by {url}: 4000 done")),
-        "{err}"
-    );
-    assert_eq!(status.code(), Some(1), "{err}");
+        // The service closes with its own code and reason: printed, status 1.
+        let mut client = bridge(&["stdio", &url]);
+        let mut stdin = client.stdin.take().unwrap();
+        stdin.write_all(b"three\nbye\n").unwrap();
+        let (status, out, err) = exit_status(client).await;
+        drop(stdin);
+        assert_eq!(out, "got: three\n", "{err}");
+        assert!(
+            err.contains(&format!("closed by {url}: 4000 done")),
+            "{err}"
+        );
+        assert_eq!(status.code(), Some(1), "{err}");
 
-    // Nothing there: said so, status 1.
-    let closed = support::closed_port();
-    let client = bridge(&["stdio", &format!("ws://{closed}/chat")]);
-    let (status, _, err) = exit_status(client).await;
-    assert!(err.contains("unreachable"), "{err}");
-    assert_eq!(status.code(), Some(1), "{err}");
+        // Nothing there: said so, status 1.
+        let closed = support::closed_port();
+        let client = bridge(&["stdio", &format!("ws://{closed}/chat")]);
+        let (status, _, err) = exit_status(client).await;
+        assert!(err.contains("unreachable"), "{err}");
+        assert_eq!(status.code(), Some(1), "{err}");
+    })
 }
 
 /// Reads stderr lines until `listening on ws://ADDR`; the address. (The
@@ -135,69 +137,71 @@ fn listening_addr(stderr: &mut BufReader<ChildStderr>) -> SocketAddr {
     }
 }
 
-#[async_std::test]
-async fn a_websocket_listener_serves_one_session_at_a_time_to_stdio() {
-    let mut server = bridge(&["ws://127.0.0.1:0/", "stdio"]);
-    let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let addr = listening_addr(&mut stderr);
-    let mut stdin = server.stdin.take().unwrap();
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+#[test]
+fn a_websocket_listener_serves_one_session_at_a_time_to_stdio() {
+    switchyard_rt::block_on(async {
+        let mut server = bridge(&["ws://127.0.0.1:0/", "stdio"]);
+        let mut stderr = BufReader::new(server.stderr.take().unwrap());
+        let addr = listening_addr(&mut stderr);
+        let mut stdin = server.stdin.take().unwrap();
+        let mut stdout = BufReader::new(server.stdout.take().unwrap());
 
-    let mut client = switchyard_ws::connect(&format!("ws://{addr}/"))
-        .await
-        .unwrap();
-    client.send("from the browser".into()).await.unwrap();
-    let (line, mut stdout) = support::blocking(move || {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        (line, stdout)
-    })
-    .await;
-    assert_eq!(line, "from the browser\n");
-    stdin.write_all(b"from the terminal\n").unwrap();
-    assert_eq!(
-        client.next().await.unwrap().unwrap(),
-        WsMessage::binary("from the terminal")
-    );
-    // The terminal is taken: a second client is refused.
-    let second = support::blocking(move || support::upgrade_status(addr, "/", "")).await;
-    assert_eq!(support::status(&second), 503, "{second}");
+        let mut client = switchyard_ws::connect(&format!("ws://{addr}/"))
+            .await
+            .unwrap();
+        client.send("from the browser".into()).await.unwrap();
+        let (line, mut stdout) = support::blocking(move || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            (line, stdout)
+        })
+        .await;
+        assert_eq!(line, "from the browser\n");
+        stdin.write_all(b"from the terminal\n").unwrap();
+        assert_eq!(
+            client.next().await.unwrap().unwrap(),
+            WsMessage::binary("from the terminal")
+        );
+        // The terminal is taken: a second client is refused.
+        let second = support::blocking(move || support::upgrade_status(addr, "/", "")).await;
+        assert_eq!(support::status(&second), 503, "{second}");
 
-    // Once the first has gone, the next session has the terminal, and no
-    // line typed is lost between them.
-    client.close(1000, "").await.unwrap();
-    while client.next().await.is_some() {}
-    stdin.write_all(b"typed between sessions\n").unwrap();
-    let url = format!("ws://{addr}/");
-    let mut next = None;
-    for _ in 0..100 {
-        match switchyard_ws::connect(&url).await {
-            Ok(conn) => {
-                next = Some(conn);
-                break;
+        // Once the first has gone, the next session has the terminal, and no
+        // line typed is lost between them.
+        client.close(1000, "").await.unwrap();
+        while client.next().await.is_some() {}
+        stdin.write_all(b"typed between sessions\n").unwrap();
+        let url = format!("ws://{addr}/");
+        let mut next = None;
+        for _ in 0..100 {
+            match switchyard_ws::connect(&url).await {
+                Ok(conn) => {
+                    next = Some(conn);
+                    break;
+                }
+                // 503 while the first session is still ending.
+                Err(_) => switchyard_rt::sleep(std::time::Duration::from_millis(50)).await,
             }
-            // 503 while the first session is still ending.
-            Err(_) => async_std::task::sleep(std::time::Duration::from_millis(50)).await,
         }
-    }
-    let mut next = next.expect("a second session");
-    assert_eq!(
-        next.next().await.unwrap().unwrap(),
-        WsMessage::binary("typed between sessions")
-    );
-    stdin.write_all(b"and after\n").unwrap();
-    assert_eq!(
-        next.next().await.unwrap().unwrap(),
-        WsMessage::binary("and after")
-    );
-    next.send("back again".into()).await.unwrap();
-    let line = support::blocking(move || {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        line
+        let mut next = next.expect("a second session");
+        assert_eq!(
+            next.next().await.unwrap().unwrap(),
+            WsMessage::binary("typed between sessions")
+        );
+        stdin.write_all(b"and after\n").unwrap();
+        assert_eq!(
+            next.next().await.unwrap().unwrap(),
+            WsMessage::binary("and after")
+        );
+        next.send("back again".into()).await.unwrap();
+        let line = support::blocking(move || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            line
+        })
+        .await;
+        assert_eq!(line, "back again\n");
+        let _ = server.kill();
+        let _ = server.wait();
     })
-    .await;
-    assert_eq!(line, "back again\n");
-    let _ = server.kill();
-    let _ = server.wait();
 }

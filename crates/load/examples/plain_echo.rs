@@ -1,5 +1,5 @@
-//! A TCP echo server with no framing layer at all: async-std's `io::copy`
-//! per connection. The baseline `bench/compare.sh` measures switchyard's
+//! A TCP echo server with no framing layer at all: `futures::io::copy` per
+//! connection, on switchyard-rt's sockets (whichever runtime runs). The baseline `bench/compare.sh` measures switchyard's
 //! framed echo against (scenario 5, the cost of framing).
 //!
 //! ```text
@@ -10,21 +10,21 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:7010".into());
-    async_std::task::block_on(async {
-        let listener = async_std::net::TcpListener::bind(&addr).await?;
+    switchyard_rt::block_on(async {
+        let listener = switchyard_rt::net::TcpListener::bind(addr).await?;
         println!("listening on {}", listener.local_addr()?);
         loop {
             let (stream, _) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(_) => {
-                    async_std::task::sleep(std::time::Duration::from_millis(10)).await;
+                    switchyard_rt::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 }
             };
             let _ = stream.set_nodelay(true);
-            async_std::task::spawn(async move {
+            switchyard_rt::spawn(async move {
                 let (mut reader, mut writer) = (stream.clone(), stream);
-                let _ = async_std::io::copy(&mut reader, &mut writer).await;
+                let _ = futures::io::copy(&mut reader, &mut writer).await;
             });
         }
     })

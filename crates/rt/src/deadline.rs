@@ -13,7 +13,7 @@ use crate::Timer;
 /// deadline moves earlier than where it is set, or after it fires early.
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use std::time::{Duration, Instant};
 /// use switchyard_rt::Deadline;
 ///

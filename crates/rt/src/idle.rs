@@ -17,12 +17,12 @@ use crate::Deadline;
 /// Activity costs a clock read, not a timer re-arm (see [`Deadline`]).
 ///
 /// ```
-/// # async_std::task::block_on(async {
+/// # switchyard_rt::block_on(async {
 /// use std::time::Duration;
 /// use futures::io::AsyncReadExt;
 /// use switchyard_rt::IdleTimeout;
 ///
-/// let (silent, _keep_open) = async_std::os::unix::net::UnixStream::pair()?;
+/// let (silent, _keep_open) = switchyard_rt::net::UnixStream::pair()?;
 /// let mut idle = IdleTimeout::new(silent, Duration::from_millis(20));
 /// let err = idle.read(&mut [0u8; 16]).await.unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);

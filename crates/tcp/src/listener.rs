@@ -40,7 +40,7 @@ impl TcpListener {
     pub async fn bind(addr: impl Into<Address>) -> io::Result<Self> {
         let addrs = addr.into().resolve().await?;
         Ok(Self {
-            inner: RuntimeTcpListener::bind(addrs.as_slice())?,
+            inner: RuntimeTcpListener::bind(addrs.as_slice()).await?,
         })
     }
 

@@ -134,7 +134,7 @@ impl Server {
     /// Binds a listener on `addr` (the first of its addresses that binds).
     pub async fn bind(addr: impl Into<Address>, config: ServerConfig) -> io::Result<Self> {
         let addrs = addr.into().resolve().await?;
-        let listener = TcpListener::bind(addrs.as_slice())?;
+        let listener = TcpListener::bind(addrs.as_slice()).await?;
         Ok(Self {
             listener,
             config,

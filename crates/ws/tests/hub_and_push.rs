@@ -24,7 +24,7 @@ async fn start(hub: &Hub, config: PushConfig) -> SocketAddr {
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
-    async_std::task::spawn(server.serve());
+    switchyard_rt::spawn(server.serve());
     addr
 }
 
@@ -64,180 +64,190 @@ async fn nothing_arrives(conn: &mut WsConnection<ClientIo>) {
     assert!(got.is_err(), "an unexpected message: {got:?}");
 }
 
-#[async_std::test]
-async fn a_push_reaches_exactly_the_topics_subscribers() {
-    let hub = Hub::new(HubConfig::default());
-    let addr = start(&hub, PushConfig::default()).await;
-    let mut news = subscriber(addr, "?topics=news").await;
-    let mut sport = subscriber(addr, "?topics=sport").await;
-    let mut default = subscriber(addr, "").await;
-    wait_for_subscribers(&hub, "news", 1).await;
-    wait_for_subscribers(&hub, "sport", 1).await;
-    wait_for_subscribers(&hub, "default", 1).await;
+#[test]
+fn a_push_reaches_exactly_the_topics_subscribers() {
+    switchyard_rt::block_on(async {
+        let hub = Hub::new(HubConfig::default());
+        let addr = start(&hub, PushConfig::default()).await;
+        let mut news = subscriber(addr, "?topics=news").await;
+        let mut sport = subscriber(addr, "?topics=sport").await;
+        let mut default = subscriber(addr, "").await;
+        wait_for_subscribers(&hub, "news", 1).await;
+        wait_for_subscribers(&hub, "sport", 1).await;
+        wait_for_subscribers(&hub, "default", 1).await;
 
-    let r = post(addr, "/push/news", "extra! extra!", "");
-    assert_eq!(status(&r), 200);
-    assert!(r.contains("\"delivered\":1,"), "{r}");
-    assert_eq!(news.next().await.unwrap().unwrap(), "extra! extra!".into());
-    nothing_arrives(&mut sport).await;
-    nothing_arrives(&mut default).await;
+        let r = post(addr, "/push/news", "extra! extra!", "");
+        assert_eq!(status(&r), 200);
+        assert!(r.contains("\"delivered\":1,"), "{r}");
+        assert_eq!(news.next().await.unwrap().unwrap(), "extra! extra!".into());
+        nothing_arrives(&mut sport).await;
+        nothing_arrives(&mut default).await;
 
-    assert!(post(addr, "/push", "to everyone on default", "").contains("\"delivered\":1,"));
-    assert_eq!(
-        default.next().await.unwrap().unwrap(),
-        "to everyone on default".into()
-    );
-    nothing_arrives(&mut news).await;
+        assert!(post(addr, "/push", "to everyone on default", "").contains("\"delivered\":1,"));
+        assert_eq!(
+            default.next().await.unwrap().unwrap(),
+            "to everyone on default".into()
+        );
+        nothing_arrives(&mut news).await;
 
-    // One connection, several topics.
-    sport.send("{\"subscribe\":\"news\"}".into()).await.unwrap();
-    wait_for_subscribers(&hub, "news", 2).await;
-    assert!(post(addr, "/push/news", "second", "").contains("\"delivered\":2,"));
-    assert_eq!(news.next().await.unwrap().unwrap(), "second".into());
-    assert_eq!(sport.next().await.unwrap().unwrap(), "second".into());
+        // One connection, several topics.
+        sport.send("{\"subscribe\":\"news\"}".into()).await.unwrap();
+        wait_for_subscribers(&hub, "news", 2).await;
+        assert!(post(addr, "/push/news", "second", "").contains("\"delivered\":2,"));
+        assert_eq!(news.next().await.unwrap().unwrap(), "second".into());
+        assert_eq!(sport.next().await.unwrap().unwrap(), "second".into());
 
-    sport
-        .send("{\"subscribe\":\"bad topic!\"}".into())
-        .await
-        .unwrap();
-    assert_eq!(
-        sport.next().await.unwrap().unwrap(),
-        "{\"error\":\"invalid topic name\"}".into()
-    );
-    assert_eq!(status(&post(addr, "/push/bad%20topic", "x", "")), 400);
-    assert!(post(addr, "/push/nobody", "x", "").contains("\"delivered\":0,"));
-}
-
-#[async_std::test]
-async fn a_configured_token_is_required_to_push() {
-    let hub = Hub::new(HubConfig::default());
-    let addr = start(&hub, PushConfig::default().token("s3cret")).await;
-    let missing = post(addr, "/push", "x", "");
-    assert_eq!(status(&missing), 401);
-    assert!(missing.contains("www-authenticate: Bearer"), "{missing}");
-    assert_eq!(
-        status(&post(addr, "/push", "x", "Authorization: Bearer wrong\r\n")),
-        401
-    );
-    assert_eq!(
-        status(&post(
-            addr,
-            "/push",
-            "x",
-            "Authorization: Bearer s3cret\r\n"
-        )),
-        200
-    );
-}
-
-#[async_std::test]
-async fn a_slow_consumer_is_cut_off_with_1008_while_a_fast_one_gets_everything_in_order() {
-    let hub = Hub::new(HubConfig::default().queue_messages(16));
-    let config = PushConfig::default().close_timeout(Duration::from_secs(5));
-    let addr = start(&hub, config).await;
-    let mut fast = subscriber(addr, "?topics=t").await;
-    // The slow consumer completes the handshake and then reads nothing.
-    let mut slow = TcpStream::connect(addr).unwrap();
-    slow.write_all(
-        upgrade_request(addr, "")
-            .replace("/ws", "/ws?topics=t")
-            .as_bytes(),
-    )
-    .unwrap();
-    wait_for_subscribers(&hub, "t", 2).await;
-
-    const BATCH: u32 = 8;
-    let payload = vec![b'x'; 4096];
-    let mut sent = 0u32;
-    while hub.stats().slow_disconnects == 0 {
-        assert!(sent < 20_000, "the slow consumer was never cut off");
-        for _ in 0..BATCH {
-            let mut msg = sent.to_string().into_bytes();
-            msg.push(b' ');
-            msg.extend_from_slice(&payload);
-            hub.publish("t", msg.into()).await.unwrap();
-            sent += 1;
-        }
-        for i in sent - BATCH..sent {
-            let msg = fast.next().await.unwrap().unwrap();
-            assert!(
-                msg.starts_with(format!("{i} ").as_bytes()),
-                "message {i} out of order"
-            );
-        }
-    }
-    assert_eq!(hub.subscribers("t"), 1, "only the slow consumer is gone");
-
-    // Reading now lets the server's close frame out: 1008 "slow consumer".
-    let tail = async_std::task::spawn_blocking(move || {
-        slow.set_read_timeout(Some(Duration::from_secs(10)))
+        sport
+            .send("{\"subscribe\":\"bad topic!\"}".into())
+            .await
             .unwrap();
-        let mut all = Vec::new();
-        let _ = slow.read_to_end(&mut all);
-        all
+        assert_eq!(
+            sport.next().await.unwrap().unwrap(),
+            "{\"error\":\"invalid topic name\"}".into()
+        );
+        assert_eq!(status(&post(addr, "/push/bad%20topic", "x", "")), 400);
+        assert!(post(addr, "/push/nobody", "x", "").contains("\"delivered\":0,"));
     })
-    .await;
-    let close = [&[0x88, 0x0f, 0x03, 0xf0][..], b"slow consumer"].concat();
-    assert!(
-        tail.windows(close.len()).any(|w| w == close),
-        "no 1008 close frame"
-    );
+}
 
-    // The fast subscriber still receives.
-    hub.publish("t", "after".into()).await.unwrap();
-    assert_eq!(fast.next().await.unwrap().unwrap(), "after".into());
+#[test]
+fn a_configured_token_is_required_to_push() {
+    switchyard_rt::block_on(async {
+        let hub = Hub::new(HubConfig::default());
+        let addr = start(&hub, PushConfig::default().token("s3cret")).await;
+        let missing = post(addr, "/push", "x", "");
+        assert_eq!(status(&missing), 401);
+        assert!(missing.contains("www-authenticate: Bearer"), "{missing}");
+        assert_eq!(
+            status(&post(addr, "/push", "x", "Authorization: Bearer wrong\r\n")),
+            401
+        );
+        assert_eq!(
+            status(&post(
+                addr,
+                "/push",
+                "x",
+                "Authorization: Bearer s3cret\r\n"
+            )),
+            200
+        );
+    })
+}
+
+#[test]
+fn a_slow_consumer_is_cut_off_with_1008_while_a_fast_one_gets_everything_in_order() {
+    switchyard_rt::block_on(async {
+        let hub = Hub::new(HubConfig::default().queue_messages(16));
+        let config = PushConfig::default().close_timeout(Duration::from_secs(5));
+        let addr = start(&hub, config).await;
+        let mut fast = subscriber(addr, "?topics=t").await;
+        // The slow consumer completes the handshake and then reads nothing.
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(
+            upgrade_request(addr, "")
+                .replace("/ws", "/ws?topics=t")
+                .as_bytes(),
+        )
+        .unwrap();
+        wait_for_subscribers(&hub, "t", 2).await;
+
+        const BATCH: u32 = 8;
+        let payload = vec![b'x'; 4096];
+        let mut sent = 0u32;
+        while hub.stats().slow_disconnects == 0 {
+            assert!(sent < 20_000, "the slow consumer was never cut off");
+            for _ in 0..BATCH {
+                let mut msg = sent.to_string().into_bytes();
+                msg.push(b' ');
+                msg.extend_from_slice(&payload);
+                hub.publish("t", msg.into()).await.unwrap();
+                sent += 1;
+            }
+            for i in sent - BATCH..sent {
+                let msg = fast.next().await.unwrap().unwrap();
+                assert!(
+                    msg.starts_with(format!("{i} ").as_bytes()),
+                    "message {i} out of order"
+                );
+            }
+        }
+        assert_eq!(hub.subscribers("t"), 1, "only the slow consumer is gone");
+
+        // Reading now lets the server's close frame out: 1008 "slow consumer".
+        let tail = switchyard_rt::spawn_blocking(move || {
+            slow.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut all = Vec::new();
+            let _ = slow.read_to_end(&mut all);
+            all
+        })
+        .await;
+        let close = [&[0x88, 0x0f, 0x03, 0xf0][..], b"slow consumer"].concat();
+        assert!(
+            tail.windows(close.len()).any(|w| w == close),
+            "no 1008 close frame"
+        );
+
+        // The fast subscriber still receives.
+        hub.publish("t", "after".into()).await.unwrap();
+        assert_eq!(fast.next().await.unwrap().unwrap(), "after".into());
+    })
 }
 
 /// The reproduction from issue 10: a body that is not UTF-8, pushed to a
 /// topic with two subscribers, used to disconnect both (without a close
 /// frame) and report them as delivered.
-#[async_std::test]
-async fn a_push_that_is_not_text_is_refused_once_and_every_subscriber_stays() {
-    let hub = Hub::new(HubConfig::default().max_message(64));
-    let addr = start(&hub, PushConfig::default()).await;
-    let mut first = subscriber(addr, "").await;
-    let mut second = subscriber(addr, "").await;
-    wait_for_subscribers(&hub, "default", 2).await;
+#[test]
+fn a_push_that_is_not_text_is_refused_once_and_every_subscriber_stays() {
+    switchyard_rt::block_on(async {
+        let hub = Hub::new(HubConfig::default().max_message(64));
+        let addr = start(&hub, PushConfig::default()).await;
+        let mut first = subscriber(addr, "").await;
+        let mut second = subscriber(addr, "").await;
+        wait_for_subscribers(&hub, "default", 2).await;
 
-    let refused = post_bytes(addr, "/push", b"\xff\xfe bad", "");
-    assert_eq!(status(&refused), 400, "{refused}");
-    assert!(refused.contains("not UTF-8 text"), "{refused}");
-    let too_large = post(addr, "/push", &"x".repeat(65), "");
-    assert_eq!(status(&too_large), 413, "{too_large}");
-    assert!(too_large.contains("over the 64-byte limit"), "{too_large}");
+        let refused = post_bytes(addr, "/push", b"\xff\xfe bad", "");
+        assert_eq!(status(&refused), 400, "{refused}");
+        assert!(refused.contains("not UTF-8 text"), "{refused}");
+        let too_large = post(addr, "/push", &"x".repeat(65), "");
+        assert_eq!(status(&too_large), 413, "{too_large}");
+        assert!(too_large.contains("over the 64-byte limit"), "{too_large}");
 
-    let after = post(addr, "/push", "after", "");
-    assert!(after.contains("\"delivered\":2"), "{after}");
-    assert_eq!(first.next().await.unwrap().unwrap(), "after".into());
-    assert_eq!(second.next().await.unwrap().unwrap(), "after".into());
-    assert_eq!(hub.subscribers("default"), 2);
+        let after = post(addr, "/push", "after", "");
+        assert!(after.contains("\"delivered\":2"), "{after}");
+        assert_eq!(first.next().await.unwrap().unwrap(), "after".into());
+        assert_eq!(second.next().await.unwrap().unwrap(), "after".into());
+        assert_eq!(hub.subscribers("default"), 2);
+    })
 }
 
 /// A message one subscriber's connection refuses (over its own limit, set
 /// lower than the hub's) is skipped for that subscriber, which stays and
 /// receives the next one.
-#[async_std::test]
-async fn a_message_a_subscriber_cannot_take_is_skipped_not_the_end_of_it() {
-    let hub = Hub::new(HubConfig::default());
-    let small = Router::new().websocket(
-        "/ws",
-        subscriber_handler(hub.clone(), PushConfig::default()),
-    );
-    let config = WsServerConfig::default().max_message(16);
-    let server = WsServer::bind("127.0.0.1:0", config, small).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    async_std::task::spawn(server.serve());
-    let mut client = subscriber(addr, "").await;
-    wait_for_subscribers(&hub, "default", 1).await;
-    let delivered = |r: Result<switchyard_ws::PublishReceipt, _>| r.map(|r| r.delivered);
-    assert_eq!(
-        delivered(hub.publish("default", "x".repeat(17).into()).await),
-        Ok(Some(1))
-    );
-    assert_eq!(
-        delivered(hub.publish("default", "fits".into()).await),
-        Ok(Some(1))
-    );
-    assert_eq!(client.next().await.unwrap().unwrap(), "fits".into());
-    assert_eq!(hub.subscribers("default"), 1);
+#[test]
+fn a_message_a_subscriber_cannot_take_is_skipped_not_the_end_of_it() {
+    switchyard_rt::block_on(async {
+        let hub = Hub::new(HubConfig::default());
+        let small = Router::new().websocket(
+            "/ws",
+            subscriber_handler(hub.clone(), PushConfig::default()),
+        );
+        let config = WsServerConfig::default().max_message(16);
+        let server = WsServer::bind("127.0.0.1:0", config, small).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        switchyard_rt::spawn(server.serve());
+        let mut client = subscriber(addr, "").await;
+        wait_for_subscribers(&hub, "default", 1).await;
+        let delivered = |r: Result<switchyard_ws::PublishReceipt, _>| r.map(|r| r.delivered);
+        assert_eq!(
+            delivered(hub.publish("default", "x".repeat(17).into()).await),
+            Ok(Some(1))
+        );
+        assert_eq!(
+            delivered(hub.publish("default", "fits".into()).await),
+            Ok(Some(1))
+        );
+        assert_eq!(client.next().await.unwrap().unwrap(), "fits".into());
+        assert_eq!(hub.subscribers("default"), 1);
+    })
 }

@@ -8,17 +8,17 @@ mod support;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use async_std::io::WriteExt;
+use futures::io::AsyncWriteExt;
 use futures::{SinkExt, StreamExt};
 use switchyard_ws::WsServerConfig;
 
 /// A connection to `addr` from `source` (any port), as a blocking socket
 /// turned async.
-fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> async_std::net::TcpStream {
+fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> switchyard_rt::net::TcpStream {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     socket.bind(&SocketAddr::from((source, 0)).into()).unwrap();
     socket.connect(&addr.into()).unwrap();
-    async_std::net::TcpStream::from(std::net::TcpStream::from(socket))
+    switchyard_rt::net::TcpStream::from_std(std::net::TcpStream::from(socket)).unwrap()
 }
 
 /// Opens `n` connections, from 127.0.0.2 and up when `many_sources` (else
@@ -28,7 +28,7 @@ async fn slowloris(
     addr: SocketAddr,
     n: usize,
     many_sources: bool,
-) -> Vec<async_std::net::TcpStream> {
+) -> Vec<switchyard_rt::net::TcpStream> {
     let mut held = Vec::new();
     for i in 0..n {
         let source = if many_sources {
@@ -44,13 +44,14 @@ async fn slowloris(
 }
 
 /// How many of `held` the server has closed (after a moment).
-async fn closed_by_server(held: &mut [async_std::net::TcpStream]) -> usize {
-    async_std::task::sleep(Duration::from_millis(300)).await;
+async fn closed_by_server(held: &mut [switchyard_rt::net::TcpStream]) -> usize {
+    switchyard_rt::sleep(Duration::from_millis(300)).await;
     let mut closed = 0;
     for stream in held {
         let mut byte = [0u8; 1];
-        let read = async_std::io::ReadExt::read(stream, &mut byte);
-        if let Ok(Ok(0) | Err(_)) = async_std::future::timeout(Duration::from_millis(5), read).await
+        let read = futures::io::AsyncReadExt::read(stream, &mut byte);
+        if let Ok(Ok(0) | Err(_)) =
+            switchyard_rt::timeout(Duration::from_millis(5), "a read", read).await
         {
             closed += 1;
         }
@@ -59,11 +60,11 @@ async fn closed_by_server(held: &mut [async_std::net::TcpStream]) -> usize {
 }
 
 /// Keeps `held` trickling one header byte every 200 ms for 10 s.
-fn trickle(mut held: Vec<async_std::net::TcpStream>) -> async_std::task::JoinHandle<()> {
-    async_std::task::spawn(async move {
+fn trickle(mut held: Vec<switchyard_rt::net::TcpStream>) -> switchyard_rt::JoinHandle<()> {
+    switchyard_rt::spawn(async move {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            async_std::task::sleep(Duration::from_millis(200)).await;
+            switchyard_rt::sleep(Duration::from_millis(200)).await;
             for stream in &mut held {
                 let _ = stream.write_all(b"a").await;
             }
@@ -85,41 +86,45 @@ async fn served_within_a_second(addr: SocketAddr) {
     assert!(started.elapsed() < Duration::from_secs(1));
 }
 
-#[async_std::test]
-async fn slowloris_from_many_addresses_is_held_to_the_handshake_budget() {
-    let config = WsServerConfig::default()
-        .max_connections(100)
-        .max_handshakes(50);
-    let addr = support::start(config).await;
-    let mut held = slowloris(addr, 200, true).await;
-    // Each address has one connection: the budget of 50 unfinished
-    // handshakes is what drops the oldest.
-    let closed = closed_by_server(&mut held).await;
-    assert!(closed >= 150 - 16, "only {closed} of 200 were dropped");
-    let trickling = trickle(held);
-    for _ in 0..3 {
-        served_within_a_second(addr).await;
-    }
-    drop(trickling);
+#[test]
+fn slowloris_from_many_addresses_is_held_to_the_handshake_budget() {
+    switchyard_rt::block_on(async {
+        let config = WsServerConfig::default()
+            .max_connections(100)
+            .max_handshakes(50);
+        let addr = support::start(config).await;
+        let mut held = slowloris(addr, 200, true).await;
+        // Each address has one connection: the budget of 50 unfinished
+        // handshakes is what drops the oldest.
+        let closed = closed_by_server(&mut held).await;
+        assert!(closed >= 150 - 16, "only {closed} of 200 were dropped");
+        let trickling = trickle(held);
+        for _ in 0..3 {
+            served_within_a_second(addr).await;
+        }
+        drop(trickling);
+    })
 }
 
-#[async_std::test]
-async fn slowloris_from_one_address_is_held_to_its_own_cap() {
-    let config = WsServerConfig::default()
-        .max_connections(100)
-        .max_handshakes_per_ip(10);
-    let addr = support::start(config).await;
-    let mut first = slowloris(addr, 100, false).await;
-    // A burst from one address is left alone at first (real clients behind
-    // one address finish within a second); once they have waited that
-    // long, each newcomer from the address drops one of its oldest.
-    async_std::task::sleep(Duration::from_millis(1100)).await;
-    let second = slowloris(addr, 100, false).await;
-    let closed = closed_by_server(&mut first).await;
-    assert!(closed >= 90, "only {closed} of the first 100 were dropped");
-    let trickling = trickle([first, second].concat());
-    for _ in 0..3 {
-        served_within_a_second(addr).await;
-    }
-    drop(trickling);
+#[test]
+fn slowloris_from_one_address_is_held_to_its_own_cap() {
+    switchyard_rt::block_on(async {
+        let config = WsServerConfig::default()
+            .max_connections(100)
+            .max_handshakes_per_ip(10);
+        let addr = support::start(config).await;
+        let mut first = slowloris(addr, 100, false).await;
+        // A burst from one address is left alone at first (real clients behind
+        // one address finish within a second); once they have waited that
+        // long, each newcomer from the address drops one of its oldest.
+        switchyard_rt::sleep(Duration::from_millis(1100)).await;
+        let second = slowloris(addr, 100, false).await;
+        let closed = closed_by_server(&mut first).await;
+        assert!(closed >= 90, "only {closed} of the first 100 were dropped");
+        let trickling = trickle([first, second].concat());
+        for _ in 0..3 {
+            served_within_a_second(addr).await;
+        }
+        drop(trickling);
+    })
 }

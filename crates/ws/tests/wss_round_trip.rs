@@ -23,46 +23,50 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-#[async_std::test]
-async fn a_wss_round_trip_with_a_self_signed_certificate() {
-    let dir = temp_dir("wss-ok");
-    let (cert, key) = self_signed(&dir);
-    let addr =
-        support::start(WsServerConfig::default().tls(server_tls(&cert, &key).unwrap())).await;
-    let url = format!("wss://localhost:{}/ws", addr.port());
+#[test]
+fn a_wss_round_trip_with_a_self_signed_certificate() {
+    switchyard_rt::block_on(async {
+        let dir = temp_dir("wss-ok");
+        let (cert, key) = self_signed(&dir);
+        let addr =
+            support::start(WsServerConfig::default().tls(server_tls(&cert, &key).unwrap())).await;
+        let url = format!("wss://localhost:{}/ws", addr.port());
 
-    let config = ClientConfig::default().tls(client_tls(Some(&cert)).unwrap());
-    let mut client = connect_with(&url, &config).await.unwrap();
-    client.send("over TLS".into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), "over TLS".into());
-    let big = vec![7u8; 200_000];
-    client.send(big.clone().into()).await.unwrap();
-    assert_eq!(client.next().await.unwrap().unwrap(), big.into());
-    client.close(1000, "done").await.unwrap();
+        let config = ClientConfig::default().tls(client_tls(Some(&cert)).unwrap());
+        let mut client = connect_with(&url, &config).await.unwrap();
+        client.send("over TLS".into()).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), "over TLS".into());
+        let big = vec![7u8; 200_000];
+        client.send(big.clone().into()).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), big.into());
+        client.close(1000, "done").await.unwrap();
 
-    // Plain HTTP to a TLS port is not answered as HTTP.
-    let plain = support::raw_exchange(addr, b"GET / HTTP/1.1\r\n\r\n");
-    assert!(!plain.starts_with("HTTP/1.1"), "{plain}");
-    let _ = std::fs::remove_dir_all(dir);
+        // Plain HTTP to a TLS port is not answered as HTTP.
+        let plain = support::raw_exchange(addr, b"GET / HTTP/1.1\r\n\r\n");
+        assert!(!plain.starts_with("HTTP/1.1"), "{plain}");
+        let _ = std::fs::remove_dir_all(dir);
+    })
 }
 
-#[async_std::test]
-async fn a_client_that_does_not_trust_the_certificate_is_refused() {
-    let dir = temp_dir("wss-untrusted");
-    let (cert, key) = self_signed(&dir);
-    let addr =
-        support::start(WsServerConfig::default().tls(server_tls(&cert, &key).unwrap())).await;
-    let url = format!("wss://localhost:{}/ws", addr.port());
-    let other_dir = temp_dir("wss-other-ca");
-    let (other_ca, _) = self_signed(&other_dir);
-    let config = ClientConfig::default().tls(client_tls(Some(&other_ca)).unwrap());
-    let err = connect_with(&url, &config).await.unwrap_err();
-    assert!(
-        err.to_string().to_lowercase().contains("certificate"),
-        "{err}"
-    );
-    let _ = std::fs::remove_dir_all(dir);
-    let _ = std::fs::remove_dir_all(other_dir);
+#[test]
+fn a_client_that_does_not_trust_the_certificate_is_refused() {
+    switchyard_rt::block_on(async {
+        let dir = temp_dir("wss-untrusted");
+        let (cert, key) = self_signed(&dir);
+        let addr =
+            support::start(WsServerConfig::default().tls(server_tls(&cert, &key).unwrap())).await;
+        let url = format!("wss://localhost:{}/ws", addr.port());
+        let other_dir = temp_dir("wss-other-ca");
+        let (other_ca, _) = self_signed(&other_dir);
+        let config = ClientConfig::default().tls(client_tls(Some(&other_ca)).unwrap());
+        let err = connect_with(&url, &config).await.unwrap_err();
+        assert!(
+            err.to_string().to_lowercase().contains("certificate"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(other_dir);
+    })
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use async_std::io::{ReadExt, WriteExt};
+use futures::io::{AsyncReadExt, AsyncWriteExt};
 use futures::{SinkExt, StreamExt};
 use switchyard_bridge::{
     frame_stream, BoxConnection, Bridge, BridgeConfig, Endpoint, ListenerConfig, Metrics,
@@ -65,16 +65,16 @@ pub async fn tcp_echo() -> SocketAddr {
 /// accepts, each in a task of its own; its address.
 pub async fn tcp_service<F, Fut>(serve: F) -> SocketAddr
 where
-    F: Fn(async_std::net::TcpStream) -> Fut + Send + Sync + 'static,
+    F: Fn(switchyard_rt::net::TcpStream) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+    let listener = switchyard_rt::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    async_std::task::spawn(async move {
+    switchyard_rt::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            async_std::task::spawn(serve(stream));
+            switchyard_rt::spawn(serve(stream));
         }
     });
     addr
@@ -86,7 +86,7 @@ pub async fn udp_echo() -> SocketAddr {
         .await
         .unwrap();
     let addr = socket.local_addr().unwrap();
-    async_std::task::spawn(async move {
+    switchyard_rt::spawn(async move {
         while let Ok((msg, peer)) = socket.recv_from().await {
             let _ = socket.send_to(&msg, peer).await;
         }
@@ -111,7 +111,7 @@ pub async fn ws_echo(tls: Option<&(PathBuf, PathBuf)>) -> SocketAddr {
     });
     let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
     let addr = server.local_addr().unwrap();
-    async_std::task::spawn(server.serve());
+    switchyard_rt::spawn(server.serve());
     addr
 }
 
@@ -120,7 +120,7 @@ pub struct Running {
     pub addrs: Vec<SocketAddr>,
     pub metrics: std::sync::Arc<Metrics>,
     pub shutdown: switchyard_rt::Shutdown,
-    pub serving: async_std::task::JoinHandle<switchyard_bridge::Served>,
+    pub serving: switchyard_rt::JoinHandle<switchyard_bridge::Served>,
 }
 
 /// Binds and serves `listeners`.
@@ -130,7 +130,7 @@ pub async fn start(listeners: Vec<ListenerConfig>) -> Running {
         addrs: bridge.local_addrs().to_vec(),
         metrics: bridge.metrics(),
         shutdown: bridge.shutdown(),
-        serving: async_std::task::spawn(bridge.serve()),
+        serving: switchyard_rt::spawn(bridge.serve()),
     }
 }
 
@@ -271,14 +271,14 @@ fn upgrade_status_keep(addr: SocketAddr, path: &str) -> (String, std::net::TcpSt
 /// it accepts; its address.
 pub async fn one_connection_target<F, Fut>(serve: F) -> SocketAddr
 where
-    F: FnOnce(async_std::net::TcpStream) -> Fut + Send + 'static,
+    F: FnOnce(switchyard_rt::net::TcpStream) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+    let listener = switchyard_rt::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    async_std::task::spawn(async move {
+    switchyard_rt::spawn(async move {
         if let Ok((stream, _)) = listener.accept().await {
             serve(stream).await;
         }
@@ -288,12 +288,12 @@ where
 
 /// A TCP service that accepts connections and never reads from them (a
 /// stalled target); keeps them open until the returned handle is dropped.
-pub async fn stalled_target() -> (SocketAddr, async_std::task::JoinHandle<()>) {
-    let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+pub async fn stalled_target() -> (SocketAddr, switchyard_rt::JoinHandle<()>) {
+    let listener = switchyard_rt::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let holding = async_std::task::spawn(async move {
+    let holding = switchyard_rt::spawn(async move {
         let mut held = Vec::new();
         while let Ok((stream, _)) = listener.accept().await {
             held.push(stream);
@@ -309,7 +309,7 @@ pub async fn eventually(limit: std::time::Duration, mut check: impl FnMut() -> b
         if check() {
             return true;
         }
-        async_std::task::sleep(std::time::Duration::from_millis(20)).await;
+        switchyard_rt::sleep(std::time::Duration::from_millis(20)).await;
     }
     check()
 }
@@ -325,5 +325,5 @@ pub fn status(response: &str) -> u16 {
 
 /// Runs blocking `f` (a raw std socket exchange) off the async executor.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    async_std::task::spawn_blocking(f).await
+    switchyard_rt::spawn_blocking(f).await
 }

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use futures::io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, SockAddr};
 
+use super::Address;
 use crate::runtime::Source;
 
 /// A TCP stream (`AsyncRead + AsyncWrite`, cloneable).
@@ -18,7 +19,7 @@ use crate::runtime::Source;
 /// use futures::{AsyncReadExt, AsyncWriteExt};
 /// use switchyard_rt::net::{TcpListener, TcpStream};
 ///
-/// let listener = TcpListener::bind(&["127.0.0.1:0".parse()?])?;
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let mut client = TcpStream::connect(listener.local_addr()?).await?;
 /// let (mut server, _) = listener.accept().await?;
 /// client.write_all(b"ping").await?;
@@ -34,11 +35,19 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to `addr`.
-    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
-        let source: Source<std::net::TcpStream> =
-            super::connect_stream(Domain::for_address(addr), &SockAddr::from(addr)).await?;
-        Ok(Self::from_source(source))
+    /// Connects to the first of the addresses `addr` resolves to that
+    /// accepts; the last one's error if none does.
+    pub async fn connect(addr: impl Into<Address>) -> io::Result<Self> {
+        let mut last = None;
+        for addr in addr.into().resolve().await? {
+            let domain = Domain::for_address(addr);
+            match super::connect_stream(domain, &SockAddr::from(addr)).await {
+                Ok(source) => return Ok(Self::from_source(source)),
+                Err(e) => last = Some(e),
+            }
+        }
+        // `resolve` gives at least one address, or an error.
+        Err(last.unwrap_or_else(|| io::Error::other("no address to connect to")))
     }
 
     /// Takes a connected standard stream onto the runtime's reactor.
@@ -165,9 +174,11 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds the first of `addrs` that can be bound.
-    pub fn bind(addrs: &[SocketAddr]) -> io::Result<Self> {
-        let listener = std::net::TcpListener::bind(addrs)?;
+    /// Binds the first of the addresses `addr` resolves to that can be
+    /// bound.
+    pub async fn bind(addr: impl Into<Address>) -> io::Result<Self> {
+        let addrs = addr.into().resolve().await?;
+        let listener = std::net::TcpListener::bind(addrs.as_slice())?;
         listener.set_nonblocking(true)?;
         Ok(Self {
             source: Source::new(listener)?,

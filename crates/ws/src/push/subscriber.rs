@@ -360,9 +360,9 @@ mod tests {
     /// cut off as slow while its client was reading everything.)
     #[test]
     fn a_subscriber_with_more_queued_than_one_turn_takes_comes_back_for_the_rest() {
-        use async_std::os::unix::net::UnixStream;
         use std::sync::atomic::Ordering;
         use std::sync::Arc;
+        use switchyard_rt::net::UnixStream;
 
         const QUEUED: usize = 3 * PUBLISHED_IN_A_ROW as usize;
         futures::executor::block_on(async {

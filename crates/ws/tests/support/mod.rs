@@ -29,7 +29,7 @@ pub async fn start(config: WsServerConfig) -> SocketAddr {
         });
     let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
     let addr = server.local_addr().unwrap();
-    async_std::task::spawn(server.serve());
+    switchyard_rt::spawn(server.serve());
     addr
 }
 

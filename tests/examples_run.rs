@@ -166,11 +166,13 @@ fn ws_client_without_a_server_fails_with_a_reason() {
     );
 }
 
-/// What `curl -d 'hello' http://ADDR/push` sends; the whole answer.
+/// What `curl -d 'hello' http://ADDR/push` sends, asking the server to
+/// close after its answer (a keep-alive server such as axum's would
+/// otherwise hold the connection open); the whole answer.
 fn post_hello(addr: std::net::SocketAddr) -> String {
     use std::io::{Read, Write};
     let mut curl = std::net::TcpStream::connect(addr).unwrap();
-    curl.write_all(b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+    curl.write_all(b"POST /push HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n\r\nhello").unwrap();
     let mut reply = String::new();
     curl.read_to_string(&mut reply).unwrap();
     reply
@@ -239,6 +241,35 @@ fn ws_push_takes_pushes_on_their_own_address_when_asked() {
     // The pages' address no longer takes them.
     let reply = post_hello(server.addr);
     assert!(reply.starts_with("HTTP/1.1 404"), "{reply}");
+}
+
+/// An axum application hands its upgrades to switchyard: a page joins
+/// through axum's `/ws`, and a push made through the application's own
+/// route reaches it. Everything ran on the application's tokio runtime:
+/// the process has no thread of another runtime's (async-std is compiled
+/// in too, as the default).
+#[cfg(feature = "tokio")]
+#[test]
+fn axum_push_delivers_a_post_to_its_own_route_to_a_page_on_its_websocket() {
+    let server = ExampleServer::start_choosing_its_runtime("axum_push", &["127.0.0.1:0"]);
+    push_reaches_an_open_page(server.addr, server.addr);
+    let threads = server.thread_names();
+    assert!(
+        threads.iter().any(|t| t.starts_with("tokio-r")),
+        "{threads:?}"
+    );
+    for foreign in [
+        "async-io",
+        "async-std",
+        "smol",
+        "blocking",
+        "switchyard-tok",
+    ] {
+        assert!(
+            !threads.iter().any(|t| t.starts_with(foreign)),
+            "a thread of {foreign:?} in a tokio program: {threads:?}"
+        );
+    }
 }
 
 #[test]

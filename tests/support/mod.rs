@@ -103,6 +103,26 @@ impl ExampleServer {
         Self::start_with(Command::new(path).args(args), &name)
     }
 
+    /// Starts example `name` with `args`, without `SWITCHYARD_RUNTIME` in
+    /// its environment: as a program that chooses its runtime itself.
+    pub fn start_choosing_its_runtime(name: &str, args: &[&str]) -> Self {
+        let mut cmd = Command::new(example_path(name));
+        cmd.args(args).env_remove("SWITCHYARD_RUNTIME");
+        Self::start_with(&mut cmd, name)
+    }
+
+    /// The names of the server's threads (the 15 bytes Linux keeps of each).
+    pub fn thread_names(&self) -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{}/task", self.pid()))
+            .map(|tasks| {
+                tasks
+                    .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                    .map(|name| name.trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Starts example `name` under `sh -c 'ulimit -n FDS; exec ...'`.
     pub fn start_with_fd_limit(name: &str, fds: u32, args: &[&str]) -> Self {
         let script = format!("ulimit -n {fds} && exec \"$0\" \"$@\"");

@@ -12,6 +12,8 @@
 //!   [`MessageConnection`](switchyard_frame::MessageConnection) like every
 //!   other transport's.
 //! - [`connect`], [`connect_to`], [`Reconnecting`]: clients.
+//! - [`upgrade_response`] and [`WsConnection::upgraded`]: WebSockets that
+//!   another HTTP server (axum, hyper) accepted, handed to switchyard.
 //! - [`push_handler`], [`subscriber_handler`]: HTTP push and WebSocket
 //!   subscribers on a [`Hub`].
 //! - [`handshake`] and [`http`]: the sans-IO checks and parsing underneath.
@@ -32,6 +34,7 @@ mod push;
 mod read_ahead;
 mod reconnect;
 mod tls;
+mod upgraded;
 
 pub use client::{connect, connect_to, connect_with, ClientConfig, ClientIo, WsTarget};
 pub use config::WsServerConfig;
@@ -42,8 +45,8 @@ pub use http::{Auth, AuthParseError, Request, Router, ServerIo, WsServer};
 pub use message::{MessageKind, WsMessage};
 pub use origin::OriginPolicy;
 pub use push::{
-    push_handler, run_subscriber, subscriber_handler, CommandError, PushClient, PushConfig,
-    SubscriberCommand, SubscriberEnd, SubscriberReport,
+    push_handler, run_subscriber, serve_subscriber, subscriber_handler, CommandError, PushClient,
+    PushConfig, SubscriberCommand, SubscriberEnd, SubscriberReport,
 };
 pub use read_ahead::ReadAhead;
 pub use reconnect::{ReconnectPolicy, Reconnecting};
@@ -57,6 +60,7 @@ pub use tls::{
     client_tls, client_tls_with_cert, server_tls, server_tls_verifying_clients, ClientTls,
     MaybeTls, ServerTls, TlsError,
 };
+pub use upgraded::upgrade_response;
 
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`, or one address), as
 /// [`WsServerConfig::trusted_proxies`] takes them.

@@ -92,6 +92,47 @@ impl RequestHead {
         )))
     }
 
+    /// The head of a request another HTTP server parsed (axum's, hyper's),
+    /// its body left out: what [`check_upgrade`](crate::handshake::check_upgrade)
+    /// and the push layer read. A request whose host is only in its URI
+    /// (HTTP/2) is given it as `host`.
+    ///
+    /// ```
+    /// use switchyard_ws::http::RequestHead;
+    ///
+    /// let request = http::Request::get("http://example.com/chat?room=rust").body(()).unwrap();
+    /// let head = RequestHead::from_http(&request);
+    /// assert_eq!((head.method.as_str(), head.path.as_str()), ("GET", "/chat"));
+    /// assert_eq!(head.query_param("room").as_deref(), Some("rust"));
+    /// assert_eq!(head.header("host"), Some("example.com"));
+    /// ```
+    pub fn from_http<B>(request: &http::Request<B>) -> Self {
+        let mut headers: Vec<(String, Bytes)> = request
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    Bytes::copy_from_slice(value.as_bytes()),
+                )
+            })
+            .collect();
+        if !request.headers().contains_key(http::header::HOST) {
+            if let Some(authority) = request.uri().authority() {
+                headers.push((
+                    "host".to_owned(),
+                    Bytes::copy_from_slice(authority.as_str().as_bytes()),
+                ));
+            }
+        }
+        Self {
+            method: request.method().as_str().to_owned(),
+            path: request.uri().path().to_owned(),
+            query: request.uri().query().map(str::to_owned),
+            headers,
+        }
+    }
+
     /// The value of header `name` (case-insensitive), if present and text.
     /// With the header repeated, the first.
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -14,4 +14,6 @@ pub use client::PushClient;
 pub use commands::{CommandError, SubscriberCommand};
 pub use config::PushConfig;
 pub use endpoint::push_handler;
-pub use subscriber::{run_subscriber, subscriber_handler, SubscriberEnd, SubscriberReport};
+pub use subscriber::{
+    run_subscriber, serve_subscriber, subscriber_handler, SubscriberEnd, SubscriberReport,
+};

@@ -15,7 +15,7 @@ use switchyard_hub::{is_valid_topic, Delivery, Hub, Subscription};
 
 use super::commands::{command, parse_url_since};
 use super::{envelope, PushConfig};
-use crate::http::Request;
+use crate::http::{Request, RequestHead};
 use crate::{MessageKind, ServerIo, WsConnection};
 
 /// How a subscriber's connection ended.
@@ -306,35 +306,52 @@ pub fn subscriber_handler(
 ) -> impl Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Clone + Send + Sync + 'static
 {
     move |conn, req| {
-        // Joined before the future is made, so the future keeps neither the
-        // request nor a second copy of the connection.
-        let mut sub = hub.subscribe();
-        let named = req.head.query_param("topics").unwrap_or_default();
-        let mut topics: Vec<&str> = named.split(',').filter(|t| !t.is_empty()).collect();
-        if topics.is_empty() {
-            topics.push(&config.default_topic);
-        }
-        let since = req.head.query_param("since").unwrap_or_default();
-        let since = parse_url_since(&since);
-        for topic in topics {
-            if !is_valid_topic(topic) {
-                continue;
-            }
-            let position = since.iter().find(|(t, _)| *t == topic);
-            let joined = match position {
-                Some((_, position)) if config.numbered => sub.resume(topic, position.clone()),
-                _ => sub.join(topic),
-            };
-            if joined.is_err() {
-                break;
-            }
-        }
         let peer = req.peer;
-        let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));
-        run_subscriber(conn, sub, &config, commands)
+        serve_subscriber(conn, &hub, &req.head, &config)
             .map(move |report| tracing::debug!(%peer, ?report, "subscriber ended"))
             .boxed()
     }
+}
+
+/// One push subscriber on `conn`, a WebSocket accepted by any server (by
+/// another HTTP server, see [`WsConnection::upgraded`]): what
+/// [`subscriber_handler`] runs for each connection, with the topics and
+/// positions read from `head`'s URL the same way.
+///
+/// The topics are joined before the future is made, so the future keeps
+/// neither the request nor a second copy of the connection.
+pub fn serve_subscriber<S>(
+    conn: WsConnection<S>,
+    hub: &Hub,
+    head: &RequestHead,
+    config: &PushConfig,
+) -> impl Future<Output = SubscriberReport>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut sub = hub.subscribe();
+    let named = head.query_param("topics").unwrap_or_default();
+    let mut topics: Vec<&str> = named.split(',').filter(|t| !t.is_empty()).collect();
+    if topics.is_empty() {
+        topics.push(&config.default_topic);
+    }
+    let since = head.query_param("since").unwrap_or_default();
+    let since = parse_url_since(&since);
+    for topic in topics {
+        if !is_valid_topic(topic) {
+            continue;
+        }
+        let position = since.iter().find(|(t, _)| *t == topic);
+        let joined = match position {
+            Some((_, position)) if config.numbered => sub.resume(topic, position.clone()),
+            _ => sub.join(topic),
+        };
+        if joined.is_err() {
+            break;
+        }
+    }
+    let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));
+    run_subscriber(conn, sub, config, commands)
 }
 
 #[cfg(test)]

@@ -6,6 +6,11 @@
 #   bench/compare.sh            # 10 s per measurement
 #   DURATION=3 bench/compare.sh # quicker, noisier
 #
+# switchyard runs on each runtime in RUNTIMES (default "async-std smol
+# tokio"; one release build with all three, SWITCHYARD_RUNTIME choosing),
+# its rows labelled "switchyard (RUNTIME)"; the load generator stays on
+# async-std for every row.
+#
 # Other knobs: WINDOW (messages in flight per connection in the second run
 # of the echo scenarios, default 16), FANOUT_RATE (messages/s published to
 # 1000 subscribers, default 1000), HOLD (idle connections, default 10000).
@@ -31,12 +36,15 @@ results="$out/results.jsonl"
 source bench/lib.sh
 install_peers
 
-echo "== building switchyard (release)" >&2
-cargo build --release --quiet -p switchyard-bridge -p switchyard-load
-cargo build --release --quiet --example ws_echo_server --example ws_push --example tcp_server
-cargo build --release --quiet -p switchyard-load --example plain_echo
+echo "== building switchyard (release, every runtime)" >&2
+RUNTIMES=${RUNTIMES:-async-std smol tokio}
+cargo build --release --quiet -p switchyard-bridge -p switchyard-load --features smol,tokio
+cargo build --release --quiet --features smol,tokio --example ws_echo_server --example ws_push --example tcp_server
+cargo build --release --quiet -p switchyard-load --features smol,tokio --example plain_echo
 bin="$root/target/release"
 load="$bin/switchyard-load"
+# The load generator on async-std whatever the server's runtime.
+unset SWITCHYARD_RUNTIME
 
 # Many connections for the idle scenario.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -52,8 +60,10 @@ for size in 32 4096; do
     s="1. ws echo ${size} B"
     [ "$window" = 1 ] || s="$s, ${window} in flight"
     echo_args=(--connections 100 --size "$size" --window "$window" --duration "$DURATION")
-    serve 19001 "$bin/examples/ws_echo_server" 127.0.0.1:19001 --max-message 1048576
-    measure "$s" switchyard echo ws://127.0.0.1:19001/ws "${echo_args[@]}" --pid "$server_pid"; stop
+    for runtime in $RUNTIMES; do
+      serve 19001 env SWITCHYARD_RUNTIME="$runtime" "$bin/examples/ws_echo_server" 127.0.0.1:19001 --max-message 1048576
+      measure "$s" "switchyard ($runtime)" echo ws://127.0.0.1:19001/ws "${echo_args[@]}" --pid "$server_pid"; stop
+    done
     serve 19002 websocat --binary -E ws-l:127.0.0.1:19002 mirror:
     measure "$s" websocat echo ws://127.0.0.1:19002/ "${echo_args[@]}" --pid "$server_pid"; stop
     serve 19003 node bench/node/echo.mjs 19003
@@ -68,10 +78,16 @@ echo "== 2. Bridge, WebSocket to TCP, 64 KiB messages" >&2
 taskset -c "$LOAD_CPU" "$bin/examples/tcp_server" 127.0.0.1:19010 --raw >/dev/null 2>&1 &
 pids+=($!)
 sleep 0.5
-bridges=(
-  "switchyard-bridge|19011|$bin/switchyard-bridge ws://127.0.0.1:19011/ tcp://127.0.0.1:19010 --max-message 1048576"
+bridges=()
+for runtime in $RUNTIMES; do
+  bridges+=("switchyard-bridge ($runtime)|19011|env SWITCHYARD_RUNTIME=$runtime $bin/switchyard-bridge ws://127.0.0.1:19011/ tcp://127.0.0.1:19010 --max-message 1048576")
+done
+# websockify with numpy, its documented speed-up (unmasking); numpy's
+# OpenBLAS variables, set on this machine for old builds, slow a current
+# one, and websockify does no linear algebra.
+bridges+=(
   "websocat|19012|websocat --binary -E ws-l:127.0.0.1:19012 tcp:127.0.0.1:19010"
-  "websockify|19013|websockify 127.0.0.1:19013 127.0.0.1:19010"
+  "websockify (numpy)|19013|env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE websockify 127.0.0.1:19013 127.0.0.1:19010"
 )
 for entry in "${bridges[@]}"; do
   IFS='|' read -r name port cmd <<<"$entry"
@@ -89,8 +105,10 @@ stop
 echo "== 3. Fan-out: 1000 subscribers, 256-byte messages" >&2
 # 1000 messages/s to 1000 subscribers: a million deliveries a second asked.
 FANOUT_RATE=${FANOUT_RATE:-1000}
-serve 19021 "$bin/examples/ws_push" 127.0.0.1:19021
-measure "3. fan-out" switchyard fanout --subscribe ws://127.0.0.1:19021/ws --publish http://127.0.0.1:19021/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
+for runtime in $RUNTIMES; do
+  serve 19021 env SWITCHYARD_RUNTIME="$runtime" "$bin/examples/ws_push" 127.0.0.1:19021
+  measure "3. fan-out" "switchyard ($runtime)" fanout --subscribe ws://127.0.0.1:19021/ws --publish http://127.0.0.1:19021/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
+done
 # The same with pushes taken on an address and a thread of their own
 # (--push-listen): a push no longer waits behind the subscriber tasks.
 serve 19023 "$bin/examples/ws_push" 127.0.0.1:19023 --push-listen 127.0.0.1:19024
@@ -100,8 +118,10 @@ measure "3. fan-out" "node ws" fanout --subscribe ws://127.0.0.1:19022/ws --publ
 
 echo "== 4. Idle connections: 10,000 WebSockets" >&2
 HOLD=${HOLD:-10000}
-serve 19031 "$bin/examples/ws_push" 127.0.0.1:19031
-measure "4. idle memory" switchyard hold ws://127.0.0.1:19031/ws --connections "$HOLD" --duration 2 --pid "$server_pid"; stop
+for runtime in $RUNTIMES; do
+  serve 19031 env SWITCHYARD_RUNTIME="$runtime" "$bin/examples/ws_push" 127.0.0.1:19031
+  measure "4. idle memory" "switchyard ($runtime)" hold ws://127.0.0.1:19031/ws --connections "$HOLD" --duration 2 --pid "$server_pid"; stop
+done
 serve 19032 node bench/node/broadcast.mjs 19032
 measure "4. idle memory" "node ws" hold ws://127.0.0.1:19032/ws --connections "$HOLD" --duration 2 --pid "$server_pid"; stop
 
@@ -113,10 +133,12 @@ for window in 1 "$WINDOW"; do
   s="5. tcp echo 32 B"
   [ "$window" = 1 ] || s="$s, ${window} in flight"
   echo_args=(--framing length-prefixed --connections 100 --size 32 --window "$window" --duration "$DURATION")
-  serve 19041 "$bin/examples/tcp_server" 127.0.0.1:19041
-  measure "$s" "switchyard length-prefixed" echo tcp://127.0.0.1:19041 "${echo_args[@]}" --pid "$server_pid"; stop
+  for runtime in $RUNTIMES; do
+    serve 19041 env SWITCHYARD_RUNTIME="$runtime" "$bin/examples/tcp_server" 127.0.0.1:19041
+    measure "$s" "switchyard length-prefixed ($runtime)" echo tcp://127.0.0.1:19041 "${echo_args[@]}" --pid "$server_pid"; stop
+  done
   serve 19042 "$bin/examples/plain_echo" 127.0.0.1:19042
-  measure "$s" "plain async-std echo" echo tcp://127.0.0.1:19042 "${echo_args[@]}" --pid "$server_pid"; stop
+  measure "$s" "plain echo on async-std" echo tcp://127.0.0.1:19042 "${echo_args[@]}" --pid "$server_pid"; stop
 done
 
 python3 bench/table.py "$results" | tee "$out/table.md"

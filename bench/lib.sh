@@ -4,9 +4,10 @@
 # bench/compare.sh, bench/scale_out.sh and bench/syscalls.sh, which set
 # root, out, results, load, SERVER_CPU and LOAD_CPU.
 
-# install_peers: websocat (cargo install into bench/.tools), websockify and
-# websockets (pip --user), Node's ws (bench/node), socat (apt). None is
-# committed.
+# install_peers: websocat (cargo install into bench/.tools), websockify
+# with numpy (its documented speed-up) and websockets (pip --user), Node's
+# ws with its native add-ons bufferutil and utf-8-validate (bench/node),
+# socat (apt). None is committed.
 install_peers() {
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -15,8 +16,8 @@ install_peers() {
   command -v node >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq nodejs npm >/dev/null; }
   export PATH="$root/bench/.tools/bin:$HOME/.local/bin:$PATH"
   command -v websocat >/dev/null || cargo install --locked --quiet websocat --root "$root/bench/.tools"
-  python3 -m pip install --quiet --user --disable-pip-version-check websockify websockets==17.4 2>/dev/null \
-    || python3 -m pip install --quiet --user --break-system-packages --disable-pip-version-check websockify websockets==17.4
+  python3 -m pip install --quiet --user --disable-pip-version-check websockify numpy websockets==17.4 2>/dev/null \
+    || python3 -m pip install --quiet --user --break-system-packages --disable-pip-version-check websockify numpy websockets==17.4
   npm install --prefix "$root/bench/node" --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null
 }
 

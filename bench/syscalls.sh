@@ -3,7 +3,9 @@
 # flight per connection: system calls (strace -c -f, attached to the
 # server) and instructions (perf stat, user and kernel, in a second run
 # without strace) per echoed message, for switchyard's ws_echo_server,
-# websocat and Node's ws, at 32 B and 4 KiB. The server runs on one core,
+# websocat and Node's ws, at 32 B and 4 KiB; switchyard on each runtime in
+# RUNTIMES (default "async-std smol tokio", one build, SWITCHYARD_RUNTIME
+# choosing). The server runs on one core,
 # the load generator on the other; the counts are per message, so the load
 # generator's speed does not enter them.
 #
@@ -33,8 +35,10 @@ for tool in strace perf; do
 done
 
 echo "== building switchyard (release)" >&2
-cargo build --release --quiet -p switchyard-load
-cargo build --release --quiet --example ws_echo_server
+RUNTIMES=${RUNTIMES:-async-std smol tokio}
+cargo build --release --quiet -p switchyard-load --features smol,tokio
+cargo build --release --quiet --features smol,tokio --example ws_echo_server
+unset SWITCHYARD_RUNTIME
 bin="$root/target/release"
 load="$bin/switchyard-load"
 
@@ -68,7 +72,10 @@ count() {
 }
 
 for size in 32 4096; do
-  count switchyard 19101 /ws "$size" "$bin/examples/ws_echo_server" 127.0.0.1:19101
+  for runtime in $RUNTIMES; do
+    count "switchyard ($runtime)" 19101 /ws "$size" \
+      env SWITCHYARD_RUNTIME="$runtime" "$bin/examples/ws_echo_server" 127.0.0.1:19101
+  done
   count websocat 19102 / "$size" websocat --binary -E ws-l:127.0.0.1:19102 mirror:
   count "node ws" 19103 / "$size" node bench/node/echo.mjs 19103
 done

@@ -8,6 +8,10 @@ limit, every server shows about the same rate, and the CPU each spent on it
 is what tells them apart. The load generator's own CPU says which was the
 limit: near 100% of its core, it was.
 
+With switchyard measured on several runtimes (rows "switchyard (tokio)"
+and so on), each peer's ratio cells give one ratio per switchyard row, in
+the order those rows appear, separated by " / ".
+
 Usage: table.py results.jsonl
 """
 
@@ -55,17 +59,15 @@ def ratio(ours, theirs, less_is_better=False):
 print("| scenario | implementation | figure | switchyard / this | server CPU | load CPU | per CPU-second | switchyard / this, per CPU | p50 µs | p99 µs | errors | notes |")
 print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 for scenario, entries in scenarios.items():
-    ours = next((e for e in entries if e["impl"].startswith("switchyard")), None)
-    ours_report = ours["report"] if ours else None
-    ours_value, _ = figure(ours_report, scenario)
-    ours_per_cpu = per_cpu_second(ours_report, scenario) if ours_report else None
+    ours = [e for e in entries if e["impl"].startswith("switchyard")]
+    ours_figures = [(figure(e["report"], scenario)[0], per_cpu_second(e["report"], scenario) if e["report"] else None) for e in ours]
     for e in entries:
         r = e["report"]
         value, unit = figure(r, scenario)
         if value is None:
             print(f"| {scenario} | {e['impl']} | failed | | | | | | | | | see target/bench/load.log |")
             continue
-        mine = e is ours
+        mine = any(e is o for o in ours)
         memory = unit == "KiB/conn"
         extra = r.get("extra", {})
         cpu = extra.get("server_cpu_percent")
@@ -84,10 +86,10 @@ for scenario, entries in scenarios.items():
         p99 = f"{lat['p99']:.0f}" if lat else ""
         print(
             f"| {scenario} | {e['impl']} | {value:,.1f} {unit} "
-            f"| {'' if mine else ratio(ours_value, value, memory)} "
+            f"| {'' if mine else ' / '.join(ratio(v, value, memory) or '-' for v, _ in ours_figures)} "
             f"| {f'{cpu:.0f}%' if cpu is not None else ''} "
             f"| {f'{load_cpu:.0f}%' if load_cpu is not None else ''} "
             f"| {f'{per_cpu:,.0f} {per_cpu_unit}' if per_cpu else ''} "
-            f"| {'' if mine else ratio(ours_per_cpu, per_cpu)} "
+            f"| {'' if mine else ' / '.join(ratio(c, per_cpu) or '-' for _, c in ours_figures)} "
             f"| {p50} | {p99} | {r['errors']} | {'; '.join(notes)} |"
         )

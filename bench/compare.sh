@@ -11,6 +11,9 @@
 # its rows labelled "switchyard (RUNTIME)"; the load generator stays on
 # async-std for every row.
 #
+# SCENARIOS picks sections by number (default "1 2 3 4 5"):
+#   SCENARIOS="1 4" bench/compare.sh
+#
 # Other knobs: WINDOW (messages in flight per connection in the second run
 # of the echo scenarios, default 16), FANOUT_RATE (messages/s published to
 # 1000 subscribers, default 1000), HOLD (idle connections, default 10000).
@@ -46,9 +49,13 @@ load="$bin/switchyard-load"
 # The load generator on async-std whatever the server's runtime.
 unset SWITCHYARD_RUNTIME
 
+# want N: whether section N is among SCENARIOS.
+want() { [[ " ${SCENARIOS:-1 2 3 4 5} " == *" $1 "* ]]; }
+
 # Many connections for the idle scenario.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+if want 1; then
 echo "== 1. WebSocket echo, 100 connections" >&2
 # With one message in flight per connection the load generator, one core
 # like the server, is the limit for every server: the server's CPU per
@@ -72,7 +79,9 @@ for size in 32 4096; do
     measure "$s" "python websockets" echo ws://127.0.0.1:19004/ "${echo_args[@]}" --pid "$server_pid"; stop
   done
 done
+fi
 
+if want 2; then
 echo "== 2. Bridge, WebSocket to TCP, 64 KiB messages" >&2
 # The TCP service behind every bridge: switchyard's raw echo, on the load core.
 taskset -c "$LOAD_CPU" "$bin/examples/tcp_server" 127.0.0.1:19010 --raw >/dev/null 2>&1 &
@@ -101,7 +110,9 @@ serve 19014 socat TCP-LISTEN:19014,fork,reuseaddr TCP:127.0.0.1:19010
 measure "2. bridge one-way 64 KiB" "socat (plain TCP ceiling)" stream tcp://127.0.0.1:19014 --framing raw --connections 1 --size 65536 --duration "$DURATION" --pid "$server_pid"
 measure "2. bridge echo 64 KiB" "socat (plain TCP ceiling)" echo tcp://127.0.0.1:19014 --framing raw --connections 1 --size 65536 --duration "$DURATION" --pid "$server_pid"
 stop
+fi
 
+if want 3; then
 echo "== 3. Fan-out: 1000 subscribers, 256-byte messages" >&2
 # 1000 messages/s to 1000 subscribers: a million deliveries a second asked.
 FANOUT_RATE=${FANOUT_RATE:-1000}
@@ -115,7 +126,9 @@ serve 19023 "$bin/examples/ws_push" 127.0.0.1:19023 --push-listen 127.0.0.1:1902
 measure "3. fan-out" "switchyard, --push-listen" fanout --subscribe ws://127.0.0.1:19023/ws --publish http://127.0.0.1:19024/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
 serve 19022 node bench/node/broadcast.mjs 19022
 measure "3. fan-out" "node ws" fanout --subscribe ws://127.0.0.1:19022/ws --publish http://127.0.0.1:19022/push --subscribers 1000 --rate "$FANOUT_RATE" --size 256 --duration "$DURATION" --pid "$server_pid"; stop
+fi
 
+if want 4; then
 echo "== 4. Idle connections: 10,000 WebSockets" >&2
 HOLD=${HOLD:-10000}
 for runtime in $RUNTIMES; do
@@ -124,7 +137,9 @@ for runtime in $RUNTIMES; do
 done
 serve 19032 node bench/node/broadcast.mjs 19032
 measure "4. idle memory" "node ws" hold ws://127.0.0.1:19032/ws --connections "$HOLD" --duration 2 --pid "$server_pid"; stop
+fi
 
+if want 5; then
 echo "== 5. TCP echo, framed vs unframed, 100 connections, 32 B" >&2
 # The same bytes both ways: the load generator frames its messages
 # (length-prefixed) for both servers; switchyard's decodes and encodes
@@ -140,5 +155,6 @@ for window in 1 "$WINDOW"; do
   serve 19042 "$bin/examples/plain_echo" 127.0.0.1:19042
   measure "$s" "plain echo on async-std" echo tcp://127.0.0.1:19042 "${echo_args[@]}" --pid "$server_pid"; stop
 done
+fi
 
 python3 bench/table.py "$results" | tee "$out/table.md"

@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use async_executor::{LocalExecutor, Task};
 
-use crate::runtime::{run_local, Reactor};
+use crate::runtime::LocalDriver;
 
 thread_local! {
     /// The executor of the thread [`spawn_thread`] started, on that thread.
@@ -25,13 +25,15 @@ thread_local! {
 /// Runs `future` on a new thread named `name`, with every task it spawns
 /// (and they spawn, [`spawn`](crate::spawn)) kept on that thread: they
 /// never wait behind the runtime's other tasks, and those never wait
-/// behind them. The thread polls the reactor itself while its tasks wait.
+/// behind them.
 /// Like the runtime's, a task whose handle was dropped runs on: the thread
 /// ends once `future` and every task spawned on it have ended, and its
 /// [`JoinHandle`](std::thread::JoinHandle) gives `future`'s output.
-/// The thread drives the caller's runtime's reactor itself (on tokio, a
-/// runtime of its own on that thread, where the sockets made there are
-/// registered). Timers, sockets and [`spawn_blocking`](crate::spawn_blocking) work
+/// On async-io (async-std, smol) the thread drives the reactor itself; on
+/// tokio it runs inside the caller's runtime, whose threads drive the
+/// reactor and timers, so that sockets and timers made there outlive it
+/// (on a current-thread tokio runtime, they are driven while that
+/// runtime's own `block_on` runs). Timers, sockets and [`spawn_blocking`](crate::spawn_blocking) work
 /// there as anywhere; [`block_on`](crate::block_on) does not (the
 /// thread's tasks would wait for it).
 ///
@@ -54,22 +56,19 @@ where
     F::Output: Send + 'static,
 {
     // The caller's runtime, which the new thread is not inside.
-    let reactor = Reactor::current();
+    let driver = LocalDriver::current();
     std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
             let executor = Rc::new(LocalExecutor::new());
             let _installed = Installed::new(Some(executor.clone()));
-            run_local(
-                reactor,
-                executor.run(async {
-                    let output = future.await;
-                    while !executor.is_empty() {
-                        executor.tick().await;
-                    }
-                    output
-                }),
-            )
+            driver.run(executor.run(async {
+                let output = future.await;
+                while !executor.is_empty() {
+                    executor.tick().await;
+                }
+                output
+            }))
         })
 }
 
@@ -145,6 +144,28 @@ mod tests {
         })
         .unwrap();
         assert_eq!(thread.join().unwrap(), (Some("ran"), None, Some(7)));
+    }
+
+    /// What a thread of its own made (a socket, a timer) works after it
+    /// ended: on tokio it was made on the caller's runtime, not on one that
+    /// ended with the thread.
+    #[test]
+    fn sockets_and_timers_made_on_the_thread_outlive_it() {
+        use futures::{AsyncReadExt, AsyncWriteExt};
+        crate::block_on(async {
+            let thread = spawn_thread("maker", async {
+                let pair = crate::net::UnixStream::pair().unwrap();
+                let timer = crate::Timer::after(Duration::from_millis(20));
+                (pair, timer)
+            })
+            .unwrap();
+            let ((mut a, mut b), timer) = thread.join().unwrap();
+            timer.await;
+            a.write_all(b"after").await.unwrap();
+            let mut got = [0u8; 5];
+            b.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"after");
+        });
     }
 
     #[test]

@@ -88,8 +88,10 @@ impl Timer {
     /// Sets the timer to fire once at `at`, in place of what it was set to.
     pub fn set_at(&mut self, at: Instant) {
         match &mut self.0 {
+            // async-io's `set_at` keeps an interval's period: a new timer
+            // fires once.
             #[cfg(async_io)]
-            Inner::AsyncIo(timer) => timer.set_at(at),
+            Inner::AsyncIo(timer) => *timer = crate::runtime::async_io::Timer::at(at),
             #[cfg(feature = "tokio")]
             Inner::Tokio(timer) => timer.set_at(at),
             #[cfg(not(any(async_io, feature = "tokio")))]
@@ -159,5 +161,23 @@ pub async fn timeout<F: Future>(
             io::ErrorKind::TimedOut,
             format!("{what} timed out after {duration:?}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interval_set_at_a_time_fires_once_there() {
+        crate::block_on(async {
+            let mut timer = Timer::interval(Duration::from_millis(5));
+            let at = Instant::now() + Duration::from_millis(10);
+            timer.set_at(at);
+            assert!(Pin::new(&mut timer).await >= at);
+            let again =
+                crate::timeout(Duration::from_millis(50), "a second firing", &mut timer).await;
+            assert!(again.is_err(), "it fired again: {again:?}");
+        });
     }
 }

@@ -195,15 +195,25 @@ where
     let source = Source::new(T::from(socket))?;
     match started {
         Ok(()) => return Ok(source),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        // In progress. (On Unix, EAGAIN is not that: a Unix socket's
+        // listener has a full backlog, and the connect never started.)
         #[cfg(unix)]
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        #[cfg(windows)]
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
         Err(e) => return Err(e),
     }
     futures::future::poll_fn(|cx| source.poll_writable(cx)).await?;
-    match SockRef::from(source.get_ref()).take_error()? {
-        Some(e) => Err(e),
-        None => Ok(source),
+    let socket = SockRef::from(source.get_ref());
+    if let Some(e) = socket.take_error()? {
+        return Err(e);
+    }
+    // A socket can report writable though its connect failed (async-io
+    // checks this too): connected means it has a peer.
+    match socket.peer_addr() {
+        Ok(_) => Ok(source),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Err(socket.take_error()?.unwrap_or(e)),
+        Err(e) => Err(e),
     }
 }
 

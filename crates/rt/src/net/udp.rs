@@ -88,3 +88,47 @@ impl std::os::fd::AsFd for UdpSocket {
         self.source.get_ref().as_fd()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures::future::poll_fn;
+
+    use super::*;
+
+    /// tokio keeps one waker per direction of a socket; every task waiting
+    /// on it must still be woken (the sessions of a UDP listener share its
+    /// socket).
+    #[test]
+    fn every_task_waiting_on_one_socket_is_woken() {
+        crate::block_on(async {
+            let shared = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let to = shared.local_addr().unwrap();
+            let receivers: Vec<_> = (0..2)
+                .map(|_| {
+                    let socket = shared.clone();
+                    crate::spawn(async move {
+                        let mut buf = [0u8; 16];
+                        poll_fn(|cx| socket.poll_recv_from(cx, &mut buf))
+                            .await
+                            .map(|(n, _)| n)
+                    })
+                })
+                .collect();
+            // Both are waiting before anything arrives.
+            crate::sleep(Duration::from_millis(50)).await;
+            let sender = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            for _ in 0..2 {
+                poll_fn(|cx| sender.poll_send_to(cx, b"one", to))
+                    .await
+                    .unwrap();
+            }
+            let both = futures::future::join_all(receivers);
+            let received = crate::timeout(Duration::from_secs(5), "both receivers", both)
+                .await
+                .expect("a waiting task was never woken");
+            assert!(received.iter().all(|n| matches!(n, Ok(3))), "{received:?}");
+        });
+    }
+}

@@ -163,3 +163,48 @@ impl UnixListener {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Unix listener whose backlog is full answers a connect with EAGAIN:
+    /// that is a failed connect, not one in progress (an unconnected socket
+    /// is writable at once, and was taken for connected).
+    #[test]
+    fn a_connect_to_a_full_backlog_fails_and_every_success_is_connected() {
+        crate::block_on(async {
+            let dir =
+                std::env::temp_dir().join(format!("switchyard-rt-backlog-{}", std::process::id()));
+            let _ = std::fs::remove_file(&dir);
+            let listener =
+                socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+            listener
+                .bind(&socket2::SockAddr::unix(&dir).unwrap())
+                .unwrap();
+            listener.listen(1).unwrap();
+            let mut connected = Vec::new();
+            let mut failed = None;
+            for _ in 0..64 {
+                match UnixStream::connect(&dir).await {
+                    Ok(stream) => connected.push(stream),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let _ = std::fs::remove_file(&dir);
+            assert!(
+                failed.is_some(),
+                "64 connects to a backlog of 1, none refused"
+            );
+            for stream in &connected {
+                assert!(
+                    socket2::SockRef::from(stream).peer_addr().is_ok(),
+                    "a connect that succeeded has no peer"
+                );
+            }
+        });
+    }
+}

@@ -163,7 +163,8 @@ impl Runtime {
     fn from_environment() -> Option<Runtime> {
         static FROM_ENVIRONMENT: OnceLock<Option<Runtime>> = OnceLock::new();
         *FROM_ENVIRONMENT.get_or_init(|| {
-            let value = std::env::var(RUNTIME_VARIABLE).ok()?;
+            let value = std::env::var_os(RUNTIME_VARIABLE)?;
+            let value = value.to_string_lossy();
             if value.is_empty() {
                 return None;
             }
@@ -280,14 +281,37 @@ impl Reactor {
     }
 }
 
-/// Runs `future` on this thread until it ends, driving `reactor` while it
-/// waits: the loop of a [`spawn_thread`](crate::spawn_thread) thread.
-pub(crate) fn run_local<F: Future>(reactor: Reactor, future: F) -> F::Output {
-    match reactor {
-        #[cfg(async_io)]
-        Reactor::AsyncIo => async_io::run_local(future),
-        #[cfg(feature = "tokio")]
-        Reactor::Tokio => tokio::run_local(future),
+/// How a [`spawn_thread`](crate::spawn_thread) thread runs its tasks,
+/// taken on the caller's thread: on async-io, the thread drives the
+/// reactor itself while its tasks wait; on tokio, it runs them inside the
+/// caller's runtime (whose threads drive its reactor and timers), so that
+/// what is made there outlives the thread.
+pub(crate) enum LocalDriver {
+    #[cfg(async_io)]
+    AsyncIo,
+    #[cfg(feature = "tokio")]
+    Tokio(::tokio::runtime::Handle),
+}
+
+impl LocalDriver {
+    /// The driver of [`Runtime::current`].
+    pub(crate) fn current() -> Self {
+        match Reactor::current() {
+            #[cfg(async_io)]
+            Reactor::AsyncIo => LocalDriver::AsyncIo,
+            #[cfg(feature = "tokio")]
+            Reactor::Tokio => LocalDriver::Tokio(tokio::handle()),
+        }
+    }
+
+    /// Runs `future` on this thread until it ends.
+    pub(crate) fn run<F: Future>(self, future: F) -> F::Output {
+        match self {
+            #[cfg(async_io)]
+            LocalDriver::AsyncIo => async_io::run_local(future),
+            #[cfg(feature = "tokio")]
+            LocalDriver::Tokio(handle) => handle.block_on(future),
+        }
     }
 }
 

@@ -9,11 +9,11 @@
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::pin::Pin;
-use std::sync::OnceLock;
-use std::task::{ready, Context, Poll};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use tokio::io::unix::AsyncFd;
+use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 use super::AsRaw;
@@ -76,20 +76,48 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     own().block_on(future)
 }
 
-/// A [`spawn_thread`](crate::spawn_thread) thread's loop: a runtime of its
-/// own on this thread, whose reactor and timers the thread drives while
-/// its tasks wait, and in which the sockets made there are registered.
-pub(crate) fn run_local<F: Future>(future: F) -> F::Output {
-    Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("could not start a tokio runtime: {e}"))
-        .block_on(future)
+/// The current tokio runtime's handle, or switchyard's own outside any.
+pub(crate) fn handle() -> Handle {
+    Handle::try_current().unwrap_or_else(|_| own().handle().clone())
 }
 
 /// A non-blocking socket on tokio's reactor.
 #[derive(Debug)]
-pub(crate) struct Source<T: AsRaw>(AsyncFd<Fd<T>>);
+pub(crate) struct Source<T: AsRaw> {
+    fd: AsyncFd<Fd<T>>,
+    /// The tasks waiting to read, and to write. tokio keeps one waker per
+    /// direction, the last poller's; several tasks may wait on one socket
+    /// (every session of a UDP listener sends on its socket), so tokio is
+    /// given a waker that wakes them all.
+    readers: Arc<Waiters>,
+    writers: Arc<Waiters>,
+}
+
+/// Tasks waiting on one direction of a socket, all woken at once.
+#[derive(Debug, Default)]
+struct Waiters(Mutex<Vec<Waker>>);
+
+impl Waiters {
+    fn join(&self, waker: &Waker) {
+        let mut waiting = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !waiting.iter().any(|w| w.will_wake(waker)) {
+            waiting.push(waker.clone());
+        }
+    }
+}
+
+impl Wake for Waiters {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waiting = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        for waker in waiting {
+            waker.wake();
+        }
+    }
+}
 
 /// `AsyncFd` asks for `AsRawFd`; the standard sockets' `AsFd` says the same.
 #[derive(Debug)]
@@ -110,11 +138,44 @@ impl<T: AsRaw> Source<T> {
         // deregisters it before dropping it: the contract holds, and this
         // crate stays free of `unsafe`.
         #[allow(deprecated)]
-        in_context(|| AsyncFd::new(Fd(io))).map(Self)
+        let fd = in_context(|| AsyncFd::new(Fd(io)))?;
+        Ok(Self {
+            fd,
+            readers: Arc::default(),
+            writers: Arc::default(),
+        })
     }
 
     pub(crate) fn get_ref(&self) -> &T {
-        &self.0.get_ref().0
+        &self.fd.get_ref().0
+    }
+
+    /// tokio's readiness for reading (or writing), the task joining that
+    /// direction's waiters if it must wait.
+    fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        write: bool,
+    ) -> Poll<io::Result<AsyncFdReadyGuard<'_, Fd<T>>>> {
+        let waiters = if write { &self.writers } else { &self.readers };
+        let all = Waker::from(Arc::clone(waiters));
+        let mut all_cx = Context::from_waker(&all);
+        for joined in [false, true] {
+            if joined {
+                // Then polled again: tokio sets readiness before it wakes,
+                // so a wake-up between the two polls shows in the second.
+                waiters.join(cx.waker());
+            }
+            let polled = if write {
+                self.fd.poll_write_ready(&mut all_cx)
+            } else {
+                self.fd.poll_read_ready(&mut all_cx)
+            };
+            if polled.is_ready() {
+                return polled;
+            }
+        }
+        Poll::Pending
     }
 
     pub(crate) fn poll_read_with<R>(
@@ -123,7 +184,7 @@ impl<T: AsRaw> Source<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            let mut guard = ready!(self.0.poll_read_ready(cx))?;
+            let mut guard = ready!(self.poll_ready(cx, false))?;
             // `try_io` clears the readiness when `op` finds the socket empty.
             match guard.try_io(|fd| retry_interrupted(|| op(&fd.get_ref().0))) {
                 Ok(result) => return Poll::Ready(result),
@@ -138,7 +199,7 @@ impl<T: AsRaw> Source<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            let mut guard = ready!(self.0.poll_write_ready(cx))?;
+            let mut guard = ready!(self.poll_ready(cx, true))?;
             match guard.try_io(|fd| retry_interrupted(|| op(&fd.get_ref().0))) {
                 Ok(result) => return Poll::Ready(result),
                 Err(_would_block) => continue,
@@ -147,7 +208,7 @@ impl<T: AsRaw> Source<T> {
     }
 
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.0.poll_write_ready(cx).map_ok(drop)
+        self.poll_ready(cx, true).map_ok(drop)
     }
 
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
@@ -155,7 +216,7 @@ impl<T: AsRaw> Source<T> {
         for<'a> &'a T: Read,
     {
         loop {
-            let mut guard = ready!(self.0.poll_read_ready(cx))?;
+            let mut guard = ready!(self.poll_ready(cx, false))?;
             match guard.try_io(|fd| retry_interrupted(|| (&fd.get_ref().0).read(buf))) {
                 Ok(Ok(n)) => {
                     // A short read drained the socket: the next read waits
@@ -177,7 +238,7 @@ impl<T: AsRaw> Source<T> {
         for<'a> &'a T: Write,
     {
         loop {
-            let mut guard = ready!(self.0.poll_write_ready(cx))?;
+            let mut guard = ready!(self.poll_ready(cx, true))?;
             match guard.try_io(|fd| retry_interrupted(|| (&fd.get_ref().0).write(buf))) {
                 Ok(Ok(n)) => {
                     // A short write filled the send buffer.

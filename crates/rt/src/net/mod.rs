@@ -17,6 +17,53 @@ use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use crate::runtime::{AsRaw, Source};
 
+/// `AsyncRead` and `AsyncWrite` for a stream type with a `source` field
+/// (a [`Source`]), and for a shared reference to it, as the standard
+/// library's streams allow: reads and writes go through the source;
+/// flushing has nothing to do, and closing only flushes, as async-std's
+/// streams did (closing does not shut the socket down, so a clone goes on).
+macro_rules! stream_io {
+    ($stream:ty) => {
+        stream_io!(@impl $stream);
+        stream_io!(@impl &$stream);
+    };
+    (@impl $stream:ty) => {
+        impl futures::io::AsyncRead for $stream {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.source.poll_read(cx, buf)
+            }
+        }
+
+        impl futures::io::AsyncWrite for $stream {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.source.poll_write(cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+    };
+}
+
 mod tcp;
 mod udp;
 #[cfg(unix)]

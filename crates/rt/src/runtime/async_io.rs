@@ -26,16 +26,21 @@ impl<T: AsRaw> Source<T> {
     }
 
     /// async-io's own pattern for its `Async<T>`: try, and on `WouldBlock`
-    /// wait for the reactor and try again.
-    pub(crate) fn poll_read_with<R>(
+    /// wait for the reactor (to write, with `write`) and try again.
+    fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
+        write: bool,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
             match op(self.0.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(self.0.poll_readable(cx))?
+                    if write {
+                        ready!(self.0.poll_writable(cx))?
+                    } else {
+                        ready!(self.0.poll_readable(cx))?
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => return Poll::Ready(result),
@@ -43,20 +48,20 @@ impl<T: AsRaw> Source<T> {
         }
     }
 
+    pub(crate) fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, false, op)
+    }
+
     pub(crate) fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            match op(self.0.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(self.0.poll_writable(cx))?
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        self.poll_io(cx, true, op)
     }
 
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

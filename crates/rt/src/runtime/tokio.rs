@@ -178,79 +178,75 @@ impl<T: AsRaw> Source<T> {
         Poll::Pending
     }
 
-    pub(crate) fn poll_read_with<R>(
+    /// Runs `op` once the socket is ready (to write, with `write`), until
+    /// it does not find the socket empty (or full): `try_io` clears the
+    /// readiness when it does. `drained` says from `op`'s result that it
+    /// emptied (or filled) the socket without finding it so, to clear the
+    /// readiness without the system call that would.
+    fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
+        write: bool,
         mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
-            let mut guard = ready!(self.poll_ready(cx, false))?;
-            // `try_io` clears the readiness when `op` finds the socket empty.
+            let mut guard = ready!(self.poll_ready(cx, write))?;
             match guard.try_io(|fd| retry_interrupted(|| op(&fd.get_ref().0))) {
-                Ok(result) => return Poll::Ready(result),
+                Ok(Ok(done)) => {
+                    if drained(&done) {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(done));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
                 Err(_would_block) => continue,
             }
         }
     }
 
+    pub(crate) fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, false, op, |_| false)
+    }
+
     pub(crate) fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            let mut guard = ready!(self.poll_ready(cx, true))?;
-            match guard.try_io(|fd| retry_interrupted(|| op(&fd.get_ref().0))) {
-                Ok(result) => return Poll::Ready(result),
-                Err(_would_block) => continue,
-            }
-        }
+        self.poll_io(cx, true, op, |_| false)
     }
 
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_ready(cx, true).map_ok(drop)
     }
 
+    /// A read that did not fill `buf` drained the socket: the next read
+    /// waits for the next edge (tokio's `PollEvented::poll_read`). End of
+    /// stream (0) is left ready, so it reads again.
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
     where
         for<'a> &'a T: Read,
     {
-        loop {
-            let mut guard = ready!(self.poll_ready(cx, false))?;
-            match guard.try_io(|fd| retry_interrupted(|| (&fd.get_ref().0).read(buf))) {
-                Ok(Ok(n)) => {
-                    // A short read drained the socket: the next read waits
-                    // for the next edge (tokio's `PollEvented::poll_read`).
-                    // End of stream (0) is left ready, so it reads again.
-                    if n > 0 && n < buf.len() {
-                        guard.clear_ready();
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => continue,
-            }
-        }
+        let len = buf.len();
+        self.poll_io(cx, false, |mut io| io.read(buf), |&n| n > 0 && n < len)
     }
 
+    /// A write that did not take all of `buf` filled the send buffer.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
     where
         for<'a> &'a T: Write,
     {
-        loop {
-            let mut guard = ready!(self.poll_ready(cx, true))?;
-            match guard.try_io(|fd| retry_interrupted(|| (&fd.get_ref().0).write(buf))) {
-                Ok(Ok(n)) => {
-                    // A short write filled the send buffer.
-                    if n > 0 && n < buf.len() {
-                        guard.clear_ready();
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => continue,
-            }
-        }
+        self.poll_io(
+            cx,
+            true,
+            |mut io| io.write(buf),
+            |&n| n > 0 && n < buf.len(),
+        )
     }
 }
 

@@ -328,10 +328,12 @@ pub(crate) enum Source<T: AsRaw> {
     AsyncIo(async_io::Source<T>),
     #[cfg(feature = "tokio")]
     Tokio(tokio::Source<T>),
-    /// With no runtime compiled in, nothing makes a socket.
+    /// With no runtime compiled in, nothing makes a socket. (It holds the
+    /// socket it never has, so that a socket type is dropped the same way
+    /// whatever is compiled in.)
     #[cfg(not(any(async_io, feature = "tokio")))]
     #[allow(dead_code)]
-    None(std::convert::Infallible, std::marker::PhantomData<T>),
+    None(std::convert::Infallible, T),
 }
 
 macro_rules! each_reactor {

@@ -3,7 +3,7 @@
 //!
 //! A runtime gives four things: an executor (`spawn`), a pool for blocking
 //! work (`spawn_blocking`), a way to run a future to the end on this thread
-//! (`block_on`, and `run_local` for [`spawn_thread`](crate::spawn_thread)),
+//! (`block_on`, and `LocalDriver` for [`spawn_thread`](crate::spawn_thread)),
 //! and a reactor, which carries the sockets ([`Source`]) and the timers.
 //! async-std and smol share one reactor, async-io's (`async_io.rs`); tokio
 //! brings its own (`tokio.rs`). Everything above this module dispatches on

@@ -13,10 +13,7 @@ use crate::route_table::RouteTable;
 use crate::serve_unix;
 use crate::session::Route;
 use crate::{serve_stdio, serve_tcp, serve_udp, serve_ws};
-use crate::{
-    BridgeConfig, ConfigError, DialOptions, Endpoint, ListenerConfig, Metrics, RelayConfig,
-    RouteConfig, Scheme,
-};
+use crate::{BridgeConfig, ConfigError, Endpoint, ListenerConfig, Metrics, Scheme};
 
 /// Why a bridge could not start.
 #[derive(Debug, thiserror::Error)]
@@ -457,11 +454,6 @@ fn routes(
         .routes
         .iter()
         .map(|route| {
-            let dial = dial_options(route, listener)?;
-            // UDP listeners expire their sessions themselves; other
-            // listeners reaching UDP get the relay's idle timeout, by
-            // default per session (`Route::relay_for`).
-            let idle = route.idle_timeout.filter(|_| !udp_listener);
             let label = if bound.scheme.is_websocket() {
                 format!(
                     "{}://{}{}",
@@ -472,53 +464,21 @@ fn routes(
             } else {
                 bound.to_string()
             };
-            Ok(Arc::new(Route {
-                label,
-                config: route.clone(),
-                dial,
-                relay: RelayConfig::default()
-                    .idle(idle)
-                    .send_timeout(route.send_timeout),
-                udp_listener,
-                metrics: metrics.clone(),
-                shutdown: shutdown.clone(),
-            }))
+            let limits = (
+                listener.max_message,
+                listener.heartbeat,
+                listener.tcp_keepalive,
+            );
+            let route = Route::new(label, route, limits, udp_listener, metrics, shutdown)?;
+            Ok(Arc::new(route))
         })
         .collect()
-}
-
-/// How a route's sessions reach its target: its dial options with the
-/// listener's limits (the same both sides of a session), and TLS for
-/// `wss://` targets made once here (its `target_ca` and the system's
-/// roots) rather than at every dial.
-fn dial_options(
-    route: &RouteConfig,
-    listener: &ListenerConfig,
-) -> Result<DialOptions, switchyard_ws::TlsError> {
-    let mut options = route
-        .dial
-        .clone()
-        .max_message(listener.max_message)
-        .heartbeat(listener.heartbeat)
-        .tcp_keepalive(listener.tcp_keepalive);
-    // A token file may name a wss:// target later.
-    let may_reach_wss =
-        route.can_reach(Scheme::Wss) || matches!(route.target, crate::TargetSpec::TokenFile(_));
-    if options.tls.is_none() && may_reach_wss {
-        let ca = route.target_ca.as_deref();
-        let tls = match &route.target_cert {
-            Some((cert, key)) => switchyard_ws::client_tls_with_cert(ca, cert, key)?,
-            None => switchyard_ws::client_tls(ca)?,
-        };
-        options = options.tls(tls);
-    }
-    Ok(options)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TargetSpec;
+    use crate::{RouteConfig, TargetSpec};
 
     /// A route built in code carries the listener's limits to its target's
     /// side, whatever its own dial options say: one message limit, one
@@ -532,7 +492,12 @@ mod tests {
             .heartbeat(None)
             .tcp_keepalive(None)
             .route(route.clone());
-        let options = dial_options(&route, &listener).unwrap();
+        let limits = (
+            listener.max_message,
+            listener.heartbeat,
+            listener.tcp_keepalive,
+        );
+        let options = crate::session::dial_options(&route, limits).unwrap();
         assert_eq!(
             (
                 options.max_message,

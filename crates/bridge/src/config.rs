@@ -131,6 +131,34 @@ impl RouteConfig {
         self
     }
 
+    /// What is wrong with this route for clients that come in on a
+    /// `client` listener, if anything.
+    pub(crate) fn check(&self, client: Scheme) -> Result<(), String> {
+        // Text WebSocket messages must each be whole UTF-8: raw TCP reads
+        // can cut a character in two, and both halves would be refused.
+        let streams = [Scheme::Tcp, Scheme::Unix, Scheme::Stdio];
+        if self.dial.text
+            && self.dial.framing == StreamFraming::Raw
+            && streams.iter().any(|s| client == *s || self.can_reach(*s))
+        {
+            return Err(format!(
+                "route {}: text messages need lines or length-prefixed framing of its stream side \
+                 (a raw read can cut a UTF-8 character in two)",
+                self.path
+            ));
+        }
+        if self.target_cert.is_some()
+            && !self.can_reach(Scheme::Wss)
+            && self.target.tokens().is_none()
+        {
+            return Err(format!(
+                "route {}: target_cert is for wss:// targets",
+                self.path
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether any target this route can reach now has this scheme.
     pub(crate) fn can_reach(&self, scheme: Scheme) -> bool {
         match (&self.target, self.target.tokens()) {
@@ -391,19 +419,8 @@ impl ListenerConfig {
             return error("no routes".into());
         }
         let scheme = self.listen.scheme;
-        // Text WebSocket messages must each be whole UTF-8: raw TCP reads
-        // can cut a character in two, and both halves would be refused.
-        let streams = [Scheme::Tcp, Scheme::Unix, Scheme::Stdio];
-        if let Some(route) = self.routes.iter().find(|r| {
-            r.dial.text
-                && r.dial.framing == StreamFraming::Raw
-                && streams.iter().any(|s| scheme == *s || r.can_reach(*s))
-        }) {
-            return error(format!(
-                "route {}: text messages need lines or length-prefixed framing of its stream side \
-                 (a raw read can cut a UTF-8 character in two)",
-                route.path
-            ));
+        for route in &self.routes {
+            route.check(scheme).or_else(error)?;
         }
         if scheme.is_websocket() {
             let mut paths: Vec<&str> = self.routes.iter().map(|r| r.path.as_str()).collect();
@@ -464,14 +481,6 @@ impl ListenerConfig {
         }
         if self.client_ca.is_some() && scheme != Scheme::Wss {
             return error("client_ca (client certificates) needs a wss:// listener".into());
-        }
-        if let Some(route) = self.routes.iter().find(|r| {
-            r.target_cert.is_some() && !r.can_reach(Scheme::Wss) && r.target.tokens().is_none()
-        }) {
-            return error(format!(
-                "route {}: target_cert is for wss:// targets",
-                route.path
-            ));
         }
         match (scheme, &self.tls) {
             (Scheme::Wss, None) => return error("wss:// needs a TLS certificate and key".into()),

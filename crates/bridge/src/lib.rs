@@ -6,6 +6,8 @@
 //!   from the command line or a TOML file ([`BridgeConfig::from_toml`]).
 //! - [`Bridge`]: binds and serves them; one session per client, its target
 //!   dialed for it, relayed by [`relay`] with backpressure both ways.
+//! - [`BridgeRoute`]: one route on WebSockets another HTTP server accepted
+//!   (axum, hyper, or switchyard's own `Router` beside other routes).
 //!
 //! Endpoints, dialing and the relay are switchyard-connect's, re-exported
 //! here; this crate adds listeners, sessions, authentication, tokens,
@@ -17,6 +19,7 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod bridge;
+mod bridge_route;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod config;
@@ -35,6 +38,7 @@ mod tokens;
 mod web;
 
 pub use bridge::{Bridge, BridgeError, ReloadError, Reloader, Served};
+pub use bridge_route::BridgeRoute;
 pub use config::{BridgeConfig, ConfigError, ListenerConfig, RouteConfig, TargetSpec};
 pub use config_file::ConfigFileError;
 pub use metrics::{ErrorKind, Metrics};

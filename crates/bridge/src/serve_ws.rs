@@ -175,6 +175,23 @@ fn ws_session(
             let _ = client.close(1001, "route removed by a reload").await;
         });
     };
+    let target = route.target_for(Some(&request.head));
+    relay_client(client, target, request.peer, route)
+}
+
+/// A WebSocket client relayed to `target` (closed with 1008 when there is
+/// none) on `route`, and closed saying why the session ended: the session
+/// of every WebSocket client, the bridge's own and those another server
+/// accepted ([`BridgeRoute`](crate::BridgeRoute)).
+pub(crate) fn relay_client<S>(
+    client: switchyard_ws::WsConnection<S>,
+    target: Option<crate::Endpoint>,
+    peer: std::net::SocketAddr,
+    route: Arc<Route>,
+) -> futures::future::BoxFuture<'static, ()>
+where
+    S: futures::io::AsyncRead + futures::io::AsyncWrite + Unpin + Send + 'static,
+{
     let kind = if route.config.dial.text {
         MessageKind::Text
     } else {
@@ -184,9 +201,6 @@ fn ws_session(
     // The session handles the shutdown itself (delivering what it has
     // taken, then 1001), rather than the connection closing on its own.
     drop(client.get_mut().take_shutdown());
-    let target = route.target_for(Some(&request.head));
-    let peer = request.peer;
-    drop(request);
     Box::pin(async move {
         let Some(target) = target else {
             // The guard refused these already, unless the token file

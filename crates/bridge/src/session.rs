@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use switchyard_frame::{Error, Keepalive, MessageConnection};
 use switchyard_rt::Shutdown;
 use switchyard_ws::http::RequestHead;
+use switchyard_ws::HeartbeatConfig;
 
 use crate::metrics::ErrorKind;
 use crate::{
     dial, relay_metered, DialOptions, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport,
-    RouteConfig, TargetSpec,
+    RouteConfig, Scheme, TargetSpec,
 };
 
 /// A route ready to run sessions.
@@ -31,7 +32,38 @@ pub(crate) struct Route {
     pub shutdown: Shutdown,
 }
 
+/// The limits a listener holds both sides of its sessions to: its largest
+/// message, WebSocket heartbeat and TCP keepalive.
+pub(crate) type SessionLimits = (usize, Option<HeartbeatConfig>, Option<Duration>);
+
 impl Route {
+    /// `config` ready to run sessions under `limits`, logged as `label`:
+    /// its dial options and relay settings made here, once.
+    pub(crate) fn new(
+        label: String,
+        config: &RouteConfig,
+        limits: SessionLimits,
+        udp_listener: bool,
+        metrics: &Arc<Metrics>,
+        shutdown: &Shutdown,
+    ) -> Result<Self, switchyard_ws::TlsError> {
+        // UDP listeners expire their sessions themselves; other listeners
+        // reaching UDP get the relay's idle timeout, by default per session
+        // (`relay_for`).
+        let idle = config.idle_timeout.filter(|_| !udp_listener);
+        Ok(Route {
+            label,
+            dial: dial_options(config, limits)?,
+            config: config.clone(),
+            relay: RelayConfig::default()
+                .idle(idle)
+                .send_timeout(config.send_timeout),
+            udp_listener,
+            metrics: metrics.clone(),
+            shutdown: shutdown.clone(),
+        })
+    }
+
     /// The target for a request: the fixed one, or the one its
     /// `?token=NAME` names. `None` for a missing or unknown token.
     pub(crate) fn target_for(&self, head: Option<&RequestHead>) -> Option<Endpoint> {
@@ -52,13 +84,41 @@ impl Route {
     pub(crate) fn relay_for(&self, target: &Endpoint) -> RelayConfig {
         let udp_default = !self.udp_listener
             && self.config.idle_timeout.is_none()
-            && target.scheme == crate::Scheme::Udp;
+            && target.scheme == Scheme::Udp;
         if udp_default {
             self.relay.idle(Some(crate::DEFAULT_UDP_IDLE))
         } else {
             self.relay
         }
     }
+}
+
+/// How a route's sessions reach its target: its dial options with the
+/// listener's limits (the same both sides of a session), and TLS for
+/// `wss://` targets made once here (its `target_ca` and the system's
+/// roots) rather than at every dial.
+pub(crate) fn dial_options(
+    route: &RouteConfig,
+    (max_message, heartbeat, tcp_keepalive): SessionLimits,
+) -> Result<DialOptions, switchyard_ws::TlsError> {
+    let mut options = route
+        .dial
+        .clone()
+        .max_message(max_message)
+        .heartbeat(heartbeat)
+        .tcp_keepalive(tcp_keepalive);
+    // A token file may name a wss:// target later.
+    let may_reach_wss =
+        route.can_reach(Scheme::Wss) || matches!(route.target, TargetSpec::TokenFile(_));
+    if options.tls.is_none() && may_reach_wss {
+        let ca = route.target_ca.as_deref();
+        let tls = match &route.target_cert {
+            Some((cert, key)) => switchyard_ws::client_tls_with_cert(ca, cert, key)?,
+            None => switchyard_ws::client_tls(ca)?,
+        };
+        options = options.tls(tls);
+    }
+    Ok(options)
 }
 
 /// How a session went.

@@ -131,4 +131,39 @@ mod tests {
             assert!(received.iter().all(|n| matches!(n, Ok(3))), "{received:?}");
         });
     }
+
+    /// A connected socket's datagram answered by an ICMP port unreachable:
+    /// the task waiting to receive gets the refusal, as a blocking receive
+    /// would (on tokio the kernel reports it as an error alone, which
+    /// tokio does not count as readable).
+    #[test]
+    fn a_waiting_receive_gets_the_refusal_of_a_closed_port() {
+        crate::block_on(async {
+            let closed = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let port = closed.local_addr().unwrap();
+            drop(closed);
+            let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            socket.connect(port).unwrap();
+            let waiting = socket.clone();
+            let receiving = crate::spawn(async move {
+                let mut buf = [0u8; 16];
+                poll_fn(|cx| waiting.poll_recv(cx, &mut buf)).await
+            });
+            crate::sleep(Duration::from_millis(50)).await;
+            poll_fn(|cx| socket.poll_send(cx, b"anyone?"))
+                .await
+                .unwrap();
+            let received = crate::timeout(Duration::from_secs(5), "receive", receiving)
+                .await
+                .expect("the waiting receive was not woken by the refusal");
+            let error = received.expect_err("a closed port answered");
+            assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused, "{error}");
+            // The error is taken: the socket waits again.
+            let mut buf = [0u8; 16];
+            let again = poll_fn(|cx| socket.poll_recv(cx, &mut buf));
+            assert!(crate::timeout(Duration::from_millis(100), "again", again)
+                .await
+                .is_err());
+        });
+    }
 }

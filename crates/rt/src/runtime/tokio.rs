@@ -91,6 +91,55 @@ pub(crate) struct Source<T: AsRaw> {
     /// given a waker that wakes them all.
     readers: Arc<Waiters>,
     writers: Arc<Waiters>,
+    /// For a datagram socket, what wakes its readers on an error; `None`
+    /// for others.
+    errors: Option<Box<ErrorWatch>>,
+}
+
+/// What wakes the readers of a datagram socket when the kernel reports an
+/// error on it (an ICMP port unreachable answering what a connected UDP
+/// socket sent): epoll reports it as `EPOLLERR` alone, which tokio counts
+/// as write-closed, not readable, so a task waiting to read would wait on
+/// (tokio's own `UdpSocket` waits for `Interest::ERROR` as well, which
+/// `AsyncFd`'s poll functions cannot). A second registration of the socket
+/// (a duplicate of its descriptor) waits for that error, made when a read
+/// first waits, and again after each error.
+struct ErrorWatch(Mutex<Option<futures::future::BoxFuture<'static, io::Result<()>>>>);
+
+impl std::fmt::Debug for ErrorWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorWatch")
+    }
+}
+
+impl ErrorWatch {
+    /// `Ready` once an error is pending on `socket` (`SO_ERROR`).
+    fn poll(
+        &self,
+        socket: std::os::fd::BorrowedFd<'_>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut watching = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if watching.is_none() {
+            let duplicate = socket.try_clone_to_owned()?;
+            *watching = Some(Box::pin(async move {
+                // Deprecated as `AsyncFd::new` is (see `Source::new`): the
+                // duplicate is owned, and deregistered before it is closed.
+                // (Error interest registers as readable, mio having none.)
+                #[allow(deprecated)]
+                let fd =
+                    in_context(|| AsyncFd::with_interest(duplicate, tokio::io::Interest::ERROR))?;
+                let _error = fd.ready(tokio::io::Interest::ERROR).await?;
+                Ok(())
+            }));
+        }
+        let Some(watch) = watching.as_mut() else {
+            return Poll::Pending;
+        };
+        let seen = ready!(watch.as_mut().poll(cx));
+        *watching = None;
+        Poll::Ready(seen)
+    }
 }
 
 /// Tasks waiting on one direction of a socket, all woken at once.
@@ -131,6 +180,7 @@ impl<T: AsRaw> std::os::fd::AsRawFd for Fd<T> {
 
 impl<T: AsRaw> Source<T> {
     pub(crate) fn new(io: T) -> io::Result<Self> {
+        let datagram = socket2::SockRef::from(&io).r#type()? == socket2::Type::DGRAM;
         // `AsyncFd::new` is deprecated since tokio 1.54 for a type whose
         // `as_raw_fd` may name a descriptor it does not own (one closed or
         // reused while registered); its successor, `register`, is `unsafe`
@@ -143,6 +193,7 @@ impl<T: AsRaw> Source<T> {
             fd,
             readers: Arc::default(),
             writers: Arc::default(),
+            errors: datagram.then(|| Box::new(ErrorWatch(Mutex::new(None)))),
         })
     }
 
@@ -173,6 +224,21 @@ impl<T: AsRaw> Source<T> {
             };
             if polled.is_ready() {
                 return polled;
+            }
+        }
+        if let (false, Some(errors)) = (write, &self.errors) {
+            let socket = self.get_ref().as_fd();
+            // Twice at most: an error seen but taken already (by a
+            // receive in between) starts a new watch.
+            for _ in 0..2 {
+                if errors.poll(socket, &mut all_cx)?.is_pending() {
+                    break;
+                }
+                // The error the next receive would return, taken as it
+                // would take it.
+                if let Some(error) = socket2::SockRef::from(&socket).take_error()? {
+                    return Poll::Ready(Err(error));
+                }
             }
         }
         Poll::Pending

@@ -11,23 +11,23 @@ pub enum SlowConsumerPolicy {
     #[default]
     Disconnect,
     /// Keep the subscriber, and drop the messages that do not fit (counted
-    /// in [`HubStats::dropped`]).
+    /// in [`HubStats::dropped`](crate::HubStats::dropped)).
     DropMessages,
 }
 
-/// Limits of a [`Hub`], and what its messages are.
+/// Limits of a [`Hub`](crate::Hub), and what its messages are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HubConfig {
     /// Every message is UTF-8 text. Default true: what the push and chat
-    /// pages read as strings. [`Hub::publish`] refuses anything else, once,
+    /// pages read as strings. [`Hub::publish`](crate::Hub::publish) refuses anything else, once,
     /// instead of every subscriber's connection refusing it; subscribers
     /// are sent text messages (switchyard-ws's `run_subscriber`).
     /// Off: any bytes, sent as binary messages.
     pub text: bool,
     /// The largest message. Default 1 MiB, the WebSocket server's own
     /// default message limit, so that what is published can be sent to every
-    /// subscriber. Larger is refused by [`Hub::publish`]; so is anything
+    /// subscriber. Larger is refused by [`Hub::publish`](crate::Hub::publish); so is anything
     /// over [`queue_bytes`](Self::queue_bytes), which could never be queued.
     pub max_message: usize,
     /// Messages queued per subscriber. Default 256. The queue's memory is

@@ -87,8 +87,8 @@ impl Published {
 pub enum Delivery {
     /// A message published to one of its topics.
     Message(Published),
-    /// The answer to [`Subscription::subscribe`](crate::Subscription::subscribe),
-    /// and news of a topic whose stream had to start again: where the
+    /// The answer to [`Subscription::join`](crate::Subscription::join) or
+    /// [`resume`](crate::Subscription::resume), and news of a topic whose stream had to start again: where the
     /// subscriber now is in `topic`, and whether it missed nothing. The
     /// topic's [`Message`](Self::Message)s that follow have the offsets
     /// after `position`, each once and in order (the recovered ones first).

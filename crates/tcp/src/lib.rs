@@ -60,7 +60,10 @@ pub use server::{Accepted, ServeReport, Server, ServerStream};
 pub use stream::TcpStream;
 
 pub use switchyard_frame::share;
+// Linked, not inlined: rustdoc cannot print the default of its const
+// parameter on another crate's page.
 #[cfg(feature = "bincode")]
+#[doc(no_inline)]
 pub use switchyard_frame::Bincode;
 #[cfg(feature = "json")]
 pub use switchyard_frame::Json;

@@ -40,7 +40,10 @@ pub use sessions::{ListenerStats, SessionConfig, UdpListener, UdpSession};
 pub use socket::{connect, UdpSocket};
 
 pub use switchyard_frame::share;
+// Linked, not inlined: rustdoc cannot print the default of its const
+// parameter on another crate's page.
 #[cfg(feature = "bincode")]
+#[doc(no_inline)]
 pub use switchyard_frame::Bincode;
 #[cfg(feature = "json")]
 pub use switchyard_frame::Json;

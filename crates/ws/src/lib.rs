@@ -9,7 +9,7 @@
 //!   bytes), with heartbeats, close codes and a [`Shutdown`]; its
 //!   [`binary`](WsConnection::binary) and [`text`](WsConnection::text)
 //!   views ([`FixedKind`]) are a
-//!   [`MessageConnection`](switchyard_frame::MessageConnection) like every
+//!   [`switchyard_frame::MessageConnection`] like every
 //!   other transport's.
 //! - [`connect`], [`connect_to`], [`Reconnecting`]: clients.
 //! - [`upgrade_response`] and [`WsConnection::upgraded`]: WebSockets that
@@ -50,7 +50,9 @@ pub use push::{
 };
 pub use read_ahead::ReadAhead;
 pub use reconnect::{ReconnectPolicy, Reconnecting};
-/// The hub the push endpoint and subscribers run on (switchyard-hub).
+// The hub the push endpoint and subscribers run on (switchyard-hub),
+// linked to its own documentation.
+#[doc(no_inline)]
 pub use switchyard_hub::{
     is_valid_topic, Backplane, BackplaneError, BackplaneStatus, Delivery, Epoch, HistoryConfig,
     Hub, HubConfig, HubError, HubStats, MemoryBackplane, Position, PublishError, PublishReceipt,
@@ -66,7 +68,10 @@ pub use upgraded::upgrade_response;
 /// [`WsServerConfig::trusted_proxies`] takes them.
 pub use ipnet::IpNet;
 pub use switchyard_frame::share;
+// Linked, not inlined: rustdoc cannot print the default of its const
+// parameter on another crate's page.
 #[cfg(feature = "bincode")]
+#[doc(no_inline)]
 pub use switchyard_frame::Bincode;
 #[cfg(feature = "json")]
 pub use switchyard_frame::Json;

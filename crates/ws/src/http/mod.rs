@@ -12,6 +12,10 @@ mod response;
 mod router;
 mod server;
 
+/// The `http` crate's types that this module's signatures use, so that a
+/// program needs no `http` dependency of its own to answer a request.
+pub use ::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+
 pub use auth::{Auth, AuthParseError};
 pub use forwarded::client_address;
 pub use request::{RequestHead, MAX_HEADERS};

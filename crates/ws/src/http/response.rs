@@ -9,8 +9,7 @@ use http::StatusCode;
 /// inject another header or end the head early.
 ///
 /// ```
-/// use http::StatusCode;
-/// use switchyard_ws::http::Response;
+/// use switchyard_ws::http::{Response, StatusCode};
 ///
 /// let r = Response::text(StatusCode::NOT_FOUND, "no such page");
 /// assert!(r.to_bytes().starts_with(b"HTTP/1.1 404 Not Found\r\n"));

@@ -70,8 +70,8 @@ pub(crate) enum Routed<'a> {
 /// answered wherever `GET` is, with the same head and no body.
 ///
 /// ```
-/// use http::StatusCode;
-/// use switchyard_ws::{http::Response, Router};
+/// use switchyard_ws::http::{Response, StatusCode};
+/// use switchyard_ws::Router;
 ///
 /// let router = Router::new()
 ///     .page("/", "text/html; charset=utf-8", "<h1>hello</h1>")
@@ -119,8 +119,8 @@ impl Router {
     /// (authentication, tokens, rate limits). Guards run in the order added.
     ///
     /// ```
-    /// use http::StatusCode;
-    /// use switchyard_ws::{http::Response, Router};
+    /// use switchyard_ws::http::{Response, StatusCode};
+    /// use switchyard_ws::Router;
     ///
     /// let router = Router::new()
     ///     .guard(|head, _peer| {

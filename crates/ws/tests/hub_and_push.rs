@@ -251,3 +251,47 @@ fn a_message_a_subscriber_cannot_take_is_skipped_not_the_end_of_it() {
         assert_eq!(hub.subscribers("default"), 1);
     })
 }
+
+/// A push handler mounted where its config does not say is refused (404,
+/// saying where it publishes), not a success that reached no one; told its
+/// path, it publishes there.
+#[test]
+fn a_push_handler_publishes_at_its_configured_path_and_refuses_others() {
+    switchyard_rt::block_on(async {
+        let hub = Hub::new(HubConfig::default());
+        let misplaced = push_handler(hub.clone(), PushConfig::default());
+        let placed = push_handler(hub.clone(), PushConfig::default().path("/api/publish/"));
+        let router = Router::new()
+            .websocket("/ws", subscriber_handler(hub.clone(), PushConfig::default()))
+            .post("/publish", misplaced)
+            .post("/api/publish", placed.clone())
+            .post_prefix("/api/publish/", placed);
+        let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        switchyard_rt::spawn(server.serve());
+        let mut default = subscriber(addr, "").await;
+        let mut news = subscriber(addr, "?topics=news").await;
+        // Where the misplaced push used to go: the path's last segment.
+        let mut last_segment = subscriber(addr, "?topics=publish").await;
+        for topic in ["default", "news", "publish"] {
+            wait_for_subscribers(&hub, topic, 1).await;
+        }
+
+        let r = post(addr, "/publish", "lost?", "");
+        assert_eq!(status(&r), 404, "{r}");
+        assert!(r.contains("POST /push and /push/<topic>"), "{r}");
+        nothing_arrives(&mut default).await;
+        nothing_arrives(&mut last_segment).await;
+
+        let r = post(addr, "/api/publish", "to the default topic", "");
+        assert_eq!(status(&r), 200, "{r}");
+        let r = post(addr, "/api/publish/news", "to news", "");
+        assert_eq!(status(&r), 200, "{r}");
+        let got = default.next().await.unwrap().unwrap();
+        assert_eq!(got.as_text(), Some("to the default topic"));
+        let got = news.next().await.unwrap().unwrap();
+        assert_eq!(got.as_text(), Some("to news"));
+    });
+}

@@ -8,6 +8,12 @@ use crate::Auth;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PushConfig {
+    /// Where the push handler is mounted: `POST <path>` publishes to
+    /// [`default_topic`](Self::default_topic), `POST <path>/<topic>` to
+    /// `<topic>`; a request for any other path is answered 404 saying
+    /// where the handler is, rather than published somewhere unexpected.
+    /// Default `"/push"`, the source documents' endpoint.
+    pub path: String,
     /// The topic of `POST /push` and of subscribers that name none.
     /// Default `"default"`.
     pub default_topic: String,
@@ -32,6 +38,7 @@ pub struct PushConfig {
 impl Default for PushConfig {
     fn default() -> Self {
         Self {
+            path: "/push".into(),
             default_topic: "default".into(),
             auth: None,
             close_timeout: Duration::from_secs(1),
@@ -64,6 +71,12 @@ impl PushConfig {
     /// Sets [`numbered`](Self::numbered).
     pub fn numbered(mut self, numbered: bool) -> Self {
         self.numbered = numbered;
+        self
+    }
+
+    /// Sets [`path`](Self::path) (a trailing `/` is ignored).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
         self
     }
 

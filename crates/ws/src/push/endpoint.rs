@@ -24,7 +24,11 @@ use crate::http::{Request, Response};
 /// [`PushConfig::max_idempotency_key`] bytes) is published at most once per
 /// key: a retry whose first answer was lost gets the first answer again,
 /// with `"duplicate":true`. While the backplane is down the answer is 503
-/// with `Retry-After`, and nothing is published. Mount it at both paths:
+/// with `Retry-After`, and nothing is published.
+///
+/// Mount it at both of its paths, [`PushConfig::path`] and the prefix
+/// under it (`/push` and `/push/` by default); at any other path it
+/// answers 404 saying where it publishes:
 ///
 /// ```
 /// use switchyard_ws::{push_handler, Hub, HubConfig, PushConfig, Router};
@@ -32,6 +36,12 @@ use crate::http::{Request, Response};
 /// let hub = Hub::new(HubConfig::default());
 /// let push = push_handler(hub.clone(), PushConfig::default().token("s3cret"));
 /// let router = Router::new().post("/push", push.clone()).post_prefix("/push/", push);
+/// // Elsewhere: the path is the handler's to know.
+/// let config = PushConfig::default().path("/api/publish");
+/// let publish = push_handler(hub, config);
+/// let router = router
+///     .post("/api/publish", publish.clone())
+///     .post_prefix("/api/publish/", publish);
 /// # drop(router);
 /// ```
 pub fn push_handler(
@@ -84,10 +94,20 @@ fn publish(
     {
         return Err(refusal);
     }
-    let topic = match req.head.path.rsplit_once('/') {
-        Some(("", "push")) => config.default_topic.as_str(),
-        Some((_, topic)) => topic,
-        None => config.default_topic.as_str(),
+    let mount = config.path.trim_end_matches('/');
+    let topic = match req.head.path.strip_prefix(mount) {
+        Some("" | "/") => config.default_topic.as_str(),
+        Some(rest) if rest.starts_with('/') => &rest[1..],
+        _ => {
+            return Err(Response::text(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "this push handler publishes at POST {mount} and {mount}/<topic> \
+                     (PushConfig::path), not {}",
+                    req.head.path
+                ),
+            ))
+        }
     };
     if !is_valid_topic(topic) {
         return Err(Response::text(

@@ -77,7 +77,7 @@ async fn push(State(app): State<Arc<App>>, Path(topic): Path<String>, body: Byte
     match app.hub.publish(&topic, body).await {
         // What ws_push answers too: where the message is in its topic.
         Ok(receipt) => axum::Json(serde_json::json!({
-            "delivered": receipt.delivered,
+            "delivered": receipt.delivered.count(),
             "offset": receipt.position.offset,
         }))
         .into_response(),

@@ -108,17 +108,54 @@ pub enum BackplaneStatus {
     },
 }
 
+/// Whom a published message reached by the time the publish was answered.
+///
+/// ```
+/// use switchyard_hub::Delivered;
+///
+/// assert_eq!(Delivered::Queued(1).to_string(), "queued for 1 subscriber");
+/// assert_eq!(Delivered::Queued(3).count(), Some(3));
+/// assert_eq!(Delivered::Later.count(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delivered {
+    /// Queued for this many subscribers of this hub: what a backplane that
+    /// delivers before answering says ([`MemoryBackplane`](crate::MemoryBackplane)).
+    Queued(usize),
+    /// Delivery follows on its own, through the backplane: across servers
+    /// nobody knows the total when the publish is answered.
+    Later,
+}
+
+impl Delivered {
+    /// How many subscribers it was queued for, when that is known.
+    pub fn count(self) -> Option<usize> {
+        match self {
+            Delivered::Queued(n) => Some(n),
+            Delivered::Later => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Delivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delivered::Queued(1) => f.write_str("queued for 1 subscriber"),
+            Delivered::Queued(n) => write!(f, "queued for {n} subscribers"),
+            Delivered::Later => f.write_str("handed to the backplane, which delivers it"),
+        }
+    }
+}
+
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PublishReceipt {
     /// The message's place in its topic.
     pub position: Position,
-    /// Subscribers of this hub it was queued for, when the backplane
-    /// delivers before answering ([`MemoryBackplane`](crate::MemoryBackplane));
-    /// `None` when delivery follows on its own (across servers, nobody
-    /// knows the total when the publish is answered).
-    pub delivered: Option<usize>,
+    /// Whom it reached by the time the publish was answered.
+    pub delivered: Delivered,
     /// The key was used before: this is that publish's receipt, and nothing
     /// was published now.
     pub duplicate: bool,
@@ -126,11 +163,11 @@ pub struct PublishReceipt {
 
 impl PublishReceipt {
     /// The receipt of a publish now at `position`: what a backplane whose
-    /// delivery follows on its own answers (`delivered` unknown, `None`).
+    /// delivery follows on its own answers ([`Delivered::Later`]).
     pub fn new(position: Position, duplicate: bool) -> Self {
         Self {
             position,
-            delivered: None,
+            delivered: Delivered::Later,
             duplicate,
         }
     }

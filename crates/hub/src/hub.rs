@@ -39,7 +39,7 @@ pub struct HubStats {
 /// ```
 /// # futures::executor::block_on(async {
 /// use futures::StreamExt;
-/// use switchyard_hub::{Delivery, Hub, HubConfig};
+/// use switchyard_hub::{Delivered, Delivery, Hub, HubConfig};
 ///
 /// let hub = Hub::new(HubConfig::default());
 /// let mut alice = hub.subscribe();
@@ -48,9 +48,9 @@ pub struct HubStats {
 /// let mut bob = hub.subscribe();
 /// bob.join("sport")?;
 ///
-/// assert_eq!(hub.publish("news", "headline".into()).await?.delivered, Some(1));
-/// assert_eq!(hub.publish("sport", "score".into()).await?.delivered, Some(2));
-/// assert_eq!(hub.publish("weather", "rain".into()).await?.delivered, Some(0));
+/// assert_eq!(hub.publish("news", "headline".into()).await?.delivered, Delivered::Queued(1));
+/// assert_eq!(hub.publish("sport", "score".into()).await?.delivered, Delivered::Queued(2));
+/// assert_eq!(hub.publish("weather", "rain".into()).await?.delivered, Delivered::Queued(0));
 /// // Each join is answered first (where the subscriber starts), then come
 /// // the messages, numbered in their topic.
 /// assert!(matches!(alice.next().await, Some(Delivery::Subscribed { .. })));
@@ -455,7 +455,7 @@ mod tests {
 
     /// Publishes and returns how many subscribers it was queued for.
     fn publish(hub: &Hub, topic: &str, msg: impl Into<Bytes>) -> Result<usize, PublishError> {
-        block_on(hub.publish(topic, msg.into())).map(|r| r.delivered.unwrap_or(0))
+        block_on(hub.publish(topic, msg.into())).map(|r| r.delivered.count().unwrap_or(0))
     }
 
     /// A subscriber of `topic`, its join answered.

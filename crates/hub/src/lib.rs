@@ -54,7 +54,7 @@ mod subscription;
 mod topic;
 
 pub use backplane::{
-    Backplane, BackplaneError, BackplaneStatus, HubInbox, PublishReceipt, Sequenced,
+    Backplane, BackplaneError, BackplaneStatus, Delivered, HubInbox, PublishReceipt, Sequenced,
 };
 pub use bytes::Bytes;
 pub use config::{HubConfig, SlowConsumerPolicy};

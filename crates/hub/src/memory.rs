@@ -151,7 +151,7 @@ impl MemoryBackplane {
         };
         let receipt = PublishReceipt {
             position,
-            delivered: Some(delivered),
+            delivered: crate::Delivered::Queued(delivered),
             duplicate: false,
         };
         if let Some(key) = key {

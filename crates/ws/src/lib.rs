@@ -54,9 +54,9 @@ pub use reconnect::{ReconnectPolicy, Reconnecting};
 // linked to its own documentation.
 #[doc(no_inline)]
 pub use switchyard_hub::{
-    is_valid_topic, Backplane, BackplaneError, BackplaneStatus, Delivery, Epoch, HistoryConfig,
-    Hub, HubConfig, HubError, HubStats, MemoryBackplane, Position, PublishError, PublishReceipt,
-    Published, SlowConsumerPolicy, Subscription,
+    is_valid_topic, Backplane, BackplaneError, BackplaneStatus, Delivered, Delivery, Epoch,
+    HistoryConfig, Hub, HubConfig, HubError, HubStats, MemoryBackplane, Position, PublishError,
+    PublishReceipt, Published, SlowConsumerPolicy, Subscription,
 };
 pub use tls::{
     client_tls, client_tls_with_cert, server_tls, server_tls_verifying_clients, ClientTls,

@@ -146,7 +146,7 @@ fn receipt_response(receipt: &PublishReceipt) -> Response {
         "offset": receipt.position.offset,
         "epoch": receipt.position.epoch.as_str(),
     });
-    if let Some(delivered) = receipt.delivered {
+    if let Some(delivered) = receipt.delivered.count() {
         answer["delivered"] = delivered.into();
     }
     if receipt.duplicate {

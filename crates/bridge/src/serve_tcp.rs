@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchyard_rt::LogBudget;
 use switchyard_tcp::{PerIpLimit, Server, ServerConfig, TcpKeepalive};
 
 use crate::route_table::RouteTable;
@@ -39,17 +40,26 @@ pub(crate) async fn bind(
 pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, listener: ListenerConfig) {
     let per_ip = listener.max_connections_per_ip.map(PerIpLimit::new);
     let (proxy_protocol, max_message) = (listener.proxy_protocol, listener.max_message);
+    // What a flood of connections without a header may write to the log.
+    let refusals = Arc::new(LogBudget::new(20, Duration::from_secs(3)));
     server
         .serve(move |mut conn| {
             // The route now: a reload may have changed it.
             let route = table.only();
-            let per_ip = per_ip.clone();
+            let (per_ip, refusals) = (per_ip.clone(), refusals.clone());
             async move {
                 let Some(route) = route else { return };
                 if proxy_protocol {
                     let from = conn.peer_addr();
                     if let Err(e) = conn.read_proxy_header(PROXY_HEADER_WAIT).await {
-                        tracing::info!(peer = %from, error = %e, "refused: no valid PROXY protocol header");
+                        if let Some(held_back) = refusals.admit() {
+                            tracing::warn!(
+                                peer = %from,
+                                error = %e,
+                                held_back,
+                                "refused: no valid PROXY protocol header"
+                            );
+                        }
                         return;
                     }
                 }

@@ -27,6 +27,7 @@
 mod backoff;
 mod deadline;
 mod idle;
+mod log_budget;
 pub mod net;
 mod runtime;
 mod shutdown;
@@ -38,6 +39,7 @@ mod time;
 pub use backoff::Backoff;
 pub use deadline::Deadline;
 pub use idle::IdleTimeout;
+pub use log_budget::LogBudget;
 pub use runtime::{Runtime, UnknownRuntime, RUNTIME_VARIABLE};
 pub use shutdown::{Shutdown, ShutdownWait};
 pub use stdio::{stdio, Stdio};

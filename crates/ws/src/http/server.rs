@@ -69,6 +69,11 @@ pub struct WsServer {
     shutdown: Shutdown,
 }
 
+/// Warnings about connections refused before HTTP: this many at once, then
+/// one every [`REFUSAL_INTERVAL`], each saying how many were held back.
+const REFUSAL_BURST: u32 = 20;
+const REFUSAL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[derive(Debug)]
 struct State {
     config: WsServerConfig,
@@ -78,6 +83,9 @@ struct State {
     per_ip: Option<PerIpLimit>,
     /// Connections still in their handshake, within their own budget.
     pending: Arc<Pending>,
+    /// Warnings about connections refused before HTTP (PROXY header, TLS),
+    /// which a flood of them could otherwise fill the log with.
+    refusals: switchyard_rt::LogBudget,
 }
 
 impl WsServer {
@@ -108,6 +116,7 @@ impl WsServer {
             open: AtomicUsize::new(0),
             per_ip,
             pending,
+            refusals: switchyard_rt::LogBudget::new(REFUSAL_BURST, REFUSAL_INTERVAL),
         });
         Ok(Self {
             tcp,
@@ -207,12 +216,19 @@ async fn answer_request(
     if state.config.proxy_protocol {
         let from = conn.peer_addr();
         if let Err(e) = conn.read_proxy_header(state.config.handshake_timeout).await {
-            tracing::debug!(peer = %from, error = %e, "refused: no valid PROXY protocol header");
+            if let Some(held_back) = state.refusals.admit() {
+                tracing::warn!(
+                    peer = %from,
+                    error = %e,
+                    held_back,
+                    "refused before HTTP: no valid PROXY protocol header"
+                );
+            }
             return None;
         }
     }
     let peer = conn.peer_addr();
-    let mut io = accept_tls(&state.config, conn).await?;
+    let mut io = accept_tls(&state, conn).await?;
     let accepted = match read_and_answer(&state, &mut io, peer).await {
         Ok(Some(accepted)) => accepted,
         Ok(None) | Err(Refused::HangUp) => return None,
@@ -226,8 +242,12 @@ async fn answer_request(
 }
 
 /// The TLS handshake on a `wss` server (within the handshake time-out), or
-/// the plain stream.
-async fn accept_tls(config: &WsServerConfig, conn: Accepted) -> Option<ServerIo> {
+/// the plain stream. A handshake that TLS refused (a client without the
+/// certificate asked for, or with one not from its CA; no shared protocol
+/// version or cipher) or that timed out is a warning; one the client just
+/// dropped (a port probe) is not.
+async fn accept_tls(state: &State, conn: Accepted) -> Option<ServerIo> {
+    let config = &state.config;
     let Some(tls) = &config.tls else {
         return Some(MaybeTls::Plain(ReadAhead::new(
             conn.into_stream(),
@@ -239,7 +259,16 @@ async fn accept_tls(config: &WsServerConfig, conn: Accepted) -> Option<ServerIo>
     match switchyard_rt::timeout(config.handshake_timeout, "TLS handshake", handshake).await {
         Ok(Ok(stream)) => Some(MaybeTls::Tls(Box::new(stream))),
         Ok(Err(e)) | Err(e) => {
-            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            let refused = matches!(
+                e.kind(),
+                io::ErrorKind::InvalidData | io::ErrorKind::TimedOut
+            );
+            match refused.then(|| state.refusals.admit()).flatten() {
+                Some(held_back) => {
+                    tracing::warn!(%peer, error = %e, held_back, "refused before HTTP: TLS handshake failed")
+                }
+                None => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+            }
             None
         }
     }

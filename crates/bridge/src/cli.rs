@@ -148,6 +148,13 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Whether this is an interactive client: the listener is `stdio`.
+    pub fn is_stdio_client(&self) -> bool {
+        self.listen
+            .as_ref()
+            .is_some_and(|listen| listen.scheme == crate::Scheme::Stdio)
+    }
+
     /// The configuration these arguments describe (a `--config` file read,
     /// a `--tokens` file loaded).
     pub fn into_config(self) -> Result<BridgeConfig, CliError> {

@@ -7,14 +7,20 @@ use switchyard_bridge::cli::Cli;
 use switchyard_bridge::{Bridge, Scheme};
 
 fn main() {
+    let cli = Cli::parse();
+    // An interactive client (`switchyard-bridge stdio URL`) shows the
+    // conversation and, at the end, the close: its log says only what went
+    // wrong. A server logs what it serves.
+    let client = cli.is_stdio_client();
+    let level = if client { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    if let Err(e) = run(Cli::parse()) {
+    if let Err(e) = run(cli) {
         eprintln!("switchyard-bridge: {e:#}");
         std::process::exit(1);
     }
@@ -63,7 +69,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             _ => bound.to_string(),
         };
-        if stdio {
+        if bound.scheme == Scheme::Stdio {
+            // A client: it listens to nobody.
+            continue;
+        } else if stdio {
             eprintln!("listening on {listening}");
         } else {
             println!("listening on {listening}");

@@ -40,7 +40,8 @@ fn connections_without_a_proxy_header_are_warned_about_within_a_budget() {
         const FLOOD: usize = 100;
         for _ in 0..FLOOD {
             let mut tcp = TcpStream::connect(bridge.addr).unwrap();
-            tcp.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            tcp.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
             // Refused: closed without an answer.
             let mut answer = Vec::new();
             let _ = tcp.read_to_end(&mut answer);
@@ -54,7 +55,11 @@ fn connections_without_a_proxy_header_are_warned_about_within_a_budget() {
         assert!(lines[0].contains("127.0.0.1"), "no peer: {}", lines[0]);
         // The burst of 20, and perhaps a line or two more as the flood
         // took its time: far fewer than the connections.
-        assert!(lines.len() < 30, "{} lines for {FLOOD} refusals", lines.len());
+        assert!(
+            lines.len() < 30,
+            "{} lines for {FLOOD} refusals",
+            lines.len()
+        );
     });
 }
 

@@ -165,7 +165,8 @@ impl Bridge {
                 error,
             })?;
             let endpoint = bound_endpoint(&listener.listen, addr);
-            table.replace(routes(listener, &endpoint, &metrics, &shutdown)?);
+            let grace = config.shutdown_grace;
+            table.replace(routes(listener, &endpoint, &metrics, &shutdown, grace)?);
             addrs.push(addr.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0))));
             endpoints.push(endpoint);
             tables.push(table);
@@ -332,7 +333,15 @@ impl Reloader {
             .listeners
             .iter()
             .zip(&self.endpoints)
-            .map(|(listener, bound)| routes(listener, bound, &self.metrics, &self.shutdown))
+            .map(|(listener, bound)| {
+                routes(
+                    listener,
+                    bound,
+                    &self.metrics,
+                    &self.shutdown,
+                    config.shutdown_grace,
+                )
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| match e {
                 BridgeError::Tls(e) => ReloadError::Tls(e),
@@ -448,6 +457,7 @@ fn routes(
     bound: &Endpoint,
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
+    grace: Duration,
 ) -> Result<Vec<Arc<Route>>, BridgeError> {
     let udp_listener = listener.listen.scheme == Scheme::Udp;
     listener
@@ -469,7 +479,8 @@ fn routes(
                 listener.heartbeat,
                 listener.tcp_keepalive,
             );
-            let route = Route::new(label, route, limits, udp_listener, metrics, shutdown)?;
+            let ending = (shutdown, grace);
+            let route = Route::new(label, route, limits, udp_listener, metrics, ending)?;
             Ok(Arc::new(route))
         })
         .collect()

@@ -92,7 +92,13 @@ impl BridgeRoute {
         );
         let label = format!("handed over {}", route.path);
         let metrics = Arc::new(Metrics::default());
-        let route = Route::new(label, &route, limits, false, &metrics, &Shutdown::new())?;
+        // No server of ours cuts what is left at a grace period: the
+        // bridge's default one holds.
+        let ending = (
+            &Shutdown::new(),
+            crate::BridgeConfig::DEFAULT_SHUTDOWN_GRACE,
+        );
+        let route = Route::new(label, &route, limits, false, &metrics, ending)?;
         Ok(Self {
             route: Arc::new(route),
         })

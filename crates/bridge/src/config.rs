@@ -342,7 +342,9 @@ pub struct BridgeConfig {
     /// The listeners.
     pub listeners: Vec<ListenerConfig>,
     /// On shutdown (SIGINT, SIGTERM), how long sessions have to close
-    /// (WebSockets with 1001) before they are cut. Default 5 s.
+    /// before they are cut: a WebSocket client is sent 1001, and what it
+    /// sends until its own close is still delivered. Default 5 s
+    /// ([`DEFAULT_SHUTDOWN_GRACE`](Self::DEFAULT_SHUTDOWN_GRACE)).
     pub shutdown_grace: Duration,
 }
 
@@ -358,11 +360,14 @@ pub struct ConfigError {
 }
 
 impl BridgeConfig {
+    /// The default [`shutdown_grace`](Self::shutdown_grace): 5 s.
+    pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
     /// A bridge of these listeners, with the default grace period.
     pub fn new(listeners: Vec<ListenerConfig>) -> Self {
         Self {
             listeners,
-            shutdown_grace: Duration::from_secs(5),
+            shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
         }
     }
 

@@ -33,7 +33,8 @@ pub(crate) async fn serve(table: Arc<RouteTable>, max_message: usize) -> bool {
             let conn = dial_websocket(&target, &route.dial).await?;
             Ok(&mut *dialed.insert(conn))
         };
-        let outcome = session::run_dialed(&mut client, "stdio", &route, &target, dialing).await;
+        let outcome =
+            session::run_dialed(&mut client, "stdio", &route, &target, dialing, None).await;
         let close = dialed
             .as_ref()
             .and_then(|c| c.get_ref().peer_close().cloned());

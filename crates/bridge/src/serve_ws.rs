@@ -179,6 +179,17 @@ fn ws_session(
     relay_client(client, target, request.peer, route)
 }
 
+/// At a shutdown: the client's close (1001), after which what it still
+/// sends until its own close is delivered.
+fn farewell<S>(client: &mut switchyard_ws::FixedKind<S>) -> futures::future::BoxFuture<'_, ()>
+where
+    S: futures::io::AsyncRead + futures::io::AsyncWrite + Unpin + Send,
+{
+    Box::pin(async move {
+        let _ = client.get_mut().close(1001, "server shutting down").await;
+    })
+}
+
 /// A WebSocket client relayed to `target` (closed with 1008 when there is
 /// none) on `route`, and closed saying why the session ended: the session
 /// of every WebSocket client, the bridge's own and those another server
@@ -208,7 +219,8 @@ where
             let _ = client.get_mut().close(1008, "unknown token").await;
             return;
         };
-        let outcome = session::run(&mut client, peer, &route, &target).await;
+        let outcome =
+            session::run_with_farewell(&mut client, peer, &route, &target, Some(farewell)).await;
         if let Some((code, reason)) = outcome.client_close(&target) {
             let _ = client.get_mut().close(code, &reason).await;
         }

@@ -4,6 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::Ordering;
+
+use futures::future::BoxFuture;
+use futures::{SinkExt, StreamExt};
 use switchyard_frame::{Error, Keepalive, MessageConnection};
 use switchyard_rt::Shutdown;
 use switchyard_ws::http::RequestHead;
@@ -11,8 +15,8 @@ use switchyard_ws::HeartbeatConfig;
 
 use crate::metrics::ErrorKind;
 use crate::{
-    dial, relay_metered, DialOptions, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayReport,
-    RouteConfig, Scheme, TargetSpec,
+    dial, relay_metered, DialOptions, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayMeter,
+    RelayReport, RouteConfig, Scheme, TargetSpec,
 };
 
 /// A route ready to run sessions.
@@ -30,6 +34,9 @@ pub(crate) struct Route {
     pub metrics: Arc<Metrics>,
     /// Closed when the bridge shuts down.
     pub shutdown: Shutdown,
+    /// How long sessions have at a shutdown to deliver what their clients
+    /// still send (the bridge's shutdown grace).
+    pub grace: Duration,
 }
 
 /// The limits a listener holds both sides of its sessions to: its largest
@@ -45,7 +52,7 @@ impl Route {
         limits: SessionLimits,
         udp_listener: bool,
         metrics: &Arc<Metrics>,
-        shutdown: &Shutdown,
+        (shutdown, grace): (&Shutdown, Duration),
     ) -> Result<Self, switchyard_ws::TlsError> {
         // UDP listeners expire their sessions themselves; other listeners
         // reaching UDP get the relay's idle timeout, by default per session
@@ -61,6 +68,7 @@ impl Route {
             udp_listener,
             metrics: metrics.clone(),
             shutdown: shutdown.clone(),
+            grace,
         })
     }
 
@@ -177,12 +185,32 @@ pub(crate) async fn run<C>(
 where
     C: MessageConnection + Keepalive + Unpin,
 {
+    run_with_farewell(client, peer, route, target, None).await
+}
+
+/// How a client is told of a shutdown while what it still sends is
+/// delivered: a WebSocket is sent its close (1001), after which RFC 6455
+/// lets it send until its own close comes back.
+pub(crate) type Farewell<C> = for<'c> fn(&'c mut C) -> BoxFuture<'c, ()>;
+
+/// [`run`], and at a shutdown, `farewell` to the client, then what it still
+/// sends delivered until its own close (within the grace).
+pub(crate) async fn run_with_farewell<C>(
+    client: &mut C,
+    peer: impl std::fmt::Display,
+    route: &Route,
+    target: &Endpoint,
+    farewell: Option<Farewell<C>>,
+) -> Outcome
+where
+    C: MessageConnection + Keepalive + Unpin,
+{
     // Boxed: the dial (a TLS and WebSocket handshake at most) is over once
     // the relay starts, but an argument of an async fn keeps its place in
     // the future for the whole session (it made every idle session's
     // future 13.7 KB).
     let dialing = Box::pin(async { dial(target, &route.dial).await.map(Box::new) });
-    run_dialed(client, peer, route, target, dialing).await
+    run_dialed(client, peer, route, target, dialing, farewell).await
 }
 
 /// [`run`], with the target dialed by `dialing` (a WebSocket kept unboxed,
@@ -193,6 +221,7 @@ pub(crate) async fn run_dialed<C, T>(
     route: &Route,
     target: &Endpoint,
     dialing: impl std::future::Future<Output = Result<T, Error>>,
+    farewell: Option<Farewell<C>>,
 ) -> Outcome
 where
     C: MessageConnection + Keepalive + Unpin,
@@ -212,9 +241,16 @@ where
             let shutdown = route.shutdown.wait();
             let relay = route.relay_for(target);
             let meter = metrics.relayed();
-            let report =
+            let mut report =
                 relay_metered(&mut *client, &mut *target_conn, relay, shutdown, meter).await;
             if matches!(report.a_to_b, DirectionEnd::Shutdown) {
+                if let Some(farewell) = farewell {
+                    farewell(client).await;
+                    let delivering = deliver_until_closed(client, target_conn, meter);
+                    let late =
+                        switchyard_rt::timeout(route.grace, "the client's close", delivering);
+                    report.bytes_a_to_b += late.await.unwrap_or_default();
+                }
                 // The target is told too: its write half shut, or a close.
                 let closing = futures::SinkExt::close(target_conn);
                 let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", closing).await;
@@ -263,6 +299,27 @@ where
         "session"
     );
     outcome
+}
+
+/// What a client told of a shutdown still sends, delivered to the target
+/// until its own close (the end of its stream), a failure either side, or
+/// [`CLOSE_WAIT`] without a message; the bytes delivered, counted in
+/// `meter` as they go.
+async fn deliver_until_closed<C, T>(client: &mut C, target: &mut T, meter: &RelayMeter) -> u64
+where
+    C: MessageConnection + Unpin,
+    T: MessageConnection + Unpin + ?Sized,
+{
+    let mut delivered = 0;
+    while let Ok(Some(Ok(msg))) = switchyard_rt::timeout(CLOSE_WAIT, "close", client.next()).await {
+        let len = msg.len() as u64;
+        if target.send(msg).await.is_err() {
+            break;
+        }
+        meter.a_to_b.fetch_add(len, Ordering::Relaxed);
+        delivered += len;
+    }
+    delivered
 }
 
 /// How long a client has to answer our close before it is dropped.

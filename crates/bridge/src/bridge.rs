@@ -258,12 +258,14 @@ impl Bridge {
         };
         // Listeners serve until the signal, but a stdio listener ends with
         // its one session: then, if it was the only one, so does the bridge.
+        // The announcement is polled first: listeners that all end in the
+        // same turn as the signal must not end the bridge unannounced.
         let listeners = join_all(running);
-        match futures::future::select(std::pin::pin!(listeners), std::pin::pin!(announce)).await {
-            futures::future::Either::Left(_) => {}
-            futures::future::Either::Right((_, listeners)) => {
+        match futures::future::select(std::pin::pin!(announce), std::pin::pin!(listeners)).await {
+            futures::future::Either::Left(((), listeners)) => {
                 listeners.await;
             }
+            futures::future::Either::Right(_) => {}
         }
         Served {
             stdio_failed: failed.load(std::sync::atomic::Ordering::Relaxed),

@@ -17,10 +17,10 @@ static ALLOCATOR: LargestAllocation = LargestAllocation;
 const MAX: usize = 1024;
 
 fuzz_target!(|input: Chunked| {
-    // What is buffered is at most one frame (header + MAX) plus one chunk
-    // (at most 255 bytes); growth may double it once.
-    let bound = 2 * (LengthPrefixed::HEADER_LEN + MAX + 255) + 64;
-    let whole = decode_whole_and_chunked(|| LengthPrefixed::new(MAX), &input, bound);
+    // Kept between chunks: less than one frame (header + MAX), the most
+    // reserved for a frame announced and not yet whole.
+    let window = LengthPrefixed::HEADER_LEN + MAX;
+    let whole = decode_whole_and_chunked(|| LengthPrefixed::new(MAX), &input, window);
 
     let mut framing = LengthPrefixed::new(MAX);
     let mut again = BytesMut::new();

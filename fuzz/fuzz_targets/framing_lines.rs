@@ -16,9 +16,8 @@ static ALLOCATOR: LargestAllocation = LargestAllocation;
 const MAX: usize = 256;
 
 fuzz_target!(|input: Chunked| {
-    // Buffered: at most a line (MAX, its CR and LF) plus one chunk (255).
-    let bound = 2 * (MAX + 2 + 255) + 64;
-    let whole = decode_whole_and_chunked(|| Lines::new(MAX), &input, bound);
+    // Kept between chunks: less than a line with its CR and LF.
+    let whole = decode_whole_and_chunked(|| Lines::new(MAX), &input, MAX + 2);
 
     let mut framing = Lines::new(MAX);
     for line in whole.iter().filter_map(|m| m.as_ref().ok()) {

@@ -69,7 +69,7 @@ enum ReadState {
 /// a silently cut message.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # futures::executor::block_on(async {
 /// use bytes::Bytes;
 /// use futures::{io::Cursor, SinkExt, StreamExt};
 /// use switchyard_frame::{Framed, LengthPrefixed};

@@ -54,9 +54,8 @@ impl ForwardHooks for CountRefused<'_> {
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// use bytes::Bytes;
 /// use futures::{io::Cursor, StreamExt};
-/// use switchyard_frame::{share, Framed, LengthPrefixed};
+/// use switchyard_frame::{share, Bytes, Framed, LengthPrefixed};
 ///
 /// let framed = Framed::new(Cursor::new(Vec::new()), LengthPrefixed::default());
 /// let (reader, sender, writer) = share(framed, 16);

@@ -59,26 +59,29 @@ enum Bound {
 /// targets.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_bridge::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_bridge::{Bridge, BridgeConfig, ListenerConfig, RouteConfig, TargetSpec};
+/// use switchyard_bridge::{dial, Bridge, BridgeConfig, DialOptions, Endpoint};
+/// use switchyard_bridge::{ListenerConfig, RouteConfig, TargetSpec};
 ///
-/// // A UDP echo service, and a bridge that lets WebSocket clients reach it.
-/// let service = switchyard_udp::UdpSocket::bind("127.0.0.1:0").await?;
+/// // A UDP echo service (on a thread of its own), and a bridge that lets
+/// // WebSocket clients reach it.
+/// let service = std::net::UdpSocket::bind("127.0.0.1:0")?;
 /// let target = format!("udp://{}", service.local_addr()?).parse()?;
-/// switchyard_rt::spawn(async move {
-///     while let Ok((msg, peer)) = service.recv_from().await {
-///         let _ = service.send_to(&msg, peer).await;
+/// std::thread::spawn(move || {
+///     let mut buf = [0; 1500];
+///     while let Ok((len, peer)) = service.recv_from(&mut buf) {
+///         let _ = service.send_to(&buf[..len], peer);
 ///     }
 /// });
 /// let listener = ListenerConfig::new("ws://127.0.0.1:0/echo".parse()?)
 ///     .route(RouteConfig::new("/echo", TargetSpec::Fixed(target)));
 /// let bridge = Bridge::bind(BridgeConfig::new(vec![listener])).await?;
-/// let url = format!("ws://{}/echo", bridge.local_addrs()[0]);
+/// let url: Endpoint = format!("ws://{}/echo", bridge.local_addrs()[0]).parse()?;
 /// let shutdown = bridge.shutdown();
-/// let serving = switchyard_rt::spawn(bridge.serve());
+/// let serving = switchyard_bridge::rt::spawn(bridge.serve());
 ///
-/// let mut client = switchyard_ws::connect(&url).await?;
+/// let mut client = dial(&url, &DialOptions::default()).await?;
 /// client.send("one datagram".into()).await?;
 /// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"one datagram"[..]));
 /// shutdown.trigger();

@@ -32,17 +32,18 @@ use crate::{BridgeError, ConfigError, Endpoint, Metrics, RouteConfig, Scheme};
 /// the application's.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_bridge::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_bridge::{BridgeRoute, RouteConfig, TargetSpec};
-/// use switchyard_ws::{Router, WsServer, WsServerConfig};
+/// use switchyard_bridge::ws::{Router, WsServer, WsServerConfig};
+/// use switchyard_bridge::{dial, BridgeRoute, DialOptions, Endpoint, RouteConfig, TargetSpec};
 ///
-/// // A UDP echo service.
-/// let service = switchyard_udp::UdpSocket::bind("127.0.0.1:0").await?;
+/// // A UDP echo service, on a thread of its own.
+/// let service = std::net::UdpSocket::bind("127.0.0.1:0")?;
 /// let target = format!("udp://{}", service.local_addr()?).parse()?;
-/// switchyard_rt::spawn(async move {
-///     while let Ok((msg, peer)) = service.recv_from().await {
-///         let _ = service.send_to(&msg, peer).await;
+/// std::thread::spawn(move || {
+///     let mut buf = [0; 1500];
+///     while let Ok((len, peer)) = service.recv_from(&mut buf) {
+///         let _ = service.send_to(&buf[..len], peer);
 ///     }
 /// });
 ///
@@ -54,10 +55,10 @@ use crate::{BridgeError, ConfigError, Endpoint, Metrics, RouteConfig, Scheme};
 ///     .page("/", "text/plain", "the application's own page\n")
 ///     .websocket("/echo", move |conn, request| route.serve(conn, &request.head, request.peer));
 /// let server = WsServer::bind("127.0.0.1:0", config, router).await?;
-/// let url = format!("ws://{}/echo", server.local_addr()?);
-/// switchyard_rt::spawn(server.serve());
+/// let url: Endpoint = format!("ws://{}/echo", server.local_addr()?).parse()?;
+/// switchyard_bridge::rt::spawn(server.serve());
 ///
-/// let mut client = switchyard_ws::connect(&url).await?;
+/// let mut client = dial(&url, &DialOptions::default()).await?;
 /// client.send("one datagram".into()).await?;
 /// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"one datagram"[..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())

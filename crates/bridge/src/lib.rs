@@ -47,6 +47,13 @@ pub use switchyard_ws::{Auth, AuthParseError};
 pub use tokens::{TokenFile, TokenFileError, TokenMap, MAX_TOKEN_FILE};
 pub use web::{resolve_web_path, MAX_FILE};
 
+/// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
+pub use switchyard_rt as rt;
+/// The WebSocket layer (switchyard-ws) whose types [`BridgeRoute`] takes
+/// (`WsServerConfig`, `WsConnection`, `RequestHead`), with the `Router` and
+/// `WsServer` an application can hand it connections from.
+pub use switchyard_ws as ws;
+
 /// The connect layer the bridge is built on (switchyard-connect): endpoint
 /// URLs, dialing, framing and the relay.
 pub use switchyard_connect::{

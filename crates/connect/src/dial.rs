@@ -102,16 +102,17 @@ impl DialOptions {
 /// process has one, so one session at a time).
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_connect::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_connect::{dial, DialOptions, Endpoint};
 ///
-/// let service = switchyard_udp::UdpSocket::bind("127.0.0.1:0").await?;
+/// let service = std::net::UdpSocket::bind("127.0.0.1:0")?;
 /// let target: Endpoint = format!("udp://{}", service.local_addr()?).parse()?;
 /// let mut conn = dial(&target, &DialOptions::default()).await?;
 /// conn.send("hello".into()).await?;
-/// let (msg, _peer) = service.recv_from().await?;
-/// assert_eq!(msg, "hello");
+/// let mut msg = [0; 16];
+/// let (len, _peer) = service.recv_from(&mut msg)?; // a blocking read: the datagram is there
+/// assert_eq!(&msg[..len], b"hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```

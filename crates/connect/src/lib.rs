@@ -18,14 +18,14 @@
 //! generator, a proxy of your own.
 //!
 //! ```
-//! # switchyard_rt::block_on(async {
+//! # switchyard_connect::rt::block_on(async {
 //! use futures::{SinkExt, StreamExt};
 //! use switchyard_connect::{dial, DialOptions, Endpoint, StreamFraming};
 //!
 //! // A line service on TCP, reached by URL as messages.
-//! let listener = switchyard_tcp::TcpListener::bind("127.0.0.1:0").await?;
+//! let listener = switchyard_connect::rt::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let target: Endpoint = format!("tcp://{}", listener.local_addr()?).parse()?;
-//! switchyard_rt::spawn(async move {
+//! switchyard_connect::rt::spawn(async move {
 //!     let (stream, _) = listener.accept().await?;
 //!     let (reader, mut writer) = futures::AsyncReadExt::split(stream);
 //!     futures::io::copy(reader, &mut writer).await // an echo
@@ -52,3 +52,6 @@ pub use framing::{frame_stream, StreamFraming, UnknownFraming};
 pub use relay::{
     relay, relay_metered, relay_until, DirectionEnd, RelayConfig, RelayMeter, RelayReport,
 };
+
+/// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
+pub use switchyard_rt as rt;

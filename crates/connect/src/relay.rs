@@ -382,21 +382,20 @@ fn ended(forward: &mut Direction<'_>, backward: &mut Direction<'_>) -> bool {
 /// pass `&mut connection` to keep it for that.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_connect::rt::block_on(async {
 /// use std::time::Duration;
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_connect::{relay, RelayConfig};
-/// use switchyard_udp::UdpSocket;
+/// use switchyard_connect::rt::net::{TcpListener, TcpStream};
+/// use switchyard_connect::{frame_stream, relay, RelayConfig, StreamFraming};
 ///
-/// // client <-> [a  relay  b] <-> echo server, all UDP on loopback.
-/// let (client, a) = (UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?);
-/// let (b, server) = (UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?);
-/// let (client_addr, a_addr, b_addr, server_addr) =
-///     (client.local_addr()?, a.local_addr()?, b.local_addr()?, server.local_addr()?);
-/// let mut client = client.connect(a_addr).await?;
-/// let mut server = server.connect(b_addr).await?;
+/// // client <-> [a  relay  b] <-> echo server, TCP on loopback, a line a message.
+/// let lines = |stream| frame_stream(stream, StreamFraming::Lines, 1024);
+/// let (to_a, to_b) = (TcpListener::bind("127.0.0.1:0").await?, TcpListener::bind("127.0.0.1:0").await?);
+/// let mut client = lines(TcpStream::connect(to_a.local_addr()?).await?);
+/// let mut server = lines(TcpStream::connect(to_b.local_addr()?).await?);
+/// let (a, b) = (lines(to_a.accept().await?.0), lines(to_b.accept().await?.0));
 /// let config = RelayConfig::default().linger(Duration::from_millis(100));
-/// let relaying = switchyard_rt::spawn(relay(a.connect(client_addr).await?, b.connect(server_addr).await?, config));
+/// let relaying = switchyard_connect::rt::spawn(relay(a, b, config));
 ///
 /// client.send("ping".into()).await?;
 /// let msg = server.next().await.unwrap()?;
@@ -435,22 +434,21 @@ where
 /// meter may serve many relays at once.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_connect::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use std::sync::atomic::Ordering;
-/// use switchyard_connect::{relay_metered, RelayConfig, RelayMeter};
-/// use switchyard_udp::UdpSocket;
+/// use switchyard_connect::rt::net::{TcpListener, TcpStream};
+/// use switchyard_connect::{frame_stream, relay_metered, RelayConfig, RelayMeter, StreamFraming};
 ///
-/// let (client, a) = (UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?);
-/// let (b, server) = (UdpSocket::bind("127.0.0.1:0").await?, UdpSocket::bind("127.0.0.1:0").await?);
-/// let (client_addr, a_addr, b_addr, server_addr) =
-///     (client.local_addr()?, a.local_addr()?, b.local_addr()?, server.local_addr()?);
-/// let mut client = client.connect(a_addr).await?;
-/// let mut server = server.connect(b_addr).await?;
-/// let (a, b) = (a.connect(client_addr).await?, b.connect(server_addr).await?);
+/// // client <-> [a  relay  b] <-> server, as in relay's example.
+/// let lines = |stream| frame_stream(stream, StreamFraming::Lines, 1024);
+/// let (to_a, to_b) = (TcpListener::bind("127.0.0.1:0").await?, TcpListener::bind("127.0.0.1:0").await?);
+/// let mut client = lines(TcpStream::connect(to_a.local_addr()?).await?);
+/// let mut server = lines(TcpStream::connect(to_b.local_addr()?).await?);
+/// let (a, b) = (lines(to_a.accept().await?.0), lines(to_b.accept().await?.0));
 /// let meter = std::sync::Arc::new(RelayMeter::default());
 /// let m = meter.clone();
-/// let relaying = switchyard_rt::spawn(async move {
+/// let relaying = switchyard_connect::rt::spawn(async move {
 ///     relay_metered(a, b, RelayConfig::default(), std::future::pending(), &m).await
 /// });
 ///
@@ -460,7 +458,7 @@ where
 /// // (which can be just after the datagram arrives).
 /// let started = std::time::Instant::now();
 /// while meter.a_to_b.load(Ordering::Relaxed) < 4 && started.elapsed().as_secs() < 5 {
-///     switchyard_rt::sleep(std::time::Duration::from_millis(5)).await;
+///     switchyard_connect::rt::sleep(std::time::Duration::from_millis(5)).await;
 /// }
 /// assert_eq!(meter.a_to_b.load(Ordering::Relaxed), 4);
 /// # drop(relaying);

@@ -69,10 +69,9 @@ enum ReadState {
 /// a silently cut message.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
-/// use bytes::Bytes;
+/// # futures::executor::block_on(async {
 /// use futures::{io::Cursor, SinkExt, StreamExt};
-/// use switchyard_frame::{Framed, LengthPrefixed};
+/// use switchyard_frame::{Bytes, Framed, LengthPrefixed};
 ///
 /// let mut out = Framed::new(Cursor::new(Vec::new()), LengthPrefixed::default());
 /// out.send(Bytes::from_static(b"one")).await?;

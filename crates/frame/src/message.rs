@@ -19,9 +19,8 @@ use crate::Error;
 /// is nothing to implement by hand.
 ///
 /// ```
-/// use bytes::Bytes;
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_frame::{Error, MessageConnection};
+/// use switchyard_frame::{Bytes, Error, MessageConnection};
 ///
 /// /// Sends every message back where it came from, over any transport. A
 /// /// message dropped on the way in or refused on the way out is skipped;

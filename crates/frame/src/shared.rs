@@ -53,20 +53,24 @@ impl ForwardHooks for CountRefused<'_> {
 /// ([`MessageSender::refused`]); the messages after it are still sent.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
-/// use bytes::Bytes;
+/// # futures::executor::block_on(async {
 /// use futures::{io::Cursor, StreamExt};
-/// use switchyard_frame::{share, Framed, LengthPrefixed};
+/// use switchyard_frame::{share, Bytes, Framed, LengthPrefixed};
 ///
 /// let framed = Framed::new(Cursor::new(Vec::new()), LengthPrefixed::default());
 /// let (reader, sender, writer) = share(framed, 16);
-/// let writer = switchyard_rt::spawn(writer);
 /// let other = sender.clone(); // for another task
-/// other.send(Bytes::from_static(b"hello")).await?;
-/// sender.close();
-/// sender.close(); // any number of times
-/// assert!(other.send(Bytes::from_static(b"late")).await.is_err());
-/// writer.await?; // the writer sent "hello", then closed the connection
+/// let sending = async move {
+///     other.send(Bytes::from_static(b"hello")).await?;
+///     sender.close();
+///     sender.close(); // any number of times
+///     assert!(other.send(Bytes::from_static(b"late")).await.is_err());
+///     Ok::<(), switchyard_frame::Error>(())
+/// };
+/// // The writer runs beside the senders: spawned on a runtime, or joined as here.
+/// let (written, sent) = futures::join!(writer, sending);
+/// sent?;
+/// written?; // the writer sent "hello", then closed the connection
 /// # drop(reader);
 /// # Ok::<(), switchyard_frame::Error>(())
 /// # }).unwrap();

@@ -19,7 +19,7 @@ use crate::{Error, Format};
 /// connection's framing is intact, and the caller chooses whether to go on).
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # futures::executor::block_on(async {
 /// use futures::{io::Cursor, SinkExt, StreamExt};
 /// use switchyard_frame::{Bincode, Framed, LengthPrefixed, Typed};
 ///

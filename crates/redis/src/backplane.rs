@@ -34,9 +34,9 @@ use crate::{node, presence, scripts, RedisConfig};
 /// stops it.
 ///
 /// ```no_run
-/// # switchyard_rt::block_on(async {
+/// # switchyard_redis::rt::block_on(async {
 /// use futures::StreamExt;
-/// use switchyard_hub::{Delivery, HistoryConfig, Hub, HubConfig};
+/// use switchyard_redis::hub::{Delivery, HistoryConfig, Hub, HubConfig};
 /// use switchyard_redis::{RedisBackplane, RedisConfig};
 ///
 /// let config = RedisConfig::new("redis://127.0.0.1:6379/").history(HistoryConfig::default());
@@ -76,7 +76,7 @@ impl RedisBackplane {
     /// the URL and returns at once: it connects once attached to a hub.
     ///
     /// ```
-    /// use switchyard_hub::{BackplaneError, BackplaneStatus, Backplane};
+    /// use switchyard_redis::hub::{BackplaneError, BackplaneStatus, Backplane};
     /// use switchyard_redis::{RedisBackplane, RedisConfig};
     ///
     /// let backplane = RedisBackplane::new(RedisConfig::new("redis://127.0.0.1:6379/"))?;

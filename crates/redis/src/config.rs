@@ -11,7 +11,7 @@ use switchyard_hub::HistoryConfig;
 ///
 /// ```
 /// use std::time::Duration;
-/// use switchyard_hub::HistoryConfig;
+/// use switchyard_redis::hub::HistoryConfig;
 /// use switchyard_redis::RedisConfig;
 ///
 /// let config = RedisConfig::new("redis://127.0.0.1:6379/")

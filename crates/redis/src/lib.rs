@@ -30,9 +30,9 @@
 //! `{prefix}:{topic}`. Each expires by itself: nothing needs cleaning up.
 //!
 //! ```no_run
-//! # switchyard_rt::block_on(async {
+//! # switchyard_redis::rt::block_on(async {
 //! use std::sync::Arc;
-//! use switchyard_hub::{HistoryConfig, Hub, HubConfig};
+//! use switchyard_redis::hub::{HistoryConfig, Hub, HubConfig};
 //! use switchyard_redis::{RedisBackplane, RedisConfig};
 //!
 //! // Two servers (here, two hubs in one process) sharing their topics.
@@ -65,3 +65,10 @@ mod shared;
 
 pub use backplane::RedisBackplane;
 pub use config::RedisConfig;
+
+/// The hub this backplane serves (switchyard-hub): a [`RedisBackplane`] is
+/// attached with [`Hub::with_backplane`](hub::Hub::with_backplane), and
+/// [`RedisConfig::history`] is a [`HistoryConfig`](hub::HistoryConfig).
+pub use switchyard_hub as hub;
+/// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
+pub use switchyard_rt as rt;

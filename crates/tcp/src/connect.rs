@@ -21,7 +21,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The error names the address that failed:
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_tcp::rt::block_on(async {
 /// use std::time::Duration;
 ///
 /// // Port 9 on loopback (discard) is almost never listening.
@@ -53,7 +53,7 @@ pub async fn connect(addr: impl Into<Address>, timeout: Duration) -> io::Result<
 /// Connects to `addr` (see [`connect`]) and frames the stream.
 ///
 /// ```no_run
-/// # switchyard_rt::block_on(async {
+/// # switchyard_tcp::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_tcp::{connect_framed, LengthPrefixed, DEFAULT_CONNECT_TIMEOUT};
 ///

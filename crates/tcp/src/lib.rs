@@ -10,13 +10,13 @@
 //!   [`Typed`] for serde values, or [`share`] it between tasks.
 //!
 //! ```
-//! # switchyard_rt::block_on(async {
+//! # switchyard_tcp::rt::block_on(async {
 //! use futures::{SinkExt, StreamExt};
 //! use switchyard_tcp::{Bincode, LengthPrefixed, Server, ServerConfig, Typed};
 //!
 //! let server = Server::bind("127.0.0.1:0", ServerConfig::default()).await?;
 //! let addr = server.local_addr()?;
-//! switchyard_rt::spawn(server.serve(|conn| async move {
+//! switchyard_tcp::rt::spawn(server.serve(|conn| async move {
 //!     // Doubles every number it is sent.
 //!     let mut conn: Typed<_, u64, u64, _> = Typed::new(conn.framed(LengthPrefixed::default()), Bincode::new());
 //!     while let Some(received) = conn.next().await {
@@ -73,5 +73,7 @@ pub use switchyard_frame::{
 };
 #[cfg(feature = "serde")]
 pub use switchyard_frame::{Format, Typed};
+/// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
+pub use switchyard_rt as rt;
 pub use switchyard_rt::net::Address;
 pub use switchyard_rt::Shutdown;

@@ -16,7 +16,7 @@ use crate::TcpStream;
 /// shuts down gracefully.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_tcp::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_tcp::{Framed, Lines, TcpListener};
 ///

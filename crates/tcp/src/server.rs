@@ -95,14 +95,14 @@ pub struct ServeReport {
 /// within the limits of its [`ServerConfig`].
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_tcp::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_tcp::{connect_framed, LengthPrefixed, Server, ServerConfig};
 ///
 /// let server = Server::bind("127.0.0.1:0", ServerConfig::default()).await?;
 /// let addr = server.local_addr()?;
 /// let shutdown = server.shutdown();
-/// let serving = switchyard_rt::spawn(server.serve(|conn| async move {
+/// let serving = switchyard_tcp::rt::spawn(server.serve(|conn| async move {
 ///     // An echo service.
 ///     let (sink, stream) = conn.framed(LengthPrefixed::default()).split();
 ///     let _ = stream.forward(sink).await;

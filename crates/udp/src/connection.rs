@@ -21,7 +21,7 @@ use crate::datagram::{Outgoing, RecvBuffer};
 /// the system reports one.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_udp::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_udp::UdpSocket;
 ///

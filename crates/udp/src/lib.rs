@@ -16,7 +16,7 @@
 //! [`Error::DatagramTruncated`], never passed on cut.
 //!
 //! ```
-//! # switchyard_rt::block_on(async {
+//! # switchyard_udp::rt::block_on(async {
 //! use switchyard_udp::{Error, UdpSocket, SAFE_INTERNET_PAYLOAD};
 //!
 //! let socket = UdpSocket::bind("127.0.0.1:0").await?.with_max_datagram(SAFE_INTERNET_PAYLOAD);
@@ -52,5 +52,7 @@ pub use switchyard_frame::{
 };
 #[cfg(feature = "serde")]
 pub use switchyard_frame::{Format, Typed};
+/// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
+pub use switchyard_rt as rt;
 pub use switchyard_rt::net::Address;
 pub use switchyard_rt::Shutdown;

@@ -150,7 +150,7 @@ impl Activity {
 /// A UDP server socket that sorts datagrams into per-peer sessions.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_udp::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_udp::{SessionConfig, UdpListener, UdpSocket};
 ///

@@ -19,7 +19,7 @@ use crate::UdpConnection;
 /// datagram received is reported ([`Error::DatagramTruncated`]) and dropped.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_udp::rt::block_on(async {
 /// use switchyard_udp::UdpSocket;
 ///
 /// let server = UdpSocket::bind("127.0.0.1:0").await?;
@@ -100,7 +100,7 @@ impl UdpSocket {
 /// the peer's first address, with the default maximum datagram.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_udp::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_udp::UdpSocket;
 ///

@@ -67,6 +67,9 @@ pub use upgraded::upgrade_response;
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`, or one address), as
 /// [`WsServerConfig::trusted_proxies`] takes them.
 pub use ipnet::IpNet;
+// The batched reply loop over any message connection: a Router handler's
+// echo in one line (see the Router and WsServer examples).
+pub use switchyard_frame::answer;
 pub use switchyard_frame::share;
 // Linked, not inlined: rustdoc cannot print the default of its const
 // parameter on another crate's page.
@@ -80,6 +83,8 @@ pub use switchyard_frame::{
 };
 #[cfg(feature = "serde")]
 pub use switchyard_frame::{Format, Typed};
+/// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
+pub use switchyard_rt as rt;
 pub use switchyard_rt::net::Address;
 pub use switchyard_rt::{Shutdown, ShutdownWait};
 pub use switchyard_tcp::TcpKeepalive;

@@ -24,7 +24,7 @@ use futures::io::{AsyncRead, AsyncWrite, IoSlice};
 /// but bytes already read and not yet taken.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_ws::rt::block_on(async {
 /// use futures::io::{AsyncReadExt, Cursor};
 /// use switchyard_ws::ReadAhead;
 ///

@@ -66,7 +66,7 @@ impl ReconnectPolicy {
 /// restart.
 ///
 /// ```no_run
-/// # switchyard_rt::block_on(async {
+/// # switchyard_ws::rt::block_on(async {
 /// use switchyard_ws::{ClientConfig, ReconnectPolicy, Reconnecting};
 ///
 /// let policy = ReconnectPolicy::default().on_connect(r#"{"subscribe":"news"}"#);

@@ -78,7 +78,7 @@ pub(crate) enum Routed<'a> {
 ///     .websocket("/ws", |mut conn, _req| async move {
 ///         // An echo: every message back, in batches; only a broken
 ///         // connection ends it.
-///         let _ = switchyard_frame::answer(&mut conn, |_, msg| Some(msg)).await;
+///         let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
 ///     })
 ///     .post("/push", |req| async move {
 ///         Response::text(StatusCode::OK, format!("got {} bytes", req.body.len()))

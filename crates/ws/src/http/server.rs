@@ -38,18 +38,18 @@ pub type ServerIo =
 /// for each refusal and its status, and [`WsServerConfig`] for the limits.
 ///
 /// ```
-/// # switchyard_rt::block_on(async {
+/// # switchyard_ws::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use switchyard_ws::{Router, WsServer, WsServerConfig};
 ///
 /// let router = Router::new().websocket("/ws", |mut conn, _req| async move {
 ///     // An echo: only a broken connection ends it.
-///     let _ = switchyard_frame::answer(&mut conn, |_, msg| Some(msg)).await;
+///     let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
 /// });
 /// let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router).await?;
 /// let url = format!("ws://{}/ws", server.local_addr()?);
 /// let shutdown = server.shutdown();
-/// let serving = switchyard_rt::spawn(server.serve());
+/// let serving = switchyard_ws::rt::spawn(server.serve());
 ///
 /// let mut client = switchyard_ws::connect(&url).await?;
 /// client.send("hello".into()).await?;

@@ -21,7 +21,7 @@ use crate::{ClientConfig, ReconnectPolicy, Reconnecting, WsMessage};
 /// each once and in order.
 ///
 /// ```no_run
-/// # switchyard_rt::block_on(async {
+/// # switchyard_ws::rt::block_on(async {
 /// use switchyard_ws::{ClientConfig, Delivery, PushClient, ReconnectPolicy};
 ///
 /// let mut news = PushClient::new(

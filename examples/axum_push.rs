@@ -27,10 +27,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Parser;
 use hyper_util::rt::TokioIo;
+use switchyard::hub::{Hub, HubConfig};
+use switchyard::push::{serve_subscriber, PushConfig};
 use switchyard::ws::http::RequestHead;
-use switchyard::ws::{
-    serve_subscriber, upgrade_response, Hub, HubConfig, PushConfig, WsConnection, WsServerConfig,
-};
+use switchyard::ws::{upgrade_response, WsConnection, WsServerConfig};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 #[derive(Parser)]

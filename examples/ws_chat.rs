@@ -41,10 +41,11 @@ use clap::Parser;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use switchyard::hub::Recovery;
-use switchyard::ws::{
-    is_valid_topic, run_subscriber, Backplane, Delivery, HistoryConfig, Hub, HubConfig, Position,
-    PushConfig, Request, Router, ServerIo, Subscription, WsConnection, WsMessage, WsServerConfig,
+use switchyard::hub::{
+    is_valid_topic, Backplane, Delivery, HistoryConfig, Hub, HubConfig, Position, Subscription,
 };
+use switchyard::push::{run_subscriber, PushConfig};
+use switchyard::ws::{Request, Router, ServerIo, WsConnection, WsMessage, WsServerConfig};
 
 const MAX_NAME: usize = 32;
 const MAX_TEXT: usize = 1000;

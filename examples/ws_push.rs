@@ -40,10 +40,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use switchyard::ws::{
-    push_handler, subscriber_handler, HistoryConfig, HubConfig, PushConfig, Router, WsServer,
-    WsServerConfig,
-};
+use switchyard::hub::{HistoryConfig, HubConfig};
+use switchyard::push::{push_handler, subscriber_handler, PushConfig};
+use switchyard::ws::{Router, WsServer, WsServerConfig};
 
 #[derive(Parser)]
 #[command(about = "Pushes every POST /push body to every open page")]

@@ -38,9 +38,9 @@ use clap::Parser;
 use futures::{FutureExt, SinkExt};
 use serde::Serialize;
 use switchyard::frame::{Error, Framing, Lines};
-use switchyard::ws::{
-    run_subscriber, Hub, HubConfig, PushConfig, Router, ServerIo, WsConnection, WsServerConfig,
-};
+use switchyard::hub::{Hub, HubConfig};
+use switchyard::push::{run_subscriber, PushConfig};
+use switchyard::ws::{Router, ServerIo, WsConnection, WsServerConfig};
 
 const TOPIC: &str = "log";
 /// Read at most this much per poll, so a huge append is taken in steps.

@@ -11,7 +11,9 @@
 //! - [`hub`] (`switchyard-hub`): transport-neutral publish/subscribe with
 //!   bounded queues and slow consumers cut off alone.
 //! - [`ws`] (`switchyard-ws`): a WebSocket server (HTTP routes on the same
-//!   port, strict handshake), client, heartbeats, and push on the hub.
+//!   port, strict handshake), client, heartbeats.
+//! - [`push`] (`switchyard-push`): server push on the hub: an HTTP publish
+//!   endpoint, WebSocket subscribers, resume after a reconnect.
 //! - [`connect`] (`switchyard-connect`): endpoint URLs dialed as one
 //!   message connection type, and the relay that joins two.
 //! - [`rt`] (`switchyard-rt`): the runtime glue (spawn, timers, sockets,
@@ -57,6 +59,7 @@
 pub use switchyard_connect as connect;
 pub use switchyard_frame as frame;
 pub use switchyard_hub as hub;
+pub use switchyard_push as push;
 pub use switchyard_rt as rt;
 pub use switchyard_tcp as tcp;
 pub use switchyard_udp as udp;

@@ -10,9 +10,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use futures::{SinkExt, StreamExt};
 use switchyard::frame::MessageConnection;
-use switchyard::ws::{
-    Backplane, HistoryConfig, Hub, HubConfig, MemoryBackplane, Router, WsServer, WsServerConfig,
-};
+use switchyard::hub::{Backplane, HistoryConfig, Hub, HubConfig, MemoryBackplane};
+use switchyard::ws::{Router, WsServer, WsServerConfig};
 
 /// Logs to stderr at `info` (or as `RUST_LOG` says), keeping stdout for
 /// the program's own output (`listening on ADDR`, replies).

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::process::Command;
 
 use futures::{SinkExt, StreamExt};
-use switchyard_ws::{
-    push_handler, subscriber_handler, Hub, HubConfig, PushConfig, Router, WsServer, WsServerConfig,
-};
+use switchyard_push::hub::{Hub, HubConfig};
+use switchyard_push::{push_handler, subscriber_handler, PushConfig};
+use switchyard_ws::{Router, WsServer, WsServerConfig};
 
 /// A push server for `hub`: subscribers at /ws, publishes at /push.
 async fn push_server(hub: Hub) -> SocketAddr {

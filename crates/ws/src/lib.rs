@@ -14,8 +14,6 @@
 //! - [`connect`], [`connect_to`], [`Reconnecting`]: clients.
 //! - [`upgrade_response`] and [`WsConnection::upgraded`]: WebSockets that
 //!   another HTTP server (axum, hyper) accepted, handed to switchyard.
-//! - [`push_handler`], [`subscriber_handler`]: HTTP push and WebSocket
-//!   subscribers on a [`Hub`].
 //! - [`handshake`] and [`http`]: the sans-IO checks and parsing underneath.
 
 #![forbid(unsafe_code)]
@@ -30,7 +28,6 @@ mod heartbeat;
 pub mod http;
 mod message;
 mod origin;
-mod push;
 mod read_ahead;
 mod reconnect;
 mod tls;
@@ -44,20 +41,8 @@ pub use heartbeat::HeartbeatConfig;
 pub use http::{Auth, AuthParseError, Request, Router, ServerIo, WsServer};
 pub use message::{MessageKind, WsMessage};
 pub use origin::OriginPolicy;
-pub use push::{
-    push_handler, run_subscriber, serve_subscriber, subscriber_handler, CommandError, PushClient,
-    PushConfig, SubscriberCommand, SubscriberEnd, SubscriberReport,
-};
 pub use read_ahead::ReadAhead;
 pub use reconnect::{ReconnectPolicy, Reconnecting};
-// The hub the push endpoint and subscribers run on (switchyard-hub),
-// linked to its own documentation.
-#[doc(no_inline)]
-pub use switchyard_hub::{
-    is_valid_topic, Backplane, BackplaneError, BackplaneStatus, Delivered, Delivery, Epoch,
-    HistoryConfig, Hub, HubConfig, HubError, HubStats, MemoryBackplane, Position, PublishError,
-    PublishReceipt, Published, SlowConsumerPolicy, Subscription,
-};
 pub use tls::{
     client_tls, client_tls_with_cert, server_tls, server_tls_verifying_clients, ClientTls,
     MaybeTls, ServerTls, TlsError,

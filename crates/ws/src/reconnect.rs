@@ -117,7 +117,7 @@ impl Reconnecting {
     /// Connects to the URL `make_url` makes at each connection, instead of
     /// the one given to [`new`](Self::new): for a URL that says what the
     /// client knows by then (a push client's topics and where it was in
-    /// each, [`PushClient`](crate::PushClient)).
+    /// each, switchyard-push's `PushClient`).
     pub fn url_from(mut self, make_url: impl FnMut() -> String + Send + 'static) -> Self {
         self.make_url = Some(MakeUrl(Box::new(make_url)));
         self

@@ -15,7 +15,10 @@ pub async fn start(config: WsServerConfig) -> SocketAddr {
     let router = Router::new()
         .page("/", "text/html; charset=utf-8", "<h1>hi</h1>")
         .post("/submit", |req| async move {
-            switchyard_ws::http::Response::text(http::StatusCode::OK, req.body.len().to_string())
+            switchyard_ws::http::Response::text(
+                switchyard_ws::http::StatusCode::OK,
+                req.body.len().to_string(),
+            )
         })
         .websocket("/ws", |mut conn, req| async move {
             if let Some(protocol) = req.protocol {

@@ -6,23 +6,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchyard_ws::{
-    subscriber_handler, ClientConfig, Delivery, HistoryConfig, Hub, HubConfig, MemoryBackplane,
-    PushClient, PushConfig, ReconnectPolicy, Router, WsServer, WsServerConfig,
-};
+mod support;
 
-/// Serves `hub`'s subscribers at `addr`; the server stops when the returned
-/// signal is triggered.
+use switchyard_push::hub::{Delivery, HistoryConfig, Hub, HubConfig, MemoryBackplane};
+use switchyard_push::ws::{ClientConfig, ReconnectPolicy, WsServerConfig};
+use switchyard_push::{PushClient, PushConfig};
+
+/// Serves `hub`'s numbered subscribers at `addr`; the server stops when the
+/// returned signal is triggered.
 async fn serve(hub: &Hub, addr: &str) -> (SocketAddr, switchyard_rt::Shutdown) {
-    let config = PushConfig::default().numbered(true);
-    let router = Router::new().websocket("/ws", subscriber_handler(hub.clone(), config));
-    let server = WsServer::bind(addr, WsServerConfig::default(), router)
-        .await
-        .unwrap();
-    let stop = server.shutdown();
-    let addr = server.local_addr().unwrap();
-    switchyard_rt::spawn(server.serve());
-    (addr, stop)
+    let push = PushConfig::default().numbered(true);
+    support::serve(hub, push, addr, WsServerConfig::default()).await
 }
 
 async fn next(client: &mut PushClient) -> Delivery {

@@ -15,8 +15,8 @@ use switchyard_hub::{is_valid_topic, Delivery, Hub, Subscription};
 
 use super::commands::{command, parse_url_since};
 use super::{envelope, PushConfig};
-use crate::http::{Request, RequestHead};
-use crate::{MessageKind, ServerIo, WsConnection};
+use switchyard_ws::http::{Request, RequestHead};
+use switchyard_ws::{MessageKind, ServerIo, WsConnection};
 
 /// How a subscriber's connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use switchyard_hub::{is_valid_topic, Delivery, Position};
 
 use super::envelope;
 use super::SubscriberCommand;
-use crate::{ClientConfig, ReconnectPolicy, Reconnecting, WsMessage};
+use switchyard_ws::{ClientConfig, ReconnectPolicy, Reconnecting, WsMessage};
 
 /// A client of a numbered push endpoint ([`PushConfig::numbered`](crate::PushConfig::numbered)):
 /// it reconnects whenever its connection is lost ([`Reconnecting`]) and
@@ -21,8 +21,10 @@ use crate::{ClientConfig, ReconnectPolicy, Reconnecting, WsMessage};
 /// each once and in order.
 ///
 /// ```no_run
-/// # switchyard_ws::rt::block_on(async {
-/// use switchyard_ws::{ClientConfig, Delivery, PushClient, ReconnectPolicy};
+/// # switchyard_push::rt::block_on(async {
+/// use switchyard_push::hub::Delivery;
+/// use switchyard_push::ws::{ClientConfig, ReconnectPolicy};
+/// use switchyard_push::PushClient;
 ///
 /// let mut news = PushClient::new(
 ///     "ws://127.0.0.1:8080/ws",

@@ -8,31 +8,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use support::{raw_exchange, status, upgrade_request};
-use switchyard_ws::{
-    push_handler, subscriber_handler, ClientIo, Hub, HubConfig, PushConfig, Router, WsConnection,
-    WsServer, WsServerConfig,
-};
-
-async fn start(hub: &Hub, config: PushConfig) -> SocketAddr {
-    let push = push_handler(hub.clone(), config.clone());
-    let router = Router::new()
-        .websocket("/ws", subscriber_handler(hub.clone(), config))
-        .post("/push", push.clone())
-        .post_prefix("/push/", push);
-    let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
-        .await
-        .unwrap();
-    let addr = server.local_addr().unwrap();
-    switchyard_rt::spawn(server.serve());
-    addr
-}
-
-async fn subscriber(addr: SocketAddr, query: &str) -> WsConnection<ClientIo> {
-    switchyard_ws::connect(&format!("ws://{addr}/ws{query}"))
-        .await
-        .unwrap()
-}
+use support::http::{raw_exchange, status, upgrade_request};
+use support::{start, subscriber};
+use switchyard_push::hub::{Hub, HubConfig, PublishReceipt};
+use switchyard_push::ws::{ClientIo, Router, WsConnection, WsServer, WsServerConfig};
+use switchyard_push::{push_handler, subscriber_handler, PushConfig};
 
 fn post(addr: SocketAddr, path: &str, body: &str, auth: &str) -> String {
     post_bytes(addr, path, body.as_bytes(), auth)
@@ -228,18 +208,11 @@ fn a_push_that_is_not_text_is_refused_once_and_every_subscriber_stays() {
 fn a_message_a_subscriber_cannot_take_is_skipped_not_the_end_of_it() {
     switchyard_rt::block_on(async {
         let hub = Hub::new(HubConfig::default());
-        let small = Router::new().websocket(
-            "/ws",
-            subscriber_handler(hub.clone(), PushConfig::default()),
-        );
-        let config = WsServerConfig::default().max_message(16);
-        let server = WsServer::bind("127.0.0.1:0", config, small).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        switchyard_rt::spawn(server.serve());
+        let small = WsServerConfig::default().max_message(16);
+        let (addr, _) = support::serve(&hub, PushConfig::default(), "127.0.0.1:0", small).await;
         let mut client = subscriber(addr, "").await;
         wait_for_subscribers(&hub, "default", 1).await;
-        let delivered =
-            |r: Result<switchyard_ws::PublishReceipt, _>| r.map(|r| r.delivered.count());
+        let delivered = |r: Result<PublishReceipt, _>| r.map(|r| r.delivered.count());
         assert_eq!(
             delivered(hub.publish("default", "x".repeat(17).into()).await),
             Ok(Some(1))

@@ -5,11 +5,11 @@ use std::future::Future;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use http::{header, HeaderValue, StatusCode};
 use switchyard_hub::{is_valid_topic, BackplaneError, Hub, PublishError, PublishReceipt};
+use switchyard_ws::http::{header, HeaderValue, StatusCode};
 
 use super::PushConfig;
-use crate::http::{Request, Response};
+use switchyard_ws::http::{Request, Response};
 
 /// The handler of the documents' push endpoint: `POST /push` publishes the
 /// body to the default topic and `POST /push/<topic>` to `<topic>`,
@@ -31,7 +31,9 @@ use crate::http::{Request, Response};
 /// answers 404 saying where it publishes:
 ///
 /// ```
-/// use switchyard_ws::{push_handler, Hub, HubConfig, PushConfig, Router};
+/// use switchyard_push::hub::{Hub, HubConfig};
+/// use switchyard_push::ws::Router;
+/// use switchyard_push::{push_handler, PushConfig};
 ///
 /// let hub = Hub::new(HubConfig::default());
 /// let push = push_handler(hub.clone(), PushConfig::default().token("s3cret"));

@@ -10,7 +10,8 @@ use switchyard_hub::{is_valid_topic, Epoch, HubError, Position, Subscription};
 /// with the position of the last message it received.
 ///
 /// ```
-/// use switchyard_ws::{Epoch, Position, SubscriberCommand};
+/// use switchyard_push::hub::{Epoch, Position};
+/// use switchyard_push::SubscriberCommand;
 ///
 /// assert_eq!(
 ///     SubscriberCommand::parse(br#"{"subscribe":"news"}"#),
@@ -115,12 +116,12 @@ impl SubscriberCommand {
     /// The command as a client sends it.
     ///
     /// ```
-    /// use switchyard_ws::SubscriberCommand;
+    /// use switchyard_push::SubscriberCommand;
     ///
     /// let resume = r#"{"subscribe":"news","since":{"offset":41,"epoch":"e7"}}"#;
     /// let command = SubscriberCommand::parse(resume.as_bytes())?;
     /// assert_eq!(SubscriberCommand::parse(command.to_json().as_bytes())?, command);
-    /// # Ok::<(), switchyard_ws::CommandError>(())
+    /// # Ok::<(), switchyard_push::CommandError>(())
     /// ```
     pub fn to_json(&self) -> String {
         let value = match self {

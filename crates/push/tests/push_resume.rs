@@ -10,33 +10,17 @@ use std::sync::Arc;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
-use support::{raw_exchange, status};
-use switchyard_ws::{
-    push_handler, subscriber_handler, ClientIo, HistoryConfig, Hub, HubConfig, MemoryBackplane,
-    PushConfig, Router, WsConnection, WsMessage, WsServer, WsServerConfig,
-};
+use support::http::{raw_exchange, status};
+use support::subscriber;
+use switchyard_push::hub::{HistoryConfig, Hub, HubConfig, MemoryBackplane};
+use switchyard_push::ws::{ClientIo, WsConnection, WsMessage};
+use switchyard_push::PushConfig;
 
+/// A numbered push server whose hub keeps `history`.
 async fn start(history: HistoryConfig) -> SocketAddr {
     let backplane = Arc::new(MemoryBackplane::new(history));
     let hub = Hub::with_backplane(HubConfig::default(), backplane).unwrap();
-    let config = PushConfig::default().numbered(true);
-    let push = push_handler(hub.clone(), config.clone());
-    let router = Router::new()
-        .websocket("/ws", subscriber_handler(hub, config))
-        .post("/push", push.clone())
-        .post_prefix("/push/", push);
-    let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
-        .await
-        .unwrap();
-    let addr = server.local_addr().unwrap();
-    switchyard_rt::spawn(server.serve());
-    addr
-}
-
-async fn subscriber(addr: SocketAddr, query: &str) -> WsConnection<ClientIo> {
-    switchyard_ws::connect(&format!("ws://{addr}/ws{query}"))
-        .await
-        .unwrap()
+    support::start(&hub, PushConfig::default().numbered(true)).await
 }
 
 /// The next message, as JSON.

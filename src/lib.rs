@@ -14,8 +14,10 @@
 //!   port, strict handshake), client, heartbeats.
 //! - [`push`] (`switchyard-push`): server push on the hub: an HTTP publish
 //!   endpoint, WebSocket subscribers, resume after a reconnect.
-//! - [`connect`] (`switchyard-connect`): endpoint URLs dialed as one
-//!   message connection type, and the relay that joins two.
+//! - [`endpoint`] (`switchyard-endpoint`): endpoint URLs dialed as one
+//!   message connection type, whatever the transport.
+//! - [`relay`] (`switchyard-relay`): two message connections joined, with
+//!   backpressure both ways, heartbeats, time-outs and a report.
 //! - [`rt`] (`switchyard-rt`): the runtime glue (spawn, timers, sockets,
 //!   the one [`Shutdown`](rt::Shutdown) signal).
 //!
@@ -56,10 +58,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]
 
-pub use switchyard_connect as connect;
+pub use switchyard_endpoint as endpoint;
 pub use switchyard_frame as frame;
 pub use switchyard_hub as hub;
 pub use switchyard_push as push;
+pub use switchyard_relay as relay;
 pub use switchyard_rt as rt;
 pub use switchyard_tcp as tcp;
 pub use switchyard_udp as udp;

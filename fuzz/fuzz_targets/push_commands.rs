@@ -6,7 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use switchyard_ws::{is_valid_topic, SubscriberCommand};
+use switchyard_push::hub::is_valid_topic;
+use switchyard_push::SubscriberCommand;
 
 fuzz_target!(|bytes: &[u8]| {
     match SubscriberCommand::parse(bytes) {

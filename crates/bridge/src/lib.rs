@@ -9,8 +9,8 @@
 //! - [`BridgeRoute`]: one route on WebSockets another HTTP server accepted
 //!   (axum, hyper, or switchyard's own `Router` beside other routes).
 //!
-//! Endpoints, dialing and the relay are switchyard-connect's, re-exported
-//! here; this crate adds listeners, sessions, authentication, tokens,
+//! Endpoints and dialing are switchyard-endpoint's and the relay is
+//! switchyard-relay's, re-exported here; this crate adds listeners, sessions, authentication, tokens,
 //! static files and metrics.
 //!
 //! The `switchyard-bridge` binary is the command line around this library.
@@ -54,10 +54,13 @@ pub use switchyard_rt as rt;
 /// `WsServer` an application can hand it connections from.
 pub use switchyard_ws as ws;
 
-/// The connect layer the bridge is built on (switchyard-connect): endpoint
-/// URLs, dialing, framing and the relay.
-pub use switchyard_connect::{
-    dial, dial_websocket, frame_stream, relay, relay_metered, relay_until, BoxConnection,
-    DialOptions, DirectionEnd, Endpoint, EndpointError, RelayConfig, RelayMeter, RelayReport,
+/// The endpoints the bridge listens on and dials (switchyard-endpoint):
+/// URLs, dialing, framing.
+pub use switchyard_endpoint::{
+    dial, dial_websocket, frame_stream, BoxConnection, DialOptions, Endpoint, EndpointError,
     RelaySide, Scheme, StreamFraming,
+};
+/// The relay that joins a session's two sides (switchyard-relay).
+pub use switchyard_relay::{
+    relay, relay_metered, relay_until, DirectionEnd, RelayConfig, RelayMeter, RelayReport,
 };

@@ -20,7 +20,7 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
                 let mut tally = Tally::default();
                 while Instant::now() < deadline {
                     let began = Instant::now();
-                    match switchyard_connect::dial(&target, &options).await {
+                    match switchyard_endpoint::dial(&target, &options).await {
                         Ok(mut conn) => {
                             tally.record_latency(began.elapsed().as_nanos() as u64);
                             tally.messages += 1;

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, SinkExt, StreamExt};
-use switchyard_connect::{Scheme, StreamFraming};
+use switchyard_endpoint::{Scheme, StreamFraming};
 
 use crate::probe::CpuMeter;
 use crate::report::{Report, Tally};
@@ -79,7 +79,7 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
 
 /// One message in flight: send, wait for all of its echo, again.
 async fn closed_loop(
-    mut conn: switchyard_connect::BoxConnection,
+    mut conn: switchyard_endpoint::BoxConnection,
     start: Instant,
     deadline: Instant,
     size: usize,
@@ -116,7 +116,7 @@ async fn closed_loop(
 /// in one write, so the load generator spends less per message than a
 /// server that answers them one by one. Latency from the stamp in each echo.
 async fn windowed_loop(
-    conn: switchyard_connect::BoxConnection,
+    conn: switchyard_endpoint::BoxConnection,
     start: Instant,
     deadline: Instant,
     size: usize,
@@ -173,7 +173,7 @@ async fn windowed_loop(
 
 /// A fixed rate, independent of replies; latency from the stamp in each echo.
 async fn open_loop(
-    conn: switchyard_connect::BoxConnection,
+    conn: switchyard_endpoint::BoxConnection,
     start: Instant,
     deadline: Instant,
     size: usize,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
-use switchyard_connect::WsSide;
+use switchyard_endpoint::WsSide;
 
 use crate::probe::{rss_kib, CpuMeter};
 use crate::publish::{Published, Publisher, Schedule};
@@ -216,7 +216,7 @@ impl Slow {
 /// Opens the subscribers, [`RAMP`] at a time, each numbered (the order
 /// `--subscribe` URLs are taken in); how long each took to connect.
 async fn open(f: &Fanout) -> anyhow::Result<(Vec<(usize, WsSide)>, Tally)> {
-    let options = dial_options(switchyard_connect::StreamFraming::Raw, true, f.size, None)?;
+    let options = dial_options(switchyard_endpoint::StreamFraming::Raw, true, f.size, None)?;
     let mut subscribers = Vec::with_capacity(f.subscribers);
     let mut connecting = Tally::default();
     let mut opening = futures::stream::iter(0..f.subscribers)
@@ -225,7 +225,7 @@ async fn open(f: &Fanout) -> anyhow::Result<(Vec<(usize, WsSide)>, Tally)> {
             let options = &options;
             async move {
                 let began = Instant::now();
-                let conn = switchyard_connect::dial_websocket(target, options)
+                let conn = switchyard_endpoint::dial_websocket(target, options)
                     .await
                     .with_context(|| format!("cannot reach {target}"));
                 (i, conn, began.elapsed())

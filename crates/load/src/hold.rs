@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use switchyard_connect::Endpoint;
+use switchyard_endpoint::Endpoint;
 
 use crate::probe::rss_kib;
 use crate::report::{connections_per_second, round, Report, Tally};
@@ -19,7 +19,7 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
     );
     let duration = seconds(h.duration)?;
     let options = dial_options(
-        switchyard_connect::StreamFraming::Raw,
+        switchyard_endpoint::StreamFraming::Raw,
         false,
         1024,
         h.ca.as_deref(),
@@ -35,7 +35,7 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
             let (target, options) = (numbered(&h.target, &h.numbered_params, n), options.clone());
             async move {
                 (
-                    switchyard_connect::dial(&target, &options).await,
+                    switchyard_endpoint::dial(&target, &options).await,
                     began.elapsed(),
                 )
             }

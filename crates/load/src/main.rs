@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use switchyard_connect::{BoxConnection, DialOptions, Endpoint, StreamFraming};
+use switchyard_endpoint::{BoxConnection, DialOptions, Endpoint, StreamFraming};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -193,7 +193,7 @@ fn dial_options(
 
 /// Dials `target`, with the endpoint named in the error.
 async fn dial(target: &Endpoint, options: &DialOptions) -> anyhow::Result<BoxConnection> {
-    switchyard_connect::dial(target, options)
+    switchyard_endpoint::dial(target, options)
         .await
         .with_context(|| format!("cannot reach {target}"))
 }

@@ -50,7 +50,7 @@ pub enum Publisher {
     /// `host:port` (to connect to, and for the `Host` header) and the path.
     Http { authority: String, path: String },
     /// Messages on a WebSocket connection.
-    Ws(switchyard_connect::BoxConnection),
+    Ws(switchyard_endpoint::BoxConnection),
 }
 
 /// How a [`Publisher`] publishes.
@@ -80,7 +80,7 @@ impl Publisher {
             });
         }
         let target = url.parse().map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
-        let options = dial_options(switchyard_connect::StreamFraming::Raw, true, 1 << 20, None)?;
+        let options = dial_options(switchyard_endpoint::StreamFraming::Raw, true, 1 << 20, None)?;
         Ok(Publisher::Ws(dial(&target, &options).await?))
     }
 

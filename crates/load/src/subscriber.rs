@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::{select, Either};
 use futures::StreamExt;
-use switchyard_connect::WsSide;
+use switchyard_endpoint::WsSide;
 use switchyard_rt::Timer;
 
 use crate::report::Tally;

@@ -45,7 +45,7 @@ impl Scheme {
 /// One end of a connection, as a URL: where to listen, or what to dial.
 ///
 /// ```
-/// use switchyard_connect::{Endpoint, Scheme};
+/// use switchyard_endpoint::{Endpoint, Scheme};
 ///
 /// let listen: Endpoint = "ws://0.0.0.0:8080/vnc".parse()?;
 /// assert_eq!((listen.scheme, listen.host.as_str(), listen.port), (Scheme::Ws, "0.0.0.0", 8080));
@@ -56,7 +56,7 @@ impl Scheme {
 ///
 /// assert!("http://example.com:80".parse::<Endpoint>().is_err());
 /// assert!("tcp://localhost".parse::<Endpoint>().is_err()); // the port is required
-/// # Ok::<(), switchyard_connect::EndpointError>(())
+/// # Ok::<(), switchyard_endpoint::EndpointError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {

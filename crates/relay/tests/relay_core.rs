@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use futures::{SinkExt, StreamExt};
-use switchyard_connect::{relay, DirectionEnd, RelayConfig};
 use switchyard_frame::{Framed, LengthPrefixed, Raw};
+use switchyard_relay::{relay, DirectionEnd, RelayConfig};
 use switchyard_rt::net::{TcpListener, TcpStream};
 use switchyard_udp::UdpSocket;
 
@@ -57,7 +57,7 @@ async fn udp_relay(
 ) -> (
     switchyard_udp::UdpConnection,
     switchyard_udp::UdpConnection,
-    switchyard_rt::JoinHandle<switchyard_connect::RelayReport>,
+    switchyard_rt::JoinHandle<switchyard_relay::RelayReport>,
 ) {
     let sockets = futures::future::join_all((0..4).map(|_| UdpSocket::bind("127.0.0.1:0"))).await;
     let mut sockets: Vec<UdpSocket> = sockets.into_iter().map(Result::unwrap).collect();

@@ -1,5 +1,5 @@
-//! switchyard's connect layer: any transport, chosen at run time, as the
-//! same message connection, and two such connections joined.
+//! switchyard's endpoints: any transport, chosen at run time by URL, as the
+//! same message connection.
 //!
 //! - [`Endpoint`]: `ws://`, `wss://`, `tcp://`, `udp://`, `unix://` URLs, and
 //!   `stdio`.
@@ -8,24 +8,22 @@
 //!   WebSocket, each as a [`BoxConnection`].
 //! - [`frame_stream`]: any byte stream (an accepted TCP connection, a pipe)
 //!   cut into messages the same way.
-//! - [`relay`] / [`relay_until`]: two message connections joined with
-//!   backpressure both ways, each side's heartbeat running, time-outs, and
-//!   a report of how each direction ended.
 //!
 //! Each transport crate dials on its own (`switchyard_tcp::connect`,
 //! `switchyard_udp::connect`, `switchyard_ws::connect_to`); this crate is
 //! for programs that take the transport as input: the bridge, the load
-//! generator, a proxy of your own.
+//! generator, a proxy of your own (switchyard-relay joins two of what it
+//! dials).
 //!
 //! ```
-//! # switchyard_connect::rt::block_on(async {
+//! # switchyard_endpoint::rt::block_on(async {
 //! use futures::{SinkExt, StreamExt};
-//! use switchyard_connect::{dial, DialOptions, Endpoint, StreamFraming};
+//! use switchyard_endpoint::{dial, DialOptions, Endpoint, StreamFraming};
 //!
 //! // A line service on TCP, reached by URL as messages.
-//! let listener = switchyard_connect::rt::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let listener = switchyard_endpoint::rt::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let target: Endpoint = format!("tcp://{}", listener.local_addr()?).parse()?;
-//! switchyard_connect::rt::spawn(async move {
+//! switchyard_endpoint::rt::spawn(async move {
 //!     let (stream, _) = listener.accept().await?;
 //!     let (reader, mut writer) = futures::AsyncReadExt::split(stream);
 //!     futures::io::copy(reader, &mut writer).await // an echo
@@ -44,14 +42,10 @@
 mod dial;
 mod endpoint;
 mod framing;
-mod relay;
 
 pub use dial::{dial, dial_websocket, BoxConnection, DialOptions, RelaySide, WsSide};
 pub use endpoint::{Endpoint, EndpointError, Scheme, MAX_UNIX_PATH};
 pub use framing::{frame_stream, StreamFraming, UnknownFraming};
-pub use relay::{
-    relay, relay_metered, relay_until, DirectionEnd, RelayConfig, RelayMeter, RelayReport,
-};
 
 /// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
 pub use switchyard_rt as rt;

@@ -382,20 +382,21 @@ fn ended(forward: &mut Direction<'_>, backward: &mut Direction<'_>) -> bool {
 /// pass `&mut connection` to keep it for that.
 ///
 /// ```
-/// # switchyard_connect::rt::block_on(async {
+/// # switchyard_relay::rt::block_on(async {
 /// use std::time::Duration;
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_connect::rt::net::{TcpListener, TcpStream};
-/// use switchyard_connect::{frame_stream, relay, RelayConfig, StreamFraming};
+/// use switchyard_relay::frame::{Framed, Lines};
+/// use switchyard_relay::rt::net::{TcpListener, TcpStream};
+/// use switchyard_relay::{relay, RelayConfig};
 ///
 /// // client <-> [a  relay  b] <-> echo server, TCP on loopback, a line a message.
-/// let lines = |stream| frame_stream(stream, StreamFraming::Lines, 1024);
+/// let lines = |stream| Framed::new(stream, Lines::new(1024));
 /// let (to_a, to_b) = (TcpListener::bind("127.0.0.1:0").await?, TcpListener::bind("127.0.0.1:0").await?);
 /// let mut client = lines(TcpStream::connect(to_a.local_addr()?).await?);
 /// let mut server = lines(TcpStream::connect(to_b.local_addr()?).await?);
 /// let (a, b) = (lines(to_a.accept().await?.0), lines(to_b.accept().await?.0));
 /// let config = RelayConfig::default().linger(Duration::from_millis(100));
-/// let relaying = switchyard_connect::rt::spawn(relay(a, b, config));
+/// let relaying = switchyard_relay::rt::spawn(relay(a, b, config));
 ///
 /// client.send("ping".into()).await?;
 /// let msg = server.next().await.unwrap()?;
@@ -434,21 +435,22 @@ where
 /// meter may serve many relays at once.
 ///
 /// ```
-/// # switchyard_connect::rt::block_on(async {
+/// # switchyard_relay::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
 /// use std::sync::atomic::Ordering;
-/// use switchyard_connect::rt::net::{TcpListener, TcpStream};
-/// use switchyard_connect::{frame_stream, relay_metered, RelayConfig, RelayMeter, StreamFraming};
+/// use switchyard_relay::frame::{Framed, Lines};
+/// use switchyard_relay::rt::net::{TcpListener, TcpStream};
+/// use switchyard_relay::{relay_metered, RelayConfig, RelayMeter};
 ///
 /// // client <-> [a  relay  b] <-> server, as in relay's example.
-/// let lines = |stream| frame_stream(stream, StreamFraming::Lines, 1024);
+/// let lines = |stream| Framed::new(stream, Lines::new(1024));
 /// let (to_a, to_b) = (TcpListener::bind("127.0.0.1:0").await?, TcpListener::bind("127.0.0.1:0").await?);
 /// let mut client = lines(TcpStream::connect(to_a.local_addr()?).await?);
 /// let mut server = lines(TcpStream::connect(to_b.local_addr()?).await?);
 /// let (a, b) = (lines(to_a.accept().await?.0), lines(to_b.accept().await?.0));
 /// let meter = std::sync::Arc::new(RelayMeter::default());
 /// let m = meter.clone();
-/// let relaying = switchyard_connect::rt::spawn(async move {
+/// let relaying = switchyard_relay::rt::spawn(async move {
 ///     relay_metered(a, b, RelayConfig::default(), std::future::pending(), &m).await
 /// });
 ///
@@ -458,7 +460,7 @@ where
 /// // (which can be just after the datagram arrives).
 /// let started = std::time::Instant::now();
 /// while meter.a_to_b.load(Ordering::Relaxed) < 4 && started.elapsed().as_secs() < 5 {
-///     switchyard_connect::rt::sleep(std::time::Duration::from_millis(5)).await;
+///     switchyard_relay::rt::sleep(std::time::Duration::from_millis(5)).await;
 /// }
 /// assert_eq!(meter.a_to_b.load(Ordering::Relaxed), 4);
 /// # drop(relaying);

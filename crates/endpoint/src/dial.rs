@@ -102,9 +102,9 @@ impl DialOptions {
 /// process has one, so one session at a time).
 ///
 /// ```
-/// # switchyard_connect::rt::block_on(async {
+/// # switchyard_endpoint::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_connect::{dial, DialOptions, Endpoint};
+/// use switchyard_endpoint::{dial, DialOptions, Endpoint};
 ///
 /// let service = std::net::UdpSocket::bind("127.0.0.1:0")?;
 /// let target: Endpoint = format!("udp://{}", service.local_addr()?).parse()?;

@@ -245,8 +245,9 @@ where
                 relay_metered(&mut *client, &mut *target_conn, relay, shutdown, meter).await;
             if matches!(report.a_to_b, DirectionEnd::Shutdown) {
                 if let Some(farewell) = farewell {
-                    farewell(client).await;
-                    let delivering = deliver_until_closed(client, target_conn, meter);
+                    // A client that reads nothing cannot hold the shutdown.
+                    let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", farewell(client)).await;
+                    let delivering = deliver_until_closed(client, target_conn, meter, relay.linger);
                     let late =
                         switchyard_rt::timeout(route.grace, "the client's close", delivering);
                     report.bytes_a_to_b += late.await.unwrap_or_default();
@@ -302,10 +303,16 @@ where
 }
 
 /// What a client told of a shutdown still sends, delivered to the target
-/// until its own close (the end of its stream), a failure either side, or
-/// [`CLOSE_WAIT`] without a message; the bytes delivered, counted in
-/// `meter` as they go.
-async fn deliver_until_closed<C, T>(client: &mut C, target: &mut T, meter: &RelayMeter) -> u64
+/// until its own close (the end of its stream), a failure either side,
+/// [`CLOSE_WAIT`] without a message, or a target that takes nothing for
+/// `linger` (the relay's own limit at a shutdown); the bytes delivered,
+/// counted in `meter` as they go.
+async fn deliver_until_closed<C, T>(
+    client: &mut C,
+    target: &mut T,
+    meter: &RelayMeter,
+    linger: Duration,
+) -> u64
 where
     C: MessageConnection + Unpin,
     T: MessageConnection + Unpin + ?Sized,
@@ -313,7 +320,8 @@ where
     let mut delivered = 0;
     while let Ok(Some(Ok(msg))) = switchyard_rt::timeout(CLOSE_WAIT, "close", client.next()).await {
         let len = msg.len() as u64;
-        if target.send(msg).await.is_err() {
+        let sent = switchyard_rt::timeout(linger, "delivery", target.send(msg)).await;
+        if !matches!(sent, Ok(Ok(()))) {
             break;
         }
         meter.a_to_b.fetch_add(len, Ordering::Relaxed);

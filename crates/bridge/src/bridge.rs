@@ -50,7 +50,7 @@ enum Bound {
     Tcp(switchyard_tcp::Server, Arc<RouteTable>, Box<ListenerConfig>),
     Udp(switchyard_udp::UdpListener, Arc<RouteTable>),
     #[cfg(unix)]
-    Unix(serve_unix::UnixBound, Arc<RouteTable>, Duration),
+    Unix(switchyard_tcp::UnixServer, Arc<RouteTable>, usize),
     /// Its table and largest message.
     Stdio(Arc<RouteTable>, usize),
 }
@@ -149,8 +149,11 @@ impl Bridge {
                 }
                 #[cfg(unix)]
                 Scheme::Unix => {
-                    let bound = serve_unix::bind(listener).await?;
-                    (Bound::Unix(bound, table.clone(), grace), Ok(None))
+                    let server = serve_unix::bind(listener, grace)
+                        .await?
+                        .with_shutdown(shutdown.clone());
+                    let max_message = listener.max_message;
+                    (Bound::Unix(server, table.clone(), max_message), Ok(None))
                 }
                 Scheme::Stdio => (Bound::Stdio(table.clone(), listener.max_message), Ok(None)),
                 other => {
@@ -238,9 +241,8 @@ impl Bridge {
                     running.push(serve_udp::serve(socket, table).boxed());
                 }
                 #[cfg(unix)]
-                Bound::Unix(bound, table, grace) => {
-                    let shutdown = self.reloader.shutdown.clone();
-                    running.push(serve_unix::serve(bound, table, shutdown, grace).boxed());
+                Bound::Unix(server, table, max_message) => {
+                    running.push(serve_unix::serve(server, table, max_message).boxed());
                 }
                 Bound::Stdio(table, max) => {
                     let failed = failed.clone();

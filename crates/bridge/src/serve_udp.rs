@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchyard_rt::Backoff;
 use switchyard_udp::{SessionConfig, UdpListener, MAX_PAYLOAD};
 
 use crate::route_table::RouteTable;
@@ -32,16 +33,21 @@ pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UdpListener, Bridg
 /// deliver what they have taken, end and log.
 pub(crate) async fn serve(listener: UdpListener, table: Arc<RouteTable>) {
     let shutdown = listener.shutdown();
+    // As TCP's accept loop: errors retried after a back-off, 5 ms doubling
+    // to 1 s, reset by the next session.
+    let mut backoff = Backoff::new(Duration::from_millis(5), Duration::from_secs(1));
     loop {
         let mut client = match listener.accept().await {
             Ok(session) => session,
             Err(_) if shutdown.is_triggered() => return,
             Err(e) => {
-                tracing::warn!(error = %e, "UDP listener failed");
-                switchyard_rt::sleep(Duration::from_millis(50)).await;
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, ?delay, "UDP listener failed; backing off");
+                switchyard_rt::sleep(delay).await;
                 continue;
             }
         };
+        backoff.reset();
         // The route now: a reload may have changed it.
         let Some(route) = table.only() else {
             continue;

@@ -4,7 +4,8 @@
 //! - [`connect`] / [`connect_framed`] dial with a time-out.
 //! - [`Server`] accepts within a [`ServerConfig`]: a connection limit, an
 //!   idle time-out, `TCP_NODELAY`, back-off on accept errors, graceful
-//!   shutdown.
+//!   shutdown. [`UnixServer`] serves Unix-domain stream sockets with the same
+//!   accept loop (on Unix).
 //! - A framed connection is a [`MessageConnection`]: the same `Stream` +
 //!   `Sink` of messages as every other switchyard transport. Wrap it in
 //!   [`Typed`] for serde values, or [`share`] it between tasks.
@@ -41,6 +42,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod accept_loop;
 mod config;
 mod connect;
 mod keepalive;
@@ -49,6 +51,8 @@ mod per_ip;
 mod proxy_protocol;
 mod server;
 mod stream;
+#[cfg(unix)]
+mod unix;
 
 pub use config::ServerConfig;
 pub use connect::{connect, connect_framed, DEFAULT_CONNECT_TIMEOUT};
@@ -58,6 +62,8 @@ pub use per_ip::{PerIpLimit, PerIpSlot};
 pub use proxy_protocol::{parse_proxy_header, ProxyHeader, ProxyHeaderError, MAX_PROXY_HEADER};
 pub use server::{Accepted, ServeReport, Server, ServerStream};
 pub use stream::TcpStream;
+#[cfg(unix)]
+pub use unix::{UnixAccepted, UnixServer, UnixServerStream};
 
 pub use switchyard_frame::share;
 // Linked, not inlined: rustdoc cannot print the default of its const

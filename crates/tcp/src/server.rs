@@ -1,19 +1,16 @@
 //! [`Server`]: an accept loop with a connection limit, idle time-outs,
 //! back-off on accept errors, and graceful shutdown.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{self, SocketAddr};
-use std::pin::pin;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::future::{select, Either};
 use switchyard_frame::{Framed, Framing, MessageReader, MessageSender};
 use switchyard_rt::net::{Address, TcpListener, TcpStream as RuntimeTcpStream};
-use switchyard_rt::{Backoff, IdleTimeout, Shutdown};
+use switchyard_rt::{IdleTimeout, Shutdown};
 
+use crate::accept_loop::{accept_loop, Listen};
 use crate::{ProxyHeaderError, ServerConfig, TcpKeepalive, TcpStream};
 
 /// The byte stream of an accepted connection: the socket under the server's
@@ -126,10 +123,6 @@ pub struct Server {
     shutdown: Shutdown,
 }
 
-/// Open connections, so that shutdown can end the ones that outstay the
-/// grace period. Bounded by `max_connections`.
-type OpenConnections = Arc<Mutex<HashMap<u64, RuntimeTcpStream>>>;
-
 impl Server {
     /// Binds a listener on `addr` (the first of its addresses that binds).
     pub async fn bind(addr: impl Into<Address>, config: ServerConfig) -> io::Result<Self> {
@@ -178,93 +171,32 @@ impl Server {
             config,
             shutdown,
         } = self;
-        let permits = Arc::new(async_lock::Semaphore::new(config.max_connections));
-        let open: OpenConnections = Arc::default();
-        // Every connection task holds a clone; when all are dropped, every
-        // connection has finished.
-        let (finished_tx, finished) = async_channel::bounded::<()>(1);
-        let mut report = ServeReport::default();
-        let mut backoff = Backoff::new(Duration::from_millis(5), Duration::from_secs(1));
-        let mut next_id = 0u64;
-
-        loop {
-            let Some(permit) = until(&shutdown, permits.acquire_arc()).await else {
-                break;
-            };
-            let Some(accepted) = until(&shutdown, listener.accept()).await else {
-                break;
-            };
-            let (stream, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    report.accept_errors += 1;
-                    let delay = backoff.next_delay();
-                    tracing::warn!(error = %e, ?delay, "accept failed; backing off");
-                    if until(&shutdown, switchyard_rt::sleep(delay))
-                        .await
-                        .is_none()
-                    {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            backoff.reset();
-            report.accepted += 1;
-            if let Err(e) = stream.set_nodelay(config.nodelay) {
+        let prepare = config.clone();
+        accept_loop(listener, &config, &shutdown, move |stream, peer| {
+            if let Err(e) = stream.set_nodelay(prepare.nodelay) {
                 tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
             }
-            if let Err(e) = TcpKeepalive::apply(config.keepalive.as_ref(), &stream) {
+            if let Err(e) = TcpKeepalive::apply(prepare.keepalive.as_ref(), &stream) {
                 tracing::debug!(%peer, error = %e, "could not set TCP keepalive");
             }
-            let id = next_id;
-            next_id += 1;
-            lock(&open).insert(id, stream.clone());
-            let conn = Accepted {
-                stream: IdleTimeout::new(TcpStream::new(stream), config.idle_timeout),
+            handler(Accepted {
+                stream: IdleTimeout::new(TcpStream::new(stream), prepare.idle_timeout),
                 peer,
-            };
-            let task = handler(conn);
-            let open = open.clone();
-            let finished_tx = finished_tx.clone();
-            switchyard_rt::spawn(async move {
-                task.await;
-                lock(&open).remove(&id);
-                drop(permit);
-                drop(finished_tx);
-            });
-        }
-
-        drop(listener);
-        drop(finished_tx);
-        let grace = config.shutdown_grace;
-        if switchyard_rt::timeout(grace, "shutdown", finished.recv())
-            .await
-            .is_err()
-        {
-            let stragglers: Vec<RuntimeTcpStream> = lock(&open).drain().map(|(_, s)| s).collect();
-            report.forced = stragglers.len();
-            tracing::info!(
-                connections = report.forced,
-                "grace period over; shutting down"
-            );
-            for stream in stragglers {
-                let _ = stream.shutdown(net::Shutdown::Both);
-            }
-            let _ = finished.recv().await;
-        }
-        report
+            })
+        })
+        .await
     }
 }
 
-/// Runs `future` unless shutdown is requested first.
-async fn until<F: Future>(shutdown: &Shutdown, future: F) -> Option<F::Output> {
-    match select(pin!(future), shutdown.wait()).await {
-        Either::Left((output, _)) => Some(output),
-        Either::Right(_) => None,
-    }
-}
+impl Listen for TcpListener {
+    type Stream = RuntimeTcpStream;
+    type Peer = SocketAddr;
 
-fn lock(open: &OpenConnections) -> std::sync::MutexGuard<'_, HashMap<u64, RuntimeTcpStream>> {
-    open.lock().unwrap_or_else(PoisonError::into_inner)
+    fn accept(&self) -> impl Future<Output = io::Result<(RuntimeTcpStream, SocketAddr)>> + Send {
+        TcpListener::accept(self)
+    }
+
+    fn force_close(stream: &RuntimeTcpStream) {
+        let _ = stream.shutdown(net::Shutdown::Both);
+    }
 }

@@ -34,6 +34,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -42,7 +43,8 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use switchyard::hub::Recovery;
 use switchyard::hub::{
-    is_valid_topic, Backplane, Delivery, HistoryConfig, Hub, HubConfig, Position, Subscription,
+    is_valid_topic, Backplane, Delivery, HistoryConfig, Hub, HubConfig, Position, Presence,
+    Subscription,
 };
 use switchyard::push::{run_subscriber, PushConfig};
 use switchyard::ws::{Request, Router, ServerIo, WsConnection, WsMessage, WsServerConfig};
@@ -97,14 +99,18 @@ fn main() -> anyhow::Result<()> {
         .max_resume(HISTORY_KEPT)
         .ttl(HISTORY_TTL)
         .max_topics(HISTORY_ROOMS);
-    let hub = args.sharing.hub(HubConfig::default(), history)?;
+    let (hub, presence) = args
+        .sharing
+        .hub_and_presence(HubConfig::default(), history)?;
     let router = Router::new()
         .page(
             "/",
             "text/html; charset=utf-8",
             include_str!("pages/chat.html"),
         )
-        .websocket("/ws", move |conn, req| chat(hub.clone(), conn, req));
+        .websocket("/ws", move |conn, req| {
+            chat(hub.clone(), presence.clone(), conn, req)
+        });
     let config = WsServerConfig::default().max_message(4 * MAX_TEXT + 256);
     switchyard::rt::block_on(common::serve_ws(&args.addr, config, router))
 }
@@ -135,7 +141,12 @@ fn error_json(reason: &str) -> String {
     serde_json::json!({ "error": reason }).to_string()
 }
 
-async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
+async fn chat(
+    hub: Hub,
+    presence: Arc<dyn Presence>,
+    mut conn: WsConnection<ServerIo>,
+    req: Request,
+) {
     use futures::SinkExt;
     let room = req
         .head
@@ -177,9 +188,8 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         let _ = conn.close(1008, close).await;
         return;
     }
-    // One name per room, across every server sharing the hub's backplane.
-    let backplane = hub.backplane().clone();
-    match backplane.claim(&room, &name).await {
+    // One name per room, across every server sharing the presence.
+    match presence.claim(&room, &name).await {
         Ok(true) => {}
         Ok(false) => {
             let reason = format!("{name} is already in room {room}: pick another name");
@@ -196,7 +206,7 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         }
     }
     let claim = Claim {
-        backplane: backplane.clone(),
+        presence: presence.clone(),
         room: room.clone(),
         name: name.clone(),
     };
@@ -218,8 +228,8 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
         }
     };
     // Who is here, then everything that happens from now on.
-    // (Only the joiner, if the backplane cannot say: the page asks again.)
-    let here = members(&*backplane, &room)
+    // (Only the joiner, if the presence cannot say: the page asks again.)
+    let here = members(&*presence, &room)
         .await
         .unwrap_or_else(|_| members_message(&[name.as_str()]));
     if conn.send(WsMessage::text(here)).await.is_err() {
@@ -227,13 +237,13 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
     }
     // What was said before, up to where the join was answered: what
     // follows comes live.
-    if let Some(earlier) = history(&*backplane, &room, &joined).await {
+    if let Some(earlier) = history(&**hub.backplane(), &room, &joined).await {
         if conn.send(WsMessage::text(earlier)).await.is_err() {
             return;
         }
     }
     announce(&hub, &room, event("join", &name, None)).await;
-    let room_hub = hub.clone();
+    let (room_hub, room_presence) = (hub.clone(), presence.clone());
     let said = |_: &mut Subscription, msg: Bytes| {
         let reply = match serde_json::from_slice::<Said>(&msg) {
             Ok(Said::Text { text }) if text.chars().count() > MAX_TEXT => {
@@ -245,12 +255,12 @@ async fn chat(hub: Hub, mut conn: WsConnection<ServerIo>, req: Request) {
             Ok(Said::Who { who: false }) => Reply::Nothing,
             Err(_) => Reply::Now(error("expected {\"text\": \"...\"} or {\"who\": true}")),
         };
-        let (hub, room) = (room_hub.clone(), room.clone());
+        let (hub, presence, room) = (room_hub.clone(), room_presence.clone(), room.clone());
         async move {
             match reply {
                 Reply::Announce(event) => announce(&hub, &room, event).await.map(error),
                 Reply::Members => Some(
-                    members(&**hub.backplane(), &room)
+                    members(&*presence, &room)
                         .await
                         .map_or_else(|e| e, Bytes::from),
                 ),
@@ -283,10 +293,10 @@ fn members_message(names: &[impl Serialize]) -> String {
     serde_json::json!({ "kind": "members", "names": names, "time": now() as u64 }).to_string()
 }
 
-/// The members message for `room`; an error for the page if the backplane
+/// The members message for `room`; an error for the page if the presence
 /// cannot say.
-async fn members(backplane: &dyn Backplane, room: &str) -> Result<String, Bytes> {
-    match backplane.members(room).await {
+async fn members(presence: &dyn Presence, room: &str) -> Result<String, Bytes> {
+    match presence.members(room).await {
         Ok(names) => Ok(members_message(&names)),
         Err(e) => {
             tracing::warn!(%room, error = %e, "members unavailable");
@@ -353,14 +363,14 @@ async fn history(backplane: &dyn Backplane, room: &str, joined: &Position) -> Op
 /// A name held in a room; given back when the session ends, however it
 /// ends.
 struct Claim {
-    backplane: std::sync::Arc<dyn Backplane>,
+    presence: Arc<dyn Presence>,
     room: String,
     name: String,
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        self.backplane.release(&self.room, &self.name);
+        self.presence.release(&self.room, &self.name);
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use futures::{SinkExt, StreamExt};
 use switchyard::frame::MessageConnection;
-use switchyard::hub::{Backplane, HistoryConfig, Hub, HubConfig, MemoryBackplane};
+use switchyard::hub::{HistoryConfig, Hub, HubConfig, MemoryBackplane, MemoryPresence, Presence};
 use switchyard::ws::{Router, WsServer, WsServerConfig};
 
 /// Logs to stderr at `info` (or as `RUST_LOG` says), keeping stdout for
@@ -53,29 +53,38 @@ impl Sharing {
     /// A hub whose topics live where asked, keeping `history`; with Redis,
     /// connected (or given up waiting, after 3 s) when it returns.
     pub fn hub(&self, config: HubConfig, history: HistoryConfig) -> anyhow::Result<Hub> {
-        let backplane: Arc<dyn Backplane> = match &self.redis {
-            Some(url) => {
-                let redis = switchyard_redis::RedisConfig::new(url.as_str()).history(history);
-                let backplane = switchyard_redis::RedisBackplane::new(redis)
-                    .with_context(|| format!("cannot use Redis at {url}"))?;
-                let hub = Hub::with_backplane(config, backplane.clone())?;
-                // Connected before serving, so that the first pages are
-                // not refused; a Redis that is down does not stop the
-                // server (pushes get 503 until it is back).
-                let wait = switchyard::rt::timeout(
-                    Duration::from_secs(3),
-                    "connecting to Redis",
-                    backplane.connected(),
-                );
-                match switchyard::rt::block_on(wait) {
-                    Ok(()) => tracing::info!(%url, "topics shared through Redis"),
-                    Err(e) => tracing::warn!(%url, error = %e, "serving without Redis for now"),
-                }
-                return Ok(hub);
-            }
-            None => Arc::new(MemoryBackplane::new(history)),
+        Ok(self.hub_and_presence(config, history)?.0)
+    }
+
+    /// [`hub`](Self::hub), and where chat rooms' members live: in this
+    /// process, or in the same Redis.
+    pub fn hub_and_presence(
+        &self,
+        config: HubConfig,
+        history: HistoryConfig,
+    ) -> anyhow::Result<(Hub, Arc<dyn Presence>)> {
+        let Some(url) = &self.redis else {
+            let backplane = Arc::new(MemoryBackplane::new(history));
+            let hub = Hub::with_backplane(config, backplane)?;
+            return Ok((hub, Arc::new(MemoryPresence::default())));
         };
-        Ok(Hub::with_backplane(config, backplane)?)
+        let redis = switchyard_redis::RedisConfig::new(url.as_str()).history(history);
+        let backplane = switchyard_redis::RedisBackplane::new(redis)
+            .with_context(|| format!("cannot use Redis at {url}"))?;
+        let hub = Hub::with_backplane(config, backplane.clone())?;
+        // Connected before serving, so that the first pages are not
+        // refused; a Redis that is down does not stop the server (pushes
+        // get 503 until it is back).
+        let wait = switchyard::rt::timeout(
+            Duration::from_secs(3),
+            "connecting to Redis",
+            backplane.connected(),
+        );
+        match switchyard::rt::block_on(wait) {
+            Ok(()) => tracing::info!(%url, "topics shared through Redis"),
+            Err(e) => tracing::warn!(%url, error = %e, "serving without Redis for now"),
+        }
+        Ok((hub, backplane))
     }
 }
 

@@ -15,7 +15,6 @@ use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::FutureExt;
 
 use crate::hub::HubShared;
 use crate::{Numbered, Position, Recovery};
@@ -63,34 +62,6 @@ pub trait Backplane: Send + Sync + std::fmt::Debug + 'static {
 
     /// Whether it is working now.
     fn status(&self) -> BackplaneStatus;
-
-    /// Claims `name` in `room` for this server: `false` if it is held
-    /// already, here or on another server sharing the backplane. A shared
-    /// backplane keeps a claim alive while this server runs, and lets it
-    /// expire when the server is gone (crashed servers' members disappear).
-    /// Backplanes without presence refuse.
-    fn claim(&self, room: &str, name: &str) -> BoxFuture<'static, Result<bool, BackplaneError>> {
-        let _ = (room, name);
-        futures::future::ready(Err(BackplaneError::Failed {
-            reason: "this backplane keeps no presence".into(),
-        }))
-        .boxed()
-    }
-
-    /// Gives back a claim made with [`claim`](Self::claim). Must not wait,
-    /// nor call back into the hub.
-    fn release(&self, room: &str, name: &str) {
-        let _ = (room, name);
-    }
-
-    /// The names claimed in `room`, on every server, sorted.
-    fn members(&self, room: &str) -> BoxFuture<'static, Result<Vec<String>, BackplaneError>> {
-        let _ = room;
-        futures::future::ready(Err(BackplaneError::Failed {
-            reason: "this backplane keeps no presence".into(),
-        }))
-        .boxed()
-    }
 }
 
 /// Whether a backplane works now.

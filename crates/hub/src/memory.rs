@@ -1,7 +1,7 @@
 //! [`MemoryBackplane`]: topics numbered in this process, with an optional
 //! history; a hub's default backplane.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 #[cfg(test)]
 use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
@@ -59,8 +59,6 @@ struct State {
     /// Topics there must be before room is looked for again, after a look
     /// that found every topic needed (see [`MemoryBackplane::topic`]).
     next_look: usize,
-    /// Names claimed, per room.
-    members: HashMap<String, BTreeSet<String>>,
 }
 
 /// Recent publish keys, oldest first.
@@ -296,68 +294,12 @@ impl Backplane for MemoryBackplane {
     fn status(&self) -> BackplaneStatus {
         BackplaneStatus::Up
     }
-
-    /// Claims are this process's: a room's names are as many as the
-    /// connections that claimed them.
-    fn claim(&self, room: &str, name: &str) -> BoxFuture<'static, Result<bool, BackplaneError>> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let claimed = state
-            .members
-            .entry(room.to_string())
-            .or_default()
-            .insert(name.to_string());
-        ready(Ok(claimed)).boxed()
-    }
-
-    fn release(&self, room: &str, name: &str) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(names) = state.members.get_mut(room) {
-            names.remove(name);
-            if names.is_empty() {
-                state.members.remove(room);
-            }
-        }
-    }
-
-    fn members(&self, room: &str) -> BoxFuture<'static, Result<Vec<String>, BackplaneError>> {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let names = state
-            .members
-            .get(room)
-            .map(|names| names.iter().cloned().collect())
-            .unwrap_or_default();
-        ready(Ok(names)).boxed()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures::executor::block_on;
-
-    #[test]
-    fn a_name_is_held_once_per_room_until_released() {
-        let backplane = MemoryBackplane::default();
-        assert_eq!(block_on(backplane.claim("rust", "alice")), Ok(true));
-        assert_eq!(block_on(backplane.claim("rust", "alice")), Ok(false));
-        assert_eq!(block_on(backplane.claim("go", "alice")), Ok(true));
-        assert_eq!(block_on(backplane.claim("rust", "bob")), Ok(true));
-        assert_eq!(
-            block_on(backplane.members("rust")),
-            Ok(vec!["alice".to_string(), "bob".to_string()])
-        );
-        backplane.release("rust", "alice");
-        assert_eq!(
-            block_on(backplane.members("rust")),
-            Ok(vec!["bob".to_string()])
-        );
-        assert_eq!(block_on(backplane.claim("rust", "alice")), Ok(true));
-        backplane.release("go", "alice");
-        assert!(
-            !backplane.state.lock().unwrap().members.contains_key("go"),
-            "an empty room is kept"
-        );
-    }
 
     #[test]
     fn a_topic_nobody_needs_is_forgotten_and_starts_again_in_a_new_epoch() {

@@ -9,8 +9,8 @@ use futures::channel::oneshot;
 use futures::future::{ready, BoxFuture};
 use futures::FutureExt;
 use switchyard_hub::{
-    is_valid_topic, Backplane, BackplaneError, BackplaneStatus, HubInbox, Position, PublishReceipt,
-    Recovery,
+    is_valid_topic, Backplane, BackplaneError, BackplaneStatus, HubInbox, Position, Presence,
+    PublishReceipt, Recovery,
 };
 
 use crate::keys::MAX_PUBLISH_KEY_LEN;
@@ -292,7 +292,13 @@ impl Backplane for RedisBackplane {
     fn status(&self) -> BackplaneStatus {
         self.shared.status()
     }
+}
 
+/// Members of chat rooms kept in Redis, across every server sharing it: a
+/// claim is held while this server runs and expires
+/// [`RedisConfig::presence_ttl`] after it stops renewing it (a crashed
+/// server's members disappear).
+impl Presence for RedisBackplane {
     /// Held while this server runs: renewed at every check, gone
     /// [`RedisConfig::presence_ttl`] after the server stops renewing.
     fn claim(&self, room: &str, name: &str) -> BoxFuture<'static, Result<bool, BackplaneError>> {

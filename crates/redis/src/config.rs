@@ -71,7 +71,7 @@ pub struct RedisConfig {
     /// is remembered. Default 300 s: a retry comes within seconds, and each
     /// key costs a few dozen bytes of Redis memory until then.
     pub idempotency_ttl: Duration,
-    /// How long a claimed name ([`Backplane::claim`](switchyard_hub::Backplane::claim))
+    /// How long a claimed name ([`Presence::claim`](switchyard_hub::Presence::claim))
     /// lives in Redis unless this server renews it, which it does at every
     /// [`check_interval`](Self::check_interval). Default 30 s (six checks):
     /// a server that crashed or lost Redis has its chat members disappear

@@ -29,6 +29,11 @@
 //! `{prefix}:{topic}:key:{key}` (publish keys), and the channel
 //! `{prefix}:{topic}`. Each expires by itself: nothing needs cleaning up.
 //!
+//! [`RedisBackplane`] is also the hub's
+//! [`Presence`](switchyard_hub::Presence) across servers: chat rooms'
+//! members, one name per room, each claim held while its server runs and
+//! expiring ([`RedisConfig::presence_ttl`]) once it stops.
+//!
 //! ```no_run
 //! # switchyard_redis::rt::block_on(async {
 //! use std::sync::Arc;

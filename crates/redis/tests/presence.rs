@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{hub, Redis};
-use switchyard_hub::{Backplane, HistoryConfig};
+use switchyard_hub::{HistoryConfig, Presence};
 
 #[test]
 #[ignore = "needs redis-server (apt install redis-server)"]

@@ -147,6 +147,17 @@ impl RouteConfig {
                 self.path
             ));
         }
+        // A token file may name a stream target later.
+        let stream_side = streams.iter().any(|s| client == *s || self.can_reach(*s))
+            || matches!(self.target, TargetSpec::TokenFile(_));
+        if self.dial.framing != StreamFraming::Raw && !stream_side {
+            return Err(format!(
+                "route {}: framing {} is for stream sides (tcp, unix, stdio), and this route \
+                 has none: WebSocket and UDP carry whole messages",
+                self.path,
+                self.dial.framing.as_str()
+            ));
+        }
         if self.target_cert.is_some()
             && !self.can_reach(Scheme::Wss)
             && self.target.tokens().is_none()

@@ -71,6 +71,20 @@ fn mistakes_are_reported_plainly() {
         "{err}"
     );
 
+    // A framing where no side is a stream would be ignored: refused.
+    let out = run(&[
+        "ws://127.0.0.1:0/x",
+        "ws://127.0.0.1:1/y",
+        "--framing",
+        "lines",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("framing lines is for stream sides (tcp, unix, stdio)"),
+        "{err}"
+    );
+
     let dir = support::temp_dir("cli-config");
     let file = dir.join("bridge.toml");
     std::fs::write(&file, "[[listener]]\nlisten = \"ws://127.0.0.1:0\"\n\n[[listener.route]]\npath = \"/a\"\ntarget = \"tcp://nowhere\"\n").unwrap();

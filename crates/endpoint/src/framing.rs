@@ -6,19 +6,36 @@ use switchyard_frame::{Framed, FramedConfig, LengthPrefixed, Lines, Raw};
 
 use crate::BoxConnection;
 
-/// How a TCP byte stream is cut into messages (and messages written back).
+/// Which framing cuts a byte stream (a TCP or Unix connection, standard
+/// input and output) into messages, and writes messages back: a choice
+/// among switchyard-frame's framings, made from a URL's or a command line's
+/// words. It applies to stream sides only: WebSocket and UDP carry whole
+/// messages already.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum StreamFraming {
     /// The default: what one read returns is one message, and messages are
-    /// written as they are. For byte protocols (VNC, SSH, databases).
+    /// written as they are (switchyard-frame's `Raw`). For byte protocols
+    /// (VNC, SSH, databases).
     #[default]
     Raw,
     /// Each line (LF or CRLF, the ending removed) is one message; messages
-    /// are written with `\n` after them. For line protocols and text frames.
+    /// are written with `\n` after them (switchyard-frame's `Lines`). For
+    /// line protocols and text frames.
     Lines,
-    /// Each 4-byte big-endian length and its payload is one message, as
-    /// switchyard's `LengthPrefixed` framing writes them.
+    /// Each 4-byte big-endian length and its payload is one message
+    /// (switchyard-frame's `LengthPrefixed`).
     LengthPrefixed,
+}
+
+impl StreamFraming {
+    /// Its name: `raw`, `lines` or `length-prefixed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamFraming::Raw => "raw",
+            StreamFraming::Lines => "lines",
+            StreamFraming::LengthPrefixed => "length-prefixed",
+        }
+    }
 }
 
 /// A framing name that is not `raw`, `lines` or `length-prefixed`.

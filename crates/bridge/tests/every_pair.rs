@@ -22,10 +22,12 @@ async fn pair(listen: Scheme, target: Scheme) {
         other => panic!("no echo service for {other:?} here (unix_sockets.rs, stdio.rs)"),
     };
     let mut listener = support::listener(listen, "/relay", &target_url);
-    listener.routes[0] = listener.routes[0]
-        .clone()
-        .framing(StreamFraming::LengthPrefixed)
-        .target_ca(Some(cert.clone()));
+    let mut route = listener.routes[0].clone().target_ca(Some(cert.clone()));
+    // A framing is for stream sides; without one it would be refused.
+    if listen == Scheme::Tcp || target == Scheme::Tcp {
+        route = route.framing(StreamFraming::LengthPrefixed);
+    }
+    listener.routes[0] = route;
     if listen == Scheme::Wss {
         listener = listener.tls(cert.clone(), key.clone());
     }

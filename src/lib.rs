@@ -72,3 +72,53 @@ pub use switchyard_ws as ws;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
+
+/// The Rust examples of docs/guide/runtimes.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide/runtimes.md")]
+struct GuideRuntimesExamples;
+
+/// The Rust examples of docs/guide/wire-formats.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide/wire-formats.md")]
+struct GuideWireFormatsExamples;
+
+/// The Rust examples of docs/guide/websocket.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide/websocket.md")]
+struct GuideWebSocketExamples;
+
+/// The Rust examples of docs/guide/push.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide/push.md")]
+struct GuidePushExamples;
+
+/// The Rust examples of docs/bridge.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/bridge.md")]
+struct BridgeExamples;
+
+/// The Rust examples of docs/limits-and-errors.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/limits-and-errors.md")]
+struct LimitsAndErrorsExamples;
+
+/// The Rust examples of docs/performance.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/performance.md")]
+struct PerformanceExamples;
+
+/// The Rust examples of docs/design.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/design.md")]
+struct DesignExamples;
+
+/// The Rust examples of docs/testing.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/testing.md")]
+struct TestingExamples;
+
+/// The Rust examples of docs/status.md, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/status.md")]
+struct StatusExamples;

@@ -1,4 +1,4 @@
-//! The catalogue of hostile inputs (README, "Hostile inputs"), against the
+//! The catalogue of hostile inputs (docs/hostile-inputs.md), against the
 //! example servers as a user runs them: each input gets its answer (a close,
 //! a status, a close code), and afterwards a well-behaved client is served
 //! and the server's open descriptors and memory are back where they were.

@@ -6,7 +6,7 @@
 // on the tail page, an echo coming back (and again after its server
 // restarts), the bridge's terminal page reaching TCP and UDP services
 // (switching between them, saying when a UDP service is down or silent,
-// and offering only TCP under the README's command-line recipe). Run by
+// and offering only TCP under docs/bridge.md's command-line recipe). Run by
 // tests/browser_pages.rs with
 // the folder of the built examples; prints "N passed, N failed" and exits
 // non-zero on any failure. Screenshots go to SCREENSHOTS (if set).
@@ -383,7 +383,7 @@ const tests = {
   },
 
   async "the bridge page from the command-line recipe offers only its TCP service"() {
-    // README, "Try it": the bridge from the command line only, one route.
+    // docs/bridge.md, "Try it": the bridge from the command line only, one route.
     const tcp = await listening(join(examples, "tcp_server"), ["127.0.0.1:0", "--lines"]);
     const addr = await listening(join(examples, "..", "switchyard-bridge"),
       ["ws://127.0.0.1:0/term", `tcp://${tcp}`, "--framing", "lines", "--text", "--web", bridgeWeb]);

@@ -59,7 +59,7 @@ pub struct Cli {
     /// (this terminal, one session at a time); or use --tokens.
     #[arg(required_unless_present_any = ["config", "tokens"])]
     target: Option<Endpoint>,
-    /// Several listeners and routes from a TOML file (see the README).
+    /// Several listeners and routes from a TOML file (see docs/bridge.md).
     #[arg(long, conflicts_with_all = ["listen", "target"])]
     config: Option<PathBuf>,
     /// How stream sides (TCP, Unix, stdio) are cut into messages: raw, lines or

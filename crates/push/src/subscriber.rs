@@ -384,9 +384,8 @@ mod tests {
         const QUEUED: usize = 3 * PUBLISHED_IN_A_ROW as usize;
         futures::executor::block_on(async {
             let (server_end, client_end) = UnixStream::pair().unwrap();
-            let conn = WsConnection::new(
-                WebSocketStream::from_raw_socket(server_end, Role::Server, None).await,
-            );
+            let quiet = switchyard_ws::WsServerConfig::default().heartbeat(None);
+            let conn = WsConnection::upgraded(server_end, &quiet).await;
             let hub = Hub::new(HubConfig::default());
             let mut sub = hub.subscribe();
             sub.join("t").unwrap();
@@ -430,8 +429,8 @@ mod tests {
     fn a_subscriber_future_holds_the_connection_once() {
         futures::executor::block_on(async {
             let io = futures::io::Cursor::new(Vec::<u8>::new());
-            let conn =
-                WsConnection::new(WebSocketStream::from_raw_socket(io, Role::Server, None).await);
+            let quiet = switchyard_ws::WsServerConfig::default().heartbeat(None);
+            let conn = WsConnection::upgraded(io, &quiet).await;
             let one_connection = std::mem::size_of_val(&conn);
             let hub = Hub::new(HubConfig::default());
             let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));

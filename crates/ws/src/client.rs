@@ -8,7 +8,8 @@ use switchyard_frame::Error;
 use switchyard_tcp::TcpStream;
 
 use crate::connection::map_error;
-use crate::{client_tls, MaybeTls, WsConnection};
+use crate::tls::MaybeTls;
+use crate::{client_tls, WsConnection};
 
 /// How a client connects.
 #[derive(Debug, Clone)]
@@ -86,8 +87,10 @@ impl ClientConfig {
     }
 }
 
-/// The stream under a client connection: plain, or TLS for wss.
-pub type ClientIo = MaybeTls<TcpStream, futures_rustls::client::TlsStream<TcpStream>>;
+crate::tls::opaque_io!(
+    /// The stream under a client connection: plain TCP, or TLS for wss.
+    ClientIo = MaybeTls<TcpStream, futures_rustls::client::TlsStream<TcpStream>>
+);
 
 /// Where a WebSocket client connects: a `ws://` or `wss://` URL in parts.
 ///
@@ -242,11 +245,11 @@ pub async fn connect_to(
         let host = target.host.as_str();
         let tcp = switchyard_tcp::connect((host, target.port), config.handshake_timeout).await?;
         let stream = match tls {
-            None => MaybeTls::Plain(tcp),
+            None => ClientIo(MaybeTls::Plain(tcp)),
             Some(tls) => {
                 let name = rustls_pki_types::ServerName::try_from(host.to_string())
                     .map_err(|_| invalid("TLS server name"))?;
-                MaybeTls::Tls(Box::new(tls.0.connect(name, tcp).await?))
+                ClientIo(MaybeTls::Tls(Box::new(tls.0.connect(name, tcp).await?)))
             }
         };
         async_tungstenite::client_async_with_config(request, stream, Some(ws_config))

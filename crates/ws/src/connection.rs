@@ -67,8 +67,9 @@ impl<S> WsConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    /// Wraps an open WebSocket (after its handshake).
-    pub fn new(inner: WebSocketStream<S>) -> Self {
+    /// Wraps an open WebSocket (after its handshake). Not public: the
+    /// tungstenite type underneath is this crate's to change.
+    pub(crate) fn new(inner: WebSocketStream<S>) -> Self {
         Self {
             inner,
             heartbeat: None,
@@ -126,11 +127,6 @@ where
     /// The code and reason the peer closed with, once it has.
     pub fn peer_close(&self) -> Option<&CloseReason> {
         self.peer_close.as_ref()
-    }
-
-    /// The underlying tungstenite stream, for what this wrapper does not say.
-    pub fn get_ref(&self) -> &WebSocketStream<S> {
-        &self.inner
     }
 
     /// Starts the close handshake with `code` and `reason` (cut to the 123

@@ -45,7 +45,7 @@ pub use read_ahead::ReadAhead;
 pub use reconnect::{ReconnectPolicy, Reconnecting};
 pub use tls::{
     client_tls, client_tls_with_cert, server_tls, server_tls_verifying_clients, ClientTls,
-    MaybeTls, ServerTls, TlsError,
+    ServerTls, TlsError,
 };
 pub use upgraded::upgrade_response;
 

@@ -243,9 +243,11 @@ fn client(
 }
 
 /// A byte stream that is either plain or TLS: what a server or client
-/// connection runs over, `ws://` or `wss://` alike.
+/// connection runs over, `ws://` or `wss://` alike. Inside this crate only:
+/// the public types over it ([`ClientIo`](crate::ClientIo),
+/// [`ServerIo`](crate::ServerIo)) show no TLS library's types.
 #[derive(Debug)]
-pub enum MaybeTls<P, T> {
+pub(crate) enum MaybeTls<P, T> {
     /// Plain TCP.
     Plain(P),
     /// TLS over TCP (boxed: a TLS session is large).
@@ -299,3 +301,42 @@ where
         }
     }
 }
+
+/// A public byte stream type over a [`MaybeTls`], opaque: `AsyncRead` and
+/// `AsyncWrite`, nothing of the TLS library underneath.
+macro_rules! opaque_io {
+    ($(#[$doc:meta])* $name:ident = $inner:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub(crate) $inner);
+
+        impl futures::io::AsyncRead for $name {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+            }
+        }
+
+        impl futures::io::AsyncWrite for $name {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+            }
+
+            fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+                std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+            }
+
+            fn poll_close(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+                std::pin::Pin::new(&mut self.get_mut().0).poll_close(cx)
+            }
+        }
+    };
+}
+pub(crate) use opaque_io;

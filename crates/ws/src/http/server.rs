@@ -26,12 +26,14 @@ use super::read::{read_body, read_request, Refused};
 use super::router::{Endpoint, Request, Routed, WsHandler};
 use super::{RequestHead, Response, Router};
 use crate::handshake::{check_upgrade, switching_protocols, Upgrade};
-use crate::{MaybeTls, ReadAhead, WsConnection, WsServerConfig};
+use crate::tls::MaybeTls;
+use crate::{ReadAhead, WsConnection, WsServerConfig};
 
-/// The byte stream under a server-side connection: plain (read ahead, see
-/// [`ReadAhead`]), or TLS for wss.
-pub type ServerIo =
-    MaybeTls<ReadAhead<ServerStream>, futures_rustls::server::TlsStream<ServerStream>>;
+crate::tls::opaque_io!(
+    /// The byte stream under a server-side connection: plain (read ahead,
+    /// see [`ReadAhead`]), or TLS for wss.
+    ServerIo = MaybeTls<ReadAhead<ServerStream>, futures_rustls::server::TlsStream<ServerStream>>
+);
 
 /// A server for WebSocket upgrades and plain HTTP routes on one port,
 /// strict at the handshake: see [`handshake::check_upgrade`](crate::handshake::check_upgrade)
@@ -249,15 +251,15 @@ async fn answer_request(
 async fn accept_tls(state: &State, conn: Accepted) -> Option<ServerIo> {
     let config = &state.config;
     let Some(tls) = &config.tls else {
-        return Some(MaybeTls::Plain(ReadAhead::new(
+        return Some(ServerIo(MaybeTls::Plain(ReadAhead::new(
             conn.into_stream(),
             config.read_buffer,
-        )));
+        ))));
     };
     let peer = conn.peer_addr();
     let handshake = tls.acceptor().accept(conn.into_stream());
     match switchyard_rt::timeout(config.handshake_timeout, "TLS handshake", handshake).await {
-        Ok(Ok(stream)) => Some(MaybeTls::Tls(Box::new(stream))),
+        Ok(Ok(stream)) => Some(ServerIo(MaybeTls::Tls(Box::new(stream)))),
         Ok(Err(e)) | Err(e) => {
             let refused = matches!(
                 e.kind(),
@@ -369,7 +371,7 @@ async fn start_websocket(
         return None;
     }
     let mut ws_config = config.websocket_config();
-    if let MaybeTls::Plain(_) = io {
+    if let MaybeTls::Plain(_) = io.0 {
         // The socket is read ahead (`config.read_buffer` at a time): what
         // tungstenite keeps for a message that may come is this little.
         ws_config = ws_config.read_buffer_size(READ_AHEAD_ASK);

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use switchyard_bridge::{
     frame_stream, BoxConnection, Bridge, BridgeConfig, Endpoint, ListenerConfig, Metrics,
     RouteConfig, Scheme, StreamFraming, TargetSpec,
@@ -103,11 +103,7 @@ pub async fn ws_echo(tls: Option<&(PathBuf, PathBuf)>) -> SocketAddr {
     }
     let router = Router::new().websocket("/echo", |mut conn, _| async move {
         // Each message back as it came, text as text.
-        while let Some(Ok(msg)) = conn.next().await {
-            if conn.send(msg).await.is_err() {
-                break;
-            }
-        }
+        let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
     });
     let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
     let addr = server.local_addr().unwrap();

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use switchyard_ws::{Router, WsServer, WsServerConfig};
 
 /// Starts a server with an echo WebSocket at `/ws`, a page at `/`, and a
@@ -24,11 +24,7 @@ pub async fn start(config: WsServerConfig) -> SocketAddr {
             if let Some(protocol) = req.protocol {
                 let _ = conn.send(format!("protocol {protocol}").into()).await;
             }
-            while let Some(Ok(msg)) = conn.next().await {
-                if conn.send(msg).await.is_err() {
-                    break;
-                }
-            }
+            let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
         });
     let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
     let addr = server.local_addr().unwrap();

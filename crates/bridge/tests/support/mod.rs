@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use futures::StreamExt;
 use switchyard_bridge::{
     frame_stream, BoxConnection, Bridge, BridgeConfig, Endpoint, ListenerConfig, Metrics,
     RouteConfig, Scheme, StreamFraming, TargetSpec,

@@ -158,72 +158,13 @@ async fn chat(
         .unwrap_or_default()
         .trim()
         .to_string();
-    let refusal = if !is_valid_topic(&room) {
-        Some((
-            format!(
-                "bad room {}: rooms are 1-128 of A-Z a-z 0-9 . _ -",
-                quoted(&room)
-            ),
-            "bad room",
-        ))
-    } else if name.is_empty() {
-        Some((
-            "no name: pick one of 1-32 characters".to_string(),
-            "bad name",
-        ))
-    } else if name.chars().count() > MAX_NAME {
-        Some((
-            format!(
-                "bad name {}: it has {} characters, names are 1-32",
-                quoted(&name),
-                name.chars().count()
-            ),
-            "bad name",
-        ))
-    } else {
-        None
-    };
-    if let Some((reason, close)) = refusal {
-        let _ = conn.send(WsMessage::text(error_json(&reason))).await;
-        let _ = conn.close(1008, close).await;
-        return;
-    }
-    // One name per room, across every server sharing the presence.
-    match presence.claim(&room, &name).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let reason = format!("{name} is already in room {room}: pick another name");
-            let _ = conn.send(WsMessage::text(error_json(&reason))).await;
-            let _ = conn.close(1008, "name taken").await;
-            return;
-        }
-        Err(e) => {
-            tracing::warn!(%room, error = %e, "presence unavailable");
-            let reason = "the room is unavailable, try again shortly";
-            let _ = conn.send(WsMessage::text(error_json(reason))).await;
-            let _ = conn.close(1013, "try again later").await;
-            return;
-        }
-    }
-    let claim = Claim {
-        presence: presence.clone(),
-        room: room.clone(),
-        name: name.clone(),
-    };
-    let mut sub = hub.subscribe();
-    if sub.join(&room).is_err() {
-        return;
-    }
-    // In the room once the join is answered (with Redis, once this server
-    // receives the room's messages): only then is the join announced, so
-    // that the page hears of its own.
-    let joined = match sub.next().await {
-        Some(Delivery::Subscribed { position, .. }) => position,
-        refused => {
-            tracing::warn!(%room, ?refused, "cannot join the room");
-            let reason = "the room is unavailable, try again shortly";
-            let _ = conn.send(WsMessage::text(error_json(reason))).await;
-            let _ = conn.close(1013, "try again later").await;
+    let (claim, sub, joined) = match admit(&hub, &presence, &room, &name).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            let _ = conn
+                .send(WsMessage::text(error_json(&refusal.reason)))
+                .await;
+            let _ = conn.close(refusal.code, refusal.close).await;
             return;
         }
     };
@@ -358,6 +299,93 @@ async fn history(backplane: &dyn Backplane, room: &str, joined: &Position) -> Op
     let skip = said.len().saturating_sub(HISTORY_SHOWN);
     said.drain(..skip);
     Some(serde_json::json!({ "kind": "history", "messages": said }).to_string())
+}
+
+/// Why a page is not let into a room: what it is told, and its close.
+struct Refusal {
+    reason: String,
+    code: u16,
+    close: &'static str,
+}
+
+impl Refusal {
+    /// A request the page got wrong: 1008.
+    fn policy(reason: String, close: &'static str) -> Self {
+        Self {
+            reason,
+            code: 1008,
+            close,
+        }
+    }
+
+    /// The room cannot be joined now: 1013, try again.
+    fn unavailable() -> Self {
+        Self {
+            reason: "the room is unavailable, try again shortly".into(),
+            code: 1013,
+            close: "try again later",
+        }
+    }
+}
+
+/// Lets `name` into `room`: its name checked and claimed (one per room,
+/// across every server sharing the presence), and a subscription whose
+/// join is answered (with Redis, once this server receives the room's
+/// messages), with where in the room it starts.
+async fn admit(
+    hub: &Hub,
+    presence: &Arc<dyn Presence>,
+    room: &str,
+    name: &str,
+) -> Result<(Claim, Subscription, Position), Refusal> {
+    if !is_valid_topic(room) {
+        let reason = format!(
+            "bad room {}: rooms are 1-128 of A-Z a-z 0-9 . _ -",
+            quoted(room)
+        );
+        return Err(Refusal::policy(reason, "bad room"));
+    }
+    if name.is_empty() {
+        let reason = "no name: pick one of 1-32 characters".to_string();
+        return Err(Refusal::policy(reason, "bad name"));
+    }
+    let length = name.chars().count();
+    if length > MAX_NAME {
+        let reason = format!(
+            "bad name {}: it has {length} characters, names are 1-32",
+            quoted(name)
+        );
+        return Err(Refusal::policy(reason, "bad name"));
+    }
+    match presence.claim(room, name).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let reason = format!("{name} is already in room {room}: pick another name");
+            return Err(Refusal::policy(reason, "name taken"));
+        }
+        Err(e) => {
+            tracing::warn!(%room, error = %e, "presence unavailable");
+            return Err(Refusal::unavailable());
+        }
+    }
+    let claim = Claim {
+        presence: presence.clone(),
+        room: room.to_string(),
+        name: name.to_string(),
+    };
+    let mut sub = hub.subscribe();
+    if sub.join(room).is_err() {
+        return Err(Refusal::unavailable());
+    }
+    // Only once the join is answered is it announced, so that the page
+    // hears of its own.
+    match sub.next().await {
+        Some(Delivery::Subscribed { position, .. }) => Ok((claim, sub, position)),
+        refused => {
+            tracing::warn!(%room, ?refused, "cannot join the room");
+            Err(Refusal::unavailable())
+        }
+    }
 }
 
 /// A name held in a room; given back when the session ends, however it

@@ -48,7 +48,10 @@ impl UdpSocket {
     /// Sets the one peer this socket sends to (with
     /// [`poll_send`](Self::poll_send)) and receives from.
     pub fn connect(&self, peer: SocketAddr) -> io::Result<()> {
-        self.source.get_ref().connect(peer)
+        self.source.get_ref().connect(peer)?;
+        // Its peer's refusals (ICMP port unreachable) end a waiting receive.
+        self.source.watch_errors();
+        Ok(())
     }
 
     /// Receives one datagram into `buf` (cut to its length), with its

@@ -387,6 +387,21 @@ impl<T: AsRaw> Source<T> {
         each_reactor!(self, s => s.get_ref())
     }
 
+    /// Wakes the tasks waiting to read on an error the kernel reports on
+    /// the socket, as on data (a connected datagram socket's ICMP
+    /// refusals): async-io's reactor does so for every socket; tokio's
+    /// needs telling.
+    pub(crate) fn watch_errors(&self) {
+        match self {
+            #[cfg(async_io)]
+            Source::AsyncIo(_) => {}
+            #[cfg(feature = "tokio")]
+            Source::Tokio(source) => source.watch_errors(),
+            #[cfg(not(any(async_io, feature = "tokio")))]
+            Source::None(never, _) => match *never {},
+        }
+    }
+
     /// Runs `op` (a receive, an accept, a peek) until it does not find the
     /// socket empty, waiting for the reactor in between.
     pub(crate) fn poll_read_with<R>(

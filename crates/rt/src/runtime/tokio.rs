@@ -91,19 +91,21 @@ pub(crate) struct Source<T: AsRaw> {
     /// given a waker that wakes them all.
     readers: Arc<Waiters>,
     writers: Arc<Waiters>,
-    /// For a datagram socket, what wakes its readers on an error; `None`
-    /// for others.
-    errors: Option<Box<ErrorWatch>>,
+    /// For a connected datagram socket, what wakes its readers on an error
+    /// (see [`watch_errors`](Self::watch_errors)); unset for others.
+    errors: OnceLock<Box<ErrorWatch>>,
 }
 
-/// What wakes the readers of a datagram socket when the kernel reports an
-/// error on it (an ICMP port unreachable answering what a connected UDP
-/// socket sent): epoll reports it as `EPOLLERR` alone, which tokio counts
-/// as write-closed, not readable, so a task waiting to read would wait on
+/// What wakes the readers of a connected datagram socket when the kernel
+/// reports an error on it (an ICMP port unreachable answering what it
+/// sent): epoll reports it as `EPOLLERR` alone, which tokio counts as
+/// write-closed, not readable, so a task waiting to read would wait on
 /// (tokio's own `UdpSocket` waits for `Interest::ERROR` as well, which
 /// `AsyncFd`'s poll functions cannot). A second registration of the socket
-/// (a duplicate of its descriptor) waits for that error, made when a read
-/// first waits, and again after each error.
+/// (a duplicate of its descriptor: one more open file per connected
+/// datagram socket while a read waits) waits for that error, made when a
+/// read first waits, and again after each error. Unconnected sockets are
+/// not told of such errors (Linux drops them), so they have none.
 struct ErrorWatch(Mutex<Option<futures::future::BoxFuture<'static, io::Result<()>>>>);
 
 impl std::fmt::Debug for ErrorWatch {
@@ -180,7 +182,6 @@ impl<T: AsRaw> std::os::fd::AsRawFd for Fd<T> {
 
 impl<T: AsRaw> Source<T> {
     pub(crate) fn new(io: T) -> io::Result<Self> {
-        let datagram = socket2::SockRef::from(&io).r#type()? == socket2::Type::DGRAM;
         // `AsyncFd::new` is deprecated since tokio 1.54 for a type whose
         // `as_raw_fd` may name a descriptor it does not own (one closed or
         // reused while registered); its successor, `register`, is `unsafe`
@@ -193,12 +194,18 @@ impl<T: AsRaw> Source<T> {
             fd,
             readers: Arc::default(),
             writers: Arc::default(),
-            errors: datagram.then(|| Box::new(ErrorWatch(Mutex::new(None)))),
+            errors: OnceLock::new(),
         })
     }
 
     pub(crate) fn get_ref(&self) -> &T {
         &self.fd.get_ref().0
+    }
+
+    /// Wakes the readers on an error reported on the socket (a connected
+    /// datagram socket's ICMP refusals).
+    pub(crate) fn watch_errors(&self) {
+        let _ = self.errors.set(Box::new(ErrorWatch(Mutex::new(None))));
     }
 
     /// tokio's readiness for reading (or writing), the task joining that
@@ -226,7 +233,7 @@ impl<T: AsRaw> Source<T> {
                 return polled;
             }
         }
-        if let (false, Some(errors)) = (write, &self.errors) {
+        if let (false, Some(errors)) = (write, self.errors.get()) {
             let socket = self.get_ref().as_fd();
             // Twice at most: an error seen but taken already (by a
             // receive in between) starts a new watch.

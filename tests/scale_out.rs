@@ -9,6 +9,9 @@
 //! they are `#[ignore]`d where it may be missing; `.ci/run` installs it and
 //! runs them with `cargo test -- --ignored`.
 
+/// The push tests' helpers: a numbered subscriber's messages as JSON.
+#[path = "../crates/push/tests/support/mod.rs"]
+mod push_support;
 mod support;
 
 use std::io::{Read, Write};
@@ -16,6 +19,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use push_support::{news_messages as messages, next_json as next};
 use serde_json::Value;
 use support::redis::Redis;
 use support::{ExampleServer, RawWs};
@@ -51,15 +55,6 @@ fn push(addr: SocketAddr, body: &str) -> (u16, Option<Value>) {
     (status, json)
 }
 
-async fn next(conn: &mut WsConnection<ClientIo>) -> Value {
-    let msg = switchyard::rt::timeout(Duration::from_secs(10), "a message", conn.next())
-        .await
-        .unwrap()
-        .expect("open")
-        .expect("a message");
-    serde_json::from_slice(msg.data()).unwrap()
-}
-
 /// A numbered subscriber of `news` on `addr`, its join answered; the
 /// answer.
 async fn subscriber(addr: SocketAddr, since: &str) -> (WsConnection<ClientIo>, Value) {
@@ -69,20 +64,6 @@ async fn subscriber(addr: SocketAddr, since: &str) -> (WsConnection<ClientIo>, V
     let answer = next(&mut conn).await;
     assert_eq!(answer["subscribed"], "news", "{answer}");
     (conn, answer)
-}
-
-/// The next `n` messages' offsets and data, checked to be `news`'s.
-async fn messages(conn: &mut WsConnection<ClientIo>, n: usize) -> Vec<(u64, String)> {
-    let mut got = Vec::new();
-    for _ in 0..n {
-        let m = next(conn).await;
-        assert_eq!(m["topic"], "news", "{m}");
-        got.push((
-            m["offset"].as_u64().unwrap(),
-            m["data"].as_str().unwrap().to_string(),
-        ));
-    }
-    got
 }
 
 fn numbered(range: std::ops::RangeInclusive<u64>) -> Vec<(u64, String)> {

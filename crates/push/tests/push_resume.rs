@@ -8,12 +8,12 @@ mod support;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::Value;
 use support::http::{raw_exchange, status};
-use support::subscriber;
+use support::{news_messages as messages, next_json as next, subscriber};
 use switchyard_push::hub::{HistoryConfig, Hub, HubConfig, MemoryBackplane};
-use switchyard_push::ws::{ClientIo, WsConnection, WsMessage};
+use switchyard_push::ws::WsMessage;
 use switchyard_push::PushConfig;
 
 /// A numbered push server whose hub keeps `history`.
@@ -21,15 +21,6 @@ async fn start(history: HistoryConfig) -> SocketAddr {
     let backplane = Arc::new(MemoryBackplane::new(history));
     let hub = Hub::with_backplane(HubConfig::default(), backplane).unwrap();
     support::start(&hub, PushConfig::default().numbered(true)).await
-}
-
-/// The next message, as JSON.
-async fn next(conn: &mut WsConnection<ClientIo>) -> Value {
-    let got = switchyard_rt::timeout(std::time::Duration::from_secs(5), "next", conn.next())
-        .await
-        .unwrap();
-    let msg = got.unwrap().unwrap();
-    serde_json::from_slice(msg.data()).unwrap()
 }
 
 fn push(addr: SocketAddr, body: &str, headers: &str) -> Value {
@@ -41,20 +32,6 @@ fn push(addr: SocketAddr, body: &str, headers: &str) -> Value {
     assert_eq!(status(&reply), 200, "{reply}");
     let json = reply.split("\r\n\r\n").nth(1).unwrap();
     serde_json::from_str(json).unwrap()
-}
-
-/// The messages' offsets and data.
-async fn messages(conn: &mut WsConnection<ClientIo>, n: usize) -> Vec<(u64, String)> {
-    let mut got = Vec::new();
-    for _ in 0..n {
-        let m = next(conn).await;
-        assert_eq!(m["topic"], "news", "{m}");
-        got.push((
-            m["offset"].as_u64().unwrap(),
-            m["data"].as_str().unwrap().into(),
-        ));
-    }
-    got
 }
 
 #[test]

@@ -4,6 +4,10 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
 
 use switchyard_push::hub::Hub;
 use switchyard_push::ws::{ClientIo, Router, WsConnection, WsServer, WsServerConfig};
@@ -47,4 +51,28 @@ pub async fn subscriber(addr: SocketAddr, query: &str) -> WsConnection<ClientIo>
     switchyard_push::ws::connect(&format!("ws://{addr}/ws{query}"))
         .await
         .unwrap()
+}
+
+/// The next message of a numbered subscriber, as JSON (within 10 s).
+pub async fn next_json(conn: &mut WsConnection<ClientIo>) -> Value {
+    let msg = switchyard_rt::timeout(Duration::from_secs(10), "a message", conn.next())
+        .await
+        .unwrap()
+        .expect("open")
+        .expect("a message");
+    serde_json::from_slice(msg.data()).unwrap()
+}
+
+/// The next `n` messages' offsets and data, checked to be `news`'s.
+pub async fn news_messages(conn: &mut WsConnection<ClientIo>, n: usize) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        let m = next_json(conn).await;
+        assert_eq!(m["topic"], "news", "{m}");
+        got.push((
+            m["offset"].as_u64().unwrap(),
+            m["data"].as_str().unwrap().to_string(),
+        ));
+    }
+    got
 }

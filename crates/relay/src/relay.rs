@@ -429,6 +429,65 @@ where
     relay_metered(a, b, config, shutdown, &RelayMeter::default()).await
 }
 
+/// The relay's clocks, at each turn: after the first end (a direction's,
+/// or the shutdown) a running direction is given up after the linger
+/// without progress; before a shutdown, a direction whose destination
+/// takes nothing for the send time-out is stalled, and the relay ends when
+/// nothing has moved either way for the idle time-out. Ends the directions
+/// whose time is up; the next deadline, if any.
+fn deadlines<'m>(
+    config: &RelayConfig,
+    shutting_down: Option<Instant>,
+    forward: &mut Direction<'m>,
+    backward: &mut Direction<'m>,
+) -> Option<Instant> {
+    let now = Instant::now();
+    let mut next: Option<Instant> = None;
+    let mut at = |deadline: Instant| next = Some(next.map_or(deadline, |n| n.min(deadline)));
+    // Delivering at a shutdown, or the rest after one direction ended
+    // cleanly: given up after the linger without progress.
+    let first_end = forward.ended_at.or(backward.ended_at).or(shutting_down);
+    if let Some(first_end) = first_end {
+        for direction in [&mut *forward, &mut *backward] {
+            if direction.is_running() {
+                let since = direction.hooks.progress.max(first_end);
+                match since.checked_add(config.linger) {
+                    Some(deadline) if now < deadline => at(deadline),
+                    Some(_) => direction.end(DirectionEnd::Abandoned),
+                    None => {}
+                }
+            }
+        }
+    }
+    if shutting_down.is_none() {
+        for direction in [&mut *forward, &mut *backward] {
+            if !direction.is_running() {
+                continue;
+            }
+            if let Some(deadline) = direction.stall_deadline(config.send_timeout) {
+                if now >= deadline {
+                    let after = config.send_timeout.unwrap_or_default();
+                    direction.end(DirectionEnd::Stalled(after));
+                } else {
+                    at(deadline);
+                }
+            }
+        }
+        if let Some(idle) = config.idle {
+            let last = forward.hooks.progress.max(backward.hooks.progress);
+            match last.checked_add(idle) {
+                Some(deadline) if now < deadline => at(deadline),
+                Some(_) => {
+                    forward.end(DirectionEnd::Idle);
+                    backward.end(DirectionEnd::Idle);
+                }
+                None => {}
+            }
+        }
+    }
+    next
+}
+
 /// Bytes delivered by relays while they run, each direction counted as
 /// soon as it is flushed to its destination: what a metrics page shows of
 /// sessions still open (a [`RelayReport`] comes only at the end). One
@@ -528,50 +587,7 @@ where
         if ended(&mut forward, &mut backward) {
             return Poll::Ready(());
         }
-        let now = Instant::now();
-        let mut next: Option<Instant> = None;
-        let mut at = |deadline: Instant| next = Some(next.map_or(deadline, |n| n.min(deadline)));
-        // Delivering at a shutdown, or the rest after one direction ended
-        // cleanly: given up after the linger without progress.
-        let first_end = forward.ended_at.or(backward.ended_at).or(shutting_down);
-        if let Some(first_end) = first_end {
-            for direction in [&mut forward, &mut backward] {
-                if direction.is_running() {
-                    let since = direction.hooks.progress.max(first_end);
-                    match since.checked_add(config.linger) {
-                        Some(deadline) if now < deadline => at(deadline),
-                        Some(_) => direction.end(DirectionEnd::Abandoned),
-                        None => {}
-                    }
-                }
-            }
-        }
-        if shutting_down.is_none() {
-            for direction in [&mut forward, &mut backward] {
-                if !direction.is_running() {
-                    continue;
-                }
-                if let Some(deadline) = direction.stall_deadline(config.send_timeout) {
-                    if now >= deadline {
-                        let after = config.send_timeout.unwrap_or_default();
-                        direction.end(DirectionEnd::Stalled(after));
-                    } else {
-                        at(deadline);
-                    }
-                }
-            }
-            if let Some(idle) = config.idle {
-                let last = forward.hooks.progress.max(backward.hooks.progress);
-                match last.checked_add(idle) {
-                    Some(deadline) if now < deadline => at(deadline),
-                    Some(_) => {
-                        forward.end(DirectionEnd::Idle);
-                        backward.end(DirectionEnd::Idle);
-                    }
-                    None => {}
-                }
-            }
-        }
+        let next = deadlines(&config, shutting_down, &mut forward, &mut backward);
         if ended(&mut forward, &mut backward) {
             return Poll::Ready(());
         }

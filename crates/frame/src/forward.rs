@@ -91,6 +91,18 @@ impl Forwarded {
 /// Messages taken from the source in one poll before the task yields.
 pub(crate) const BUDGET: usize = 128;
 
+/// How flushing what was handed to the sink went.
+enum Flush {
+    /// Flushed, or nothing was waiting.
+    Done,
+    /// Not yet.
+    Pending,
+    /// A message was refused on the way out (the sink goes on).
+    Refused,
+    /// The sink failed: how forwarding ends.
+    Ended(Forwarded),
+}
+
 /// The state of one forwarding direction, for callers that drive it from a
 /// `poll` function of their own (a relay running both directions and its
 /// timers in one task). [`forward`] and [`answer`] are the ready-made loops.
@@ -218,21 +230,17 @@ impl<M: AsRef<[u8]>> Forwarder<M> {
         let mut taken = 0;
         loop {
             if self.ending.is_some() {
-                if self.unflushed {
-                    match ends.poll_flush(cx) {
-                        Poll::Ready(Ok(())) => self.flushed(hooks),
-                        Poll::Ready(Err(e)) => match self.sink_error(e, hooks) {
-                            None => continue,
-                            Some(end) => {
-                                // A source that failed is the first cause.
-                                let end = match self.ending.take() {
-                                    Some(failed @ Forwarded::SourceFailed(_)) => failed,
-                                    _ => end,
-                                };
-                                return Poll::Ready(self.end_with(end));
-                            }
-                        },
-                        Poll::Pending => return Poll::Pending,
+                match self.poll_flush(cx, ends, hooks) {
+                    Flush::Done => {}
+                    Flush::Pending => return Poll::Pending,
+                    Flush::Refused => continue,
+                    Flush::Ended(end) => {
+                        // A source that failed is the first cause.
+                        let end = match self.ending.take() {
+                            Some(failed @ Forwarded::SourceFailed(_)) => failed,
+                            _ => end,
+                        };
+                        return Poll::Ready(self.end_with(end));
                     }
                 }
                 let end = self.ending.take().unwrap_or(Forwarded::SourceEnded);
@@ -274,16 +282,8 @@ impl<M: AsRef<[u8]>> Forwarder<M> {
                 // must not keep this task from yielding: what was handed
                 // over is flushed as far as it goes now, and the task asks
                 // to be polled again, after the others.
-                if self.unflushed {
-                    match ends.poll_flush(cx) {
-                        Poll::Ready(Ok(())) => self.flushed(hooks),
-                        Poll::Ready(Err(e)) => {
-                            if let Some(end) = self.sink_error(e, hooks) {
-                                return Poll::Ready(self.end_with(end));
-                            }
-                        }
-                        Poll::Pending => {}
-                    }
+                if let Flush::Ended(end) = self.poll_flush(cx, ends, hooks) {
+                    return Poll::Ready(self.end_with(end));
                 }
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
@@ -303,22 +303,37 @@ impl<M: AsRef<[u8]>> Forwarder<M> {
                 }
                 Poll::Ready(Some(Err(e))) => self.ending = Some(Forwarded::SourceFailed(e)),
                 Poll::Ready(None) => self.ending = Some(Forwarded::SourceEnded),
-                Poll::Pending => {
-                    if self.unflushed {
-                        match ends.poll_flush(cx) {
-                            Poll::Ready(Ok(())) => self.flushed(hooks),
-                            Poll::Ready(Err(e)) => match self.sink_error(e, hooks) {
-                                Some(end) => return Poll::Ready(self.end_with(end)),
-                                // Something was refused on the way out; the
-                                // rest still has to be flushed.
-                                None => continue,
-                            },
-                            Poll::Pending => {}
-                        }
-                    }
-                    return Poll::Pending;
-                }
+                Poll::Pending => match self.poll_flush(cx, ends, hooks) {
+                    Flush::Ended(end) => return Poll::Ready(self.end_with(end)),
+                    // Something was refused on the way out; the rest still
+                    // has to be flushed.
+                    Flush::Refused => continue,
+                    Flush::Done | Flush::Pending => return Poll::Pending,
+                },
             }
+        }
+    }
+
+    /// Flushes what was handed to the sink, if anything, and says how it
+    /// went.
+    fn poll_flush<E, H>(&mut self, cx: &mut Context<'_>, ends: &mut E, hooks: &mut H) -> Flush
+    where
+        E: Ends<M> + ?Sized,
+        H: ForwardHooks + ?Sized,
+    {
+        if !self.unflushed {
+            return Flush::Done;
+        }
+        match ends.poll_flush(cx) {
+            Poll::Ready(Ok(())) => {
+                self.flushed(hooks);
+                Flush::Done
+            }
+            Poll::Ready(Err(e)) => match self.sink_error(e, hooks) {
+                Some(end) => Flush::Ended(end),
+                None => Flush::Refused,
+            },
+            Poll::Pending => Flush::Pending,
         }
     }
 

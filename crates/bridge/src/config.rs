@@ -425,85 +425,95 @@ impl BridgeConfig {
 
 impl ListenerConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        let error = |reason: String| {
-            Err(ConfigError {
-                listen: self.listen.to_string(),
-                reason,
-            })
-        };
+        self.check().map_err(|reason| ConfigError {
+            listen: self.listen.to_string(),
+            reason,
+        })
+    }
+
+    /// What is wrong with this listener, if anything.
+    fn check(&self) -> Result<(), String> {
         if self.routes.is_empty() {
-            return error("no routes".into());
+            return Err("no routes".into());
         }
         let scheme = self.listen.scheme;
         for route in &self.routes {
-            route.check(scheme).or_else(error)?;
+            route.check(scheme)?;
         }
         if scheme.is_websocket() {
-            let mut paths: Vec<&str> = self.routes.iter().map(|r| r.path.as_str()).collect();
-            paths.sort_unstable();
-            if let Some(pair) = paths.windows(2).find(|pair| pair[0] == pair[1]) {
-                return error(format!("two routes at {}", pair[0]));
-            }
-            if let Some(route) = self.routes.iter().find(|r| !r.path.starts_with('/')) {
-                return error(format!("route path {:?} must start with /", route.path));
-            }
-            let reserved = ["/healthz", "/metrics"];
-            if let Some(route) = self
-                .routes
-                .iter()
-                .find(|r| self.metrics && reserved.contains(&r.path.as_str()))
-            {
-                return error(format!("{} is taken by metrics", route.path));
-            }
+            self.check_paths()?;
         } else {
-            if self.routes.len() != 1 {
-                return error(format!(
-                    "a {} listener has exactly one route (it has {})",
-                    scheme.as_str(),
-                    self.routes.len()
-                ));
-            }
-            if self.routes[0].target.tokens().is_some() {
-                return error("token files need a WebSocket listener (?token=NAME)".into());
-            }
-            let ws_only = [
-                ("tls", self.tls.is_some()),
-                ("web", self.web.is_some()),
-                ("auth", self.auth.is_some()),
-                ("metrics", self.metrics),
-                ("origins", self.origins != OriginPolicy::SameHost),
-                ("trusted_proxies", !self.trusted_proxies.is_empty()),
-            ];
-            if let Some((name, _)) = ws_only.iter().find(|(_, set)| *set) {
-                return error(format!(
-                    "{name} is for WebSocket listeners, not {}",
-                    scheme.as_str()
-                ));
-            }
-            let ws_or_tcp = [
-                ("proxy_protocol", self.proxy_protocol),
-                (
-                    "max_connections_per_ip",
-                    self.max_connections_per_ip.is_some(),
-                ),
-            ];
-            let not_tcp = scheme != Scheme::Tcp;
-            if let Some((name, _)) = ws_or_tcp.iter().find(|(_, set)| *set && not_tcp) {
-                return error(format!(
-                    "{name} is for WebSocket and TCP listeners, not {}",
-                    scheme.as_str()
-                ));
-            }
+            self.check_one_route_listener()?;
         }
         if self.client_ca.is_some() && scheme != Scheme::Wss {
-            return error("client_ca (client certificates) needs a wss:// listener".into());
+            return Err("client_ca (client certificates) needs a wss:// listener".into());
         }
         match (scheme, &self.tls) {
-            (Scheme::Wss, None) => return error("wss:// needs a TLS certificate and key".into()),
-            (Scheme::Ws, Some(_)) => {
-                return error("a TLS certificate was given: listen on wss://".into())
-            }
-            _ => {}
+            (Scheme::Wss, None) => Err("wss:// needs a TLS certificate and key".into()),
+            (Scheme::Ws, Some(_)) => Err("a TLS certificate was given: listen on wss://".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// A WebSocket listener's routes: each at its own path, starting with
+    /// `/`, none at a metrics page's.
+    fn check_paths(&self) -> Result<(), String> {
+        let mut paths: Vec<&str> = self.routes.iter().map(|r| r.path.as_str()).collect();
+        paths.sort_unstable();
+        if let Some(pair) = paths.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(format!("two routes at {}", pair[0]));
+        }
+        if let Some(route) = self.routes.iter().find(|r| !r.path.starts_with('/')) {
+            return Err(format!("route path {:?} must start with /", route.path));
+        }
+        let reserved = ["/healthz", "/metrics"];
+        if let Some(route) = self
+            .routes
+            .iter()
+            .find(|r| self.metrics && reserved.contains(&r.path.as_str()))
+        {
+            return Err(format!("{} is taken by metrics", route.path));
+        }
+        Ok(())
+    }
+
+    /// A TCP, UDP, Unix or stdio listener: one route with a fixed target,
+    /// and none of the WebSocket listeners' options (the PROXY protocol and
+    /// a per-address limit are TCP's too).
+    fn check_one_route_listener(&self) -> Result<(), String> {
+        let scheme = self.listen.scheme.as_str();
+        if self.routes.len() != 1 {
+            let routes = self.routes.len();
+            return Err(format!(
+                "a {scheme} listener has exactly one route (it has {routes})"
+            ));
+        }
+        if self.routes[0].target.tokens().is_some() {
+            return Err("token files need a WebSocket listener (?token=NAME)".into());
+        }
+        let ws_only = [
+            ("tls", self.tls.is_some()),
+            ("web", self.web.is_some()),
+            ("auth", self.auth.is_some()),
+            ("metrics", self.metrics),
+            ("origins", self.origins != OriginPolicy::SameHost),
+            ("trusted_proxies", !self.trusted_proxies.is_empty()),
+        ];
+        if let Some((name, _)) = ws_only.iter().find(|(_, set)| *set) {
+            return Err(format!("{name} is for WebSocket listeners, not {scheme}"));
+        }
+        let ws_or_tcp = [
+            ("proxy_protocol", self.proxy_protocol),
+            (
+                "max_connections_per_ip",
+                self.max_connections_per_ip.is_some(),
+            ),
+        ];
+        let not_tcp = self.listen.scheme != Scheme::Tcp;
+        if let Some((name, _)) = ws_or_tcp.iter().find(|(_, set)| *set && not_tcp) {
+            return Err(format!(
+                "{name} is for WebSocket and TCP listeners, not {scheme}"
+            ));
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use http::StatusCode;
 use libfuzzer_sys::fuzz_target;
-use switchyard_bridge::resolve_web_path;
+use switchyard_ws::http::resolve_file_path;
 
 fn root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
@@ -29,7 +29,7 @@ fn root() -> &'static Path {
 
 fuzz_target!(|path: &str| {
     let root = root();
-    match resolve_web_path(root, path) {
+    match resolve_file_path(root, path) {
         Ok(file) => {
             assert!(
                 file.starts_with(root),

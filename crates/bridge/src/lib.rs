@@ -35,7 +35,6 @@ mod serve_ws;
 mod session;
 mod settings;
 mod tokens;
-mod web;
 
 pub use bridge::{Bridge, BridgeError, ReloadError, Reloader, Served};
 pub use bridge_route::BridgeRoute;
@@ -45,7 +44,6 @@ pub use metrics::{ErrorKind, Metrics};
 pub use serve_udp::DEFAULT_UDP_IDLE;
 pub use switchyard_ws::{Auth, AuthParseError};
 pub use tokens::{TokenFile, TokenFileError, TokenMap, MAX_TOKEN_FILE};
-pub use web::{resolve_web_path, MAX_FILE};
 
 /// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
 pub use switchyard_rt as rt;

@@ -1,7 +1,6 @@
 //! WebSocket listeners (`ws://`, `wss://`): one route per path, with the
 //! guards (authentication, tokens), metrics and static files around them.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -81,15 +80,10 @@ pub(crate) async fn bind(
             });
     }
     if let Some(dir) = &listener.web {
-        let root: Arc<PathBuf> =
-            Arc::new(dir.canonicalize().map_err(|error| BridgeError::Web {
-                dir: dir.display().to_string(),
-                error,
-            })?);
-        router = router.get_prefix("/", move |request| {
-            let root = root.clone();
-            async move { crate::web::serve(&root, &request.head.path, request.peer).await }
-        });
+        router = router.files("/", dir).map_err(|error| BridgeError::Web {
+            dir: dir.display().to_string(),
+            error,
+        })?;
     }
     WsServer::bind(listener.listen.authority(), config, router)
         .await

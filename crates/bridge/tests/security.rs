@@ -319,7 +319,7 @@ fn a_file_over_the_web_limit_is_413() {
         let dir = support::temp_dir("web-large");
         std::fs::write(
             dir.join("big.bin"),
-            vec![0u8; switchyard_bridge::MAX_FILE as usize + 1],
+            vec![0u8; switchyard_bridge::ws::http::MAX_FILE as usize + 1],
         )
         .unwrap();
         std::fs::write(dir.join("ok.bin"), vec![0u8; 1000]).unwrap();

@@ -4,6 +4,7 @@
 //! routes it, and answers it or upgrades it.
 
 mod auth;
+mod files;
 mod forwarded;
 mod pending;
 mod read;
@@ -17,6 +18,7 @@ mod server;
 pub use ::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 pub use auth::{Auth, AuthParseError};
+pub use files::{resolve_file_path, MAX_FILE};
 pub use forwarded::client_address;
 pub use request::{RequestHead, MAX_HEADERS};
 pub use response::{InvalidHeader, Response};

@@ -170,6 +170,36 @@ impl Router {
         self.route(prefix, true, http_endpoint("GET", handler))
     }
 
+    /// Serves the files under `dir` at every `GET` path under `prefix`
+    /// (which ends in `/`) that no other route takes: `prefix` + `a/b.js`
+    /// is `dir/a/b.js`, a directory its `index.html`; no path leaves `dir`
+    /// (see [`resolve_file_path`](crate::http::resolve_file_path)). Files
+    /// are read on the runtime's pool for blocking work, each at most
+    /// [`MAX_FILE`](crate::http::MAX_FILE) bytes. Fails if `dir` is not
+    /// there.
+    ///
+    /// ```
+    /// use switchyard_ws::Router;
+    ///
+    /// let pages = std::env::temp_dir();
+    /// let router = Router::new().files("/static/", &pages)?;
+    /// assert!(Router::new().files("/", pages.join("no-such-dir")).is_err());
+    /// # drop(router);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn files(self, prefix: &str, dir: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
+        let root = Arc::new(dir.as_ref().canonicalize()?);
+        // What follows the prefix, with its `/`, names the file.
+        let strip = prefix.trim_end_matches('/').len();
+        Ok(self.get_prefix(prefix, move |request| {
+            let root = root.clone();
+            async move {
+                let path = request.head.path.get(strip..).unwrap_or("/");
+                super::files::serve_file(&root, path, request.peer).await
+            }
+        }))
+    }
+
     /// Answers `POST path` with `handler`; the body is read first, within
     /// the server's `max_body`.
     pub fn post<F, Fut>(self, path: &str, handler: F) -> Self

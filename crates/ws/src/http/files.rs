@@ -1,10 +1,12 @@
-//! `--web DIR`: static files on a WebSocket listener, so that the page that
-//! uses the bridge comes from the same origin. No path leaves `DIR`.
+//! Static files ([`Router::files`](crate::Router::files)): the pages that
+//! use a server's WebSockets, from the same origin. No path leaves the
+//! directory.
 
 use std::path::{Component, Path, PathBuf};
 
 use http::StatusCode;
-use switchyard_ws::http::Response;
+
+use crate::http::Response;
 
 /// Files larger than this are refused (the response is built in memory).
 pub const MAX_FILE: u64 = 16 << 20;
@@ -13,17 +15,17 @@ pub const MAX_FILE: u64 = 16 << 20;
 /// the status to answer: `/` and directories mean their `index.html`; a
 /// path with `..`, a hidden component, a NUL, a backslash, or a symbolic
 /// link leading out of `root` is 404, like a file that is not there; a path
-/// that does not percent-decode to UTF-8 is 400. What `--web DIR` serves.
+/// that does not percent-decode to UTF-8 is 400.
 ///
 /// ```
-/// use switchyard_bridge::resolve_web_path;
+/// use switchyard_ws::http::resolve_file_path;
 ///
 /// let root = std::env::temp_dir().canonicalize()?;
-/// let escape = resolve_web_path(&root, "/%2e%2e/etc/passwd");
+/// let escape = resolve_file_path(&root, "/%2e%2e/etc/passwd");
 /// assert_eq!(escape.map_err(|status| status.as_u16()), Err(404));
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn resolve_web_path(root: &Path, request_path: &str) -> Result<PathBuf, StatusCode> {
+pub fn resolve_file_path(root: &Path, request_path: &str) -> Result<PathBuf, StatusCode> {
     let decoded = percent_encoding::percent_decode_str(request_path)
         .decode_utf8()
         .map_err(|_| StatusCode::BAD_REQUEST)?;
@@ -52,18 +54,22 @@ pub fn resolve_web_path(root: &Path, request_path: &str) -> Result<PathBuf, Stat
 /// The response for `GET request_path` under `root`, found and read on the
 /// runtime's pool for blocking calls. A refusal (no such file) is logged
 /// with the client's address.
-pub(crate) async fn serve(root: &Path, request_path: &str, peer: std::net::SocketAddr) -> Response {
+pub(crate) async fn serve_file(
+    root: &Path,
+    request_path: &str,
+    peer: std::net::SocketAddr,
+) -> Response {
     let (root, path) = (root.to_owned(), request_path.to_owned());
     let response = switchyard_rt::spawn_blocking(move || read_file(&root, &path)).await;
     let status = response.status();
     if status.is_client_error() {
-        tracing::info!(%peer, path = %request_path, status = status.as_u16(), "web: refused");
+        tracing::info!(%peer, path = %request_path, status = status.as_u16(), "file refused");
     }
     response
 }
 
 fn read_file(root: &Path, request_path: &str) -> Response {
-    let path = match resolve_web_path(root, request_path) {
+    let path = match resolve_file_path(root, request_path) {
         Ok(path) => path,
         Err(status) => return Response::text(status, "no such file"),
     };
@@ -118,15 +124,15 @@ mod tests {
         let _ = std::os::unix::fs::symlink("/etc/passwd", dir.join("link"));
 
         assert_eq!(
-            resolve_web_path(&root, "/").unwrap(),
+            resolve_file_path(&root, "/").unwrap(),
             root.join("index.html")
         );
         assert_eq!(
-            resolve_web_path(&root, "/sub/a.js").unwrap(),
+            resolve_file_path(&root, "/sub/a.js").unwrap(),
             root.join("sub/a.js")
         );
         assert_eq!(
-            resolve_web_path(&root, "/sub/%61.js").unwrap(),
+            resolve_file_path(&root, "/sub/%61.js").unwrap(),
             root.join("sub/a.js")
         );
         for escape in [
@@ -141,7 +147,7 @@ mod tests {
             "/..%5c..%5cetc/passwd",
         ] {
             assert_eq!(
-                resolve_web_path(&root, escape),
+                resolve_file_path(&root, escape),
                 Err(StatusCode::NOT_FOUND),
                 "{escape}"
             );

@@ -52,7 +52,9 @@ pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, listener: List
                 if proxy_protocol {
                     let from = conn.peer_addr();
                     if let Err(e) = conn.read_proxy_header(PROXY_HEADER_WAIT).await {
-                        if let Some(held_back) = refusals.admit() {
+                        if e.is_closed_empty() {
+                            tracing::debug!(peer = %from, "closed before sending anything");
+                        } else if let Some(held_back) = refusals.admit() {
                             tracing::warn!(
                                 peer = %from,
                                 error = %e,

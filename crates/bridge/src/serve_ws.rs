@@ -166,7 +166,8 @@ fn ws_session(
     let Some(route) = route else {
         let mut client = client;
         return Box::pin(async move {
-            let _ = client.close(1001, "route removed by a reload").await;
+            let closing = client.close(1001, "route removed by a reload");
+            let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", closing).await;
         });
     };
     let target = route.target_for(Some(&request.head));
@@ -204,19 +205,27 @@ where
     };
     let mut client = client.fixed_kind(kind);
     // The session handles the shutdown itself (delivering what it has
-    // taken, then 1001), rather than the connection closing on its own.
-    drop(client.get_mut().take_shutdown());
+    // taken, then 1001), rather than the connection closing on its own: the
+    // route's, and the connection's server's if that is another.
+    let server_shutdown = client.get_mut().take_shutdown();
+    let end = session::ClientEnd {
+        farewell,
+        server_shutdown,
+    };
     Box::pin(async move {
         let Some(target) = target else {
             // The guard refused these already, unless the token file
             // changed in between.
-            let _ = client.get_mut().close(1008, "unknown token").await;
+            let closing = client.get_mut().close(1008, "unknown token");
+            let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", closing).await;
             return;
         };
         let outcome =
-            session::run_with_farewell(&mut client, peer, &route, &target, Some(farewell)).await;
+            session::run_with_farewell(&mut client, peer, &route, &target, Some(end)).await;
         if let Some((code, reason)) = outcome.client_close(&target) {
-            let _ = client.get_mut().close(code, &reason).await;
+            // Within a time: a client that reads nothing cannot hold it.
+            let closing = client.get_mut().close(code, &reason);
+            let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", closing).await;
         }
         // Wait (briefly) for the client's answer, so the close is clean.
         let drain = async { while client.next().await.is_some() {} };

@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::pin::pin;
 use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
 
-use futures::future::BoxFuture;
+use futures::future::{select, BoxFuture};
 use futures::{SinkExt, StreamExt};
 use switchyard_frame::{Error, Keepalive, MessageConnection};
-use switchyard_rt::Shutdown;
+use switchyard_rt::{Shutdown, ShutdownWait};
 use switchyard_ws::http::RequestHead;
 use switchyard_ws::HeartbeatConfig;
 
@@ -193,14 +195,24 @@ where
 /// lets it send until its own close comes back.
 pub(crate) type Farewell<C> = for<'c> fn(&'c mut C) -> BoxFuture<'c, ()>;
 
-/// [`run`], and at a shutdown, `farewell` to the client, then what it still
-/// sends delivered until its own close (within the grace).
+/// What a WebSocket client's session does besides relaying: its farewell
+/// at a shutdown, and the shutdown of the server it came from when that is
+/// not the route's (a [`BridgeRoute`](crate::BridgeRoute) mounted on an
+/// application's server).
+pub(crate) struct ClientEnd<C> {
+    pub farewell: Farewell<C>,
+    pub server_shutdown: Option<ShutdownWait>,
+}
+
+/// [`run`], also ended by `end`'s server shutdown, and at a shutdown,
+/// `end`'s farewell to the client, then what it still sends delivered until
+/// its own close, within the route's grace from the shutdown.
 pub(crate) async fn run_with_farewell<C>(
     client: &mut C,
     peer: impl std::fmt::Display,
     route: &Route,
     target: &Endpoint,
-    farewell: Option<Farewell<C>>,
+    end: Option<ClientEnd<C>>,
 ) -> Outcome
 where
     C: MessageConnection + Keepalive + Unpin,
@@ -210,7 +222,7 @@ where
     // the future for the whole session (it made every idle session's
     // future 13.7 KB).
     let dialing = Box::pin(async { dial(target, &route.dial).await.map(Box::new) });
-    run_dialed(client, peer, route, target, dialing, farewell).await
+    run_dialed(client, peer, route, target, dialing, end).await
 }
 
 /// [`run`], with the target dialed by `dialing` (a WebSocket kept unboxed,
@@ -221,7 +233,7 @@ pub(crate) async fn run_dialed<C, T>(
     route: &Route,
     target: &Endpoint,
     dialing: impl std::future::Future<Output = Result<T, Error>>,
-    farewell: Option<Farewell<C>>,
+    end: Option<ClientEnd<C>>,
 ) -> Outcome
 where
     C: MessageConnection + Keepalive + Unpin,
@@ -238,19 +250,40 @@ where
         }
         Ok(mut target_conn) => {
             let target_conn = &mut *target_conn;
-            let shutdown = route.shutdown.wait();
+            let (farewell, server_shutdown) = match end {
+                Some(end) => (Some(end.farewell), end.server_shutdown),
+                None => (None, None),
+            };
+            // The route's shutdown or the client's server's, and when.
+            let noticed = OnceLock::new();
+            let route_shutdown = route.shutdown.wait();
+            let shutdown = async {
+                let server = async {
+                    match server_shutdown {
+                        Some(wait) => wait.await,
+                        None => std::future::pending().await,
+                    }
+                };
+                select(pin!(route_shutdown), pin!(server)).await;
+                let _ = noticed.set(Instant::now());
+            };
             let relay = route.relay_for(target);
             let meter = metrics.relayed();
             let mut report =
                 relay_metered(&mut *client, &mut *target_conn, relay, shutdown, meter).await;
             if matches!(report.a_to_b, DirectionEnd::Shutdown) {
                 if let Some(farewell) = farewell {
+                    let since = noticed.get().copied().unwrap_or_else(Instant::now);
+                    let deadline = since + route.grace;
+                    let left = || deadline.saturating_duration_since(Instant::now());
                     // A client that reads nothing cannot hold the shutdown.
-                    let _ = switchyard_rt::timeout(CLOSE_WAIT, "close", farewell(client)).await;
-                    let delivering = deliver_until_closed(client, target_conn, meter, relay.linger);
-                    let late =
-                        switchyard_rt::timeout(route.grace, "the client's close", delivering);
-                    report.bytes_a_to_b += late.await.unwrap_or_default();
+                    let telling = farewell(client);
+                    let _ = switchyard_rt::timeout(CLOSE_WAIT.min(left()), "close", telling).await;
+                    let mut late = 0;
+                    let delivering =
+                        deliver_until_closed(client, target_conn, meter, relay.linger, &mut late);
+                    let _ = switchyard_rt::timeout(left(), "the client's close", delivering).await;
+                    report.bytes_a_to_b += late;
                 }
                 // The target is told too: its write half shut, or a close.
                 let closing = futures::SinkExt::close(target_conn);
@@ -305,19 +338,19 @@ where
 /// What a client told of a shutdown still sends, delivered to the target
 /// until its own close (the end of its stream), a failure either side,
 /// [`CLOSE_WAIT`] without a message, or a target that takes nothing for
-/// `linger` (the relay's own limit at a shutdown); the bytes delivered,
-/// counted in `meter` as they go.
+/// `linger` (the relay's own limit at a shutdown); the bytes delivered
+/// added to `delivered` and counted in `meter` as they go (kept if the
+/// caller's time runs out).
 async fn deliver_until_closed<C, T>(
     client: &mut C,
     target: &mut T,
     meter: &RelayMeter,
     linger: Duration,
-) -> u64
-where
+    delivered: &mut u64,
+) where
     C: MessageConnection + Unpin,
     T: MessageConnection + Unpin + ?Sized,
 {
-    let mut delivered = 0;
     while let Ok(Some(Ok(msg))) = switchyard_rt::timeout(CLOSE_WAIT, "close", client.next()).await {
         let len = msg.len() as u64;
         let sent = switchyard_rt::timeout(linger, "delivery", target.send(msg)).await;
@@ -325,9 +358,8 @@ where
             break;
         }
         meter.a_to_b.fetch_add(len, Ordering::Relaxed);
-        delivered += len;
+        *delivered += len;
     }
-    delivered
 }
 
 /// How long a client has to answer our close before it is dropped.

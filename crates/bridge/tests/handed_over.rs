@@ -17,6 +17,11 @@ use switchyard_ws::{Router, WsServer, WsServerConfig};
 /// refusing (403) an upgrade the route has no target for, as the bridge
 /// does.
 async fn application(route: BridgeRoute) -> SocketAddr {
+    application_with_shutdown(route).await.0
+}
+
+/// [`application`], and the signal that shuts that server down.
+async fn application_with_shutdown(route: BridgeRoute) -> (SocketAddr, switchyard_rt::Shutdown) {
     let checked = route.clone();
     let router = Router::new()
         .page("/", "text/plain", "the application's page\n")
@@ -33,8 +38,9 @@ async fn application(route: BridgeRoute) -> SocketAddr {
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
+    let shutdown = server.shutdown();
     switchyard_rt::spawn(server.serve());
-    addr
+    (addr, shutdown)
 }
 
 fn route_to(target: SocketAddr) -> BridgeRoute {
@@ -207,5 +213,33 @@ fn hyper_on_tokio_hands_its_upgraded_connection_to_a_bridge_route() {
                 .unwrap();
             assert_eq!(&echoed[..], msg.as_bytes());
         }
+    });
+}
+
+/// The application's server shutting down ends its handed-over sessions as
+/// the route's own shutdown does: the client is told 1001.
+#[test]
+fn the_application_servers_shutdown_closes_its_bridge_sessions_with_1001() {
+    switchyard_rt::block_on(async {
+        let echo = support::tcp_echo().await;
+        let route = route_to(echo);
+        let metrics = route.metrics();
+        let (addr, server_shutdown) = application_with_shutdown(route).await;
+        let mut client = switchyard_ws::connect(&format!("ws://{addr}/bridge"))
+            .await
+            .unwrap();
+        client.send("before".into()).await.unwrap();
+        assert!(client.next().await.unwrap().is_ok());
+        server_shutdown.trigger();
+        let end = switchyard_rt::timeout(Duration::from_secs(10), "close", async {
+            while client.next().await.is_some() {}
+        });
+        end.await.unwrap();
+        assert_eq!(client.peer_close().map(|c| c.code), Some(1001));
+        assert_eq!(
+            metrics.errors(switchyard_bridge::ErrorKind::Client),
+            0,
+            "the session was cut, not closed"
+        );
     });
 }

@@ -22,7 +22,7 @@ pub struct HubConfig {
     /// Every message is UTF-8 text. Default true: what the push and chat
     /// pages read as strings. [`Hub::publish`](crate::Hub::publish) refuses anything else, once,
     /// instead of every subscriber's connection refusing it; subscribers
-    /// are sent text messages (switchyard-ws's `run_subscriber`).
+    /// are sent text messages (switchyard-push's `run_subscriber`).
     /// Off: any bytes, sent as binary messages.
     pub text: bool,
     /// The largest message. Default 1 MiB, the WebSocket server's own

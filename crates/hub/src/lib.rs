@@ -2,7 +2,7 @@
 //! queues, and slow consumers cut off alone. Transport-neutral: it moves
 //! [`Bytes`] between a publisher and [`Subscription`] streams, and knows
 //! nothing of sockets, so a TCP, UDP or WebSocket server (or none) can use
-//! it. switchyard-ws puts the push endpoint, the subscriber loop and its
+//! it. switchyard-push puts the push endpoint, the subscriber loop and its
 //! JSON commands on top.
 //!
 //! The documents' Go hub broadcast on unbuffered channels from one loop, so

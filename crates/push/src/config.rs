@@ -74,7 +74,8 @@ impl PushConfig {
         self
     }
 
-    /// Sets [`path`](Self::path) (a trailing `/` is ignored).
+    /// Sets [`path`](Self::path) (its leading and trailing `/` are
+    /// implied).
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
         self

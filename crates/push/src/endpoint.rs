@@ -96,7 +96,14 @@ fn publish(
     {
         return Err(refusal);
     }
-    let mount = config.path.trim_end_matches('/');
+    // `push`, `/push` and `/push/` are one path; `/` is the root.
+    let trimmed = config.path.trim_matches('/');
+    let mount = if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    };
+    let mount = mount.as_str();
     let topic = match req.head.path.strip_prefix(mount) {
         Some("" | "/") => config.default_topic.as_str(),
         Some(rest) if rest.starts_with('/') => &rest[1..],

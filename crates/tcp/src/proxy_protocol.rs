@@ -56,6 +56,14 @@ pub enum ProxyHeaderError {
     Io(#[from] std::io::Error),
 }
 
+impl ProxyHeaderError {
+    /// Whether the peer closed without sending a byte: a load balancer's
+    /// TCP health check connects and closes, which is no attack to warn of.
+    pub fn is_closed_empty(&self) -> bool {
+        matches!(self, ProxyHeaderError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof)
+    }
+}
+
 /// Parses the PROXY header at the start of `bytes` (what has arrived so
 /// far), version 1 or 2.
 ///

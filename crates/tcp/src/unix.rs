@@ -77,9 +77,36 @@ impl UnixAccepted {
 #[derive(Debug)]
 pub struct UnixServer {
     listener: UnixListener,
-    path: PathBuf,
+    file: SocketFile,
     config: ServerConfig,
     shutdown: Shutdown,
+}
+
+/// The socket file a server bound, removed when the listener is dropped
+/// (at the start of the grace period, when it stops accepting), and only
+/// if it is still the one bound: a successor that bound the path since
+/// keeps its own.
+#[derive(Debug)]
+struct SocketFile {
+    path: PathBuf,
+    /// Its device and inode when bound.
+    id: Option<(u64, u64)>,
+}
+
+impl SocketFile {
+    fn id(path: &Path) -> Option<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        Some((meta.dev(), meta.ino()))
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        if self.id.is_some() && Self::id(&self.path) == self.id {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl UnixServer {
@@ -91,9 +118,11 @@ impl UnixServer {
         if is_stale(&path).await {
             std::fs::remove_file(&path)?;
         }
+        let listener = UnixListener::bind(&path)?;
+        let id = SocketFile::id(&path);
         Ok(Self {
-            listener: UnixListener::bind(&path)?,
-            path,
+            listener,
+            file: SocketFile { path, id },
             config,
             shutdown: Shutdown::new(),
         })
@@ -101,7 +130,7 @@ impl UnixServer {
 
     /// The socket file it listens on.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.file.path
     }
 
     /// Stops the server on `shutdown` instead of a signal of its own (see
@@ -118,7 +147,7 @@ impl UnixServer {
     }
 
     /// Accepts connections and runs `handler` on each in a task of its own,
-    /// until shut down; then removes the socket file.
+    /// until shut down. The socket file is removed as it stops accepting.
     pub async fn serve<H, Fut>(self, handler: H) -> ServeReport
     where
         H: Fn(UnixAccepted) -> Fut + Send + Sync + 'static,
@@ -126,7 +155,7 @@ impl UnixServer {
     {
         let UnixServer {
             listener,
-            path,
+            file,
             config,
             shutdown,
         } = self;
@@ -134,23 +163,24 @@ impl UnixServer {
         let numbered = Numbered {
             listener,
             next: AtomicU64::new(0),
+            _file: file,
         };
-        let report = accept_loop(numbered, &config, &shutdown, move |stream, number| {
+        accept_loop(numbered, &config, &shutdown, move |stream, number| {
             handler(UnixAccepted {
                 stream: IdleTimeout::new(stream, idle),
                 number,
             })
         })
-        .await;
-        let _ = std::fs::remove_file(&path);
-        report
+        .await
     }
 }
 
-/// A Unix listener numbering its connections.
+/// A Unix listener numbering its connections; its socket file goes with
+/// it.
 struct Numbered {
     listener: UnixListener,
     next: AtomicU64,
+    _file: SocketFile,
 }
 
 impl Listen for Numbered {

@@ -97,3 +97,32 @@ fn a_connection_past_the_grace_period_is_shut_down() {
         assert!(held.next().await.is_none(), "the connection is still open");
     })
 }
+
+/// A successor that binds the path during the grace period (the old server
+/// no longer accepts) keeps its socket file when the old one ends.
+#[test]
+fn a_successor_bound_during_the_grace_period_keeps_its_socket_file() {
+    switchyard_rt::block_on(async {
+        let path = socket_path("successor");
+        let config = ServerConfig::default().shutdown_grace(Duration::from_millis(500));
+        let old = UnixServer::bind(&path, config).await.unwrap();
+        let shutdown = old.shutdown();
+        let serving = switchyard_rt::spawn(old.serve(|conn| async move {
+            let mut framed = conn.framed(LengthPrefixed::default());
+            while framed.next().await.is_some() {}
+        }));
+        // A session that holds the old server through its grace period.
+        let mut held = client(&path).await;
+        held.send("hold".into()).await.unwrap();
+        switchyard_rt::sleep(Duration::from_millis(50)).await;
+        shutdown.trigger();
+        switchyard_rt::sleep(Duration::from_millis(100)).await;
+        let successor = UnixServer::bind(&path, ServerConfig::default())
+            .await
+            .expect("the path is free once the old server stops accepting");
+        serving.await;
+        assert!(path.exists(), "the old server removed its successor's file");
+        drop(successor);
+        assert!(!path.exists());
+    })
+}

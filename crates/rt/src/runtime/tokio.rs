@@ -123,7 +123,11 @@ impl ErrorWatch {
     ) -> Poll<io::Result<()>> {
         let mut watching = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if watching.is_none() {
-            let duplicate = socket.try_clone_to_owned()?;
+            // Out of descriptors: no watch (the socket still works; a
+            // refusal shows at the next receive).
+            let Ok(duplicate) = socket.try_clone_to_owned() else {
+                return Poll::Pending;
+            };
             *watching = Some(Box::pin(async move {
                 // Deprecated as `AsyncFd::new` is (see `Source::new`): the
                 // duplicate is owned, and deregistered before it is closed.

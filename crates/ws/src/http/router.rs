@@ -171,7 +171,7 @@ impl Router {
     }
 
     /// Serves the files under `dir` at every `GET` path under `prefix`
-    /// (which ends in `/`) that no other route takes: `prefix` + `a/b.js`
+    /// (a trailing `/` implied) that no other route takes: `prefix` + `a/b.js`
     /// is `dir/a/b.js`, a directory its `index.html`; no path leaves `dir`
     /// (see [`resolve_file_path`](crate::http::resolve_file_path)). Files
     /// are read on the runtime's pool for blocking work, each at most
@@ -189,6 +189,9 @@ impl Router {
     /// ```
     pub fn files(self, prefix: &str, dir: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
         let root = Arc::new(dir.as_ref().canonicalize()?);
+        // `/static` means `/static/`: not `/staticX/...`.
+        let prefix = format!("{}/", prefix.trim_end_matches('/'));
+        let prefix = prefix.as_str();
         // What follows the prefix, with its `/`, names the file.
         let strip = prefix.trim_end_matches('/').len();
         Ok(self.get_prefix(prefix, move |request| {

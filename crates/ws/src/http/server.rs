@@ -218,7 +218,9 @@ async fn answer_request(
     if state.config.proxy_protocol {
         let from = conn.peer_addr();
         if let Err(e) = conn.read_proxy_header(state.config.handshake_timeout).await {
-            if let Some(held_back) = state.refusals.admit() {
+            if e.is_closed_empty() {
+                tracing::debug!(peer = %from, "closed before sending anything");
+            } else if let Some(held_back) = state.refusals.admit() {
                 tracing::warn!(
                     peer = %from,
                     error = %e,

@@ -23,7 +23,7 @@ pub(crate) trait Listen {
     /// keeps, to shut it down at the end of the grace period).
     type Stream: Clone + Send + 'static;
     /// Who the peer is.
-    type Peer: std::fmt::Display + Send + 'static;
+    type Peer: Send + 'static;
 
     /// Waits for the next connection.
     fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, Self::Peer)>> + Send;

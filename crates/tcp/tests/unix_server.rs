@@ -25,6 +25,30 @@ async fn client(path: &PathBuf) -> Framed<UnixStream, LengthPrefixed> {
     )
 }
 
+/// A server at `path` with `grace`, one client connected to it whose
+/// session never ends by itself (its handler reads until the stream
+/// ends), then shut down: its serving task, and the client.
+async fn shut_down_holding(
+    path: &PathBuf,
+    grace: Duration,
+) -> (
+    switchyard_rt::JoinHandle<switchyard_tcp::ServeReport>,
+    Framed<UnixStream, LengthPrefixed>,
+) {
+    let config = ServerConfig::default().shutdown_grace(grace);
+    let server = UnixServer::bind(path, config).await.unwrap();
+    let shutdown = server.shutdown();
+    let serving = switchyard_rt::spawn(server.serve(|conn| async move {
+        let mut framed = conn.framed(LengthPrefixed::default());
+        while framed.next().await.is_some() {}
+    }));
+    let mut held = client(path).await;
+    held.send("hold".into()).await.unwrap();
+    switchyard_rt::sleep(Duration::from_millis(50)).await;
+    shutdown.trigger();
+    (serving, held)
+}
+
 #[test]
 fn the_peer_past_the_limit_waits_until_a_slot_frees() {
     switchyard_rt::block_on(async {
@@ -77,19 +101,7 @@ fn a_stale_socket_file_is_replaced_and_one_in_use_is_not() {
 fn a_connection_past_the_grace_period_is_shut_down() {
     switchyard_rt::block_on(async {
         let path = socket_path("grace");
-        let config = ServerConfig::default().shutdown_grace(Duration::from_millis(200));
-        let server = UnixServer::bind(&path, config).await.unwrap();
-        let shutdown = server.shutdown();
-        // A handler that never ends by itself: it reads until the stream
-        // ends.
-        let serving = switchyard_rt::spawn(server.serve(|conn| async move {
-            let mut framed = conn.framed(LengthPrefixed::default());
-            while framed.next().await.is_some() {}
-        }));
-        let mut held = client(&path).await;
-        held.send("hold".into()).await.unwrap();
-        switchyard_rt::sleep(Duration::from_millis(50)).await;
-        shutdown.trigger();
+        let (serving, mut held) = shut_down_holding(&path, Duration::from_millis(200)).await;
         let report = switchyard_rt::timeout(Duration::from_secs(5), "shutdown", serving)
             .await
             .expect("the grace period did not end the connection");
@@ -104,18 +116,7 @@ fn a_connection_past_the_grace_period_is_shut_down() {
 fn a_successor_bound_during_the_grace_period_keeps_its_socket_file() {
     switchyard_rt::block_on(async {
         let path = socket_path("successor");
-        let config = ServerConfig::default().shutdown_grace(Duration::from_millis(500));
-        let old = UnixServer::bind(&path, config).await.unwrap();
-        let shutdown = old.shutdown();
-        let serving = switchyard_rt::spawn(old.serve(|conn| async move {
-            let mut framed = conn.framed(LengthPrefixed::default());
-            while framed.next().await.is_some() {}
-        }));
-        // A session that holds the old server through its grace period.
-        let mut held = client(&path).await;
-        held.send("hold".into()).await.unwrap();
-        switchyard_rt::sleep(Duration::from_millis(50)).await;
-        shutdown.trigger();
+        let (serving, _held) = shut_down_holding(&path, Duration::from_millis(500)).await;
         switchyard_rt::sleep(Duration::from_millis(100)).await;
         let successor = UnixServer::bind(&path, ServerConfig::default())
             .await

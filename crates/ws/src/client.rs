@@ -8,7 +8,7 @@ use switchyard_frame::Error;
 use switchyard_tcp::TcpStream;
 
 use crate::connection::map_error;
-use crate::tls::MaybeTls;
+use switchyard_tls::{ClientTlsStream, MaybeTls};
 use crate::{client_tls, WsConnection};
 
 /// How a client connects.
@@ -87,9 +87,9 @@ impl ClientConfig {
     }
 }
 
-crate::tls::opaque_io!(
+switchyard_tls::opaque_io!(
     /// The stream under a client connection: plain TCP, or TLS for wss.
-    ClientIo = MaybeTls<TcpStream, futures_rustls::client::TlsStream<TcpStream>>
+    ClientIo = MaybeTls<TcpStream, ClientTlsStream<TcpStream>>
 );
 
 /// Where a WebSocket client connects: a `ws://` or `wss://` URL in parts.
@@ -246,11 +246,7 @@ pub async fn connect_to(
         let tcp = switchyard_tcp::connect((host, target.port), config.handshake_timeout).await?;
         let stream = match tls {
             None => ClientIo(MaybeTls::Plain(tcp)),
-            Some(tls) => {
-                let name = rustls_pki_types::ServerName::try_from(host.to_string())
-                    .map_err(|_| invalid("TLS server name"))?;
-                ClientIo(MaybeTls::Tls(Box::new(tls.0.connect(name, tcp).await?)))
-            }
+            Some(tls) => ClientIo(MaybeTls::Tls(Box::new(tls.connect(host, tcp).await?))),
         };
         async_tungstenite::client_async_with_config(request, stream, Some(ws_config))
             .await

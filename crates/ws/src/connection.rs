@@ -108,8 +108,8 @@ where
     }
 
     /// Closes with 1001 ("going away") once `shutdown` is triggered. A
-    /// [`WsServer`](crate::WsServer) gives each of its connections its
-    /// shutdown signal; a client can be given one too.
+    /// [`websocket`](crate::websocket) route gives each of its connections
+    /// its server's shutdown signal; a client can be given one too.
     pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = Some(shutdown.wait());
         self

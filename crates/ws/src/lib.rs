@@ -1,10 +1,11 @@
-//! switchyard over WebSocket: a server strict at the handshake that also
-//! serves plain HTTP on the same port, a client, heartbeats, and the same
-//! message interface as TCP and UDP.
+//! switchyard over WebSocket: routes strict at the handshake on
+//! switchyard-http's server (plain HTTP on the same port), a client,
+//! heartbeats, and the same message interface as TCP and UDP.
 //!
-//! - [`WsServer`] with a [`Router`] (in [`http`]): pages at `GET` paths,
-//!   `POST` endpoints, WebSocket upgrades, guards such as [`Auth`]; every
-//!   limit in [`WsServerConfig`].
+//! - [`websocket`]: a WebSocket route of an [`http::Router`], served by an
+//!   [`http::HttpServer`] beside pages, `POST` endpoints and guards; the
+//!   WebSocket's checks and limits in [`WsServerConfig`], the HTTP
+//!   server's in [`http::HttpServerConfig`].
 //! - [`WsConnection`]: a `Stream` + `Sink` of [`WsMessage`]s (kind and
 //!   bytes), with heartbeats, close codes and a [`Shutdown`]; its
 //!   [`binary`](WsConnection::binary) and [`text`](WsConnection::text)
@@ -14,7 +15,8 @@
 //! - [`connect`], [`connect_to`], [`Reconnecting`]: clients.
 //! - [`upgrade_response`] and [`WsConnection::upgraded`]: WebSockets that
 //!   another HTTP server (axum, hyper) accepted, handed to switchyard.
-//! - [`handshake`] and [`http`]: the sans-IO checks and parsing underneath.
+//! - [`handshake`]: the sans-IO checks underneath.
+//! - [`http`]: switchyard-http, the server the routes run on.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
@@ -25,35 +27,37 @@ mod connection;
 mod fixed_kind;
 pub mod handshake;
 mod heartbeat;
-pub mod http;
 mod message;
 mod origin;
-mod read_ahead;
 mod reconnect;
-mod tls;
 mod upgraded;
+mod websocket;
 
 pub use client::{connect, connect_to, connect_with, ClientConfig, ClientIo, WsTarget};
 pub use config::WsServerConfig;
 pub use connection::{CloseReason, WsConnection};
 pub use fixed_kind::FixedKind;
 pub use heartbeat::HeartbeatConfig;
-pub use http::{Auth, AuthParseError, Request, Router, ServerIo, WsServer};
+pub use switchyard_http::{Request, Router, ServerIo};
 pub use message::{MessageKind, WsMessage};
 pub use origin::OriginPolicy;
-pub use read_ahead::ReadAhead;
 pub use reconnect::{ReconnectPolicy, Reconnecting};
-pub use tls::{
+pub use upgraded::upgrade_response;
+pub use websocket::{websocket, WebSocketUpgrade};
+
+/// The HTTP server WebSocket routes run on (switchyard-http): its
+/// [`Router`](http::Router), [`HttpServer`](http::HttpServer),
+/// [`HttpServerConfig`](http::HttpServerConfig), responses and status codes.
+pub use switchyard_http as http;
+/// TLS for `wss://` (switchyard-tls): a server's goes in
+/// [`HttpServerConfig::tls`](http::HttpServerConfig::tls), a client's in
+/// [`ClientConfig::tls`].
+pub use switchyard_tls::{
     client_tls, client_tls_with_cert, server_tls, server_tls_verifying_clients, ClientTls,
     ServerTls, TlsError,
 };
-pub use upgraded::upgrade_response;
-
-/// An IP network (`10.0.0.0/8`, `2001:db8::/32`, or one address), as
-/// [`WsServerConfig::trusted_proxies`] takes them.
-pub use ipnet::IpNet;
 // The batched reply loop over any message connection: a Router handler's
-// echo in one line (see the Router and WsServer examples).
+// echo in one line (see the websocket example).
 pub use switchyard_frame::answer;
 pub use switchyard_frame::share;
 // Linked, not inlined: rustdoc cannot print the default of its const

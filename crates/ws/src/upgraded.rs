@@ -2,7 +2,7 @@
 //! hyper checks the request here, answers with the 101 given, and hands
 //! the upgraded byte stream to [`WsConnection::upgraded`].
 //!
-//! The checks are [`WsServer`](crate::WsServer)'s own
+//! The checks are a [`websocket`](crate::websocket) route's own
 //! ([`check_upgrade`]: method, headers, version, key, origin, subprotocol);
 //! the limits that belong to the HTTP server (head size, connection counts,
 //! handshake time-outs) are the application's server's to keep.
@@ -11,11 +11,11 @@ use bytes::Bytes;
 use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::handshake::{check_upgrade, switching_protocols};
-use crate::http::{RequestHead, Response};
+use crate::http::RequestHead;
 use crate::{WsConnection, WsServerConfig};
 
 /// Checks a WebSocket upgrade request that another HTTP server received, as
-/// [`WsServer`](crate::WsServer) checks its own under `config` (origins,
+/// a [`websocket`](crate::websocket) route checks its own under `config` (origins,
 /// subprotocols, extra headers): the 101 to answer it with, or the refusal
 /// (a 4xx with its reason). After a 101, the upgraded connection goes to
 /// [`WsConnection::upgraded`].
@@ -38,7 +38,7 @@ use crate::{WsConnection, WsServerConfig};
 /// let response = upgrade_response(&upgrade("http://example.com"), &config);
 /// assert_eq!(response.status(), 101);
 /// assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-/// // Another site's page: refused, as WsServer refuses it.
+/// // Another site's page: refused, as a websocket route refuses it.
 /// assert_eq!(upgrade_response(&upgrade("https://evil.example"), &config).status(), 403);
 /// // Not an upgrade at all.
 /// let plain = http::Request::get("http://example.com/ws").body(()).unwrap();
@@ -56,16 +56,20 @@ pub fn upgrade_response<B>(
     response.into()
 }
 
+/// tungstenite's read buffer on a handed-over connection, which no read
+/// ahead serves: what one read takes from the stream.
+const HANDED_OVER_READ_BUFFER: usize = 4 << 10;
+
 impl<S: AsyncRead + AsyncWrite + Unpin> WsConnection<S> {
     /// The server side of a WebSocket whose handshake another HTTP server
     /// answered (see [`upgrade_response`]): `io` is the upgraded byte
     /// stream, with `config`'s message limits, buffers and heartbeat, as a
-    /// connection [`WsServer`](crate::WsServer) accepted would have.
+    /// connection a [`websocket`](crate::websocket) route accepted would have.
     pub async fn upgraded(io: S, config: &WsServerConfig) -> Self {
         let ws = async_tungstenite::WebSocketStream::from_raw_socket(
             io,
             async_tungstenite::tungstenite::protocol::Role::Server,
-            Some(config.websocket_config()),
+            Some(config.websocket_config(HANDED_OVER_READ_BUFFER)),
         )
         .await;
         let conn = WsConnection::new(ws);
@@ -73,14 +77,5 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConnection<S> {
             Some(heartbeat) => conn.with_heartbeat(heartbeat),
             None => conn,
         }
-    }
-}
-
-impl From<Response> for http::Response<Bytes> {
-    fn from(response: Response) -> Self {
-        let mut converted = http::Response::new(response.body_bytes().clone());
-        *converted.status_mut() = response.status();
-        *converted.headers_mut() = response.headers().clone();
-        converted
     }
 }

@@ -7,13 +7,13 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{raw_exchange, start, status, upgrade_request};
-use switchyard_ws::WsServerConfig;
+use support::{raw_exchange, start_http, status, upgrade_request};
+use switchyard_ws::http::HttpServerConfig;
 
 #[test]
 fn pages_posts_and_unknown_paths() {
     switchyard_rt::block_on(async {
-        let addr = start(WsServerConfig::default()).await;
+        let addr = start_http(HttpServerConfig::default()).await;
         let page = raw_exchange(
             addr,
             format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
@@ -39,7 +39,7 @@ fn pages_posts_and_unknown_paths() {
 #[test]
 fn a_head_over_the_limit_is_431() {
     switchyard_rt::block_on(async {
-        let addr = start(WsServerConfig::default().max_head(1024)).await;
+        let addr = start_http(HttpServerConfig::default().max_head(1024)).await;
         let big = format!("GET / HTTP/1.1\r\nX-Pad: {}\r\n\r\n", "a".repeat(2000));
         assert_eq!(status(&raw_exchange(addr, big.as_bytes())), 431);
     })
@@ -48,7 +48,7 @@ fn a_head_over_the_limit_is_431() {
 #[test]
 fn a_body_over_the_limit_is_413_before_it_is_read() {
     switchyard_rt::block_on(async {
-        let addr = start(WsServerConfig::default().max_body(10)).await;
+        let addr = start_http(HttpServerConfig::default().max_body(10)).await;
         let r = raw_exchange(
             addr,
             b"POST /submit HTTP/1.1\r\nContent-Length: 1000000000\r\n\r\n",
@@ -69,7 +69,7 @@ fn a_body_over_the_limit_is_413_before_it_is_read() {
 #[test]
 fn over_the_connection_limit_is_503_and_a_freed_slot_is_reused() {
     switchyard_rt::block_on(async {
-        let addr = start(WsServerConfig::default().max_connections(1)).await;
+        let addr = start_http(HttpServerConfig::default().max_connections(1)).await;
         let first = switchyard_ws::connect(&format!("ws://{addr}/ws"))
             .await
             .unwrap();
@@ -93,7 +93,7 @@ fn over_the_connection_limit_is_503_and_a_freed_slot_is_reused() {
 fn a_client_that_trickles_its_headers_is_dropped_at_the_handshake_timeout() {
     switchyard_rt::block_on(async {
         let timeout = Duration::from_millis(300);
-        let addr = start(WsServerConfig::default().handshake_timeout(timeout)).await;
+        let addr = start_http(HttpServerConfig::default().handshake_timeout(timeout)).await;
         let started = Instant::now();
         let closed_after = switchyard_rt::spawn_blocking(move || {
             let mut stream = TcpStream::connect(addr).unwrap();

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use switchyard_ws::{
-    ClientConfig, ReconnectPolicy, Reconnecting, Router, WsServer, WsServerConfig,
-};
+use switchyard_ws::http::{HttpServer, HttpServerConfig};
+use switchyard_ws::{websocket, ClientConfig, ReconnectPolicy, Reconnecting, Router, WsServerConfig};
 
 async fn echo_server(
     addr: &str,
@@ -14,7 +13,7 @@ async fn echo_server(
     switchyard_ws::Shutdown,
     switchyard_rt::JoinHandle<()>,
 ) {
-    let router = Router::new().websocket("/ws", |mut conn, _| async move {
+    let echo = websocket(WsServerConfig::default(), |mut conn, _| async move {
         use futures::{SinkExt, StreamExt};
         while let Some(Ok(msg)) = conn.next().await {
             if conn.send(msg).await.is_err() {
@@ -22,8 +21,9 @@ async fn echo_server(
             }
         }
     });
-    let config = WsServerConfig::default().shutdown_grace(Duration::from_secs(1));
-    let server = WsServer::bind(addr, config, router).await.unwrap();
+    let router = Router::new().upgrade("/ws", echo);
+    let config = HttpServerConfig::default().shutdown_grace(Duration::from_secs(1));
+    let server = HttpServer::bind(addr, config, router).await.unwrap();
     let local = server.local_addr().unwrap();
     let shutdown = server.shutdown();
     let serving = switchyard_rt::spawn(async move {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::io::AsyncWriteExt;
 use futures::{SinkExt, StreamExt};
-use switchyard_ws::WsServerConfig;
+use switchyard_ws::http::HttpServerConfig;
 
 /// A connection to `addr` from `source` (any port), as a blocking socket
 /// turned async.
@@ -89,10 +89,10 @@ async fn served_within_a_second(addr: SocketAddr) {
 #[test]
 fn slowloris_from_many_addresses_is_held_to_the_handshake_budget() {
     switchyard_rt::block_on(async {
-        let config = WsServerConfig::default()
+        let config = HttpServerConfig::default()
             .max_connections(100)
             .max_handshakes(50);
-        let addr = support::start(config).await;
+        let addr = support::start_http(config).await;
         let mut held = slowloris(addr, 200, true).await;
         // Each address has one connection: the budget of 50 unfinished
         // handshakes is what drops the oldest.
@@ -109,10 +109,10 @@ fn slowloris_from_many_addresses_is_held_to_the_handshake_budget() {
 #[test]
 fn slowloris_from_one_address_is_held_to_its_own_cap() {
     switchyard_rt::block_on(async {
-        let config = WsServerConfig::default()
+        let config = HttpServerConfig::default()
             .max_connections(100)
             .max_handshakes_per_ip(10);
-        let addr = support::start(config).await;
+        let addr = support::start_http(config).await;
         let mut first = slowloris(addr, 100, false).await;
         // A burst from one address is left alone at first (real clients behind
         // one address finish within a second); once they have waited that

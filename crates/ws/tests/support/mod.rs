@@ -7,11 +7,22 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use futures::SinkExt;
-use switchyard_ws::{Router, WsServer, WsServerConfig};
+use switchyard_ws::http::{HttpServer, HttpServerConfig};
+use switchyard_ws::{websocket, Router, WsServerConfig};
+
+/// [`start_with`] the default HTTP server limits.
+pub async fn start(config: WsServerConfig) -> SocketAddr {
+    start_with(HttpServerConfig::default(), config).await
+}
+
+/// [`start_with`] the default WebSocket settings.
+pub async fn start_http(http: HttpServerConfig) -> SocketAddr {
+    start_with(http, WsServerConfig::default()).await
+}
 
 /// Starts a server with an echo WebSocket at `/ws`, a page at `/`, and a
 /// POST endpoint at `/submit` that answers with the body's length.
-pub async fn start(config: WsServerConfig) -> SocketAddr {
+pub async fn start_with(http: HttpServerConfig, config: WsServerConfig) -> SocketAddr {
     let router = Router::new()
         .page("/", "text/html; charset=utf-8", "<h1>hi</h1>")
         .post("/submit", |req| async move {
@@ -20,13 +31,16 @@ pub async fn start(config: WsServerConfig) -> SocketAddr {
                 req.body.len().to_string(),
             )
         })
-        .websocket("/ws", |mut conn, req| async move {
-            if let Some(protocol) = req.protocol {
-                let _ = conn.send(format!("protocol {protocol}").into()).await;
-            }
-            let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
-        });
-    let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
+        .upgrade(
+            "/ws",
+            websocket(config, |mut conn, req| async move {
+                if let Some(protocol) = req.protocol {
+                    let _ = conn.send(format!("protocol {protocol}").into()).await;
+                }
+                let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
+            }),
+        );
+    let server = HttpServer::bind("127.0.0.1:0", http, router).await.unwrap();
     let addr = server.local_addr().unwrap();
     switchyard_rt::spawn(server.serve());
     addr

@@ -1,18 +1,35 @@
 //! `Router::files` serves a directory's files under a prefix, and nothing
 //! outside the directory or the prefix.
 
-mod support;
+use std::io::{Read, Write};
 
-use switchyard_ws::{Router, WsServer, WsServerConfig};
+use switchyard_http::{rt, HttpServer, HttpServerConfig, Router};
 
+/// The whole answer to `GET path` (the server closes after it).
 fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    support::raw_exchange(addr, request.as_bytes())
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The status code of a response.
+fn status(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"))
 }
 
 #[test]
 fn files_under_the_prefix_are_served_and_nothing_else() {
-    switchyard_rt::block_on(async {
+    rt::block_on(async {
         let dir = std::env::temp_dir().join(format!("sy-files-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         std::fs::write(dir.join("sub/a.txt"), "file a").unwrap();
@@ -21,13 +38,13 @@ fn files_under_the_prefix_are_served_and_nothing_else() {
             .page("/", "text/plain", "the page\n")
             .files("/static/", &dir)
             .unwrap();
-        let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
+        let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
             .await
             .unwrap();
         let addr = server.local_addr().unwrap();
-        switchyard_rt::spawn(server.serve());
+        rt::spawn(server.serve());
 
-        let (a, index, escape, outside) = switchyard_rt::spawn_blocking(move || {
+        let (a, index, escape, outside) = rt::spawn_blocking(move || {
             (
                 get(addr, "/static/sub/a.txt"),
                 get(addr, "/static/"),
@@ -36,11 +53,11 @@ fn files_under_the_prefix_are_served_and_nothing_else() {
             )
         })
         .await;
-        assert_eq!(support::status(&a), 200, "{a}");
+        assert_eq!(status(&a), 200, "{a}");
         assert!(a.ends_with("file a"), "{a}");
         assert!(index.ends_with("<h1>index</h1>"), "{index}");
-        assert_eq!(support::status(&escape), 404, "{escape}");
-        assert_eq!(support::status(&outside), 404, "{outside}");
+        assert_eq!(status(&escape), 404, "{escape}");
+        assert_eq!(status(&outside), 404, "{outside}");
         let _ = std::fs::remove_dir_all(dir);
     })
 }

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use http::StatusCode;
 
-use crate::http::Response;
+use crate::Response;
 
 /// Files larger than this are refused (the response is built in memory).
 pub const MAX_FILE: u64 = 16 << 20;
@@ -18,7 +18,7 @@ pub const MAX_FILE: u64 = 16 << 20;
 /// that does not percent-decode to UTF-8 is 400.
 ///
 /// ```
-/// use switchyard_ws::http::resolve_file_path;
+/// use switchyard_http::resolve_file_path;
 ///
 /// let root = std::env::temp_dir().canonicalize()?;
 /// let escape = resolve_file_path(&root, "/%2e%2e/etc/passwd");

@@ -4,8 +4,8 @@ use bytes::Bytes;
 use futures::io::AsyncReadExt;
 use http::StatusCode;
 
-use super::{RequestHead, Response};
-use crate::{ServerIo, WsServerConfig};
+use crate::{RequestHead, Response};
+use crate::{HttpServerConfig, ServerIo};
 
 /// Why a request gets no ordinary answer: it is refused with a response, or
 /// the connection is dropped without one (it ended, failed, or was too slow).
@@ -19,7 +19,7 @@ pub(crate) enum Refused {
 /// that ended or failed first is [`Refused::HangUp`].
 pub(crate) async fn read_request(
     io: &mut ServerIo,
-    config: &WsServerConfig,
+    config: &HttpServerConfig,
 ) -> Result<(RequestHead, Bytes), Refused> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
@@ -43,7 +43,7 @@ pub(crate) async fn read_body(
     io: &mut ServerIo,
     head: &RequestHead,
     rest: Bytes,
-    config: &WsServerConfig,
+    config: &HttpServerConfig,
 ) -> Result<Bytes, Refused> {
     if head.header("transfer-encoding").is_some() {
         return Err(Refused::Answer(Response::text(

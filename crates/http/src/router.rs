@@ -8,8 +8,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use super::{RequestHead, Response, ServerIo};
-use crate::WsConnection;
+use crate::{RequestHead, Response, Upgrade};
 
 /// A request as a handler sees it.
 #[derive(Debug, Clone)]
@@ -22,18 +21,17 @@ pub struct Request {
     pub body: Bytes,
     /// The client's address.
     pub peer: SocketAddr,
-    /// For a WebSocket: the subprotocol chosen, if any.
+    /// After an upgrade: the subprotocol its protocol chose, if any (a
+    /// WebSocket's `Sec-WebSocket-Protocol`).
     pub protocol: Option<String>,
 }
 
-pub(crate) type WsHandler =
-    Arc<dyn Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Send + Sync>;
 pub(crate) type HttpHandler = Arc<dyn Fn(Request) -> BoxFuture<'static, Response> + Send + Sync>;
 pub(crate) type Guard = Arc<dyn Fn(&RequestHead, SocketAddr) -> Option<Response> + Send + Sync>;
 
 #[derive(Clone)]
 pub(crate) enum Endpoint {
-    WebSocket(WsHandler),
+    Upgrade(Arc<dyn Upgrade>),
     Http {
         method: &'static str,
         handler: HttpHandler,
@@ -56,30 +54,25 @@ pub(crate) enum Routed<'a> {
     NotFound,
 }
 
-/// The routes of a [`WsServer`](crate::WsServer): pages and assets at
-/// `GET` paths, WebSocket upgrades, and `POST` endpoints, all on one port.
-/// A path ending in `/` given to [`post_prefix`](Self::post_prefix),
-/// [`get_prefix`](Self::get_prefix) or
-/// [`websocket_prefix`](Self::websocket_prefix) matches everything below
-/// it. Exact paths win over prefixes, and longer prefixes over shorter.
+/// The routes of an [`HttpServer`](crate::HttpServer): pages and assets at
+/// `GET` paths, `POST` endpoints, and upgrades to other protocols
+/// (WebSocket), all on one port. A path ending in `/` given to
+/// [`post_prefix`](Self::post_prefix), [`get_prefix`](Self::get_prefix) or
+/// [`upgrade_prefix`](Self::upgrade_prefix) matches everything below it.
+/// Exact paths win over prefixes, and longer prefixes over shorter.
 /// Unknown paths are 404; a known path with the wrong method is 405.
 ///
-/// A WebSocket route and a page may share a path: an upgrade request goes
-/// to the WebSocket, any other `GET` to the page (a WebSocket at `/` and
-/// static files under `/` serve `index.html` to browsers). `HEAD` is
-/// answered wherever `GET` is, with the same head and no body.
+/// An upgrade route and a page may share a path: a request asking for the
+/// upgrade's protocol goes to it, any other `GET` to the page (a WebSocket
+/// at `/` and static files under `/` serve `index.html` to browsers).
+/// `HEAD` is answered wherever `GET` is, with the same head and no body.
 ///
 /// ```
-/// use switchyard_ws::http::{Response, StatusCode};
-/// use switchyard_ws::Router;
+/// use switchyard_http::{Response, Router, StatusCode};
 ///
 /// let router = Router::new()
 ///     .page("/", "text/html; charset=utf-8", "<h1>hello</h1>")
-///     .websocket("/ws", |mut conn, _req| async move {
-///         // An echo: every message back, in batches; only a broken
-///         // connection ends it.
-///         let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
-///     })
+///     .get("/healthz", |_req| async { Response::text(StatusCode::OK, "ok") })
 ///     .post("/push", |req| async move {
 ///         Response::text(StatusCode::OK, format!("got {} bytes", req.body.len()))
 ///     });
@@ -114,13 +107,11 @@ impl Router {
     }
 
     /// Adds a check run on every request as soon as its head is read,
-    /// before routing, before a body is read and before any WebSocket
-    /// upgrade: returning a response refuses the request with it
+    /// before routing, before a body is read and before any upgrade: returning a response refuses the request with it
     /// (authentication, tokens, rate limits). Guards run in the order added.
     ///
     /// ```
-    /// use switchyard_ws::http::{Response, StatusCode};
-    /// use switchyard_ws::Router;
+    /// use switchyard_http::{Response, Router, StatusCode};
     ///
     /// let router = Router::new()
     ///     .guard(|head, _peer| {
@@ -173,13 +164,13 @@ impl Router {
     /// Serves the files under `dir` at every `GET` path under `prefix`
     /// (a trailing `/` implied) that no other route takes: `prefix` + `a/b.js`
     /// is `dir/a/b.js`, a directory its `index.html`; no path leaves `dir`
-    /// (see [`resolve_file_path`](crate::http::resolve_file_path)). Files
+    /// (see [`resolve_file_path`](crate::resolve_file_path)). Files
     /// are read on the runtime's pool for blocking work, each at most
-    /// [`MAX_FILE`](crate::http::MAX_FILE) bytes. Fails if `dir` is not
+    /// [`MAX_FILE`](crate::MAX_FILE) bytes. Fails if `dir` is not
     /// there.
     ///
     /// ```
-    /// use switchyard_ws::Router;
+    /// use switchyard_http::Router;
     ///
     /// let pages = std::env::temp_dir();
     /// let router = Router::new().files("/static/", &pages)?;
@@ -198,7 +189,7 @@ impl Router {
             let root = root.clone();
             async move {
                 let path = request.head.path.get(strip..).unwrap_or("/");
-                super::files::serve_file(&root, path, request.peer).await
+                crate::files::serve_file(&root, path, request.peer).await
             }
         }))
     }
@@ -222,55 +213,103 @@ impl Router {
         self.route(prefix, true, http_endpoint("POST", handler))
     }
 
-    /// Upgrades requests to `path` to WebSocket connections (after the
-    /// server's handshake checks) and runs `handler` on each.
-    pub fn websocket<F, Fut>(self, path: &str, handler: F) -> Self
-    where
-        F: Fn(WsConnection<ServerIo>, Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let handler: WsHandler = Arc::new(move |conn, req| handler(conn, req).boxed());
-        self.route(path, false, Endpoint::WebSocket(handler))
+    /// Hands requests to `path` that ask for `upgrade`'s protocol to it
+    /// (after the guards): the `101` it answers, then its session on the
+    /// connection. switchyard-ws's `websocket` is such a protocol; here is
+    /// one of a single line, each line sent back:
+    ///
+    /// ```
+    /// # switchyard_http::rt::block_on(async {
+    /// use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Cursor};
+    /// use futures::{FutureExt, StreamExt};
+    /// use switchyard_http::header::{CONNECTION, UPGRADE};
+    /// use switchyard_http::{HeaderValue, HttpServer, HttpServerConfig};
+    /// use switchyard_http::{Request, Response, Router, StatusCode, Switch, Upgrade, Upgraded};
+    ///
+    /// struct LineEcho;
+    ///
+    /// impl Upgrade for LineEcho {
+    ///     fn protocol(&self) -> &'static str {
+    ///         "line-echo"
+    ///     }
+    ///
+    ///     fn accept(&self, request: Request) -> Result<Switch, Response> {
+    ///         if !request.head.has_token("upgrade", "line-echo") {
+    ///             return Err(Response::text(StatusCode::BAD_REQUEST, "ask for line-echo"));
+    ///         }
+    ///         let switching = Response::new(StatusCode::SWITCHING_PROTOCOLS)
+    ///             .typed_header(CONNECTION, HeaderValue::from_static("upgrade"))
+    ///             .typed_header(UPGRADE, HeaderValue::from_static("line-echo"));
+    ///         Ok(Switch::new(switching, |upgraded: Upgraded| {
+    ///             async move {
+    ///                 let (reader, mut writer) = upgraded.io.split();
+    ///                 // What came with the request head first, then the rest.
+    ///                 let reader = Cursor::new(upgraded.rest).chain(reader);
+    ///                 let mut lines = BufReader::new(reader).lines();
+    ///                 while let Some(Ok(line)) = lines.next().await {
+    ///                     if writer.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+    ///                         break;
+    ///                     }
+    ///                 }
+    ///             }
+    ///             .boxed()
+    ///         }))
+    ///     }
+    /// }
+    ///
+    /// let router = Router::new().upgrade("/echo", LineEcho);
+    /// let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router).await?;
+    /// let addr = server.local_addr()?;
+    /// switchyard_http::rt::spawn(server.serve());
+    ///
+    /// let mut client = switchyard_http::rt::net::TcpStream::connect(addr).await?;
+    /// client
+    ///     .write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: line-echo\r\n\r\nhi\n")
+    ///     .await?;
+    /// let mut answer = vec![0; 512];
+    /// let mut have = 0;
+    /// while !answer[..have].ends_with(b"\r\n\r\nhi\n") {
+    ///     let n = client.read(&mut answer[have..]).await?;
+    ///     assert!(n > 0, "closed early");
+    ///     have += n;
+    /// }
+    /// assert!(answer.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn upgrade(self, path: &str, upgrade: impl Upgrade) -> Self {
+        self.route(path, false, Endpoint::Upgrade(Arc::new(upgrade)))
     }
 
-    /// Upgrades requests to every path under `prefix` (which ends in `/`)
-    /// that no other route takes, as websockify does (noVNC asks for
-    /// `/websockify`, other clients for whatever they were given).
-    ///
-    /// ```
-    /// use switchyard_ws::Router;
-    ///
-    /// let router = Router::new().websocket_prefix("/", |conn, req| async move {
-    ///     println!("a WebSocket at {}", req.head.path);
-    ///     drop(conn);
-    /// });
-    /// # drop(router);
-    /// ```
-    pub fn websocket_prefix<F, Fut>(self, prefix: &str, handler: F) -> Self
-    where
-        F: Fn(WsConnection<ServerIo>, Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let handler: WsHandler = Arc::new(move |conn, req| handler(conn, req).boxed());
-        self.route(prefix, true, Endpoint::WebSocket(handler))
+    /// [`upgrade`](Self::upgrade) at every path under `prefix` (which ends
+    /// in `/`) that no other route takes, as websockify does for its
+    /// WebSockets (noVNC asks for `/websockify`, other clients for whatever
+    /// they were given).
+    pub fn upgrade_prefix(self, prefix: &str, upgrade: impl Upgrade) -> Self {
+        self.route(prefix, true, Endpoint::Upgrade(Arc::new(upgrade)))
     }
 
     /// The endpoint for a request with this `method` and `path`;
-    /// `upgrade` if it asks for a WebSocket (`Upgrade: websocket`).
-    pub(crate) fn find(&self, method: &str, path: &str, upgrade: bool) -> Routed<'_> {
+    /// `asks_for(token)` if its `Upgrade` header names that protocol.
+    pub(crate) fn find(
+        &self,
+        method: &str,
+        path: &str,
+        asks_for: &dyn Fn(&str) -> bool,
+    ) -> Routed<'_> {
         let method = if method == "HEAD" { "GET" } else { method };
         let exact: Vec<&Route> = self
             .routes
             .iter()
             .filter(|r| !r.prefix && r.path == path)
             .collect();
-        if let Some(endpoint) = pick(&exact, method, upgrade) {
+        if let Some(endpoint) = pick(&exact, method, asks_for) {
             return Routed::Endpoint(endpoint);
         }
         let exact_http = exact
             .iter()
             .any(|r| matches!(r.endpoint, Endpoint::Http { .. }));
-        // Below an exact WebSocket path (or none), a prefix may answer: a
+        // Below an exact upgrade path (or none), a prefix may answer: a
         // page for a browser's GET of a WebSocket path.
         let mut prefixes: Vec<&Route> = Vec::new();
         if !exact_http {
@@ -280,19 +319,19 @@ impl Router {
                 .filter(|r| r.prefix && path.starts_with(&r.path))
                 .collect();
             prefixes.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
-            if let Some(endpoint) = pick(&prefixes, method, upgrade) {
+            if let Some(endpoint) = pick(&prefixes, method, asks_for) {
                 return Routed::Endpoint(endpoint);
             }
         }
         let candidates = if exact.is_empty() { prefixes } else { exact };
-        // Every method reaches a WebSocket route nothing else answers: its
-        // handshake check says what was wrong (405 for a POST, 400 for a
-        // GET that is no upgrade).
-        if let Some(ws) = candidates
+        // Every method reaches an upgrade route nothing else answers: its
+        // check says what was wrong (a WebSocket's: 405 for a POST, 400
+        // for a GET that is no upgrade).
+        if let Some(upgrade) = candidates
             .iter()
-            .find(|r| matches!(r.endpoint, Endpoint::WebSocket(_)))
+            .find(|r| matches!(r.endpoint, Endpoint::Upgrade(_)))
         {
-            return Routed::Endpoint(&ws.endpoint);
+            return Routed::Endpoint(&upgrade.endpoint);
         }
         if candidates.is_empty() {
             return Routed::NotFound;
@@ -301,25 +340,29 @@ impl Router {
             .iter()
             .filter_map(|r| match r.endpoint {
                 Endpoint::Http { method, .. } => Some(method),
-                Endpoint::WebSocket(_) => None,
+                Endpoint::Upgrade(_) => None,
             })
             .collect();
         Routed::WrongMethod(allowed)
     }
 }
 
-/// Among `routes` (in order of preference), the one for this request: a
-/// WebSocket for an upgrade, else an HTTP endpoint of its method.
-fn pick<'a>(routes: &[&'a Route], method: &str, upgrade: bool) -> Option<&'a Endpoint> {
-    let ws = routes
+/// Among `routes` (in order of preference), the one for this request: an
+/// upgrade to the protocol it asks for, else an HTTP endpoint of its method.
+fn pick<'a>(
+    routes: &[&'a Route],
+    method: &str,
+    asks_for: &dyn Fn(&str) -> bool,
+) -> Option<&'a Endpoint> {
+    let upgrade = routes
         .iter()
-        .find(|r| upgrade && matches!(r.endpoint, Endpoint::WebSocket(_)));
+        .find(|r| matches!(&r.endpoint, Endpoint::Upgrade(u) if asks_for(u.protocol())));
     let http = || {
         routes
             .iter()
             .find(|r| matches!(r.endpoint, Endpoint::Http { method: m, .. } if m == method))
     };
-    ws.or_else(http).map(|r| &r.endpoint)
+    upgrade.or_else(http).map(|r| &r.endpoint)
 }
 
 fn http_endpoint<F, Fut>(method: &'static str, handler: F) -> Endpoint
@@ -338,10 +381,26 @@ mod tests {
     use super::*;
     use http::StatusCode;
 
-    /// What `find` chose, in short: "ws", the HTTP method, 405 or 404.
+    /// An upgrade to the protocol `token`, refusing every request.
+    struct Refuses(&'static str);
+
+    impl Upgrade for Refuses {
+        fn protocol(&self) -> &'static str {
+            self.0
+        }
+
+        fn accept(&self, _: Request) -> Result<crate::Switch, Response> {
+            Err(Response::new(StatusCode::BAD_REQUEST))
+        }
+    }
+
+    /// What `find` chose, in short: the upgrade's protocol, the HTTP
+    /// method, 405 or 404; `upgrade` names the protocol asked for.
     fn chosen(router: &Router, method: &str, path: &str, upgrade: bool) -> String {
-        match router.find(method, path, upgrade) {
-            Routed::Endpoint(Endpoint::WebSocket(_)) => "ws".into(),
+        let asks_for = |token: &str| upgrade && token == "websocket";
+        match router.find(method, path, &asks_for) {
+            Routed::Endpoint(Endpoint::Upgrade(u)) if u.protocol() == "websocket" => "ws".into(),
+            Routed::Endpoint(Endpoint::Upgrade(u)) => u.protocol().into(),
             Routed::Endpoint(Endpoint::Http { method, .. }) => (*method).into(),
             Routed::WrongMethod(allowed) => format!("405 {}", allowed.join(",")),
             Routed::NotFound => "404".into(),
@@ -355,7 +414,7 @@ mod tests {
     #[test]
     fn a_websocket_and_pages_at_one_path_are_told_apart_by_the_upgrade() {
         let router = Router::new()
-            .websocket("/", |_, _| async {})
+            .upgrade("/", Refuses("websocket"))
             .get_prefix("/", page);
         assert_eq!(chosen(&router, "GET", "/", true), "ws");
         assert_eq!(chosen(&router, "GET", "/", false), "GET");
@@ -368,7 +427,7 @@ mod tests {
     #[test]
     fn a_websocket_prefix_takes_every_path_no_other_route_does() {
         let router = Router::new()
-            .websocket_prefix("/", |_, _| async {})
+            .upgrade_prefix("/", Refuses("websocket"))
             .page("/healthz", "text/plain", "ok")
             .post("/push", page);
         assert_eq!(chosen(&router, "GET", "/websockify", true), "ws");
@@ -385,10 +444,14 @@ mod tests {
         let router = Router::new()
             .get_prefix("/", page)
             .post_prefix("/api/", page)
-            .websocket("/ws", |_, _| async {});
+            .upgrade("/ws", Refuses("websocket"));
         assert_eq!(chosen(&router, "POST", "/api/x", false), "POST");
         assert_eq!(chosen(&router, "GET", "/api/x", false), "GET");
         assert_eq!(chosen(&router, "GET", "/ws", true), "ws");
+        // An upgrade to another protocol than the one asked for still
+        // answers, when nothing else does (and says why it refuses).
+        let chat = Router::new().upgrade("/chat", Refuses("chat"));
+        assert_eq!(chosen(&chat, "GET", "/chat", true), "chat");
         assert_eq!(chosen(&router, "DELETE", "/x", false), "405 GET");
         assert_eq!(chosen(&Router::new(), "GET", "/x", false), "404");
     }

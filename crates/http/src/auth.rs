@@ -7,7 +7,7 @@ use base64::Engine;
 use http::StatusCode;
 use subtle::ConstantTimeEq;
 
-use super::{RequestHead, Response};
+use crate::{RequestHead, Response};
 
 /// What a client must present in its `Authorization` header: a bearer
 /// token or HTTP Basic credentials. The secret is compared in constant time
@@ -24,7 +24,7 @@ use super::{RequestHead, Response};
 /// `POST` only).
 ///
 /// ```
-/// use switchyard_ws::{http::Response, Auth, Router};
+/// use switchyard_http::{Auth, Response, Router};
 ///
 /// let auth: Auth = "basic:alice:s3cret".parse()?;
 /// assert!(matches!(auth, Auth::Basic { .. }));
@@ -34,7 +34,7 @@ use super::{RequestHead, Response};
 ///
 /// let router = Router::new().guard(auth.guard()).page("/", "text/plain", "private");
 /// # drop(router);
-/// # Ok::<(), switchyard_ws::AuthParseError>(())
+/// # Ok::<(), switchyard_http::AuthParseError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]

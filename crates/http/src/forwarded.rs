@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use ipnet::IpNet;
 
-use super::RequestHead;
+use crate::RequestHead;
 
 /// The address of the client a request comes from: `peer` itself, unless
 /// `peer` is one of the `trusted` proxies; then the `X-Forwarded-For` list
@@ -17,7 +17,7 @@ use super::RequestHead;
 /// 0 (the header carries none).
 ///
 /// ```
-/// use switchyard_ws::http::{client_address, RequestHead};
+/// use switchyard_http::{client_address, RequestHead};
 ///
 /// let raw = b"GET / HTTP/1.1\r\nX-Forwarded-For: 6.6.6.6, 203.0.113.7\r\n\r\n";
 /// let (head, _) = RequestHead::parse(raw, 8192).unwrap().unwrap();

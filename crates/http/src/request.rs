@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::StatusCode;
 
-use crate::http::Response;
+use crate::Response;
 
 /// Headers accepted in one request. More is 431: real browsers send about 20.
 pub const MAX_HEADERS: usize = 64;
@@ -31,7 +31,7 @@ impl RequestHead {
     /// [`MAX_HEADERS`] headers, 400 for anything malformed.
     ///
     /// ```
-    /// use switchyard_ws::http::RequestHead;
+    /// use switchyard_http::RequestHead;
     ///
     /// let raw = b"GET /chat?room=rust HTTP/1.1\r\nHost: example.com\r\n\r\n";
     /// let (head, len) = RequestHead::parse(raw, 8192).unwrap().unwrap();
@@ -93,12 +93,12 @@ impl RequestHead {
     }
 
     /// The head of a request another HTTP server parsed (axum's, hyper's),
-    /// its body left out: what [`check_upgrade`](crate::handshake::check_upgrade)
+    /// its body left out: what a WebSocket upgrade's checks (switchyard-ws)
     /// and the push layer read. A request whose host is only in its URI
     /// (HTTP/2) is given it as `host`.
     ///
     /// ```
-    /// use switchyard_ws::http::RequestHead;
+    /// use switchyard_http::RequestHead;
     ///
     /// let request = http::Request::get("http://example.com/chat?room=rust").body(()).unwrap();
     /// let head = RequestHead::from_http(&request);

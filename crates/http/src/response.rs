@@ -9,7 +9,7 @@ use http::StatusCode;
 /// inject another header or end the head early.
 ///
 /// ```
-/// use switchyard_ws::http::{Response, StatusCode};
+/// use switchyard_http::{Response, StatusCode};
 ///
 /// let r = Response::text(StatusCode::NOT_FOUND, "no such page");
 /// assert!(r.to_bytes().starts_with(b"HTTP/1.1 404 Not Found\r\n"));
@@ -129,5 +129,16 @@ impl Response {
         }
         out.put_slice(b"\r\n");
         out
+    }
+}
+
+/// The same response as the `http` crate's type, for a server built on it
+/// (hyper, axum).
+impl From<Response> for http::Response<Bytes> {
+    fn from(response: Response) -> Self {
+        let mut converted = http::Response::new(response.body_bytes().clone());
+        *converted.status_mut() = response.status();
+        *converted.headers_mut() = response.headers().clone();
+        converted
     }
 }

@@ -1,4 +1,4 @@
-//! [`WsServer`]: plain HTTP routes and WebSocket upgrades on one port.
+//! [`HttpServer`]: plain HTTP routes and upgrades (WebSocket) on one port.
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,8 +8,6 @@ use std::sync::Arc;
 use std::future::Future;
 use std::time::Duration;
 
-use async_tungstenite::tungstenite::protocol::Role;
-use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
 use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::io::AsyncWriteExt;
@@ -21,51 +19,61 @@ use switchyard_tcp::{
     Accepted, PerIpLimit, PerIpSlot, ServeReport, Server, ServerConfig, ServerStream,
 };
 
-use super::pending::Pending;
-use super::read::{read_body, read_request, Refused};
-use super::router::{Endpoint, Request, Routed, WsHandler};
-use super::{RequestHead, Response, Router};
-use crate::handshake::{check_upgrade, switching_protocols, Upgrade};
-use crate::tls::MaybeTls;
-use crate::{ReadAhead, WsConnection, WsServerConfig};
+use crate::pending::Pending;
+use crate::read::{read_body, read_request, Refused};
+use crate::router::{Endpoint, Routed};
+use crate::{HttpServerConfig, ReadAhead, Request, RequestHead, Response, Router, Upgraded};
+use switchyard_tls::{MaybeTls, ServerTlsStream};
 
-crate::tls::opaque_io!(
+switchyard_tls::opaque_io!(
     /// The byte stream under a server-side connection: plain (read ahead,
-    /// see [`ReadAhead`]), or TLS for wss.
-    ServerIo = MaybeTls<ReadAhead<ServerStream>, futures_rustls::server::TlsStream<ServerStream>>
+    /// see [`ReadAhead`]), or TLS.
+    ServerIo = MaybeTls<ReadAhead<ServerStream>, ServerTlsStream<ServerStream>>
 );
 
-/// A server for WebSocket upgrades and plain HTTP routes on one port,
-/// strict at the handshake: see [`handshake::check_upgrade`](crate::handshake::check_upgrade)
-/// for each refusal and its status, and [`WsServerConfig`] for the limits.
+impl ServerIo {
+    /// Whether reads take [`read_buffer`](HttpServerConfig::read_buffer)
+    /// bytes from the socket at a time already ([`ReadAhead`], on a plain
+    /// connection): a protocol above then needs no read buffer of its own
+    /// larger than its smallest message.
+    pub fn is_read_ahead(&self) -> bool {
+        matches!(self.0, MaybeTls::Plain(_))
+    }
+}
+
+/// An HTTP/1 server: plain routes and upgrades to other protocols
+/// (WebSocket) on one port, within the limits of [`HttpServerConfig`]: the
+/// request head and body, the time to send them, the connections still in
+/// their handshake (per address too), the upgraded ones. One request per
+/// connection: each is answered and closed, or upgraded.
 ///
 /// ```
-/// # switchyard_ws::rt::block_on(async {
-/// use futures::{SinkExt, StreamExt};
-/// use switchyard_ws::{Router, WsServer, WsServerConfig};
+/// # switchyard_http::rt::block_on(async {
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// use switchyard_http::{HttpServer, HttpServerConfig, Response, Router, StatusCode};
 ///
-/// let router = Router::new().websocket("/ws", |mut conn, _req| async move {
-///     // An echo: only a broken connection ends it.
-///     let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
+/// let router = Router::new().post("/echo", |req| async move {
+///     Response::new(StatusCode::OK).body("text/plain", req.body)
 /// });
-/// let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router).await?;
-/// let url = format!("ws://{}/ws", server.local_addr()?);
+/// let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router).await?;
+/// let addr = server.local_addr()?;
 /// let shutdown = server.shutdown();
-/// let serving = switchyard_ws::rt::spawn(server.serve());
+/// let serving = switchyard_http::rt::spawn(server.serve());
 ///
-/// let mut client = switchyard_ws::connect(&url).await?;
-/// client.send("hello".into()).await?;
-/// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"hello"[..]));
+/// let mut client = switchyard_http::rt::net::TcpStream::connect(addr).await?;
+/// client.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").await?;
+/// let mut answer = String::new();
+/// client.read_to_string(&mut answer).await?;
+/// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+/// assert!(answer.ends_with("\r\n\r\nhello"));
 ///
-/// shutdown.trigger(); // the client is closed with 1001
-/// assert!(client.next().await.is_none());
-/// assert_eq!(client.peer_close().map(|c| c.code), Some(1001));
+/// shutdown.trigger();
 /// serving.await;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug)]
-pub struct WsServer {
+pub struct HttpServer {
     tcp: Server,
     state: Arc<State>,
     shutdown: Shutdown,
@@ -78,10 +86,10 @@ const REFUSAL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Debug)]
 struct State {
-    config: WsServerConfig,
+    config: HttpServerConfig,
     router: Router,
     open: AtomicUsize,
-    /// WebSockets open per client address, when limited.
+    /// Upgraded connections open per client address, when limited.
     per_ip: Option<PerIpLimit>,
     /// Connections still in their handshake, within their own budget.
     pending: Arc<Pending>,
@@ -90,15 +98,15 @@ struct State {
     refusals: switchyard_rt::LogBudget,
 }
 
-impl WsServer {
+impl HttpServer {
     /// Binds `addr` with `config` and `router`.
     pub async fn bind(
         addr: impl Into<Address>,
-        config: WsServerConfig,
+        config: HttpServerConfig,
         router: Router,
     ) -> io::Result<Self> {
         let tcp_config = ServerConfig::default()
-            // Room above the WebSocket limit for every connection still in
+            // Room above the upgraded limit for every connection still in
             // its handshake (plain HTTP requests and the 503s that enforce
             // the limit among them), which has its own budget.
             .max_connections(config.max_connections + config.max_handshakes + 16)
@@ -132,10 +140,10 @@ impl WsServer {
         self.tcp.local_addr()
     }
 
-    /// The server's shutdown signal. Triggering it stops accepting, closes
-    /// every WebSocket with 1001 (unless its handler took the signal over:
-    /// [`WsConnection::take_shutdown`]), and [`serve`](Self::serve)
-    /// returns once they are closed (or cut after the grace period).
+    /// The server's shutdown signal. Triggering it stops accepting, tells
+    /// every upgraded connection's session ([`Upgraded::shutdown`]: a
+    /// WebSocket is closed with 1001), and [`serve`](Self::serve) returns
+    /// once they are closed (or cut after the grace period).
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
     }
@@ -158,11 +166,11 @@ impl WsServer {
     }
 }
 
-/// One TCP connection: a request, then either a response or a WebSocket.
+/// One TCP connection: a request, then either a response or an upgrade.
 async fn serve_connection(state: Arc<State>, shutdown: Shutdown, conn: Accepted) {
     // Everything before the upgrade (TLS handshake, request head, HTTP
     // answers) runs in a boxed future that is freed when it ends, so a
-    // long-lived WebSocket's task keeps only its handler's state: the
+    // long-lived WebSocket's task keeps only its session's state: the
     // request phase alone takes about 11 KiB, which every idle connection
     // would otherwise carry to its end.
     //
@@ -188,21 +196,17 @@ async fn serve_connection(state: Arc<State>, shutdown: Shutdown, conn: Accepted)
     }
 }
 
-/// An accepted WebSocket's session: the handler's future, and the slot it
-/// holds under `max_connections` until it ends.
+/// An upgraded connection's session, and the slot it holds under
+/// `max_connections` until it ends.
 type Session = (BoxFuture<'static, ()>, Slot);
 
-/// An upgrade request that passed every check and holds its slot: all that
-/// is left is the 101 and the handler.
+/// An upgrade request that its protocol accepted and that holds its slot:
+/// all that is left is the 101 and the session.
 struct UpgradeAccepted {
-    handler: WsHandler,
-    head: RequestHead,
+    switch: crate::Switch,
     /// Bytes the client sent after its request head (its first frames).
     rest: Bytes,
-    upgrade: Upgrade,
     slot: Slot,
-    /// The client's address (behind trusted proxies, the one they name).
-    peer: SocketAddr,
 }
 
 /// Answers the request on `conn`: an HTTP response, a refusal, or an
@@ -241,11 +245,10 @@ async fn answer_request(
             return None;
         }
     };
-    let peer = accepted.peer;
-    start_websocket(&state.config, shutdown, io, accepted, peer).await
+    start_session(&state.config, shutdown, io, accepted).await
 }
 
-/// The TLS handshake on a `wss` server (within the handshake time-out), or
+/// The TLS handshake on a TLS server (within the handshake time-out), or
 /// the plain stream. A handshake that TLS refused (a client without the
 /// certificate asked for, or with one not from its CA; no shared protocol
 /// version or cipher) or that timed out is a warning; one the client just
@@ -259,7 +262,7 @@ async fn accept_tls(state: &State, conn: Accepted) -> Option<ServerIo> {
         ))));
     };
     let peer = conn.peer_addr();
-    let handshake = tls.acceptor().accept(conn.into_stream());
+    let handshake = tls.accept(conn.into_stream());
     match switchyard_rt::timeout(config.handshake_timeout, "TLS handshake", handshake).await {
         Ok(Ok(stream)) => Some(ServerIo(MaybeTls::Tls(Box::new(stream)))),
         Ok(Err(e)) | Err(e) => {
@@ -294,7 +297,7 @@ async fn read_and_answer(
         read_request(io, config),
     )
     .await?;
-    let peer = super::client_address(peer, &head, &config.trusted_proxies);
+    let peer = crate::client_address(peer, &head, &config.trusted_proxies);
     match route(&state.router, &head, peer)? {
         Endpoint::Http { handler, .. } => {
             let read = read_body(io, &head, rest, config);
@@ -314,18 +317,16 @@ async fn read_and_answer(
             }
             Ok(None)
         }
-        Endpoint::WebSocket(handler) => {
-            let upgrade = check_upgrade(&head, &config.origins, &config.protocols)
-                .map_err(Refused::Answer)?;
-            let slot = Slot::take(state, peer)?;
-            Ok(Some(UpgradeAccepted {
-                handler,
+        Endpoint::Upgrade(upgrade) => {
+            let request = Request {
                 head,
-                rest,
-                upgrade,
-                slot,
+                body: Bytes::new(),
                 peer,
-            }))
+                protocol: None,
+            };
+            let switch = upgrade.accept(request).map_err(Refused::Answer)?;
+            let slot = Slot::take(state, peer)?;
+            Ok(Some(UpgradeAccepted { switch, rest, slot }))
         }
     }
 }
@@ -336,8 +337,8 @@ fn route(router: &Router, head: &RequestHead, peer: SocketAddr) -> Result<Endpoi
     if let Some(refusal) = router.refusal(head, peer) {
         return Err(Refused::Answer(refusal));
     }
-    let upgrade = head.has_token("upgrade", "websocket");
-    match router.find(&head.method, &head.path, upgrade) {
+    let asks_for = |token: &str| head.has_token("upgrade", token);
+    match router.find(&head.method, &head.path, &asks_for) {
         Routed::Endpoint(endpoint) => Ok(endpoint.clone()),
         Routed::NotFound => Err(Refused::Answer(Response::text(
             StatusCode::NOT_FOUND,
@@ -356,46 +357,24 @@ fn route(router: &Router, head: &RequestHead, peer: SocketAddr) -> Result<Endpoi
     }
 }
 
-/// What tungstenite asks for at a time, and keeps allocated, on a plain
-/// connection read ahead by [`ReadAhead`]: enough for a small message.
-const READ_AHEAD_ASK: usize = 256;
-
-/// Sends the 101 and makes the connection its handler's session.
-async fn start_websocket(
-    config: &WsServerConfig,
+/// Sends the 101 and makes the connection its upgrade's session.
+async fn start_session(
+    config: &HttpServerConfig,
     shutdown: Shutdown,
     mut io: ServerIo,
     accepted: UpgradeAccepted,
-    peer: SocketAddr,
 ) -> Option<Session> {
-    let switching = switching_protocols(&accepted.upgrade, &config.extra_headers);
-    if io.write_all(&switching.to_bytes()).await.is_err() {
+    let UpgradeAccepted { switch, rest, slot } = accepted;
+    if io.write_all(&switch.response.to_bytes()).await.is_err() {
         return None;
     }
-    let mut ws_config = config.websocket_config();
-    if let MaybeTls::Plain(_) = io.0 {
-        // The socket is read ahead (`config.read_buffer` at a time): what
-        // tungstenite keeps for a message that may come is this little.
-        ws_config = ws_config.read_buffer_size(READ_AHEAD_ASK);
-    }
-    let ws = WebSocketStream::from_partially_read(
+    let upgraded = Upgraded {
         io,
-        accepted.rest.to_vec(),
-        Role::Server,
-        Some(ws_config),
-    )
-    .await;
-    let mut conn = WsConnection::new(ws).with_shutdown(shutdown);
-    if let Some(heartbeat) = config.heartbeat {
-        conn = conn.with_heartbeat(heartbeat);
-    }
-    let request = Request {
-        head: accepted.head,
-        body: Bytes::new(),
-        peer,
-        protocol: accepted.upgrade.protocol,
+        rest,
+        shutdown,
+        read_buffer: config.read_buffer,
     };
-    Some(((accepted.handler)(conn, request), accepted.slot))
+    Some(((switch.session)(upgraded), slot))
 }
 
 /// Runs one step of the request phase within `limit`; a client too slow
@@ -414,7 +393,7 @@ async fn within<T>(
         })
 }
 
-/// A WebSocket slot under the server's `max_connections` (and its client
+/// An upgraded connection's slot under the server's `max_connections` (and its client
 /// address's place under `max_connections_per_ip`), given back on drop.
 struct Slot {
     state: Arc<State>,
@@ -423,7 +402,7 @@ struct Slot {
 }
 
 impl Slot {
-    /// A slot for a WebSocket from `peer`, or the 503 that says which limit
+    /// A slot for an upgraded connection from `peer`, or the 503 that says which limit
     /// is reached.
     fn take(state: &Arc<State>, peer: SocketAddr) -> Result<Slot, Refused> {
         let refuse =

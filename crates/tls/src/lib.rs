@@ -1,7 +1,19 @@
-//! TLS for `wss://`: rustls with the ring provider (no OpenSSL), PEM files
-//! for servers, the system's roots plus an optional extra CA for clients,
-//! and client certificates both ways (servers that require them, clients
-//! that present one).
+//! TLS for switchyard's servers and clients (`https`, `wss`): rustls with
+//! the ring provider (no OpenSSL), PEM files for servers, the system's roots
+//! plus an optional extra CA for clients, and client certificates both ways
+//! (servers that require them, clients that present one).
+//!
+//! ```no_run
+//! // A server's certificate chain and key.
+//! let server = switchyard_tls::server_tls("cert.pem".as_ref(), "key.pem".as_ref())?;
+//! // A client trusting the system's roots and a private CA.
+//! let client = switchyard_tls::client_tls(Some("ca.pem".as_ref()))?;
+//! # drop((server, client));
+//! # Ok::<(), switchyard_tls::TlsError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -71,18 +83,48 @@ impl ServerTls {
     }
 
     /// The acceptor for a new handshake.
-    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+    fn acceptor(&self) -> TlsAcceptor {
         self.0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// The server side of a TLS handshake on `stream`, with the setup in
+    /// force when it begins. A client refused (no certificate when one is
+    /// required, no shared version or cipher) is an
+    /// [`io::ErrorKind::InvalidData`] error.
+    pub async fn accept<S>(&self, stream: S) -> io::Result<ServerTlsStream<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        self.acceptor().accept(stream).await
+    }
 }
+
+/// A TLS session over `S`, server side.
+pub type ServerTlsStream<S> = futures_rustls::server::TlsStream<S>;
+/// A TLS session over `S`, client side.
+pub type ClientTlsStream<S> = futures_rustls::client::TlsStream<S>;
 
 /// A client's TLS setup (trusted roots, and a certificate of its own, if
 /// any), from [`client_tls`] or [`client_tls_with_cert`].
 #[derive(Clone)]
-pub struct ClientTls(pub(crate) TlsConnector);
+pub struct ClientTls(TlsConnector);
+
+impl ClientTls {
+    /// The client side of a TLS handshake on `stream` with the server named
+    /// `server_name` (a host name or an IP address), whose certificate must
+    /// be valid for it.
+    pub async fn connect<S>(&self, server_name: &str, stream: S) -> io::Result<ClientTlsStream<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let name = rustls_pki_types::ServerName::try_from(server_name.to_string())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        self.0.connect(name, stream).await
+    }
+}
 
 impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,9 +163,8 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 /// private key (PKCS#8, PKCS#1 or SEC1). Offers HTTP/1.1 by ALPN.
 ///
 /// ```no_run
-/// let tls = switchyard_ws::server_tls("cert.pem".as_ref(), "key.pem".as_ref())?;
-/// let config = switchyard_ws::WsServerConfig::default().tls(tls);
-/// # Ok::<(), switchyard_ws::TlsError>(())
+/// let tls = switchyard_tls::server_tls("cert.pem".as_ref(), "key.pem".as_ref())?;
+/// # Ok::<(), switchyard_tls::TlsError>(())
 /// ```
 pub fn server_tls(cert: &Path, key: &Path) -> Result<ServerTls, TlsError> {
     server(cert, key, None)
@@ -135,13 +176,12 @@ pub fn server_tls(cert: &Path, key: &Path) -> Result<ServerTls, TlsError> {
 /// HTTP.
 ///
 /// ```no_run
-/// let tls = switchyard_ws::server_tls_verifying_clients(
+/// let tls = switchyard_tls::server_tls_verifying_clients(
 ///     "cert.pem".as_ref(),
 ///     "key.pem".as_ref(),
 ///     "clients-ca.pem".as_ref(),
 /// )?;
-/// let config = switchyard_ws::WsServerConfig::default().tls(tls);
-/// # Ok::<(), switchyard_ws::TlsError>(())
+/// # Ok::<(), switchyard_tls::TlsError>(())
 /// ```
 pub fn server_tls_verifying_clients(
     cert: &Path,
@@ -197,9 +237,8 @@ pub fn client_tls(extra_ca: Option<&Path>) -> Result<ClientTls, TlsError> {
 /// `key` (PEM files) to servers that ask for one (mutual TLS).
 ///
 /// ```no_run
-/// let tls = switchyard_ws::client_tls_with_cert(None, "me.pem".as_ref(), "me-key.pem".as_ref())?;
-/// let config = switchyard_ws::ClientConfig::default().tls(tls);
-/// # Ok::<(), switchyard_ws::TlsError>(())
+/// let tls = switchyard_tls::client_tls_with_cert(None, "me.pem".as_ref(), "me-key.pem".as_ref())?;
+/// # Ok::<(), switchyard_tls::TlsError>(())
 /// ```
 pub fn client_tls_with_cert(
     extra_ca: Option<&Path>,
@@ -243,11 +282,10 @@ fn client(
 }
 
 /// A byte stream that is either plain or TLS: what a server or client
-/// connection runs over, `ws://` or `wss://` alike. Inside this crate only:
-/// the public types over it ([`ClientIo`](crate::ClientIo),
-/// [`ServerIo`](crate::ServerIo)) show no TLS library's types.
+/// connection runs over, `ws://` or `wss://` alike. The crates above wrap it
+/// in types of their own ([`opaque_io!`]) that show no TLS library's types.
 #[derive(Debug)]
-pub(crate) enum MaybeTls<P, T> {
+pub enum MaybeTls<P, T> {
     /// Plain TCP.
     Plain(P),
     /// TLS over TCP (boxed: a TLS session is large).
@@ -303,14 +341,16 @@ where
 }
 
 /// A public byte stream type over a [`MaybeTls`], opaque: `AsyncRead` and
-/// `AsyncWrite`, nothing of the TLS library underneath.
+/// `AsyncWrite`, nothing of the TLS library underneath. The field is the
+/// defining crate's alone.
+#[macro_export]
 macro_rules! opaque_io {
     ($(#[$doc:meta])* $name:ident = $inner:ty) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name(pub(crate) $inner);
 
-        impl futures::io::AsyncRead for $name {
+        impl $crate::__futures::io::AsyncRead for $name {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -320,7 +360,7 @@ macro_rules! opaque_io {
             }
         }
 
-        impl futures::io::AsyncWrite for $name {
+        impl $crate::__futures::io::AsyncWrite for $name {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -339,4 +379,5 @@ macro_rules! opaque_io {
         }
     };
 }
-pub(crate) use opaque_io;
+#[doc(hidden)]
+pub use futures as __futures;

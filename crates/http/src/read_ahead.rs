@@ -1,7 +1,8 @@
 //! Large reads from the socket for a reader that asks for small ones, so
 //! that an idle connection keeps no read buffer of its own.
 //!
-//! tungstenite reads into its own buffer, at most its configured read size
+//! The reader this is for is a WebSocket upgraded by the [`HttpServer`](crate::HttpServer)
+//! (switchyard-ws). tungstenite reads into its own buffer, at most its configured read size
 //! at a time, and allocates that buffer when the connection opens: every
 //! idle WebSocket kept 4 KiB for a message that might come. Under
 //! [`ReadAhead`] tungstenite is given a small read size (256 bytes) and
@@ -24,9 +25,9 @@ use futures::io::{AsyncRead, AsyncWrite, IoSlice};
 /// but bytes already read and not yet taken.
 ///
 /// ```
-/// # switchyard_ws::rt::block_on(async {
+/// # switchyard_http::rt::block_on(async {
 /// use futures::io::{AsyncReadExt, Cursor};
-/// use switchyard_ws::ReadAhead;
+/// use switchyard_http::ReadAhead;
 ///
 /// let mut stream = ReadAhead::new(Cursor::new(b"hello, world".to_vec()), 4096);
 /// let mut first = [0u8; 5];

@@ -1,0 +1,132 @@
+//! [`websocket`]: WebSocket routes on switchyard-http's server. The
+//! handshake is checked ([`check_upgrade`](crate::handshake::check_upgrade)),
+//! answered with its 101, and the connection becomes a [`WsConnection`]
+//! for the route's handler.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_tungstenite::tungstenite::protocol::Role;
+use async_tungstenite::WebSocketStream;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use switchyard_http::{Request, Response, ServerIo, Switch, Upgrade, Upgraded};
+
+use crate::handshake::{check_upgrade, switching_protocols};
+use crate::{WsConnection, WsServerConfig};
+
+type Handler = Arc<dyn Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// A WebSocket at a route of switchyard-http's
+/// [`Router`](switchyard_http::Router): requests there are checked under
+/// `config` (origins, subprotocols: see
+/// [`check_upgrade`](crate::handshake::check_upgrade) for each refusal and
+/// its status), answered with the 101, and handed to `handler` as a
+/// [`WsConnection`] with `config`'s message limit and heartbeat. The
+/// server's shutdown closes it with 1001 (unless `handler` took the signal
+/// over: [`WsConnection::take_shutdown`]). The HTTP server keeps its own
+/// limits: connections open at once, the request's size and time.
+///
+/// ```
+/// # switchyard_ws::rt::block_on(async {
+/// use futures::{SinkExt, StreamExt};
+/// use switchyard_ws::http::{HttpServer, HttpServerConfig, Router};
+/// use switchyard_ws::{websocket, WsServerConfig};
+///
+/// let echo = websocket(WsServerConfig::default(), |mut conn, _req| async move {
+///     // Every message back, in batches: only a broken connection ends it.
+///     let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
+/// });
+/// let router = Router::new().upgrade("/ws", echo);
+/// let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router).await?;
+/// let url = format!("ws://{}/ws", server.local_addr()?);
+/// let shutdown = server.shutdown();
+/// let serving = switchyard_ws::rt::spawn(server.serve());
+///
+/// let mut client = switchyard_ws::connect(&url).await?;
+/// client.send("hello".into()).await?;
+/// assert_eq!(client.next().await.transpose()?.as_deref(), Some(&b"hello"[..]));
+///
+/// shutdown.trigger(); // the client is closed with 1001
+/// assert!(client.next().await.is_none());
+/// assert_eq!(client.peer_close().map(|c| c.code), Some(1001));
+/// serving.await;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub fn websocket<F, Fut>(config: WsServerConfig, handler: F) -> WebSocketUpgrade
+where
+    F: Fn(WsConnection<ServerIo>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    WebSocketUpgrade {
+        config: Arc::new(config),
+        handler: Arc::new(move |conn, req| handler(conn, req).boxed()),
+    }
+}
+
+/// A WebSocket route's [`Upgrade`], from [`websocket`].
+#[derive(Clone)]
+pub struct WebSocketUpgrade {
+    config: Arc<WsServerConfig>,
+    handler: Handler,
+}
+
+impl std::fmt::Debug for WebSocketUpgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketUpgrade")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What tungstenite asks for at a time, and keeps allocated, on a plain
+/// connection read ahead by the HTTP server ([`ServerIo::is_read_ahead`]):
+/// enough for a small message.
+const READ_AHEAD_ASK: usize = 256;
+
+impl Upgrade for WebSocketUpgrade {
+    fn protocol(&self) -> &'static str {
+        "websocket"
+    }
+
+    fn accept(&self, mut request: Request) -> Result<Switch, Response> {
+        let upgrade = check_upgrade(&request.head, &self.config.origins, &self.config.protocols)?;
+        let switching = switching_protocols(&upgrade, &self.config.extra_headers);
+        request.protocol = upgrade.protocol;
+        let (config, handler) = (self.config.clone(), self.handler.clone());
+        Ok(Switch::new(switching, move |upgraded: Upgraded| {
+            async move {
+                let Upgraded {
+                    io,
+                    rest,
+                    shutdown,
+                    read_buffer,
+                    ..
+                } = upgraded;
+                // On a plain connection the socket is read ahead already:
+                // what tungstenite keeps for a message that may come is
+                // this little.
+                let read_buffer = if io.is_read_ahead() {
+                    READ_AHEAD_ASK
+                } else {
+                    read_buffer
+                };
+                let ws_config = config.websocket_config(read_buffer);
+                let ws = WebSocketStream::from_partially_read(
+                    io,
+                    rest.to_vec(),
+                    Role::Server,
+                    Some(ws_config),
+                )
+                .await;
+                let mut conn = WsConnection::new(ws).with_shutdown(shutdown);
+                if let Some(heartbeat) = config.heartbeat {
+                    conn = conn.with_heartbeat(heartbeat);
+                }
+                handler(conn, request).await
+            }
+            .boxed()
+        }))
+    }
+}

@@ -47,7 +47,10 @@ use switchyard::hub::{
     Subscription,
 };
 use switchyard::push::{run_subscriber, PushConfig};
-use switchyard::ws::{Request, Router, ServerIo, WsConnection, WsMessage, WsServerConfig};
+use switchyard::ws::http::HttpServerConfig;
+use switchyard::ws::{
+    websocket, Request, Router, ServerIo, WsConnection, WsMessage, WsServerConfig,
+};
 
 const MAX_NAME: usize = 32;
 const MAX_TEXT: usize = 1000;
@@ -102,16 +105,20 @@ fn main() -> anyhow::Result<()> {
     let (hub, presence) = args
         .sharing
         .hub_and_presence(HubConfig::default(), history)?;
+    let websockets = WsServerConfig::default().max_message(4 * MAX_TEXT + 256);
     let router = Router::new()
         .page(
             "/",
             "text/html; charset=utf-8",
             include_str!("pages/chat.html"),
         )
-        .websocket("/ws", move |conn, req| {
-            chat(hub.clone(), presence.clone(), conn, req)
-        });
-    let config = WsServerConfig::default().max_message(4 * MAX_TEXT + 256);
+        .upgrade(
+            "/ws",
+            websocket(websockets, move |conn, req| {
+                chat(hub.clone(), presence.clone(), conn, req)
+            }),
+        );
+    let config = HttpServerConfig::default();
     switchyard::rt::block_on(common::serve_ws(&args.addr, config, router))
 }
 

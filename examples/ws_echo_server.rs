@@ -23,8 +23,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use switchyard::frame::answer;
+use switchyard::ws::http::HttpServerConfig;
 use switchyard::ws::{
-    HeartbeatConfig, OriginPolicy, Router, ServerIo, WsConnection, WsServerConfig,
+    websocket, HeartbeatConfig, OriginPolicy, Router, ServerIo, WsConnection, WsServerConfig,
 };
 
 #[derive(Parser)]
@@ -54,12 +55,13 @@ fn main() -> anyhow::Result<()> {
     common::init_logging();
     let args = Args::parse();
     let beat = Duration::from_secs_f64(args.heartbeat);
-    let mut config = WsServerConfig::default()
+    let mut websockets = WsServerConfig::default()
         .max_message(args.max_message)
         .heartbeat(Some(HeartbeatConfig::new(beat, beat)));
     if !args.allow_origin.is_empty() {
-        config = config.origins(OriginPolicy::allow(args.allow_origin));
+        websockets = websockets.origins(OriginPolicy::allow(args.allow_origin));
     }
+    let mut config = HttpServerConfig::default();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config = config.tls(switchyard::ws::server_tls(cert, key)?);
     }
@@ -69,7 +71,10 @@ fn main() -> anyhow::Result<()> {
             "text/html; charset=utf-8",
             include_str!("pages/echo.html"),
         )
-        .websocket("/ws", |conn, req| echo(conn, req.peer));
+        .upgrade(
+            "/ws",
+            websocket(websockets, |conn, req| echo(conn, req.peer)),
+        );
     switchyard::rt::block_on(common::serve_ws(&args.addr, config, router))
 }
 

@@ -42,7 +42,8 @@ use anyhow::Context;
 use clap::Parser;
 use switchyard::hub::{HistoryConfig, HubConfig};
 use switchyard::push::{push_handler, subscriber_handler, PushConfig};
-use switchyard::ws::{Router, WsServer, WsServerConfig};
+use switchyard::ws::http::{HttpServer, HttpServerConfig};
+use switchyard::ws::{websocket, Router, WsServerConfig};
 
 #[derive(Parser)]
 #[command(about = "Pushes every POST /push body to every open page")]
@@ -97,8 +98,11 @@ fn main() -> anyhow::Result<()> {
             "text/html; charset=utf-8",
             include_str!("pages/push.html"),
         )
-        .websocket("/ws", subscriber_handler(hub, push));
-    let mut config = WsServerConfig::default().max_body(args.max_body);
+        .upgrade(
+            "/ws",
+            websocket(WsServerConfig::default(), subscriber_handler(hub, push)),
+        );
+    let mut config = HttpServerConfig::default().max_body(args.max_body);
     // One signal stops both servers (SIGINT or SIGTERM triggers it).
     let shutdown = switchyard::rt::Shutdown::new();
     let with_pushes = |router: Router| {
@@ -112,7 +116,7 @@ fn main() -> anyhow::Result<()> {
             // The pages' limits on connections do not apply here: it opens
             // no WebSockets.
             let server =
-                switchyard::rt::block_on(WsServer::bind(addr.as_str(), config.clone(), pushes))
+                switchyard::rt::block_on(HttpServer::bind(addr.as_str(), config.clone(), pushes))
                     .with_context(|| format!("cannot listen on {addr}"))?
                     .with_shutdown(shutdown.clone());
             tracing::info!("pushes taken on {}", server.local_addr()?);

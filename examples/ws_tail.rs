@@ -40,7 +40,8 @@ use serde::Serialize;
 use switchyard::frame::{Error, Framing, Lines};
 use switchyard::hub::{Hub, HubConfig};
 use switchyard::push::{run_subscriber, PushConfig};
-use switchyard::ws::{Router, ServerIo, WsConnection, WsServerConfig};
+use switchyard::ws::http::HttpServerConfig;
+use switchyard::ws::{websocket, Router, ServerIo, WsConnection, WsServerConfig};
 
 const TOPIC: &str = "log";
 /// Read at most this much per poll, so a huge append is taken in steps.
@@ -242,10 +243,15 @@ fn main() -> anyhow::Result<()> {
             "text/html; charset=utf-8",
             include_str!("pages/tail.html"),
         )
-        .websocket("/ws", move |conn, _| watch(tail.clone(), conn));
+        .upgrade(
+            "/ws",
+            websocket(WsServerConfig::default(), move |conn, _| {
+                watch(tail.clone(), conn)
+            }),
+        );
     switchyard::rt::block_on(common::serve_ws(
         &args.addr,
-        WsServerConfig::default(),
+        HttpServerConfig::default(),
         router,
     ))
 }

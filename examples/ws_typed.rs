@@ -21,7 +21,8 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
-use switchyard::ws::{Bincode, Router, ServerIo, Typed, WsConnection, WsServerConfig};
+use switchyard::ws::http::HttpServerConfig;
+use switchyard::ws::{websocket, Bincode, Router, ServerIo, Typed, WsConnection, WsServerConfig};
 
 /// What a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,9 +90,9 @@ fn main() -> ExitCode {
 }
 
 async fn server(addr: &str) -> anyhow::Result<()> {
-    let router = Router::new().websocket("/ws", |conn, _| serve_one(conn));
-    let config = WsServerConfig::default().max_message(64 << 10);
-    common::serve_ws(addr, config, router).await
+    let websockets = WsServerConfig::default().max_message(64 << 10);
+    let router = Router::new().upgrade("/ws", websocket(websockets, |conn, _| serve_one(conn)));
+    common::serve_ws(addr, HttpServerConfig::default(), router).await
 }
 
 async fn serve_one(conn: WsConnection<ServerIo>) {

@@ -10,8 +10,11 @@
 //! - [`udp`] (`switchyard-udp`): one message per datagram, per-peer sessions.
 //! - [`hub`] (`switchyard-hub`): transport-neutral publish/subscribe with
 //!   bounded queues and slow consumers cut off alone.
-//! - [`ws`] (`switchyard-ws`): a WebSocket server (HTTP routes on the same
-//!   port, strict handshake), client, heartbeats.
+//! - [`http`] (`switchyard-http`): an HTTP/1 server strict about what a
+//!   client controls: routes, guards, static files, upgrades, TLS.
+//! - [`tls`] (`switchyard-tls`): TLS setup for servers and clients (rustls).
+//! - [`ws`] (`switchyard-ws`): WebSocket routes on that server (strict
+//!   handshake), a client, heartbeats.
 //! - [`push`] (`switchyard-push`): server push on the hub: an HTTP publish
 //!   endpoint, WebSocket subscribers, resume after a reconnect.
 //! - [`endpoint`] (`switchyard-endpoint`): endpoint URLs dialed as one
@@ -60,11 +63,13 @@
 
 pub use switchyard_endpoint as endpoint;
 pub use switchyard_frame as frame;
+pub use switchyard_http as http;
 pub use switchyard_hub as hub;
 pub use switchyard_push as push;
 pub use switchyard_relay as relay;
 pub use switchyard_rt as rt;
 pub use switchyard_tcp as tcp;
+pub use switchyard_tls as tls;
 pub use switchyard_udp as udp;
 pub use switchyard_ws as ws;
 

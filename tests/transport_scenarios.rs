@@ -74,16 +74,25 @@ mod transports {
         type A = switchyard::ws::FixedKind<switchyard::ws::ClientIo>;
         type B = switchyard::ws::FixedKind<switchyard::ws::ServerIo>;
         async fn pair() -> (Self::A, Self::B, Keep) {
-            use switchyard::ws::{connect_with, ClientConfig, Router, WsServer, WsServerConfig};
+            use switchyard::http::{HttpServer, HttpServerConfig};
+            use switchyard::ws::{connect_with, websocket, ClientConfig, Router, WsServerConfig};
             let (tx, rx) = async_channel::bounded(1);
-            let router = Router::new().websocket("/ws", move |conn, _| {
-                let tx = tx.clone();
-                async move {
-                    let _ = tx.send(conn).await;
-                }
-            });
-            let config = WsServerConfig::default().max_message(MAX);
-            let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
+            let router = Router::new().upgrade(
+                "/ws",
+                websocket(
+                    WsServerConfig::default().max_message(MAX),
+                    move |conn, _| {
+                        let tx = tx.clone();
+                        async move {
+                            let _ = tx.send(conn).await;
+                        }
+                    },
+                ),
+            );
+            let config = HttpServerConfig::default();
+            let server = HttpServer::bind("127.0.0.1:0", config, router)
+                .await
+                .unwrap();
             let url = format!("ws://{}/ws", server.local_addr().unwrap());
             rt::spawn(server.serve());
             let client = connect_with(&url, &ClientConfig::default().max_message(MAX))

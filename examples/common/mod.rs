@@ -11,7 +11,8 @@ use anyhow::{bail, Context};
 use futures::{SinkExt, StreamExt};
 use switchyard::frame::MessageConnection;
 use switchyard::hub::{HistoryConfig, Hub, HubConfig, MemoryBackplane, MemoryPresence, Presence};
-use switchyard::ws::{Router, WsServer, WsServerConfig};
+use switchyard::ws::http::{HttpServer, HttpServerConfig};
+use switchyard::ws::Router;
 
 /// Logs to stderr at `info` (or as `RUST_LOG` says), keeping stdout for
 /// the program's own output (`listening on ADDR`, replies).
@@ -91,7 +92,7 @@ impl Sharing {
 /// Serves `router` on `addr` until the process ends, after printing
 /// `listening on ADDR` on stdout (the address a port 0 was given, which
 /// users and the tests read).
-pub async fn serve_ws(addr: &str, config: WsServerConfig, router: Router) -> anyhow::Result<()> {
+pub async fn serve_ws(addr: &str, config: HttpServerConfig, router: Router) -> anyhow::Result<()> {
     serve_ws_with(addr, config, router, switchyard::rt::Shutdown::new()).await
 }
 
@@ -100,12 +101,12 @@ pub async fn serve_ws(addr: &str, config: WsServerConfig, router: Router) -> any
 #[allow(dead_code)] // Not every example that includes this module uses it.
 pub async fn serve_ws_with(
     addr: &str,
-    config: WsServerConfig,
+    config: HttpServerConfig,
     router: Router,
     shutdown: switchyard::rt::Shutdown,
 ) -> anyhow::Result<()> {
     let grace = config.shutdown_grace;
-    let server = WsServer::bind(addr, config, router)
+    let server = HttpServer::bind(addr, config, router)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?
         .with_shutdown(shutdown);

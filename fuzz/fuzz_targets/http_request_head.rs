@@ -7,7 +7,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use switchyard_ws::http::RequestHead;
+use switchyard_http::RequestHead;
 
 #[derive(Arbitrary, Debug)]
 struct Input {

@@ -9,7 +9,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use switchyard_ws::handshake::{check_upgrade, switching_protocols};
-use switchyard_ws::http::RequestHead;
+use switchyard_http::RequestHead;
 use switchyard_ws::OriginPolicy;
 
 #[derive(Arbitrary, Debug)]

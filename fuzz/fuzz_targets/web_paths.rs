@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use http::StatusCode;
 use libfuzzer_sys::fuzz_target;
-use switchyard_ws::http::resolve_file_path;
+use switchyard_http::resolve_file_path;
 
 fn root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();

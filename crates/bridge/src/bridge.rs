@@ -46,7 +46,7 @@ pub enum BridgeError {
 }
 
 enum Bound {
-    Ws(switchyard_ws::WsServer),
+    Ws(switchyard_ws::http::HttpServer),
     Tcp(switchyard_tcp::Server, Arc<RouteTable>, Box<ListenerConfig>),
     Udp(switchyard_udp::UdpListener, Arc<RouteTable>),
     #[cfg(unix)]

@@ -25,16 +25,18 @@ use crate::{BridgeError, ConfigError, Endpoint, Metrics, RouteConfig, Scheme};
 /// target, 1000 "idle timeout", 1001 at [`shutdown`](Self::shutdown)), all
 /// counted in [`metrics`](Self::metrics), as on the bridge's own listeners.
 ///
-/// The WebSocket's limits (its largest message, heartbeat, TCP keepalive)
-/// are the [`WsServerConfig`]'s the connection was upgraded with
-/// ([`WsConnection::upgraded`]), and hold for the target's side too. The
-/// HTTP server's own limits (connections, request heads, time-outs) are
-/// the application's.
+/// The WebSocket's limits (its largest message, heartbeat) are the
+/// [`WsServerConfig`]'s the connection was upgraded with
+/// ([`websocket`](switchyard_ws::websocket), [`WsConnection::upgraded`]),
+/// and hold for the target's side too, which gets the default TCP
+/// keepalive. The HTTP server's own limits (connections, request heads,
+/// time-outs) are the application's.
 ///
 /// ```
 /// # switchyard_bridge::rt::block_on(async {
 /// use futures::{SinkExt, StreamExt};
-/// use switchyard_bridge::ws::{Router, WsServer, WsServerConfig};
+/// use switchyard_bridge::ws::http::{HttpServer, HttpServerConfig, Router};
+/// use switchyard_bridge::ws::{websocket, WsServerConfig};
 /// use switchyard_bridge::{dial, BridgeRoute, DialOptions, Endpoint, RouteConfig, TargetSpec};
 ///
 /// // A UDP echo service, on a thread of its own.
@@ -51,10 +53,13 @@ use crate::{BridgeError, ConfigError, Endpoint, Metrics, RouteConfig, Scheme};
 /// let config = WsServerConfig::default();
 /// let echo = RouteConfig::new("/echo", TargetSpec::Fixed(target));
 /// let route = BridgeRoute::new(echo, &config)?;
+/// let bridged = websocket(config, move |conn, request| {
+///     route.serve(conn, &request.head, request.peer)
+/// });
 /// let router = Router::new()
 ///     .page("/", "text/plain", "the application's own page\n")
-///     .websocket("/echo", move |conn, request| route.serve(conn, &request.head, request.peer));
-/// let server = WsServer::bind("127.0.0.1:0", config, router).await?;
+///     .upgrade("/echo", bridged);
+/// let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router).await?;
 /// let url: Endpoint = format!("ws://{}/echo", server.local_addr()?).parse()?;
 /// switchyard_bridge::rt::spawn(server.serve());
 ///
@@ -89,7 +94,7 @@ impl BridgeRoute {
         let limits = (
             websockets.max_message,
             websockets.heartbeat,
-            websockets.tcp_keepalive.map(|keepalive| keepalive.idle),
+            Some(switchyard_ws::TcpKeepalive::default().idle),
         );
         let label = format!("handed over {}", route.path);
         let metrics = Arc::new(Metrics::default());

@@ -42,14 +42,14 @@ pub use config::{BridgeConfig, ConfigError, ListenerConfig, RouteConfig, TargetS
 pub use config_file::ConfigFileError;
 pub use metrics::{ErrorKind, Metrics};
 pub use serve_udp::DEFAULT_UDP_IDLE;
-pub use switchyard_ws::{Auth, AuthParseError};
+pub use switchyard_ws::http::{Auth, AuthParseError};
 pub use tokens::{TokenFile, TokenFileError, TokenMap, MAX_TOKEN_FILE};
 
 /// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`, timers, the runtime choice.
 pub use switchyard_rt as rt;
 /// The WebSocket layer (switchyard-ws) whose types [`BridgeRoute`] takes
-/// (`WsServerConfig`, `WsConnection`, `RequestHead`), with the `Router` and
-/// `WsServer` an application can hand it connections from.
+/// (`WsServerConfig`, `WsConnection`, `RequestHead`), with the HTTP server
+/// (`ws::http`) an application can hand it connections from.
 pub use switchyard_ws as ws;
 
 /// The endpoints the bridge listens on and dials (switchyard-endpoint):

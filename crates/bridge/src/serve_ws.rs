@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use http::StatusCode;
-use switchyard_ws::http::Response;
-use switchyard_ws::{MessageKind, Router, WsServer, WsServerConfig};
+use switchyard_ws::http::{HttpServer, HttpServerConfig, Response};
+use switchyard_ws::{websocket, MessageKind, Router, WsServerConfig};
 
 use crate::metrics::ErrorKind;
 use crate::route_table::RouteTable;
@@ -35,12 +35,9 @@ pub(crate) async fn bind(
     table: Arc<RouteTable>,
     metrics: Arc<Metrics>,
     grace: std::time::Duration,
-) -> Result<WsServer, BridgeError> {
-    let mut config = WsServerConfig::default()
+) -> Result<HttpServer, BridgeError> {
+    let mut config = HttpServerConfig::default()
         .max_connections(listener.max_connections)
-        .max_message(listener.max_message)
-        .origins(listener.origins.clone())
-        .heartbeat(listener.heartbeat)
         .tcp_keepalive(
             listener
                 .tcp_keepalive
@@ -49,24 +46,24 @@ pub(crate) async fn bind(
         .shutdown_grace(grace)
         .proxy_protocol(listener.proxy_protocol)
         .trusted_proxies(listener.trusted_proxies.clone())
-        .max_connections_per_ip(listener.max_connections_per_ip)
-        // What noVNC and websockify's clients offer: the bridge's messages
-        // are binary anyway. (An offer of only `base64`, websockify's old
-        // text encoding, is refused with 400 saying so.)
-        .protocols(["binary"]);
+        .max_connections_per_ip(listener.max_connections_per_ip);
     if let Some(tls) = tls {
         config = config.tls(tls);
     }
+    let websockets = websocket_config(listener);
     // Every upgrade comes here, and goes to the route the table has for its
     // path now (the guard has refused those without one): a reload changes
     // the routes without binding again.
     let sessions = table.clone();
     let mut router = Router::new()
         .guard(guard(listener, table, metrics.clone()))
-        .websocket_prefix("/", move |client, request| {
-            let route = sessions.find(&request.head.path);
-            ws_session(client, request, route)
-        });
+        .upgrade_prefix(
+            "/",
+            websocket(websockets, move |client, request| {
+                let route = sessions.find(&request.head.path);
+                ws_session(client, request, route)
+            }),
+        );
     if listener.metrics {
         let m = metrics.clone();
         router = router
@@ -85,12 +82,26 @@ pub(crate) async fn bind(
             error,
         })?;
     }
-    WsServer::bind(listener.listen.authority(), config, router)
+    HttpServer::bind(listener.listen.authority(), config, router)
         .await
         .map_err(|error| BridgeError::Bind {
             listen: listener.listen.to_string(),
             error,
         })
+}
+
+/// What a listener holds its WebSocket clients to: its message limit,
+/// origins and heartbeats; the same for those another server hands over
+/// ([`BridgeRoute`](crate::BridgeRoute)).
+pub(crate) fn websocket_config(listener: &ListenerConfig) -> WsServerConfig {
+    WsServerConfig::default()
+        .max_message(listener.max_message)
+        .origins(listener.origins.clone())
+        .heartbeat(listener.heartbeat)
+        // What noVNC and websockify's clients offer: the bridge's messages
+        // are binary anyway. (An offer of only `base64`, websockify's old
+        // text encoding, is refused with 400 saying so.)
+        .protocols(["binary"])
 }
 
 /// Before any upgrade: authentication on every request but `/healthz`; a

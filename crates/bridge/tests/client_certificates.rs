@@ -12,7 +12,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
 use switchyard_bridge::{ListenerConfig, RouteConfig, TargetSpec};
-use switchyard_ws::{ClientConfig, Router, WsMessage, WsServer, WsServerConfig};
+use switchyard_ws::http::{HttpServer, HttpServerConfig};
+use switchyard_ws::{websocket, ClientConfig, Router, WsMessage, WsServerConfig};
 
 /// A CA of its own: its certificate's PEM file, and what signs with it.
 fn ca(dir: &Path, name: &str) -> (PathBuf, Issuer<'static, KeyPair>) {
@@ -112,14 +113,17 @@ fn a_route_presents_its_target_cert_to_a_wss_target() {
         // A wss:// echo service that wants a certificate from bridge-ca.
         let tls = switchyard_ws::server_tls_verifying_clients(&server_cert, &server_key, &ca_path)
             .unwrap();
-        let router = Router::new().websocket("/echo", |mut conn, _| async move {
-            while let Some(Ok(msg)) = conn.next().await {
-                if conn.send(msg).await.is_err() {
-                    break;
+        let router = Router::new().upgrade(
+            "/echo",
+            websocket(WsServerConfig::default(), |mut conn, _| async move {
+                while let Some(Ok(msg)) = conn.next().await {
+                    if conn.send(msg).await.is_err() {
+                        break;
+                    }
                 }
-            }
-        });
-        let service = WsServer::bind("127.0.0.1:0", WsServerConfig::default().tls(tls), router)
+            }),
+        );
+        let service = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default().tls(tls), router)
             .await
             .unwrap();
         let target = format!(

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use switchyard_bridge::{BridgeRoute, RouteConfig, TargetSpec, TokenMap};
-use switchyard_ws::{Router, WsServer, WsServerConfig};
+use switchyard_ws::http::{HttpServer, HttpServerConfig};
+use switchyard_ws::{websocket, Router, WsServerConfig};
 
 /// An application's server: its own page at `/`, and `route` at `/bridge`,
 /// refusing (403) an upgrade the route has no target for, as the bridge
@@ -31,10 +32,13 @@ async fn application_with_shutdown(route: BridgeRoute) -> (SocketAddr, switchyar
                 switchyard_ws::http::Response::text(http::StatusCode::FORBIDDEN, "no such token")
             })
         })
-        .websocket("/bridge", move |conn, request| {
-            route.serve(conn, &request.head, request.peer)
-        });
-    let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
+        .upgrade(
+            "/bridge",
+            websocket(WsServerConfig::default(), move |conn, request| {
+                route.serve(conn, &request.head, request.peer)
+            }),
+        );
+    let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
@@ -112,10 +116,13 @@ fn a_token_route_refuses_before_the_upgrade_and_closes_a_handed_over_stranger_wi
         assert_eq!(&echoed[..], b"by token");
 
         // An application that hands over without asking first: 1008.
-        let router = Router::new().websocket("/bridge", move |conn, request| {
-            route.serve(conn, &request.head, request.peer)
-        });
-        let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
+        let router = Router::new().upgrade(
+            "/bridge",
+            websocket(WsServerConfig::default(), move |conn, request| {
+                route.serve(conn, &request.head, request.peer)
+            }),
+        );
+        let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
             .await
             .unwrap();
         let unchecked = server.local_addr().unwrap();

@@ -13,29 +13,33 @@ use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use switchyard_ws::{Router, WsMessage, WsServer, WsServerConfig};
+use switchyard_ws::http::{HttpServer, HttpServerConfig};
+use switchyard_ws::{websocket, Router, WsMessage, WsServerConfig};
 
 /// A WebSocket service at `/chat` that answers each text message with
 /// `got: TEXT`, and closes with 4000 "done" when told `bye`.
 async fn chat_service() -> SocketAddr {
-    let router = Router::new().websocket("/chat", |mut conn, _| async move {
-        while let Some(Ok(msg)) = conn.next().await {
-            let text = String::from_utf8_lossy(msg.as_ref()).into_owned();
-            if text == "bye" {
-                let _ = conn.close(4000, "done").await;
-                while conn.next().await.is_some() {}
-                return;
+    let router = Router::new().upgrade(
+        "/chat",
+        websocket(WsServerConfig::default(), |mut conn, _| async move {
+            while let Some(Ok(msg)) = conn.next().await {
+                let text = String::from_utf8_lossy(msg.as_ref()).into_owned();
+                if text == "bye" {
+                    let _ = conn.close(4000, "done").await;
+                    while conn.next().await.is_some() {}
+                    return;
+                }
+                if conn
+                    .send(WsMessage::text(format!("got: {text}")))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
             }
-            if conn
-                .send(WsMessage::text(format!("got: {text}")))
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-    });
-    let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
+        }),
+    );
+    let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();

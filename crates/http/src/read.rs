@@ -4,8 +4,8 @@ use bytes::Bytes;
 use futures::io::AsyncReadExt;
 use http::StatusCode;
 
-use crate::{RequestHead, Response};
 use crate::{HttpServerConfig, ServerIo};
+use crate::{RequestHead, Response};
 
 /// Why a request gets no ordinary answer: it is refused with a response, or
 /// the connection is dropped without one (it ended, failed, or was too slow).

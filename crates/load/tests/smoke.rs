@@ -8,15 +8,19 @@ use std::process::Command;
 use futures::{SinkExt, StreamExt};
 use switchyard_push::hub::{Hub, HubConfig};
 use switchyard_push::{push_handler, subscriber_handler, PushConfig};
-use switchyard_ws::{Router, WsServer, WsServerConfig};
+use switchyard_ws::http::{HttpServer, HttpServerConfig};
+use switchyard_ws::{websocket, Router, WsServerConfig};
 
 /// A push server for `hub`: subscribers at /ws, publishes at /push.
 async fn push_server(hub: Hub) -> SocketAddr {
     ws_server(
         Router::new()
-            .websocket(
+            .upgrade(
                 "/ws",
-                subscriber_handler(hub.clone(), PushConfig::default()),
+                websocket(
+                    WsServerConfig::default(),
+                    subscriber_handler(hub.clone(), PushConfig::default()),
+                ),
             )
             .post("/push", push_handler(hub, PushConfig::default())),
     )
@@ -24,26 +28,25 @@ async fn push_server(hub: Hub) -> SocketAddr {
 }
 
 async fn ws_server(router: Router) -> SocketAddr {
-    let server = WsServer::bind(
-        "127.0.0.1:0",
-        WsServerConfig::default().max_message(1 << 20),
-        router,
-    )
-    .await
-    .unwrap();
+    let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
+        .await
+        .unwrap();
     let addr = server.local_addr().unwrap();
     switchyard_rt::spawn(server.serve());
     addr
 }
 
 async fn servers() -> (SocketAddr, SocketAddr, SocketAddr, SocketAddr) {
-    let echo = ws_server(Router::new().websocket("/ws", |mut conn, _| async move {
-        while let Some(Ok(msg)) = conn.next().await {
-            if conn.send(msg).await.is_err() {
-                break;
+    let echo = ws_server(Router::new().upgrade(
+        "/ws",
+        websocket(WsServerConfig::default(), |mut conn, _| async move {
+            while let Some(Ok(msg)) = conn.next().await {
+                if conn.send(msg).await.is_err() {
+                    break;
+                }
             }
-        }
-    }))
+        }),
+    ))
     .await;
     let hub = Hub::new(HubConfig::default());
     let push = push_server(hub).await;

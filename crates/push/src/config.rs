@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use switchyard_ws::Auth;
+use switchyard_ws::http::Auth;
 
 /// How the push endpoint and subscriber handler behave.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,16 +12,18 @@
 //! ```
 //! # switchyard_push::rt::block_on(async {
 //! use switchyard_push::hub::{Hub, HubConfig};
-//! use switchyard_push::ws::{Router, WsServer, WsServerConfig};
+//! use switchyard_push::ws::http::{HttpServer, HttpServerConfig, Router};
+//! use switchyard_push::ws::{websocket, WsServerConfig};
 //! use switchyard_push::{push_handler, subscriber_handler, PushConfig};
 //!
 //! let hub = Hub::new(HubConfig::default());
 //! let push = push_handler(hub.clone(), PushConfig::default());
+//! let subscribers = subscriber_handler(hub, PushConfig::default());
 //! let router = Router::new()
-//!     .websocket("/ws", subscriber_handler(hub, PushConfig::default()))
+//!     .upgrade("/ws", websocket(WsServerConfig::default(), subscribers))
 //!     .post("/push", push.clone())
 //!     .post_prefix("/push/", push);
-//! let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router).await?;
+//! let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router).await?;
 //! let url = format!("ws://{}/ws?topics=news", server.local_addr()?);
 //! switchyard_push::rt::spawn(server.serve());
 //! # drop(url);
@@ -55,6 +57,7 @@ pub use switchyard_hub as hub;
 /// The runtime this crate runs on (switchyard-rt): `block_on`, `spawn`,
 /// timers, the runtime choice.
 pub use switchyard_rt as rt;
-/// The WebSocket server and client push runs on (switchyard-ws): its
-/// `Router`, `WsServer` and `WsConnection` are in this crate's signatures.
+/// The WebSocket routes and client push runs on (switchyard-ws, and the
+/// HTTP server under it as `ws::http`): its `Router`, `Request` and
+/// `WsConnection` are in this crate's signatures.
 pub use switchyard_ws as ws;

@@ -11,7 +11,8 @@ use futures::{SinkExt, StreamExt};
 use support::http::{raw_exchange, status, upgrade_request};
 use support::{start, subscriber};
 use switchyard_push::hub::{Hub, HubConfig, PublishReceipt};
-use switchyard_push::ws::{ClientIo, Router, WsConnection, WsServer, WsServerConfig};
+use switchyard_push::ws::http::{HttpServer, HttpServerConfig};
+use switchyard_push::ws::{websocket, ClientIo, Router, WsConnection, WsServerConfig};
 use switchyard_push::{push_handler, subscriber_handler, PushConfig};
 
 fn post(addr: SocketAddr, path: &str, body: &str, auth: &str) -> String {
@@ -236,14 +237,17 @@ fn a_push_handler_publishes_at_its_configured_path_and_refuses_others() {
         let misplaced = push_handler(hub.clone(), PushConfig::default());
         let placed = push_handler(hub.clone(), PushConfig::default().path("/api/publish/"));
         let router = Router::new()
-            .websocket(
+            .upgrade(
                 "/ws",
-                subscriber_handler(hub.clone(), PushConfig::default()),
+                websocket(
+                    WsServerConfig::default(),
+                    subscriber_handler(hub.clone(), PushConfig::default()),
+                ),
             )
             .post("/publish", misplaced)
             .post("/api/publish", placed.clone())
             .post_prefix("/api/publish/", placed);
-        let server = WsServer::bind("127.0.0.1:0", WsServerConfig::default(), router)
+        let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
             .await
             .unwrap();
         let addr = server.local_addr().unwrap();

@@ -8,8 +8,8 @@ use switchyard_frame::Error;
 use switchyard_tcp::TcpStream;
 
 use crate::connection::map_error;
-use switchyard_tls::{ClientTlsStream, MaybeTls};
 use crate::{client_tls, WsConnection};
+use switchyard_tls::{ClientTlsStream, MaybeTls};
 
 /// How a client connects.
 #[derive(Debug, Clone)]

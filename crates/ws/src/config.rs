@@ -3,8 +3,8 @@
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use http::HeaderMap;
 
-use switchyard_http::{InvalidHeader, Response};
 use crate::{HeartbeatConfig, OriginPolicy};
+use switchyard_http::{InvalidHeader, Response};
 
 /// What a WebSocket server holds its peers to once they ask for a
 /// WebSocket: the handshake's checks (origins, subprotocols), message
@@ -51,18 +51,11 @@ impl Default for WsServerConfig {
 }
 
 impl WsServerConfig {
-
-
-
-
-
-
     /// Sets [`max_message`](Self::max_message).
     pub fn max_message(mut self, bytes: usize) -> Self {
         self.max_message = bytes;
         self
     }
-
 
     /// Sets [`origins`](Self::origins).
     pub fn origins(mut self, origins: OriginPolicy) -> Self {
@@ -91,13 +84,6 @@ impl WsServerConfig {
         self.heartbeat = heartbeat;
         self
     }
-
-
-
-
-
-
-
 
     /// tungstenite's configuration for this server's connections: a read
     /// buffer of `read_buffer` bytes, the message and frame limits, and a

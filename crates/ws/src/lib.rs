@@ -38,15 +38,15 @@ pub use config::WsServerConfig;
 pub use connection::{CloseReason, WsConnection};
 pub use fixed_kind::FixedKind;
 pub use heartbeat::HeartbeatConfig;
-pub use switchyard_http::{Request, Router, ServerIo};
 pub use message::{MessageKind, WsMessage};
 pub use origin::OriginPolicy;
 pub use reconnect::{ReconnectPolicy, Reconnecting};
+pub use switchyard_http::{Request, Router, ServerIo};
 pub use upgraded::upgrade_response;
 pub use websocket::{websocket, WebSocketUpgrade};
 
 /// The HTTP server WebSocket routes run on (switchyard-http): its
-/// [`Router`](http::Router), [`HttpServer`](http::HttpServer),
+/// [`Router`], [`HttpServer`](http::HttpServer),
 /// [`HttpServerConfig`](http::HttpServerConfig), responses and status codes.
 pub use switchyard_http as http;
 /// TLS for `wss://` (switchyard-tls): a server's goes in

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use switchyard_ws::http::{HttpServer, HttpServerConfig};
-use switchyard_ws::{websocket, ClientConfig, ReconnectPolicy, Reconnecting, Router, WsServerConfig};
+use switchyard_ws::{
+    websocket, ClientConfig, ReconnectPolicy, Reconnecting, Router, WsServerConfig,
+};
 
 async fn echo_server(
     addr: &str,

@@ -30,7 +30,8 @@ fn a_wss_round_trip_with_a_self_signed_certificate() {
         let dir = temp_dir("wss-ok");
         let (cert, key) = self_signed(&dir);
         let addr =
-            support::start_http(HttpServerConfig::default().tls(server_tls(&cert, &key).unwrap())).await;
+            support::start_http(HttpServerConfig::default().tls(server_tls(&cert, &key).unwrap()))
+                .await;
         let url = format!("wss://localhost:{}/ws", addr.port());
 
         let config = ClientConfig::default().tls(client_tls(Some(&cert)).unwrap());
@@ -55,7 +56,8 @@ fn a_client_that_does_not_trust_the_certificate_is_refused() {
         let dir = temp_dir("wss-untrusted");
         let (cert, key) = self_signed(&dir);
         let addr =
-            support::start_http(HttpServerConfig::default().tls(server_tls(&cert, &key).unwrap())).await;
+            support::start_http(HttpServerConfig::default().tls(server_tls(&cert, &key).unwrap()))
+                .await;
         let url = format!("wss://localhost:{}/ws", addr.port());
         let other_dir = temp_dir("wss-other-ca");
         let (other_ca, _) = self_signed(&other_dir);

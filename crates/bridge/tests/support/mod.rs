@@ -11,7 +11,8 @@ use switchyard_bridge::{
     frame_stream, BoxConnection, Bridge, BridgeConfig, Endpoint, ListenerConfig, Metrics,
     RouteConfig, Scheme, StreamFraming, TargetSpec,
 };
-use switchyard_ws::{client_tls, server_tls, ClientConfig, Router, WsServer, WsServerConfig};
+use switchyard_ws::http::{HttpServer, HttpServerConfig};
+use switchyard_ws::{client_tls, server_tls, websocket, ClientConfig, Router, WsServerConfig};
 
 /// A fresh directory under the system's temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -96,15 +97,23 @@ pub async fn udp_echo() -> SocketAddr {
 /// A WebSocket echo service at `/echo`, over TLS when `tls` names a
 /// certificate and key.
 pub async fn ws_echo(tls: Option<&(PathBuf, PathBuf)>) -> SocketAddr {
-    let mut config = WsServerConfig::default().max_message(16 << 20);
+    let mut config = HttpServerConfig::default();
     if let Some((cert, key)) = tls {
         config = config.tls(server_tls(cert, key).unwrap());
     }
-    let router = Router::new().websocket("/echo", |mut conn, _| async move {
-        // Each message back as it came, text as text.
-        let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
-    });
-    let server = WsServer::bind("127.0.0.1:0", config, router).await.unwrap();
+    let router = Router::new().upgrade(
+        "/echo",
+        websocket(
+            WsServerConfig::default().max_message(16 << 20),
+            |mut conn, _| async move {
+                // Each message back as it came, text as text.
+                let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
+            },
+        ),
+    );
+    let server = HttpServer::bind("127.0.0.1:0", config, router)
+        .await
+        .unwrap();
     let addr = server.local_addr().unwrap();
     switchyard_rt::spawn(server.serve());
     addr

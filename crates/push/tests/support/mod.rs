@@ -10,7 +10,8 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use switchyard_push::hub::Hub;
-use switchyard_push::ws::{ClientIo, Router, WsConnection, WsServer, WsServerConfig};
+use switchyard_push::ws::http::{HttpServer, HttpServerConfig};
+use switchyard_push::ws::{websocket, ClientIo, Router, WsConnection, WsServerConfig};
 use switchyard_push::{push_handler, subscriber_handler, PushConfig};
 use switchyard_rt::Shutdown;
 
@@ -29,10 +30,15 @@ pub async fn serve(
 ) -> (SocketAddr, Shutdown) {
     let publish = push_handler(hub.clone(), push.clone());
     let router = Router::new()
-        .websocket("/ws", subscriber_handler(hub.clone(), push))
+        .upgrade(
+            "/ws",
+            websocket(websockets, subscriber_handler(hub.clone(), push)),
+        )
         .post("/push", publish.clone())
         .post_prefix("/push/", publish);
-    let server = WsServer::bind(addr, websockets, router).await.unwrap();
+    let server = HttpServer::bind(addr, HttpServerConfig::default(), router)
+        .await
+        .unwrap();
     let stop = server.shutdown();
     let addr = server.local_addr().unwrap();
     switchyard_rt::spawn(server.serve());

@@ -47,7 +47,11 @@ pub enum BridgeError {
 
 enum Bound {
     Ws(switchyard_ws::http::HttpServer),
-    Tcp(switchyard_tcp::Server, Arc<RouteTable>, Box<ListenerConfig>),
+    Tcp(
+        switchyard_tcp::Server,
+        Arc<RouteTable>,
+        crate::SocketOptions,
+    ),
     Udp(switchyard_udp::UdpListener, Arc<RouteTable>),
     #[cfg(unix)]
     Unix(switchyard_tcp::UnixServer, Arc<RouteTable>, usize),
@@ -121,22 +125,30 @@ impl Bridge {
             let grace = config.shutdown_grace;
             let (b, addr) = match listener.listen.scheme {
                 Scheme::Ws | Scheme::Wss => {
+                    let options = listener.options.websocket().ok_or_else(|| ConfigError {
+                        listen: listener.listen.to_string(),
+                        reason: "a WebSocket listener takes WebSocketOptions".into(),
+                    })?;
                     let tls = serve_ws::listener_tls(listener)?;
                     tls_setups.push(tls.clone());
-                    let server =
-                        serve_ws::bind(listener, tls, table.clone(), metrics.clone(), grace)
-                            .await?
-                            .with_shutdown(shutdown.clone());
+                    let (table, metrics) = (table.clone(), metrics.clone());
+                    let server = serve_ws::bind(listener, options, tls, table, metrics, grace)
+                        .await?
+                        .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
                     (Bound::Ws(server), addr.map(Some))
                 }
                 Scheme::Tcp => {
-                    let server = serve_tcp::bind(listener, grace)
+                    let options = listener.options.socket().ok_or_else(|| ConfigError {
+                        listen: listener.listen.to_string(),
+                        reason: "a TCP listener takes SocketOptions".into(),
+                    })?;
+                    let server = serve_tcp::bind(listener, options, grace)
                         .await?
                         .with_shutdown(shutdown.clone());
                     let addr = server.local_addr();
                     (
-                        Bound::Tcp(server, table.clone(), Box::new(listener.clone())),
+                        Bound::Tcp(server, table.clone(), options.clone()),
                         addr.map(Some),
                     )
                 }
@@ -152,10 +164,13 @@ impl Bridge {
                     let server = serve_unix::bind(listener, grace)
                         .await?
                         .with_shutdown(shutdown.clone());
-                    let max_message = listener.max_message;
+                    let max_message = listener.options.session_limits().max_message;
                     (Bound::Unix(server, table.clone(), max_message), Ok(None))
                 }
-                Scheme::Stdio => (Bound::Stdio(table.clone(), listener.max_message), Ok(None)),
+                Scheme::Stdio => {
+                    let max_message = listener.options.session_limits().max_message;
+                    (Bound::Stdio(table.clone(), max_message), Ok(None))
+                }
                 other => {
                     return Err(BridgeError::Config(ConfigError {
                         listen: listener.listen.to_string(),
@@ -234,8 +249,8 @@ impl Bridge {
         for b in self.bound {
             match b {
                 Bound::Ws(server) => running.push(server.serve().map(drop).boxed()),
-                Bound::Tcp(server, table, listener) => {
-                    running.push(serve_tcp::serve(server, table, *listener).boxed());
+                Bound::Tcp(server, table, options) => {
+                    running.push(serve_tcp::serve(server, table, options).boxed());
                 }
                 Bound::Udp(socket, table) => {
                     running.push(serve_udp::serve(socket, table).boxed());
@@ -294,11 +309,12 @@ pub struct Served {
 /// `wss://` listeners read their certificate, key and client CA files
 /// again (renewed certificates, same paths) for new connections.
 ///
-/// What a listener is bound with (its address, TLS file paths, limits, static files,
-/// authentication, origins, heartbeat, metrics) and the shutdown grace need
-/// a restart: a configuration changing any of them is refused as a whole,
-/// saying what, and the running one is kept, as it is for a configuration
-/// that does not validate.
+/// What a listener is bound with (its address and its
+/// [`options`](crate::ListenerConfig::options): TLS file paths, limits,
+/// static files, authentication, origins, heartbeat, metrics) and the
+/// shutdown grace need a restart: a configuration changing any of them is
+/// refused as a whole, saying what, and the running one is kept, as it is
+/// for a configuration that does not validate.
 #[derive(Debug, Clone)]
 pub struct Reloader {
     /// The configuration running now.
@@ -401,32 +417,15 @@ fn needs_restart(old: &BridgeConfig, new: &BridgeConfig) -> Result<(), String> {
         if reaches_stdio(a) != reaches_stdio(b) {
             return Err(format!("{}: a stdio target comes or goes", a.listen));
         }
-        let tcp_or_udp = !a.listen.scheme.is_websocket();
-        let changed = [
-            ("tls", a.tls != b.tls),
-            ("client_ca", a.client_ca != b.client_ca),
-            ("web", a.web != b.web),
-            ("origins", a.origins != b.origins),
-            ("max_connections", a.max_connections != b.max_connections),
-            ("max_message", a.max_message != b.max_message),
-            ("auth", a.auth != b.auth),
-            ("heartbeat", a.heartbeat != b.heartbeat),
-            ("metrics", a.metrics != b.metrics),
-            ("tcp_keepalive", a.tcp_keepalive != b.tcp_keepalive),
-            ("proxy_protocol", a.proxy_protocol != b.proxy_protocol),
-            ("trusted_proxies", a.trusted_proxies != b.trusted_proxies),
-            (
-                "max_connections_per_ip",
-                a.max_connections_per_ip != b.max_connections_per_ip,
-            ),
-            // A TCP or UDP listener is bound with its route's idle timeout.
-            (
-                "idle_timeout",
-                tcp_or_udp && a.routes[0].idle_timeout != b.routes[0].idle_timeout,
-            ),
-        ];
-        if let Some((name, _)) = changed.iter().find(|(_, changed)| *changed) {
+        // Everything a listener is bound with but its routes.
+        if let Some(name) = a.options.first_difference(&b.options) {
             return Err(format!("{}: {name} changes", a.listen));
+        }
+        // A TCP, UDP or Unix listener is bound with its route's idle
+        // timeout.
+        let bound_with_idle = !a.listen.scheme.is_websocket();
+        if bound_with_idle && a.routes[0].idle_timeout != b.routes[0].idle_timeout {
+            return Err(format!("{}: idle_timeout changes", a.listen));
         }
     }
     Ok(())
@@ -440,12 +439,11 @@ fn reaches_stdio(listener: &ListenerConfig) -> bool {
 /// A listener with a `stdio` target takes one session at a time: the
 /// process has one standard input.
 fn one_at_a_time_for_stdio(listener: &ListenerConfig) -> ListenerConfig {
-    let listener = listener.clone();
+    let mut listener = listener.clone();
     if reaches_stdio(&listener) {
-        listener.max_connections(1)
-    } else {
-        listener
+        listener.options.one_session_at_a_time();
     }
+    listener
 }
 
 /// The endpoint a listener is bound at: its URL with the port it got.
@@ -481,11 +479,7 @@ fn routes(
             } else {
                 bound.to_string()
             };
-            let limits = (
-                listener.max_message,
-                listener.heartbeat,
-                listener.tcp_keepalive,
-            );
+            let limits = listener.options.session_limits();
             let ending = (shutdown, grace);
             let route = Route::new(label, route, limits, udp_listener, metrics, ending)?;
             Ok(Arc::new(route))
@@ -505,16 +499,18 @@ mod tests {
     fn the_listeners_limits_hold_for_the_target_side() {
         let target = TargetSpec::Fixed("tcp://127.0.0.1:9".parse().unwrap());
         let route = RouteConfig::new("/", target);
-        let listener = ListenerConfig::new("ws://127.0.0.1:0/".parse().unwrap())
+        let websocket = switchyard_ws::WsServerConfig::default()
             .max_message(4096)
-            .heartbeat(None)
-            .tcp_keepalive(None)
+            .heartbeat(None);
+        let http = switchyard_ws::http::HttpServerConfig::default().tcp_keepalive(None);
+        let listener = ListenerConfig::new("ws://127.0.0.1:0/".parse().unwrap())
+            .options(
+                crate::WebSocketOptions::default()
+                    .websocket(websocket)
+                    .http(http),
+            )
             .route(route.clone());
-        let limits = (
-            listener.max_message,
-            listener.heartbeat,
-            listener.tcp_keepalive,
-        );
+        let limits = listener.options.session_limits();
         let options = crate::session::dial_options(&route, limits).unwrap();
         assert_eq!(
             (

@@ -91,11 +91,11 @@ impl BridgeRoute {
             let reason = format!("route {}: stdio needs a bridge listener", route.path);
             return Err(refusal(reason).into());
         }
-        let limits = (
-            websockets.max_message,
-            websockets.heartbeat,
-            Some(switchyard_ws::TcpKeepalive::default().idle),
-        );
+        let limits = crate::listener::SessionLimits {
+            max_message: websockets.max_message,
+            heartbeat: websockets.heartbeat,
+            tcp_keepalive: Some(switchyard_ws::TcpKeepalive::default().idle),
+        };
         let label = format!("handed over {}", route.path);
         let metrics = Arc::new(Metrics::default());
         // No server of ours cuts what is left at a grace period: the

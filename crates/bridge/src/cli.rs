@@ -162,9 +162,6 @@ impl Cli {
             return Ok(BridgeConfig::from_file(path)?);
         }
         let listen = self.listen.ok_or(CliError::Usage("LISTEN is required"))?;
-        if self.max_connections_per_ip == Some(0) {
-            return Err(CliError::Usage("--max-connections-per-ip is at least 1"));
-        }
         let target = match (self.target, &self.tokens) {
             (Some(target), _) => TargetSpec::Fixed(target),
             (None, Some(file)) => TargetSpec::TokenFile(TokenFile::load(file)?.into()),
@@ -188,7 +185,15 @@ impl Cli {
             trusted_proxies: self.trusted_proxy,
             max_connections_per_ip: self.max_connections_per_ip,
         };
-        let listener = settings.listener(listen);
+        let listener = settings.listener(listen).map_err(|e| {
+            // The flag as this command line spells the key.
+            let flag = match e.key {
+                "origins" => "allow-origin".to_string(),
+                "trusted_proxies" => "trusted-proxy".to_string(),
+                key => key.replace('_', "-"),
+            };
+            CliError::Setting(format!("--{flag}: {}", e.reason))
+        })?;
         let route = RouteSettings {
             framing: self.framing,
             text: self.text,
@@ -220,6 +225,10 @@ pub enum CliError {
     /// A required argument is missing.
     #[error("{0}")]
     Usage(&'static str),
+    /// An option is given where it does not apply, or a value it cannot
+    /// take.
+    #[error("{0}")]
+    Setting(String),
 }
 
 #[cfg(test)]
@@ -288,7 +297,8 @@ send_timeout = 7
         assert_eq!(format!("{from_cli:?}"), format!("{file:?}"));
         // And the values are the ones asked for.
         let route = &from_cli.listeners[0].routes[0];
-        assert_eq!(from_cli.listeners[0].max_message, 4096);
+        let limits = from_cli.listeners[0].options.session_limits();
+        assert_eq!(limits.max_message, 4096);
         assert_eq!(route.dial.connect_timeout, Duration::from_secs(3));
         assert_eq!(route.send_timeout, Some(Duration::from_secs(7)));
     }

@@ -211,9 +211,6 @@ fn listener(
         ),
         None => None,
     };
-    if l.max_connections_per_ip == Some(0) {
-        return Err(source.invalid(&l.listen, "max_connections_per_ip", "at least 1"));
-    }
     let trusted_proxies = match &l.trusted_proxies {
         Some(list) => list
             .get_ref()
@@ -239,7 +236,9 @@ fn listener(
         trusted_proxies,
         max_connections_per_ip: l.max_connections_per_ip,
     };
-    let mut config = settings.listener(endpoint.clone());
+    let mut config = settings
+        .listener(endpoint.clone())
+        .map_err(|e| source.invalid(&l.listen, e.key, e.reason))?;
     let routes = l
         .route
         .into_iter()
@@ -379,30 +378,45 @@ target = "ws://127.0.0.1:8080/dns"
         )
         .unwrap();
         assert_eq!(config.shutdown_grace, Duration::from_secs(3));
-        let ws = &config.listeners[0];
+        let listener = &config.listeners[0];
+        let ws = listener.options.websocket().unwrap();
         assert_eq!(ws.web.as_deref(), Some(Path::new("/etc/bridge/www")));
-        assert_eq!(ws.origins, OriginPolicy::allow(["https://app.example.com"]));
         assert_eq!(
-            (ws.max_connections, ws.max_message, ws.metrics),
+            ws.websocket.origins,
+            OriginPolicy::allow(["https://app.example.com"])
+        );
+        assert_eq!(
+            (
+                ws.http.max_connections,
+                ws.websocket.max_message,
+                ws.metrics
+            ),
             (100, 65536, true)
         );
         assert_eq!(ws.auth, Some(Auth::Bearer("s3cret".into())));
-        assert_eq!(ws.tcp_keepalive, None);
-        assert!(ws.proxy_protocol);
-        let proxies: Vec<String> = ws.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(ws.http.tcp_keepalive, None);
+        assert!(ws.http.proxy_protocol);
+        let proxies: Vec<String> = ws
+            .http
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
         assert_eq!(proxies, ["10.0.0.0/8", "192.168.1.1/32"]);
-        assert_eq!(ws.max_connections_per_ip, Some(8));
+        assert_eq!(ws.http.max_connections_per_ip, Some(8));
+        let udp = config.listeners[1].options.socket().unwrap();
         assert_eq!(
-            config.listeners[1].tcp_keepalive,
+            udp.tcp_keepalive.map(|k| k.idle),
             Some(Duration::from_secs(60))
         );
         assert_eq!(
-            ws.heartbeat,
+            ws.websocket.heartbeat,
             Some(HeartbeatConfig::new(
                 Duration::from_secs(10),
                 Duration::from_secs(5)
             ))
         );
+        let ws = listener;
         let term = &ws.routes[0];
         assert_eq!(term.send_timeout, None);
         assert_eq!(ws.routes[1].send_timeout, Some(Duration::from_secs(60)));
@@ -423,6 +437,7 @@ target = "ws://127.0.0.1:8080/dns"
             ("[[listener]]\nlisten = \"ws://h:1\"\nclient_ca = \"ca.pem\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "client_ca (client certificates) needs a wss:// listener"),
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"wss://h:2\"\ntarget_cert = \"me.pem\"\n", "line 5, key `target_cert`: target_cert and target_key go together"),
             ("[[listener]]\nlisten = \"udp://h:1\"\nproxy_protocol = true\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "proxy_protocol is for WebSocket and TCP listeners, not udp"),
+            ("[[listener]]\nlisten = \"tcp://h:1\"\nweb = \"www\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 2, key `web`: for WebSocket listeners, not tcp"),
             ("[[listener]]\nlisten = \"ws://h:1\"\nmax_connections_per_ip = 0\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 2, key `max_connections_per_ip`: at least 1"),
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\nframing = \"json\"\n", "line 5, key `framing`"),
             ("[[listener]]\nlisten = \"http://h:1\"\n", "line 2, key `listen`"),

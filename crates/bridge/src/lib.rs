@@ -24,6 +24,7 @@ mod bridge_route;
 pub mod cli;
 mod config;
 mod config_file;
+mod listener;
 mod metrics;
 mod route_table;
 mod serve_stdio;
@@ -38,8 +39,9 @@ mod tokens;
 
 pub use bridge::{Bridge, BridgeError, ReloadError, Reloader, Served};
 pub use bridge_route::BridgeRoute;
-pub use config::{BridgeConfig, ConfigError, ListenerConfig, RouteConfig, TargetSpec};
+pub use config::{BridgeConfig, ConfigError, RouteConfig, TargetSpec};
 pub use config_file::ConfigFileError;
+pub use listener::{ListenerConfig, ListenerOptions, SocketOptions, WebSocketOptions};
 pub use metrics::{ErrorKind, Metrics};
 pub use serve_udp::DEFAULT_UDP_IDLE;
 pub use switchyard_ws::http::{Auth, AuthParseError};

@@ -5,25 +5,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_rt::LogBudget;
-use switchyard_tcp::{PerIpLimit, Server, ServerConfig, TcpKeepalive};
+use switchyard_tcp::{PerIpLimit, Server, ServerConfig};
 
 use crate::route_table::RouteTable;
 use crate::session;
-use crate::{frame_stream, BridgeError, ListenerConfig};
+use crate::{frame_stream, BridgeError, ListenerConfig, SocketOptions};
 
 /// A TCP (or Unix-socket) client idle this long (no byte either way) is
 /// closed, unless the route sets its own idle timeout.
 pub(crate) const DEFAULT_IDLE: Duration = Duration::from_secs(3600);
 
-/// Binds a TCP listener.
+/// Binds a TCP listener under its `options`.
 pub(crate) async fn bind(
     listener: &ListenerConfig,
+    options: &SocketOptions,
     grace: Duration,
 ) -> Result<Server, BridgeError> {
     let idle = listener.routes[0].idle_timeout.unwrap_or(DEFAULT_IDLE);
     let config = ServerConfig::default()
-        .keepalive(listener.tcp_keepalive.map(TcpKeepalive::after))
-        .max_connections(listener.max_connections)
+        .keepalive(options.tcp_keepalive)
+        .max_connections(options.max_connections)
         .idle_timeout(idle)
         .shutdown_grace(grace);
     Server::bind(listener.listen.authority(), config)
@@ -37,9 +38,9 @@ pub(crate) async fn bind(
 /// Serves a bound TCP listener until it is shut down: each connection's
 /// PROXY header read first (with `proxy_protocol`), its address held to
 /// `max_connections_per_ip`, then its session.
-pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, listener: ListenerConfig) {
-    let per_ip = listener.max_connections_per_ip.map(PerIpLimit::new);
-    let (proxy_protocol, max_message) = (listener.proxy_protocol, listener.max_message);
+pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, options: SocketOptions) {
+    let per_ip = options.max_connections_per_ip.map(PerIpLimit::new);
+    let (proxy_protocol, max_message) = (options.proxy_protocol, options.max_message);
     // What a flood of connections without a header may write to the log.
     let refusals = Arc::new(LogBudget::new(20, Duration::from_secs(3)));
     server
@@ -49,21 +50,8 @@ pub(crate) async fn serve(server: Server, table: Arc<RouteTable>, listener: List
             let (per_ip, refusals) = (per_ip.clone(), refusals.clone());
             async move {
                 let Some(route) = route else { return };
-                if proxy_protocol {
-                    let from = conn.peer_addr();
-                    if let Err(e) = conn.read_proxy_header(PROXY_HEADER_WAIT).await {
-                        if e.is_closed_empty() {
-                            tracing::debug!(peer = %from, "closed before sending anything");
-                        } else if let Some(held_back) = refusals.admit() {
-                            tracing::warn!(
-                                peer = %from,
-                                error = %e,
-                                held_back,
-                                "refused: no valid PROXY protocol header"
-                            );
-                        }
-                        return;
-                    }
+                if proxy_protocol && !conn.admit_proxy_header(PROXY_HEADER_WAIT, &refusals).await {
+                    return;
                 }
                 let peer = conn.peer_addr();
                 let _place = match per_ip.as_ref().map(|limit| limit.take(peer.ip())) {

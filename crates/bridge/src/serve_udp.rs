@@ -17,10 +17,11 @@ pub const DEFAULT_UDP_IDLE: Duration = Duration::from_secs(60);
 
 /// Binds a UDP listener.
 pub(crate) async fn bind(listener: &ListenerConfig) -> Result<UdpListener, BridgeError> {
+    let max_message = listener.options.session_limits().max_message;
     let config = SessionConfig::default()
-        .max_sessions(listener.max_connections)
+        .max_sessions(listener.options.max_sessions())
         .idle_timeout(listener.routes[0].idle_timeout.unwrap_or(DEFAULT_UDP_IDLE))
-        .max_datagram(listener.max_message.min(MAX_PAYLOAD));
+        .max_datagram(max_message.min(MAX_PAYLOAD));
     UdpListener::bind(listener.listen.authority(), config)
         .await
         .map_err(|error| BridgeError::Bind {

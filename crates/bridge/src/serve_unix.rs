@@ -23,7 +23,7 @@ pub(crate) async fn bind(
 ) -> Result<UnixServer, BridgeError> {
     let idle = listener.routes[0].idle_timeout.unwrap_or(DEFAULT_IDLE);
     let config = ServerConfig::default()
-        .max_connections(listener.max_connections)
+        .max_connections(listener.options.max_sessions())
         .idle_timeout(idle)
         .shutdown_grace(grace);
     UnixServer::bind(&listener.listen.path, config)

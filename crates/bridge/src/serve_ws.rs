@@ -11,52 +11,44 @@ use switchyard_ws::{websocket, MessageKind, Router, WsServerConfig};
 use crate::metrics::ErrorKind;
 use crate::route_table::RouteTable;
 use crate::session::{self, Route, CLOSE_WAIT};
-use crate::{BridgeError, ListenerConfig, Metrics};
+use crate::{BridgeError, ListenerConfig, Metrics, WebSocketOptions};
 
 /// A `wss://` listener's TLS, its files read now (its certificate, key and
 /// client CA); `None` for `ws://`.
 pub(crate) fn listener_tls(
     listener: &ListenerConfig,
 ) -> Result<Option<switchyard_ws::ServerTls>, switchyard_ws::TlsError> {
-    let Some((cert, key)) = &listener.tls else {
+    let Some(options) = listener.options.websocket() else {
         return Ok(None);
     };
-    let tls = match &listener.client_ca {
+    let Some((cert, key)) = &options.tls else {
+        return Ok(None);
+    };
+    let tls = match &options.client_ca {
         Some(ca) => switchyard_ws::server_tls_verifying_clients(cert, key, ca)?,
         None => switchyard_ws::server_tls(cert, key)?,
     };
     Ok(Some(tls))
 }
 
-/// Binds a WebSocket listener with its routes.
+/// Binds a WebSocket listener with its routes, under its `options`.
 pub(crate) async fn bind(
     listener: &ListenerConfig,
+    options: &WebSocketOptions,
     tls: Option<switchyard_ws::ServerTls>,
     table: Arc<RouteTable>,
     metrics: Arc<Metrics>,
     grace: std::time::Duration,
 ) -> Result<HttpServer, BridgeError> {
-    let mut config = HttpServerConfig::default()
-        .max_connections(listener.max_connections)
-        .tcp_keepalive(
-            listener
-                .tcp_keepalive
-                .map(switchyard_ws::TcpKeepalive::after),
-        )
-        .shutdown_grace(grace)
-        .proxy_protocol(listener.proxy_protocol)
-        .trusted_proxies(listener.trusted_proxies.clone())
-        .max_connections_per_ip(listener.max_connections_per_ip);
-    if let Some(tls) = tls {
-        config = config.tls(tls);
-    }
-    let websockets = websocket_config(listener);
+    let mut config: HttpServerConfig = options.http.clone().shutdown_grace(grace);
+    config.tls = tls;
+    let websockets = websocket_config(&options.websocket);
     // Every upgrade comes here, and goes to the route the table has for its
     // path now (the guard has refused those without one): a reload changes
     // the routes without binding again.
     let sessions = table.clone();
     let mut router = Router::new()
-        .guard(guard(listener, table, metrics.clone()))
+        .guard(guard(options, table, metrics.clone()))
         .upgrade_prefix(
             "/",
             websocket(websockets, move |client, request| {
@@ -64,7 +56,7 @@ pub(crate) async fn bind(
                 ws_session(client, request, route)
             }),
         );
-    if listener.metrics {
+    if options.metrics {
         let m = metrics.clone();
         router = router
             .page("/healthz", "text/plain; charset=utf-8", "ok\n")
@@ -76,7 +68,7 @@ pub(crate) async fn bind(
                 }
             });
     }
-    if let Some(dir) = &listener.web {
+    if let Some(dir) = &options.web {
         router = router.files("/", dir).map_err(|error| BridgeError::Web {
             dir: dir.display().to_string(),
             error,
@@ -90,14 +82,11 @@ pub(crate) async fn bind(
         })
 }
 
-/// What a listener holds its WebSocket clients to: its message limit,
-/// origins and heartbeats; the same for those another server hands over
-/// ([`BridgeRoute`](crate::BridgeRoute)).
-pub(crate) fn websocket_config(listener: &ListenerConfig) -> WsServerConfig {
-    WsServerConfig::default()
-        .max_message(listener.max_message)
-        .origins(listener.origins.clone())
-        .heartbeat(listener.heartbeat)
+/// What a listener holds its WebSocket clients to: `websocket`, speaking
+/// the subprotocol the bridge's clients ask for.
+fn websocket_config(websocket: &WsServerConfig) -> WsServerConfig {
+    websocket
+        .clone()
         // What noVNC and websockify's clients offer: the bridge's messages
         // are binary anyway. (An offer of only `base64`, websockify's old
         // text encoding, is refused with 400 saying so.)
@@ -108,20 +97,20 @@ pub(crate) fn websocket_config(listener: &ListenerConfig) -> WsServerConfig {
 /// route for every upgrade (404 otherwise) and its token on token routes
 /// (403); 404 for a path nothing serves. Every refusal is logged.
 fn guard(
-    listener: &ListenerConfig,
+    options: &WebSocketOptions,
     table: Arc<RouteTable>,
     metrics: Arc<Metrics>,
 ) -> impl Fn(&switchyard_ws::http::RequestHead, std::net::SocketAddr) -> Option<Response>
        + Send
        + Sync
        + 'static {
-    let auth = listener.auth.clone();
-    let pages: &'static [&'static str] = if listener.metrics {
+    let auth = options.auth.clone();
+    let pages: &'static [&'static str] = if options.metrics {
         &["/healthz", "/metrics"]
     } else {
         &[]
     };
-    let web = listener.web.is_some();
+    let web = options.web.is_some();
     move |head, peer| {
         if let Some(auth) = &auth {
             if head.path != "/healthz" {

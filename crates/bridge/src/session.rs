@@ -13,8 +13,8 @@ use futures::{SinkExt, StreamExt};
 use switchyard_frame::{Error, Keepalive, MessageConnection};
 use switchyard_rt::{Shutdown, ShutdownWait};
 use switchyard_ws::http::RequestHead;
-use switchyard_ws::HeartbeatConfig;
 
+use crate::listener::SessionLimits;
 use crate::metrics::ErrorKind;
 use crate::{
     dial, relay_metered, DialOptions, DirectionEnd, Endpoint, Metrics, RelayConfig, RelayMeter,
@@ -40,10 +40,6 @@ pub(crate) struct Route {
     /// still send (the bridge's shutdown grace).
     pub grace: Duration,
 }
-
-/// The limits a listener holds both sides of its sessions to: its largest
-/// message, WebSocket heartbeat and TCP keepalive.
-pub(crate) type SessionLimits = (usize, Option<HeartbeatConfig>, Option<Duration>);
 
 impl Route {
     /// `config` ready to run sessions under `limits`, logged as `label`:
@@ -109,14 +105,14 @@ impl Route {
 /// roots) rather than at every dial.
 pub(crate) fn dial_options(
     route: &RouteConfig,
-    (max_message, heartbeat, tcp_keepalive): SessionLimits,
+    limits: SessionLimits,
 ) -> Result<DialOptions, switchyard_ws::TlsError> {
     let mut options = route
         .dial
         .clone()
-        .max_message(max_message)
-        .heartbeat(heartbeat)
-        .tcp_keepalive(tcp_keepalive);
+        .max_message(limits.max_message)
+        .heartbeat(limits.heartbeat)
+        .tcp_keepalive(limits.tcp_keepalive);
     // A token file may name a wss:// target later.
     let may_reach_wss =
         route.can_reach(Scheme::Wss) || matches!(route.target, TargetSpec::TokenFile(_));

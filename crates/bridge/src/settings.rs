@@ -6,9 +6,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use switchyard_ws::{HeartbeatConfig, OriginPolicy};
+use switchyard_ws::http::HttpServerConfig;
+use switchyard_ws::{HeartbeatConfig, TcpKeepalive, WsServerConfig};
 
-use crate::{Auth, Endpoint, ListenerConfig, RouteConfig, Scheme, StreamFraming, TargetSpec};
+use crate::{Auth, Endpoint, ListenerConfig, ListenerOptions, RouteConfig, Scheme};
+use crate::{SocketOptions, StreamFraming, TargetSpec, WebSocketOptions};
 
 /// A listener's options; `None` (or empty) keeps the default.
 #[derive(Debug, Default)]
@@ -61,35 +63,95 @@ fn seconds_or_off(secs: u64) -> Option<Duration> {
     (secs > 0).then(|| Duration::from_secs(secs))
 }
 
+/// An option set where it does not apply, or to a value it cannot take:
+/// the key as the configuration file spells it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SettingError {
+    pub key: &'static str,
+    pub reason: String,
+}
+
 impl ListenerSettings {
-    /// The listener at `listen`, with no routes yet.
-    pub(crate) fn listener(&self, listen: Endpoint) -> ListenerConfig {
-        let mut config = ListenerConfig::new(listen)
-            .web(self.web.clone())
-            .client_ca(self.client_ca.clone())
-            .auth(self.auth.clone())
-            .metrics(self.metrics)
+    /// The listener at `listen`, with no routes yet: its scheme's options
+    /// with these set. An option its scheme does not have is refused,
+    /// naming it.
+    pub(crate) fn listener(&self, listen: Endpoint) -> Result<ListenerConfig, SettingError> {
+        if self.max_connections_per_ip == Some(0) {
+            return Err(SettingError {
+                key: "max_connections_per_ip",
+                reason: "at least 1".into(),
+            });
+        }
+        let scheme = listen.scheme;
+        let options: ListenerOptions = if scheme.is_websocket() {
+            self.websocket().into()
+        } else {
+            let websocket_only = [
+                ("tls_cert", self.tls.is_some()),
+                ("client_ca", self.client_ca.is_some()),
+                ("web", self.web.is_some()),
+                ("auth", self.auth.is_some()),
+                ("metrics", self.metrics),
+                ("origins", !self.origins.is_empty()),
+                ("trusted_proxies", !self.trusted_proxies.is_empty()),
+            ];
+            if let Some((key, _)) = websocket_only.iter().find(|(_, set)| *set) {
+                return Err(SettingError {
+                    key,
+                    reason: format!("for WebSocket listeners, not {}", scheme.as_str()),
+                });
+            }
+            self.socket().into()
+        };
+        Ok(ListenerConfig::new(listen).options(options))
+    }
+
+    fn websocket(&self) -> WebSocketOptions {
+        let mut http = HttpServerConfig::default()
+            .max_connections(WebSocketOptions::MAX_SESSIONS)
             .proxy_protocol(self.proxy_protocol)
             .trusted_proxies(self.trusted_proxies.clone())
             .max_connections_per_ip(self.max_connections_per_ip);
-        if let Some((cert, key)) = &self.tls {
-            config = config.tls(cert.clone(), key.clone());
-        }
-        if self.origins.iter().any(|o| o == "*") {
-            config = config.origins(OriginPolicy::AllowAny);
-        } else if !self.origins.is_empty() {
-            config = config.origins(OriginPolicy::allow(self.origins.clone()));
-        }
         if let Some(max) = self.max_connections {
-            config = config.max_connections(max);
-        }
-        if let Some(max) = self.max_message {
-            config = config.max_message(max);
+            http = http.max_connections(max);
         }
         if let Some(secs) = self.tcp_keepalive {
-            config = config.tcp_keepalive(seconds_or_off(secs));
+            http = http.tcp_keepalive(seconds_or_off(secs).map(TcpKeepalive::after));
         }
-        config.heartbeat(self.heartbeat())
+        let mut websocket = WsServerConfig::default()
+            .origins(crate::listener::origin_policy(&self.origins))
+            .heartbeat(self.heartbeat());
+        if let Some(max) = self.max_message {
+            websocket = websocket.max_message(max);
+        }
+        let mut options = WebSocketOptions::default()
+            .http(http)
+            .websocket(websocket)
+            .client_ca(self.client_ca.clone())
+            .web(self.web.clone())
+            .auth(self.auth.clone())
+            .metrics(self.metrics);
+        if let Some((cert, key)) = &self.tls {
+            options = options.tls(cert.clone(), key.clone());
+        }
+        options
+    }
+
+    fn socket(&self) -> SocketOptions {
+        let mut options = SocketOptions::default()
+            .heartbeat(self.heartbeat())
+            .proxy_protocol(self.proxy_protocol)
+            .max_connections_per_ip(self.max_connections_per_ip);
+        if let Some(max) = self.max_connections {
+            options = options.max_connections(max);
+        }
+        if let Some(max) = self.max_message {
+            options = options.max_message(max);
+        }
+        if let Some(secs) = self.tcp_keepalive {
+            options = options.tcp_keepalive(seconds_or_off(secs).map(TcpKeepalive::after));
+        }
+        options
     }
 
     fn heartbeat(&self) -> Option<HeartbeatConfig> {

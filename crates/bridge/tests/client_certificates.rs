@@ -81,8 +81,10 @@ fn a_wss_listener_with_client_ca_lets_in_only_its_clients() {
 
         let listen = "wss://127.0.0.1:0/echo".parse().unwrap();
         let listener = ListenerConfig::new(listen)
-            .tls(server_cert.clone(), server_key)
-            .client_ca(Some(ca_path))
+            .websocket_options(|ws| {
+                ws.tls(server_cert.clone(), server_key)
+                    .client_ca(Some(ca_path))
+            })
             .route(RouteConfig::new(
                 "/echo",
                 TargetSpec::Fixed(format!("tcp://{echo}").parse().unwrap()),

@@ -59,7 +59,7 @@ fn mistakes_are_reported_plainly() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--max-connections-per-ip is at least 1"),
+        err.contains("--max-connections-per-ip: at least 1"),
         "{err}"
     );
 

@@ -29,7 +29,7 @@ async fn pair(listen: Scheme, target: Scheme) {
     }
     listener.routes[0] = route;
     if listen == Scheme::Wss {
-        listener = listener.tls(cert.clone(), key.clone());
+        listener = listener.websocket_options(|ws| ws.tls(cert.clone(), key.clone()));
     }
     let bridge = support::start(vec![listener]).await;
     let mut client = support::client(

@@ -47,7 +47,7 @@ fn connections_without_a_proxy_header_are_warned_about_within_a_budget() {
             let _ = tcp.read_to_end(&mut answer);
             assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
         }
-        let needle = "refused before HTTP: no valid PROXY protocol header";
+        let needle = "refused: no valid PROXY protocol header";
         let lines = lines_with(|| bridge.log(), needle, 1);
         let log = bridge.log();
         assert!(!lines.is_empty(), "no warning:\n{log}");

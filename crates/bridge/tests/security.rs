@@ -13,7 +13,7 @@ use futures::{SinkExt, StreamExt};
 use switchyard_bridge::{
     Auth, ErrorKind, ListenerConfig, RouteConfig, Scheme, TargetSpec, TokenMap,
 };
-use switchyard_ws::{ClientConfig, OriginPolicy};
+use switchyard_ws::{ClientConfig, OriginPolicy, WsServerConfig};
 
 #[test]
 fn pages_of_other_origins_are_refused_unless_allowed() {
@@ -21,7 +21,10 @@ fn pages_of_other_origins_are_refused_unless_allowed() {
         let echo = support::tcp_echo().await;
         let open = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"));
         let allowing = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
-            .origins(OriginPolicy::allow(["https://app.example.com"]));
+            .websocket_options(|ws| {
+                let origins = OriginPolicy::allow(["https://app.example.com"]);
+                ws.websocket(WsServerConfig::default().origins(origins))
+            });
         let bridge = support::start(vec![open, allowing]).await;
         let (same_host, allow_list) = (bridge.addrs[0], bridge.addrs[1]);
         let evil = blocking(move || {
@@ -82,10 +85,9 @@ fn credentials_are_required_when_configured() {
     switchyard_rt::block_on(async {
         let echo = support::tcp_echo().await;
         let bearer = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
-            .auth(Some(Auth::Bearer("s3cret".into())))
-            .metrics(true);
+            .websocket_options(|ws| ws.auth(Some(Auth::Bearer("s3cret".into()))).metrics(true));
         let basic = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
-            .auth(Some("basic:alice:pw".parse().unwrap()));
+            .websocket_options(|ws| ws.auth(Some("basic:alice:pw".parse().unwrap())));
         let bridge = support::start(vec![bearer, basic]).await;
         let (b1, b2) = (bridge.addrs[0], bridge.addrs[1]);
 
@@ -138,8 +140,11 @@ fn credentials_are_required_when_configured() {
 fn over_the_connection_limit_is_503_and_the_slot_comes_back() {
     switchyard_rt::block_on(async {
         let echo = support::tcp_echo().await;
-        let listener =
-            support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).max_connections(2);
+        let listener = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
+            .websocket_options(|ws| {
+                let http = ws.http.clone().max_connections(2);
+                ws.http(http)
+            });
         let bridge = support::start(vec![listener]).await;
         let url = format!("ws://{}/x", bridge.addrs[0]);
         let mut first = switchyard_ws::connect(&url).await.unwrap();
@@ -169,7 +174,8 @@ fn metrics_are_off_unless_enabled_and_count_sessions_bytes_as_they_go_and_durati
     switchyard_rt::block_on(async {
         let echo = support::tcp_echo().await;
         let off = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"));
-        let on = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).metrics(true);
+        let on = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
+            .websocket_options(|ws| ws.metrics(true));
         let bridge = support::start(vec![off, on]).await;
         let (off, on) = (bridge.addrs[0], bridge.addrs[1]);
         assert_eq!(
@@ -253,8 +259,8 @@ fn static_files_are_served_and_never_from_outside_the_directory() {
         std::fs::write(dir.join("index.html"), "<h1>bridge</h1>").unwrap();
         std::fs::write(dir.join("app.js"), "console.log(1)").unwrap();
         let echo = support::tcp_echo().await;
-        let listener =
-            support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).web(Some(dir.clone()));
+        let listener = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
+            .websocket_options(|ws| ws.web(Some(dir.clone())));
         let bridge = support::start(vec![listener]).await;
         let addr = bridge.addrs[0];
         let index = blocking(move || support::http_get(addr, "/", "")).await;
@@ -294,8 +300,8 @@ fn static_files_are_served_and_never_from_outside_the_directory() {
 fn a_message_over_the_listener_limit_closes_with_1009() {
     switchyard_rt::block_on(async {
         let echo = support::tcp_echo().await;
-        let listener =
-            support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).max_message(1000);
+        let listener = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
+            .websocket_options(|ws| ws.websocket(WsServerConfig::default().max_message(1000)));
         let bridge = support::start(vec![listener]).await;
         let mut client = switchyard_ws::connect(&format!("ws://{}/x", bridge.addrs[0]))
             .await
@@ -324,8 +330,8 @@ fn a_file_over_the_web_limit_is_413() {
         .unwrap();
         std::fs::write(dir.join("ok.bin"), vec![0u8; 1000]).unwrap();
         let echo = support::tcp_echo().await;
-        let listener =
-            support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}")).web(Some(dir.clone()));
+        let listener = support::listener(Scheme::Ws, "/x", &format!("tcp://{echo}"))
+            .websocket_options(|ws| ws.web(Some(dir.clone())));
         let bridge = support::start(vec![listener]).await;
         let addr = bridge.addrs[0];
         assert_eq!(

@@ -14,8 +14,11 @@ use switchyard_bridge::Scheme;
 fn with_twice_the_limit_in_slowloris_a_real_client_is_relayed_within_a_second() {
     switchyard_rt::block_on(async {
         let echo = support::tcp_echo().await;
-        let listener =
-            support::listener(Scheme::Ws, "/s", &format!("tcp://{echo}")).max_connections(100);
+        let listener = support::listener(Scheme::Ws, "/s", &format!("tcp://{echo}"))
+            .websocket_options(|ws| {
+                let http = ws.http.clone().max_connections(100);
+                ws.http(http)
+            });
         let bridge = support::start(vec![listener]).await;
         let addr = bridge.addrs[0];
         let mut held = Vec::new();

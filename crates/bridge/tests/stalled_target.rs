@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use process::RawWs;
 use switchyard_bridge::{Bridge, BridgeConfig, Endpoint, ListenerConfig, RouteConfig, TargetSpec};
-use switchyard_ws::HeartbeatConfig;
+use switchyard_ws::{HeartbeatConfig, WsServerConfig};
 
 /// A bridge from `ws://127.0.0.1:0/s` to `target`.
 async fn bridge(
@@ -29,7 +29,10 @@ async fn bridge(
     .send_timeout(send_timeout);
     let listener = ListenerConfig::new(listen)
         .route(route)
-        .heartbeat(heartbeat.map(|beat| HeartbeatConfig::new(beat, beat)));
+        .websocket_options(|ws| {
+            let beat = heartbeat.map(|beat| HeartbeatConfig::new(beat, beat));
+            ws.websocket(WsServerConfig::default().heartbeat(beat))
+        });
     let config = BridgeConfig::new(vec![listener]).shutdown_grace(Duration::from_secs(30));
     let bridge = Bridge::bind(config).await.unwrap();
     support::Running {

@@ -38,8 +38,8 @@ fn a_route_at_the_root_takes_any_path_speaks_binary_and_dials_only_when_upgraded
         .await;
         let web = support::temp_dir("websockify-web");
         std::fs::write(web.join("index.html"), "<h1>the page</h1>").unwrap();
-        let listener =
-            support::listener(Scheme::Ws, "/", &format!("tcp://{target}")).web(Some(web.clone()));
+        let listener = support::listener(Scheme::Ws, "/", &format!("tcp://{target}"))
+            .websocket_options(|ws| ws.web(Some(web.clone())));
         let bridge = support::start(vec![listener]).await;
         let addr = bridge.addrs[0];
 

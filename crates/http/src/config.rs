@@ -20,7 +20,7 @@ use switchyard_tls::ServerTls;
 ///     .handshake_timeout(Duration::from_secs(5));
 /// assert_eq!(config.max_head, 16 << 10); // the default
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct HttpServerConfig {
     /// Upgraded connections (WebSockets) open at once. Default 10,000; one

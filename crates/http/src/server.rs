@@ -219,21 +219,9 @@ async fn answer_request(
     // The PROXY header first, so that everything after (the guard, the
     // limits, the handler) sees the client's address. It is read within
     // the handshake time-out, in the handshake budget like the rest.
-    if state.config.proxy_protocol {
-        let from = conn.peer_addr();
-        if let Err(e) = conn.read_proxy_header(state.config.handshake_timeout).await {
-            if e.is_closed_empty() {
-                tracing::debug!(peer = %from, "closed before sending anything");
-            } else if let Some(held_back) = state.refusals.admit() {
-                tracing::warn!(
-                    peer = %from,
-                    error = %e,
-                    held_back,
-                    "refused before HTTP: no valid PROXY protocol header"
-                );
-            }
-            return None;
-        }
+    let limit = state.config.handshake_timeout;
+    if state.config.proxy_protocol && !conn.admit_proxy_header(limit, &state.refusals).await {
+        return None;
     }
     let peer = conn.peer_addr();
     let mut io = accept_tls(&state, conn).await?;

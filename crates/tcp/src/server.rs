@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use switchyard_frame::{Framed, Framing, MessageReader, MessageSender};
 use switchyard_rt::net::{Address, TcpListener, TcpStream as RuntimeTcpStream};
+use switchyard_rt::LogBudget;
 use switchyard_rt::{IdleTimeout, Shutdown};
 
 use crate::accept_loop::{accept_loop, Listen};
@@ -73,6 +74,29 @@ impl Accepted {
             self.peer = source;
         }
         Ok(())
+    }
+
+    /// [`read_proxy_header`](Self::read_proxy_header), for a server that
+    /// then closes a connection without a valid one: `false` for those,
+    /// each logged as a warning within `refusals` (a flood of them cannot
+    /// fill the log), except a connection closed before it sent anything
+    /// (a port probe, a load balancer's health check), which is no warning.
+    pub async fn admit_proxy_header(&mut self, limit: Duration, refusals: &LogBudget) -> bool {
+        let from = self.peer;
+        let Err(e) = self.read_proxy_header(limit).await else {
+            return true;
+        };
+        if e.is_closed_empty() {
+            tracing::debug!(peer = %from, "closed before sending anything");
+        } else if let Some(held_back) = refusals.admit() {
+            tracing::warn!(
+                peer = %from,
+                error = %e,
+                held_back,
+                "refused: no valid PROXY protocol header"
+            );
+        }
+        false
     }
 }
 

@@ -74,6 +74,16 @@ impl From<rustls::Error> for TlsError {
 #[derive(Clone)]
 pub struct ServerTls(Arc<RwLock<TlsAcceptor>>);
 
+/// The same setup: clones of one [`ServerTls`] (which
+/// [`replace_with`](ServerTls::replace_with) changes together).
+impl PartialEq for ServerTls {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ServerTls {}
+
 impl ServerTls {
     /// Makes `other`'s certificates (and client CA) this setup's, and so
     /// every clone's, for the handshakes that begin from now on.

@@ -22,7 +22,7 @@ use switchyard_http::{InvalidHeader, Response};
 ///     .protocols(["chat.v2", "chat.v1"]);
 /// assert_eq!(config.max_message, 64 << 10);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WsServerConfig {
     /// Largest WebSocket message (and frame). Default 1 MiB; larger closes

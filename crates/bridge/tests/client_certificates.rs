@@ -118,11 +118,7 @@ fn a_route_presents_its_target_cert_to_a_wss_target() {
         let router = Router::new().upgrade(
             "/echo",
             websocket(WsServerConfig::default(), |mut conn, _| async move {
-                while let Some(Ok(msg)) = conn.next().await {
-                    if conn.send(msg).await.is_err() {
-                        break;
-                    }
-                }
+                let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
             }),
         );
         let service = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default().tls(tls), router)

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::process::Command;
 
-use futures::{SinkExt, StreamExt};
 use switchyard_push::hub::{Hub, HubConfig};
 use switchyard_push::{push_handler, subscriber_handler, PushConfig};
 use switchyard_ws::http::{HttpServer, HttpServerConfig};
@@ -40,11 +39,7 @@ async fn servers() -> (SocketAddr, SocketAddr, SocketAddr, SocketAddr) {
     let echo = ws_server(Router::new().upgrade(
         "/ws",
         websocket(WsServerConfig::default(), |mut conn, _| async move {
-            while let Some(Ok(msg)) = conn.next().await {
-                if conn.send(msg).await.is_err() {
-                    break;
-                }
-            }
+            let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
         }),
     ))
     .await;
@@ -56,11 +51,7 @@ async fn servers() -> (SocketAddr, SocketAddr, SocketAddr, SocketAddr) {
     let tcp_addr = tcp.local_addr().unwrap();
     switchyard_rt::spawn(tcp.serve(|conn| async move {
         let mut conn = conn.framed(switchyard_frame::LengthPrefixed::default());
-        while let Some(Ok(msg)) = conn.next().await {
-            if conn.send(msg).await.is_err() {
-                break;
-            }
-        }
+        let _ = switchyard_frame::answer(&mut conn, |_, msg| Some(msg)).await;
     }));
     let udp = switchyard_udp::UdpSocket::bind("127.0.0.1:0")
         .await

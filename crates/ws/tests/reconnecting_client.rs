@@ -16,12 +16,7 @@ async fn echo_server(
     switchyard_rt::JoinHandle<()>,
 ) {
     let echo = websocket(WsServerConfig::default(), |mut conn, _| async move {
-        use futures::{SinkExt, StreamExt};
-        while let Some(Ok(msg)) = conn.next().await {
-            if conn.send(msg).await.is_err() {
-                break;
-            }
-        }
+        let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
     });
     let router = Router::new().upgrade("/ws", echo);
     let config = HttpServerConfig::default().shutdown_grace(Duration::from_secs(1));

@@ -40,7 +40,7 @@ pub use request::{RequestHead, MAX_HEADERS};
 pub use response::{InvalidHeader, Response};
 pub use router::{Request, Router};
 pub use server::{HttpServer, ServerIo};
-pub use upgrade::{Switch, Upgrade, Upgraded};
+pub use upgrade::{Session, Switch, Upgrade, Upgraded};
 
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`, or one address), as
 /// [`HttpServerConfig::trusted_proxies`] takes them.

@@ -221,7 +221,7 @@ impl Router {
     /// ```
     /// # switchyard_http::rt::block_on(async {
     /// use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Cursor};
-    /// use futures::{FutureExt, StreamExt};
+    /// use futures::StreamExt;
     /// use switchyard_http::header::{CONNECTION, UPGRADE};
     /// use switchyard_http::{HeaderValue, HttpServer, HttpServerConfig};
     /// use switchyard_http::{Request, Response, Router, StatusCode, Switch, Upgrade, Upgraded};
@@ -240,19 +240,16 @@ impl Router {
     ///         let switching = Response::new(StatusCode::SWITCHING_PROTOCOLS)
     ///             .typed_header(CONNECTION, HeaderValue::from_static("upgrade"))
     ///             .typed_header(UPGRADE, HeaderValue::from_static("line-echo"));
-    ///         Ok(Switch::new(switching, |upgraded: Upgraded| {
-    ///             async move {
-    ///                 let (reader, mut writer) = upgraded.io.split();
-    ///                 // What came with the request head first, then the rest.
-    ///                 let reader = Cursor::new(upgraded.rest).chain(reader);
-    ///                 let mut lines = BufReader::new(reader).lines();
-    ///                 while let Some(Ok(line)) = lines.next().await {
-    ///                     if writer.write_all(format!("{line}\n").as_bytes()).await.is_err() {
-    ///                         break;
-    ///                     }
+    ///         Ok(Switch::new(switching, |upgraded: Upgraded| async move {
+    ///             let (reader, mut writer) = upgraded.io.split();
+    ///             // What came with the request head first, then the rest.
+    ///             let reader = Cursor::new(upgraded.rest).chain(reader);
+    ///             let mut lines = BufReader::new(reader).lines();
+    ///             while let Some(Ok(line)) = lines.next().await {
+    ///                 if writer.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+    ///                     break;
     ///                 }
     ///             }
-    ///             .boxed()
     ///         }))
     ///     }
     /// }

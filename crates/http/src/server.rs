@@ -362,7 +362,10 @@ async fn start_session(
         shutdown,
         read_buffer: config.read_buffer,
     };
-    Some(((switch.session)(upgraded), slot))
+    // The setup runs here, in the request phase's future, which is freed
+    // when it ends: the session keeps only its own state.
+    let session = (switch.start)(upgraded).await;
+    Some((session, slot))
 }
 
 /// Runs one step of the request phase within `limit`; a client too slow

@@ -1,8 +1,11 @@
 //! [`Upgrade`]: a protocol a request may switch to (RFC 9110 §7.8), which
 //! the server hands the connection to after its `101 Switching Protocols`.
 
+use std::future::Future;
+
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use switchyard_rt::Shutdown;
 
 use crate::{Request, Response, ServerIo};
@@ -27,22 +30,42 @@ pub trait Upgrade: Send + Sync + 'static {
     fn accept(&self, request: Request) -> Result<Switch, Response>;
 }
 
-/// An accepted upgrade: the response that switches protocols, and the
-/// session to run on the connection after it is sent.
+/// What runs on an upgraded connection for as long as it lasts.
+pub type Session = BoxFuture<'static, ()>;
+
+/// An accepted upgrade: the response that switches protocols, and what
+/// runs on the connection after it is sent.
 pub struct Switch {
     pub(crate) response: Response,
-    pub(crate) session: Box<dyn FnOnce(Upgraded) -> BoxFuture<'static, ()> + Send>,
+    pub(crate) start: Box<dyn FnOnce(Upgraded) -> BoxFuture<'static, Session> + Send>,
 }
 
 impl Switch {
     /// `response` (a `101`), then `session` on the connection.
-    pub fn new<F>(response: Response, session: F) -> Self
+    pub fn new<F, Fut>(response: Response, session: F) -> Self
     where
-        F: FnOnce(Upgraded) -> BoxFuture<'static, ()> + Send + 'static,
+        F: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self::after_setup(response, move |upgraded| {
+            std::future::ready(session(upgraded).boxed())
+        })
+    }
+
+    /// `response` (a `101`), then `setup` on the connection, which resolves
+    /// to its session. The setup runs with the request's own work, whose
+    /// memory is freed when it is done: a session that an idle connection
+    /// keeps for hours then holds only its own state, not also the space
+    /// its setup took (a protocol's connection built in place, before it
+    /// moved into the session).
+    pub fn after_setup<F, Fut>(response: Response, setup: F) -> Self
+    where
+        F: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = Session> + Send + 'static,
     {
         Self {
             response,
-            session: Box::new(session),
+            start: Box::new(move |upgraded| setup(upgraded).boxed()),
         }
     }
 }

@@ -95,7 +95,10 @@ impl Upgrade for WebSocketUpgrade {
         let switching = switching_protocols(&upgrade, &self.config.extra_headers);
         request.protocol = upgrade.protocol;
         let (config, handler) = (self.config.clone(), self.handler.clone());
-        Ok(Switch::new(switching, move |upgraded: Upgraded| {
+        // The connection is built in the setup, which the server runs with
+        // the request and then frees: the session it resolves to (the
+        // handler's future, boxed) is all an idle WebSocket keeps.
+        Ok(Switch::after_setup(switching, move |upgraded: Upgraded| {
             async move {
                 let Upgraded {
                     io,
@@ -124,9 +127,8 @@ impl Upgrade for WebSocketUpgrade {
                 if let Some(heartbeat) = config.heartbeat {
                     conn = conn.with_heartbeat(heartbeat);
                 }
-                handler(conn, request).await
+                handler(conn, request)
             }
-            .boxed()
         }))
     }
 }

@@ -90,6 +90,9 @@ impl Upgrade for WebSocketUpgrade {
         "websocket"
     }
 
+    // The setup resolves to the session (a future) on purpose: the server
+    // runs it, then keeps the session alone (`Switch::after_setup`).
+    #[allow(clippy::async_yields_async)]
     fn accept(&self, mut request: Request) -> Result<Switch, Response> {
         let upgrade = check_upgrade(&request.head, &self.config.origins, &self.config.protocols)?;
         let switching = switching_protocols(&upgrade, &self.config.extra_headers);

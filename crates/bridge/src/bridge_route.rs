@@ -28,9 +28,9 @@ use crate::{BridgeError, ConfigError, Endpoint, Metrics, RouteConfig, Scheme};
 /// The WebSocket's limits (its largest message, heartbeat) are the
 /// [`WsServerConfig`]'s the connection was upgraded with
 /// ([`websocket`](switchyard_ws::websocket), [`WsConnection::upgraded`]),
-/// and hold for the target's side too, which gets the default TCP
-/// keepalive. The HTTP server's own limits (connections, request heads,
-/// time-outs) are the application's.
+/// and hold for the target's side too; a TCP target gets the route's own
+/// [`DialOptions::tcp_keepalive`](crate::DialOptions::tcp_keepalive) (default 60 s). The HTTP server's own
+/// limits (connections, request heads, time-outs) are the application's.
 ///
 /// ```
 /// # switchyard_bridge::rt::block_on(async {
@@ -94,7 +94,7 @@ impl BridgeRoute {
         let limits = crate::listener::SessionLimits {
             max_message: websockets.max_message,
             heartbeat: websockets.heartbeat,
-            tcp_keepalive: Some(switchyard_ws::TcpKeepalive::default().idle),
+            tcp_keepalive: route.dial.tcp_keepalive,
         };
         let label = format!("handed over {}", route.path);
         let metrics = Arc::new(Metrics::default());

@@ -50,7 +50,9 @@ pub struct RouteConfig {
     /// client's side too: a TCP client is cut by the same framing, a
     /// WebSocket client is sent text when the target is. Its
     /// `max_message`, `heartbeat` and `tcp_keepalive` are not used: the
-    /// listener's limits hold for both sides of a session.
+    /// listener's limits hold for both sides of a session. (A
+    /// [`BridgeRoute`](crate::BridgeRoute), which has no listener of its
+    /// own, keeps this `tcp_keepalive` for its targets.)
     pub dial: DialOptions,
     /// A session with nothing moving either way for this long ends (a
     /// WebSocket client is closed with 1000 "idle timeout"). Default 60 s

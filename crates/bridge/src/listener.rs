@@ -163,21 +163,59 @@ impl ListenerOptions {
     }
 
     /// The name of the first option that differs between `self` and
-    /// `other` (the innermost field, as their `Debug` forms name it), or
-    /// `None` if none does.
+    /// `other`, or `None` if none does: the field of these options (or of
+    /// the HTTP server's or the WebSocket's config they embed) that holds
+    /// the first difference of their `Debug` forms.
     pub(crate) fn first_difference(&self, other: &ListenerOptions) -> Option<String> {
         if self == other {
             return None;
         }
+        if std::mem::discriminant(self) != std::mem::discriminant(other) {
+            return Some("the kind of listener".into());
+        }
+        // `Auth` keeps its secrets out of `Debug`: a new token shows only
+        // to `==`.
+        let auth = |o: &ListenerOptions| o.websocket().map(|ws| ws.auth.clone());
+        if auth(self) != auth(other) {
+            return Some("auth".into());
+        }
         let (a, b) = (format!("{self:#?}"), format!("{other:#?}"));
-        let field = a
-            .lines()
-            .zip(b.lines())
-            .find(|(a, b)| a != b)
-            .and_then(|(line, _)| line.trim().split(':').next().map(str::to_string))
-            .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
-        Some(field.unwrap_or_else(|| "the kind of listener".into()))
+        let lines: Vec<&str> = a.lines().collect();
+        let first = lines.iter().zip(b.lines()).position(|(a, b)| *a != b)?;
+        Some(enclosing_option(&lines[..=first]).unwrap_or_else(|| "an option".into()))
     }
+}
+
+/// In a pretty `Debug` form cut after its first differing line, the option
+/// that line belongs to: the outermost field among the lines that enclose
+/// it, below the embedded configs (`http`, `websocket`), so a heartbeat's
+/// `interval` is `heartbeat` and an origin in a list is `origins`.
+fn enclosing_option(lines: &[&str]) -> Option<String> {
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let field = |line: &str| {
+        let text = line.trim_start();
+        let name = text.split(':').next()?;
+        let is_name = !name.is_empty()
+            && text.len() > name.len()
+            && name.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        is_name.then(|| name.to_string())
+    };
+    // The last line, then each line above it that is less indented: the
+    // fields enclosing it, innermost first.
+    let mut chain = Vec::new();
+    let mut level = usize::MAX;
+    for line in lines.iter().rev() {
+        if indent(line) < level {
+            level = indent(line);
+            if let Some(name) = field(line) {
+                chain.push(name);
+            }
+        }
+    }
+    chain
+        .into_iter()
+        .rev()
+        .find(|name| name != "http" && name != "websocket")
 }
 
 impl From<WebSocketOptions> for ListenerOptions {
@@ -245,13 +283,18 @@ impl WebSocketOptions {
     /// The default sessions open at once on a listener: 1024.
     pub const MAX_SESSIONS: usize = 1024;
 
-    /// Sets [`http`](Self::http).
+    /// Sets [`http`](Self::http), all of it: start from this one's
+    /// (`options.http.clone().max_body(..)`) to keep the bridge's
+    /// `max_connections` rather than the HTTP server's default. Its `tls`
+    /// must be none (the certificate files are [`tls`](Self::tls)'s), and
+    /// its `shutdown_grace` is the bridge's.
     pub fn http(mut self, http: HttpServerConfig) -> Self {
         self.http = http;
         self
     }
 
-    /// Sets [`websocket`](Self::websocket).
+    /// Sets [`websocket`](Self::websocket); its `protocols` are the
+    /// bridge's (`binary`).
     pub fn websocket(mut self, websocket: WsServerConfig) -> Self {
         self.websocket = websocket;
         self
@@ -518,6 +561,55 @@ mod tests {
         assert_eq!(
             changed(ws.clone().metrics(true)).as_deref(),
             Some("metrics")
+        );
+        // Inside a value: the option holding it.
+        let per_ip = |n| {
+            let http = ws.http.clone().max_connections_per_ip(Some(n));
+            ListenerOptions::from(ws.clone().http(http))
+        };
+        assert_eq!(
+            per_ip(4).first_difference(&per_ip(3)).as_deref(),
+            Some("max_connections_per_ip")
+        );
+        let allow = |o: &str| {
+            let websocket = ws.websocket.clone().origins(OriginPolicy::allow([o]));
+            ListenerOptions::from(ws.clone().websocket(websocket))
+        };
+        let (a, b) = (allow("https://a.example"), allow("https://b.example"));
+        assert_eq!(a.first_difference(&b).as_deref(), Some("origins"));
+        let beat = HeartbeatConfig::new(Duration::from_secs(5), Duration::from_secs(5));
+        let websocket = ws.websocket.clone().heartbeat(Some(beat));
+        assert_eq!(
+            changed(ws.clone().websocket(websocket)).as_deref(),
+            Some("heartbeat")
+        );
+        let keepalive = TcpKeepalive::after(Duration::from_secs(9));
+        let http = ws.http.clone().tcp_keepalive(Some(keepalive));
+        assert_eq!(
+            changed(ws.clone().http(http)).as_deref(),
+            Some("tcp_keepalive")
+        );
+        let web = |dir: &str| ListenerOptions::from(ws.clone().web(Some(dir.into())));
+        assert_eq!(web("a").first_difference(&web("b")).as_deref(), Some("web"));
+        let tls = |key: &str| ListenerOptions::from(ws.clone().tls("c.pem".into(), key.into()));
+        assert_eq!(
+            tls("a.pem").first_difference(&tls("b.pem")).as_deref(),
+            Some("tls")
+        );
+        // A secret that `Debug` does not show.
+        let auth =
+            |token: &str| ListenerOptions::from(ws.clone().auth(Some(Auth::Bearer(token.into()))));
+        assert_eq!(
+            auth("one").first_difference(&auth("two")).as_deref(),
+            Some("auth")
+        );
+        let socket = |secs: u64| {
+            let beat = HeartbeatConfig::new(Duration::from_secs(secs), Duration::from_secs(secs));
+            ListenerOptions::from(SocketOptions::default().heartbeat(Some(beat)))
+        };
+        assert_eq!(
+            socket(1).first_difference(&socket(2)).as_deref(),
+            Some("heartbeat")
         );
         let socket = ListenerOptions::from(SocketOptions::default());
         assert_eq!(

@@ -77,7 +77,7 @@ fn read_file(root: &Path, request_path: &str) -> Response {
         Ok(meta) if meta.len() > MAX_FILE => {
             return Response::text(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("file over the {MAX_FILE}-byte limit of --web"),
+                format!("file over the {MAX_FILE}-byte limit for static files"),
             )
         }
         Ok(_) => {}
@@ -86,7 +86,7 @@ fn read_file(root: &Path, request_path: &str) -> Response {
     match std::fs::read(&path) {
         Ok(body) => Response::new(StatusCode::OK).body(content_type(&path), body),
         Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "cannot read a --web file");
+            tracing::warn!(path = %path.display(), error = %e, "cannot read a static file");
             Response::text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file")
         }
     }

@@ -107,8 +107,9 @@ impl Router {
     }
 
     /// Adds a check run on every request as soon as its head is read,
-    /// before routing, before a body is read and before any upgrade: returning a response refuses the request with it
-    /// (authentication, tokens, rate limits). Guards run in the order added.
+    /// before routing, before a body is read and before any upgrade:
+    /// returning a response refuses the request with it (authentication,
+    /// tokens, rate limits). Guards run in the order added.
     ///
     /// ```
     /// use switchyard_http::{Response, Router, StatusCode};
@@ -242,8 +243,9 @@ impl Router {
     ///             .typed_header(UPGRADE, HeaderValue::from_static("line-echo"));
     ///         Ok(Switch::new(switching, |upgraded: Upgraded| async move {
     ///             let (reader, mut writer) = upgraded.io.split();
-    ///             // What came with the request head first, then the rest.
-    ///             let reader = Cursor::new(upgraded.rest).chain(reader);
+    ///             // What came with the request head first, then the rest: at
+    ///             // most 64 KiB in all, as everything a peer sends is bounded.
+    ///             let reader = Cursor::new(upgraded.rest).chain(reader).take(64 << 10);
     ///             let mut lines = BufReader::new(reader).lines();
     ///             while let Some(Ok(line)) = lines.next().await {
     ///                 if writer.write_all(format!("{line}\n").as_bytes()).await.is_err() {

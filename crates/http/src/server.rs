@@ -260,7 +260,7 @@ async fn accept_tls(state: &State, conn: Accepted) -> Option<ServerIo> {
             );
             match refused.then(|| state.refusals.admit()).flatten() {
                 Some(held_back) => {
-                    tracing::warn!(%peer, error = %e, held_back, "refused before HTTP: TLS handshake failed")
+                    tracing::warn!(%peer, error = %e, held_back, "refused: TLS handshake failed")
                 }
                 None => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
             }

@@ -12,6 +12,11 @@
 //! # Ok::<(), switchyard_tls::TlsError>(())
 //! ```
 
+//!
+//! The TLS library is futures-rustls (rustls with ring), and its stream
+//! types are this crate's ([`ServerTlsStream`], [`ClientTlsStream`]): the
+//! crates above wrap them in types of their own, so that theirs show none.
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 

@@ -12,7 +12,7 @@ use crate::OriginPolicy;
 
 /// What the server needs to answer an acceptable upgrade request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upgrade {
+pub struct AcceptedUpgrade {
     /// `Sec-WebSocket-Accept`, derived from the client's key.
     pub accept: String,
     /// The subprotocol chosen, if any.
@@ -49,7 +49,7 @@ pub fn check_upgrade(
     req: &RequestHead,
     origins: &OriginPolicy,
     protocols: &[String],
-) -> Result<Upgrade, Response> {
+) -> Result<AcceptedUpgrade, Response> {
     if req.method != "GET" {
         return Err(Response::text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -98,7 +98,7 @@ pub fn check_upgrade(
             "no subprotocol offered ({offered}) is spoken here (spoken: {spoken})"
         )));
     }
-    Ok(Upgrade {
+    Ok(AcceptedUpgrade {
         accept: async_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()),
         protocol,
     })
@@ -106,7 +106,7 @@ pub fn check_upgrade(
 
 /// The 101 response that completes an accepted upgrade, with the server's
 /// extra headers (already validated).
-pub fn switching_protocols(upgrade: &Upgrade, extra: &http::HeaderMap) -> Response {
+pub fn switching_protocols(upgrade: &AcceptedUpgrade, extra: &http::HeaderMap) -> Response {
     let mut response = Response::new(StatusCode::SWITCHING_PROTOCOLS)
         .typed_header(http::header::UPGRADE, HeaderValue::from_static("websocket"))
         .typed_header(
@@ -151,7 +151,7 @@ mod tests {
 
     const GOOD: &str = "GET /ws HTTP/1.1\r\nHost: h:1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
-    fn check(raw: &str, extra: &str, protocols: &[&str]) -> Result<Upgrade, Response> {
+    fn check(raw: &str, extra: &str, protocols: &[&str]) -> Result<AcceptedUpgrade, Response> {
         let raw = format!("{raw}{extra}\r\n");
         let (head, _) = RequestHead::parse(raw.as_bytes(), 8192).unwrap().unwrap();
         let protocols: Vec<String> = protocols.iter().map(|p| p.to_string()).collect();

@@ -63,8 +63,10 @@ const HANDED_OVER_READ_BUFFER: usize = 4 << 10;
 impl<S: AsyncRead + AsyncWrite + Unpin> WsConnection<S> {
     /// The server side of a WebSocket whose handshake another HTTP server
     /// answered (see [`upgrade_response`]): `io` is the upgraded byte
-    /// stream, with `config`'s message limits, buffers and heartbeat, as a
-    /// connection a [`websocket`](crate::websocket) route accepted would have.
+    /// stream, with `config`'s message limit and heartbeat, as a
+    /// connection a [`websocket`](crate::websocket) route accepted would
+    /// have. tungstenite reads it 4 KiB at a time, into a buffer the
+    /// connection keeps.
     pub async fn upgraded(io: S, config: &WsServerConfig) -> Self {
         let ws = async_tungstenite::WebSocketStream::from_raw_socket(
             io,

@@ -24,6 +24,7 @@
 mod client;
 mod config;
 mod connection;
+pub mod deflate;
 mod fixed_kind;
 pub mod handshake;
 mod heartbeat;

@@ -1,0 +1,16 @@
+//! permessage-deflate (RFC 7692), sans-IO: negotiating it from the
+//! `Sec-WebSocket-Extensions` headers, and compressing and inflating a
+//! message's payload within the largest message's bound.
+//!
+//! Not yet used by the server or the client: they decline compression
+//! until the frame layer beneath tungstenite (which refuses frames with
+//! RSV1 set) is in place. These parts are tested on their own meanwhile.
+
+mod codec;
+mod negotiation;
+
+pub use codec::{Compressor, Decompressor, InflateError};
+pub use negotiation::{
+    accept_offer, check_response, client_offer, parse_extensions, DeflateConfig, DeflateParams,
+    Extension, NegotiationError, MAX_WINDOW_BITS, MIN_WINDOW_BITS, PERMESSAGE_DEFLATE,
+};

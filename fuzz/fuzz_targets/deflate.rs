@@ -1,0 +1,68 @@
+//! permessage-deflate on anything a peer sends: offers and answers of
+//! `Sec-WebSocket-Extensions` are accepted, declined or refused (never a
+//! panic), and compressed payloads, cut into frames anywhere, inflate
+//! within the largest message or fail cleanly; what was compressed here
+//! comes back whole when it fits.
+
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use switchyard_ws::deflate::{
+    accept_offer, check_response, Compressor, DeflateConfig, Decompressor, InflateError,
+};
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    header: String,
+    /// The largest message, up to 64 KiB.
+    max: u16,
+    /// Where the payload is cut into frames.
+    cuts: Vec<u16>,
+    /// Compress `payload` first (a valid stream), or inflate it as it is.
+    compress_first: bool,
+    window_bits: u8,
+    payload: Vec<u8>,
+}
+
+fuzz_target!(|input: Input| {
+    let config = DeflateConfig::default();
+    if let Some(params) = accept_offer([input.header.as_str()], &config) {
+        let answer = params.response();
+        assert!(check_response([answer.as_str()], &config).is_ok(), "{answer}");
+    }
+    let _ = check_response([input.header.as_str()], &config);
+
+    let bits = 9 + input.window_bits % 7;
+    let payload = if input.compress_first {
+        let mut compressed = Vec::new();
+        Compressor::new(bits, true).compress(&input.payload, &mut compressed);
+        compressed
+    } else {
+        input.payload.clone()
+    };
+    let max = usize::from(input.max);
+    let mut cuts: Vec<usize> = input.cuts.iter().map(|&c| usize::from(c) % (payload.len() + 1)).collect();
+    cuts.sort_unstable();
+    cuts.push(payload.len());
+    let mut inflater = Decompressor::new(bits, true);
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut result = Ok(());
+    for (i, &end) in cuts.iter().enumerate() {
+        result = inflater.inflate(&payload[start..end], i + 1 == cuts.len(), max, &mut out);
+        assert!(out.len() <= max, "{} > {max}", out.len());
+        if result.is_err() {
+            break;
+        }
+        start = end;
+    }
+    if input.compress_first {
+        if input.payload.len() <= max {
+            assert_eq!(result, Ok(()));
+            assert_eq!(out, input.payload);
+        } else {
+            assert_eq!(result, Err(InflateError::TooLarge { max }));
+        }
+    }
+});

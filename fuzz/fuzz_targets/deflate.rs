@@ -1,15 +1,16 @@
 //! permessage-deflate on anything a peer sends: offers and answers of
 //! `Sec-WebSocket-Extensions` are accepted, declined or refused (never a
-//! panic), and compressed payloads, cut into frames anywhere, inflate
-//! within the largest message or fail cleanly; what was compressed here
-//! comes back whole when it fits.
+//! panic); compressed payloads, cut into frames anywhere, inflate within
+//! the largest message or fail cleanly, and what was compressed here comes
+//! back whole when it fits; any byte stream through the frame layer is
+//! taken or refused, what it passes on within the limit's reach.
 
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use switchyard_ws::deflate::{
-    accept_offer, check_response, Compressor, DeflateConfig, Decompressor, InflateError,
+    accept_offer, check_response, Compressor, DeflateConfig, Decompressor, Inbound, InflateError,
 };
 
 #[derive(Arbitrary, Debug)]
@@ -56,6 +57,28 @@ fuzz_target!(|input: Input| {
             break;
         }
         start = end;
+    }
+    // The same bytes as a stream of frames from the peer, in the same
+    // pieces.
+    let mut frames = Inbound::new(Decompressor::new(bits, true), max);
+    let (mut pending, mut passed) = (Vec::new(), Vec::new());
+    let mut from = 0;
+    for &end in &cuts {
+        pending.extend_from_slice(&input.payload[from.min(input.payload.len())..end.min(input.payload.len())]);
+        from = end;
+        match frames.rewrite(&pending, &mut passed) {
+            Ok(n) => {
+                pending.drain(..n);
+            }
+            Err(e) => {
+                assert!(e.code == 1009 || e.code == 1007, "{e}");
+                break;
+            }
+        }
+        // Held back: at most a compressed frame within the limit and its
+        // header.
+        assert!(pending.len() <= max + 14, "{} held", pending.len());
+        passed.clear();
     }
     if input.compress_first {
         if input.payload.len() <= max {

@@ -1,15 +1,19 @@
 //! permessage-deflate (RFC 7692), sans-IO: negotiating it from the
-//! `Sec-WebSocket-Extensions` headers, and compressing and inflating a
-//! message's payload within the largest message's bound.
+//! `Sec-WebSocket-Extensions` headers, compressing and inflating a
+//! message's payload within the largest message's bound, and rewriting the
+//! frames on the byte stream beneath tungstenite ([`Inbound`],
+//! [`Outbound`]).
 //!
 //! Not yet used by the server or the client: they decline compression
 //! until the frame layer beneath tungstenite (which refuses frames with
 //! RSV1 set) is in place. These parts are tested on their own meanwhile.
 
 mod codec;
+mod frames;
 mod negotiation;
 
 pub use codec::{Compressor, Decompressor, InflateError};
+pub use frames::{FrameError, Inbound, Outbound};
 pub use negotiation::{
     accept_offer, check_response, client_offer, parse_extensions, DeflateConfig, DeflateParams,
     Extension, NegotiationError, MAX_WINDOW_BITS, MIN_WINDOW_BITS, PERMESSAGE_DEFLATE,

@@ -163,6 +163,15 @@ impl RequestHead {
             .any(|t| t.trim().eq_ignore_ascii_case(token))
     }
 
+    /// Every value of header `name` that is text, in order (a header given
+    /// on several lines, as `Sec-WebSocket-Extensions` may be), whole.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+    }
+
     /// The comma-separated values of header `name`, in order, trimmed.
     pub fn tokens<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers

@@ -11,6 +11,8 @@ use crate::connection::map_error;
 use crate::{client_tls, WsConnection};
 use switchyard_tls::{ClientTlsStream, MaybeTls};
 
+use crate::deflate::{DeflateIo, Side};
+
 /// How a client connects.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -34,6 +36,10 @@ pub struct ClientConfig {
     /// its time zeroing memory (and each buffer it reallocated went through
     /// `mmap`). A larger message is still read whole, this much at a time.
     pub read_buffer: usize,
+    /// permessage-deflate (RFC 7692), offered to the server. Default off.
+    /// A server's answer the RFC says to fail on (a parameter not offered
+    /// or out of range) fails the connection.
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for ClientConfig {
@@ -45,6 +51,7 @@ impl Default for ClientConfig {
             max_message: 16 << 20,
             tls: None,
             read_buffer: 16 << 10,
+            deflate: None,
         }
     }
 }
@@ -77,6 +84,12 @@ impl ClientConfig {
     /// Sets [`max_message`](Self::max_message).
     pub fn max_message(mut self, bytes: usize) -> Self {
         self.max_message = bytes;
+        self
+    }
+
+    /// Sets [`deflate`](Self::deflate); `None` turns it off.
+    pub fn deflate(mut self, deflate: Option<crate::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
         self
     }
 
@@ -225,6 +238,13 @@ pub async fn connect_to(
             .headers_mut()
             .insert("sec-websocket-protocol", value);
     }
+    if let Some(deflate) = &config.deflate {
+        let offer = HeaderValue::from_str(&crate::deflate::client_offer(deflate))
+            .map_err(|_| invalid("extension offer"))?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-extensions", offer);
+    }
     for (name, value) in &config.headers {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("header name"))?;
         let value = HeaderValue::from_str(value).map_err(|_| invalid("header value"))?;
@@ -248,13 +268,41 @@ pub async fn connect_to(
             None => ClientIo(MaybeTls::Plain(tcp)),
             Some(tls) => ClientIo(MaybeTls::Tls(Box::new(tls.connect(host, tcp).await?))),
         };
+        // With an offer, tungstenite reads no further than the response's
+        // head: the server's first frames may be compressed.
+        let stream = match config.deflate {
+            Some(_) => DeflateIo::until_head_end(stream),
+            None => DeflateIo::plain(stream),
+        };
         async_tungstenite::client_async_with_config(request, stream, Some(ws_config))
             .await
             .map_err(map_error)
     };
-    let (ws, _response) =
+    let (mut ws, response) =
         switchyard_rt::timeout(config.handshake_timeout, "WebSocket handshake", handshake)
             .await??;
+    if let Some(deflate) = &config.deflate {
+        let answers = response
+            .headers()
+            .get_all("sec-websocket-extensions")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let agreed =
+            crate::deflate::check_response(answers, deflate).map_err(|e| Error::Protocol {
+                reason: e.to_string(),
+            })?;
+        let io = ws.get_mut();
+        match agreed {
+            Some(params) => io.deflating(
+                &params,
+                Side::Client,
+                deflate.threshold,
+                config.max_message,
+                &[],
+            ),
+            None => io.plain_after_head(),
+        }
+    }
     Ok(WsConnection::new(ws))
 }
 

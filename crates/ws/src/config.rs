@@ -36,6 +36,10 @@ pub struct WsServerConfig {
     pub extra_headers: HeaderMap,
     /// Pings when quiet, and dead peers dropped. Default on, 30 s + 30 s.
     pub heartbeat: Option<HeartbeatConfig>,
+    /// permessage-deflate (RFC 7692), agreed with clients that offer it
+    /// (every browser does). Default off, as in gorilla/websocket and
+    /// Node's `ws`: it costs CPU, and is worth it for text such as JSON.
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for WsServerConfig {
@@ -46,6 +50,7 @@ impl Default for WsServerConfig {
             protocols: Vec::new(),
             extra_headers: HeaderMap::new(),
             heartbeat: Some(HeartbeatConfig::default()),
+            deflate: None,
         }
     }
 }
@@ -77,6 +82,12 @@ impl WsServerConfig {
             self.extra_headers.append(n.clone(), v.clone());
         }
         Ok(self)
+    }
+
+    /// Sets [`deflate`](Self::deflate); `None` turns it off.
+    pub fn deflate(mut self, deflate: Option<crate::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
     }
 
     /// Sets [`heartbeat`](Self::heartbeat); `None` turns it off.

@@ -16,6 +16,7 @@ use futures::{Sink, Stream};
 use switchyard_frame::{Error, Keepalive};
 use switchyard_rt::{Shutdown, ShutdownWait};
 
+use crate::deflate::{frame_error, DeflateIo};
 use crate::heartbeat::{Beat, Heartbeat};
 use crate::{FixedKind, HeartbeatConfig, MessageKind, WsMessage};
 
@@ -47,7 +48,7 @@ pub struct CloseReason {
 /// frames never appear in the stream.
 #[derive(Debug)]
 pub struct WsConnection<S> {
-    inner: WebSocketStream<S>,
+    inner: WebSocketStream<DeflateIo<S>>,
     heartbeat: Option<Heartbeat>,
     /// Whether the reader is waiting for data (its last poll was pending),
     /// so that a silent peer is really silent; not while it holds a message
@@ -69,7 +70,7 @@ where
 {
     /// Wraps an open WebSocket (after its handshake). Not public: the
     /// tungstenite type underneath is this crate's to change.
-    pub(crate) fn new(inner: WebSocketStream<S>) -> Self {
+    pub(crate) fn new(inner: WebSocketStream<DeflateIo<S>>) -> Self {
         Self {
             inner,
             heartbeat: None,
@@ -391,6 +392,10 @@ fn close_code_for(e: &WsError) -> (Option<u16>, String) {
         ),
         WsError::Utf8(_) => (Some(1007), "text message is not UTF-8".into()),
         WsError::Protocol(p) => (Some(1002), p.to_string()),
+        WsError::Io(e) => match frame_error(e) {
+            Some(failure) => (Some(failure.code), failure.reason.clone()),
+            None => (None, String::new()),
+        },
         _ => (None, String::new()),
     }
 }
@@ -401,7 +406,13 @@ pub(crate) fn map_error(e: WsError) -> Error {
         WsError::ConnectionClosed
         | WsError::AlreadyClosed
         | WsError::Protocol(ProtocolError::SendAfterClosing) => Error::Closed,
-        WsError::Io(e) => Error::Io(e),
+        WsError::Io(e) => match frame_error(&e) {
+            // What the peer compressed was too large or not deflate.
+            Some(failure) => Error::Protocol {
+                reason: failure.to_string(),
+            },
+            None => Error::Io(e),
+        },
         WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
             Error::FrameTooLarge {
                 size: size as u64,

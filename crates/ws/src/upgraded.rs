@@ -69,7 +69,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConnection<S> {
     /// connection keeps.
     pub async fn upgraded(io: S, config: &WsServerConfig) -> Self {
         let ws = async_tungstenite::WebSocketStream::from_raw_socket(
-            io,
+            crate::deflate::DeflateIo::plain(io),
             async_tungstenite::tungstenite::protocol::Role::Server,
             Some(config.websocket_config(HANDED_OVER_READ_BUFFER)),
         )

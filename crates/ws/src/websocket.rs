@@ -12,8 +12,11 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use switchyard_http::{Request, Response, ServerIo, Switch, Upgrade, Upgraded};
 
+use crate::deflate::{DeflateIo, Side};
 use crate::handshake::{check_upgrade, switching_protocols};
 use crate::{WsConnection, WsServerConfig};
+use switchyard_http::header::SEC_WEBSOCKET_EXTENSIONS;
+use switchyard_http::HeaderValue;
 
 type Handler = Arc<dyn Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Send + Sync>;
 
@@ -95,8 +98,19 @@ impl Upgrade for WebSocketUpgrade {
     #[allow(clippy::async_yields_async)]
     fn accept(&self, mut request: Request) -> Result<Switch, Response> {
         let upgrade = check_upgrade(&request.head, &self.config.origins, &self.config.protocols)?;
-        let switching = switching_protocols(&upgrade, &self.config.extra_headers);
+        let mut switching = switching_protocols(&upgrade, &self.config.extra_headers);
         request.protocol = upgrade.protocol;
+        // permessage-deflate, when this route offers it and the client
+        // does; an offer that cannot be accepted is answered without.
+        let deflate = self.config.deflate.and_then(|config| {
+            let offers = request.head.header_values("sec-websocket-extensions");
+            let params = crate::deflate::accept_offer(offers, &config)?;
+            let value = HeaderValue::from_str(&params.response()).ok()?;
+            switching = switching
+                .clone()
+                .typed_header(SEC_WEBSOCKET_EXTENSIONS, value);
+            Some((params, config.threshold))
+        });
         let (config, handler) = (self.config.clone(), self.handler.clone());
         // The connection is built in the setup, which the server runs with
         // the request and then frees: the session it resolves to (the
@@ -119,13 +133,17 @@ impl Upgrade for WebSocketUpgrade {
                     read_buffer
                 };
                 let ws_config = config.websocket_config(read_buffer);
-                let ws = WebSocketStream::from_partially_read(
-                    io,
-                    rest.to_vec(),
-                    Role::Server,
-                    Some(ws_config),
-                )
-                .await;
+                let mut io = DeflateIo::plain(io);
+                let mut rest = rest.to_vec();
+                if let Some((params, threshold)) = deflate {
+                    // The client's first frames too go through the layer.
+                    let max = config.max_message;
+                    io.deflating(&params, Side::Server, threshold, max, &rest);
+                    rest.clear();
+                }
+                let ws =
+                    WebSocketStream::from_partially_read(io, rest, Role::Server, Some(ws_config))
+                        .await;
                 let mut conn = WsConnection::new(ws).with_shutdown(shutdown);
                 if let Some(heartbeat) = config.heartbeat {
                     conn = conn.with_heartbeat(heartbeat);

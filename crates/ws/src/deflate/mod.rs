@@ -10,7 +10,10 @@
 
 mod codec;
 mod frames;
+mod io;
 mod negotiation;
+
+pub(crate) use io::{frame_error, DeflateIo, Side};
 
 pub use codec::{Compressor, Decompressor, InflateError};
 pub use frames::{FrameError, Inbound, Outbound};

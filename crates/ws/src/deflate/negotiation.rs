@@ -65,6 +65,9 @@ pub struct DeflateParams {
     pub server_max_window_bits: u8,
     /// The client's largest window, in bits.
     pub client_max_window_bits: u8,
+    /// The offer named `server_max_window_bits`, so the answer must too
+    /// (RFC 7692 §7.1.2.1), even at 15.
+    server_window_asked: bool,
 }
 
 impl DeflateParams {
@@ -78,7 +81,7 @@ impl DeflateParams {
         if self.client_no_context_takeover {
             value.push_str("; client_no_context_takeover");
         }
-        if self.server_max_window_bits < MAX_WINDOW_BITS {
+        if self.server_max_window_bits < MAX_WINDOW_BITS || self.server_window_asked {
             value.push_str(&format!(
                 "; server_max_window_bits={}",
                 self.server_max_window_bits
@@ -274,6 +277,7 @@ fn accept_one(offer: &Extension, config: &DeflateConfig) -> Option<DeflateParams
         client_no_context_takeover: config.peer_no_context_takeover,
         server_max_window_bits: config.max_window_bits,
         client_max_window_bits: MAX_WINDOW_BITS,
+        server_window_asked: false,
     };
     for (name, value) in &offer.params {
         if seen.contains(&name.as_str()) {
@@ -289,6 +293,7 @@ fn accept_one(offer: &Extension, config: &DeflateConfig) -> Option<DeflateParams
                     return None;
                 }
                 params.server_max_window_bits = params.server_max_window_bits.min(asked);
+                params.server_window_asked = true;
             }
             // The client can limit its window: we take the full one (a
             // smaller one would save the client memory, not us).
@@ -372,6 +377,7 @@ fn check_one(
         client_no_context_takeover: config.no_context_takeover,
         server_max_window_bits: MAX_WINDOW_BITS,
         client_max_window_bits: config.max_window_bits,
+        server_window_asked: false,
     };
     for (name, value) in &answer.params {
         if seen.contains(&name.as_str()) {
@@ -451,6 +457,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(params.server_max_window_bits, 10);
+        // Asked for, it is answered even at the default (Python's
+        // websockets refuses an answer without it).
+        assert_eq!(
+            accept("permessage-deflate; server_max_window_bits=15").as_deref(),
+            Some(
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+                 server_max_window_bits=15"
+            )
+        );
     }
 
     #[test]

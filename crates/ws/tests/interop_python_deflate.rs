@@ -1,0 +1,110 @@
+//! permessage-deflate with an implementation that is not ours: Python's
+//! `websockets` (`tests/interop/deflate_peer.py`) as the client of
+//! switchyard's server, with every combination of the offer's parameters,
+//! and as the server of switchyard's client. Ignored unless asked for (it
+//! needs Python's websockets): `.ci/run` installs that and runs it with
+//! `cargo test -- --ignored`.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use futures::{SinkExt, StreamExt};
+use switchyard_ws::deflate::DeflateConfig;
+use switchyard_ws::{connect_with, ClientConfig, WsMessage, WsServerConfig};
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/deflate_peer.py")
+}
+
+fn require_python_websockets() {
+    let found = Command::new("python3")
+        .args(["-c", "import websockets"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "Python's websockets is needed: pip install websockets==17.4"
+    );
+}
+
+#[test]
+#[ignore = "needs Python's websockets (pip install websockets==17.4); .ci/run runs it"]
+fn python_websockets_client_with_every_parameter_against_our_server() {
+    require_python_websockets();
+    let max = 1 << 20;
+    let addr = switchyard_rt::block_on(support::start(
+        WsServerConfig::default()
+            .max_message(max)
+            .deflate(Some(DeflateConfig::default())),
+    ));
+    let out = Command::new("python3")
+        .arg(script())
+        .args(["client", &format!("ws://{addr}/ws"), &max.to_string()])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 36 parameter combinations and the bomb.
+    assert!(stdout.contains("37 passed, 0 failed"), "{stdout}");
+}
+
+/// The Python server, killed when dropped.
+struct PythonServer(Child);
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs Python's websockets (pip install websockets==17.4); .ci/run runs it"]
+fn our_client_against_python_websockets_server() {
+    require_python_websockets();
+    let mut child = Command::new("python3")
+        .arg(script())
+        .arg("server")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let stdout = child.stdout.take().expect("piped");
+    let server = PythonServer(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_string();
+    switchyard_rt::block_on(async {
+        let config = ClientConfig::default()
+            .max_message(2 << 20)
+            .deflate(Some(DeflateConfig::default()));
+        let mut client = connect_with(&format!("ws://{addr}/"), &config)
+            .await
+            .unwrap();
+        client.send("extensions?".into()).await.unwrap();
+        let agreed = client.next().await.unwrap().unwrap();
+        assert_eq!(agreed, "permessage-deflate".into());
+        let json = br#"{"topic":"news","text":"the same words again and again"},"#;
+        for size in [0usize, 1, 300, 4096, 65_536, 1 << 20] {
+            let body: Vec<u8> = json.iter().copied().cycle().take(size).collect();
+            for message in [
+                WsMessage::binary(body.clone()),
+                WsMessage::text_from_utf8(body.clone().into()).unwrap(),
+            ] {
+                client.send(message.clone()).await.unwrap();
+                assert_eq!(client.next().await.unwrap().unwrap(), message, "{size}");
+            }
+        }
+    });
+    drop(server);
+}

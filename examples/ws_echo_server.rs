@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use switchyard::frame::answer;
+use switchyard::ws::deflate::DeflateConfig;
 use switchyard::ws::http::HttpServerConfig;
 use switchyard::ws::{
     websocket, HeartbeatConfig, OriginPolicy, Router, ServerIo, WsConnection, WsServerConfig,
@@ -43,6 +44,10 @@ struct Args {
     /// Origins allowed besides the page's own (e.g. https://app.example).
     #[arg(long)]
     allow_origin: Vec<String>,
+    /// Agree permessage-deflate with clients that offer it (browsers do):
+    /// messages of 256 bytes and more are compressed.
+    #[arg(long)]
+    deflate: bool,
     /// PEM certificate chain: serve wss (with --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -60,6 +65,9 @@ fn main() -> anyhow::Result<()> {
         .heartbeat(Some(HeartbeatConfig::new(beat, beat)));
     if !args.allow_origin.is_empty() {
         websockets = websockets.origins(OriginPolicy::allow(args.allow_origin));
+    }
+    if args.deflate {
+        websockets = websockets.deflate(Some(DeflateConfig::default()));
     }
     let mut config = HttpServerConfig::default();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {

@@ -33,5 +33,5 @@ fn the_example_pages_work_in_headless_chromium() {
         .env("SCREENSHOTS", root.join("target/browser-screenshots"))
         .output()
         .expect("node runs");
-    support::assert_script_passed(&out, 12);
+    support::assert_script_passed(&out, 13);
 }

@@ -399,6 +399,32 @@ const tests = {
     await page.close();
   },
 
+  async "with --deflate, Chromium agrees permessage-deflate and messages come back both ways"() {
+    const addr = await listening(join(examples, "ws_echo_server"), ["127.0.0.1:0", "--deflate"]);
+    const page = await browser.newPage();
+    await page.goto("http://" + addr + "/");
+    // The page works as it does without compression.
+    await page.getByText("connected", { exact: false }).first().waitFor();
+    const words = "compress me, ".repeat(100);
+    await page.fill("#message", words);
+    await page.press("#message", "Enter");
+    await page.getByText("< " + words.trim()).waitFor();
+    // And what the browser agreed, from a WebSocket of its own.
+    const { extensions, echoed } = await page.evaluate(async (url) => {
+      const ws = new WebSocket(url);
+      await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+      const long = JSON.stringify({ text: "the same words ".repeat(5000) });
+      const reply = new Promise((resolve) => { ws.onmessage = (e) => resolve(e.data); });
+      ws.send(long);
+      const echoed = (await reply) === long;
+      ws.close();
+      return { extensions: ws.extensions, echoed };
+    }, "ws://" + addr + "/ws");
+    if (!extensions.startsWith("permessage-deflate")) throw new Error("agreed: " + JSON.stringify(extensions));
+    if (!echoed) throw new Error("a 75 KB JSON message did not come back as sent");
+    await page.close();
+  },
+
   async "the echo page gets its message back, and reconnects after a restart"() {
     const program = join(examples, "ws_echo_server");
     const addr = await listening(program, ["127.0.0.1:" + await restartablePort()]);

@@ -4,9 +4,11 @@
 //! frames on the byte stream beneath tungstenite ([`Inbound`],
 //! [`Outbound`]).
 //!
-//! Not yet used by the server or the client: they decline compression
-//! until the frame layer beneath tungstenite (which refuses frames with
-//! RSV1 set) is in place. These parts are tested on their own meanwhile.
+//! A server turns it on with
+//! [`WsServerConfig::deflate`](crate::WsServerConfig::deflate), a client
+//! with [`ClientConfig::deflate`](crate::ClientConfig::deflate); the layer
+//! then sits beneath tungstenite (which refuses frames with RSV1 set)
+//! inside the [`WsConnection`](crate::WsConnection).
 
 mod codec;
 mod frames;

@@ -47,6 +47,7 @@ use switchyard::hub::{
     Subscription,
 };
 use switchyard::push::{run_subscriber, PushConfig};
+use switchyard::ws::deflate::DeflateConfig;
 use switchyard::ws::http::HttpServerConfig;
 use switchyard::ws::{
     websocket, Request, Router, ServerIo, WsConnection, WsMessage, WsServerConfig,
@@ -90,6 +91,10 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(default_value = "127.0.0.1:8080")]
     addr: String,
+    /// Agree permessage-deflate with pages that offer it (browsers do):
+    /// messages of 256 bytes and more are compressed.
+    #[arg(long)]
+    deflate: bool,
     #[command(flatten)]
     sharing: common::Sharing,
 }
@@ -105,7 +110,9 @@ fn main() -> anyhow::Result<()> {
     let (hub, presence) = args
         .sharing
         .hub_and_presence(HubConfig::default(), history)?;
-    let websockets = WsServerConfig::default().max_message(4 * MAX_TEXT + 256);
+    let websockets = WsServerConfig::default()
+        .max_message(4 * MAX_TEXT + 256)
+        .deflate(args.deflate.then(DeflateConfig::default));
     let router = Router::new()
         .page(
             "/",

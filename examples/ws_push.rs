@@ -42,6 +42,7 @@ use anyhow::Context;
 use clap::Parser;
 use switchyard::hub::{HistoryConfig, HubConfig};
 use switchyard::push::{push_handler, subscriber_handler, PushConfig};
+use switchyard::ws::deflate::DeflateConfig;
 use switchyard::ws::http::{HttpServer, HttpServerConfig};
 use switchyard::ws::{websocket, Router, WsServerConfig};
 
@@ -74,6 +75,10 @@ struct Args {
     /// the library's (10,000).
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Agree permessage-deflate with subscribers that offer it (browsers
+    /// do): messages of 256 bytes and more are compressed.
+    #[arg(long)]
+    deflate: bool,
     #[command(flatten)]
     sharing: common::Sharing,
 }
@@ -92,16 +97,15 @@ fn main() -> anyhow::Result<()> {
         push = push.token(token);
     }
     let publish = push_handler(hub.clone(), push.clone());
+    let deflate = args.deflate.then(DeflateConfig::default);
+    let websockets = WsServerConfig::default().deflate(deflate);
     let mut router = Router::new()
         .page(
             "/",
             "text/html; charset=utf-8",
             include_str!("pages/push.html"),
         )
-        .upgrade(
-            "/ws",
-            websocket(WsServerConfig::default(), subscriber_handler(hub, push)),
-        );
+        .upgrade("/ws", websocket(websockets, subscriber_handler(hub, push)));
     let mut config = HttpServerConfig::default().max_body(args.max_body);
     // One signal stops both servers (SIGINT or SIGTERM triggers it).
     let shutdown = switchyard::rt::Shutdown::new();

@@ -142,6 +142,10 @@ pub struct Cli {
     /// Serve GET /healthz and GET /metrics (Prometheus) on the WebSocket listener.
     #[arg(long)]
     metrics: bool,
+    /// Agree permessage-deflate with WebSocket clients that offer it
+    /// (browsers do): messages of 256 bytes and more are compressed.
+    #[arg(long)]
+    deflate: bool,
     /// Seconds sessions get to close at shutdown. Default 5.
     #[arg(long)]
     shutdown_grace: Option<u64>,
@@ -176,6 +180,7 @@ impl Cli {
             max_message: self.max_message,
             auth: self.auth,
             metrics: self.metrics,
+            deflate: self.deflate,
             // One value on the command line: the ping interval, and as long
             // again for the answer.
             heartbeat_interval: self.heartbeat,
@@ -256,6 +261,7 @@ mod tests {
             "--heartbeat=9",
             "--auth=bearer:s3cret",
             "--metrics",
+            "--deflate",
             "--shutdown-grace=2",
             "--proxy-protocol",
             "--trusted-proxy=10.0.0.0/8",
@@ -277,6 +283,7 @@ heartbeat_interval = 9
 heartbeat_timeout = 9
 auth = "bearer:s3cret"
 metrics = true
+deflate = true
 proxy_protocol = true
 trusted_proxies = ["10.0.0.0/8", "192.168.1.1/32"]
 max_connections_per_ip = 4

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use switchyard_ws::deflate::DeflateConfig;
 use switchyard_ws::http::HttpServerConfig;
 use switchyard_ws::{HeartbeatConfig, TcpKeepalive, WsServerConfig};
 
@@ -25,6 +26,8 @@ pub(crate) struct ListenerSettings {
     pub max_message: Option<usize>,
     pub auth: Option<Auth>,
     pub metrics: bool,
+    /// permessage-deflate with clients that offer it.
+    pub deflate: bool,
     /// Seconds; 0 turns heartbeats off. Both sides.
     pub heartbeat_interval: Option<u64>,
     /// Seconds.
@@ -92,6 +95,7 @@ impl ListenerSettings {
                 ("web", self.web.is_some()),
                 ("auth", self.auth.is_some()),
                 ("metrics", self.metrics),
+                ("deflate", self.deflate),
                 ("origins", !self.origins.is_empty()),
                 ("trusted_proxies", !self.trusted_proxies.is_empty()),
             ];
@@ -120,7 +124,8 @@ impl ListenerSettings {
         }
         let mut websocket = WsServerConfig::default()
             .origins(crate::listener::origin_policy(&self.origins))
-            .heartbeat(self.heartbeat());
+            .heartbeat(self.heartbeat())
+            .deflate(self.deflate.then(DeflateConfig::default));
         if let Some(max) = self.max_message {
             websocket = websocket.max_message(max);
         }

@@ -232,10 +232,22 @@ pub fn http_get(addr: SocketAddr, path: &str, extra: &str) -> String {
 /// reason of the first close frame the server sends. (tungstenite, under
 /// our own client, reports 1014 as 1002: tungstenite-rs issue 502.)
 pub fn raw_close_frame(addr: SocketAddr, path: &str) -> (u16, String) {
-    use std::io::Read;
-    let head = upgrade_status_keep(addr, path);
+    raw_close_frame_after(addr, path, "", &[])
+}
+
+/// [`raw_close_frame`], the upgrade asked for with `extra` header lines,
+/// and `frames` sent once it is answered.
+pub fn raw_close_frame_after(
+    addr: SocketAddr,
+    path: &str,
+    extra: &str,
+    frames: &[u8],
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let head = upgrade_status_keep(addr, path, extra);
     let mut stream = head.1;
     assert!(head.0.starts_with("HTTP/1.1 101"), "{}", head.0);
+    stream.write_all(frames).unwrap();
     loop {
         let mut header = [0u8; 2];
         stream.read_exact(&mut header).unwrap();
@@ -250,7 +262,7 @@ pub fn raw_close_frame(addr: SocketAddr, path: &str) -> (u16, String) {
     }
 }
 
-fn upgrade_status_keep(addr: SocketAddr, path: &str) -> (String, std::net::TcpStream) {
+fn upgrade_status_keep(addr: SocketAddr, path: &str, extra: &str) -> (String, std::net::TcpStream) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
@@ -258,7 +270,7 @@ fn upgrade_status_keep(addr: SocketAddr, path: &str) -> (String, std::net::TcpSt
         .unwrap();
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     );
     stream.write_all(request.as_bytes()).unwrap();
     // Byte by byte up to the end of the head, so no frame byte is consumed.

@@ -45,6 +45,10 @@
 # subscribers to 127.0.0.1 ... 127.0.0.N), which this script does not do:
 # the limit on open files is reached first here.
 #
+# DEFLATE=1 turns permessage-deflate on in ws_push (--deflate) and has
+# every subscriber offer it (the load generator's --deflate), as browsers
+# do: memory per idle connection with compression agreed, and the pushes.
+#
 # Knobs: CONNECTIONS, DURATION (default 10), PUSHES, SLOW_CONNECTIONS,
 # SLOW_FRACTION, SLOW_RATE, SLOW_SIZE, FD_MARGIN, SERVER_CPU (0), LOAD_CPU
 # (1). Results go to target/bench/many-connections/results.jsonl and the
@@ -60,6 +64,9 @@ SLOW_RATE=${SLOW_RATE:-40}
 SLOW_SIZE=${SLOW_SIZE:-16384}
 FD_MARGIN=${FD_MARGIN:-256}
 SERVER_CPU=${SERVER_CPU:-0}
+DEFLATE=${DEFLATE:-0}
+deflate=()
+[ "$DEFLATE" = 0 ] || deflate=(--deflate)
 LOAD_CPU=${LOAD_CPU:-1}
 out="$root/target/bench/many-connections"
 mkdir -p "$out"
@@ -97,6 +104,7 @@ fi
 slow_connections=${SLOW_CONNECTIONS:-1000}
 [ "$slow_connections" -le "$connections" ] || slow_connections=$connections
 note "connections: $connections (a, b), $slow_connections (c); open files allowed: $(ulimit -Sn)"
+[ "$DEFLATE" = 0 ] || note "permessage-deflate: on (ws_push --deflate, subscribers offer it)"
 
 echo "== building switchyard (release)" >&2
 cargo build --release --quiet -p switchyard-load
@@ -108,16 +116,16 @@ load="$bin/switchyard-load"
 source bench/lib.sh
 
 echo "== a. $connections idle connections" >&2
-serve 19201 "$bin/examples/ws_push" 127.0.0.1:19201 --max-connections "$connections"
+serve 19201 "$bin/examples/ws_push" 127.0.0.1:19201 --max-connections "$connections" "${deflate[@]}"
 measure "a. hold" "switchyard ws_push" hold ws://127.0.0.1:19201/ws \
-  --connections "$connections" --duration 2 --pid "$server_pid"
+  --connections "$connections" --duration 2 --pid "$server_pid" "${deflate[@]}"
 stop
 
 echo "== b. $PUSHES pushes to $connections subscribers" >&2
-serve 19202 "$bin/examples/ws_push" 127.0.0.1:19202 --max-connections "$connections"
+serve 19202 "$bin/examples/ws_push" 127.0.0.1:19202 --max-connections "$connections" "${deflate[@]}"
 measure "b. push to all" "switchyard ws_push" fanout \
   --subscribe ws://127.0.0.1:19202/ws --publish http://127.0.0.1:19202/push \
-  --subscribers "$connections" --rate 1 --duration "$PUSHES" --size 256 --pid "$server_pid"
+  --subscribers "$connections" --rate 1 --duration "$PUSHES" --size 256 --pid "$server_pid" "${deflate[@]}"
 stop
 
 # The same load first with no one slow, to compare the others' latency to.
@@ -125,11 +133,11 @@ for fraction in 0 "$SLOW_FRACTION"; do
   scenario="c. slow subscribers"
   [ "$fraction" != 0 ] || scenario="c. the same, none slow"
   echo "== $scenario: $slow_connections subscribers, $fraction of them slow" >&2
-  serve 19203 "$bin/examples/ws_push" 127.0.0.1:19203 --max-connections "$slow_connections"
+  serve 19203 "$bin/examples/ws_push" 127.0.0.1:19203 --max-connections "$slow_connections" "${deflate[@]}"
   measure "$scenario" "switchyard ws_push" fanout \
     --subscribe ws://127.0.0.1:19203/ws --publish http://127.0.0.1:19203/push \
     --subscribers "$slow_connections" --rate "$SLOW_RATE" --duration "$DURATION" --size "$SLOW_SIZE" \
-    --slow-fraction "$fraction" --slow-read-delay-ms 1000 --pid "$server_pid"
+    --slow-fraction "$fraction" --slow-read-delay-ms 1000 --pid "$server_pid" "${deflate[@]}"
   stop
 done
 

@@ -36,6 +36,9 @@ pub struct DialOptions {
     /// TCP keepalive on a `tcp://` target: quiet time before the first
     /// probe. Default 60 s (`switchyard_tcp::connect`'s); `None` turns it off.
     pub tcp_keepalive: Option<Duration>,
+    /// permessage-deflate offered to a `ws://` or `wss://` target. Default
+    /// none.
+    pub deflate: Option<switchyard_ws::deflate::DeflateConfig>,
 }
 
 impl Default for DialOptions {
@@ -48,11 +51,18 @@ impl Default for DialOptions {
             heartbeat: None,
             tls: None,
             tcp_keepalive: Some(Duration::from_secs(60)),
+            deflate: None,
         }
     }
 }
 
 impl DialOptions {
+    /// Sets [`deflate`](Self::deflate); `None` turns it off.
+    pub fn deflate(mut self, deflate: Option<switchyard_ws::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
     /// Sets [`framing`](Self::framing).
     pub fn framing(mut self, framing: StreamFraming) -> Self {
         self.framing = framing;
@@ -149,7 +159,8 @@ pub async fn dial(target: &Endpoint, options: &DialOptions) -> Result<BoxConnect
 pub async fn dial_websocket(target: &Endpoint, options: &DialOptions) -> Result<WsSide, Error> {
     let mut config = ClientConfig::default()
         .handshake_timeout(options.connect_timeout)
-        .max_message(options.max_message);
+        .max_message(options.max_message)
+        .deflate(options.deflate);
     if let Some(tls) = &options.tls {
         config = config.tls(tls.clone());
     }

@@ -216,7 +216,11 @@ impl Slow {
 /// Opens the subscribers, [`RAMP`] at a time, each numbered (the order
 /// `--subscribe` URLs are taken in); how long each took to connect.
 async fn open(f: &Fanout) -> anyhow::Result<(Vec<(usize, WsSide)>, Tally)> {
-    let options = dial_options(switchyard_endpoint::StreamFraming::Raw, true, f.size, None)?;
+    let options = dial_options(switchyard_endpoint::StreamFraming::Raw, true, f.size, None)?
+        .deflate(
+            f.deflate
+                .then(switchyard_ws::deflate::DeflateConfig::default),
+        );
     let mut subscribers = Vec::with_capacity(f.subscribers);
     let mut connecting = Tally::default();
     let mut opening = futures::stream::iter(0..f.subscribers)

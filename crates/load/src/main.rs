@@ -138,6 +138,9 @@ struct Fanout {
     /// to learn whether the server cut it off.
     #[arg(long, default_value_t = 1000)]
     slow_read_delay_ms: u64,
+    /// Subscribers offer permessage-deflate (as browsers do).
+    #[arg(long)]
+    deflate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +164,9 @@ struct Hold {
     /// ws_chat with `--numbered-param name --numbered-param room`.
     #[arg(long = "numbered-param", value_name = "NAME")]
     numbered_params: Vec<String>,
+    /// Offer permessage-deflate (as browsers do).
+    #[arg(long)]
+    deflate: bool,
 }
 
 /// The longest run, and the most connections, a run may ask for.

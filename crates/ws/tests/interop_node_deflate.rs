@@ -5,13 +5,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use futures::{SinkExt, StreamExt};
 use switchyard_ws::deflate::DeflateConfig;
-use switchyard_ws::{connect_with, ClientConfig, WsMessage, WsServerConfig};
+use switchyard_ws::{connect_with, ClientConfig, WsServerConfig};
 
 fn script() -> PathBuf {
     let browser = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
@@ -46,34 +45,11 @@ fn node_ws_client_against_our_server() {
     assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
 }
 
-/// The Node server, killed when dropped.
-struct NodeServer(Child);
-
-impl Drop for NodeServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 #[ignore = "needs node and `npm ci --prefix tests/browser`; .ci/run runs it"]
 fn our_client_against_node_ws_server() {
-    let mut child = Command::new("node")
-        .arg(script())
-        .arg("server")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let stdout = child.stdout.take().expect("piped");
-    let server = NodeServer(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_string();
+    let server = support::PeerServer::start("node", &[script().as_os_str(), "server".as_ref()]);
+    let addr = &server.addr;
     switchyard_rt::block_on(async {
         let config = ClientConfig::default()
             .max_message(2 << 20)
@@ -84,17 +60,7 @@ fn our_client_against_node_ws_server() {
         client.send("extensions?".into()).await.unwrap();
         let agreed = client.next().await.unwrap().unwrap();
         assert_eq!(agreed, "permessage-deflate".into());
-        let json = br#"{"topic":"news","text":"the same words again and again"},"#;
-        for size in [0usize, 1, 300, 4096, 65_536, 1 << 20] {
-            let body: Vec<u8> = json.iter().copied().cycle().take(size).collect();
-            for message in [
-                WsMessage::binary(body.clone()),
-                WsMessage::text_from_utf8(body.clone().into()).unwrap(),
-            ] {
-                client.send(message.clone()).await.unwrap();
-                assert_eq!(client.next().await.unwrap().unwrap(), message, "{size}");
-            }
-        }
+        support::echo_every_size(&mut client).await;
     });
     drop(server);
 }

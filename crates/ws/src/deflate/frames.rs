@@ -143,6 +143,46 @@ enum Passing {
     Through(u64),
 }
 
+impl Passing {
+    /// Inside a frame passed as it came: hands on what of it `rest` holds,
+    /// and says how much that was; `None` at a header.
+    fn pass(&mut self, rest: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+        let Passing::Through(left) = *self else {
+            return None;
+        };
+        let n = rest.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        out.extend_from_slice(&rest[..n]);
+        *self = match left - n as u64 {
+            0 => Passing::Header,
+            left => Passing::Through(left),
+        };
+        Some(n)
+    }
+}
+
+/// Writes `header`'s frame again with RSV1 `rsv1` and, for a payload, what
+/// `transform` makes of it unmasked (masked again as it came).
+fn rewrite_frame<E>(
+    header: &Header,
+    payload: &[u8],
+    rsv1: bool,
+    out: &mut Vec<u8>,
+    transform: impl FnOnce(&[u8], &mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut payload = payload.to_vec();
+    if let Some(key) = header.mask {
+        apply_mask(&mut payload, key, 0);
+    }
+    let mut rewritten = Vec::new();
+    transform(&payload, &mut rewritten)?;
+    if let Some(key) = header.mask {
+        apply_mask(&mut rewritten, key, 0);
+    }
+    header.write(rsv1, rewritten.len(), out);
+    out.extend_from_slice(&rewritten);
+    Ok(())
+}
+
 /// The peer-to-tungstenite side: inflates compressed messages.
 #[derive(Debug)]
 pub struct Inbound {
@@ -178,14 +218,8 @@ impl Inbound {
             if rest.is_empty() {
                 return Ok(taken);
             }
-            if let Passing::Through(left) = self.passing {
-                let n = rest.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                out.extend_from_slice(&rest[..n]);
+            if let Some(n) = self.passing.pass(rest, out) {
                 taken += n;
-                self.passing = match left - n as u64 {
-                    0 => Passing::Header,
-                    left => Passing::Through(left),
-                };
                 continue;
             }
             let Some(header) = Header::parse(rest) else {
@@ -221,19 +255,15 @@ impl Inbound {
             if rest.len() < end {
                 return Ok(taken);
             }
-            let mut payload = rest[header.size..end].to_vec();
-            if let Some(key) = header.mask {
-                apply_mask(&mut payload, key, 0);
-            }
             self.compressed_message = !header.fin;
-            let mut inflated = Vec::new();
-            self.decompressor
-                .inflate(&payload, header.fin, self.max_message, &mut inflated)?;
-            if let Some(key) = header.mask {
-                apply_mask(&mut inflated, key, 0);
-            }
-            header.write(false, inflated.len(), out);
-            out.extend_from_slice(&inflated);
+            let (decompressor, max) = (&mut self.decompressor, self.max_message);
+            rewrite_frame(
+                &header,
+                &rest[header.size..end],
+                false,
+                out,
+                |payload, inflated| decompressor.inflate(payload, header.fin, max, inflated),
+            )?;
             taken += end;
         }
     }
@@ -269,14 +299,8 @@ impl Outbound {
             if rest.is_empty() {
                 return taken;
             }
-            if let Passing::Through(left) = self.passing {
-                let n = rest.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                out.extend_from_slice(&rest[..n]);
+            if let Some(n) = self.passing.pass(rest, out) {
                 taken += n;
-                self.passing = match left - n as u64 {
-                    0 => Passing::Header,
-                    left => Passing::Through(left),
-                };
                 continue;
             }
             let Some(header) = Header::parse(rest) else {
@@ -298,17 +322,17 @@ impl Outbound {
             if rest.len() < end {
                 return taken;
             }
-            let mut payload = rest[header.size..end].to_vec();
-            if let Some(key) = header.mask {
-                apply_mask(&mut payload, key, 0);
-            }
-            let mut compressed = Vec::new();
-            self.compressor.compress(&payload, &mut compressed);
-            if let Some(key) = header.mask {
-                apply_mask(&mut compressed, key, 0);
-            }
-            header.write(true, compressed.len(), out);
-            out.extend_from_slice(&compressed);
+            let compressor = &mut self.compressor;
+            let _: Result<(), std::convert::Infallible> = rewrite_frame(
+                &header,
+                &rest[header.size..end],
+                true,
+                out,
+                |payload, compressed| {
+                    compressor.compress(payload, compressed);
+                    Ok(())
+                },
+            );
             taken += end;
         }
     }

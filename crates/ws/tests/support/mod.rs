@@ -88,3 +88,60 @@ pub fn status(response: &str) -> u16 {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {response:?}"))
 }
+
+/// A server of another implementation (Python's websockets, Node's ws),
+/// started as `program args`, at the address it printed on its first
+/// line (`listening on ADDR`); killed when dropped.
+pub struct PeerServer {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl PeerServer {
+    pub fn start(program: &str, args: &[&std::ffi::OsStr]) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+        let stdout = child.stdout.take().expect("piped");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{line:?}"))
+            .to_string();
+        Self { child, addr }
+    }
+}
+
+impl Drop for PeerServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends an echo server messages from empty to 1 MiB, binary and text, and
+/// checks that each comes back as it was.
+pub async fn echo_every_size<S>(client: &mut switchyard_ws::WsConnection<S>)
+where
+    S: futures::io::AsyncRead + futures::io::AsyncWrite + Unpin,
+{
+    use futures::StreamExt;
+    let json = br#"{"topic":"news","text":"the same words again and again"},"#;
+    for size in [0usize, 1, 300, 4096, 65_536, 1 << 20] {
+        let body: Vec<u8> = json.iter().copied().cycle().take(size).collect();
+        for message in [
+            switchyard_ws::WsMessage::binary(body.clone()),
+            switchyard_ws::WsMessage::text_from_utf8(body.clone().into()).unwrap(),
+        ] {
+            client.send(message.clone()).await.unwrap();
+            assert_eq!(client.next().await.unwrap().unwrap(), message, "{size}");
+        }
+    }
+}

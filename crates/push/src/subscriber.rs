@@ -412,12 +412,23 @@ mod tests {
                 assert!(polls < 100, "still asking to be polled after {polls} polls");
             }
             let mut client = WebSocketStream::from_raw_socket(client_end, Role::Client, None).await;
-            for i in 0..QUEUED {
-                let wait = Duration::from_secs(2);
-                let msg = switchyard_rt::timeout(wait, "the next message", client.next())
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}: {i} of {QUEUED} were sent"));
-                assert_eq!(msg.unwrap().unwrap().into_data(), i.to_string().as_bytes());
+            // The subscriber goes on running while the client reads, as it
+            // would on an executor: a write the socket was not yet ready for
+            // (tokio learns readiness from its reactor) is woken by the
+            // reactor, but nothing wakes a subscriber that forgot its own
+            // queue.
+            let reading = async move {
+                for i in 0..QUEUED {
+                    let wait = Duration::from_secs(2);
+                    let msg = switchyard_rt::timeout(wait, "the next message", client.next())
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}: {i} of {QUEUED} were sent"));
+                    assert_eq!(msg.unwrap().unwrap().into_data(), i.to_string().as_bytes());
+                }
+            };
+            match futures::future::select(subscriber, std::pin::pin!(reading)).await {
+                futures::future::Either::Left(_) => panic!("the subscriber ended"),
+                futures::future::Either::Right(((), _)) => {}
             }
         });
     }

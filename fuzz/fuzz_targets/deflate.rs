@@ -22,6 +22,8 @@ struct Input {
     cuts: Vec<u16>,
     /// Compress `payload` first (a valid stream), or inflate it as it is.
     compress_first: bool,
+    /// Context takeover: the state kept from message to message.
+    takeover: bool,
     window_bits: u8,
     payload: Vec<u8>,
 }
@@ -37,7 +39,7 @@ fuzz_target!(|input: Input| {
     let bits = 9 + input.window_bits % 7;
     let payload = if input.compress_first {
         let mut compressed = Vec::new();
-        Compressor::new(bits, true).compress(&input.payload, &mut compressed);
+        Compressor::new(bits, !input.takeover).compress(&input.payload, &mut compressed);
         compressed
     } else {
         input.payload.clone()
@@ -46,7 +48,7 @@ fuzz_target!(|input: Input| {
     let mut cuts: Vec<usize> = input.cuts.iter().map(|&c| usize::from(c) % (payload.len() + 1)).collect();
     cuts.sort_unstable();
     cuts.push(payload.len());
-    let mut inflater = Decompressor::new(bits, true);
+    let mut inflater = Decompressor::new(bits, !input.takeover);
     let mut out = Vec::new();
     let mut start = 0;
     let mut result = Ok(());
@@ -60,20 +62,37 @@ fuzz_target!(|input: Input| {
     }
     // The same bytes as a stream of frames from the peer, in the same
     // pieces.
-    let mut frames = Inbound::new(Decompressor::new(bits, true), max);
+    let mut frames = Inbound::new(Decompressor::new(bits, !input.takeover), max);
     let (mut pending, mut passed) = (Vec::new(), Vec::new());
     let mut from = 0;
     for &end in &cuts {
         pending.extend_from_slice(&input.payload[from.min(input.payload.len())..end.min(input.payload.len())]);
         from = end;
-        match frames.rewrite(&pending, &mut passed) {
-            Ok(n) => {
-                pending.drain(..n);
+        // As the stream under tungstenite does: again while it takes
+        // something, tungstenite taking what was passed on in between.
+        let mut failed = false;
+        loop {
+            let given = pending.len();
+            match frames.rewrite(&pending, &mut passed) {
+                Ok(n) => {
+                    pending.drain(..n);
+                    // One call passes on at most what it took and one
+                    // compressed frame's inflated message and header.
+                    assert!(passed.len() <= given + max + 14, "{} passed", passed.len());
+                    passed.clear();
+                    if n == 0 || pending.is_empty() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    assert!(e.code == 1009 || e.code == 1007, "{e}");
+                    failed = true;
+                    break;
+                }
             }
-            Err(e) => {
-                assert!(e.code == 1009 || e.code == 1007, "{e}");
-                break;
-            }
+        }
+        if failed {
+            break;
         }
         // Held back: at most a compressed frame within the limit and its
         // header.

@@ -34,24 +34,34 @@ fn require_python_websockets() {
 fn python_websockets_client_with_every_parameter_against_our_server() {
     require_python_websockets();
     let max = 1 << 20;
-    let addr = switchyard_rt::block_on(support::start(
-        WsServerConfig::default()
-            .max_message(max)
-            .deflate(Some(DeflateConfig::default())),
-    ));
-    let out = Command::new("python3")
-        .arg(script())
-        .args(["client", &format!("ws://{addr}/ws"), &max.to_string()])
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // 36 parameter combinations and the bomb.
-    assert!(stdout.contains("37 passed, 0 failed"), "{stdout}");
+    // The default (no context takeover either way), and a server that
+    // keeps its context and lets the client keep its own unless asked.
+    let mut keeping = DeflateConfig::default();
+    keeping.no_context_takeover = false;
+    keeping.peer_no_context_takeover = false;
+    for deflate in [DeflateConfig::default(), keeping] {
+        let addr = switchyard_rt::block_on(support::start(
+            WsServerConfig::default()
+                .max_message(max)
+                .deflate(Some(deflate)),
+        ));
+        let out = Command::new("python3")
+            .arg(script())
+            .args(["client", &format!("ws://{addr}/ws"), &max.to_string()])
+            .output()
+            .expect("python3 runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{deflate:?}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // 36 parameter combinations and the bomb.
+        assert!(
+            stdout.contains("37 passed, 0 failed"),
+            "{deflate:?}\n{stdout}"
+        );
+    }
 }
 
 #[test]

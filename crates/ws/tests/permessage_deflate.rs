@@ -24,7 +24,7 @@ fn client_config() -> ClientConfig {
 }
 
 #[test]
-fn messages_of_every_size_and_kind_come_back_compressed_both_ways() {
+fn messages_of_every_size_and_kind_come_back_when_both_sides_compress() {
     switchyard_rt::block_on(async {
         let addr = support::start(server_config(2 << 20)).await;
         let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config())
@@ -244,4 +244,78 @@ fn hostile_compressed_frames_are_closed_with_their_code_and_the_next_client_serv
         client.send("still here".into()).await.unwrap();
         assert_eq!(client.next().await.unwrap().unwrap(), "still here".into());
     })
+}
+
+/// On the wire, from the client: a server of our own making by hand agrees
+/// compression, and the client's message over the threshold arrives
+/// compressed (RSV1), masked, and inflates to what was sent.
+#[test]
+fn the_client_compresses_what_is_over_the_threshold() {
+    use switchyard_ws::handshake::{check_upgrade, switching_protocols};
+    use switchyard_ws::http::{HeaderMap, RequestHead};
+    use switchyard_ws::OriginPolicy;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            request.push(byte[0]);
+        }
+        let (head, _) = RequestHead::parse(&request, 16 << 10).unwrap().unwrap();
+        let offer = head
+            .header("sec-websocket-extensions")
+            .unwrap_or("")
+            .to_string();
+        let upgrade = check_upgrade(&head, &OriginPolicy::AllowAny, &[]).unwrap();
+        let answer = switching_protocols(&upgrade, &HeaderMap::new())
+            .header(
+                "sec-websocket-extensions",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+            )
+            .unwrap();
+        stream.write_all(&answer.to_bytes()).unwrap();
+        let mut header = [0u8; 2];
+        stream.read_exact(&mut header).unwrap();
+        assert_eq!(header[1] & 0x80, 0x80, "masked");
+        let len = match header[1] & 0x7f {
+            126 => {
+                let mut n = [0u8; 2];
+                stream.read_exact(&mut n).unwrap();
+                usize::from(u16::from_be_bytes(n))
+            }
+            n => usize::from(n),
+        };
+        let mut key = [0u8; 4];
+        stream.read_exact(&mut key).unwrap();
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).unwrap();
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= key[i % 4];
+        }
+        (offer, header[0], payload)
+    });
+    let message = "a message of the client's, said twice, said twice, ".repeat(20);
+    switchyard_rt::block_on(async {
+        let mut client = connect_with(&format!("ws://{addr}/"), &client_config())
+            .await
+            .unwrap();
+        client.send(message.clone().into()).await.unwrap();
+        client.flush().await.unwrap();
+    });
+    let (offer, first, payload) = server.join().unwrap();
+    assert!(offer.starts_with("permessage-deflate"), "{offer}");
+    assert_eq!(first, 0x80 | 0x40 | 0x1, "FIN, RSV1, text");
+    assert!(payload.len() < message.len() / 4, "{} bytes", payload.len());
+    let mut inflated = Vec::new();
+    switchyard_ws::deflate::Decompressor::new(15, true)
+        .inflate(&payload, true, 1 << 20, &mut inflated)
+        .unwrap();
+    assert_eq!(inflated, message.as_bytes());
 }

@@ -122,6 +122,9 @@ pub struct Decompressor {
     no_context_takeover: bool,
     /// Bytes inflated so far of the message under way.
     inflated: usize,
+    /// The message's data ended with a final block: the rest of it is
+    /// padding, and the next message starts a new stream.
+    stream_ended: bool,
 }
 
 impl Decompressor {
@@ -134,6 +137,7 @@ impl Decompressor {
             state: None,
             no_context_takeover,
             inflated: 0,
+            stream_ended: false,
         }
     }
 
@@ -168,6 +172,9 @@ impl Decompressor {
         max: usize,
         out: &mut Vec<u8>,
     ) -> Result<(), InflateError> {
+        if self.stream_ended {
+            return Ok(()); // padding after a final block
+        }
         let bits = self.window_bits;
         let state = self.state.get_or_insert_with(|| {
             borrow(&DECOMPRESSORS, bits)
@@ -197,8 +204,12 @@ impl Decompressor {
                 out.truncate(out.len() - (self.inflated - max));
                 return Err(InflateError::TooLarge { max });
             }
-            if status == Status::StreamEnd && !input.is_empty() {
-                return Err(InflateError::Corrupt("data after the final block".into()));
+            if status == Status::StreamEnd {
+                // A final block (BFINAL set) ends the message's data, as
+                // RFC 7692 §7.2.3.5 allows: what follows (the tail given
+                // back) is padding, and the stream starts afresh next time.
+                self.stream_ended = true;
+                return Ok(());
             }
             if taken == 0 && out.len() == before_out {
                 // Neither input taken nor output made, with room to make it.
@@ -216,7 +227,8 @@ impl Decompressor {
     /// takeover, or after an error), or kept for the next.
     fn end_message(&mut self, failed: bool) {
         self.inflated = 0;
-        if self.no_context_takeover || failed {
+        let ended = std::mem::take(&mut self.stream_ended);
+        if self.no_context_takeover || failed || ended {
             if let Some(mut state) = self.state.take() {
                 state.reset(false);
                 give_back(&DECOMPRESSORS, self.window_bits, state);
@@ -363,6 +375,22 @@ mod tests {
         let mut out = Vec::new();
         d.inflate(&compressed, true, 1 << 20, &mut out).unwrap();
         assert_eq!(out, b"fine");
+    }
+
+    /// RFC 7692 §7.2.3.5's example: "Hello" in a block with BFINAL set,
+    /// whose tail comes after the final block; with context takeover the
+    /// next message starts a new stream.
+    #[test]
+    fn a_message_ending_in_a_final_block_inflates() {
+        let hello = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        for reset in [true, false] {
+            let mut d = Decompressor::new(15, reset);
+            for _ in 0..2 {
+                let mut out = Vec::new();
+                d.inflate(&hello, true, 1 << 20, &mut out).unwrap();
+                assert_eq!(out, b"Hello");
+            }
+        }
     }
 
     /// Found by the fuzz target: garbage that inflates a byte before it

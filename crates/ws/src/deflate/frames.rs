@@ -208,9 +208,13 @@ impl Inbound {
 
     /// Takes what it can of `input` (bytes from the peer), appending what
     /// tungstenite is to read to `out`; returns how many bytes of `input`
-    /// it took. What it leaves is an incomplete compressed frame (or
-    /// header), to be given again with more after it. A compressed frame
-    /// is held whole, so its payload is at most `max_message`.
+    /// it took. It stops after one compressed frame, so that what one call
+    /// adds to `out` is at most `max_message` and a header more than it
+    /// takes (a read full of small bombs is inflated one at a time, as
+    /// tungstenite takes them). What it leaves is the rest, or an
+    /// incomplete compressed frame (or header), to be given again with more
+    /// after it. A compressed frame is held whole, so its payload is at
+    /// most `max_message`.
     pub fn rewrite(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, FrameError> {
         let mut taken = 0;
         loop {
@@ -264,7 +268,7 @@ impl Inbound {
                 out,
                 |payload, inflated| decompressor.inflate(payload, header.fin, max, inflated),
             )?;
-            taken += end;
+            return Ok(taken + end);
         }
     }
 }
@@ -386,8 +390,13 @@ mod tests {
         let mut pending = Vec::new();
         for piece in wire.chunks(chunk.max(1)) {
             pending.extend_from_slice(piece);
-            let n = inb.rewrite(&pending, &mut back)?;
-            pending.drain(..n);
+            loop {
+                let n = inb.rewrite(&pending, &mut back)?;
+                pending.drain(..n);
+                if n == 0 || pending.is_empty() {
+                    break;
+                }
+            }
         }
         assert!(pending.is_empty());
         Ok((wire, back))
@@ -432,8 +441,11 @@ mod tests {
         wire.extend(frame(true, 0x9, key, b"ping in between"));
         wire.extend(frame(true, 0x0, key, b));
         let mut back = Vec::new();
-        let n = inbound(1 << 20).rewrite(&wire, &mut back).unwrap();
-        assert_eq!(n, wire.len());
+        let mut inb = inbound(1 << 20);
+        let mut taken = 0;
+        while taken < wire.len() {
+            taken += inb.rewrite(&wire[taken..], &mut back).unwrap();
+        }
         // Three frames, RSV1 cleared, the payloads inflated and masked.
         let mut at = 0;
         let mut inflated = Vec::new();
@@ -488,6 +500,30 @@ mod tests {
 
     /// What the RFC forbids is left for tungstenite to refuse (1002): RSV1
     /// on a control frame or on a continuation frame.
+    /// Found in review: a read holding many small bombs, each just under
+    /// the limit, was inflated whole, 1,000 times its size at once. One
+    /// compressed frame per call, and the caller asks again only once
+    /// tungstenite has taken it.
+    #[test]
+    fn one_call_inflates_one_compressed_frame() {
+        let max = 64 << 10;
+        let mut compressed = Vec::new();
+        Compressor::new(15, true).compress(&vec![0u8; max], &mut compressed);
+        let mut bomb = frame(true, 0x2, None, &compressed);
+        bomb[0] |= 0x40;
+        let many: Vec<u8> = bomb
+            .iter()
+            .copied()
+            .cycle()
+            .take(bomb.len() * 100)
+            .collect();
+        let mut inb = inbound(max);
+        let mut out = Vec::new();
+        let taken = inb.rewrite(&many, &mut out).unwrap();
+        assert_eq!(taken, bomb.len());
+        assert!(out.len() <= max + 14, "{} bytes out", out.len());
+    }
+
     #[test]
     fn rsv1_where_it_may_not_be_reaches_tungstenite_unchanged() {
         for (fin, opcode) in [(true, 0x9), (true, 0x0)] {

@@ -43,8 +43,9 @@ enum State {
     /// what came after it waits in `held`.
     Head {
         held: Vec<u8>,
-        /// The last bytes given, to find `\r\n\r\n` across reads.
-        last: [u8; 4],
+        /// The head given so far, to tell (as tungstenite does, with
+        /// httparse) when it is whole.
+        given: Vec<u8>,
     },
     /// No compression, these bytes first, then the stream.
     Prefix(Vec<u8>),
@@ -84,7 +85,7 @@ impl<S> DeflateIo<S> {
     pub(crate) fn until_head_end(inner: S) -> Self {
         let head = State::Head {
             held: Vec::new(),
-            last: [0; 4],
+            given: Vec::new(),
         };
         Self {
             inner,
@@ -138,6 +139,12 @@ impl<S> DeflateIo<S> {
             Side::Server => (server, client),
             Side::Client => (client, server),
         };
+        // A window zlib cannot make (8 bits): this side sends uncompressed.
+        let threshold = if own.0 < super::MIN_WINDOW_BITS {
+            usize::MAX
+        } else {
+            threshold
+        };
         let deflating = Deflating {
             inbound: Inbound::new(Decompressor::new(peer.0, peer.1), max_message),
             outbound: Outbound::new(Compressor::new(own.0, own.1), threshold),
@@ -183,8 +190,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for DeflateIo<S> {
         let this = self.get_mut();
         let d = match this.state.as_deref_mut() {
             None => return Pin::new(&mut this.inner).poll_read(cx, buf),
-            Some(State::Head { held, last }) => {
-                return poll_read_head(Pin::new(&mut this.inner), cx, buf, held, last)
+            Some(State::Head { held, given }) => {
+                return poll_read_head(Pin::new(&mut this.inner), cx, buf, held, given)
             }
             Some(State::Prefix(prefix)) => {
                 let n = buf.len().min(prefix.len());
@@ -238,6 +245,19 @@ impl<S: AsyncRead + Unpin> AsyncRead for DeflateIo<S> {
     }
 }
 
+/// The longest response head a client reads through [`State::Head`].
+const MAX_HEAD: usize = 64 << 10;
+
+/// Whether `head` is a whole response head, as httparse (and so
+/// tungstenite) reads one.
+fn is_whole_head(head: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    matches!(
+        httparse::Response::new(&mut headers).parse(head),
+        Ok(httparse::Status::Complete(_))
+    )
+}
+
 /// A read during a client's handshake: bytes up to the end of the
 /// response head at most, what follows it held back.
 fn poll_read_head<S: AsyncRead + Unpin>(
@@ -245,11 +265,11 @@ fn poll_read_head<S: AsyncRead + Unpin>(
     cx: &mut Context<'_>,
     buf: &mut [u8],
     held: &mut Vec<u8>,
-    last: &mut [u8; 4],
+    given: &mut Vec<u8>,
 ) -> Poll<io::Result<usize>> {
-    if &last[..] == b"\r\n\r\n" {
-        // tungstenite has its head and reads no more before the switch.
-        return Poll::Pending;
+    if is_whole_head(given) {
+        // tungstenite has its head, and reads no more before the switch.
+        return Poll::Ready(Err(io::Error::other("a read past the handshake's head")));
     }
     if held.is_empty() {
         let mut chunk = [0u8; 1024];
@@ -263,11 +283,17 @@ fn poll_read_head<S: AsyncRead + Unpin>(
     while n < buf.len() && n < held.len() {
         let byte = held[n];
         buf[n] = byte;
-        last.rotate_left(1);
-        last[3] = byte;
+        given.push(byte);
         n += 1;
-        if &last[..] == b"\r\n\r\n" {
+        // A head ends with a line feed: only then can it be whole.
+        if byte == b'\n' && is_whole_head(given) {
             break;
+        }
+        if given.len() > MAX_HEAD {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the handshake's answer is over 64 KiB",
+            )));
         }
     }
     held.drain(..n);

@@ -275,7 +275,9 @@ fn accept_one(offer: &Extension, config: &DeflateConfig) -> Option<DeflateParams
     let mut params = DeflateParams {
         server_no_context_takeover: config.no_context_takeover,
         client_no_context_takeover: config.peer_no_context_takeover,
-        server_max_window_bits: config.max_window_bits,
+        server_max_window_bits: config
+            .max_window_bits
+            .clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS),
         client_max_window_bits: MAX_WINDOW_BITS,
         server_window_asked: false,
     };
@@ -376,7 +378,9 @@ fn check_one(
         server_no_context_takeover: false,
         client_no_context_takeover: config.no_context_takeover,
         server_max_window_bits: MAX_WINDOW_BITS,
-        client_max_window_bits: config.max_window_bits,
+        client_max_window_bits: config
+            .max_window_bits
+            .clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS),
         server_window_asked: false,
     };
     for (name, value) in &answer.params {
@@ -393,9 +397,8 @@ fn check_one(
             }
             ("client_max_window_bits", Some(value)) => {
                 let bits = window_bits(value).ok_or_else(|| invalid(&format!("{name}={value}")))?;
-                if bits < MIN_WINDOW_BITS {
-                    return Err(invalid(&format!("{name}={value}: zlib cannot compress so")));
-                }
+                // 8 bits, which zlib cannot make: this client then sends
+                // its messages uncompressed, which the RFC allows.
                 params.client_max_window_bits = params.client_max_window_bits.min(bits);
             }
             (name, Some(value)) => return Err(invalid(&format!("{name}={value}"))),
@@ -522,7 +525,6 @@ mod tests {
                 &format!("{ok}; server_max_window_bits=7")[..],
                 "server_max_window_bits=7",
             ),
-            (&format!("{ok}; client_max_window_bits=8")[..], "zlib"),
             (&format!("{ok}; server_no_context_takeover")[..], "twice"),
             (
                 "permessage-deflate",
@@ -536,6 +538,16 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(agreed.client_max_window_bits, 10);
+        let eight = check_response([&format!("{ok}; client_max_window_bits=8")[..]], &config);
+        assert_eq!(eight.unwrap().unwrap().client_max_window_bits, 8);
+        // A window asked of this side outside 9 to 15 is taken as the
+        // nearest it can keep.
+        let odd = DeflateConfig {
+            max_window_bits: 3,
+            ..DeflateConfig::default()
+        };
+        let params = accept_offer(["permessage-deflate"], &odd).unwrap();
+        assert_eq!(params.server_max_window_bits, MIN_WINDOW_BITS);
         // The server's answer is what the client's offer makes of it.
         let answer = accept_offer([client_offer(&config).as_str()], &config).unwrap();
         assert_eq!(

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use switchyard_ws::deflate::DeflateConfig;
-use switchyard_ws::http::HttpServerConfig;
 use switchyard_ws::{HeartbeatConfig, TcpKeepalive, WsServerConfig};
 
 use crate::{Auth, Endpoint, ListenerConfig, ListenerOptions, RouteConfig, Scheme};
@@ -111,8 +110,10 @@ impl ListenerSettings {
     }
 
     fn websocket(&self) -> WebSocketOptions {
-        let mut http = HttpServerConfig::default()
-            .max_connections(WebSocketOptions::MAX_SESSIONS)
+        // From the listener's defaults (the bridge's session limit among
+        // them), not the HTTP server's.
+        let mut http = WebSocketOptions::default()
+            .http
             .proxy_protocol(self.proxy_protocol)
             .trusted_proxies(self.trusted_proxies.clone())
             .max_connections_per_ip(self.max_connections_per_ip);

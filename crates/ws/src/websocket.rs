@@ -98,7 +98,7 @@ impl Upgrade for WebSocketUpgrade {
     #[allow(clippy::async_yields_async)]
     fn accept(&self, mut request: Request) -> Result<Switch, Response> {
         let upgrade = check_upgrade(&request.head, &self.config.origins, &self.config.protocols)?;
-        let mut switching = switching_protocols(&upgrade, &self.config.extra_headers);
+        let switching = switching_protocols(&upgrade, &self.config.extra_headers);
         request.protocol = upgrade.protocol;
         // permessage-deflate, when this route offers it and the client
         // does; an offer that cannot be accepted is answered without.
@@ -106,11 +106,15 @@ impl Upgrade for WebSocketUpgrade {
             let offers = request.head.header_values("sec-websocket-extensions");
             let params = crate::deflate::accept_offer(offers, &config)?;
             let value = HeaderValue::from_str(&params.response()).ok()?;
-            switching = switching
-                .clone()
-                .typed_header(SEC_WEBSOCKET_EXTENSIONS, value);
-            Some((params, config.threshold))
+            Some((params, config.threshold, value))
         });
+        let (switching, deflate) = match deflate {
+            Some((params, threshold, value)) => (
+                switching.typed_header(SEC_WEBSOCKET_EXTENSIONS, value),
+                Some((params, threshold)),
+            ),
+            None => (switching, None),
+        };
         let (config, handler) = (self.config.clone(), self.handler.clone());
         // The connection is built in the setup, which the server runs with
         // the request and then frees: the session it resolves to (the

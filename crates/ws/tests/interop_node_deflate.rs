@@ -8,9 +8,8 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use futures::{SinkExt, StreamExt};
 use switchyard_ws::deflate::DeflateConfig;
-use switchyard_ws::{connect_with, ClientConfig, WsServerConfig};
+use switchyard_ws::WsServerConfig;
 
 fn script() -> PathBuf {
     let browser = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
@@ -50,17 +49,6 @@ fn node_ws_client_against_our_server() {
 fn our_client_against_node_ws_server() {
     let server = support::PeerServer::start("node", &[script().as_os_str(), "server".as_ref()]);
     let addr = &server.addr;
-    switchyard_rt::block_on(async {
-        let config = ClientConfig::default()
-            .max_message(2 << 20)
-            .deflate(Some(DeflateConfig::default()));
-        let mut client = connect_with(&format!("ws://{addr}/"), &config)
-            .await
-            .unwrap();
-        client.send("extensions?".into()).await.unwrap();
-        let agreed = client.next().await.unwrap().unwrap();
-        assert_eq!(agreed, "permessage-deflate".into());
-        support::echo_every_size(&mut client).await;
-    });
+    switchyard_rt::block_on(support::deflate_echo_against(addr));
     drop(server);
 }

@@ -10,9 +10,8 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use futures::{SinkExt, StreamExt};
 use switchyard_ws::deflate::DeflateConfig;
-use switchyard_ws::{connect_with, ClientConfig, WsServerConfig};
+use switchyard_ws::WsServerConfig;
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/deflate_peer.py")
@@ -70,17 +69,6 @@ fn our_client_against_python_websockets_server() {
     require_python_websockets();
     let server = support::PeerServer::start("python3", &[script().as_os_str(), "server".as_ref()]);
     let addr = &server.addr;
-    switchyard_rt::block_on(async {
-        let config = ClientConfig::default()
-            .max_message(2 << 20)
-            .deflate(Some(DeflateConfig::default()));
-        let mut client = connect_with(&format!("ws://{addr}/"), &config)
-            .await
-            .unwrap();
-        client.send("extensions?".into()).await.unwrap();
-        let agreed = client.next().await.unwrap().unwrap();
-        assert_eq!(agreed, "permessage-deflate".into());
-        support::echo_every_size(&mut client).await;
-    });
+    switchyard_rt::block_on(support::deflate_echo_against(addr));
     drop(server);
 }

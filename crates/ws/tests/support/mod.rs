@@ -145,3 +145,20 @@ where
         }
     }
 }
+
+/// Connects to an echo server of another implementation at `addr`,
+/// offering permessage-deflate, checks it was agreed (the server answers
+/// `extensions?` with what it agreed), then [`echo_every_size`].
+pub async fn deflate_echo_against(addr: &str) {
+    use futures::StreamExt;
+    let config = switchyard_ws::ClientConfig::default()
+        .max_message(2 << 20)
+        .deflate(Some(switchyard_ws::deflate::DeflateConfig::default()));
+    let mut client = switchyard_ws::connect_with(&format!("ws://{addr}/"), &config)
+        .await
+        .unwrap();
+    client.send("extensions?".into()).await.unwrap();
+    let agreed = client.next().await.unwrap().unwrap();
+    assert_eq!(agreed, "permessage-deflate".into());
+    echo_every_size(&mut client).await;
+}

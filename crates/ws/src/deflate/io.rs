@@ -357,3 +357,54 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for DeflateIo<S> {
         Pin::new(&mut this.inner).poll_close(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::io::{AsyncReadExt, Cursor};
+
+    /// A client offering compression reads its handshake's answer no
+    /// further than the head: the frame after it waits for the layer, and
+    /// reading on before the switch is an error, not a silent wait.
+    #[test]
+    fn a_handshake_read_stops_at_the_end_of_the_head() {
+        futures::executor::block_on(async {
+            let head = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+            let mut bytes = head.to_vec();
+            bytes.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
+            let mut io = DeflateIo::until_head_end(Cursor::new(bytes));
+            let mut read = Vec::new();
+            let mut buf = [0u8; 4096];
+            while read.len() < head.len() {
+                let n = io.read(&mut buf).await.unwrap();
+                assert!(n > 0);
+                read.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(read, head);
+            assert!(io.read(&mut buf).await.is_err());
+            // No compression agreed: the frame comes next, as it was.
+            io.plain_after_head();
+            let n = io.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], &[0x81, 0x02, b'h', b'i']);
+        });
+    }
+
+    #[test]
+    fn a_handshake_answer_over_64_kib_is_refused() {
+        futures::executor::block_on(async {
+            let mut bytes = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+            while bytes.len() <= MAX_HEAD {
+                bytes.extend_from_slice(b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+            }
+            let mut io = DeflateIo::until_head_end(Cursor::new(bytes));
+            let mut buf = [0u8; 4096];
+            let error = loop {
+                match io.read(&mut buf).await {
+                    Ok(n) => assert!(n > 0, "ended before the limit"),
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        });
+    }
+}

@@ -1,6 +1,7 @@
 //! [`Published`]: a message as subscribers receive it, and [`Delivery`],
 //! everything a subscription yields.
 
+use std::any::Any;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -20,7 +21,7 @@ struct Inner {
     data: Bytes,
     /// The form a transport sends, made once by the first subscriber that
     /// needs it and shared by the rest ([`Published::encoded`]).
-    encoded: OnceLock<Bytes>,
+    encoded: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl Published {
@@ -63,21 +64,44 @@ impl Published {
         &self.0.data
     }
 
-    /// The message as a transport sends it (with its topic and position, in
-    /// some envelope): made by `encode` the first time it is asked for, and
-    /// the same bytes for every later subscriber, so a publish to a
-    /// thousand subscribers is encoded once. One process uses one encoding.
+    /// The message as a transport sends it (its bytes in some envelope, or
+    /// a frame ready to write, of any type `T`): made by `encode` the first
+    /// time it is asked for, and the same value for every later
+    /// subscriber, so a publish to a thousand subscribers is encoded once.
+    /// One encoding is kept: asked for as another type, it is made again
+    /// each time (a process whose transports encode the same messages
+    /// differently pays for all but the first).
     ///
     /// ```
-    /// use switchyard_hub::{Epoch, Numbered, Published};
+    /// use switchyard_hub::{Bytes, Epoch, Numbered, Published};
     ///
     /// let msg = Published::new("news", Numbered { offset: 7, epoch: Epoch::new("e"), data: "hi".into() });
-    /// let wire = |m: &Published| format!("{}:{}", m.offset(), std::str::from_utf8(m.data()).unwrap_or("")).into();
+    /// let wire = |m: &Published| Bytes::from(format!("{}:{}", m.offset(), std::str::from_utf8(m.data()).unwrap_or("")));
     /// assert_eq!(msg.encoded(wire), "7:hi");
-    /// assert_eq!(msg.encoded(|_| unreachable!("made once")), "7:hi");
+    /// assert_eq!(msg.encoded::<Bytes>(|_| unreachable!("made once")), "7:hi");
+    /// // Another type is not kept: made each time.
+    /// assert_eq!(msg.encoded(|m| m.offset()), 7);
     /// ```
-    pub fn encoded(&self, encode: impl FnOnce(&Self) -> Bytes) -> Bytes {
-        self.0.encoded.get_or_init(|| encode(self)).clone()
+    pub fn encoded<T>(&self, encode: impl FnOnce(&Self) -> T) -> T
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        if let Some(kept) = self.0.encoded.get() {
+            return match kept.downcast_ref::<T>() {
+                Some(encoded) => encoded.clone(),
+                None => encode(self),
+            };
+        }
+        let encoded = encode(self);
+        match self
+            .0
+            .encoded
+            .get_or_init(|| Box::new(encoded.clone()))
+            .downcast_ref::<T>()
+        {
+            Some(kept) => kept.clone(),
+            None => encoded,
+        }
     }
 }
 

@@ -13,69 +13,93 @@
 use base64::Engine;
 use bytes::Bytes;
 use switchyard_hub::{is_valid_topic, Delivery, Epoch, Numbered, Position, Published};
+use switchyard_ws::{MessageKind, WsMessage};
+
+/// A published message in its envelope, [prepared](WsMessage::prepare):
+/// made once, and compressed once, for every numbered subscriber.
+#[derive(Clone)]
+struct InEnvelope(WsMessage);
+
+/// A published message as it was, prepared once for every subscriber that
+/// asked for no numbers; `None` for bytes a text message cannot carry.
+#[derive(Clone)]
+struct AsPublished(Option<WsMessage>);
 
 /// The text a numbered subscriber is sent for `delivery`.
-pub(crate) fn numbered(delivery: Delivery, text: bool) -> Option<Bytes> {
+pub(crate) fn numbered(delivery: Delivery, text: bool) -> Option<WsMessage> {
     match delivery {
-        // Encoded once per message, shared by every subscriber.
-        Delivery::Message(m) => Some(m.encoded(|m| message(m, text))),
+        Delivery::Message(m) => {
+            let encode = |m: &Published| InEnvelope(WsMessage::text(message(m, text)).prepare());
+            Some(m.encoded(encode).0)
+        }
         Delivery::Subscribed {
             topic,
             recovered,
             position,
-        } => Some(subscribed(&topic, recovered, &position)),
-        Delivery::Refused { topic, reason } => Some(refused(&topic, &reason)),
+        } => Some(WsMessage::text(subscribed(&topic, recovered, &position))),
+        Delivery::Refused { topic, reason } => Some(WsMessage::text(refused(&topic, &reason))),
         // A kind of delivery this version does not know: nothing to send.
         _ => None,
     }
 }
 
 /// What a subscriber that asked for no numbers is sent: the messages as
-/// they were published, and refusals.
-pub(crate) fn plain(delivery: Delivery) -> Option<Bytes> {
+/// they were published (text on a text hub, whose messages are UTF-8),
+/// and refusals.
+pub(crate) fn plain(delivery: Delivery, kind: MessageKind) -> Option<WsMessage> {
     match delivery {
-        Delivery::Message(m) => Some(m.data().clone()),
-        Delivery::Refused { topic, reason } => Some(refused(&topic, &reason)),
+        Delivery::Message(m) => {
+            let encode = |m: &Published| {
+                AsPublished(
+                    WsMessage::new(kind, m.data().clone())
+                        .ok()
+                        .map(WsMessage::prepare),
+                )
+            };
+            m.encoded(encode).0
+        }
+        Delivery::Refused { topic, reason } => Some(WsMessage::text(refused(&topic, &reason))),
         _ => None,
     }
 }
 
-fn message(m: &Published, text: bool) -> Bytes {
+fn message(m: &Published, text: bool) -> String {
     // Topics and epochs are of `A-Z a-z 0-9 . _ -`: written as they are.
-    let mut out = Vec::with_capacity(m.data().len() + m.topic().len() + 64);
-    out.extend_from_slice(b"{\"topic\":\"");
-    out.extend_from_slice(m.topic().as_bytes());
-    out.extend_from_slice(format!("\",\"offset\":{},\"epoch\":\"", m.offset()).as_bytes());
-    out.extend_from_slice(m.epoch().as_str().as_bytes());
+    let mut out = String::with_capacity(m.data().len() + m.topic().len() + 64);
+    out.push_str("{\"topic\":\"");
+    out.push_str(m.topic());
+    out.push_str(&format!("\",\"offset\":{},\"epoch\":\"", m.offset()));
+    out.push_str(m.epoch().as_str());
     match std::str::from_utf8(m.data()) {
         Ok(data) if text => {
-            out.extend_from_slice(b"\",\"data\":");
-            // Writing a string into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut out, data);
+            out.push_str("\",\"data\":");
+            // A string always serializes.
+            if let Ok(json) = serde_json::to_string(data) {
+                out.push_str(&json);
+            }
         }
         _ => {
-            out.extend_from_slice(b"\",\"base64\":\"");
-            let encoded = base64::engine::general_purpose::STANDARD.encode(m.data());
-            out.extend_from_slice(encoded.as_bytes());
-            out.push(b'"');
+            out.push_str("\",\"base64\":\"");
+            base64::engine::general_purpose::STANDARD.encode_string(m.data(), &mut out);
+            out.push('"');
         }
     }
-    out.push(b'}');
-    Bytes::from(out)
+    out.push('}');
+    out
 }
 
-fn subscribed(topic: &str, recovered: bool, position: &Position) -> Bytes {
+fn subscribed(topic: &str, recovered: bool, position: &Position) -> String {
     let answer = serde_json::json!({
         "subscribed": topic,
         "recovered": recovered,
         "offset": position.offset,
         "epoch": position.epoch.as_str(),
     });
-    Bytes::from(answer.to_string())
+    answer.to_string()
 }
 
-fn refused(topic: &str, reason: &str) -> Bytes {
-    Bytes::from(serde_json::json!({ "error": reason, "topic": topic }).to_string())
+fn refused(topic: &str, reason: &str) -> String {
+    serde_json::json!({ "error": reason, "topic": topic }).to_string()
 }
 
 /// Any of the messages above, as a client reads it.
@@ -241,9 +265,9 @@ mod tests {
             value,
             serde_json::json!({"subscribed":"news","recovered":true,"offset":42,"epoch":"e-1"})
         );
-        assert_eq!(plain(answer), None);
+        assert_eq!(plain(answer, MessageKind::Binary), None);
         assert_eq!(
-            plain(Delivery::Message(published(b"raw"))).as_deref(),
+            plain(Delivery::Message(published(b"raw")), MessageKind::Binary).as_deref(),
             Some(&b"raw"[..])
         );
     }

@@ -16,7 +16,7 @@ use switchyard_hub::{is_valid_topic, Delivery, Hub, Subscription};
 use super::commands::{command, parse_url_since};
 use super::{envelope, PushConfig};
 use switchyard_ws::http::{Request, RequestHead};
-use switchyard_ws::{MessageKind, ServerIo, WsConnection};
+use switchyard_ws::{MessageKind, ServerIo, WsConnection, WsMessage};
 
 /// How a subscriber's connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +112,7 @@ where
     let close_timeout = config.close_timeout;
     // Split here, not in the async block: an async fn keeps its arguments
     // for its whole life, which would hold a second copy of the connection.
-    let (mut sink, mut stream) = conn.fixed_kind(kind).split();
+    let (mut sink, mut stream) = conn.split();
     let mut sub = sub;
     async move {
         let mut counts = SubscriberCounts::default();
@@ -125,8 +125,10 @@ where
                 reply: None,
                 numbered,
                 text,
+                kind,
                 in_a_row: 0,
                 end: SubscriberEnd::ClientGone,
+                unsendable: 0,
             };
             // Everything already queued goes out in one write (the
             // forwarder's batching): under load a subscriber wakes to
@@ -138,6 +140,7 @@ where
                 Either::Left((forwarded, _)) => Some(forwarded),
                 Either::Right(_) => None,
             };
+            counts.refused += source.unsendable;
             match forwarded {
                 Some(Forwarded::SourceEnded) => source.end,
                 Some(_) => SubscriberEnd::ClientGone,
@@ -153,7 +156,7 @@ where
             // Boxed: the closing state lives on the heap only for a closing
             // subscriber's last second, not in every subscriber's future.
             if let Ok(conn) = sink.reunite(stream) {
-                Box::pin(close_with(conn.into_inner(), code, reason, close_timeout)).await;
+                Box::pin(close_with(conn, code, reason, close_timeout)).await;
             }
         }
         SubscriberReport {
@@ -173,10 +176,16 @@ struct SubscriberSource<'a, St, F, R> {
     /// The reply to the client's last message, being made.
     reply: Option<Pin<Box<R>>>,
     numbered: bool,
+    /// Whether the hub is of text (an envelope then carries `"data"`).
     text: bool,
+    /// What the subscriber is sent: text on a text hub or with envelopes.
+    kind: MessageKind,
     /// Published messages taken since the client was last looked at.
     in_a_row: u32,
     end: SubscriberEnd,
+    /// Replies its connection could not send (not UTF-8 on a text one),
+    /// skipped.
+    unsendable: u64,
 }
 
 // Nothing in it is ever pinned in place: `on_message` is only called, and
@@ -189,11 +198,11 @@ const PUBLISHED_IN_A_ROW: u32 = 64;
 
 impl<St, F, R> Stream for SubscriberSource<'_, St, F, R>
 where
-    St: Stream<Item = Result<Bytes, Error>> + Unpin,
+    St: Stream<Item = Result<WsMessage, Error>> + Unpin,
     F: FnMut(&mut Subscription, Bytes) -> R,
     R: Future<Output = Option<Bytes>>,
 {
-    type Item = Result<Bytes, Error>;
+    type Item = Result<WsMessage, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -212,10 +221,12 @@ where
                             // Told why; the next poll ends the subscriber.
                             this.end = SubscriberEnd::TopicRefused;
                         }
+                        // Made and prepared once per message, shared by
+                        // every subscriber: compressed once for them all.
                         let sent = if this.numbered {
                             envelope::numbered(delivery, this.text)
                         } else {
-                            envelope::plain(delivery)
+                            envelope::plain(delivery, this.kind)
                         };
                         match sent {
                             Some(msg) => return Poll::Ready(Some(Ok(msg))),
@@ -234,8 +245,13 @@ where
                 match reply.as_mut().poll(cx) {
                     Poll::Ready(reply) => {
                         this.reply = None;
-                        match reply {
-                            Some(msg) => return Poll::Ready(Some(Ok(msg))),
+                        match reply.map(|reply| WsMessage::new(this.kind, reply)) {
+                            Some(Ok(msg)) => return Poll::Ready(Some(Ok(msg))),
+                            Some(Err(error)) => {
+                                this.unsendable += 1;
+                                tracing::debug!(%error, "a reply this subscriber cannot be sent was skipped");
+                                continue;
+                            }
                             None => continue,
                         }
                     }
@@ -248,7 +264,7 @@ where
             }
             match Pin::new(&mut *this.client).poll_next(cx) {
                 Poll::Ready(Some(Ok(msg))) => {
-                    this.reply = Some(Box::pin((this.on_message)(this.sub, msg)));
+                    this.reply = Some(Box::pin((this.on_message)(this.sub, msg.into_data())));
                 }
                 // A message the client's side dropped is the forwarder's to
                 // skip; an error that breaks the connection ends it.

@@ -11,7 +11,7 @@ use crate::connection::map_error;
 use crate::{client_tls, WsConnection};
 use switchyard_tls::{ClientTlsStream, MaybeTls};
 
-use crate::deflate::{DeflateIo, Side};
+use crate::frame_io::{FrameIo, Side};
 
 /// How a client connects.
 #[derive(Debug, Clone)]
@@ -271,8 +271,8 @@ pub async fn connect_to(
         // With an offer, tungstenite reads no further than the response's
         // head: the server's first frames may be compressed.
         let stream = match config.deflate {
-            Some(_) => DeflateIo::until_head_end(stream),
-            None => DeflateIo::plain(stream),
+            Some(_) => FrameIo::until_head_end(stream),
+            None => FrameIo::plain(stream),
         };
         async_tungstenite::client_async_with_config(request, stream, Some(ws_config))
             .await
@@ -303,7 +303,7 @@ pub async fn connect_to(
             None => io.plain_after_head(),
         }
     }
-    Ok(WsConnection::new(ws))
+    Ok(WsConnection::new(ws, Side::Client))
 }
 
 #[cfg(test)]

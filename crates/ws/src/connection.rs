@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use async_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -16,7 +16,7 @@ use futures::{Sink, Stream};
 use switchyard_frame::{Error, Keepalive};
 use switchyard_rt::{Shutdown, ShutdownWait};
 
-use crate::deflate::{frame_error, DeflateIo};
+use crate::frame_io::{frame_error, FrameIo, Side};
 use crate::heartbeat::{Beat, Heartbeat};
 use crate::{FixedKind, HeartbeatConfig, MessageKind, WsMessage};
 
@@ -46,9 +46,13 @@ pub struct CloseReason {
 ///
 /// Pings from the peer are answered by tungstenite; pings, pongs and close
 /// frames never appear in the stream.
+///
+/// A server writes its data frames itself, beneath tungstenite, which
+/// writes the control frames: a [prepared](WsMessage::prepare) message
+/// sent to many connections is compressed once for all of them.
 #[derive(Debug)]
 pub struct WsConnection<S> {
-    inner: WebSocketStream<DeflateIo<S>>,
+    inner: WebSocketStream<FrameIo<S>>,
     heartbeat: Option<Heartbeat>,
     /// Whether the reader is waiting for data (its last poll was pending),
     /// so that a silent peer is really silent; not while it holds a message
@@ -62,6 +66,9 @@ pub struct WsConnection<S> {
     closing: bool,
     peer_close: Option<CloseReason>,
     ended: bool,
+    /// A server's data frames are written by the connection, unmasked
+    /// ([`FrameIo::queue_message`]); a client's by tungstenite.
+    writes_frames: bool,
 }
 
 impl<S> WsConnection<S>
@@ -70,8 +77,9 @@ where
 {
     /// Wraps an open WebSocket (after its handshake). Not public: the
     /// tungstenite type underneath is this crate's to change.
-    pub(crate) fn new(inner: WebSocketStream<DeflateIo<S>>) -> Self {
+    pub(crate) fn new(inner: WebSocketStream<FrameIo<S>>, side: Side) -> Self {
         Self {
+            writes_frames: side == Side::Server,
             inner,
             heartbeat: None,
             caught_up: true,
@@ -326,22 +334,20 @@ where
     }
 }
 
-impl<S> Sink<WsMessage> for WsConnection<S>
+impl<S> WsConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    type Error = Error;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Pin::new(&mut self.get_mut().inner)
-            .poll_ready(cx)
-            .map_err(map_error)
+    fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.writes_frames {
+            return self.inner.get_mut().poll_room(cx).map_err(Error::Io);
+        }
+        Pin::new(&mut self.inner).poll_ready(cx).map_err(map_error)
     }
 
-    fn start_send(self: Pin<&mut Self>, msg: WsMessage) -> Result<(), Error> {
-        let this = self.get_mut();
+    fn send(&mut self, msg: WsMessage) -> Result<(), Error> {
         // The same limit both ways: a peer would close on a larger message.
-        if let Some(max) = this.inner.get_config().max_message_size {
+        if let Some(max) = self.inner.get_config().max_message_size {
             if msg.len() > max {
                 return Err(Error::TooLargeToSend {
                     size: msg.len() as u64,
@@ -349,25 +355,57 @@ where
                 });
             }
         }
-        // Text is UTF-8 by construction: nothing is left to check.
-        Pin::new(&mut this.inner)
-            .start_send(msg.into_tungstenite())
-            .map_err(map_error)
+        if !self.writes_frames {
+            // Text is UTF-8 by construction: nothing is left to check.
+            return Pin::new(&mut self.inner)
+                .start_send(msg.into_tungstenite())
+                .map_err(map_error);
+        }
+        // What tungstenite refuses once a close is under way either way.
+        if self.closing || self.peer_close.is_some() || self.ended {
+            return Err(Error::Closed);
+        }
+        self.inner.get_mut().queue_message(&msg);
+        Ok(())
+    }
+
+    fn poll_flush_sent(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.writes_frames {
+            ready!(self.inner.get_mut().poll_write_out(cx)).map_err(Error::Io)?;
+        }
+        // tungstenite's own: pongs, a ping, the close.
+        Pin::new(&mut self.inner).poll_flush(cx).map_err(map_error)
+    }
+
+    fn poll_close_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.begin_close(cx, 1000, "");
+        if self.poll_pending_close(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.inner).poll_close(cx).map_err(map_error)
+    }
+}
+
+impl<S> Sink<WsMessage> for WsConnection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_ready_to_send(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, msg: WsMessage) -> Result<(), Error> {
+        self.get_mut().send(msg)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Pin::new(&mut self.get_mut().inner)
-            .poll_flush(cx)
-            .map_err(map_error)
+        self.get_mut().poll_flush_sent(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        this.begin_close(cx, 1000, "");
-        if this.poll_pending_close(cx).is_pending() {
-            return Poll::Pending;
-        }
-        Pin::new(&mut this.inner).poll_close(cx).map_err(map_error)
+        self.get_mut().poll_close_sink(cx)
     }
 }
 

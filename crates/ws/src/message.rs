@@ -1,9 +1,13 @@
 //! [`WsMessage`]: a WebSocket data message, its kind with its bytes.
 
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+use std::sync::Arc;
 
 use async_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use bytes::Bytes;
+
+use crate::prepared::Prepared;
 
 /// Whether a WebSocket message is binary or text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -34,15 +38,33 @@ pub enum MessageKind {
 /// assert_eq!(&binary[..], [0xff, 0x00]);
 /// assert!(WsMessage::text_from_utf8(vec![0xff].into()).is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct WsMessage(Repr);
 
 /// Text is kept as tungstenite's checked UTF-8 bytes: checked once when
 /// made, never again on the way out.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 enum Repr {
     Binary(Bytes),
     Text(Utf8Bytes),
+    /// Shared by its clones with its compressed forms ([`WsMessage::prepare`]);
+    /// the message inside is binary or text.
+    Prepared(Arc<Prepared>),
+}
+
+impl PartialEq for WsMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind() == other.kind() && self.data() == other.data()
+    }
+}
+
+impl Eq for WsMessage {}
+
+impl Hash for WsMessage {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.kind().hash(state);
+        self.data().hash(state);
+    }
 }
 
 impl WsMessage {
@@ -80,20 +102,56 @@ impl WsMessage {
         match self.0 {
             Repr::Binary(data) => Message::Binary(data),
             Repr::Text(text) => Message::Text(text),
+            Repr::Prepared(prepared) => prepared.message().clone().into_tungstenite(),
+        }
+    }
+
+    /// This message, prepared to be sent to many connections (a publish to
+    /// every subscriber): its clones share one compressed form, as
+    /// gorilla/websocket's `PreparedMessage`. The first server connection
+    /// that sends it with permessage-deflate agreed compresses it, and
+    /// every later one with the same window that keeps no context between
+    /// messages (the default,
+    /// [`DeflateConfig::no_context_takeover`](crate::deflate::DeflateConfig::no_context_takeover))
+    /// sends those same bytes. A connection with context takeover
+    /// compresses it for itself; a client masks and sends it as any other
+    /// message. Preparing a prepared message changes nothing.
+    ///
+    /// ```
+    /// use switchyard_ws::WsMessage;
+    ///
+    /// let update = WsMessage::text(r#"{"price":101.5}"#).prepare();
+    /// let for_another = update.clone(); // the same message, compressed once
+    /// assert_eq!(for_another.as_text(), Some(r#"{"price":101.5}"#));
+    /// assert_eq!(update, WsMessage::text(r#"{"price":101.5}"#));
+    /// ```
+    pub fn prepare(self) -> Self {
+        match self.0 {
+            Repr::Prepared(_) => self,
+            _ => Self(Repr::Prepared(Arc::new(Prepared::new(self)))),
+        }
+    }
+
+    /// Its shared compressed forms, if it was [prepared](Self::prepare).
+    pub(crate) fn prepared(&self) -> Option<&Prepared> {
+        match &self.0 {
+            Repr::Prepared(prepared) => Some(prepared),
+            _ => None,
         }
     }
 
     /// Its kind.
     pub fn kind(&self) -> MessageKind {
-        match self.0 {
+        match &self.0 {
             Repr::Binary(_) => MessageKind::Binary,
             Repr::Text(_) => MessageKind::Text,
+            Repr::Prepared(prepared) => prepared.message().kind(),
         }
     }
 
     /// Whether it is a text message.
     pub fn is_text(&self) -> bool {
-        matches!(self.0, Repr::Text(_))
+        self.kind() == MessageKind::Text
     }
 
     /// Its text, for a text message.
@@ -101,6 +159,7 @@ impl WsMessage {
         match &self.0 {
             Repr::Text(text) => Some(text.as_str()),
             Repr::Binary(_) => None,
+            Repr::Prepared(prepared) => prepared.message().as_text(),
         }
     }
 
@@ -109,6 +168,7 @@ impl WsMessage {
         match &self.0 {
             Repr::Binary(data) => data,
             Repr::Text(text) => text.as_ref(),
+            Repr::Prepared(prepared) => prepared.message().data(),
         }
     }
 
@@ -117,6 +177,7 @@ impl WsMessage {
         match self.0 {
             Repr::Binary(data) => data,
             Repr::Text(text) => Bytes::from(text),
+            Repr::Prepared(prepared) => prepared.message().data().clone(),
         }
     }
 }

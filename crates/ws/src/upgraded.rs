@@ -69,12 +69,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConnection<S> {
     /// connection keeps.
     pub async fn upgraded(io: S, config: &WsServerConfig) -> Self {
         let ws = async_tungstenite::WebSocketStream::from_raw_socket(
-            crate::deflate::DeflateIo::plain(io),
+            crate::frame_io::FrameIo::plain(io),
             async_tungstenite::tungstenite::protocol::Role::Server,
             Some(config.websocket_config(HANDED_OVER_READ_BUFFER)),
         )
         .await;
-        let conn = WsConnection::new(ws);
+        let conn = WsConnection::new(ws, crate::frame_io::Side::Server);
         match config.heartbeat {
             Some(heartbeat) => conn.with_heartbeat(heartbeat),
             None => conn,

@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use switchyard_http::{Request, Response, ServerIo, Switch, Upgrade, Upgraded};
 
-use crate::deflate::{DeflateIo, Side};
+use crate::frame_io::{FrameIo, Side};
 use crate::handshake::{check_upgrade, switching_protocols};
 use crate::{WsConnection, WsServerConfig};
 use switchyard_http::header::SEC_WEBSOCKET_EXTENSIONS;
@@ -137,7 +137,7 @@ impl Upgrade for WebSocketUpgrade {
                     read_buffer
                 };
                 let ws_config = config.websocket_config(read_buffer);
-                let mut io = DeflateIo::plain(io);
+                let mut io = FrameIo::plain(io);
                 let mut rest = rest.to_vec();
                 if let Some((params, threshold)) = deflate {
                     // The client's first frames too go through the layer.
@@ -148,7 +148,7 @@ impl Upgrade for WebSocketUpgrade {
                 let ws =
                     WebSocketStream::from_partially_read(io, rest, Role::Server, Some(ws_config))
                         .await;
-                let mut conn = WsConnection::new(ws).with_shutdown(shutdown);
+                let mut conn = WsConnection::new(ws, Side::Server).with_shutdown(shutdown);
                 if let Some(heartbeat) = config.heartbeat {
                     conn = conn.with_heartbeat(heartbeat);
                 }

@@ -62,6 +62,17 @@ impl Compressor {
         }
     }
 
+    /// The window it compresses with, in bits.
+    pub(crate) fn window_bits(&self) -> u8 {
+        self.window_bits
+    }
+
+    /// Whether what it sends depends on the messages before (context
+    /// takeover): then no other connection's compressed bytes will do.
+    pub(crate) fn keeps_context(&self) -> bool {
+        !self.no_context_takeover
+    }
+
     /// Appends to `out` the payload of `message` compressed: what a frame
     /// with RSV1 set carries (its trailing `00 00 ff ff` left out).
     ///

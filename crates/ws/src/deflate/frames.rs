@@ -81,22 +81,28 @@ impl Header {
         if rsv1 {
             b0 |= 0x40;
         }
-        out.push(b0);
-        let masked = if self.mask.is_some() { 0x80 } else { 0 };
-        match len {
-            0..=125 => out.push(masked | len as u8),
-            126..=0xffff => {
-                out.push(masked | 126);
-                out.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            _ => {
-                out.push(masked | 127);
-                out.extend_from_slice(&(len as u64).to_be_bytes());
-            }
+        push_frame_head(out, b0, self.mask, len);
+    }
+}
+
+/// Appends a frame's header: its first byte `b0` (FIN, RSV bits, opcode),
+/// the length of its payload, `len`, and the mask key if it is masked.
+pub(crate) fn push_frame_head(out: &mut Vec<u8>, b0: u8, mask: Option<[u8; 4]>, len: usize) {
+    out.push(b0);
+    let masked = if mask.is_some() { 0x80 } else { 0 };
+    match len {
+        0..=125 => out.push(masked | len as u8),
+        126..=0xffff => {
+            out.push(masked | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
         }
-        if let Some(key) = self.mask {
-            out.extend_from_slice(&key);
+        _ => {
+            out.push(masked | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
         }
+    }
+    if let Some(key) = mask {
+        out.extend_from_slice(&key);
     }
 }
 
@@ -290,6 +296,17 @@ impl Outbound {
             threshold,
             passing: Passing::Header,
         }
+    }
+
+    /// Whether a whole message of `len` bytes is sent compressed: it is
+    /// not under the threshold.
+    pub(crate) fn compresses(&self, len: usize) -> bool {
+        len >= self.threshold
+    }
+
+    /// What compresses this side's messages.
+    pub(crate) fn compressor(&mut self) -> &mut Compressor {
+        &mut self.compressor
     }
 
     /// Takes what it can of `input` (bytes tungstenite wrote), appending

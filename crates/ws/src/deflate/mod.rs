@@ -12,10 +12,9 @@
 
 mod codec;
 mod frames;
-mod io;
 mod negotiation;
 
-pub(crate) use io::{frame_error, DeflateIo, Side};
+pub(crate) use frames::push_frame_head;
 
 pub use codec::{Compressor, Decompressor, InflateError};
 pub use frames::{FrameError, Inbound, Outbound};

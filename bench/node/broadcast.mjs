@@ -1,8 +1,16 @@
 // A broadcast server on Node's ws, like switchyard's ws_push: WebSockets at
 // /ws, and POST /push sends the body to every one of them.
-// Usage: node broadcast.mjs PORT
+// Usage: node broadcast.mjs PORT [--deflate] [--envelope]
+// --deflate: permessage-deflate (deflate_options.mjs).
+// --envelope: each body in ws_push's JSON envelope (topic, offset, epoch,
+// data), made once per push, so that both send the same bytes.
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
+import { perMessageDeflate } from "./deflate_options.mjs";
+
+const envelope = process.argv.includes("--envelope");
+const epoch = `${Date.now().toString(16)}-1`;
+let offset = 0;
 
 const server = createServer((req, res) => {
   if (req.method !== "POST" || req.url !== "/push") {
@@ -14,7 +22,12 @@ const server = createServer((req, res) => {
   req.on("end", () => {
     // One buffer for every client, sent as text (as ws's own broadcast
     // example does): no per-client string conversion.
-    const body = Buffer.concat(chunks);
+    let body = Buffer.concat(chunks);
+    if (envelope) {
+      offset += 1;
+      const data = JSON.stringify(body.toString("utf8"));
+      body = Buffer.from(`{"topic":"default","offset":${offset},"epoch":"${epoch}","data":${data}}`);
+    }
     let delivered = 0;
     for (const client of wss.clients) {
       if (client.readyState === 1) {
@@ -26,5 +39,9 @@ const server = createServer((req, res) => {
     res.end(JSON.stringify({ delivered }));
   });
 });
-const wss = new WebSocketServer({ server, path: "/ws", perMessageDeflate: false });
+const wss = new WebSocketServer({
+  server,
+  path: "/ws",
+  perMessageDeflate: perMessageDeflate(process.argv.includes("--deflate")),
+});
 server.listen(Number(process.argv[2]), "127.0.0.1", () => console.log(`listening on 127.0.0.1:${server.address().port}`));

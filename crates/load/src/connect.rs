@@ -10,7 +10,7 @@ use crate::{dial_options, seconds, Common};
 
 pub async fn run(c: &Common) -> anyhow::Result<Report> {
     let duration = seconds(c.duration)?;
-    let options = dial_options(c.framing, c.text, c.size, c.ca.as_deref())?;
+    let options = dial_options(c.framing, c.text, c.size, c.ca.as_deref(), c.deflate)?;
     let start = Instant::now();
     let deadline = start + duration;
     let tasks: Vec<_> = (0..c.connections)

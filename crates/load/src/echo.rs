@@ -6,7 +6,7 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use switchyard_endpoint::{Scheme, StreamFraming};
 
 use crate::probe::CpuMeter;
-use crate::report::{Report, Tally};
+use crate::report::{round, Report, Tally};
 use crate::stamp::{latency_nanos, stamped};
 use crate::{dial, dial_options, seconds, Common};
 
@@ -30,7 +30,7 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
             "--window needs messages: raw TCP echoes come back cut anywhere"
         );
     }
-    let options = dial_options(c.framing, c.text, c.size, c.ca.as_deref())?;
+    let options = dial_options(c.framing, c.text, c.size, c.ca.as_deref(), c.deflate)?;
     let mut conns = Vec::with_capacity(c.connections);
     for _ in 0..c.connections {
         conns.push(dial(&c.target, &options).await?);
@@ -39,6 +39,11 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
     let start = Instant::now();
     let deadline = start + duration;
     let per_conn_rate = c.rate / c.connections as f64;
+    // What the server sends per echo, on connections the kernel counts.
+    let (from, to) = crate::wire::middle(start, duration);
+    let port = (c.target.scheme != Scheme::Udp).then_some(c.target.port);
+    let wire =
+        switchyard_rt::spawn(async move { crate::wire::bytes_per_message(port?, from, to).await });
     let tasks: Vec<_> = conns
         .into_iter()
         .map(|conn| {
@@ -74,6 +79,10 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
     )
     .with("rate", c.rate)
     .with("window", window as u64)
+    .with(
+        "server_wire_bytes_per_message",
+        wire.await.map(|b| round(b, 1)),
+    )
     .with_server_cpu(meter.as_ref())
 }
 
@@ -104,6 +113,7 @@ async fn closed_loop(
         }
         tally.record_latency(sent_at.elapsed().as_nanos() as u64);
         tally.messages += 1;
+        crate::wire::received(1);
         tally.bytes += got as u64;
     }
     let _ = conn.close().await;
@@ -160,6 +170,7 @@ async fn windowed_loop(
             next = stream.next().now_or_never().flatten().and_then(Result::ok);
         }
         tally.messages += arrived as u64;
+        crate::wire::received(arrived as u64);
         in_flight = in_flight.saturating_sub(arrived);
         to_send = if Instant::now() < deadline {
             arrived
@@ -206,6 +217,7 @@ async fn open_loop(
                     if let Some(nanos) = latency_nanos(start, &msg) {
                         tally.record_latency(nanos);
                         tally.messages += 1;
+                        crate::wire::received(1);
                     }
                     tally.bytes += msg.len() as u64;
                 }

@@ -78,6 +78,11 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
     switchyard_rt::sleep(SETTLE).await;
     let meter = f.pid.map(CpuMeter::start).transpose()?;
     let publishing = Instant::now();
+    // What the server sends per delivery (one server only).
+    let (from, to) = crate::wire::middle(publishing, duration);
+    let port = (f.subscribe.len() == 1).then(|| f.subscribe[0].port);
+    let wire =
+        switchyard_rt::spawn(async move { crate::wire::bytes_per_message(port?, from, to).await });
     let published = publisher
         .run(Schedule {
             start,
@@ -103,7 +108,11 @@ pub async fn run(f: &Fanout) -> anyhow::Result<Report> {
             "connections_per_second",
             connections_per_second(f.subscribers, ramp),
         )
-        .with("connect_latency_us", latency(&connecting));
+        .with("connect_latency_us", latency(&connecting))
+        .with(
+            "server_wire_bytes_per_message",
+            wire.await.map(|b| round(b, 1)),
+        );
     if let Some(before) = rss_before {
         report = report.with("server_rss_before_kib", before);
     }
@@ -216,11 +225,13 @@ impl Slow {
 /// Opens the subscribers, [`RAMP`] at a time, each numbered (the order
 /// `--subscribe` URLs are taken in); how long each took to connect.
 async fn open(f: &Fanout) -> anyhow::Result<(Vec<(usize, WsSide)>, Tally)> {
-    let options = dial_options(switchyard_endpoint::StreamFraming::Raw, true, f.size, None)?
-        .deflate(
-            f.deflate
-                .then(switchyard_ws::deflate::DeflateConfig::default),
-        );
+    let options = dial_options(
+        switchyard_endpoint::StreamFraming::Raw,
+        true,
+        f.size,
+        None,
+        f.deflate,
+    )?;
     let mut subscribers = Vec::with_capacity(f.subscribers);
     let mut connecting = Tally::default();
     let mut opening = futures::stream::iter(0..f.subscribers)

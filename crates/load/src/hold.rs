@@ -23,11 +23,8 @@ pub async fn run(h: &Hold) -> anyhow::Result<Report> {
         false,
         1024,
         h.ca.as_deref(),
-    )?
-    .deflate(
-        h.deflate
-            .then(switchyard_ws::deflate::DeflateConfig::default),
-    );
+        h.deflate,
+    )?;
     let before = h.pid.map(rss_kib).transpose()?;
     let start = Instant::now();
     let mut tally = Tally::default();

@@ -14,6 +14,7 @@ mod report;
 mod stamp;
 mod stream;
 mod subscriber;
+mod wire;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,6 +45,11 @@ struct Cli {
     /// One line of JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// What fills each message after its time stamp: dots, or JSON
+    /// records or English text cut from a run of them (to measure
+    /// compression on realistic data).
+    #[arg(long, global = true, value_enum, default_value_t = stamp::Content::Dots)]
+    content: stamp::Content,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +99,9 @@ struct Common {
     /// Extra CA certificate (PEM) to trust for wss://.
     #[arg(long)]
     ca: Option<PathBuf>,
+    /// Offer permessage-deflate on WebSockets (as browsers do).
+    #[arg(long)]
+    deflate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -186,11 +195,13 @@ fn dial_options(
     text: bool,
     size: usize,
     ca: Option<&std::path::Path>,
+    deflate: bool,
 ) -> anyhow::Result<DialOptions> {
     let mut options = DialOptions::default()
         .framing(framing)
         .text(text)
-        .max_message(size.max(1 << 20) * 2);
+        .max_message(size.max(1 << 20) * 2)
+        .deflate(deflate.then(switchyard_ws::deflate::DeflateConfig::default));
     if let Some(ca) = ca {
         options = options.tls(switchyard_ws::client_tls(Some(ca))?);
     }
@@ -207,6 +218,7 @@ async fn dial(target: &Endpoint, options: &DialOptions) -> anyhow::Result<BoxCon
 fn main() {
     let cli = Cli::parse();
     let json = cli.json;
+    stamp::set_content(cli.content);
     match switchyard_rt::block_on(run(cli.mode)) {
         Ok(report) => report.print(json),
         Err(e) => {

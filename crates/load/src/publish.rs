@@ -80,7 +80,13 @@ impl Publisher {
             });
         }
         let target = url.parse().map_err(|e| anyhow::anyhow!("--publish: {e}"))?;
-        let options = dial_options(switchyard_endpoint::StreamFraming::Raw, true, 1 << 20, None)?;
+        let options = dial_options(
+            switchyard_endpoint::StreamFraming::Raw,
+            true,
+            1 << 20,
+            None,
+            false,
+        )?;
         Ok(Publisher::Ws(dial(&target, &options).await?))
     }
 

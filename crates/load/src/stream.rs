@@ -12,7 +12,7 @@ use crate::{dial, dial_options, seconds, Common};
 
 pub async fn run(c: &Common) -> anyhow::Result<Report> {
     let duration = seconds(c.duration)?;
-    let options = dial_options(c.framing, c.text, c.size, c.ca.as_deref())?;
+    let options = dial_options(c.framing, c.text, c.size, c.ca.as_deref(), c.deflate)?;
     let mut conns = Vec::with_capacity(c.connections);
     for _ in 0..c.connections {
         conns.push(dial(&c.target, &options).await?);

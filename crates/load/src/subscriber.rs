@@ -104,6 +104,7 @@ pub async fn read(
                     let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
                     tally.record_latency(nanos);
                     tally.messages += 1;
+                    crate::wire::received(1);
                     tally.bytes += msg.len() as u64;
                 }
             }

@@ -17,21 +17,10 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/deflate_peer.py")
 }
 
-fn require_python_websockets() {
-    let found = Command::new("python3")
-        .args(["-c", "import websockets"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "Python's websockets is needed: pip install websockets==17.4"
-    );
-}
-
 #[test]
 #[ignore = "needs Python's websockets (pip install websockets==17.4); .ci/run runs it"]
 fn python_websockets_client_with_every_parameter_against_our_server() {
-    require_python_websockets();
+    support::require_python_websockets();
     let max = 1 << 20;
     // The default (no context takeover either way), and a server that
     // keeps its context and lets the client keep its own unless asked.
@@ -66,7 +55,7 @@ fn python_websockets_client_with_every_parameter_against_our_server() {
 #[test]
 #[ignore = "needs Python's websockets (pip install websockets==17.4); .ci/run runs it"]
 fn our_client_against_python_websockets_server() {
-    require_python_websockets();
+    support::require_python_websockets();
     let server = support::PeerServer::start("python3", &[script().as_os_str(), "server".as_ref()]);
     let addr = &server.addr;
     switchyard_rt::block_on(support::deflate_echo_against(addr));

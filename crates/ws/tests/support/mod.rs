@@ -162,3 +162,16 @@ pub async fn deflate_echo_against(addr: &str) {
     assert_eq!(agreed, "permessage-deflate".into());
     echo_every_size(&mut client).await;
 }
+
+/// Fails unless Python's websockets can be imported: a test that needs it
+/// is ignored unless asked for, and then must not pass without it.
+pub fn require_python_websockets() {
+    let found = std::process::Command::new("python3")
+        .args(["-c", "import websockets"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "Python's websockets is needed: pip install websockets==17.4"
+    );
+}

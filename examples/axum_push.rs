@@ -105,7 +105,7 @@ async fn websocket(State(app): State<Arc<App>>, mut request: Request) -> Respons
             };
             // hyper's stream, as tokio's, as the `futures` traits'.
             let io = TokioIo::new(upgraded).compat();
-            let conn = WsConnection::upgraded(io, &app.websockets).await;
+            let conn = WsConnection::upgraded(io, &app.websockets, &head).await;
             let report = serve_subscriber(conn, &app.hub, &head, &app.push).await;
             tracing::debug!(?report, "subscriber ended");
         });

@@ -146,6 +146,9 @@ pub struct Cli {
     /// (browsers do): messages of 256 bytes and more are compressed.
     #[arg(long)]
     deflate: bool,
+    /// Offer permessage-deflate to a ws:// or wss:// target.
+    #[arg(long)]
+    target_deflate: bool,
     /// Seconds sessions get to close at shutdown. Default 5.
     #[arg(long)]
     shutdown_grace: Option<u64>,
@@ -207,8 +210,10 @@ impl Cli {
             send_timeout: self.send_timeout,
             target_ca: self.target_ca,
             target_cert: self.target_cert.zip(self.target_key),
+            target_deflate: self.target_deflate,
         }
-        .route(listener.listen.scheme, listener.listen.path.clone(), target);
+        .route(listener.listen.scheme, listener.listen.path.clone(), target)
+        .map_err(|e| CliError::Setting(format!("--{}: {}", e.key.replace('_', "-"), e.reason)))?;
         let mut config = BridgeConfig::new(vec![listener.route(route)]);
         if let Some(secs) = self.shutdown_grace {
             config = config.shutdown_grace(Duration::from_secs(secs));

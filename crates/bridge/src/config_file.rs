@@ -96,6 +96,7 @@ struct FileRoute {
     target_ca: Option<PathBuf>,
     target_cert: Option<Spanned<PathBuf>>,
     target_key: Option<Spanned<PathBuf>>,
+    target_deflate: Option<Spanned<bool>>,
 }
 
 /// Converts positions in the text to line numbers.
@@ -324,8 +325,14 @@ fn route(
         send_timeout: r.send_timeout,
         target_ca: r.target_ca.map(|ca| base.join(ca)),
         target_cert,
+        target_deflate: r.target_deflate.as_ref().is_some_and(|d| *d.get_ref()),
     };
-    Ok(settings.route(listen.scheme, path, target))
+    settings
+        .route(listen.scheme, path, target)
+        .map_err(|e| match &r.target_deflate {
+            Some(at) => source.invalid(at, e.key, e.reason),
+            None => source.invalid(listen_at, e.key, e.reason),
+        })
 }
 
 #[cfg(test)]
@@ -432,6 +439,18 @@ target = "ws://127.0.0.1:8080/dns"
     }
 
     #[test]
+    fn a_websocket_target_may_be_offered_compression() {
+        let text = "[[listener]]\nlisten = \"tcp://h:1\"\n[[listener.route]]\ntarget = \"wss://h:2\"\ntarget_deflate = true\n";
+        let config = parse(text).unwrap();
+        assert!(config.listeners[0].routes[0].dial.deflate.is_some());
+        let text = text.replace("target_deflate = true\n", "");
+        assert!(parse(&text).unwrap().listeners[0].routes[0]
+            .dial
+            .deflate
+            .is_none());
+    }
+
+    #[test]
     fn errors_name_the_line_and_the_key() {
         let cases = [
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\npath = \"/a\"\ntarget = \"tcp://h\"\n", "line 5, key `target`"),
@@ -449,6 +468,7 @@ target = "ws://127.0.0.1:8080/dns"
             ("[[listener]]\nlisten = \"tcp://h:1\"\n[[listener.route]]\npath = \"/x\"\ntarget = \"tcp://h:2\"\n", "line 4, key `path`"),
             ("\n[[listener]]\nlisten = \"wss://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\n", "line 3, key `listen`: wss:// needs"),
             ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntokens = \"missing-tokens.txt\"\n", "line 4, key `tokens`: cannot read token file"),
+            ("[[listener]]\nlisten = \"ws://h:1\"\n[[listener.route]]\ntarget = \"tcp://h:2\"\ntarget_deflate = true\n", "line 5, key `target_deflate`: the target is not a WebSocket"),
         ];
         for (text, expected) in cases {
             let error = parse(text).unwrap_err().to_string();

@@ -58,6 +58,8 @@ pub(crate) struct RouteSettings {
     pub send_timeout: Option<u64>,
     pub target_ca: Option<PathBuf>,
     pub target_cert: Option<(PathBuf, PathBuf)>,
+    /// Offer permessage-deflate to WebSocket targets.
+    pub target_deflate: bool,
 }
 
 /// `secs`, with 0 meaning off.
@@ -176,8 +178,14 @@ impl RouteSettings {
     /// The route at `path` of a `listen` listener to `target`. Its framing
     /// is lines by default when a side is `stdio`, as a terminal expects:
     /// each line typed is a message, each message received is printed on a
-    /// line of its own.
-    pub(crate) fn route(self, listen: Scheme, path: String, target: TargetSpec) -> RouteConfig {
+    /// line of its own. Compression offered to a target that is not a
+    /// WebSocket is refused.
+    pub(crate) fn route(
+        self,
+        listen: Scheme,
+        path: String,
+        target: TargetSpec,
+    ) -> Result<RouteConfig, SettingError> {
         let route = RouteConfig::new(path, target);
         let mut dial = route.dial.clone().text(self.text);
         let stdio = listen == Scheme::Stdio || route.can_reach(Scheme::Stdio);
@@ -189,6 +197,19 @@ impl RouteSettings {
         if let Some(secs) = self.connect_timeout {
             dial = dial.connect_timeout(Duration::from_secs(secs));
         }
+        if self.target_deflate {
+            // A token file may name a WebSocket target later.
+            let websocket = matches!(route.target, TargetSpec::TokenFile(_))
+                || route.can_reach(Scheme::Ws)
+                || route.can_reach(Scheme::Wss);
+            if !websocket {
+                return Err(SettingError {
+                    key: "target_deflate",
+                    reason: "the target is not a WebSocket (ws:// or wss://)".into(),
+                });
+            }
+            dial = dial.deflate(Some(DeflateConfig::default()));
+        }
         let mut route = route
             .dial(dial)
             .target_ca(self.target_ca)
@@ -199,6 +220,6 @@ impl RouteSettings {
         if let Some(secs) = self.send_timeout {
             route = route.send_timeout(seconds_or_off(secs));
         }
-        route
+        Ok(route)
     }
 }

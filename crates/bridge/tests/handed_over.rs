@@ -190,9 +190,12 @@ fn hyper_on_tokio_hands_its_upgraded_connection_to_a_bridge_route() {
                                 let upgrading = hyper::upgrade::on(&mut request);
                                 tokio::spawn(async move {
                                     let io = TokioIo::new(upgrading.await.unwrap()).compat();
-                                    let conn =
-                                        switchyard_ws::WsConnection::upgraded(io, &websockets)
-                                            .await;
+                                    let conn = switchyard_ws::WsConnection::upgraded(
+                                        io,
+                                        &websockets,
+                                        &head,
+                                    )
+                                    .await;
                                     route.serve(conn, &head, peer).await;
                                 });
                             }

@@ -377,6 +377,12 @@ mod tests {
     use async_tungstenite::WebSocketStream;
     use switchyard_hub::HubConfig;
 
+    /// A WebSocket request that offered nothing.
+    fn plain_request() -> RequestHead {
+        let head = b"GET /ws HTTP/1.1\r\nHost: example.com\r\n\r\n";
+        RequestHead::parse(head, 1024).unwrap().unwrap().0
+    }
+
     /// Wakes counted, to see whether a task asked to be polled again.
     struct Wakes(std::sync::atomic::AtomicUsize);
 
@@ -401,7 +407,7 @@ mod tests {
         futures::executor::block_on(async {
             let (server_end, client_end) = UnixStream::pair().unwrap();
             let quiet = switchyard_ws::WsServerConfig::default().heartbeat(None);
-            let conn = WsConnection::upgraded(server_end, &quiet).await;
+            let conn = WsConnection::upgraded(server_end, &quiet, &plain_request()).await;
             let hub = Hub::new(HubConfig::default());
             let mut sub = hub.subscribe();
             sub.join("t").unwrap();
@@ -457,7 +463,7 @@ mod tests {
         futures::executor::block_on(async {
             let io = futures::io::Cursor::new(Vec::<u8>::new());
             let quiet = switchyard_ws::WsServerConfig::default().heartbeat(None);
-            let conn = WsConnection::upgraded(io, &quiet).await;
+            let conn = WsConnection::upgraded(io, &quiet, &plain_request()).await;
             let one_connection = std::mem::size_of_val(&conn);
             let hub = Hub::new(HubConfig::default());
             let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));

@@ -96,6 +96,25 @@ impl WsServerConfig {
         self
     }
 
+    /// Turns on permessage-deflate on a server connection's `io` as
+    /// `params` agreed, with this config's threshold and message limit;
+    /// `already_read` is what came from the client after its request.
+    pub(crate) fn start_deflating<S>(
+        &self,
+        io: &mut crate::frame_io::FrameIo<S>,
+        params: &crate::deflate::DeflateParams,
+        already_read: &[u8],
+    ) {
+        let threshold = self.deflate.as_ref().map_or(usize::MAX, |d| d.threshold);
+        io.deflating(
+            params,
+            crate::frame_io::Side::Server,
+            threshold,
+            self.max_message,
+            already_read,
+        );
+    }
+
     /// tungstenite's configuration for this server's connections: a read
     /// buffer of `read_buffer` bytes, the message and frame limits, and a
     /// bounded write buffer.

@@ -129,6 +129,25 @@ pub fn switching_protocols(upgrade: &AcceptedUpgrade, extra: &http::HeaderMap) -
     response
 }
 
+/// permessage-deflate as `config` agrees to `head`'s offers: what was
+/// agreed, and the `Sec-WebSocket-Extensions` value that says so; `None`
+/// when the server does not compress, the client did not offer, or no
+/// offer could be accepted (the answer is then without compression). The
+/// same for a route and for a connection handed over
+/// ([`upgrade_response`](crate::upgrade_response)), so that
+/// [`WsConnection::upgraded`](crate::WsConnection::upgraded) agrees with
+/// the answer.
+pub(crate) fn agree_deflate(
+    config: &crate::WsServerConfig,
+    head: &RequestHead,
+) -> Option<(crate::deflate::DeflateParams, HeaderValue)> {
+    let deflate = config.deflate.as_ref()?;
+    let offers = head.header_values("sec-websocket-extensions");
+    let params = crate::deflate::accept_offer(offers, deflate)?;
+    let value = HeaderValue::from_str(&params.response()).ok()?;
+    Some((params, value))
+}
+
 fn bad_request(reason: &str) -> Response {
     Response::text(StatusCode::BAD_REQUEST, reason)
 }

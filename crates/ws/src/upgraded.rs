@@ -10,15 +10,16 @@
 use bytes::Bytes;
 use futures::io::{AsyncRead, AsyncWrite};
 
-use crate::handshake::{check_upgrade, switching_protocols};
+use crate::handshake::{agree_deflate, check_upgrade, switching_protocols};
 use crate::http::RequestHead;
 use crate::{WsConnection, WsServerConfig};
 
 /// Checks a WebSocket upgrade request that another HTTP server received, as
 /// a [`websocket`](crate::websocket) route checks its own under `config` (origins,
-/// subprotocols, extra headers): the 101 to answer it with, or the refusal
-/// (a 4xx with its reason). After a 101, the upgraded connection goes to
-/// [`WsConnection::upgraded`].
+/// subprotocols, extra headers, permessage-deflate): the 101 to answer it
+/// with, or the refusal (a 4xx with its reason). After a 101, the upgraded
+/// connection goes to [`WsConnection::upgraded`] with the same request's
+/// head, which agrees to the same compression.
 ///
 /// ```
 /// use switchyard_ws::{upgrade_response, WsServerConfig};
@@ -50,7 +51,15 @@ pub fn upgrade_response<B>(
 ) -> http::Response<Bytes> {
     let head = RequestHead::from_http(request);
     let response = match check_upgrade(&head, &config.origins, &config.protocols) {
-        Ok(upgrade) => switching_protocols(&upgrade, &config.extra_headers),
+        Ok(upgrade) => {
+            let switching = switching_protocols(&upgrade, &config.extra_headers);
+            match agree_deflate(config, &head) {
+                Some((_, value)) => {
+                    switching.typed_header(http::header::SEC_WEBSOCKET_EXTENSIONS, value)
+                }
+                None => switching,
+            }
+        }
         Err(refusal) => refusal,
     };
     response.into()
@@ -62,14 +71,21 @@ const HANDED_OVER_READ_BUFFER: usize = 4 << 10;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsConnection<S> {
     /// The server side of a WebSocket whose handshake another HTTP server
-    /// answered (see [`upgrade_response`]): `io` is the upgraded byte
-    /// stream, with `config`'s message limit and heartbeat, as a
-    /// connection a [`websocket`](crate::websocket) route accepted would
-    /// have. tungstenite reads it 4 KiB at a time, into a buffer the
-    /// connection keeps.
-    pub async fn upgraded(io: S, config: &WsServerConfig) -> Self {
+    /// answered with [`upgrade_response`] under the same `config`: `io` is
+    /// the upgraded byte stream, `head` the request that was answered
+    /// (permessage-deflate is on when the answer agreed to it, which
+    /// `head`'s offers and `config` decide again here, the same way), with
+    /// `config`'s message limit and heartbeat, as a connection a
+    /// [`websocket`](crate::websocket) route accepted would have.
+    /// tungstenite reads it 4 KiB at a time, into a buffer the connection
+    /// keeps.
+    pub async fn upgraded(io: S, config: &WsServerConfig, head: &RequestHead) -> Self {
+        let mut io = crate::frame_io::FrameIo::plain(io);
+        if let Some((params, _)) = agree_deflate(config, head) {
+            config.start_deflating(&mut io, &params, &[]);
+        }
         let ws = async_tungstenite::WebSocketStream::from_raw_socket(
-            crate::frame_io::FrameIo::plain(io),
+            io,
             async_tungstenite::tungstenite::protocol::Role::Server,
             Some(config.websocket_config(HANDED_OVER_READ_BUFFER)),
         )

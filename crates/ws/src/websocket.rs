@@ -13,10 +13,9 @@ use futures::FutureExt;
 use switchyard_http::{Request, Response, ServerIo, Switch, Upgrade, Upgraded};
 
 use crate::frame_io::{FrameIo, Side};
-use crate::handshake::{check_upgrade, switching_protocols};
+use crate::handshake::{agree_deflate, check_upgrade, switching_protocols};
 use crate::{WsConnection, WsServerConfig};
 use switchyard_http::header::SEC_WEBSOCKET_EXTENSIONS;
-use switchyard_http::HeaderValue;
 
 type Handler = Arc<dyn Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Send + Sync>;
 
@@ -102,16 +101,10 @@ impl Upgrade for WebSocketUpgrade {
         request.protocol = upgrade.protocol;
         // permessage-deflate, when this route offers it and the client
         // does; an offer that cannot be accepted is answered without.
-        let deflate = self.config.deflate.and_then(|config| {
-            let offers = request.head.header_values("sec-websocket-extensions");
-            let params = crate::deflate::accept_offer(offers, &config)?;
-            let value = HeaderValue::from_str(&params.response()).ok()?;
-            Some((params, config.threshold, value))
-        });
-        let (switching, deflate) = match deflate {
-            Some((params, threshold, value)) => (
+        let (switching, deflate) = match agree_deflate(&self.config, &request.head) {
+            Some((params, value)) => (
                 switching.typed_header(SEC_WEBSOCKET_EXTENSIONS, value),
-                Some((params, threshold)),
+                Some(params),
             ),
             None => (switching, None),
         };
@@ -139,10 +132,9 @@ impl Upgrade for WebSocketUpgrade {
                 let ws_config = config.websocket_config(read_buffer);
                 let mut io = FrameIo::plain(io);
                 let mut rest = rest.to_vec();
-                if let Some((params, threshold)) = deflate {
+                if let Some(params) = deflate {
                     // The client's first frames too go through the layer.
-                    let max = config.max_message;
-                    io.deflating(&params, Side::Server, threshold, max, &rest);
+                    config.start_deflating(&mut io, &params, &rest);
                     rest.clear();
                 }
                 let ws =

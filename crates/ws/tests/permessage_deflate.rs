@@ -319,3 +319,83 @@ fn the_client_compresses_what_is_over_the_threshold() {
         .unwrap();
     assert_eq!(inflated, message.as_bytes());
 }
+
+/// Another HTTP server's connection (as axum or hyper hands one over):
+/// answered with `upgrade_response`, taken by `WsConnection::upgraded`
+/// with the request's head. Returns its address; every connection echoes.
+async fn start_handing_over(config: WsServerConfig) -> SocketAddr {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    let listener = switchyard_rt::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    switchyard_rt::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let config = config.clone();
+            switchyard_rt::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    tcp.read_exact(&mut byte).await.unwrap();
+                    head.push(byte[0]);
+                }
+                let mut headers = [httparse::EMPTY_HEADER; 32];
+                let mut parsed = httparse::Request::new(&mut headers);
+                parsed.parse(&head).unwrap();
+                let mut request = http::Request::builder()
+                    .method(parsed.method.unwrap())
+                    .uri(parsed.path.unwrap());
+                for header in parsed.headers.iter() {
+                    request = request.header(header.name, header.value);
+                }
+                let request = request.body(()).unwrap();
+                let answer = switchyard_ws::upgrade_response(&request, &config);
+                let mut out = format!("HTTP/1.1 {}\r\n", answer.status());
+                for (name, value) in answer.headers() {
+                    out.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+                }
+                out.push_str("\r\n");
+                tcp.write_all(out.as_bytes()).await.unwrap();
+                let head = switchyard_ws::http::RequestHead::from_http(&request);
+                let mut conn = switchyard_ws::WsConnection::upgraded(tcp, &config, &head).await;
+                let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A connection another server accepted compresses as the answer it was
+/// given agreed: on the wire when the client offered, not when it did not.
+#[test]
+fn a_connection_handed_over_compresses_as_its_answer_agreed() {
+    switchyard_rt::block_on(async {
+        let addr = start_handing_over(server_config(1 << 20)).await;
+        let json: Vec<u8> =
+            br#"{"id":1,"text":"again and again"},"#.iter().copied().cycle().take(2000).collect();
+        let sent = json.clone();
+        let (offered, not_offered) = switchyard_rt::spawn_blocking(move || {
+            let data = |header: [u8; 2], _: &[u8]| header[0] & 0x0f == 0x2;
+            let frame = client_frame(true, 0x2, false, &sent);
+            (
+                exchange(addr, true, &frame, data),
+                exchange(addr, false, &frame, data),
+            )
+        })
+        .await;
+        let (header, payload) = offered.unwrap();
+        assert_eq!(header[0] & 0x40, 0x40, "RSV1");
+        let mut inflated = Vec::new();
+        switchyard_ws::deflate::Decompressor::new(15, true)
+            .inflate(&payload, true, 1 << 20, &mut inflated)
+            .unwrap();
+        assert_eq!(inflated, json);
+        let (header, payload) = not_offered.unwrap();
+        assert_eq!((header[0] & 0x40, payload), (0, json));
+        // And our client, which offers it, round-trips every size.
+        let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config())
+            .await
+            .unwrap();
+        support::echo_every_size(&mut client).await;
+    })
+}

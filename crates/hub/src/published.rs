@@ -8,6 +8,9 @@ use bytes::Bytes;
 
 use crate::{Epoch, Numbered, Position};
 
+/// How many encodings of a message [`Published::encoded`] keeps.
+const ENCODINGS: usize = 2;
+
 /// A message published to a topic, with its place there. Cloning shares it:
 /// one publish reaches every subscriber as the same allocation.
 #[derive(Debug, Clone)]
@@ -19,9 +22,10 @@ struct Inner {
     offset: u64,
     epoch: Epoch,
     data: Bytes,
-    /// The form a transport sends, made once by the first subscriber that
-    /// needs it and shared by the rest ([`Published::encoded`]).
-    encoded: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// The forms transports send, each made once by the first subscriber
+    /// that needs it and shared by the rest ([`Published::encoded`]): two,
+    /// for a process that serves the same hub two ways.
+    encoded: [OnceLock<Box<dyn Any + Send + Sync>>; ENCODINGS],
 }
 
 impl Published {
@@ -32,7 +36,7 @@ impl Published {
             offset: msg.offset,
             epoch: msg.epoch,
             data: msg.data,
-            encoded: OnceLock::new(),
+            encoded: Default::default(),
         }))
     }
 
@@ -68,9 +72,9 @@ impl Published {
     /// a frame ready to write, of any type `T`): made by `encode` the first
     /// time it is asked for, and the same value for every later
     /// subscriber, so a publish to a thousand subscribers is encoded once.
-    /// One encoding is kept: asked for as another type, it is made again
-    /// each time (a process whose transports encode the same messages
-    /// differently pays for all but the first).
+    /// Two encodings are kept, each of its own type: asked for as a third,
+    /// it is made again each time (a process whose transports encode the
+    /// same messages three ways pays for the third).
     ///
     /// ```
     /// use switchyard_hub::{Bytes, Epoch, Numbered, Published};
@@ -79,29 +83,38 @@ impl Published {
     /// let wire = |m: &Published| Bytes::from(format!("{}:{}", m.offset(), std::str::from_utf8(m.data()).unwrap_or("")));
     /// assert_eq!(msg.encoded(wire), "7:hi");
     /// assert_eq!(msg.encoded::<Bytes>(|_| unreachable!("made once")), "7:hi");
-    /// // Another type is not kept: made each time.
+    /// // A second type is kept too; a third is made each time.
     /// assert_eq!(msg.encoded(|m| m.offset()), 7);
+    /// assert_eq!(msg.encoded::<u64>(|_| unreachable!("kept")), 7);
+    /// assert_eq!(msg.encoded(|_| 'x'), 'x');
+    /// assert_eq!(msg.encoded(|_| 'y'), 'y');
     /// ```
     pub fn encoded<T>(&self, encode: impl FnOnce(&Self) -> T) -> T
     where
         T: Clone + Send + Sync + 'static,
     {
-        if let Some(kept) = self.0.encoded.get() {
-            return match kept.downcast_ref::<T>() {
-                Some(encoded) => encoded.clone(),
-                None => encode(self),
-            };
+        for slot in &self.0.encoded {
+            match slot.get() {
+                Some(kept) => {
+                    if let Some(encoded) = kept.downcast_ref::<T>() {
+                        return encoded.clone();
+                    }
+                }
+                None => {
+                    let encoded = encode(self);
+                    // Another subscriber may have filled it meanwhile, with
+                    // this type or another.
+                    return match slot
+                        .get_or_init(|| Box::new(encoded.clone()))
+                        .downcast_ref::<T>()
+                    {
+                        Some(kept) => kept.clone(),
+                        None => encoded,
+                    };
+                }
+            }
         }
-        let encoded = encode(self);
-        match self
-            .0
-            .encoded
-            .get_or_init(|| Box::new(encoded.clone()))
-            .downcast_ref::<T>()
-        {
-            Some(kept) => kept.clone(),
-            None => encoded,
-        }
+        encode(self)
     }
 }
 

@@ -21,9 +21,9 @@ use switchyard_ws::{MessageKind, WsMessage};
 struct InEnvelope(WsMessage);
 
 /// A published message as it was, prepared once for every subscriber that
-/// asked for no numbers; `None` for bytes a text message cannot carry.
+/// asked for no numbers; refused for bytes a text message cannot carry.
 #[derive(Clone)]
-struct AsPublished(Option<WsMessage>);
+struct AsPublished(Result<WsMessage, std::str::Utf8Error>);
 
 /// The text a numbered subscriber is sent for `delivery`.
 pub(crate) fn numbered(delivery: Delivery, text: bool) -> Option<WsMessage> {
@@ -44,21 +44,22 @@ pub(crate) fn numbered(delivery: Delivery, text: bool) -> Option<WsMessage> {
 }
 
 /// What a subscriber that asked for no numbers is sent: the messages as
-/// they were published (text on a text hub, whose messages are UTF-8),
-/// and refusals.
-pub(crate) fn plain(delivery: Delivery, kind: MessageKind) -> Option<WsMessage> {
+/// they were published (text on a text hub), and refusals. A message a
+/// text hub holds that is not UTF-8 (published on another server and
+/// delivered through the backplane unchecked) cannot be sent as text: the
+/// error.
+pub(crate) fn plain(
+    delivery: Delivery,
+    kind: MessageKind,
+) -> Option<Result<WsMessage, std::str::Utf8Error>> {
     match delivery {
         Delivery::Message(m) => {
             let encode = |m: &Published| {
-                AsPublished(
-                    WsMessage::new(kind, m.data().clone())
-                        .ok()
-                        .map(WsMessage::prepare),
-                )
+                AsPublished(WsMessage::new(kind, m.data().clone()).map(WsMessage::prepare))
             };
-            m.encoded(encode).0
+            Some(m.encoded(encode).0)
         }
-        Delivery::Refused { topic, reason } => Some(WsMessage::text(refused(&topic, &reason))),
+        Delivery::Refused { topic, reason } => Some(Ok(WsMessage::text(refused(&topic, &reason)))),
         _ => None,
     }
 }
@@ -266,8 +267,17 @@ mod tests {
             serde_json::json!({"subscribed":"news","recovered":true,"offset":42,"epoch":"e-1"})
         );
         assert_eq!(plain(answer, MessageKind::Binary), None);
+        // Not UTF-8 on a text hub: refused, not sent.
+        assert!(
+            plain(Delivery::Message(published(b"\xff")), MessageKind::Text)
+                .unwrap()
+                .is_err()
+        );
         assert_eq!(
-            plain(Delivery::Message(published(b"raw")), MessageKind::Binary).as_deref(),
+            plain(Delivery::Message(published(b"raw")), MessageKind::Binary)
+                .unwrap()
+                .ok()
+                .as_deref(),
             Some(&b"raw"[..])
         );
     }

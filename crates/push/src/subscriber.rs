@@ -42,8 +42,8 @@ pub struct SubscriberReport {
     /// Messages sent to the client (published ones and replies), counted
     /// once flushed to it.
     pub sent: u64,
-    /// Messages its connection refused to send (over its message limit),
-    /// skipped: the subscriber stayed.
+    /// Messages its connection refused to send (over its message limit, or
+    /// not UTF-8 where it sends text), skipped: the subscriber stayed.
     pub refused: u64,
 }
 
@@ -183,8 +183,8 @@ struct SubscriberSource<'a, St, F, R> {
     /// Published messages taken since the client was last looked at.
     in_a_row: u32,
     end: SubscriberEnd,
-    /// Replies its connection could not send (not UTF-8 on a text one),
-    /// skipped.
+    /// Messages and replies its connection could not send (not UTF-8 on
+    /// a text one), skipped.
     unsendable: u64,
 }
 
@@ -224,12 +224,17 @@ where
                         // Made and prepared once per message, shared by
                         // every subscriber: compressed once for them all.
                         let sent = if this.numbered {
-                            envelope::numbered(delivery, this.text)
+                            envelope::numbered(delivery, this.text).map(Ok)
                         } else {
                             envelope::plain(delivery, this.kind)
                         };
                         match sent {
-                            Some(msg) => return Poll::Ready(Some(Ok(msg))),
+                            Some(Ok(msg)) => return Poll::Ready(Some(Ok(msg))),
+                            Some(Err(error)) => {
+                                this.unsendable += 1;
+                                tracing::debug!(%error, "a message that is not UTF-8 cannot go as text: skipped");
+                                continue;
+                            }
                             None => continue,
                         }
                     }

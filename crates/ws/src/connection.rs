@@ -69,6 +69,8 @@ pub struct WsConnection<S> {
     /// A server's data frames are written by the connection, unmasked
     /// ([`FrameIo::queue_message`]); a client's by tungstenite.
     writes_frames: bool,
+    /// tungstenite's close is done: what is left is the frame layer's.
+    sink_closed: bool,
 }
 
 impl<S> WsConnection<S>
@@ -80,6 +82,7 @@ where
     pub(crate) fn new(inner: WebSocketStream<FrameIo<S>>, side: Side) -> Self {
         Self {
             writes_frames: side == Side::Server,
+            sink_closed: false,
             inner,
             heartbeat: None,
             caught_up: true,
@@ -243,7 +246,7 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if this.ended {
-            return Poll::Ready(None);
+            return this.poll_end(cx);
         }
         this.poll_signals(cx);
         loop {
@@ -260,7 +263,7 @@ where
                 }
                 Poll::Ready(None) => {
                     this.ended = true;
-                    return Poll::Ready(None);
+                    return this.poll_end(cx);
                 }
                 Poll::Ready(Some(Ok(msg))) => msg,
                 Poll::Ready(Some(Err(e))) => {
@@ -273,7 +276,7 @@ where
                     return match error {
                         Error::Closed => {
                             this.ended = true;
-                            Poll::Ready(None)
+                            this.poll_end(cx)
                         }
                         error => Poll::Ready(Some(Err(error))),
                     };
@@ -362,7 +365,7 @@ where
                 .map_err(map_error);
         }
         // What tungstenite refuses once a close is under way either way.
-        if self.closing || self.peer_close.is_some() || self.ended {
+        if self.closing || self.pending_close.is_some() || self.peer_close.is_some() || self.ended {
             return Err(Error::Closed);
         }
         self.inner.get_mut().queue_message(&msg);
@@ -382,7 +385,33 @@ where
         if self.poll_pending_close(cx).is_pending() {
             return Poll::Pending;
         }
-        Pin::new(&mut self.inner).poll_close(cx).map_err(map_error)
+        if !self.sink_closed {
+            ready!(Pin::new(&mut self.inner).poll_close(cx)).map_err(map_error)?;
+            self.sink_closed = true;
+        }
+        self.poll_write_out_last(cx)
+    }
+
+    /// Once the close handshake is over tungstenite flushes nothing more:
+    /// what it wrote last (its close, after what was queued) may still
+    /// wait in the frame layer, and goes out before the end, as it did
+    /// when tungstenite wrote it to the socket itself. A write that fails
+    /// leaves nothing more to do.
+    fn poll_write_out_last<E>(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        if self.writes_frames {
+            let _ = ready!(self.inner.get_mut().poll_write_out(cx));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The stream's end; after a close handshake, once what waits to be
+    /// written is out (a connection that failed or went silent ends at
+    /// once).
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<WsMessage, Error>>> {
+        if !self.closing && self.peer_close.is_none() {
+            return Poll::Ready(None);
+        }
+        self.poll_write_out_last::<Error>(cx).map(|_| None)
     }
 }
 

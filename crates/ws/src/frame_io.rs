@@ -4,11 +4,12 @@
 //! - A server's data messages do not go through tungstenite: the
 //!   connection writes their frames here ([`FrameIo::queue_message`]), a
 //!   [prepared](WsMessage::prepare) message's shared compressed payload
-//!   as it is. Server
-//!   frames are not masked, so those bytes are the same for every
-//!   connection. tungstenite writes the control frames (pings, pongs, the
-//!   close), each after what was queued before it: every write of its is
-//!   taken whole, so a frame is never split by one queued after it.
+//!   as it is. Server frames are not masked, so those bytes are the same
+//!   for every connection. tungstenite writes the control frames (pings,
+//!   pongs, the close), each after what was queued before it (through
+//!   [`Outbound`] when compression is agreed, which passes them as they
+//!   are): every write of its is taken whole, so a frame is never split by
+//!   one queued after it. A client's tungstenite writes every frame.
 //! - Once permessage-deflate is agreed, the frame layer ([`Inbound`],
 //!   [`Outbound`]) rewrites what is read, and what a client's tungstenite
 //!   writes.
@@ -64,6 +65,11 @@ struct State {
     /// tungstenite's writes after them, and what the frame layer rewrote.
     out: Vec<u8>,
     out_at: usize,
+    /// The task that last found `out` too full or not yet written, woken
+    /// when a write by anyone makes progress: the halves of a split
+    /// connection may run in two tasks, and the socket keeps one waker
+    /// for writing, which tungstenite's own writes replace.
+    waiter: Option<std::task::Waker>,
 }
 
 // Boxed whole in `FrameIo`: the small variants are short-lived (a
@@ -110,6 +116,7 @@ impl State {
             mode,
             out: Vec::new(),
             out_at: 0,
+            waiter: None,
         })
     }
 
@@ -342,7 +349,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for FrameIo<S> {
     }
 }
 
-/// The longest response head a client reads through [`State::Head`].
+/// The longest response head a client reads through [`Mode::Head`].
 const MAX_HEAD: usize = 64 << 10;
 
 /// Whether `head` is a whole response head, as httparse (and so
@@ -398,25 +405,48 @@ fn poll_read_head<S: AsyncRead + Unpin>(
 }
 
 impl<S: AsyncWrite + Unpin> FrameIo<S> {
-    /// Writes out what waits, all of it.
+    /// Writes out what waits, all of it: for the connection's sink, which
+    /// is woken by any write that gets through after this one could not.
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_drain(cx, true)
+    }
+
+    /// Writes out what waits; `wait` says whether the caller is to be
+    /// woken by another's progress (the sink's), or only by the socket
+    /// (tungstenite, which waits through its own writes).
+    fn poll_drain(&mut self, cx: &mut Context<'_>, wait: bool) -> Poll<io::Result<()>> {
         let Some(state) = self.state.as_deref_mut() else {
             return Poll::Ready(Ok(()));
         };
         while state.out_at < state.out.len() {
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &state.out[state.out_at..]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
+            let written = Pin::new(&mut self.inner).poll_write(cx, &state.out[state.out_at..]);
+            let n = match written {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    if wait {
+                        state.waiter = Some(cx.waker().clone());
+                    }
+                    return Poll::Pending;
+                }
+            };
             state.out_at += n;
+            // Whoever waits for room or for the flush may go on.
+            if let Some(waiter) = state.waiter.take() {
+                if !waiter.will_wake(cx.waker()) {
+                    waiter.wake();
+                }
+            }
         }
         taken(&mut state.out, &mut state.out_at);
         self.settle();
         Poll::Ready(Ok(()))
     }
 
-    /// Ready once fewer than [`WRITE_HIGH_WATER`] bytes wait, writing what
-    /// it can to get there: whether the connection takes another message.
+    /// Ready while fewer than [`WRITE_HIGH_WATER`] bytes wait; past that,
+    /// once all that waits is written: whether the connection takes
+    /// another message.
     pub(crate) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let waiting = self.state.as_deref().map_or(0, State::waiting);
         if waiting < WRITE_HIGH_WATER {
@@ -437,7 +467,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FrameIo<S> {
         let this = self.get_mut();
         // What was queued before goes out first; while too much waits,
         // tungstenite keeps its bytes.
-        if let Poll::Ready(result) = this.poll_write_out(cx) {
+        if let Poll::Ready(result) = this.poll_drain(cx, false) {
             result?;
         }
         let waiting = this.state.as_deref().map_or(0, State::waiting);
@@ -467,22 +497,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FrameIo<S> {
             }
             _ => state.out.extend_from_slice(buf),
         }
-        // Started now; finished by the next write or the flush.
-        if let Poll::Ready(result) = this.poll_write_out(cx) {
-            result?;
-        }
+        // Started now; finished by the next write or the flush. The bytes
+        // are taken: an error is the next call's to give.
+        let _ = this.poll_drain(cx, false);
         Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.poll_write_out(cx))?;
+        ready!(this.poll_drain(cx, false))?;
         Pin::new(&mut this.inner).poll_flush(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.poll_write_out(cx))?;
+        ready!(this.poll_drain(cx, false))?;
         Pin::new(&mut this.inner).poll_close(cx)
     }
 }
@@ -722,5 +751,80 @@ mod tests {
                 assert_eq!(out, msg.data().as_ref());
             }
         });
+    }
+
+    /// A socket with one write waker, as a reactor keeps: full until
+    /// opened, each pending write replacing the waker before it.
+    #[derive(Default)]
+    struct Gate {
+        open: bool,
+        written: usize,
+        waker: Option<std::task::Waker>,
+    }
+
+    impl AsyncWrite for Gate {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if !self.open {
+                self.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            self.written += buf.len();
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    struct Woken(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Woken {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// The halves of a split connection in two tasks: the writer waits for
+    /// room, the reader's tungstenite then writes (a pong) and takes the
+    /// socket's only waker; once the reader's write gets through, the
+    /// writer is woken too.
+    #[test]
+    fn a_writer_waiting_for_room_is_woken_by_the_readers_write() {
+        use std::sync::atomic::Ordering;
+        use std::sync::Arc;
+        let mut io = FrameIo::plain(Gate::default());
+        io.queue_message(&WsMessage::binary(vec![0u8; WRITE_HIGH_WATER]));
+        let writer = Arc::new(Woken(0.into()));
+        let writer_waker = std::task::Waker::from(writer.clone());
+        let reader = std::task::Waker::from(Arc::new(Woken(0.into())));
+        assert!(io
+            .poll_room(&mut Context::from_waker(&writer_waker))
+            .is_pending());
+        let pong = [0x8a, 0x00];
+        let mut reading = Context::from_waker(&reader);
+        assert!(Pin::new(&mut io)
+            .poll_write(&mut reading, &pong)
+            .is_pending());
+        // The socket opens; it wakes the reader alone, whose write goes on.
+        io.inner.open = true;
+        assert!(matches!(
+            Pin::new(&mut io).poll_write(&mut reading, &pong),
+            Poll::Ready(Ok(2))
+        ));
+        assert_eq!(writer.0.load(Ordering::SeqCst), 1, "the writer was woken");
+        assert!(io
+            .poll_room(&mut Context::from_waker(&writer_waker))
+            .is_ready());
+        // The message (a 10-byte header: 64 KiB needs 8 bytes of length), then the pong.
+        assert_eq!(io.inner.written, WRITE_HIGH_WATER + 10 + 2);
     }
 }

@@ -19,7 +19,8 @@
 #           ws_push sends, made once per push).
 #
 # Each with compression (switchyard's --deflate, its defaults: no context
-# takeover, 15-bit windows, zlib level 6, messages from 256 B; Node with
+# takeover, 15-bit windows, zlib level 3, messages from 256 B, and for
+# echo at zlib's default level 6 too (--deflate-level 6); Node with
 # bench/node/deflate_options.mjs: the tuning ws's README shows, level 3, a
 # 10-bit window, and the threshold set to 256 B) and without. The load
 # generator offers permessage-deflate as switchyard's client does (no
@@ -29,8 +30,10 @@
 # Bytes on the wire are what the server sent per message (per delivery),
 # frames with their headers: the kernel's count of bytes received on the
 # load generator's connections to it (`ss`), over the messages received,
-# in the middle of the run. CPU is the server's, per message (per
-# delivery in fan-out).
+# in the middle of the run. For echo they come from a run of their own
+# (one connection, one message in flight, 3 s), since a load generator
+# busy to its last cycle reads the kernel's count ahead of the messages it
+# has taken. CPU is the server's, per message (per delivery in fan-out).
 #
 # Results go to target/bench/deflate/results.jsonl, the table to
 # table.md beside it.
@@ -73,10 +76,20 @@ for entry in "${messages[@]}"; do
     s="echo ${size} B $content"
     echo "== $s, compression $compression" >&2
     echo_args=(--connections 100 --size "$size" --window 16 --text --duration "$DURATION" --content "$content" "${offer[@]}")
+    bytes_args=(--connections 1 --size "$size" --text --duration 3 --content "$content" "${offer[@]}")
     serve 19401 "$bin/examples/ws_echo_server" 127.0.0.1:19401 "${ours[@]}"
-    measure "$s|$compression" switchyard echo ws://127.0.0.1:19401/ws "${echo_args[@]}" --pid "$server_pid"; stop
+    measure "$s|$compression" switchyard echo ws://127.0.0.1:19401/ws "${echo_args[@]}" --pid "$server_pid"
+    measure "bytes|$s|$compression" switchyard echo ws://127.0.0.1:19401/ws "${bytes_args[@]}"; stop
+    if [ "$compression" = on ]; then
+      # At zlib's default level: each echo is compressed for its
+      # connection alone, so the level is most of the cost.
+      serve 19405 "$bin/examples/ws_echo_server" 127.0.0.1:19405 --deflate --deflate-level 6
+      measure "$s|$compression" "switchyard, level 6" echo ws://127.0.0.1:19405/ws "${echo_args[@]}" --pid "$server_pid"
+      measure "bytes|$s|$compression" "switchyard, level 6" echo ws://127.0.0.1:19405/ws "${bytes_args[@]}"; stop
+    fi
     serve 19402 node bench/node/echo.mjs 19402 "${node[@]}"
-    measure "$s|$compression" "node ws" echo ws://127.0.0.1:19402/ "${echo_args[@]}" --pid "$server_pid"; stop
+    measure "$s|$compression" "node ws" echo ws://127.0.0.1:19402/ "${echo_args[@]}" --pid "$server_pid"
+    measure "bytes|$s|$compression" "node ws" echo ws://127.0.0.1:19402/ "${bytes_args[@]}"; stop
 
     s="fan-out ${size} B $content, 1,000 subscribers, $rate/s"
     echo "== $s, compression $compression" >&2
@@ -93,6 +106,19 @@ import json
 import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+# An echo's bytes on the wire, from its run of its own.
+echo_bytes = {}
+for row in rows:
+    if row["scenario"].startswith("bytes|"):
+        _, scenario, compression = row["scenario"].split("|")
+        wire = ((row["report"] or {}).get("extra", {})).get("server_wire_bytes_per_message")
+        echo_bytes[(scenario, row["impl"], compression)] = wire
+rows = [row for row in rows if not row["scenario"].startswith("bytes|")]
+for row in rows:
+    scenario, compression = row["scenario"].split("|")
+    key = (scenario, row["impl"], compression)
+    if key in echo_bytes and row["report"]:
+        row["report"].setdefault("extra", {})["server_wire_bytes_per_message"] = echo_bytes[key]
 
 
 def per_cpu_second(r):
@@ -126,13 +152,14 @@ for row in rows:
 print()
 print("Per server CPU-second, with compression:")
 print()
-print("| scenario | switchyard with / without compression | switchyard / node ws, both with compression | bytes: switchyard with / without | bytes: node ws with / without |")
-print("| --- | ---: | ---: | ---: | ---: |")
+print("| scenario | switchyard with / without compression | switchyard / node ws, both with compression | the same, switchyard at level 6 | bytes: switchyard with / without | bytes: node ws with / without |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
 for scenario in dict.fromkeys(row["scenario"].split("|")[0] for row in rows):
     ours_on = by.get((scenario, "switchyard", "on"))
     ours_off = by.get((scenario, "switchyard", "off"))
     node_on = by.get((scenario, "node ws", "on"))
     node_off = by.get((scenario, "node ws", "off"))
+    level6 = by.get((scenario, "switchyard, level 6", "on"))
 
     def ratio(a, b):
         return f"{a / b:.2f}x" if a and b else ""
@@ -143,6 +170,7 @@ for scenario in dict.fromkeys(row["scenario"].split("|")[0] for row in rows):
     print(
         f"| {scenario} | {ratio(per_cpu_second(ours_on), per_cpu_second(ours_off))} "
         f"| {ratio(per_cpu_second(ours_on), per_cpu_second(node_on))} "
+        f"| {ratio(per_cpu_second(level6), per_cpu_second(node_on))} "
         f"| {ratio(size(ours_on), size(ours_off))} | {ratio(size(node_on), size(node_off))} |"
     )
 EOF

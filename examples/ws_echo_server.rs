@@ -48,6 +48,9 @@ struct Args {
     /// messages of 256 bytes and more are compressed.
     #[arg(long)]
     deflate: bool,
+    /// zlib's level for --deflate, 1 (fastest) to 9 (smallest).
+    #[arg(long, requires = "deflate", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=9))]
+    deflate_level: u32,
     /// PEM certificate chain: serve wss (with --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -67,7 +70,9 @@ fn main() -> anyhow::Result<()> {
         websockets = websockets.origins(OriginPolicy::allow(args.allow_origin));
     }
     if args.deflate {
-        websockets = websockets.deflate(Some(DeflateConfig::default()));
+        let mut deflate = DeflateConfig::default();
+        deflate.level = args.deflate_level;
+        websockets = websockets.deflate(Some(deflate));
     }
     let mut config = HttpServerConfig::default();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {

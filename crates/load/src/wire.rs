@@ -48,21 +48,26 @@ fn sum_bytes_received(ss: &str) -> u64 {
 }
 
 /// Measures the bytes per message the server at `port` sends between `from`
-/// and `to`: `None` if the stretch is empty or `ss` failed.
+/// and `to`: `None` if the stretch is empty or `ss` failed. Read on a
+/// thread of its own: a load generator busy to its last cycle must not
+/// take both readings late and together.
 pub async fn bytes_per_message(port: u16, from: Instant, to: Instant) -> Option<f64> {
-    let at = |when: Instant| async move {
-        if let Some(wait) = when.checked_duration_since(Instant::now()) {
-            switchyard_rt::sleep(wait).await;
-        }
-        let messages = RECEIVED.load(Ordering::Relaxed);
-        bytes_received_from(port)
-            .ok()
-            .map(|bytes| (bytes, messages))
-    };
-    let (bytes0, messages0) = at(from).await?;
-    let (bytes1, messages1) = at(to).await?;
-    let messages = messages1.checked_sub(messages0).filter(|&n| n > 0)?;
-    Some(bytes1.saturating_sub(bytes0) as f64 / messages as f64)
+    switchyard_rt::spawn_blocking(move || {
+        let at = |when: Instant| {
+            if let Some(wait) = when.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let messages = RECEIVED.load(Ordering::Relaxed);
+            bytes_received_from(port)
+                .ok()
+                .map(|bytes| (bytes, messages))
+        };
+        let (bytes0, messages0) = at(from)?;
+        let (bytes1, messages1) = at(to)?;
+        let messages = messages1.checked_sub(messages0).filter(|&n| n > 0)?;
+        Some(bytes1.saturating_sub(bytes0) as f64 / messages as f64)
+    })
+    .await
 }
 
 /// The middle of a run of `duration` from `start`: a second (or a tenth)

@@ -293,13 +293,7 @@ pub async fn connect_to(
             })?;
         let io = ws.get_mut();
         match agreed {
-            Some(params) => io.deflating(
-                &params,
-                Side::Client,
-                deflate.threshold,
-                config.max_message,
-                &[],
-            ),
+            Some(params) => io.deflating(&params, Side::Client, deflate, config.max_message, &[]),
             None => io.plain_after_head(),
         }
     }

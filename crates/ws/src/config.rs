@@ -105,11 +105,13 @@ impl WsServerConfig {
         params: &crate::deflate::DeflateParams,
         already_read: &[u8],
     ) {
-        let threshold = self.deflate.as_ref().map_or(usize::MAX, |d| d.threshold);
+        let Some(deflate) = &self.deflate else {
+            return;
+        };
         io.deflating(
             params,
             crate::frame_io::Side::Server,
-            threshold,
+            deflate,
             self.max_message,
             already_read,
         );

@@ -29,8 +29,8 @@ use std::task::{ready, Context, Poll};
 use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::deflate::{
-    push_frame_head, Compressor, Decompressor, DeflateParams, FrameError, Inbound, Outbound,
-    MIN_WINDOW_BITS,
+    push_frame_head, Compressor, Decompressor, DeflateConfig, DeflateParams, FrameError, Inbound,
+    Outbound, MIN_WINDOW_BITS,
 };
 use crate::WsMessage;
 
@@ -182,16 +182,16 @@ impl<S> FrameIo<S> {
         }
     }
 
-    /// Turns on permessage-deflate as `params` agreed, on this `side`;
-    /// messages under `threshold` bytes go uncompressed, and none inflates
-    /// past `max_message`. `already_read` is what came from the peer
-    /// after the handshake's head (frames), with what this stream held
-    /// back of it.
+    /// Turns on permessage-deflate as `params` agreed, on this `side`,
+    /// with `config`'s threshold (messages under it go uncompressed) and
+    /// level; none inflates past `max_message`. `already_read` is what
+    /// came from the peer after the handshake's head (frames), with what
+    /// this stream held back of it.
     pub(crate) fn deflating(
         &mut self,
         params: &DeflateParams,
         side: Side,
-        threshold: usize,
+        config: &DeflateConfig,
         max_message: usize,
         already_read: &[u8],
     ) {
@@ -213,11 +213,14 @@ impl<S> FrameIo<S> {
         let threshold = if own.0 < MIN_WINDOW_BITS {
             usize::MAX
         } else {
-            threshold
+            config.threshold
         };
         let deflating = Deflating {
             inbound: Inbound::new(Decompressor::new(peer.0, peer.1), max_message),
-            outbound: Outbound::new(Compressor::new(own.0, own.1), threshold),
+            outbound: Outbound::new(
+                Compressor::new(own.0, own.1).with_level(config.level),
+                threshold,
+            ),
             read_pending,
             read_ready: Vec::new(),
             read_at: 0,
@@ -242,7 +245,8 @@ impl<S> FrameIo<S> {
                 let compressor = d.outbound.compressor();
                 match msg.prepared() {
                     Some(prepared) if !compressor.keeps_context() => {
-                        let compressed = prepared.compressed(compressor.window_bits());
+                        let compressed =
+                            prepared.compressed(compressor.window_bits(), compressor.level());
                         push_frame_head(&mut state.out, 0xc0 | opcode, None, compressed.len());
                         state.out.extend_from_slice(&compressed);
                     }
@@ -660,8 +664,15 @@ mod tests {
             crate::deflate::accept_offer([offer], &crate::deflate::DeflateConfig::default())
                 .expect("agreed");
         let mut io = FrameIo::plain(Vec::new());
-        io.deflating(&params, Side::Server, 64, 1 << 20, &[]);
+        io.deflating(&params, Side::Server, &threshold_64(), 1 << 20, &[]);
         io
+    }
+
+    fn threshold_64() -> DeflateConfig {
+        DeflateConfig {
+            threshold: 64,
+            ..Default::default()
+        }
     }
 
     fn inflate(payload: &[u8], window_bits: u8) -> Vec<u8> {
@@ -706,8 +717,8 @@ mod tests {
             }
             assert_eq!(written[0], written[1]);
             let prepared = msg.prepared().expect("prepared");
-            assert_eq!(written[0][0], (0xc1, prepared.compressed(15).to_vec()));
-            assert_eq!(written[2][0], (0xc1, prepared.compressed(10).to_vec()));
+            assert_eq!(written[0][0], (0xc1, prepared.compressed(15, 6).to_vec()));
+            assert_eq!(written[2][0], (0xc1, prepared.compressed(10, 6).to_vec()));
             assert_ne!(written[0][0], written[2][0]);
             assert_eq!(inflate(&written[0][0].1, 15), text.as_bytes());
             assert_eq!(inflate(&written[2][0].1, 10), text.as_bytes());
@@ -731,7 +742,7 @@ mod tests {
             .expect("agreed");
             assert!(!params.server_no_context_takeover);
             let mut io = FrameIo::plain(Vec::new());
-            io.deflating(&params, Side::Server, 64, 1 << 20, &[]);
+            io.deflating(&params, Side::Server, &threshold_64(), 1 << 20, &[]);
             let msg =
                 WsMessage::text("a message long enough to be compressed, twice over; ".repeat(3))
                     .prepare();
@@ -742,7 +753,7 @@ mod tests {
             assert!(written[1].1.len() < written[0].1.len(), "{written:?}");
             assert_eq!(
                 written[0].1,
-                msg.prepared().unwrap().compressed(15).to_vec()
+                msg.prepared().unwrap().compressed(15, 6).to_vec()
             );
             let mut inflater = Decompressor::new(15, false);
             for (_, payload) in &written {

@@ -32,17 +32,21 @@ impl Prepared {
     }
 
     /// The message's payload compressed with a window of `window_bits`,
-    /// without context: made the first time it is asked for, and the same
-    /// bytes for every later connection. Two connections asking at once
-    /// may both compress it; one result is kept.
-    pub(crate) fn compressed(&self, window_bits: u8) -> Bytes {
+    /// without context: made the first time it is asked for (at that
+    /// connection's `level`), and the same bytes for every later
+    /// connection, whatever its level (any deflate stream inflates). Two
+    /// connections asking at once may both compress it; one result is
+    /// kept.
+    pub(crate) fn compressed(&self, window_bits: u8, level: u32) -> Bytes {
         let bits = window_bits.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
         let slot = &self.compressed[usize::from(bits - MIN_WINDOW_BITS)];
         if let Some(compressed) = slot.get() {
             return compressed.clone();
         }
         let mut out = Vec::new();
-        Compressor::new(bits, true).compress(self.message.data(), &mut out);
+        Compressor::new(bits, true)
+            .with_level(level)
+            .compress(self.message.data(), &mut out);
         slot.get_or_init(|| Bytes::from(out)).clone()
     }
 }
@@ -70,15 +74,15 @@ mod tests {
     fn compressed_once_per_window_and_inflates_back() {
         let text = "hello, subscribers; ".repeat(40);
         let prepared = Prepared::new(WsMessage::text(text.clone()));
-        let first = prepared.compressed(15);
-        let again = prepared.compressed(15);
+        let first = prepared.compressed(15, 6);
+        let again = prepared.compressed(15, 1);
         // The same allocation: compressed once.
         assert_eq!(first.as_ptr(), again.as_ptr());
         assert!(first.len() < text.len() / 4);
         for bits in [9, 15] {
             let mut inflated = Vec::new();
             Decompressor::new(bits, true)
-                .inflate(&prepared.compressed(bits), true, 1 << 20, &mut inflated)
+                .inflate(&prepared.compressed(bits, 6), true, 1 << 20, &mut inflated)
                 .expect("inflates");
             assert_eq!(inflated, text.as_bytes());
         }

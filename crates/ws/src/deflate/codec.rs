@@ -36,8 +36,10 @@ pub enum InflateError {
 }
 
 thread_local! {
-    static COMPRESSORS: RefCell<Vec<(u8, Compress)>> = const { RefCell::new(Vec::new()) };
-    static DECOMPRESSORS: RefCell<Vec<(u8, Decompress)>> = const { RefCell::new(Vec::new()) };
+    // Keyed by what they were made for: window bits, and a compressor's
+    // level (`level << 8 | bits`).
+    static COMPRESSORS: RefCell<Vec<(u16, Compress)>> = const { RefCell::new(Vec::new()) };
+    static DECOMPRESSORS: RefCell<Vec<(u16, Decompress)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// One direction's compressor: it compresses each message this side sends.
@@ -56,10 +58,38 @@ impl Compressor {
     pub fn new(window_bits: u8, no_context_takeover: bool) -> Self {
         Self {
             window_bits: window_bits.clamp(9, 15),
-            level: Compression::default(),
+            level: Compression::new(3),
             kept: None,
             no_context_takeover,
         }
+    }
+
+    /// The same, compressing at zlib's `level` (0 to 9, 9 at most;
+    /// [`Compressor::new`] uses 3, [`DeflateConfig::level`](crate::deflate::DeflateConfig::level)'s
+    /// default).
+    ///
+    /// ```
+    /// use switchyard_ws::deflate::Compressor;
+    ///
+    /// let text = "the quick brown fox jumps over the lazy dog; ".repeat(200);
+    /// let (mut fast, mut small) = (Vec::new(), Vec::new());
+    /// Compressor::new(15, true).with_level(1).compress(text.as_bytes(), &mut fast);
+    /// Compressor::new(15, true).with_level(9).compress(text.as_bytes(), &mut small);
+    /// assert!(small.len() <= fast.len());
+    /// ```
+    pub fn with_level(mut self, level: u32) -> Self {
+        self.level = Compression::new(level.min(9));
+        self
+    }
+
+    /// Its zlib level.
+    pub(crate) fn level(&self) -> u32 {
+        self.level.level()
+    }
+
+    /// What its state is pooled under: its window and its level.
+    fn pool_key(&self) -> u16 {
+        (self.level.level() as u16) << 8 | u16::from(self.window_bits)
     }
 
     /// The window it compresses with, in bits.
@@ -91,7 +121,7 @@ impl Compressor {
     /// ```
     pub fn compress(&mut self, message: &[u8], out: &mut Vec<u8>) {
         let mut state = self.kept.take().unwrap_or_else(|| {
-            borrow(&COMPRESSORS, self.window_bits).unwrap_or_else(|| {
+            borrow(&COMPRESSORS, self.pool_key()).unwrap_or_else(|| {
                 Compress::new_with_window_bits(self.level, false, self.window_bits)
             })
         });
@@ -115,7 +145,7 @@ impl Compressor {
         }
         if self.no_context_takeover {
             state.reset();
-            give_back(&COMPRESSORS, self.window_bits, state);
+            give_back(&COMPRESSORS, self.pool_key(), state);
         } else {
             self.kept = Some(state);
         }
@@ -188,7 +218,7 @@ impl Decompressor {
         }
         let bits = self.window_bits;
         let state = self.state.get_or_insert_with(|| {
-            borrow(&DECOMPRESSORS, bits)
+            borrow(&DECOMPRESSORS, u16::from(bits))
                 .unwrap_or_else(|| Decompress::new_with_window_bits(false, bits))
         });
         while !input.is_empty() {
@@ -242,7 +272,7 @@ impl Decompressor {
         if self.no_context_takeover || failed || ended {
             if let Some(mut state) = self.state.take() {
                 state.reset(false);
-                give_back(&DECOMPRESSORS, self.window_bits, state);
+                give_back(&DECOMPRESSORS, u16::from(self.window_bits), state);
             }
         }
     }
@@ -250,26 +280,26 @@ impl Decompressor {
 
 /// A pooled state of `bits`, if the thread has one.
 fn borrow<T: 'static>(
-    pool: &'static std::thread::LocalKey<RefCell<Vec<(u8, T)>>>,
-    bits: u8,
+    pool: &'static std::thread::LocalKey<RefCell<Vec<(u16, T)>>>,
+    key: u16,
 ) -> Option<T> {
     pool.with(|pool| {
         let mut pool = pool.borrow_mut();
-        let at = pool.iter().position(|(b, _)| *b == bits)?;
+        let at = pool.iter().position(|(k, _)| *k == key)?;
         Some(pool.swap_remove(at).1)
     })
 }
 
 /// Keeps a reset state for the thread's next message, within [`POOL`].
 fn give_back<T: 'static>(
-    pool: &'static std::thread::LocalKey<RefCell<Vec<(u8, T)>>>,
-    bits: u8,
+    pool: &'static std::thread::LocalKey<RefCell<Vec<(u16, T)>>>,
+    key: u16,
     state: T,
 ) {
     pool.with(|pool| {
         let mut pool = pool.borrow_mut();
         if pool.len() < POOL {
-            pool.push((bits, state));
+            pool.push((key, state));
         }
     });
 }

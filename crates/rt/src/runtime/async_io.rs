@@ -6,7 +6,6 @@
 
 use std::future::Future;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{ready, Context, Poll};
 
 use super::AsRaw;
@@ -15,53 +14,32 @@ pub(crate) use async_io::Timer;
 
 /// A non-blocking socket on async-io's reactor.
 #[derive(Debug)]
-pub(crate) struct Source<T: AsRaw> {
-    io: async_io::Async<T>,
-    /// A read found nothing, and the reactor has not said since that
-    /// there is more: the next read asks the reactor, not the kernel.
-    /// (async-io's own pattern tries the system call first every time: a
-    /// push subscriber, which looks at its client after each message it
-    /// sends, paid an empty `recv` per message.) Cleared by the reactor's
-    /// readiness, as tokio clears its readiness on `WouldBlock`.
-    read_empty: AtomicBool,
-}
+pub(crate) struct Source<T: AsRaw>(async_io::Async<T>);
 
 impl<T: AsRaw> Source<T> {
     pub(crate) fn new(io: T) -> io::Result<Self> {
-        async_io::Async::new_nonblocking(io).map(|io| Self {
-            io,
-            read_empty: AtomicBool::new(false),
-        })
+        async_io::Async::new_nonblocking(io).map(Self)
     }
 
     pub(crate) fn get_ref(&self) -> &T {
-        self.io.get_ref()
+        self.0.get_ref()
     }
 
-    /// Try, and on `WouldBlock` wait for the reactor (to write, with
-    /// `write`) and try again; a read after one found nothing waits for
-    /// the reactor first.
+    /// async-io's own pattern for its `Async<T>`: try, and on `WouldBlock`
+    /// wait for the reactor (to write, with `write`) and try again.
     fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         write: bool,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        if !write && self.read_empty.load(Ordering::Acquire) {
-            // Ready once the reactor has seen readiness since the read
-            // that found nothing armed it.
-            ready!(self.io.poll_readable(cx))?;
-            self.read_empty.store(false, Ordering::Release);
-        }
         loop {
-            match op(self.io.get_ref()) {
+            match op(self.0.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if write {
-                        ready!(self.io.poll_writable(cx))?
+                        ready!(self.0.poll_writable(cx))?
                     } else {
-                        self.read_empty.store(true, Ordering::Release);
-                        ready!(self.io.poll_readable(cx))?;
-                        self.read_empty.store(false, Ordering::Release);
+                        ready!(self.0.poll_readable(cx))?
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -87,7 +65,7 @@ impl<T: AsRaw> Source<T> {
     }
 
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_writable(cx)
+        self.0.poll_writable(cx)
     }
 
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
@@ -109,43 +87,4 @@ impl<T: AsRaw> Source<T> {
 /// reactor itself while its tasks wait.
 pub(crate) fn run_local<F: Future>(future: F) -> F::Output {
     async_io::block_on(future)
-}
-
-#[cfg(all(test, unix))]
-mod tests {
-    use super::*;
-    use std::os::unix::net::UnixStream;
-    use std::sync::atomic::AtomicUsize;
-
-    /// After a read that found nothing, the next one waits for the reactor
-    /// rather than asking the kernel again; once the peer writes, the read
-    /// is made and gets the bytes.
-    #[test]
-    fn a_read_after_an_empty_one_waits_for_the_reactor() {
-        let (ours, mut peer) = UnixStream::pair().unwrap();
-        ours.set_nonblocking(true).unwrap();
-        let source = Source::new(ours).unwrap();
-        let reads = AtomicUsize::new(0);
-        let mut buf = [0u8; 8];
-        let read = |cx: &mut Context<'_>, buf: &mut [u8]| {
-            source.poll_read_with(cx, |mut io| {
-                reads.fetch_add(1, Ordering::SeqCst);
-                io.read(buf)
-            })
-        };
-        let waker = futures::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
-        assert!(read(&mut cx, &mut buf).is_pending());
-        assert!(read(&mut cx, &mut buf).is_pending());
-        assert!(read(&mut cx, &mut buf).is_pending());
-        assert_eq!(
-            reads.load(Ordering::SeqCst),
-            1,
-            "one system call, not three"
-        );
-        peer.write_all(b"hello").unwrap();
-        let n = async_io::block_on(futures::future::poll_fn(|cx| read(cx, &mut buf))).unwrap();
-        assert_eq!(&buf[..n], b"hello");
-        assert_eq!(reads.load(Ordering::SeqCst), 2);
-    }
 }

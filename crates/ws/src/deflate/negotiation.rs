@@ -48,10 +48,10 @@ pub struct DeflateConfig {
     pub threshold: usize,
     /// zlib's compression level, from 1 (fastest) to 9 (smallest; 0 sends
     /// deflate's stored blocks). Default 3, the level Node's `ws` shows
-    /// for tuning it: on 64 KiB of English it costs 2.4 times less CPU
-    /// than zlib's default 6 for 3% more bytes, and on 4 KiB of JSON 1%
-    /// more (zlib-rs; level 1 sends half as many bytes again).
-    /// `bench/deflate.sh` measures both. A server that sends mostly one
+    /// for tuning it: echoing 64 KiB of English it cost 2.7 times less
+    /// server CPU than zlib's default 6 (673 against 1,799 µs a message)
+    /// for 3% more bytes, and on 4 KiB of JSON 1% more bytes
+    /// (`bench/deflate.sh` at 1e2f775, zlib-rs). A server that sends mostly one
     /// message to many (compressed once) may raise it.
     pub level: u32,
 }

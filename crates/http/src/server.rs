@@ -39,6 +39,16 @@ impl ServerIo {
     pub fn is_read_ahead(&self) -> bool {
         matches!(self.0, MaybeTls::Plain(_))
     }
+
+    /// A handle that writes to the socket at once, without waiting, for a
+    /// plain connection (none for TLS, whose records only the session
+    /// writes): see [`WriteHandle`](switchyard_rt::net::WriteHandle).
+    pub fn write_handle(&self) -> Option<switchyard_rt::net::WriteHandle> {
+        match &self.0 {
+            MaybeTls::Plain(stream) => Some(stream.get_ref().get_ref().write_handle()),
+            MaybeTls::Tls(_) => None,
+        }
+    }
 }
 
 /// An HTTP/1 server: plain routes and upgrades to other protocols

@@ -30,6 +30,12 @@ impl TcpStream {
         &self.inner
     }
 
+    /// A handle that writes to this socket at once, without waiting, from
+    /// any thread ([`WriteHandle`](switchyard_rt::net::WriteHandle)).
+    pub fn write_handle(&self) -> switchyard_rt::net::WriteHandle {
+        self.inner.write_handle()
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()

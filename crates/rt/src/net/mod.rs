@@ -69,7 +69,7 @@ mod udp;
 #[cfg(unix)]
 mod unix;
 
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpStream, WriteHandle};
 pub use udp::UdpSocket;
 #[cfg(unix)]
 pub use unix::{UnixListener, UnixStream};

@@ -80,6 +80,14 @@ impl TcpStream {
         self.source.get_ref().shutdown(how)
     }
 
+    /// A handle that writes to this socket without waiting, from any
+    /// thread: [`WriteHandle::try_write_vectored`].
+    pub fn write_handle(&self) -> WriteHandle {
+        WriteHandle {
+            source: self.source.clone(),
+        }
+    }
+
     /// Reads without taking what is read out of the socket, waiting until
     /// there is something to read.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -88,6 +96,55 @@ impl TcpStream {
                 .poll_read_with(cx, |s: &std::net::TcpStream| s.peek(buf))
         })
         .await
+    }
+}
+
+/// A TCP stream's write side for a writer that cannot wait: what the
+/// kernel takes now, or [`io::ErrorKind::WouldBlock`]. A server that sends
+/// one message to many idle connections writes each at once through one,
+/// rather than waking a task per connection ([`TcpStream::write_handle`]).
+///
+/// Writes through it and through the stream itself are not ordered with
+/// each other: the caller keeps them apart.
+///
+/// ```
+/// # switchyard_rt::block_on(async {
+/// use futures::AsyncReadExt;
+/// use std::io::IoSlice;
+/// use switchyard_rt::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let mut client = TcpStream::connect(listener.local_addr()?).await?;
+/// let (server, _) = listener.accept().await?;
+/// let handle = server.write_handle();
+/// let written = std::thread::spawn(move || {
+///     handle.try_write_vectored(&[IoSlice::new(b"he"), IoSlice::new(b"llo")])
+/// });
+/// assert_eq!(written.join().unwrap()?, 5);
+/// let mut got = [0u8; 5];
+/// client.read_exact(&mut got).await?;
+/// assert_eq!(&got, b"hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct WriteHandle {
+    source: Arc<Source<std::net::TcpStream>>,
+}
+
+impl WriteHandle {
+    /// Writes what the socket takes now of `bufs`, in order, with one
+    /// system call: how many bytes, or `WouldBlock` when it takes none.
+    /// The runtime's reactor is not asked: a writer that finds no room
+    /// leaves the rest to a task that can wait.
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        use std::io::Write;
+        loop {
+            match self.source.get_ref().write_vectored(bufs) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return result,
+            }
+        }
     }
 }
 

@@ -415,6 +415,28 @@ where
     }
 }
 
+impl WsConnection<switchyard_http::ServerIo> {
+    /// A writer that sends messages on this connection at once, from any
+    /// thread, while its task has nothing waiting to write: what a hub
+    /// uses to deliver to idle subscribers without waking their tasks
+    /// ([`DirectWriter`](crate::DirectWriter)). None over TLS (only the
+    /// session writes its records), once a close has begun, and when
+    /// compression keeps its context from one message to the next.
+    pub fn direct_writer(&mut self) -> Option<crate::DirectWriter> {
+        if !self.writes_frames
+            || self.closing
+            || self.pending_close.is_some()
+            || self.peer_close.is_some()
+            || self.ended
+        {
+            return None;
+        }
+        let socket = self.inner.get_ref().get_ref().write_handle()?;
+        let max_message = self.inner.get_config().max_message_size;
+        self.inner.get_mut().direct_writer(socket, max_message)
+    }
+}
+
 impl<S> Sink<WsMessage> for WsConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,

@@ -24,6 +24,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use futures::io::{AsyncRead, AsyncWrite};
@@ -32,6 +33,7 @@ use crate::deflate::{
     push_frame_head, Compressor, Decompressor, DeflateConfig, DeflateParams, FrameError, Inbound,
     Outbound, MIN_WINDOW_BITS,
 };
+use crate::direct::{DirectSlot, DirectWriter, SharedDeflate};
 use crate::WsMessage;
 
 /// Which end of the connection this is: what it compresses with, and what
@@ -56,6 +58,9 @@ pub(crate) struct FrameIo<S> {
     inner: S,
     /// Only while something is agreed, held or waiting to be written.
     state: Option<Box<State>>,
+    /// Shared with the connection's [`DirectWriter`]s, once it has any:
+    /// every write to the socket is then made holding its lock.
+    direct: Option<Arc<DirectSlot>>,
 }
 
 #[derive(Debug)]
@@ -128,7 +133,11 @@ impl State {
 impl<S> FrameIo<S> {
     /// `inner` as it is.
     pub(crate) fn plain(inner: S) -> Self {
-        Self { inner, state: None }
+        Self {
+            inner,
+            state: None,
+            direct: None,
+        }
     }
 
     /// `inner` for a client's handshake: reads stop at the end of the
@@ -142,6 +151,7 @@ impl<S> FrameIo<S> {
         Self {
             inner,
             state: Some(State::new(head)),
+            direct: None,
         }
     }
 
@@ -231,6 +241,49 @@ impl<S> FrameIo<S> {
         self.state_mut().mode = Mode::Deflating(deflating);
     }
 
+    /// The stream under it.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// A writer that writes messages to `socket` (this stream's own) at
+    /// once while nothing waits here: none while the handshake is not
+    /// settled, or when each message is compressed with the context of the
+    /// ones before (those only the connection's task may write).
+    pub(crate) fn direct_writer(
+        &mut self,
+        socket: switchyard_rt::net::WriteHandle,
+        max_message: Option<usize>,
+    ) -> Option<DirectWriter> {
+        let deflate = match self.state.as_deref_mut().map(|s| &mut s.mode) {
+            None | Some(Mode::Plain) => None,
+            Some(Mode::Deflating(d)) => {
+                let threshold = d.outbound.threshold();
+                let compressor = d.outbound.compressor();
+                if compressor.keeps_context() {
+                    return None;
+                }
+                Some(SharedDeflate {
+                    window_bits: compressor.window_bits(),
+                    level: compressor.level(),
+                    threshold,
+                })
+            }
+            Some(Mode::Head { .. } | Mode::Prefix(_)) => return None,
+        };
+        let slot = self
+            .direct
+            .get_or_insert_with(|| Arc::new(DirectSlot::new(socket, deflate, max_message)));
+        Some(DirectWriter(slot.clone()))
+    }
+
+    /// Tells the direct writers that bytes wait here.
+    fn mark_waiting(&self) {
+        if let Some(slot) = &self.direct {
+            slot.lock().waiting = true;
+        }
+    }
+
     /// Queues `msg` as one unmasked frame (a server's), compressed when
     /// permessage-deflate is agreed and it is over the threshold; when it
     /// is [prepared](WsMessage::prepare) and this side keeps no context
@@ -257,11 +310,22 @@ impl<S> FrameIo<S> {
                         state.out.extend_from_slice(&compressed);
                     }
                 }
+                self.mark_waiting();
                 return;
             }
         }
         push_frame_head(&mut state.out, 0x80 | opcode, None, payload.len());
         state.out.extend_from_slice(payload);
+        self.mark_waiting();
+    }
+}
+
+impl<S> Drop for FrameIo<S> {
+    /// Its direct writers write no more to a connection that is gone.
+    fn drop(&mut self) {
+        if let Some(slot) = &self.direct {
+            slot.lock().stopped = true;
+        }
     }
 }
 
@@ -274,6 +338,32 @@ fn frame_failure(e: FrameError) -> io::Error {
 /// The close code and reason of an I/O error that is the frame layer's.
 pub(crate) fn frame_error(e: &io::Error) -> Option<&FrameError> {
     e.get_ref()?.downcast_ref::<FrameError>()
+}
+
+/// Whether `frames`, a server's whole unmasked frames, hold a close.
+fn has_close_frame(mut frames: &[u8]) -> bool {
+    while frames.len() >= 2 {
+        if frames[0] & 0x0f == 0x8 {
+            return true;
+        }
+        let masked = frames[1] & 0x80 != 0;
+        let (len, head) = match frames[1] & 0x7f {
+            126 if frames.len() >= 4 => (u64::from(u16::from_be_bytes([frames[2], frames[3]])), 4),
+            127 if frames.len() >= 10 => {
+                let mut len = [0u8; 8];
+                len.copy_from_slice(&frames[2..10]);
+                (u64::from_be_bytes(len), 10)
+            }
+            126 | 127 => return false,
+            len => (u64::from(len), 2),
+        };
+        let head = head + if masked { 4 } else { 0 };
+        let Some(next) = usize::try_from(len).ok().and_then(|l| l.checked_add(head)) else {
+            return false;
+        };
+        frames = frames.get(next..).unwrap_or_default();
+    }
+    false
 }
 
 /// Frees a buffer that has been taken whole, so an idle connection keeps
@@ -419,9 +509,22 @@ impl<S: AsyncWrite + Unpin> FrameIo<S> {
     /// woken by another's progress (the sink's), or only by the socket
     /// (tungstenite, which waits through its own writes).
     fn poll_drain(&mut self, cx: &mut Context<'_>, wait: bool) -> Poll<io::Result<()>> {
+        // Held around every write while direct writers exist: the end of
+        // one's write that the socket did not take goes first.
+        let mut slot = self.direct.as_deref().map(DirectSlot::lock);
+        if let Some(slot) = slot.as_mut().filter(|s| !s.remainder.is_empty()) {
+            let state = self.state.get_or_insert_with(|| State::new(Mode::Plain));
+            let mut out = std::mem::take(&mut slot.remainder);
+            out.extend_from_slice(&state.out[state.out_at..]);
+            state.out = out;
+            state.out_at = 0;
+        }
         let Some(state) = self.state.as_deref_mut() else {
             return Poll::Ready(Ok(()));
         };
+        if let Some(slot) = slot.as_mut() {
+            slot.waiting = state.out_at < state.out.len();
+        }
         while state.out_at < state.out.len() {
             let written = Pin::new(&mut self.inner).poll_write(cx, &state.out[state.out_at..]);
             let n = match written {
@@ -444,6 +547,10 @@ impl<S: AsyncWrite + Unpin> FrameIo<S> {
             }
         }
         taken(&mut state.out, &mut state.out_at);
+        if let Some(slot) = slot.as_mut() {
+            slot.waiting = false;
+        }
+        drop(slot);
         self.settle();
         Poll::Ready(Ok(()))
     }
@@ -482,7 +589,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FrameIo<S> {
             this.state.as_deref().map(|s| &s.mode),
             Some(Mode::Deflating(_))
         );
-        if waiting == 0 && !deflating {
+        if let Some(slot) = &this.direct {
+            // tungstenite's close ends the direct writes; every write of its
+            // is whole frames (taken whole here), so its headers are found.
+            let mut slot = slot.lock();
+            slot.waiting = true;
+            if has_close_frame(buf) {
+                slot.stopped = true;
+            }
+        }
+        if waiting == 0 && !deflating && this.direct.is_none() {
             let n = ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
             if n < buf.len() {
                 this.state_mut().out.extend_from_slice(&buf[n..]);

@@ -304,6 +304,11 @@ impl Outbound {
         len >= self.threshold
     }
 
+    /// Messages shorter than this go uncompressed.
+    pub(crate) fn threshold(&self) -> usize {
+        self.threshold
+    }
+
     /// What compresses this side's messages.
     pub(crate) fn compressor(&mut self) -> &mut Compressor {
         &mut self.compressor

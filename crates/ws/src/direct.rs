@@ -1,0 +1,173 @@
+//! [`DirectWriter`]: a server connection's messages written at once, by
+//! whoever has them (a hub fanning a message out), while the connection's
+//! own task sleeps: one system call per delivery and no task woken.
+//!
+//! The connection and its direct writers share one lock, held around
+//! every write to the socket: a direct write goes out only when the
+//! connection has nothing waiting to be written, so frames are never
+//! interleaved and messages keep their order; and once a close has been
+//! written, nothing more is.
+
+use std::io::IoSlice;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use switchyard_rt::net::WriteHandle;
+
+use crate::deflate::push_frame_head;
+use crate::WsMessage;
+
+/// What a connection and its direct writers share: one allocation per
+/// connection that has them.
+#[derive(Debug)]
+pub(crate) struct DirectSlot {
+    state: Mutex<SlotState>,
+    socket: WriteHandle,
+    deflate: Option<SharedDeflate>,
+    /// The connection's limit on a message it sends (`usize::MAX`: none).
+    max_message: usize,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SlotState {
+    /// The connection's frame layer has bytes waiting to be written: a
+    /// direct write now would pass them.
+    pub(crate) waiting: bool,
+    /// The end of a direct write the socket did not take whole, which the
+    /// frame layer writes before anything else.
+    pub(crate) remainder: Vec<u8>,
+    /// A close was written, or the connection is gone: nothing more.
+    pub(crate) stopped: bool,
+    /// Messages written (or begun) by direct writers.
+    pub(crate) sent: u64,
+}
+
+impl DirectSlot {
+    pub(crate) fn new(
+        socket: WriteHandle,
+        deflate: Option<SharedDeflate>,
+        max_message: Option<usize>,
+    ) -> Self {
+        Self {
+            state: Mutex::default(),
+            socket,
+            deflate,
+            max_message: max_message.unwrap_or(usize::MAX),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SlotState> {
+        // Nothing panics while holding it; the state stays whole.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How a connection with permessage-deflate agreed, and no context kept
+/// between messages, frames a [prepared](WsMessage::prepare) message: with
+/// the compressed payload every such connection shares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SharedDeflate {
+    pub(crate) window_bits: u8,
+    pub(crate) level: u32,
+    /// Messages shorter than this go uncompressed.
+    pub(crate) threshold: usize,
+}
+
+/// The first byte of `msg`'s frame (FIN, RSV1 if compressed, the opcode)
+/// and its payload as sent; `None` when it must be compressed for this
+/// connection alone (it is not prepared).
+pub(crate) fn shared_frame(msg: &WsMessage, deflate: Option<SharedDeflate>) -> Option<(u8, Bytes)> {
+    let opcode = if msg.is_text() { 0x1 } else { 0x2 };
+    match deflate {
+        Some(d) if msg.len() >= d.threshold => {
+            let compressed = msg.prepared()?.compressed(d.window_bits, d.level);
+            Some((0xc0 | opcode, compressed))
+        }
+        _ => Some((0x80 | opcode, msg.data().clone())),
+    }
+}
+
+/// Writes messages to one server connection at once, from any thread,
+/// without its task: [`WsConnection::direct_writer`](crate::WsConnection::direct_writer).
+///
+/// A message goes out only if the connection has nothing waiting to be
+/// written and the socket takes it now; otherwise the writer declines,
+/// and the message is for the connection's task to send (its sink). A
+/// push server uses it to deliver to idle subscribers: the frame of a
+/// [prepared](WsMessage::prepare) message is the same bytes for every
+/// connection, written as they are.
+///
+/// One pointer: a clone is another handle on the same writer.
+#[derive(Debug, Clone)]
+pub struct DirectWriter(pub(crate) Arc<DirectSlot>);
+
+/// What [`DirectWriter::try_send`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirectSend {
+    /// Written whole.
+    Sent,
+    /// Written in part: the rest waits in the connection, which writes it
+    /// before anything else once its task flushes the connection's sink.
+    Started,
+    /// Nothing written: the connection has bytes waiting, the socket has
+    /// no room now, the connection is closing, or the message is one the
+    /// connection's sink must judge (over its limit, or to be compressed
+    /// for this connection alone). Send it through the sink.
+    Declined,
+}
+
+impl DirectWriter {
+    /// Writes `msg` at once if the connection and its socket allow.
+    pub fn try_send(&self, msg: &WsMessage) -> DirectSend {
+        let shared = &*self.0;
+        if msg.len() > shared.max_message {
+            return DirectSend::Declined;
+        }
+        let Some((b0, payload)) = shared_frame(msg, shared.deflate) else {
+            return DirectSend::Declined;
+        };
+        let mut head = Vec::with_capacity(10);
+        push_frame_head(&mut head, b0, None, payload.len());
+        let mut slot = shared.lock();
+        if slot.waiting || slot.stopped || !slot.remainder.is_empty() {
+            return DirectSend::Declined;
+        }
+        let whole = head.len() + payload.len();
+        let written = shared
+            .socket
+            .try_write_vectored(&[IoSlice::new(&head), IoSlice::new(&payload)]);
+        if written.is_ok() {
+            slot.sent += 1;
+        }
+        match written {
+            Ok(n) if n >= whole => DirectSend::Sent,
+            Ok(n) => {
+                let mut rest = Vec::with_capacity(whole - n);
+                if n < head.len() {
+                    rest.extend_from_slice(&head[n..]);
+                    rest.extend_from_slice(&payload);
+                } else {
+                    rest.extend_from_slice(&payload[n - head.len()..]);
+                }
+                slot.remainder = rest;
+                DirectSend::Started
+            }
+            // No room (the task waits for it), or a failed socket (the
+            // task finds out, and ends the connection).
+            Err(_) => DirectSend::Declined,
+        }
+    }
+
+    /// Whether part of a message this wrote waits in the connection, for
+    /// its task to flush.
+    pub fn has_remainder(&self) -> bool {
+        !self.0.lock().remainder.is_empty()
+    }
+
+    /// Messages sent through this connection's direct writers so far
+    /// (whole, or begun and left for the connection to finish).
+    pub fn sent(&self) -> u64 {
+        self.0.lock().sent
+    }
+}

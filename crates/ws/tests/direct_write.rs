@@ -1,0 +1,92 @@
+//! A server connection's `DirectWriter` writes whole frames at once while
+//! the connection has nothing waiting, declines otherwise, keeps the order
+//! of what the connection sends, hands an unfinished write to the
+//! connection's flush, and writes nothing after a close.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use switchyard_ws::http::{HttpServer, HttpServerConfig, Router};
+use switchyard_ws::{connect_with, websocket, ClientConfig, DirectSend, WsMessage, WsServerConfig};
+
+const LARGE: usize = 8 << 20;
+
+#[test]
+fn direct_writes_keep_the_connections_order_and_stop_at_the_close() {
+    switchyard_rt::block_on(async {
+        let outcomes = Arc::new(Mutex::new(Vec::new()));
+        let seen = outcomes.clone();
+        let config = WsServerConfig::default().max_message(16 << 20);
+        let route = websocket(config, move |mut conn, _req| {
+            let seen = seen.clone();
+            async move {
+                let writer = conn.direct_writer().expect("a plain connection");
+                let record = |what: &str, got: DirectSend| {
+                    seen.lock().unwrap().push(format!("{what}: {got:?}"));
+                };
+                record("one", writer.try_send(&WsMessage::text("one")));
+                // Handed to the connection, not yet written: a direct write
+                // now would pass it.
+                conn.feed("two".into()).await.unwrap();
+                record("passing", writer.try_send(&WsMessage::text("passing")));
+                conn.flush().await.unwrap();
+                let three = WsMessage::text("three").prepare();
+                record("three", writer.try_send(&three));
+                // More than the socket takes at once: the rest waits in the
+                // connection, and its flush writes it before anything else.
+                let large = WsMessage::binary(vec![7u8; LARGE]);
+                let started = writer.try_send(&large);
+                record("large", started);
+                if started == DirectSend::Started {
+                    assert!(writer.has_remainder());
+                }
+                conn.send("after".into()).await.unwrap();
+                assert!(!writer.has_remainder());
+                // Once the close is written, nothing more is.
+                let _ = conn.close(1000, "done").await;
+                record("late", writer.try_send(&WsMessage::text("late")));
+                while let Some(Ok(_)) = conn.next().await {}
+            }
+        });
+        let router = Router::new().upgrade("/ws", route);
+        let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        switchyard_rt::spawn(server.serve());
+
+        let client_config = ClientConfig::default().max_message(16 << 20);
+        let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config)
+            .await
+            .unwrap();
+        // Read only once everything was tried: the large one fills the
+        // socket's buffers meanwhile.
+        switchyard_rt::sleep(Duration::from_millis(300)).await;
+        let mut got = Vec::new();
+        while let Some(Ok(msg)) =
+            switchyard_rt::timeout(Duration::from_secs(10), "a message", client.next())
+                .await
+                .unwrap()
+        {
+            got.push(if msg.len() == LARGE {
+                assert!(msg.iter().all(|&b| b == 7), "the large message is whole");
+                "large".to_string()
+            } else {
+                String::from_utf8(msg.to_vec()).unwrap()
+            });
+        }
+        assert_eq!(got, ["one", "two", "three", "large", "after"]);
+        assert_eq!(client.peer_close().map(|c| c.code), Some(1000));
+        let outcomes = outcomes.lock().unwrap().clone();
+        assert_eq!(
+            outcomes[..3],
+            ["one: Sent", "passing: Declined", "three: Sent"]
+        );
+        assert!(
+            outcomes[3] == "large: Started" || outcomes[3] == "large: Sent",
+            "{outcomes:?}"
+        );
+        assert_eq!(outcomes[4], "late: Declined");
+    })
+}

@@ -41,6 +41,14 @@ pub trait ForwardHooks {
     /// to the peer as far as this side can tell.
     fn flushed(&mut self) {}
 
+    /// Whether the sink has something to flush that was not handed to it
+    /// through the forwarder (another writer's bytes left in it): the
+    /// forwarder then flushes it when the source has nothing, as it does
+    /// after handing over a message.
+    fn wants_flush(&mut self) -> bool {
+        false
+    }
+
     /// The source dropped one bad incoming message ([`ErrorClass::Dropped`]:
     /// a line over the maximum, a datagram over the maximum, a value that
     /// does not decode); its stream goes on.
@@ -321,7 +329,7 @@ impl<M: AsRef<[u8]>> Forwarder<M> {
         E: Ends<M> + ?Sized,
         H: ForwardHooks + ?Sized,
     {
-        if !self.unflushed {
+        if !self.unflushed && !hooks.wants_flush() {
             return Flush::Done;
         }
         match ends.poll_flush(cx) {

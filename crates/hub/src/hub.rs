@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
-use crate::queue::{Limits, NotQueued, Queue};
+use crate::direct::{Lent, Writers, QUIET};
+use crate::queue::{Limits, NotQueued, Pushed, Queue};
 use crate::{
     Backplane, BackplaneError, Delivery, HubConfig, HubInbox, MemoryBackplane, Numbered, Position,
     PublishReceipt, Published, Sequenced, SlowConsumerPolicy, Subscription,
@@ -26,6 +27,10 @@ pub struct HubStats {
     pub slow_disconnects: u64,
     /// Messages dropped under [`SlowConsumerPolicy::DropMessages`].
     pub dropped: u64,
+    /// Of those delivered, the ones the hub's writer threads wrote to an
+    /// idle subscriber's connection themselves, without its task
+    /// ([`Subscription::set_direct`]).
+    pub delivered_directly: u64,
 }
 
 /// A publish/subscribe hub of byte messages. Cloning gives another handle
@@ -75,6 +80,8 @@ pub(crate) struct HubShared {
     delivered: AtomicU64,
     slow_disconnects: AtomicU64,
     dropped: AtomicU64,
+    /// The threads that deliver to idle subscribers directly.
+    writers: Arc<Writers>,
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +101,9 @@ pub(crate) struct Topic {
     /// The last message delivered here (or where the backplane started
     /// it): the next must follow it.
     position: Option<Position>,
+    /// When the last message was delivered: a topic quiet since then
+    /// is delivered directly to its idle subscribers.
+    last_delivered: Option<std::time::Instant>,
 }
 
 /// Why [`Hub::publish`] refused a message. Nothing was queued for anyone.
@@ -273,6 +283,7 @@ impl Hub {
             delivered: self.shared.delivered.load(Ordering::Relaxed),
             slow_disconnects: self.shared.slow_disconnects.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
+            delivered_directly: self.shared.writers.delivered.load(Ordering::Relaxed),
         }
     }
 }
@@ -286,6 +297,7 @@ impl HubShared {
             delivered: AtomicU64::new(0),
             slow_disconnects: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            writers: Arc::default(),
         })
     }
 
@@ -318,7 +330,13 @@ impl HubShared {
         }
         let published = Published::new(t.name.clone(), msg);
         t.position = Some(published.position());
-        let delivered = self.fan_out(state, topic, Delivery::Message(published));
+        let now = std::time::Instant::now();
+        let quiet = t
+            .last_delivered
+            .is_none_or(|last| now.saturating_duration_since(last) >= QUIET);
+        t.last_delivered = Some(now);
+        let direct = quiet && self.writers.idle();
+        let delivered = self.fan_out(state, topic, Delivery::Message(published), direct);
         Sequenced::Delivered(delivered)
     }
 
@@ -341,7 +359,7 @@ impl HubShared {
             recovered: false,
             position: current,
         };
-        self.fan_out(state, topic, news);
+        self.fan_out(state, topic, news, false);
     }
 
     /// [`HubInbox::topics`].
@@ -354,12 +372,15 @@ impl HubShared {
     }
 
     /// Queues `delivery` for every subscriber of `topic` whose queue has
-    /// room, and returns how many it was queued for.
+    /// room, and returns how many it was queued for; with `direct`, a
+    /// message for an idle subscriber goes to the writer threads instead,
+    /// to be delivered without its task.
     fn fan_out(
         &self,
         mut state: MutexGuard<'_, HubState>,
         topic: &str,
         delivery: Delivery,
+        direct: bool,
     ) -> usize {
         let config = &self.config;
         let Some(t) = state.topics.get(topic) else {
@@ -371,11 +392,15 @@ impl HubShared {
         };
         let mut delivered = 0;
         let mut slow = Vec::new();
+        let mut lent = Vec::new();
         for (id, queue) in &t.subscribers {
-            let queued = queue.push(&delivery, limits);
-            if queued.is_ok() {
+            let queued = queue.push(&delivery, limits, direct);
+            if let Ok(pushed) = queued {
                 delivered += 1;
-            } else if queued == Err(NotQueued::Closed) {
+                if let Pushed::Lent(to) = pushed {
+                    lent.push((queue.clone(), to));
+                }
+            } else if queued.is_err_and(|e| e == NotQueued::Closed) {
                 slow.push(*id); // gone: the subscription was dropped
             } else {
                 match config.slow_consumer {
@@ -396,6 +421,9 @@ impl HubShared {
             emptied.extend(leave_all(&mut state, id));
         }
         drop(state);
+        if let Delivery::Message(msg) = delivery {
+            self.writers.hand_over(Lent { msg, to: lent });
+        }
         for topic in emptied {
             self.backplane.leave(&topic);
         }
@@ -441,6 +469,7 @@ pub(crate) fn join_topic(state: &mut HubState, id: u64, topic: &Arc<str>, queue:
             name: topic.clone(),
             subscribers: HashMap::new(),
             position: None,
+            last_delivered: None,
         })
         .subscribers
         .insert(id, queue.clone());

@@ -45,6 +45,7 @@
 
 mod backplane;
 mod config;
+mod direct;
 mod history;
 mod hub;
 mod memory;
@@ -59,10 +60,11 @@ pub use backplane::{
 };
 pub use bytes::Bytes;
 pub use config::{HubConfig, SlowConsumerPolicy};
+pub use direct::{Direct, DirectDelivery};
 pub use history::{Epoch, HistoryConfig, Numbered, Position, Recovery, TopicHistory};
 pub use hub::{Hub, HubError, HubStats, PublishError};
 pub use memory::MemoryBackplane;
 pub use presence::{MemoryPresence, Presence};
 pub use published::{Delivery, Published};
-pub use subscription::Subscription;
+pub use subscription::{IdleHandle, Subscription};
 pub use topic::{is_valid_topic, MAX_TOPIC_LEN};

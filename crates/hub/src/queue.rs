@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+use crate::direct::{Direct, DirectDelivery};
 use crate::Delivery;
 
 /// Room kept for deliveries once a queue has drained; a burst's larger
@@ -38,6 +39,18 @@ struct Mailbox {
     waiting: Option<Waker>,
     /// The subscription is gone: nothing more is queued.
     closed: bool,
+    /// How the subscriber takes a message without its task, while not
+    /// lent out to a writer thread.
+    direct: Option<Box<dyn DirectDelivery>>,
+    /// The subscriber's task has nothing in flight and nothing is queued:
+    /// the next message may be delivered directly.
+    armed: bool,
+    /// Its direct delivery is lent out: what is queued meanwhile waits
+    /// for it to come back, which wakes the task.
+    lent: bool,
+    /// No join is being answered (its answer and recovered messages come
+    /// before anything delivered directly).
+    may_direct: bool,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -46,6 +59,8 @@ impl std::fmt::Debug for Mailbox {
             .field("deliveries", &self.deliveries.len())
             .field("bytes", &self.bytes)
             .field("closed", &self.closed)
+            .field("armed", &self.armed)
+            .field("lent", &self.lent)
             .finish_non_exhaustive()
     }
 }
@@ -57,6 +72,15 @@ pub(crate) struct Limits {
     pub(crate) messages: usize,
     /// Bytes of the messages among them.
     pub(crate) bytes: usize,
+}
+
+/// What [`Queue::push`] did with a delivery.
+pub(crate) enum Pushed {
+    /// Queued for the subscriber's task.
+    Queued,
+    /// To be delivered directly, through this (given back with
+    /// [`Queue::give_back`]).
+    Lent(Box<dyn DirectDelivery>),
 }
 
 /// Why [`Queue::push`] did not queue a delivery.
@@ -76,24 +100,113 @@ impl Queue {
     }
 
     /// Queues `delivery` unless the subscription is gone or the queue would
-    /// then be over its `limits`, and wakes the subscription.
-    pub(crate) fn push(&self, delivery: &Delivery, limits: Limits) -> Result<(), NotQueued> {
+    /// then be over its `limits`, and wakes the subscription; or, when
+    /// `direct` allows and the subscriber is armed (idle), lends out its
+    /// [`DirectDelivery`] for a message instead.
+    pub(crate) fn push(
+        &self,
+        delivery: &Delivery,
+        limits: Limits,
+        direct: bool,
+    ) -> Result<Pushed, NotQueued> {
         let len = message_bytes(delivery);
         let mut mailbox = self.mailbox();
         if mailbox.closed {
             return Err(NotQueued::Closed);
         }
+        if direct && mailbox.armed && matches!(delivery, Delivery::Message(_)) {
+            if let Some(lent) = mailbox.direct.take() {
+                mailbox.armed = false;
+                mailbox.lent = true;
+                return Ok(Pushed::Lent(lent));
+            }
+        }
         if mailbox.deliveries.len() >= limits.messages || mailbox.bytes + len > limits.bytes {
             return Err(NotQueued::Full);
         }
+        mailbox.armed = false;
         mailbox.bytes += len;
         mailbox.deliveries.push_back(delivery.clone());
+        // While its direct delivery is out, giving it back wakes the task.
+        let waiting = if mailbox.lent {
+            None
+        } else {
+            mailbox.waiting.take()
+        };
+        drop(mailbox);
+        if let Some(waker) = waiting {
+            waker.wake();
+        }
+        Ok(Pushed::Queued)
+    }
+
+    /// The subscriber's [`DirectDelivery`] back from delivering `delivery`
+    /// (`done` says how that went): a declined message is queued first
+    /// (it was counted as delivered: the limits may be passed by it), and
+    /// the task is woken if anything waits for it; otherwise the
+    /// subscriber stays armed.
+    pub(crate) fn give_back(
+        &self,
+        direct: Box<dyn DirectDelivery>,
+        done: Direct,
+        delivery: &Delivery,
+    ) {
+        let mut mailbox = self.mailbox();
+        mailbox.lent = false;
+        if mailbox.closed {
+            drop(mailbox);
+            drop(direct);
+            return;
+        }
+        mailbox.direct = Some(direct);
+        match done {
+            Direct::Delivered if mailbox.deliveries.is_empty() => {
+                mailbox.armed = mailbox.may_direct;
+                return;
+            }
+            Direct::Delivered | Direct::Started => {}
+            Direct::Declined => {
+                mailbox.bytes += message_bytes(delivery);
+                mailbox.deliveries.push_front(delivery.clone());
+            }
+        }
         let waiting = mailbox.waiting.take();
         drop(mailbox);
         if let Some(waker) = waiting {
             waker.wake();
         }
-        Ok(())
+    }
+
+    /// Gives the queue the subscriber's way to take messages without its
+    /// task ([`arm`](Self::arm) says when it may).
+    pub(crate) fn set_direct(&self, direct: Box<dyn DirectDelivery>) {
+        let mut mailbox = self.mailbox();
+        if !mailbox.closed {
+            mailbox.direct = Some(direct);
+        }
+    }
+
+    /// Whether messages may be delivered directly at all: not while a
+    /// join is answered.
+    pub(crate) fn set_may_direct(&self, may: bool) {
+        let mut mailbox = self.mailbox();
+        mailbox.may_direct = may;
+        if !may {
+            mailbox.armed = false;
+        }
+    }
+
+    /// Arms direct delivery if nothing is queued or lent out: the
+    /// subscriber's task says it has nothing in flight. True if armed.
+    pub(crate) fn arm(&self) -> bool {
+        let mut mailbox = self.mailbox();
+        let idle = !mailbox.closed
+            && !mailbox.lent
+            && mailbox.may_direct
+            && mailbox.direct.is_some()
+            && mailbox.deliveries.is_empty();
+        mailbox.armed = idle;
+        idle
     }
 
     /// The next delivery, or the subscription's task is woken by the next
@@ -101,6 +214,7 @@ impl Queue {
     pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Delivery> {
         let mut mailbox = self.mailbox();
         if let Some(delivery) = mailbox.deliveries.pop_front() {
+            mailbox.armed = false;
             mailbox.bytes -= message_bytes(&delivery);
             return Poll::Ready(delivery);
         }
@@ -119,9 +233,11 @@ impl Queue {
         let mut mailbox = self.mailbox();
         mailbox.closed = true;
         mailbox.bytes = 0;
+        mailbox.armed = false;
         let dropped = (
             std::mem::take(&mut mailbox.deliveries),
             mailbox.waiting.take(),
+            mailbox.direct.take(),
         );
         drop(mailbox);
         drop(dropped);
@@ -162,6 +278,11 @@ mod tests {
         }
     }
 
+    /// Queues without direct delivery.
+    fn push(queue: &Queue, delivery: &Delivery, limits: Limits) -> Result<(), NotQueued> {
+        queue.push(delivery, limits, false).map(|_| ())
+    }
+
     fn refused(reason: &str) -> Delivery {
         Delivery::Refused {
             topic: "t".into(),
@@ -191,8 +312,8 @@ mod tests {
         let waker = Waker::from(woken.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(queue.poll_take(&mut cx).is_pending());
-        queue.push(&refused("a"), room(8)).unwrap();
-        queue.push(&refused("b"), room(8)).unwrap();
+        push(&queue, &refused("a"), room(8)).unwrap();
+        push(&queue, &refused("b"), room(8)).unwrap();
         // Woken once: the second push found no one waiting.
         assert_eq!(woken.0.load(Ordering::SeqCst), 1);
         assert_eq!(reason(queue.poll_take(&mut cx)), "a");
@@ -203,10 +324,10 @@ mod tests {
     #[test]
     fn a_full_or_closed_queue_takes_nothing() {
         let queue = Queue::default();
-        queue.push(&refused("a"), room(1)).unwrap();
-        assert_eq!(queue.push(&refused("b"), room(1)), Err(NotQueued::Full));
+        push(&queue, &refused("a"), room(1)).unwrap();
+        assert_eq!(push(&queue, &refused("b"), room(1)), Err(NotQueued::Full));
         queue.close();
-        assert_eq!(queue.push(&refused("c"), room(8)), Err(NotQueued::Closed));
+        assert_eq!(push(&queue, &refused("c"), room(8)), Err(NotQueued::Closed));
     }
 
     #[test]
@@ -226,27 +347,156 @@ mod tests {
             bytes: 25,
         };
         let queue = Queue::default();
-        queue.push(&message(1), limits).unwrap();
-        queue.push(&message(2), limits).unwrap();
+        push(&queue, &message(1), limits).unwrap();
+        push(&queue, &message(2), limits).unwrap();
         // An answer counts no bytes; a third message would be 30.
-        queue.push(&refused("a"), limits).unwrap();
-        assert_eq!(queue.push(&message(3), limits), Err(NotQueued::Full));
+        push(&queue, &refused("a"), limits).unwrap();
+        assert_eq!(push(&queue, &message(3), limits), Err(NotQueued::Full));
         assert_eq!(queue.bytes(), 20);
         let mut cx = Context::from_waker(Waker::noop());
         assert!(queue.poll_take(&mut cx).is_ready());
         assert_eq!(queue.bytes(), 10);
-        queue.push(&message(3), limits).unwrap();
+        push(&queue, &message(3), limits).unwrap();
     }
 
     #[test]
     fn a_drained_queue_gives_back_a_bursts_room() {
         let queue = Queue::default();
         for _ in 0..100 {
-            queue.push(&refused("x"), room(100)).unwrap();
+            push(&queue, &refused("x"), room(100)).unwrap();
         }
         assert!(queue.capacity() >= 100);
         let mut cx = Context::from_waker(Waker::noop());
         while queue.poll_take(&mut cx).is_ready() {}
         assert!(queue.capacity() <= ROOM_KEPT);
+    }
+
+    /// Takes every message, and says so.
+    struct TakeAll(Arc<AtomicUsize>);
+
+    impl DirectDelivery for TakeAll {
+        fn deliver(&mut self, _: &crate::Published) -> Direct {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Direct::Delivered
+        }
+    }
+
+    fn message(n: u64) -> Delivery {
+        Delivery::Message(crate::Published::new(
+            "t",
+            crate::Numbered {
+                offset: n,
+                epoch: crate::Epoch::new("e"),
+                data: bytes::Bytes::from(n.to_string()),
+            },
+        ))
+    }
+
+    fn offset(delivery: Poll<Delivery>) -> u64 {
+        match delivery {
+            Poll::Ready(Delivery::Message(m)) => m.offset(),
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// A queue whose subscriber is armed, with a task waiting on it.
+    fn armed(woken: &Arc<Count>) -> (Queue, Arc<AtomicUsize>) {
+        let queue = Queue::default();
+        let taken = Arc::new(AtomicUsize::new(0));
+        queue.set_direct(Box::new(TakeAll(taken.clone())));
+        queue.set_may_direct(true);
+        let waker = Waker::from(woken.clone());
+        assert!(queue
+            .poll_take(&mut Context::from_waker(&waker))
+            .is_pending());
+        assert!(queue.arm());
+        (queue, taken)
+    }
+
+    #[test]
+    fn an_armed_subscriber_lends_its_delivery_for_a_message_and_stays_armed() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, taken) = armed(&woken);
+        // Not for a non-message, nor when the fan-out says no.
+        assert!(matches!(
+            queue.push(&refused("a"), room(8), true),
+            Ok(Pushed::Queued)
+        ));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(reason(queue.poll_take(&mut cx)), "a");
+        assert!(queue.arm());
+        assert!(matches!(
+            queue.push(&message(1), room(8), false),
+            Ok(Pushed::Queued)
+        ));
+        assert_eq!(offset(queue.poll_take(&mut cx)), 1);
+        assert!(queue.arm());
+        let Ok(Pushed::Lent(mut direct)) = queue.push(&message(2), room(8), true) else {
+            panic!("not lent");
+        };
+        let done = direct.deliver(match &message(2) {
+            Delivery::Message(m) => m,
+            _ => unreachable!(),
+        });
+        queue.give_back(direct, done, &message(2));
+        assert_eq!(taken.load(Ordering::SeqCst), 1);
+        // Still idle: the next is lent too, and the task was never woken.
+        assert!(matches!(
+            queue.push(&message(3), room(8), true),
+            Ok(Pushed::Lent(_))
+        ));
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1, "woken once, for 'a'");
+    }
+
+    #[test]
+    fn what_comes_while_lent_waits_for_the_lent_one_and_a_declined_one_goes_first() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        let Ok(Pushed::Lent(direct)) = queue.push(&message(1), room(8), true) else {
+            panic!("not lent");
+        };
+        // Queued behind it, without waking the task: it could take 2
+        // before 1 is written.
+        assert!(matches!(
+            queue.push(&message(2), room(8), true),
+            Ok(Pushed::Queued)
+        ));
+        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
+        let mut cx = Context::from_waker(Waker::noop());
+        // The connection declines 1: it goes back first, and the task is
+        // woken for both.
+        queue.give_back(direct, Direct::Declined, &message(1));
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        assert_eq!(offset(queue.poll_take(&mut cx)), 1);
+        assert_eq!(offset(queue.poll_take(&mut cx)), 2);
+        // The task took them: not armed until it says it is idle again.
+        assert!(matches!(
+            queue.push(&message(3), room(8), true),
+            Ok(Pushed::Queued)
+        ));
+    }
+
+    #[test]
+    fn no_direct_delivery_during_a_join_or_after_the_subscription_is_gone() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, taken) = armed(&woken);
+        queue.set_may_direct(false);
+        assert!(!queue.arm());
+        assert!(matches!(
+            queue.push(&message(1), room(8), true),
+            Ok(Pushed::Queued)
+        ));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(offset(queue.poll_take(&mut cx)), 1);
+        queue.set_may_direct(true);
+        assert!(queue.arm());
+        let Ok(Pushed::Lent(direct)) = queue.push(&message(2), room(8), true) else {
+            panic!("not lent");
+        };
+        queue.close();
+        queue.give_back(direct, Direct::Declined, &message(2));
+        assert!(!queue.arm());
+        assert!(queue.poll_take(&mut cx).is_pending());
+        assert_eq!(taken.load(Ordering::SeqCst), 0);
     }
 }

@@ -12,7 +12,10 @@ use futures::{FutureExt, Stream};
 
 use crate::hub::{join_topic, leave_all, leave_topic};
 use crate::queue::Queue;
-use crate::{BackplaneError, Delivery, Hub, HubError, Numbered, Position, Published, Recovery};
+use crate::{
+    BackplaneError, Delivery, DirectDelivery, Hub, HubError, Numbered, Position, Published,
+    Recovery,
+};
 
 /// One subscriber: a [`Stream`] of [`Delivery`]s, the messages published
 /// to its topics in each topic's order, and the answers to its joins.
@@ -89,6 +92,7 @@ struct PendingJoin {
 
 impl Subscription {
     pub(crate) fn new(id: u64, hub: Hub, queue: Arc<Queue>) -> Self {
+        queue.set_may_direct(true);
         Self {
             id,
             hub,
@@ -165,14 +169,11 @@ impl Subscription {
                 .boxed()
             }
         };
-        self.joining
-            .get_or_insert_with(Box::default)
-            .pending
-            .push_back(PendingJoin {
-                topic,
-                since,
-                answer,
-            });
+        self.joining().pending.push_back(PendingJoin {
+            topic,
+            since,
+            answer,
+        });
         Ok(())
     }
 
@@ -215,6 +216,78 @@ impl Subscription {
         }
     }
 
+    /// Lets the hub deliver messages to this subscriber without its task,
+    /// through `direct`, whenever the task has said it is idle (with an
+    /// [`IdleHandle`]) and the topic is quiet: one message at a time,
+    /// under 50 a second, is delivered by the hub's writer threads. Not
+    /// while a join is answered, nor for a topic's first message after it:
+    /// those come through the stream.
+    /// Whatever `direct` declines is queued as usual, before anything
+    /// queued since, and the task is woken.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use switchyard_hub::{Direct, DirectDelivery, Hub, HubConfig, Published};
+    ///
+    /// /// Takes everything, as a connection with room in its socket would.
+    /// struct Collect(Arc<Mutex<Vec<String>>>);
+    /// impl DirectDelivery for Collect {
+    ///     fn deliver(&mut self, msg: &Published) -> Direct {
+    ///         self.0.lock().unwrap().push(String::from_utf8_lossy(msg.data()).into());
+    ///         Direct::Delivered
+    ///     }
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let hub = Hub::new(HubConfig::default());
+    /// let got = Arc::new(Mutex::new(Vec::new()));
+    /// let mut sub = hub.subscribe();
+    /// sub.join("news")?;
+    /// sub.set_direct(Box::new(Collect(got.clone())));
+    /// // The join's answer, and the topic's first message after it (checked
+    /// // against where the join said the subscriber starts), come through
+    /// // the stream.
+    /// use futures::StreamExt;
+    /// let _answer = sub.next().await;
+    /// assert!(!sub.idle_handle().arm());
+    /// hub.publish("news", "first".into()).await?;
+    /// let _first = sub.next().await;
+    /// assert!(futures::poll!(sub.next()).is_pending());
+    /// // The task has nothing in flight: it says so.
+    /// assert!(sub.idle_handle().arm());
+    /// // The topic has been quiet for a while (20 ms at least)...
+    /// std::thread::sleep(std::time::Duration::from_millis(30));
+    /// hub.publish("news", "hello".into()).await?;
+    /// // ...so a writer thread delivers it, without the stream.
+    /// for _ in 0..2000 {
+    ///     if !got.lock().unwrap().is_empty() {
+    ///         break;
+    ///     }
+    ///     std::thread::sleep(std::time::Duration::from_millis(1));
+    /// }
+    /// assert_eq!(*got.lock().unwrap(), ["hello"]);
+    /// assert!(futures::poll!(sub.next()).is_pending());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn set_direct(&mut self, direct: Box<dyn DirectDelivery>) {
+        self.queue.set_direct(direct);
+    }
+
+    /// A handle for the subscriber's task to say it is idle: see
+    /// [`IdleHandle::arm`].
+    pub fn idle_handle(&self) -> IdleHandle {
+        IdleHandle(self.queue.clone())
+    }
+
+    /// The join bookkeeping, made if there is none: while it exists,
+    /// nothing is delivered directly (a join's answer and recovered
+    /// messages come first, and queued ones are checked against them).
+    fn joining(&mut self) -> &mut Joining {
+        self.queue.set_may_direct(false);
+        self.joining.get_or_insert_with(Box::default)
+    }
+
     /// Whether this subscriber is (still) in `topic`.
     fn is_in(&self, topic: &str) -> bool {
         self.hub
@@ -249,7 +322,7 @@ impl Subscription {
             }
         };
         let through = missed.last().map_or(position.clone(), Numbered::position);
-        let joining = self.joining.get_or_insert_with(Box::default);
+        let joining = self.joining();
         joining.ready.push_back(Delivery::Subscribed {
             topic: topic.clone(),
             recovered,
@@ -267,7 +340,7 @@ impl Subscription {
     /// Leaves `topic`, and tells the subscriber why.
     fn refuse(&mut self, topic: Arc<str>, reason: String) {
         self.leave(&topic);
-        let joining = self.joining.get_or_insert_with(Box::default);
+        let joining = self.joining();
         joining.ready.push_back(Delivery::Refused { topic, reason });
     }
 
@@ -315,6 +388,7 @@ impl Subscription {
         }
         if joining.delivered_through.is_empty() {
             self.joining = None;
+            self.queue.set_may_direct(true);
             return;
         }
         if joining.ready.capacity() > 0 || joining.pending.capacity() > 0 {
@@ -322,6 +396,23 @@ impl Subscription {
             joining.pending = VecDeque::new();
             joining.delivered_through.shrink_to_fit();
         }
+    }
+}
+
+/// Says for a [`Subscription`]'s task that it is idle, so that the hub may
+/// deliver its next message directly ([`Subscription::set_direct`]).
+#[derive(Debug, Clone)]
+pub struct IdleHandle(Arc<Queue>);
+
+impl IdleHandle {
+    /// The task has taken everything from the subscription that it will
+    /// send, and sent it (nothing is on its way to the connection): the
+    /// next message may be delivered without it. Armed only if nothing is
+    /// queued and no join is being answered; returns whether it was. A
+    /// message the hub then delivers directly goes out before anything
+    /// the task sends later, so the task must not have one in hand.
+    pub fn arm(&self) -> bool {
+        self.0.arm()
     }
 }
 

@@ -1,0 +1,188 @@
+//! Direct delivery: a message handed to an idle subscriber's connection at
+//! once, by the hub's writer threads, instead of queued for its task.
+//!
+//! Pushing one message to many idle subscribers through their queues wakes
+//! one task per subscriber, and each task then looks at its client and
+//! writes one frame: for a push to 19,000 subscribers the wake-ups, polls
+//! and empty reads cost more than the writes. A subscriber whose task has
+//! nothing in flight [arms](crate::IdleHandle::arm) its queue with a
+//! [`DirectDelivery`]; the hub's fan-out lends it out, and a writer thread
+//! delivers through it while the subscriber's task sleeps. Whatever it
+//! declines goes back into the queue, first, and the task is woken.
+//!
+//! Only quiet topics are delivered this way (see [`QUIET`]): on a busy
+//! topic a subscriber's task takes several messages per wake and writes
+//! them with one system call, which costs less than one direct write each.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+use crate::queue::Queue;
+use crate::{Delivery, Published};
+
+/// A topic is delivered directly when its previous message came at least
+/// this long before: up to 50 messages a second. Faster, subscribers'
+/// tasks batch the messages (one write for several), which costs less.
+pub(crate) const QUIET: Duration = Duration::from_millis(20);
+
+/// Deliveries per unit of a writer thread's work: a push to many
+/// subscribers is shared out among the threads in pieces of this size.
+const CHUNK: usize = 512;
+
+/// How a subscriber takes a message directly, without its task: a
+/// connection's writer that sends it at once if it can (switchyard-push
+/// writes the message's WebSocket frame to the socket).
+///
+/// Called on one of the hub's writer threads, never while the hub holds a
+/// lock; it must not wait.
+pub trait DirectDelivery: Send {
+    /// Hands `msg` to the subscriber's connection now, if it can.
+    fn deliver(&mut self, msg: &Published) -> Direct;
+}
+
+/// What a [`DirectDelivery`] did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Direct {
+    /// Delivered whole.
+    Delivered,
+    /// Delivered in part: the subscriber's task is woken to finish it.
+    Started,
+    /// Not delivered: it goes to the subscriber's queue, before anything
+    /// queued since, and the task is woken.
+    Declined,
+}
+
+/// Messages lent out for direct delivery: each subscriber's queue and its
+/// [`DirectDelivery`], with the message.
+pub(crate) struct Lent {
+    pub(crate) msg: Published,
+    pub(crate) to: Vec<(Arc<Queue>, Box<dyn DirectDelivery>)>,
+}
+
+/// The hub's writer threads, started with the first direct delivery.
+#[derive(Default)]
+pub(crate) struct Writers {
+    work: Mutex<VecDeque<Lent>>,
+    ready: Condvar,
+    /// Pieces of work handed over and not yet done: a topic is not
+    /// delivered directly while any are (see [`Writers::idle`]).
+    unfinished: AtomicUsize,
+    /// How many threads started.
+    started: OnceLock<usize>,
+    /// Messages delivered whole this way.
+    pub(crate) delivered: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Writers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writers")
+            .field("unfinished", &self.unfinished.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writers {
+    /// Whether no direct delivery is under way: a new one may start.
+    pub(crate) fn idle(&self) -> bool {
+        self.unfinished.load(Ordering::Acquire) == 0
+    }
+
+    fn work(&self) -> MutexGuard<'_, VecDeque<Lent>> {
+        self.work.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands `lent` to the writer threads, in pieces.
+    pub(crate) fn hand_over(self: &Arc<Self>, mut lent: Lent) {
+        if lent.to.is_empty() {
+            return;
+        }
+        if self.start() == 0 {
+            let delivered = deliver(lent);
+            self.delivered.fetch_add(delivered, Ordering::Relaxed);
+            return;
+        }
+        let mut pieces = Vec::new();
+        while lent.to.len() > CHUNK {
+            let rest = lent.to.split_off(CHUNK);
+            pieces.push(Lent {
+                msg: lent.msg.clone(),
+                to: std::mem::replace(&mut lent.to, rest),
+            });
+        }
+        pieces.push(lent);
+        self.unfinished.fetch_add(pieces.len(), Ordering::AcqRel);
+        self.work().extend(pieces);
+        self.ready.notify_all();
+    }
+
+    /// Starts the threads, once: as many as the machine has cores, up to
+    /// 4. How many started (none if the system refused every one: then
+    /// the caller delivers itself).
+    fn start(self: &Arc<Self>) -> usize {
+        *self.started.get_or_init(|| {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+            (0..threads)
+                .filter(|i| {
+                    // Weak: the threads end with the hub.
+                    let writers = Arc::downgrade(self);
+                    std::thread::Builder::new()
+                        .name(format!("hub-writer-{i}"))
+                        .spawn(move || run(writers))
+                        .is_ok()
+                })
+                .count()
+        })
+    }
+}
+
+/// A writer thread's loop: takes pieces of work until the hub is gone.
+fn run(writers: std::sync::Weak<Writers>) {
+    loop {
+        let Some(shared) = writers.upgrade() else {
+            return;
+        };
+        let piece = {
+            let mut work = shared.work();
+            loop {
+                if let Some(piece) = work.pop_front() {
+                    break Some(piece);
+                }
+                // Woken by new work, or now and then to see whether the
+                // hub is gone.
+                let (next, _) = shared
+                    .ready
+                    .wait_timeout(work, Duration::from_secs(1))
+                    .unwrap_or_else(PoisonError::into_inner);
+                work = next;
+                // Only the writer threads hold it now: the hub is gone.
+                let threads = shared.started.get().copied().unwrap_or(1);
+                if work.is_empty() && Arc::strong_count(&shared) <= threads {
+                    break None;
+                }
+            }
+        };
+        let Some(piece) = piece else {
+            return;
+        };
+        let delivered = deliver(piece);
+        shared.delivered.fetch_add(delivered, Ordering::Relaxed);
+        shared.unfinished.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Delivers one piece: each subscriber's connection takes the message or
+/// declines it, and its queue has its [`DirectDelivery`] back. Returns how
+/// many took it whole.
+pub(crate) fn deliver(piece: Lent) -> u64 {
+    let delivery = Delivery::Message(piece.msg.clone());
+    let mut delivered = 0;
+    for (queue, mut direct) in piece.to {
+        let done = direct.deliver(&piece.msg);
+        delivered += u64::from(done == Direct::Delivered);
+        queue.give_back(direct, done, &delivery);
+    }
+    delivered
+}

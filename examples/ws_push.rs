@@ -79,6 +79,11 @@ struct Args {
     /// do): messages of 256 bytes and more are compressed.
     #[arg(long)]
     deflate: bool,
+    /// Have every subscriber's task write its pushes, even to idle
+    /// subscribers of a quiet topic (which the hub's writer threads
+    /// otherwise write to directly): for comparison.
+    #[arg(long)]
+    no_direct: bool,
     #[command(flatten)]
     sharing: common::Sharing,
 }
@@ -92,7 +97,7 @@ fn main() -> anyhow::Result<()> {
     let hub = args
         .sharing
         .hub(HubConfig::default().queue_messages(args.queue), history)?;
-    let mut push = PushConfig::default().numbered(true);
+    let mut push = PushConfig::default().numbered(true).direct(!args.no_direct);
     if let Some(token) = args.token {
         push = push.token(token);
     }

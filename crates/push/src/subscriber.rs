@@ -11,12 +11,14 @@ use futures::future::{select, BoxFuture, Either};
 use futures::io::{AsyncRead, AsyncWrite};
 use futures::{FutureExt, Stream, StreamExt};
 use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, Verdict};
-use switchyard_hub::{is_valid_topic, Delivery, Hub, Subscription};
+use switchyard_hub::{
+    is_valid_topic, Delivery, Direct, DirectDelivery, Hub, IdleHandle, Published, Subscription,
+};
 
 use super::commands::{command, parse_url_since};
 use super::{envelope, PushConfig};
 use switchyard_ws::http::{Request, RequestHead};
-use switchyard_ws::{MessageKind, ServerIo, WsConnection, WsMessage};
+use switchyard_ws::{DirectSend, DirectWriter, MessageKind, ServerIo, WsConnection, WsMessage};
 
 /// How a subscriber's connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,12 +50,22 @@ pub struct SubscriberReport {
 }
 
 /// Counts what a subscriber's forwarder does; refused messages are skipped.
+/// With direct delivery, says when the subscriber is idle.
 #[derive(Default)]
 struct SubscriberCounts {
     /// Handed to the connection, not yet flushed.
     pending: u64,
     sent: u64,
     refused: u64,
+    direct: Option<Idle>,
+}
+
+/// A subscriber delivered to directly: how its task says it is idle, and
+/// the writer (whose unfinished write its task flushes, and which counts
+/// what the hub's writer threads sent).
+struct Idle {
+    handle: IdleHandle,
+    writer: DirectWriter,
 }
 
 impl ForwardHooks for SubscriberCounts {
@@ -63,6 +75,17 @@ impl ForwardHooks for SubscriberCounts {
 
     fn flushed(&mut self) {
         self.sent += std::mem::take(&mut self.pending);
+        // Everything it took is written: the hub may write the next
+        // message itself.
+        if let Some(idle) = &self.direct {
+            idle.handle.arm();
+        }
+    }
+
+    fn wants_flush(&mut self) -> bool {
+        self.direct
+            .as_ref()
+            .is_some_and(|idle| idle.writer.has_remainder())
     }
 
     fn refused(&mut self, error: &Error) -> Verdict {
@@ -101,6 +124,23 @@ where
     F: FnMut(&mut Subscription, Bytes) -> R,
     R: Future<Output = Option<Bytes>>,
 {
+    run_with_writer(conn, sub, config, on_message, None)
+}
+
+/// [`run_subscriber`], with the connection's [`DirectWriter`] when the hub
+/// may write to it directly ([`PushConfig::direct`]).
+fn run_with_writer<S, F, R>(
+    conn: WsConnection<S>,
+    sub: Subscription,
+    config: &PushConfig,
+    on_message: F,
+    writer: Option<DirectWriter>,
+) -> impl Future<Output = SubscriberReport>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnMut(&mut Subscription, Bytes) -> R,
+    R: Future<Output = Option<Bytes>>,
+{
     let text = sub.hub().is_text();
     // Envelopes are JSON, text on any hub.
     let kind = if text || config.numbered {
@@ -114,8 +154,23 @@ where
     // for its whole life, which would hold a second copy of the connection.
     let (mut sink, mut stream) = conn.split();
     let mut sub = sub;
+    let direct = writer.map(|writer| {
+        sub.set_direct(Box::new(DirectSubscriber {
+            writer: writer.clone(),
+            numbered,
+            text,
+            kind,
+        }));
+        Idle {
+            handle: sub.idle_handle(),
+            writer,
+        }
+    });
     async move {
-        let mut counts = SubscriberCounts::default();
+        let mut counts = SubscriberCounts {
+            direct,
+            ..SubscriberCounts::default()
+        };
         let cut_off = sub.cut_off();
         let end = {
             let mut source = SubscriberSource {
@@ -159,10 +214,41 @@ where
                 Box::pin(close_with(conn, code, reason, close_timeout)).await;
             }
         }
+        let direct_sent = counts.direct.as_ref().map_or(0, |idle| idle.writer.sent());
         SubscriberReport {
             end,
-            sent: counts.sent,
+            sent: counts.sent + direct_sent,
             refused: counts.refused,
+        }
+    }
+}
+
+/// Delivers a published message to an idle subscriber's socket, in the
+/// hub's writer thread: the same message (and envelope) its task would
+/// have sent, prepared once for every subscriber.
+struct DirectSubscriber {
+    writer: DirectWriter,
+    numbered: bool,
+    text: bool,
+    kind: MessageKind,
+}
+
+impl DirectDelivery for DirectSubscriber {
+    fn deliver(&mut self, msg: &Published) -> Direct {
+        let delivery = Delivery::Message(msg.clone());
+        let encoded = if self.numbered {
+            envelope::numbered(delivery, self.text).map(Ok)
+        } else {
+            envelope::plain(delivery, self.kind)
+        };
+        // What cannot be sent is the task's to count and skip.
+        let Some(Ok(msg)) = encoded else {
+            return Direct::Declined;
+        };
+        match self.writer.try_send(&msg) {
+            DirectSend::Sent => Direct::Delivered,
+            DirectSend::Started => Direct::Started,
+            _ => Direct::Declined,
         }
     }
 }
@@ -326,9 +412,14 @@ pub fn subscriber_handler(
     config: PushConfig,
 ) -> impl Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Clone + Send + Sync + 'static
 {
-    move |conn, req| {
+    move |mut conn, req| {
         let peer = req.peer;
-        serve_subscriber(conn, &hub, &req.head, &config)
+        let writer = if config.direct {
+            conn.direct_writer()
+        } else {
+            None
+        };
+        serve_with_writer(conn, &hub, &req.head, &config, writer)
             .map(move |report| tracing::debug!(%peer, ?report, "subscriber ended"))
             .boxed()
     }
@@ -346,6 +437,20 @@ pub fn serve_subscriber<S>(
     hub: &Hub,
     head: &RequestHead,
     config: &PushConfig,
+) -> impl Future<Output = SubscriberReport>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    serve_with_writer(conn, hub, head, config, None)
+}
+
+/// [`serve_subscriber`], with the connection's [`DirectWriter`] if any.
+fn serve_with_writer<S>(
+    conn: WsConnection<S>,
+    hub: &Hub,
+    head: &RequestHead,
+    config: &PushConfig,
+    writer: Option<DirectWriter>,
 ) -> impl Future<Output = SubscriberReport>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -372,7 +477,7 @@ where
         }
     }
     let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));
-    run_subscriber(conn, sub, config, commands)
+    run_with_writer(conn, sub, config, commands, writer)
 }
 
 #[cfg(test)]

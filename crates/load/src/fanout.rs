@@ -181,6 +181,7 @@ fn report(
         expected.saturating_sub(tally.messages),
     )
     .with("first_delivery_latency_us", latency(&fast.first))
+    .with("later_delivery_latency_us", later(&fast.tally))
     .with("publish_latency_us", latency(&published.latency))
     .with("cut_off", fast.ended);
     if slow.subscribers == 0 {
@@ -294,6 +295,14 @@ impl Group {
 }
 
 /// A tally's latency percentiles as JSON (null if it has none).
+/// The latency of the deliveries after each subscriber's first.
+fn later(tally: &Tally) -> serde_json::Value {
+    if tally.later.is_empty() {
+        return serde_json::Value::Null;
+    }
+    serde_json::to_value(Latency::of(&tally.later)).unwrap_or_default()
+}
+
 fn latency(tally: &Tally) -> serde_json::Value {
     serde_json::to_value(Latency::of(&tally.latency)).unwrap_or_default()
 }

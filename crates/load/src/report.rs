@@ -14,6 +14,9 @@ pub struct Tally {
     pub bytes: u64,
     pub errors: u64,
     pub latency: Histogram<u64>,
+    /// The latency of every delivery but each subscriber's first (fanout):
+    /// a server may send a new subscriber's first message another way.
+    pub later: Histogram<u64>,
 }
 
 impl Default for Tally {
@@ -23,10 +26,16 @@ impl Default for Tally {
             bytes: 0,
             errors: 0,
             // 1 µs to 60 s, 3 significant figures.
-            latency: Histogram::new_with_bounds(1_000, 60_000_000_000, 3)
-                .unwrap_or_else(|_| Histogram::new(3).expect("a histogram of 3 figures")),
+            latency: latency_histogram(),
+            later: latency_histogram(),
         }
     }
+}
+
+/// 1 µs to 60 s, 3 significant figures.
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1_000, 60_000_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).expect("a histogram of 3 figures"))
 }
 
 impl Tally {
@@ -34,11 +43,17 @@ impl Tally {
         let _ = self.latency.record(nanos.clamp(1_000, 60_000_000_000));
     }
 
+    /// A delivery after a subscriber's first.
+    pub fn record_later(&mut self, nanos: u64) {
+        let _ = self.later.record(nanos.clamp(1_000, 60_000_000_000));
+    }
+
     pub fn merge(&mut self, other: &Tally) {
         self.messages += other.messages;
         self.bytes += other.bytes;
         self.errors += other.errors;
         let _ = self.latency.add(&other.latency);
+        let _ = self.later.add(&other.later);
     }
 }
 

@@ -100,9 +100,13 @@ pub async fn read(
         match next {
             Some(Ok(msg)) => {
                 if let Some(nanos) = latency_nanos(start, &msg) {
+                    let later = first.is_some();
                     first.get_or_insert(nanos);
                     let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
                     tally.record_latency(nanos);
+                    if later {
+                        tally.record_later(nanos);
+                    }
                     tally.messages += 1;
                     crate::wire::received(1);
                     tally.bytes += msg.len() as u64;

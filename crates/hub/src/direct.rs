@@ -5,7 +5,7 @@
 //! one task per subscriber, and each task then looks at its client and
 //! writes one frame: for a push to 19,000 subscribers the wake-ups, polls
 //! and empty reads cost more than the writes. A subscriber whose task has
-//! nothing in flight [arms](crate::IdleHandle::arm) its queue with a
+//! nothing in flight [arms](crate::DirectHandle::arm) its queue with a
 //! [`DirectDelivery`]; the hub's fan-out lends it out, and a writer thread
 //! delivers through it while the subscriber's task sleeps. Whatever it
 //! declines goes back into the queue, first, and the task is woken.

@@ -29,7 +29,7 @@ pub struct HubStats {
     pub dropped: u64,
     /// Of those delivered, the ones the hub's writer threads wrote to an
     /// idle subscriber's connection themselves, without its task
-    /// ([`Subscription::set_direct`]).
+    /// ([`DirectHandle`](crate::DirectHandle)).
     pub delivered_directly: u64,
 }
 

@@ -66,5 +66,5 @@ pub use hub::{Hub, HubError, HubStats, PublishError};
 pub use memory::MemoryBackplane;
 pub use presence::{MemoryPresence, Presence};
 pub use published::{Delivery, Published};
-pub use subscription::{IdleHandle, Subscription};
+pub use subscription::{DirectHandle, Subscription};
 pub use topic::{is_valid_topic, MAX_TOPIC_LEN};

@@ -196,6 +196,12 @@ impl Queue {
         }
     }
 
+    /// Whether [`arm`](Self::arm) would arm, given a direct delivery.
+    pub(crate) fn may_arm(&self) -> bool {
+        let mailbox = self.mailbox();
+        !mailbox.closed && !mailbox.lent && mailbox.may_direct && mailbox.deliveries.is_empty()
+    }
+
     /// Arms direct delivery if nothing is queued or lent out: the
     /// subscriber's task says it has nothing in flight. True if armed.
     pub(crate) fn arm(&self) -> bool {

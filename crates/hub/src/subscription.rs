@@ -216,68 +216,10 @@ impl Subscription {
         }
     }
 
-    /// Lets the hub deliver messages to this subscriber without its task,
-    /// through `direct`, whenever the task has said it is idle (with an
-    /// [`IdleHandle`]) and the topic is quiet: one message at a time,
-    /// under 50 a second, is delivered by the hub's writer threads. Not
-    /// while a join is answered, nor for a topic's first message after it:
-    /// those come through the stream.
-    /// Whatever `direct` declines is queued as usual, before anything
-    /// queued since, and the task is woken.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use switchyard_hub::{Direct, DirectDelivery, Hub, HubConfig, Published};
-    ///
-    /// /// Takes everything, as a connection with room in its socket would.
-    /// struct Collect(Arc<Mutex<Vec<String>>>);
-    /// impl DirectDelivery for Collect {
-    ///     fn deliver(&mut self, msg: &Published) -> Direct {
-    ///         self.0.lock().unwrap().push(String::from_utf8_lossy(msg.data()).into());
-    ///         Direct::Delivered
-    ///     }
-    /// }
-    ///
-    /// # futures::executor::block_on(async {
-    /// let hub = Hub::new(HubConfig::default());
-    /// let got = Arc::new(Mutex::new(Vec::new()));
-    /// let mut sub = hub.subscribe();
-    /// sub.join("news")?;
-    /// sub.set_direct(Box::new(Collect(got.clone())));
-    /// // The join's answer, and the topic's first message after it (checked
-    /// // against where the join said the subscriber starts), come through
-    /// // the stream.
-    /// use futures::StreamExt;
-    /// let _answer = sub.next().await;
-    /// assert!(!sub.idle_handle().arm());
-    /// hub.publish("news", "first".into()).await?;
-    /// let _first = sub.next().await;
-    /// assert!(futures::poll!(sub.next()).is_pending());
-    /// // The task has nothing in flight: it says so.
-    /// assert!(sub.idle_handle().arm());
-    /// // The topic has been quiet for a while (20 ms at least)...
-    /// std::thread::sleep(std::time::Duration::from_millis(30));
-    /// hub.publish("news", "hello".into()).await?;
-    /// // ...so a writer thread delivers it, without the stream.
-    /// for _ in 0..2000 {
-    ///     if !got.lock().unwrap().is_empty() {
-    ///         break;
-    ///     }
-    ///     std::thread::sleep(std::time::Duration::from_millis(1));
-    /// }
-    /// assert_eq!(*got.lock().unwrap(), ["hello"]);
-    /// assert!(futures::poll!(sub.next()).is_pending());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// # }).unwrap();
-    /// ```
-    pub fn set_direct(&mut self, direct: Box<dyn DirectDelivery>) {
-        self.queue.set_direct(direct);
-    }
-
-    /// A handle for the subscriber's task to say it is idle: see
-    /// [`IdleHandle::arm`].
-    pub fn idle_handle(&self) -> IdleHandle {
-        IdleHandle(self.queue.clone())
+    /// A handle through which this subscriber's task lets the hub deliver
+    /// to it without the task ([`DirectHandle`]).
+    pub fn direct_handle(&self) -> DirectHandle {
+        DirectHandle(self.queue.clone())
     }
 
     /// The join bookkeeping, made if there is none: while it exists,
@@ -399,18 +341,86 @@ impl Subscription {
     }
 }
 
-/// Says for a [`Subscription`]'s task that it is idle, so that the hub may
-/// deliver its next message directly ([`Subscription::set_direct`]).
+/// Lets the hub deliver messages to a [`Subscription`] without its task:
+/// through a [`DirectDelivery`] given with [`set`](Self::set), whenever the
+/// task has said it is idle ([`arm`](Self::arm)) and the topic is quiet (its
+/// last message came 20 ms or more before): the hub's writer threads then
+/// hand each message to it, one at a time. Whatever it declines is queued
+/// as usual, before anything queued since, and the task is woken. Not
+/// while a join is answered, nor for a topic's first message after one
+/// (checked against where the join said the subscriber starts): those come
+/// through the stream.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use futures::StreamExt;
+/// use switchyard_hub::{Direct, DirectDelivery, Hub, HubConfig, Published};
+///
+/// /// Takes everything, as a connection with room in its socket would.
+/// struct Collect(Arc<Mutex<Vec<String>>>);
+/// impl DirectDelivery for Collect {
+///     fn deliver(&mut self, msg: &Published) -> Direct {
+///         self.0.lock().unwrap().push(String::from_utf8_lossy(msg.data()).into());
+///         Direct::Delivered
+///     }
+/// }
+///
+/// # futures::executor::block_on(async {
+/// let hub = Hub::new(HubConfig::default());
+/// let got = Arc::new(Mutex::new(Vec::new()));
+/// let mut sub = hub.subscribe();
+/// sub.join("news")?;
+/// let direct = sub.direct_handle();
+/// direct.set(Box::new(Collect(got.clone())));
+/// // The join's answer, and the topic's first message after it, come
+/// // through the stream.
+/// let _answer = sub.next().await;
+/// assert!(!direct.arm());
+/// hub.publish("news", "first".into()).await?;
+/// let _first = sub.next().await;
+/// assert!(futures::poll!(sub.next()).is_pending());
+/// // The task has nothing in flight: it says so.
+/// assert!(direct.arm());
+/// // The topic has been quiet for a while (20 ms at least)...
+/// std::thread::sleep(std::time::Duration::from_millis(30));
+/// hub.publish("news", "hello".into()).await?;
+/// // ...so a writer thread delivers it, without the stream.
+/// for _ in 0..2000 {
+///     if !got.lock().unwrap().is_empty() {
+///         break;
+///     }
+///     std::thread::sleep(std::time::Duration::from_millis(1));
+/// }
+/// assert_eq!(*got.lock().unwrap(), ["hello"]);
+/// assert!(futures::poll!(sub.next()).is_pending());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug, Clone)]
-pub struct IdleHandle(Arc<Queue>);
+pub struct DirectHandle(Arc<Queue>);
 
-impl IdleHandle {
+impl DirectHandle {
+    /// How the subscriber takes a message without its task (replacing
+    /// any given before). It is called on one of the hub's writer
+    /// threads, never while the hub holds a lock, and must not wait.
+    pub fn set(&self, direct: Box<dyn DirectDelivery>) {
+        self.0.set_direct(direct);
+    }
+
+    /// Whether [`arm`](Self::arm) would arm now were a [`DirectDelivery`]
+    /// set: no join is being answered and nothing is queued. A task that
+    /// makes its delivery only when it can be used asks this first.
+    pub fn may_arm(&self) -> bool {
+        self.0.may_arm()
+    }
+
     /// The task has taken everything from the subscription that it will
     /// send, and sent it (nothing is on its way to the connection): the
-    /// next message may be delivered without it. Armed only if nothing is
-    /// queued and no join is being answered; returns whether it was. A
-    /// message the hub then delivers directly goes out before anything
-    /// the task sends later, so the task must not have one in hand.
+    /// next message may be delivered without it. Armed only if a
+    /// [`DirectDelivery`] was [`set`](Self::set), nothing is queued and no
+    /// join is being answered; returns whether it was. A message the hub
+    /// then delivers directly goes out before anything the task sends
+    /// later, so the task must not have one in hand.
     pub fn arm(&self) -> bool {
         self.0.arm()
     }

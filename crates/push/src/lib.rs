@@ -41,6 +41,7 @@ mod commands;
 mod config;
 mod endpoint;
 mod envelope;
+mod halves;
 mod subscriber;
 
 pub use client::PushClient;

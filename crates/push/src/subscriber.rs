@@ -9,13 +9,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::{select, BoxFuture, Either};
 use futures::io::{AsyncRead, AsyncWrite};
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{FutureExt, Stream};
 use switchyard_frame::{forward, Error, ForwardHooks, Forwarded, Verdict};
 use switchyard_hub::{
-    is_valid_topic, Delivery, Direct, DirectDelivery, Hub, IdleHandle, Published, Subscription,
+    is_valid_topic, Delivery, Direct, DirectDelivery, DirectHandle, Hub, Published, Subscription,
 };
 
 use super::commands::{command, parse_url_since};
+use super::halves::Halves;
 use super::{envelope, PushConfig};
 use switchyard_ws::http::{Request, RequestHead};
 use switchyard_ws::{DirectSend, DirectWriter, MessageKind, ServerIo, WsConnection, WsMessage};
@@ -51,24 +52,52 @@ pub struct SubscriberReport {
 
 /// Counts what a subscriber's forwarder does; refused messages are skipped.
 /// With direct delivery, says when the subscriber is idle.
-#[derive(Default)]
-struct SubscriberCounts {
+struct SubscriberCounts<S> {
     /// Handed to the connection, not yet flushed.
     pending: u64,
     sent: u64,
     refused: u64,
-    direct: Option<Idle>,
+    direct: Option<Idle<S>>,
 }
 
-/// A subscriber delivered to directly: how its task says it is idle, and
-/// the writer (whose unfinished write its task flushes, and which counts
-/// what the hub's writer threads sent).
-struct Idle {
-    handle: IdleHandle,
-    writer: DirectWriter,
+/// How a subscriber's connection makes its direct writer (the subscriber
+/// handler's own connections: [`WsConnection::direct_writer`]).
+type MakeWriter<S> = fn(&mut WsConnection<S>) -> Option<DirectWriter>;
+
+/// A subscriber the hub may deliver to directly: how its task says it is
+/// idle, and the writer (whose unfinished write its task flushes, and
+/// which counts what the hub's writer threads sent), made the first time
+/// the subscriber is idle after a published message: one that is never
+/// sent anything keeps none.
+struct Idle<S> {
+    handle: DirectHandle,
+    writer: Option<DirectWriter>,
+    /// The connection, and how to make the writer from it, until it is.
+    make: Option<(Halves<S>, MakeWriter<S>)>,
+    numbered: bool,
+    text: bool,
+    kind: MessageKind,
 }
 
-impl ForwardHooks for SubscriberCounts {
+impl<S> Idle<S> {
+    /// The writer, made now if it was not yet (none if the connection
+    /// cannot have one).
+    fn writer(&mut self) -> Option<&DirectWriter> {
+        if let Some((conn, make)) = self.make.take() {
+            let writer = make(&mut conn.lock())?;
+            self.handle.set(Box::new(DirectSubscriber {
+                writer: writer.clone(),
+                numbered: self.numbered,
+                text: self.text,
+                kind: self.kind,
+            }));
+            self.writer = Some(writer);
+        }
+        self.writer.as_ref()
+    }
+}
+
+impl<S> ForwardHooks for SubscriberCounts<S> {
     fn queued(&mut self, _len: usize) {
         self.pending += 1;
     }
@@ -77,21 +106,24 @@ impl ForwardHooks for SubscriberCounts {
         self.sent += std::mem::take(&mut self.pending);
         // Everything it took is written: the hub may write the next
         // message itself.
-        if let Some(idle) = &self.direct {
-            idle.handle.arm();
+        if let Some(idle) = &mut self.direct {
+            // Made only once it can be used: not after a join's answer, so
+            // a subscriber that is never sent anything keeps no writer.
+            if (idle.writer.is_some() || idle.handle.may_arm()) && idle.writer().is_some() {
+                idle.handle.arm();
+            }
         }
     }
 
     fn wants_flush(&mut self) -> bool {
         self.direct
             .as_ref()
-            .is_some_and(|idle| idle.writer.has_remainder())
+            .and_then(|idle| idle.writer.as_ref())
+            .is_some_and(DirectWriter::has_remainder)
     }
 
     fn refused(&mut self, error: &Error) -> Verdict {
-        // The split sink reports a refusal after taking the message: it was
-        // counted as handed over, and is not sent.
-        self.pending = self.pending.saturating_sub(1);
+        // Refused when handed over: it was not counted as pending.
         self.refused += 1;
         tracing::debug!(%error, "a message this subscriber cannot take was skipped");
         Verdict::Skip
@@ -127,14 +159,14 @@ where
     run_with_writer(conn, sub, config, on_message, None)
 }
 
-/// [`run_subscriber`], with the connection's [`DirectWriter`] when the hub
-/// may write to it directly ([`PushConfig::direct`]).
+/// [`run_subscriber`], with how to make the connection's [`DirectWriter`]
+/// when the hub may write to it directly ([`PushConfig::direct`]).
 fn run_with_writer<S, F, R>(
     conn: WsConnection<S>,
     sub: Subscription,
     config: &PushConfig,
     on_message: F,
-    writer: Option<DirectWriter>,
+    make_writer: Option<MakeWriter<S>>,
 ) -> impl Future<Output = SubscriberReport>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -152,24 +184,22 @@ where
     let close_timeout = config.close_timeout;
     // Split here, not in the async block: an async fn keeps its arguments
     // for its whole life, which would hold a second copy of the connection.
-    let (mut sink, mut stream) = conn.split();
+    let (mut sink, mut stream) = Halves::split(conn);
     let mut sub = sub;
-    let direct = writer.map(|writer| {
-        sub.set_direct(Box::new(DirectSubscriber {
-            writer: writer.clone(),
-            numbered,
-            text,
-            kind,
-        }));
-        Idle {
-            handle: sub.idle_handle(),
-            writer,
-        }
+    let direct = make_writer.map(|make| Idle {
+        handle: sub.direct_handle(),
+        writer: None,
+        make: Some((sink.clone_end(), make)),
+        numbered,
+        text,
+        kind,
     });
     async move {
         let mut counts = SubscriberCounts {
+            pending: 0,
+            sent: 0,
+            refused: 0,
             direct,
-            ..SubscriberCounts::default()
         };
         let cut_off = sub.cut_off();
         let end = {
@@ -210,11 +240,19 @@ where
         if let Some((code, reason)) = closing {
             // Boxed: the closing state lives on the heap only for a closing
             // subscriber's last second, not in every subscriber's future.
-            if let Ok(conn) = sink.reunite(stream) {
+            // The connection, whole again: the hooks' hold on it goes first.
+            if let Some(idle) = &mut counts.direct {
+                idle.make = None;
+            }
+            if let Some(conn) = sink.reunite(stream) {
                 Box::pin(close_with(conn, code, reason, close_timeout)).await;
             }
         }
-        let direct_sent = counts.direct.as_ref().map_or(0, |idle| idle.writer.sent());
+        let direct_sent = counts
+            .direct
+            .as_ref()
+            .and_then(|idle| idle.writer.as_ref())
+            .map_or(0, DirectWriter::sent);
         SubscriberReport {
             end,
             sent: counts.sent + direct_sent,
@@ -412,14 +450,11 @@ pub fn subscriber_handler(
     config: PushConfig,
 ) -> impl Fn(WsConnection<ServerIo>, Request) -> BoxFuture<'static, ()> + Clone + Send + Sync + 'static
 {
-    move |mut conn, req| {
+    move |conn, req| {
         let peer = req.peer;
-        let writer = if config.direct {
-            conn.direct_writer()
-        } else {
-            None
-        };
-        serve_with_writer(conn, &hub, &req.head, &config, writer)
+        let make_writer: Option<MakeWriter<ServerIo>> =
+            config.direct.then_some(WsConnection::direct_writer);
+        serve_with_writer(conn, &hub, &req.head, &config, make_writer)
             .map(move |report| tracing::debug!(%peer, ?report, "subscriber ended"))
             .boxed()
     }
@@ -444,13 +479,14 @@ where
     serve_with_writer(conn, hub, head, config, None)
 }
 
-/// [`serve_subscriber`], with the connection's [`DirectWriter`] if any.
+/// [`serve_subscriber`], with how to make the connection's
+/// [`DirectWriter`] if it can have one.
 fn serve_with_writer<S>(
     conn: WsConnection<S>,
     hub: &Hub,
     head: &RequestHead,
     config: &PushConfig,
-    writer: Option<DirectWriter>,
+    make_writer: Option<MakeWriter<S>>,
 ) -> impl Future<Output = SubscriberReport>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -477,7 +513,7 @@ where
         }
     }
     let commands = |sub: &mut Subscription, msg| std::future::ready(command(sub, msg));
-    run_with_writer(conn, sub, config, commands, writer)
+    run_with_writer(conn, sub, config, commands, make_writer)
 }
 
 #[cfg(test)]
@@ -485,6 +521,7 @@ mod tests {
     use super::*;
     use async_tungstenite::tungstenite::protocol::Role;
     use async_tungstenite::WebSocketStream;
+    use futures::StreamExt;
     use switchyard_hub::HubConfig;
 
     /// A WebSocket request that offered nothing.

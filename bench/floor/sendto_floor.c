@@ -6,10 +6,10 @@
  * round prints its wall time and the sender's CPU per send; on loopback
  * that includes the receiving side's TCP work and the reader's wake-up,
  * as a server's push does. T=2 in the environment shares the sends out
- * over two threads (OpenMP).
+ * over two threads (OpenMP); READER_CPU=N puts the reader on core N.
  *
  *   cc -O2 -fopenmp -o sendto_floor sendto_floor.c
- *   taskset -c 0 ./sendto_floor 19000 5 338
+ *   READER_CPU=1 taskset -c 0 ./sendto_floor 19000 5 338
  *
  * Run by bench/fanout_direct.sh.
  */
@@ -28,6 +28,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sched.h>
 static double now(){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec/1e9;}
 static double cpu(){struct rusage r;getrusage(RUSAGE_SELF,&r);return r.ru_utime.tv_sec+r.ru_utime.tv_usec/1e6+r.ru_stime.tv_sec+r.ru_stime.tv_usec/1e6;}
 int main(int argc,char**argv){
@@ -39,6 +40,8 @@ int main(int argc,char**argv){
   bind(ls,(void*)&a,sizeof a); listen(ls,4096); socklen_t al=sizeof a; getsockname(ls,(void*)&a,&al);
   pid_t pid=fork();
   if(pid==0){ close(ls);
+    /* READER_CPU=N: the reader on a core of its own, as a load generator. */
+    if(getenv("READER_CPU")){cpu_set_t set; CPU_ZERO(&set); CPU_SET(atoi(getenv("READER_CPU")),&set); sched_setaffinity(0,sizeof set,&set);}
     int ep=epoll_create1(0);
     for(int i=0;i<n;i++){int s=socket(AF_INET,SOCK_STREAM,0); if(connect(s,(void*)&a,sizeof a)<0){perror("connect");exit(1);} fcntl(s,F_SETFL,O_NONBLOCK);
       struct epoll_event e={.events=EPOLLIN,.data.fd=s}; epoll_ctl(ep,EPOLL_CTL_ADD,s,&e);}

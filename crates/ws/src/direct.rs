@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 use switchyard_rt::net::WriteHandle;
 
-use crate::deflate::push_frame_head;
 use crate::WsMessage;
 
 /// What a connection and its direct writers share: one allocation per
@@ -87,6 +86,27 @@ pub(crate) fn shared_frame(msg: &WsMessage, deflate: Option<SharedDeflate>) -> O
     }
 }
 
+/// An unmasked frame's head for a payload of `len` bytes, in `buf`.
+fn frame_head(buf: &mut [u8; 10], b0: u8, len: usize) -> &[u8] {
+    buf[0] = b0;
+    match len {
+        0..=125 => {
+            buf[1] = len as u8;
+            &buf[..2]
+        }
+        126..=0xffff => {
+            buf[1] = 126;
+            buf[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            &buf[..4]
+        }
+        _ => {
+            buf[1] = 127;
+            buf[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+            &buf[..10]
+        }
+    }
+}
+
 /// Writes messages to one server connection at once, from any thread,
 /// without its task: [`WsConnection::direct_writer`](crate::WsConnection::direct_writer).
 ///
@@ -127,8 +147,8 @@ impl DirectWriter {
         let Some((b0, payload)) = shared_frame(msg, shared.deflate) else {
             return DirectSend::Declined;
         };
-        let mut head = Vec::with_capacity(10);
-        push_frame_head(&mut head, b0, None, payload.len());
+        let mut head = [0u8; 10];
+        let head = frame_head(&mut head, b0, payload.len());
         let mut slot = shared.lock();
         if slot.waiting || slot.stopped || !slot.remainder.is_empty() {
             return DirectSend::Declined;
@@ -136,7 +156,7 @@ impl DirectWriter {
         let whole = head.len() + payload.len();
         let written = shared
             .socket
-            .try_write_vectored(&[IoSlice::new(&head), IoSlice::new(&payload)]);
+            .try_write_vectored(&[IoSlice::new(head), IoSlice::new(&payload)]);
         if written.is_ok() {
             slot.sent += 1;
         }
@@ -169,5 +189,20 @@ impl DirectWriter {
     /// (whole, or begun and left for the connection to finish).
     pub fn sent(&self) -> u64 {
         self.0.lock().sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_head_is_the_frame_layers() {
+        for len in [0, 1, 125, 126, 0xffff, 0x10000, 1 << 20] {
+            let mut expected = Vec::new();
+            crate::deflate::push_frame_head(&mut expected, 0x81, None, len);
+            let mut buf = [0u8; 10];
+            assert_eq!(frame_head(&mut buf, 0x81, len), &expected[..], "{len}");
+        }
     }
 }

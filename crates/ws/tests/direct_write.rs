@@ -90,3 +90,58 @@ fn direct_writes_keep_the_connections_order_and_stop_at_the_close() {
         assert_eq!(outcomes[4], "late: Declined");
     })
 }
+
+/// With permessage-deflate agreed (no context takeover, the default), a
+/// prepared message goes out compressed with the payload every connection
+/// shares, and one that is not prepared is left to the connection, which
+/// compresses it itself; with context takeover there is no direct writer.
+#[test]
+fn a_compressed_connection_writes_prepared_messages_directly() {
+    use switchyard_ws::deflate::DeflateConfig;
+    switchyard_rt::block_on(async {
+        let outcomes = Arc::new(Mutex::new(Vec::new()));
+        let seen = outcomes.clone();
+        let config = WsServerConfig::default().deflate(Some(DeflateConfig::default()));
+        let text = "a message long enough to be compressed, ".repeat(20);
+        let sent = text.clone();
+        let route = websocket(config, move |mut conn, _req| {
+            let seen = seen.clone();
+            let text = sent.clone();
+            async move {
+                let writer = conn.direct_writer().expect("no context takeover");
+                let prepared = WsMessage::text(text.clone()).prepare();
+                seen.lock().unwrap().push(writer.try_send(&prepared));
+                let plain = WsMessage::text(text.clone());
+                let declined = writer.try_send(&plain);
+                seen.lock().unwrap().push(declined);
+                if declined == DirectSend::Declined {
+                    conn.send(plain).await.unwrap();
+                }
+                let _ = conn.close(1000, "").await;
+                while let Some(Ok(_)) = conn.next().await {}
+            }
+        });
+        let router = Router::new().upgrade("/ws", route);
+        let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        switchyard_rt::spawn(server.serve());
+        let client_config = ClientConfig::default().deflate(Some(DeflateConfig::default()));
+        let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let msg = switchyard_rt::timeout(Duration::from_secs(5), "a message", client.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            assert_eq!(msg.as_text(), Some(text.as_str()));
+        }
+        assert_eq!(
+            *outcomes.lock().unwrap(),
+            [DirectSend::Sent, DirectSend::Declined]
+        );
+    })
+}

@@ -134,13 +134,16 @@ pub struct WriteHandle {
 
 impl WriteHandle {
     /// Writes what the socket takes now of `bufs`, in order, with one
-    /// system call: how many bytes, or `WouldBlock` when it takes none.
+    /// system call (`sendmsg`): how many bytes, or `WouldBlock` when it takes none.
     /// The runtime's reactor is not asked: a writer that finds no room
     /// leaves the rest to a task that can wait.
     pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        use std::io::Write;
+        // sendmsg(2), not writev(2): a socket's own call skips the file
+        // layer (and its position lock), and a peer that has gone is an
+        // error, not SIGPIPE.
+        let socket = socket2::SockRef::from(self.source.get_ref());
         loop {
-            match self.source.get_ref().write_vectored(bufs) {
+            match socket.send_vectored(bufs) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => return result,
             }

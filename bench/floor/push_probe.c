@@ -91,6 +91,19 @@ static void feed(struct sub *s, const unsigned char *p, long n, double t) {
   }
 }
 
+/* Reads whatever arrives until `until`, counting frames. */
+static void drain_until(int ep, struct epoll_event *evs, int *fd, struct sub *subs, double until) {
+  static char buf[65536];
+  while (now() < until) {
+    int k = epoll_wait(ep, evs, 4096, 50);
+    for (int j = 0; j < k; j++) {
+      int i = evs[j].data.u32;
+      long r;
+      while ((r = read(fd[i], buf, sizeof buf)) > 0) feed(&subs[i], (unsigned char *)buf, r, now());
+    }
+  }
+}
+
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -134,15 +147,7 @@ int main(int argc, char **argv) {
   }
   struct epoll_event *evs = calloc(4096, sizeof *evs);
   /* What the server sends on joining (an answer, with envelopes). */
-  double quiet_until = now() + 1.0;
-  while (now() < quiet_until) {
-    int k = epoll_wait(ep, evs, 4096, 100);
-    for (int j = 0; j < k; j++) {
-      int i = evs[j].data.u32;
-      long r;
-      while ((r = read(fd[i], buf, sizeof buf)) > 0) feed(&subs[i], (unsigned char *)buf, r, now());
-    }
-  }
+  drain_until(ep, evs, fd, subs, now() + 1.0);
   double *lat = calloc(n, sizeof *lat);
   char *body = malloc(len);
   memset(body, 'x', len);
@@ -177,15 +182,7 @@ int main(int argc, char **argv) {
            done ? lat[done - 1] : 0);
     fflush(stdout);
     free(before);
-    double until = t0 + 1.0;
-    while (now() < until) {
-      int k = epoll_wait(ep, evs, 4096, 50);
-      for (int j = 0; j < k; j++) {
-        int i = evs[j].data.u32;
-        long r;
-        while ((r = read(fd[i], buf, sizeof buf)) > 0) feed(&subs[i], (unsigned char *)buf, r, now());
-      }
-    }
+    drain_until(ep, evs, fd, subs, t0 + 1.0);
   }
   return 0;
 }

@@ -12,6 +12,17 @@ use switchyard_ws::{connect_with, websocket, ClientConfig, DirectSend, WsMessage
 
 const LARGE: usize = 8 << 20;
 
+/// Serves `route` at `/ws` on a free port.
+async fn serve(route: switchyard_ws::WebSocketUpgrade) -> std::net::SocketAddr {
+    let router = Router::new().upgrade("/ws", route);
+    let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    switchyard_rt::spawn(server.serve());
+    addr
+}
+
 #[test]
 fn direct_writes_keep_the_connections_order_and_stop_at_the_close() {
     switchyard_rt::block_on(async {
@@ -49,12 +60,7 @@ fn direct_writes_keep_the_connections_order_and_stop_at_the_close() {
                 while let Some(Ok(_)) = conn.next().await {}
             }
         });
-        let router = Router::new().upgrade("/ws", route);
-        let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
-            .await
-            .unwrap();
-        let addr = server.local_addr().unwrap();
-        switchyard_rt::spawn(server.serve());
+        let addr = serve(route).await;
 
         let client_config = ClientConfig::default().max_message(16 << 20);
         let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config)
@@ -121,12 +127,7 @@ fn a_compressed_connection_writes_prepared_messages_directly() {
                 while let Some(Ok(_)) = conn.next().await {}
             }
         });
-        let router = Router::new().upgrade("/ws", route);
-        let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
-            .await
-            .unwrap();
-        let addr = server.local_addr().unwrap();
-        switchyard_rt::spawn(server.serve());
+        let addr = serve(route).await;
         let client_config = ClientConfig::default().deflate(Some(DeflateConfig::default()));
         let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config)
             .await

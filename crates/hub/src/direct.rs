@@ -72,6 +72,8 @@ pub(crate) struct Writers {
     unfinished: AtomicUsize,
     /// How many threads started.
     started: OnceLock<usize>,
+    /// The hub is gone: the threads end once the work is done.
+    closed: std::sync::atomic::AtomicBool,
     /// Messages delivered whole this way.
     pub(crate) delivered: std::sync::atomic::AtomicU64,
 }
@@ -92,6 +94,14 @@ impl Writers {
 
     fn work(&self) -> MutexGuard<'_, VecDeque<Lent>> {
         self.work.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The hub is gone: the threads end when the work handed over is done.
+    pub(crate) fn close(&self) {
+        let work = self.work();
+        self.closed.store(true, Ordering::Release);
+        drop(work);
+        self.ready.notify_all();
     }
 
     /// Hands `lent` to the writer threads, in pieces.
@@ -126,8 +136,8 @@ impl Writers {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
             (0..threads)
                 .filter(|i| {
-                    // Weak: the threads end with the hub.
-                    let writers = Arc::downgrade(self);
+                    // They end when the hub closes them (when it is dropped).
+                    let writers = self.clone();
                     std::thread::Builder::new()
                         .name(format!("hub-writer-{i}"))
                         .spawn(move || run(writers))
@@ -139,37 +149,29 @@ impl Writers {
 }
 
 /// A writer thread's loop: takes pieces of work until the hub is gone.
-fn run(writers: std::sync::Weak<Writers>) {
+fn run(writers: Arc<Writers>) {
     loop {
-        let Some(shared) = writers.upgrade() else {
-            return;
-        };
         let piece = {
-            let mut work = shared.work();
+            let mut work = writers.work();
             loop {
                 if let Some(piece) = work.pop_front() {
                     break Some(piece);
                 }
-                // Woken by new work, or now and then to see whether the
-                // hub is gone.
-                let (next, _) = shared
-                    .ready
-                    .wait_timeout(work, Duration::from_secs(1))
-                    .unwrap_or_else(PoisonError::into_inner);
-                work = next;
-                // Only the writer threads hold it now: the hub is gone.
-                let threads = shared.started.get().copied().unwrap_or(1);
-                if work.is_empty() && Arc::strong_count(&shared) <= threads {
+                if writers.closed.load(Ordering::Acquire) {
                     break None;
                 }
+                work = writers
+                    .ready
+                    .wait(work)
+                    .unwrap_or_else(PoisonError::into_inner);
             }
         };
         let Some(piece) = piece else {
             return;
         };
         let delivered = deliver(piece);
-        shared.delivered.fetch_add(delivered, Ordering::Relaxed);
-        shared.unfinished.fetch_sub(1, Ordering::AcqRel);
+        writers.delivered.fetch_add(delivered, Ordering::Relaxed);
+        writers.unfinished.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -180,9 +182,22 @@ pub(crate) fn deliver(piece: Lent) -> u64 {
     let delivery = Delivery::Message(piece.msg.clone());
     let mut delivered = 0;
     for (queue, mut direct) in piece.to {
-        let done = direct.deliver(&piece.msg);
-        delivered += u64::from(done == Direct::Delivered);
-        queue.give_back(direct, done, &delivery);
+        // A delivery that panics loses its subscriber nothing: the message
+        // is queued for its task, and the rest of the piece goes on.
+        let attempt =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| direct.deliver(&piece.msg)));
+        match attempt {
+            Ok(done) => {
+                delivered += u64::from(done == Direct::Delivered);
+                queue.give_back(direct, done, &delivery);
+            }
+            Err(_) => {
+                drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                    move || drop(direct),
+                )));
+                queue.give_up(&delivery);
+            }
+        }
     }
     delivered
 }

@@ -288,6 +288,13 @@ impl Hub {
     }
 }
 
+impl Drop for HubShared {
+    /// The writer threads end with the hub.
+    fn drop(&mut self) {
+        self.writers.close();
+    }
+}
+
 impl HubShared {
     fn new(config: HubConfig, backplane: Arc<dyn Backplane>) -> Arc<Self> {
         Arc::new(Self {

@@ -51,6 +51,9 @@ struct Mailbox {
     /// No join is being answered (its answer and recovered messages come
     /// before anything delivered directly).
     may_direct: bool,
+    /// A message delivered directly after a join began (lent out before
+    /// it): the join's recovered messages leave it out.
+    delivered_while_joining: Option<crate::Published>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -159,12 +162,18 @@ impl Queue {
             return;
         }
         mailbox.direct = Some(direct);
+        // A join that began meanwhile waits for this (woken below).
+        let joining = !mailbox.may_direct;
         match done {
-            Direct::Delivered if mailbox.deliveries.is_empty() => {
-                mailbox.armed = mailbox.may_direct;
+            Direct::Delivered if mailbox.deliveries.is_empty() && !joining => {
+                mailbox.armed = true;
                 return;
             }
-            Direct::Delivered | Direct::Started => {}
+            Direct::Delivered | Direct::Started => {
+                if let (true, Delivery::Message(m)) = (joining, delivery) {
+                    mailbox.delivered_while_joining = Some(m.clone());
+                }
+            }
             Direct::Declined => {
                 mailbox.bytes += message_bytes(delivery);
                 mailbox.deliveries.push_front(delivery.clone());
@@ -175,6 +184,38 @@ impl Queue {
         if let Some(waker) = waiting {
             waker.wake();
         }
+    }
+
+    /// The subscriber's direct delivery, lost to a panic while it was out:
+    /// `delivery` goes to the queue, first, and the task is woken; nothing
+    /// more is delivered directly.
+    pub(crate) fn give_up(&self, delivery: &Delivery) {
+        let mut mailbox = self.mailbox();
+        mailbox.lent = false;
+        if !mailbox.closed {
+            mailbox.bytes += message_bytes(delivery);
+            mailbox.deliveries.push_front(delivery.clone());
+        }
+        let waiting = mailbox.waiting.take();
+        drop(mailbox);
+        if let Some(waker) = waiting {
+            waker.wake();
+        }
+    }
+
+    /// Whether the subscriber's direct delivery is out with a message:
+    /// a join's answer waits for it to come back.
+    pub(crate) fn is_lent(&self, cx: &mut Context<'_>) -> bool {
+        let mut mailbox = self.mailbox();
+        if mailbox.lent {
+            register(&mut mailbox, cx);
+        }
+        mailbox.lent
+    }
+
+    /// The message delivered directly after a join began, if any.
+    pub(crate) fn take_delivered_while_joining(&self) -> Option<crate::Published> {
+        self.mailbox().delivered_while_joining.take()
     }
 
     /// Gives the queue the subscriber's way to take messages without its
@@ -219,6 +260,12 @@ impl Queue {
     /// [`push`](Self::push).
     pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Delivery> {
         let mut mailbox = self.mailbox();
+        // While a message is out for direct delivery, what was queued
+        // after it waits: the task is woken when it is back.
+        if mailbox.lent {
+            register(&mut mailbox, cx);
+            return Poll::Pending;
+        }
         if let Some(delivery) = mailbox.deliveries.pop_front() {
             mailbox.armed = false;
             mailbox.bytes -= message_bytes(&delivery);
@@ -227,10 +274,7 @@ impl Queue {
         if mailbox.deliveries.capacity() > ROOM_KEPT {
             mailbox.deliveries.shrink_to(ROOM_KEPT);
         }
-        match &mut mailbox.waiting {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            waiting => *waiting = Some(cx.waker().clone()),
-        }
+        register(&mut mailbox, cx);
         Poll::Pending
     }
 
@@ -257,6 +301,14 @@ impl Queue {
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.mailbox().deliveries.capacity()
+    }
+}
+
+/// Keeps `cx`'s waker, to be woken by the next delivery.
+fn register(mailbox: &mut Mailbox, cx: &mut Context<'_>) {
+    match &mut mailbox.waiting {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        waiting => *waiting = Some(cx.waker().clone()),
     }
 }
 
@@ -480,6 +532,28 @@ mod tests {
             queue.push(&message(3), room(8), true),
             Ok(Pushed::Queued)
         ));
+    }
+
+    /// A task woken for another reason (its client, a heartbeat) while a
+    /// message is out must not take what was queued after it.
+    #[test]
+    fn while_a_message_is_out_the_task_takes_nothing_queued_after_it() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        let Ok(Pushed::Lent(direct)) = queue.push(&message(1), room(8), true) else {
+            panic!("not lent");
+        };
+        assert!(matches!(
+            queue.push(&message(2), room(8), true),
+            Ok(Pushed::Queued)
+        ));
+        let waker = Waker::from(woken.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(queue.poll_take(&mut cx).is_pending());
+        // Back (written): the task is woken, and takes 2.
+        queue.give_back(direct, Direct::Delivered, &message(1));
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        assert_eq!(offset(queue.poll_take(&mut cx)), 2);
     }
 
     #[test]

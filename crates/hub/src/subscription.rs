@@ -138,11 +138,18 @@ impl Subscription {
                 return Err(HubError::CutOff);
             };
             let topic: Arc<str> = match topics.get(topic) {
-                Some(joined) => joined.clone(),
+                Some(joined) => {
+                    // Nothing more is delivered directly until the answer.
+                    self.queue.set_may_direct(false);
+                    joined.clone()
+                }
                 None if topics.len() >= max => return Err(HubError::TooManyTopics { max }),
                 None => {
                     let topic: Arc<str> = topic.into();
                     topics.insert(topic.clone());
+                    // Before it is in the topic: no message of it may be
+                    // delivered directly ahead of the answer.
+                    self.queue.set_may_direct(false);
                     join_topic(&mut state, self.id, &topic, &self.queue);
                     topic
                 }
@@ -264,6 +271,15 @@ impl Subscription {
             }
         };
         let through = missed.last().map_or(position.clone(), Numbered::position);
+        // A message of this topic the hub had already lent out for direct
+        // delivery when the join began went out before this answer: it is
+        // not sent again among the recovered ones.
+        let mut missed = missed;
+        if let Some(sent) = self.queue.take_delivered_while_joining() {
+            if sent.topic() == &*topic {
+                missed.retain(|m| m.epoch != *sent.epoch() || m.offset != sent.offset());
+            }
+        }
         let joining = self.joining();
         joining.ready.push_back(Delivery::Subscribed {
             topic: topic.clone(),
@@ -440,6 +456,11 @@ impl Stream for Subscription {
                     return Poll::Ready(Some(ready));
                 }
                 if let Some(join) = joining.pending.front_mut() {
+                    // A message out for direct delivery when the join began
+                    // comes back first (it may have gone out already).
+                    if this.queue.is_lent(cx) {
+                        return Poll::Pending;
+                    }
                     let Poll::Ready(answer) = join.answer.poll_unpin(cx) else {
                         return Poll::Pending;
                     };

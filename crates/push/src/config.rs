@@ -37,8 +37,9 @@ pub struct PushConfig {
     /// idle subscriber's socket by the hub's writer threads, as they are,
     /// instead of waking each subscriber's task to write them: a push to
     /// 19,000 subscribers costs about half the server's CPU it did.
-    /// Default true. Only plain connections (not TLS), and compressed ones
-    /// without context takeover; the subscribers of busy topics, and
+    /// Default true. Only plain connections (not TLS) with a heartbeat
+    /// (the default), and compressed ones without context takeover (see
+    /// `WsConnection::direct_writer`); the subscribers of busy topics, and
     /// anyone with messages already queued, are sent theirs by their task,
     /// several in one write.
     pub direct: bool,

@@ -420,10 +420,15 @@ impl WsConnection<switchyard_http::ServerIo> {
     /// thread, while its task has nothing waiting to write: what a hub
     /// uses to deliver to idle subscribers without waking their tasks
     /// ([`DirectWriter`](crate::DirectWriter)). None over TLS (only the
-    /// session writes its records), once a close has begun, and when
-    /// compression keeps its context from one message to the next.
+    /// session writes its records), once a close has begun, when
+    /// compression keeps its context from one message to the next, and
+    /// without a heartbeat: the server's idle time-out counts only what
+    /// the connection's own task reads and writes, and a heartbeat's pings
+    /// and pongs are what keep a connection fed only directly from looking
+    /// idle.
     pub fn direct_writer(&mut self) -> Option<crate::DirectWriter> {
         if !self.writes_frames
+            || self.heartbeat.is_none()
             || self.closing
             || self.pending_close.is_some()
             || self.peer_close.is_some()

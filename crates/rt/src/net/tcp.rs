@@ -139,11 +139,15 @@ impl WriteHandle {
     /// leaves the rest to a task that can wait.
     pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         // sendmsg(2), not writev(2): a socket's own call skips the file
-        // layer (and its position lock), and a peer that has gone is an
-        // error, not SIGPIPE.
+        // layer (and its position lock); with MSG_NOSIGNAL (Linux) a peer
+        // that has gone is an error, not SIGPIPE.
         let socket = socket2::SockRef::from(self.source.get_ref());
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let flags = libc::MSG_NOSIGNAL;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let flags = 0;
         loop {
-            match socket.send_vectored(bufs) {
+            match socket.send_vectored_with_flags(bufs, flags) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => return result,
             }

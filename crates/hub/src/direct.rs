@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
-use crate::queue::Queue;
+use crate::queue::{Lendable, Queue};
 use crate::{Delivery, Published};
 
 /// A topic is delivered directly when its previous message came at least
@@ -59,7 +59,7 @@ pub enum Direct {
 /// [`DirectDelivery`], with the message.
 pub(crate) struct Lent {
     pub(crate) msg: Published,
-    pub(crate) to: Vec<(Arc<Queue>, Box<dyn DirectDelivery>)>,
+    pub(crate) to: Vec<(Arc<Queue>, Lendable)>,
 }
 
 /// The hub's writer threads, started with the first direct delivery.

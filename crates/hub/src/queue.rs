@@ -506,19 +506,24 @@ mod tests {
         assert_eq!(woken.0.load(Ordering::SeqCst), 1, "woken once, for 'a'");
     }
 
-    #[test]
-    fn what_comes_while_lent_waits_for_the_lent_one_and_a_declined_one_goes_first() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
+    /// Message 1 lent out from an armed queue, then 2 queued behind it
+    /// (without waking the task: it could take 2 before 1 is written).
+    fn lend_1_queue_2(queue: &Queue) -> Lendable {
         let Ok(Pushed::Lent(direct)) = queue.push(&message(1), room(8), true) else {
             panic!("not lent");
         };
-        // Queued behind it, without waking the task: it could take 2
-        // before 1 is written.
         assert!(matches!(
             queue.push(&message(2), room(8), true),
             Ok(Pushed::Queued)
         ));
+        direct
+    }
+
+    #[test]
+    fn what_comes_while_lent_waits_for_the_lent_one_and_a_declined_one_goes_first() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        let direct = lend_1_queue_2(&queue);
         assert_eq!(woken.0.load(Ordering::SeqCst), 0);
         let mut cx = Context::from_waker(Waker::noop());
         // The connection declines 1: it goes back first, and the task is
@@ -540,13 +545,7 @@ mod tests {
     fn while_a_message_is_out_the_task_takes_nothing_queued_after_it() {
         let woken = Arc::new(Count(AtomicUsize::new(0)));
         let (queue, _) = armed(&woken);
-        let Ok(Pushed::Lent(direct)) = queue.push(&message(1), room(8), true) else {
-            panic!("not lent");
-        };
-        assert!(matches!(
-            queue.push(&message(2), room(8), true),
-            Ok(Pushed::Queued)
-        ));
+        let direct = lend_1_queue_2(&queue);
         let waker = Waker::from(woken.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(queue.poll_take(&mut cx).is_pending());

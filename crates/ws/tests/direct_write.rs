@@ -3,24 +3,24 @@
 //! of what the connection sends, hands an unfinished write to the
 //! connection's flush, and writes nothing after a close.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use switchyard_ws::http::{HttpServer, HttpServerConfig, Router};
+use switchyard_ws::http::{HttpServerConfig, Router};
 use switchyard_ws::{connect_with, websocket, ClientConfig, DirectSend, WsMessage, WsServerConfig};
 
 const LARGE: usize = 8 << 20;
 
 /// Serves `route` at `/ws` on a free port.
 async fn serve(route: switchyard_ws::WebSocketUpgrade) -> std::net::SocketAddr {
-    let router = Router::new().upgrade("/ws", route);
-    let server = HttpServer::bind("127.0.0.1:0", HttpServerConfig::default(), router)
-        .await
-        .unwrap();
-    let addr = server.local_addr().unwrap();
-    switchyard_rt::spawn(server.serve());
-    addr
+    support::serve(
+        HttpServerConfig::default(),
+        Router::new().upgrade("/ws", route),
+    )
+    .await
 }
 
 #[test]

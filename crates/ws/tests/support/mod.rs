@@ -40,6 +40,11 @@ pub async fn start_with(http: HttpServerConfig, config: WsServerConfig) -> Socke
                 let _ = switchyard_ws::answer(&mut conn, |_, msg| Some(msg)).await;
             }),
         );
+    serve(http, router).await
+}
+
+/// Serves `router` on a free port, in the background.
+pub async fn serve(http: HttpServerConfig, router: Router) -> SocketAddr {
     let server = HttpServer::bind("127.0.0.1:0", http, router).await.unwrap();
     let addr = server.local_addr().unwrap();
     switchyard_rt::spawn(server.serve());

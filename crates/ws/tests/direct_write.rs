@@ -146,3 +146,70 @@ fn a_compressed_connection_writes_prepared_messages_directly() {
         );
     })
 }
+
+/// A message over the connection's limit is declined (its sink refuses
+/// and counts it); a connection without a heartbeat gets no writer (its
+/// idle time-out would not see what a writer sends).
+#[test]
+fn a_message_over_the_limit_is_declined_and_no_heartbeat_means_no_writer() {
+    switchyard_rt::block_on(async {
+        let outcomes = Arc::new(Mutex::new(Vec::new()));
+        let seen = outcomes.clone();
+        let limited = websocket(
+            WsServerConfig::default().max_message(100),
+            move |mut conn, _| {
+                let seen = seen.clone();
+                async move {
+                    let writer = conn.direct_writer().expect("a plain connection");
+                    let over = WsMessage::binary(vec![0u8; 101]);
+                    seen.lock()
+                        .unwrap()
+                        .push(format!("{:?}", writer.try_send(&over)));
+                    let at = WsMessage::binary(vec![0u8; 100]);
+                    seen.lock()
+                        .unwrap()
+                        .push(format!("{:?}", writer.try_send(&at)));
+                    while let Some(Ok(_)) = conn.next().await {}
+                }
+            },
+        );
+        let seen = outcomes.clone();
+        let silent = websocket(
+            WsServerConfig::default().heartbeat(None),
+            move |mut conn, _| {
+                let seen = seen.clone();
+                async move {
+                    let none = conn.direct_writer().is_none();
+                    seen.lock().unwrap().push(format!("no writer: {none}"));
+                    while let Some(Ok(_)) = conn.next().await {}
+                }
+            },
+        );
+        let router = Router::new()
+            .upgrade("/limited", limited)
+            .upgrade("/silent", silent);
+        let addr = support::serve(HttpServerConfig::default(), router).await;
+        let mut limited = connect_with(&format!("ws://{addr}/limited"), &ClientConfig::default())
+            .await
+            .unwrap();
+        let msg = switchyard_rt::timeout(Duration::from_secs(5), "a message", limited.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(msg.len(), 100, "only the message at the limit went out");
+        let _silent = connect_with(&format!("ws://{addr}/silent"), &ClientConfig::default())
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            if outcomes.lock().unwrap().len() == 3 {
+                break;
+            }
+            switchyard_rt::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            *outcomes.lock().unwrap(),
+            ["Declined", "Sent", "no writer: true"]
+        );
+    })
+}

@@ -45,14 +45,41 @@
 # subscribers to 127.0.0.1 ... 127.0.0.N), which this script does not do:
 # the limit on open files is reached first here.
 #
+#  d. many servers (issue 26): SERVERS ws_push servers (default 5)
+#     sharing their topics through one Redis (Debian's redis-server,
+#     installed if missing), SCALE_SUBSCRIBERS idle subscribers (default
+#     100,000) spread evenly over them, each server's held by its own
+#     bench/floor/push_probe.c process (built with cc) from a source
+#     address of its own (127.0.0.2, .3, ...), then SCALE_PUSHES pushes
+#     (default 10) of 256 bytes a second, all POSTed to the first server:
+#     Redis carries them to the others. Latency from each push's stamp
+#     (taken just before its POST) until each subscriber has it, merged
+#     over the probes; missing deliveries; resident memory of all the
+#     servers together, idle and at their peak; their CPU per delivery.
+#     Then the same with SCALE_SLOW_FRACTION (default 0.1) of each probe's
+#     subscribers reading slowly (256 bytes every 5 s, under the rate of
+#     the pushes): the others' latency, and the servers' memory.
+#     Servers and probes share both cores (not pinned): 100,000 deliveries
+#     a push do not fit one. One process holds at most its hard limit on
+#     open files less SCALE_FD_MARGIN (64) connections; more subscribers
+#     per server than that are capped, and the script says so (20,000
+#     open files here: 5 servers hold 99,680, 6 hold 100,000).
+#
+#     SCALE_PERF=1 records the whole machine with perf while the pushes
+#     are posted, into d-FRACTION.perf.data beside the results (read it
+#     with perf report --sort comm,dso).
+#
+# PARTS (default "a b c d") picks the runs.
+#
 # DEFLATE=1 turns permessage-deflate on in ws_push (--deflate) and has
 # every subscriber offer it (the load generator's --deflate), as browsers
 # do: memory per idle connection with compression agreed, and the pushes.
 #
 # Knobs: CONNECTIONS, DURATION (default 10), PUSHES, SLOW_CONNECTIONS,
 # SLOW_FRACTION, SLOW_RATE, SLOW_SIZE, FD_MARGIN, SERVER_CPU (0), LOAD_CPU
-# (1). Results go to target/bench/many-connections/results.jsonl and the
-# table to table.md beside it.
+# (1), PARTS, SERVERS, SCALE_SUBSCRIBERS, SCALE_PUSHES, SCALE_SLOW_FRACTION,
+# SCALE_FD_MARGIN. Results go to target/bench/many-connections/results.jsonl
+# (d: scale.jsonl) and the tables to table.md beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -68,6 +95,12 @@ DEFLATE=${DEFLATE:-0}
 deflate=()
 [ "$DEFLATE" = 0 ] || deflate=(--deflate)
 LOAD_CPU=${LOAD_CPU:-1}
+PARTS=${PARTS:-a b c d}
+SERVERS=${SERVERS:-5}
+SCALE_SUBSCRIBERS=${SCALE_SUBSCRIBERS:-100000}
+SCALE_PUSHES=${SCALE_PUSHES:-10}
+SCALE_SLOW_FRACTION=${SCALE_SLOW_FRACTION:-0.1}
+SCALE_FD_MARGIN=${SCALE_FD_MARGIN:-64}
 out="$root/target/bench/many-connections"
 mkdir -p "$out"
 results="$out/results.jsonl"
@@ -115,20 +148,27 @@ load="$bin/switchyard-load"
 # serve, stop and measure (bench/lib.sh).
 source bench/lib.sh
 
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+if part a; then
 echo "== a. $connections idle connections" >&2
 serve 19201 "$bin/examples/ws_push" 127.0.0.1:19201 --max-connections "$connections" "${deflate[@]}"
 measure "a. hold" "switchyard ws_push" hold ws://127.0.0.1:19201/ws \
   --connections "$connections" --duration 2 --pid "$server_pid" "${deflate[@]}"
 stop
+fi
 
+if part b; then
 echo "== b. $PUSHES pushes to $connections subscribers" >&2
 serve 19202 "$bin/examples/ws_push" 127.0.0.1:19202 --max-connections "$connections" "${deflate[@]}"
 measure "b. push to all" "switchyard ws_push" fanout \
   --subscribe ws://127.0.0.1:19202/ws --publish http://127.0.0.1:19202/push \
   --subscribers "$connections" --rate 1 --duration "$PUSHES" --size 256 --pid "$server_pid" "${deflate[@]}"
 stop
+fi
 
 # The same load first with no one slow, to compare the others' latency to.
+if part c; then
 for fraction in 0 "$SLOW_FRACTION"; do
   scenario="c. slow subscribers"
   [ "$fraction" != 0 ] || scenario="c. the same, none slow"
@@ -140,6 +180,124 @@ for fraction in 0 "$SLOW_FRACTION"; do
     --slow-fraction "$fraction" --slow-read-delay-ms 1000 --pid "$server_pid" "${deflate[@]}"
   stop
 done
+fi
+
+# d. Several servers through Redis: one push_probe per server.
+scale_run() {
+  local label=$1 fraction=$2 base=$3
+  local redis_port=$base
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+  pids+=("$!")
+  until (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null; do sleep 0.05; done
+  local servers=() probes=() k p
+  for k in $(seq 1 "$SERVERS"); do
+    serve $((base + k)) "$bin/examples/ws_push" "127.0.0.1:$((base + k))" \
+      --redis "redis://127.0.0.1:$redis_port" --max-connections "$((per_server + 16))" "${deflate[@]}"
+    servers+=("$server_pid")
+  done
+  local idle_before
+  idle_before=$(rss_kib "${servers[@]}")
+  for k in $(seq 1 "$SERVERS"); do
+    "$out/push_probe" -f -b "127.0.0.$((k + 1))" -s "$fraction" -o "$out/d-$k.txt" \
+      -w $((SCALE_PUSHES + 60)) $((base + k)) "$per_server" "$SCALE_PUSHES" 256 > "$out/d-$k.out" &
+    probes+=("$!")
+    pids+=("$!")
+  done
+  local opened=$SECONDS
+  for k in $(seq 1 "$SERVERS"); do
+    until grep -q ready "$out/d-$k.out" 2>/dev/null; do
+      kill -0 "${probes[$((k - 1))]}" 2>/dev/null || { echo "probe $k failed" >&2; cat "$out/d-$k.out" >&2; return 1; }
+      sleep 0.2
+    done
+  done
+  opened=$((SECONDS - opened))
+  local idle cpu_before cpu_after peak
+  idle=$(rss_kib "${servers[@]}")
+  cpu_before=$(cpu_ticks "${servers[@]}")
+  local profile=()
+  [ -z "${SCALE_PERF:-}" ] || profile=(perf record -a -q -o "$out/d-${fraction}.perf.data" --)
+  "${profile[@]}" "$out/push_probe" $((base + 1)) 0 "$SCALE_PUSHES" 256
+  for p in "${probes[@]}"; do wait "$p" || true; done
+  cpu_after=$(cpu_ticks "${servers[@]}")
+  peak=$(hwm_kib "${servers[@]}")
+  cat "$out"/d-*.out >> "$out/d-probes.log"
+  local probe_cpu
+  probe_cpu=$(awk '/^cpu after ready/ {u += $5; s += $8} END {print u, s}' "$out"/d-*.out)
+  python3 - "$label" "$SERVERS" "$per_server" "$fraction" "$opened" "$idle_before" "$idle" "$peak" \
+    "$cpu_before" "$cpu_after" "$probe_cpu" "$(getconf CLK_TCK)" "$SCALE_PUSHES" "$out"/d-*.txt <<'EOF' >> "$out/scale.jsonl"
+import json
+import sys
+
+label, servers, per, fraction, opened, before, idle, peak, c0, c1, probe, tck, pushes = sys.argv[1:14]
+servers, per, pushes, fraction = int(servers), int(per), int(pushes), float(fraction)
+fast, slow = [], []
+for path in sys.argv[14:]:
+    for line in open(path):
+        rnd, is_slow, ms = line.split()
+        if int(rnd) < pushes:
+            (slow if is_slow == "1" else fast).append(float(ms))
+fast.sort()
+subscribers = servers * per
+# push_probe's rule for which subscribers read slowly.
+slow_subscribers = servers * sum(int((i + 1) * fraction) > int(i * fraction) for i in range(per))
+expected = (subscribers - slow_subscribers) * pushes
+user, system = ((int(b) - int(a)) / int(tck) for a, b in zip(c0.split(), c1.split()))
+cpu = user + system
+probe_user, probe_system = (float(x) for x in probe.split())
+
+
+def pct(q):
+    return fast[min(len(fast) - 1, int(len(fast) * q))] if fast else None
+
+
+print(json.dumps({
+    "run": label, "servers": servers, "subscribers": subscribers, "slow": slow_subscribers,
+    "pushes": pushes, "opened_s": int(opened), "rss_idle_mib": int(idle) / 1024,
+    "kib_per_subscriber": (int(idle) - int(before)) / subscribers, "rss_peak_mib": int(peak) / 1024,
+    "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": fast[-1] if fast else None,
+    "missing": expected - len(fast), "expected": expected, "slow_read": len(slow),
+    "server_cpu_s": cpu, "server_user_s": user, "server_system_s": system,
+    "server_us_per_delivery": cpu * 1e6 / max(1, len(fast) + len(slow)),
+    "probe_user_s": probe_user, "probe_system_s": probe_system,
+}))
+EOF
+  for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  pids=()
+  rm -f "$out"/d-*.txt "$out"/d-*.out
+}
+
+# Resident memory (now, and at its peak) and CPU time of processes, summed.
+rss_kib() { local p t=0; for p; do t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done; echo "$t"; }
+hwm_kib() { local p t=0; for p; do t=$((t + $(awk '/^VmHWM/ {print $2}' "/proc/$p/status"))); done; echo "$t"; }
+cpu_ticks() { local p u=0 s=0; for p; do read -r a b < <(awk '{print $14, $15}' "/proc/$p/stat"); u=$((u + a)); s=$((s + b)); done; echo "$u $s"; }
+
+if part d; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  command -v redis-server >/dev/null \
+    || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
+  cc -O2 -o "$out/push_probe" bench/floor/push_probe.c
+  hard=$(ulimit -Hn)
+  per_server=$(((SCALE_SUBSCRIBERS + SERVERS - 1) / SERVERS))
+  fits=$per_server
+  [ "$hard" = unlimited ] || fits=$((hard - SCALE_FD_MARGIN))
+  if [ "$per_server" -gt "$fits" ]; then
+    note "d: $per_server subscribers a server do not fit $hard open files a process less $SCALE_FD_MARGIN:" \
+      "capped at $fits a server, $((fits * SERVERS)) in all" \
+      "($(((SCALE_SUBSCRIBERS + fits - 1) / fits)) servers would hold $SCALE_SUBSCRIBERS)"
+    per_server=$fits
+  fi
+  ulimit -Sn "$hard"
+  : > "$out/scale.jsonl"
+  : > "$out/d-probes.log"
+  SERVER_CPU=0-1
+  echo "== d. $SERVERS servers through Redis, $((per_server * SERVERS)) subscribers, $SCALE_PUSHES pushes" >&2
+  scale_run "d. push to all" 0 19220
+  echo "== d. the same, $SCALE_SLOW_FRACTION of them reading slowly" >&2
+  scale_run "d. slow subscribers" "$SCALE_SLOW_FRACTION" 19240
+fi
 
 python3 - "$results" "$notes" <<'EOF' | tee "$out/table.md"
 import json
@@ -193,4 +351,29 @@ for row in rows:
 print()
 for line in open(sys.argv[2]):
     print(line.rstrip())
+EOF
+
+[ ! -s "$out/scale.jsonl" ] || python3 - "$out/scale.jsonl" <<'EOF' | tee -a "$out/table.md"
+import json
+import sys
+
+print()
+print("| run | servers | subscribers | slow | opened in s | idle RSS MiB (all servers) | KiB/subscriber | peak RSS MiB | p50 ms | p99 ms | max ms | missing | server µs/delivery | server CPU s: user + system | probes' CPU s: user + system |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+
+def f(v):
+    return f"{v:.1f}" if v is not None else ""
+
+
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print("| " + " | ".join([
+        r["run"], str(r["servers"]), f"{r['subscribers']:,}", f"{r['slow']:,}", str(r["opened_s"]),
+        f(r["rss_idle_mib"]), f"{r['kib_per_subscriber']:.2f}", f(r["rss_peak_mib"]),
+        f(r["p50_ms"]), f(r["p99_ms"]), f(r["max_ms"]), f"{r['missing']:,} of {r['expected']:,}",
+        f"{r['server_us_per_delivery']:.1f}",
+        f"{r['server_user_s']:.1f} + {r['server_system_s']:.1f}",
+        f"{r['probe_user_s']:.1f} + {r['probe_system_s']:.1f}",
+    ]) + " |")
 EOF

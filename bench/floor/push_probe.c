@@ -8,15 +8,35 @@
  * It opens N WebSockets to ws://127.0.0.1:PORT/ws (a fixed handshake; the
  * answer is read to its end and not checked further), reads what the
  * server sends on joining, then ROUNDS times, a second apart: one
- * POST /push of LEN bytes on a connection of its own, and the time from
- * just before the POST until each subscriber has a whole frame more. It
- * prints each round's p50, p99 and max in milliseconds, and whether every
- * subscriber had it within 10 s.
+ * POST /push of LEN bytes on a connection of its own, whose body starts
+ * with "@" and the time of the POST (CLOCK_MONOTONIC, in ns, which every
+ * process on the machine shares), and the time from that stamp until each
+ * subscriber has the whole frame that carries it. It prints each round's
+ * p50, p99 and max in milliseconds over the subscribers that read at full
+ * speed, and how many had it within the wait.
  *
  *   cc -O2 -o push_probe push_probe.c
  *   taskset -c 1 ./push_probe 19201 19000 10 256
  *
- * Run by bench/fanout_direct.sh.
+ * Several processes can share one run, each holding up to its limit on
+ * open files (bench/many_connections.sh, e.g. five servers sharing their
+ * topics through Redis):
+ *   -f          follow: post nothing; print "ready" once joined, then take
+ *               ROUNDS stamped pushes, posted by someone else
+ *   N = 0       post only: ROUNDS pushes a second apart, no subscribers
+ *   -b ADDR     subscribe from this local address (127.0.0.x: each
+ *               source address has its own ephemeral ports)
+ *   -s FRACTION that share of the subscribers reads slowly: 256 bytes
+ *               every 5 s, not through epoll
+ *   -o FILE     every delivery's "round slow ms" (slow 0 or 1), to merge
+ *               the processes' percentiles
+ *   -w SECONDS  how long to wait for the rounds after "ready" (default
+ *               ROUNDS + 60; a follower also stops 10 s after the last
+ *               delivery once one has arrived)
+ *
+ * The reader answers the server's pings (heartbeat) with pongs, so it can
+ * hold its subscribers for minutes; it does not check frames further.
+ * Run by bench/fanout_direct.sh and bench/many_connections.sh.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,9 +48,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
 
 static double now(void) {
   struct timespec t;
@@ -38,70 +63,158 @@ static double now(void) {
   return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+static double seconds(struct timeval t) { return t.tv_sec + t.tv_usec / 1e6; }
+
+static const char *source;
+
 static int connect_to(int port) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) {
+    perror("socket");
+    exit(1);
+  }
+  if (source) {
+    /* The port is chosen at connect, per destination, not here. */
+    int one = 1;
+    setsockopt(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    struct sockaddr_in b = {0};
+    b.sin_family = AF_INET;
+    if (inet_pton(AF_INET, source, &b.sin_addr) != 1 || bind(s, (void *)&b, sizeof b) < 0) {
+      perror("bind");
+      exit(1);
+    }
+  }
   struct sockaddr_in a = {0};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(0x7f000001);
   a.sin_port = htons(port);
-  if (s < 0 || connect(s, (void *)&a, sizeof a) < 0) {
+  if (connect(s, (void *)&a, sizeof a) < 0) {
     perror("connect");
     exit(1);
   }
   return s;
 }
 
-/* Per subscriber: bytes of the frame being read, and frames completed. */
+/* Per subscriber: the frame being read, its stamp, a ping to answer. */
 struct sub {
+  int fd;
   unsigned char head[10];
   int head_len;
+  int opcode;
   long long payload_left; /* -1: reading the head */
-  int frames;
-  double at; /* when this round's frame completed */
+  int stamp_state;        /* 0: looking for '@', 1: in its digits, 2: past them */
+  long long stamp;
+  unsigned char ping[125];
+  int ping_len;
+  int stamped; /* stamped frames completed: the next one's round */
+  char slow, closed;
 };
 
-/* Feeds `n` bytes read from a subscriber: counts whole frames. */
-static void feed(struct sub *s, const unsigned char *p, long n, double t) {
-  while (n > 0) {
+static int rounds, n;
+static int complete; /* subscribers at full speed that have every round */
+static double *lat; /* [round * n + i], ms; negative: not yet */
+static FILE *out;
+static double last_delivery;
+
+static void pong(struct sub *s) {
+  unsigned char f[6 + 125] = {0x8a, (unsigned char)(0x80 | s->ping_len), 0, 0, 0, 0};
+  memcpy(f + 6, s->ping, s->ping_len); /* masked with a zero key: as is */
+  if (write(s->fd, f, 6 + s->ping_len) < 0 && errno != EAGAIN) s->closed = 1;
+}
+
+/* Feeds `len` bytes read from subscriber `i` at time `t`. */
+static void feed(struct sub *subs, int i, const unsigned char *p, long len, double t) {
+  struct sub *s = &subs[i];
+  while (len > 0) {
     if (s->payload_left < 0) {
       s->head[s->head_len++] = *p++;
-      n--;
+      len--;
       if (s->head_len < 2) continue;
       int len7 = s->head[1] & 0x7f;
       int need = len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
       if (s->head_len < need) continue;
-      long long len = len7;
-      if (len7 == 126) len = (s->head[2] << 8) | s->head[3];
+      long long size = len7;
+      if (len7 == 126) size = (s->head[2] << 8) | s->head[3];
       if (len7 == 127) {
-        len = 0;
-        for (int i = 2; i < 10; i++) len = (len << 8) | s->head[i];
+        size = 0;
+        for (int k = 2; k < 10; k++) size = (size << 8) | s->head[k];
       }
-      s->payload_left = len;
+      s->opcode = s->head[0] & 0x0f;
+      s->payload_left = size;
       s->head_len = 0;
+      s->ping_len = 0;
     }
-    long take = n < s->payload_left ? n : (long)s->payload_left;
+    long take = len < s->payload_left ? len : (long)s->payload_left;
+    for (long k = 0; k < take; k++) {
+      unsigned char c = p[k];
+      if (s->opcode == 9) {
+        if (s->ping_len < 125) s->ping[s->ping_len++] = c;
+      } else if (s->stamp_state == 0) {
+        if (c == '@') s->stamp_state = 1, s->stamp = 0;
+      } else if (s->stamp_state == 1) {
+        if (c >= '0' && c <= '9')
+          s->stamp = s->stamp * 10 + (c - '0');
+        else
+          s->stamp_state = 2;
+      }
+    }
     p += take;
-    n -= take;
+    len -= take;
     s->payload_left -= take;
     if (s->payload_left == 0) {
       s->payload_left = -1;
-      s->frames++;
-      s->at = t;
+      if (s->opcode == 9) {
+        pong(s);
+      } else if (s->stamp_state && s->stamp > 0) {
+        double ms = (t - s->stamp / 1e9) * 1e3;
+        if (s->stamped < rounds) lat[(long)s->stamped * n + i] = ms;
+        if (s->stamped == rounds - 1 && !s->slow) complete++;
+        if (out) fprintf(out, "%d %d %.3f\n", s->stamped, s->slow, ms);
+        s->stamped++;
+        last_delivery = t;
+      }
+      s->stamp_state = 0;
     }
   }
 }
 
-/* Reads whatever arrives until `until`, counting frames. */
-static void drain_until(int ep, struct epoll_event *evs, int *fd, struct sub *subs, double until) {
-  static char buf[65536];
-  while (now() < until) {
-    int k = epoll_wait(ep, evs, 4096, 50);
-    for (int j = 0; j < k; j++) {
-      int i = evs[j].data.u32;
-      long r;
-      while ((r = read(fd[i], buf, sizeof buf)) > 0) feed(&subs[i], (unsigned char *)buf, r, now());
+static void read_from(struct sub *subs, int i, long most, double t) {
+  static unsigned char buf[65536];
+  struct sub *s = &subs[i];
+  long r = -1;
+  while (!s->closed && most > 0 &&
+         (r = read(s->fd, buf, most < (long)sizeof buf ? most : (long)sizeof buf)) != 0) {
+    if (r < 0) {
+      if (errno != EAGAIN) s->closed = 1;
+      break;
     }
+    feed(subs, i, buf, r, t);
+    most -= r;
+    /* Level-triggered: a short read took all there was for now. */
+    if (r < (long)sizeof buf) break;
   }
+  if (r == 0) s->closed = 1;
+  if (s->closed) close(s->fd);
+}
+
+static void post(int port, int len) {
+  char *body = malloc(len + 32);
+  int at = snprintf(body, 32, "@%lld ", (long long)(now() * 1e9));
+  if (at < len) memset(body + at, 'x', len - at);
+  if (at > len) len = at;
+  int s = connect_to(port);
+  char head[256];
+  int hl = snprintf(head, sizeof head,
+                    "POST /push HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    "Content-Length: %d\r\n\r\n",
+                    len);
+  if (write(s, head, hl) < 0 || write(s, body, len) < 0) {
+    perror("post");
+    exit(1);
+  }
+  /* Not waited for: the answer comes after the pushes are queued. */
+  free(body);
+  close(s);
 }
 
 static int cmp(const void *a, const void *b) {
@@ -110,79 +223,133 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s PORT N ROUNDS [LEN]\n", argv[0]);
+  int follow = 0, opt;
+  double slow_fraction = 0, wait = -1;
+  while ((opt = getopt(argc, argv, "fb:s:o:w:")) != -1) {
+    switch (opt) {
+    case 'f': follow = 1; break;
+    case 'b': source = optarg; break;
+    case 's': slow_fraction = atof(optarg); break;
+    case 'o':
+      out = fopen(optarg, "w");
+      if (!out) { perror(optarg); return 1; }
+      break;
+    case 'w': wait = atof(optarg); break;
+    default: return 2;
+    }
+  }
+  if (argc - optind < 3) {
+    fprintf(stderr, "usage: %s [-f] [-b ADDR] [-s FRACTION] [-o FILE] [-w SECONDS] PORT N ROUNDS [LEN]\n",
+            argv[0]);
     return 2;
   }
-  int port = atoi(argv[1]), n = atoi(argv[2]), rounds = atoi(argv[3]);
-  int len = argc > 4 ? atoi(argv[4]) : 256;
-  if (n < 1 || len < 1 || len > 65536) {
-    fprintf(stderr, "N at least 1, LEN 1-65536\n");
+  int port = atoi(argv[optind]);
+  n = atoi(argv[optind + 1]);
+  rounds = atoi(argv[optind + 2]);
+  int len = argc - optind > 3 ? atoi(argv[optind + 3]) : 256;
+  if (n < 0 || rounds < 1 || len < 1 || len > 65536 || (follow && n == 0)) {
+    fprintf(stderr, "N at least 0 (1 to follow), ROUNDS at least 1, LEN 1-65536\n");
     return 2;
+  }
+  if (wait < 0) wait = rounds + 60;
+  if (n == 0) { /* post only */
+    for (int r = 0; r < rounds; r++) {
+      double t = now();
+      post(port, len);
+      while (now() < t + 1) usleep(1000);
+    }
+    return 0;
   }
   const char *hello =
       "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
       "Sec-WebSocket-Version: 13\r\n\r\n";
-  int *fd = calloc(n, sizeof *fd);
   struct sub *subs = calloc(n, sizeof *subs);
+  lat = malloc((size_t)n * rounds * sizeof *lat);
+  for (long k = 0; k < (long)n * rounds; k++) lat[k] = -1;
   int ep = epoll_create1(0);
-  char buf[65536];
+  int slow = 0;
   for (int i = 0; i < n; i++) {
-    fd[i] = connect_to(port);
-    if (write(fd[i], hello, strlen(hello)) < 0) { perror("write"); return 1; }
+    struct sub *s = &subs[i];
+    s->fd = connect_to(port);
+    if (write(s->fd, hello, strlen(hello)) < 0) { perror("write"); return 1; }
     /* The answer's head, byte by byte up to its end: what follows is frames. */
     char last[4] = {0};
     for (;;) {
       char c;
-      if (read(fd[i], &c, 1) != 1) { fprintf(stderr, "handshake %d failed\n", i); return 1; }
+      if (read(s->fd, &c, 1) != 1) { fprintf(stderr, "handshake %d failed\n", i); return 1; }
       memmove(last, last + 1, 3);
       last[3] = c;
       if (!memcmp(last, "\r\n\r\n", 4)) break;
     }
-    fcntl(fd[i], F_SETFL, O_NONBLOCK);
-    subs[i].payload_left = -1;
-    struct epoll_event e = {.events = EPOLLIN, .data.u32 = i};
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd[i], &e);
+    fcntl(s->fd, F_SETFL, O_NONBLOCK);
+    s->payload_left = -1;
+    /* Every 1/fraction-th subscriber is slow: spread over the run. */
+    s->slow = slow_fraction > 0 && (int)((i + 1) * slow_fraction) > (int)(i * slow_fraction);
+    slow += s->slow;
+    if (!s->slow) {
+      struct epoll_event e = {.events = EPOLLIN, .data.u32 = i};
+      epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &e);
+    }
   }
+  int fast = n - slow;
   struct epoll_event *evs = calloc(4096, sizeof *evs);
   /* What the server sends on joining (an answer, with envelopes). */
-  drain_until(ep, evs, fd, subs, now() + 1.0);
-  double *lat = calloc(n, sizeof *lat);
-  char *body = malloc(len);
-  memset(body, 'x', len);
-  for (int round = 0; round < rounds; round++) {
-    int *before = calloc(n, sizeof *before);
-    for (int i = 0; i < n; i++) before[i] = subs[i].frames;
-    int post = connect_to(port);
-    char head[256];
-    int hl = snprintf(head, sizeof head,
-                      "POST /push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n", len);
-    double t0 = now();
-    if (write(post, head, hl) < 0 || write(post, body, len) < 0) { perror("post"); return 1; }
-    int done = 0;
-    double deadline = t0 + 10;
-    while (done < n && now() < deadline) {
-      int k = epoll_wait(ep, evs, 4096, 100);
-      double t = now();
-      for (int j = 0; j < k; j++) {
-        int i = evs[j].data.u32;
-        long r;
-        int had = subs[i].frames;
-        while ((r = read(fd[i], buf, sizeof buf)) > 0) feed(&subs[i], (unsigned char *)buf, r, t);
-        if (had == before[i] && subs[i].frames > before[i]) {
-          lat[done++] = (subs[i].at - t0) * 1e3;
-        }
-      }
-    }
-    close(post);
-    qsort(lat, done, sizeof *lat, cmp);
-    printf("round %d: %d of %d reached, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", round, done, n,
-           done ? lat[done / 2] : 0, done ? lat[(int)(done * 0.99)] : 0,
-           done ? lat[done - 1] : 0);
-    fflush(stdout);
-    free(before);
-    drain_until(ep, evs, fd, subs, t0 + 1.0);
+  double ready = now() + 1.0, next_slow = ready + 5;
+  while (now() < ready) {
+    int k = epoll_wait(ep, evs, 4096, 50);
+    for (int j = 0; j < k; j++) read_from(subs, evs[j].data.u32, 1L << 40, now());
   }
+  struct rusage u0;
+  getrusage(RUSAGE_SELF, &u0);
+  double user0 = seconds(u0.ru_utime), system0 = seconds(u0.ru_stime);
+  if (follow) {
+    printf("ready\n");
+    fflush(stdout);
+  }
+  int next_post = 0;
+  double deadline = now() + wait;
+  last_delivery = 0;
+  for (;;) {
+    double t = now();
+    if (!follow && next_post < rounds && t >= ready + next_post) {
+      post(port, len);
+      next_post++;
+    }
+    if (complete == fast && (follow || next_post == rounds)) break;
+    if (t > deadline || (last_delivery > 0 && t > last_delivery + 10)) break;
+    if (t >= next_slow) {
+      for (int i = 0; i < n; i++)
+        if (subs[i].slow) read_from(subs, i, 256, t);
+      next_slow = t + 5;
+    }
+    int k = epoll_wait(ep, evs, 4096, 20);
+    t = now();
+    for (int j = 0; j < k; j++) read_from(subs, evs[j].data.u32, 1L << 40, t);
+  }
+  double *v = malloc(n * sizeof *v);
+  for (int r = 0; r < rounds; r++) {
+    int done = 0;
+    for (int i = 0; i < n; i++)
+      if (!subs[i].slow && lat[(long)r * n + i] >= 0) v[done++] = lat[(long)r * n + i];
+    qsort(v, done, sizeof *v, cmp);
+    printf("round %d: %d of %d reached, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", r, done, fast,
+           done ? v[done / 2] : 0, done ? v[(int)(done * 0.99)] : 0, done ? v[done - 1] : 0);
+  }
+  int closed_fast = 0, closed_slow = 0;
+  long slow_read = 0;
+  for (int i = 0; i < n; i++) {
+    closed_fast += subs[i].closed && !subs[i].slow;
+    closed_slow += subs[i].closed && subs[i].slow;
+    if (subs[i].slow) slow_read += subs[i].stamped;
+  }
+  printf("closed by the server: %d of %d at full speed", closed_fast, fast);
+  if (slow) printf(", %d of %d slow (which read %ld pushes)", closed_slow, slow, slow_read);
+  printf("\n");
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  printf("cpu after ready: user %.2f s, system %.2f s\n", seconds(u.ru_utime) - user0,
+         seconds(u.ru_stime) - system0);
+  if (out) fclose(out);
   return 0;
 }

@@ -1,6 +1,7 @@
 //! Direct delivery through the hub: a delivery that panics loses nothing,
 //! and a resume that begins while a message of its topic is out for
-//! direct delivery does not send that message again among the recovered.
+//! direct delivery does not send that message again among the recovered;
+//! every subscriber is warmed before a writer delivers to it.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -121,4 +122,64 @@ fn a_resume_during_a_direct_delivery_does_not_send_it_again() {
     assert_eq!(data(block_on(sub.next())), "third");
     assert!(is_pending(&mut sub));
     assert_eq!(*written.lock().unwrap(), [2]);
+}
+
+/// Records, in one log shared by many subscribers, when each is warmed and
+/// when it is delivered to.
+struct Logged {
+    id: usize,
+    log: Arc<Mutex<Vec<(usize, &'static str)>>>,
+}
+
+impl DirectDelivery for Logged {
+    fn warm(&self) {
+        self.log.lock().unwrap().push((self.id, "warm"));
+    }
+
+    fn deliver(&mut self, _: &Published) -> Direct {
+        self.log.lock().unwrap().push((self.id, "deliver"));
+        Direct::Delivered
+    }
+}
+
+#[test]
+fn every_subscriber_is_warmed_once_before_it_is_delivered_to() {
+    let hub = Hub::new(HubConfig::default());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut subs: Vec<Subscription> = (0..40)
+        .map(|_| {
+            let mut sub = hub.subscribe();
+            sub.join("t").unwrap();
+            assert!(matches!(
+                block_on(sub.next()),
+                Some(Delivery::Subscribed { .. })
+            ));
+            sub
+        })
+        .collect();
+    block_on(hub.publish("t", "first".into())).unwrap();
+    for (id, sub) in subs.iter_mut().enumerate() {
+        assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
+        let handle = sub.direct_handle();
+        handle.set(Box::new(Logged {
+            id,
+            log: log.clone(),
+        }));
+        assert!(handle.arm());
+    }
+    std::thread::sleep(Duration::from_millis(30));
+    block_on(hub.publish("t", "second".into())).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while hub.stats().delivered_directly < 40 {
+        assert!(std::time::Instant::now() < deadline, "not all delivered");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let log = log.lock().unwrap();
+    for id in 0..40 {
+        let events: Vec<&str> = log.iter().filter(|e| e.0 == id).map(|e| e.1).collect();
+        assert_eq!(events, ["warm", "deliver"], "subscriber {id}");
+    }
+    // Warming runs ahead: several are warmed before the first delivery.
+    let ahead = log.iter().take_while(|e| e.1 == "warm").count();
+    assert!(ahead > 1, "{log:?}");
 }

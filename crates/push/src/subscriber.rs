@@ -272,6 +272,10 @@ struct DirectSubscriber {
 }
 
 impl DirectDelivery for DirectSubscriber {
+    fn warm(&self) {
+        self.writer.warm();
+    }
+
     fn deliver(&mut self, msg: &Published) -> Direct {
         let delivery = Delivery::Message(msg.clone());
         let encoded = if self.numbered {

@@ -156,6 +156,13 @@ impl WriteHandle {
 }
 
 #[cfg(unix)]
+impl std::os::fd::AsFd for WriteHandle {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.source.get_ref().as_fd()
+    }
+}
+
+#[cfg(unix)]
 impl std::os::fd::AsFd for TcpStream {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.source.get_ref().as_fd()

@@ -48,8 +48,9 @@ pub trait DirectDelivery: Send {
     /// Reads what [`deliver`](Self::deliver) will read first, and changes
     /// nothing. A writer thread warms the next few subscribers before it
     /// delivers to them, so that their state comes into the cache together
-    /// rather than one miss at a time between system calls. The default
-    /// does nothing.
+    /// rather than one miss at a time between system calls. It must only
+    /// read: no lock, no system call, nothing that waits. The default does
+    /// nothing.
     fn warm(&self) {}
 }
 
@@ -197,11 +198,17 @@ pub(crate) fn deliver(piece: Lent) -> u64 {
     let mut warmed = 0;
     loop {
         if warmed == 0 {
-            for (queue, direct) in to.as_slice().iter().take(WARM) {
-                queue.warm();
-                direct.warm();
-                warmed += 1;
-            }
+            warmed = to.len().min(WARM);
+            let ahead = &to.as_slice()[..warmed];
+            // Only a hint: one that panics costs nothing.
+            drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                || {
+                    for (queue, direct) in ahead {
+                        queue.warm();
+                        direct.warm();
+                    }
+                },
+            )));
         }
         let Some((queue, mut direct)) = to.next() else {
             break;

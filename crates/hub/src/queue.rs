@@ -101,7 +101,8 @@ pub(crate) enum NotQueued {
 }
 
 impl Queue {
-    /// Reads the queue's lock word (see [`DirectDelivery::warm`]).
+    /// Touches the queue's lock: its poison flag, beside the lock word (see
+    /// [`DirectDelivery::warm`]).
     pub(crate) fn warm(&self) {
         std::hint::black_box(self.mailbox.is_poisoned());
     }

@@ -183,3 +183,34 @@ fn every_subscriber_is_warmed_once_before_it_is_delivered_to() {
     let ahead = log.iter().take_while(|e| e.1 == "warm").count();
     assert!(ahead > 1, "{log:?}");
 }
+
+/// Delivers, but panics when warmed.
+struct PanicsWarming;
+
+impl DirectDelivery for PanicsWarming {
+    fn warm(&self) {
+        panic!("a warm-up that fails")
+    }
+
+    fn deliver(&mut self, _: &Published) -> Direct {
+        Direct::Delivered
+    }
+}
+
+#[test]
+fn a_warm_up_that_panics_costs_nothing() {
+    let hub = Hub::new(HubConfig::default());
+    let _sub = idle_subscriber(&hub, "t", Box::new(PanicsWarming));
+    // The writer thread caught the panic: the message was delivered
+    // directly all the same, and so is the next.
+    for delivered in [1, 2] {
+        block_on(hub.publish("t", "again".into())).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while hub.stats().delivered_directly < delivered {
+            assert!(std::time::Instant::now() < deadline, "{:?}", hub.stats());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert_eq!(hub.stats().delivered_directly, 2);
+}

@@ -139,7 +139,8 @@ pub enum DirectSend {
 
 impl DirectWriter {
     /// Reads what [`try_send`](Self::try_send) reads first (the
-    /// connection's limit, its lock, its socket), and nothing else.
+    /// connection's limit, its lock, its socket's descriptor), and changes
+    /// nothing.
     ///
     /// A writer with many connections to serve warms a few ahead of the one
     /// it sends to: their state comes into the cache together, instead of
@@ -148,10 +149,7 @@ impl DirectWriter {
         let shared = &*self.0;
         std::hint::black_box(shared.max_message);
         std::hint::black_box(shared.state.is_poisoned());
-        #[cfg(unix)]
-        std::hint::black_box(std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(
-            &shared.socket,
-        )));
+        shared.socket.warm();
     }
 
     /// Writes `msg` at once if the connection and its socket allow.

@@ -153,12 +153,12 @@ impl WriteHandle {
             }
         }
     }
-}
 
-#[cfg(unix)]
-impl std::os::fd::AsFd for WriteHandle {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.source.get_ref().as_fd()
+    /// Reads the handle's socket (its descriptor, not the kernel's state)
+    /// and changes nothing: a writer about to serve many connections warms
+    /// the next few, so their state comes into the cache together.
+    pub fn warm(&self) {
+        std::hint::black_box(socket2::SockRef::from(self.source.get_ref()));
     }
 }
 

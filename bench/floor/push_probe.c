@@ -102,11 +102,12 @@ struct sub {
   int head_len;
   int opcode;
   long long payload_left; /* -1: reading the head */
-  int stamp_state;        /* 0: looking for '@', 1: in its digits, 2: past them */
-  long long stamp;
+  int stamp_state; /* 0: looking for '@', 1: in the time's digits, 2: in the round's */
+  int digits;
+  long long stamp, round;
   unsigned char ping[125];
   int ping_len;
-  int stamped; /* stamped frames completed: the next one's round */
+  int stamped; /* rounds received */
   char slow, closed;
 };
 
@@ -119,7 +120,31 @@ static double last_delivery;
 static void pong(struct sub *s) {
   unsigned char f[6 + 125] = {0x8a, (unsigned char)(0x80 | s->ping_len), 0, 0, 0, 0};
   memcpy(f + 6, s->ping, s->ping_len); /* masked with a zero key: as is */
-  if (write(s->fd, f, 6 + s->ping_len) < 0 && errno != EAGAIN) s->closed = 1;
+  /* A short write would break the stream: treat it as a failure. */
+  if (write(s->fd, f, 6 + s->ping_len) != 6 + s->ping_len) s->closed = 1;
+}
+
+/* The stamp a poster puts at the start of a body: "@" NS ":" ROUND " ".
+   Anything else resets the search, so other bytes cannot fake one. */
+static void scan(struct sub *s, unsigned char c) {
+  int digit = c >= '0' && c <= '9';
+  if (s->stamp_state == 1 && digit && s->digits < 19) {
+    s->stamp = s->stamp * 10 + (c - '0');
+    s->digits++;
+  } else if (s->stamp_state == 1 && c == ':' && s->digits > 0) {
+    s->stamp_state = 2;
+    s->digits = 0;
+    s->round = 0;
+  } else if (s->stamp_state == 2 && digit && s->digits < 9) {
+    s->round = s->round * 10 + (c - '0');
+    s->digits++;
+  } else if (s->stamp_state == 2 && c == ' ' && s->digits > 0) {
+    s->stamp_state = 3;
+  } else if (s->stamp_state != 3) {
+    s->stamp_state = c == '@';
+    s->digits = 0;
+    s->stamp = 0;
+  }
 }
 
 /* Feeds `len` bytes read from subscriber `i` at time `t`. */
@@ -149,13 +174,8 @@ static void feed(struct sub *subs, int i, const unsigned char *p, long len, doub
       unsigned char c = p[k];
       if (s->opcode == 9) {
         if (s->ping_len < 125) s->ping[s->ping_len++] = c;
-      } else if (s->stamp_state == 0) {
-        if (c == '@') s->stamp_state = 1, s->stamp = 0;
-      } else if (s->stamp_state == 1) {
-        if (c >= '0' && c <= '9')
-          s->stamp = s->stamp * 10 + (c - '0');
-        else
-          s->stamp_state = 2;
+      } else if (s->opcode <= 2) {
+        scan(s, c);
       }
     }
     p += take;
@@ -165,15 +185,16 @@ static void feed(struct sub *subs, int i, const unsigned char *p, long len, doub
       s->payload_left = -1;
       if (s->opcode == 9) {
         pong(s);
-      } else if (s->stamp_state && s->stamp > 0) {
+      } else if (s->stamp_state == 3 && s->round < rounds && lat[s->round * n + i] < 0) {
         double ms = (t - s->stamp / 1e9) * 1e3;
-        if (s->stamped < rounds) lat[(long)s->stamped * n + i] = ms;
-        if (s->stamped == rounds - 1 && !s->slow) complete++;
-        if (out) fprintf(out, "%d %d %.3f\n", s->stamped, s->slow, ms);
-        s->stamped++;
-        last_delivery = t;
+        lat[s->round * n + i] = ms;
+        if (out) fprintf(out, "%lld %d %.3f\n", s->round, s->slow, ms);
+        if (++s->stamped == rounds && !s->slow) complete++;
+        if (!s->slow) last_delivery = t;
       }
       s->stamp_state = 0;
+      s->digits = 0;
+      s->stamp = 0;
     }
   }
 }
@@ -182,9 +203,11 @@ static void read_from(struct sub *subs, int i, long most, double t) {
   static unsigned char buf[65536];
   struct sub *s = &subs[i];
   long r = -1;
+  if (s->fd < 0) return;
   while (!s->closed && most > 0 &&
          (r = read(s->fd, buf, most < (long)sizeof buf ? most : (long)sizeof buf)) != 0) {
     if (r < 0) {
+      if (errno == EINTR) continue;
       if (errno != EAGAIN) s->closed = 1;
       break;
     }
@@ -194,12 +217,30 @@ static void read_from(struct sub *subs, int i, long most, double t) {
     if (r < (long)sizeof buf) break;
   }
   if (r == 0) s->closed = 1;
-  if (s->closed) close(s->fd);
+  if (s->closed) {
+    close(s->fd);
+    s->fd = -1;
+  }
 }
 
-static void post(int port, int len) {
-  char *body = malloc(len + 32);
-  int at = snprintf(body, 32, "@%lld ", (long long)(now() * 1e9));
+/* Reads what has come for the first `open` subscribers, waiting up to
+   `ms` for it: those at full speed through epoll, the slow ones 256 bytes
+   each every 5 s. */
+static void service(int ep, struct epoll_event *evs, struct sub *subs, int open, int ms,
+                    double *next_slow) {
+  int k = epoll_wait(ep, evs, 4096, ms);
+  double t = now();
+  for (int j = 0; j < k; j++) read_from(subs, evs[j].data.u32, 1L << 40, t);
+  if (t >= *next_slow) {
+    for (int i = 0; i < open; i++)
+      if (subs[i].slow) read_from(subs, i, 256, t);
+    *next_slow = t + 5;
+  }
+}
+
+static void post(int port, int round, int len) {
+  char *body = malloc(len + 48);
+  int at = snprintf(body, 48, "@%lld:%d ", (long long)(now() * 1e9), round);
   if (at < len) memset(body + at, 'x', len - at);
   if (at > len) len = at;
   int s = connect_to(port);
@@ -255,7 +296,7 @@ int main(int argc, char **argv) {
   if (n == 0) { /* post only */
     for (int r = 0; r < rounds; r++) {
       double t = now();
-      post(port, len);
+      post(port, r, len);
       while (now() < t + 1) usleep(1000);
     }
     return 0;
@@ -268,8 +309,13 @@ int main(int argc, char **argv) {
   lat = malloc((size_t)n * rounds * sizeof *lat);
   for (long k = 0; k < (long)n * rounds; k++) lat[k] = -1;
   int ep = epoll_create1(0);
+  struct epoll_event *evs = calloc(4096, sizeof *evs);
   int slow = 0;
+  double next_slow = now() + 5;
   for (int i = 0; i < n; i++) {
+    /* Those already open keep being read (and answer their pings) while
+       the rest connect, which can take a minute. */
+    if (i % 256 == 0) service(ep, evs, subs, i, 0, &next_slow);
     struct sub *s = &subs[i];
     s->fd = connect_to(port);
     if (write(s->fd, hello, strlen(hello)) < 0) { perror("write"); return 1; }
@@ -293,13 +339,9 @@ int main(int argc, char **argv) {
     }
   }
   int fast = n - slow;
-  struct epoll_event *evs = calloc(4096, sizeof *evs);
   /* What the server sends on joining (an answer, with envelopes). */
-  double ready = now() + 1.0, next_slow = ready + 5;
-  while (now() < ready) {
-    int k = epoll_wait(ep, evs, 4096, 50);
-    for (int j = 0; j < k; j++) read_from(subs, evs[j].data.u32, 1L << 40, now());
-  }
+  double ready = now() + 1.0;
+  while (now() < ready) service(ep, evs, subs, n, 50, &next_slow);
   struct rusage u0;
   getrusage(RUSAGE_SELF, &u0);
   double user0 = seconds(u0.ru_utime), system0 = seconds(u0.ru_stime);
@@ -313,19 +355,12 @@ int main(int argc, char **argv) {
   for (;;) {
     double t = now();
     if (!follow && next_post < rounds && t >= ready + next_post) {
-      post(port, len);
+      post(port, next_post, len);
       next_post++;
     }
     if (complete == fast && (follow || next_post == rounds)) break;
     if (t > deadline || (last_delivery > 0 && t > last_delivery + 10)) break;
-    if (t >= next_slow) {
-      for (int i = 0; i < n; i++)
-        if (subs[i].slow) read_from(subs, i, 256, t);
-      next_slow = t + 5;
-    }
-    int k = epoll_wait(ep, evs, 4096, 20);
-    t = now();
-    for (int j = 0; j < k; j++) read_from(subs, evs[j].data.u32, 1L << 40, t);
+    service(ep, evs, subs, n, 20, &next_slow);
   }
   double *v = malloc(n * sizeof *v);
   for (int r = 0; r < rounds; r++) {
@@ -351,5 +386,12 @@ int main(int argc, char **argv) {
   printf("cpu after ready: user %.2f s, system %.2f s\n", seconds(u.ru_utime) - user0,
          seconds(u.ru_stime) - system0);
   if (out) fclose(out);
+  if (follow) {
+    /* Held open until killed: the script reads the servers' CPU and
+       memory first, without the close of every connection in it. */
+    printf("done\n");
+    fflush(stdout);
+    for (;;) pause();
+  }
   return 0;
 }

@@ -1,13 +1,19 @@
-//! wss: a round trip over TLS with a self-signed certificate made here, and
-//! a client that does not trust that certificate refused.
+//! wss: a round trip over TLS with a self-signed certificate made here, a
+//! client that does not trust that certificate refused, and no direct
+//! writer over TLS (its records are the connection's own to write).
 
 mod support;
 
 use std::path::PathBuf;
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use futures::{SinkExt, StreamExt};
-use switchyard_ws::http::HttpServerConfig;
-use switchyard_ws::{client_tls, connect_with, server_tls, ClientConfig};
+use switchyard_ws::http::{HttpServerConfig, Router};
+use switchyard_ws::{
+    client_tls, connect_with, server_tls, websocket, ClientConfig, WsServerConfig,
+};
 
 /// Writes a self-signed certificate for `localhost` and its key as PEM.
 fn self_signed(dir: &std::path::Path) -> (PathBuf, PathBuf) {
@@ -46,6 +52,35 @@ fn a_wss_round_trip_with_a_self_signed_certificate() {
         // Plain HTTP to a TLS port is not answered as HTTP.
         let plain = support::raw_exchange(addr, b"GET / HTTP/1.1\r\n\r\n");
         assert!(!plain.starts_with("HTTP/1.1"), "{plain}");
+        let _ = std::fs::remove_dir_all(dir);
+    })
+}
+
+#[test]
+fn a_tls_connection_has_no_direct_writer() {
+    switchyard_rt::block_on(async {
+        let dir = temp_dir("wss-direct");
+        let (cert, key) = self_signed(&dir);
+        let answer = Arc::new(Mutex::new(None));
+        let seen = answer.clone();
+        let route = websocket(WsServerConfig::default(), move |mut conn, _| {
+            let seen = seen.clone();
+            async move {
+                *seen.lock().unwrap() = Some(conn.direct_writer().is_none());
+                conn.send("answered".into()).await.unwrap();
+                while let Some(Ok(_)) = conn.next().await {}
+            }
+        });
+        let http = HttpServerConfig::default().tls(server_tls(&cert, &key).unwrap());
+        let addr = support::serve(http, Router::new().upgrade("/ws", route)).await;
+        let url = format!("wss://localhost:{}/ws", addr.port());
+        let config = ClientConfig::default().tls(client_tls(Some(&cert)).unwrap());
+        let mut client = connect_with(&url, &config).await.unwrap();
+        let first = switchyard_rt::timeout(Duration::from_secs(5), "the answer", client.next())
+            .await
+            .unwrap();
+        assert_eq!(first.unwrap().unwrap(), "answered".into());
+        assert_eq!(*answer.lock().unwrap(), Some(true), "no writer over TLS");
         let _ = std::fs::remove_dir_all(dir);
     })
 }

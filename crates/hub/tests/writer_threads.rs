@@ -1,0 +1,59 @@
+//! The hub's writer threads start with its first direct delivery and end
+//! once the hub is dropped. A file of its own: it counts the process's
+//! threads by name, which other tests' hubs would change.
+#![cfg(target_os = "linux")]
+
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use futures::StreamExt;
+use switchyard_hub::{Delivery, Direct, DirectDelivery, Hub, HubConfig, Published};
+
+/// This process's threads named by the hub's writers.
+fn writer_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("hub-writer"))
+        .count()
+}
+
+struct Takes;
+
+impl DirectDelivery for Takes {
+    fn deliver(&mut self, _: &Published) -> Direct {
+        Direct::Delivered
+    }
+}
+
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn writer_threads_end_when_the_hub_is_dropped() {
+    assert_eq!(writer_threads(), 0, "none before a direct delivery");
+    let hub = Hub::new(HubConfig::default());
+    let mut sub = hub.subscribe();
+    sub.join("t").unwrap();
+    assert!(matches!(
+        block_on(sub.next()),
+        Some(Delivery::Subscribed { .. })
+    ));
+    block_on(hub.publish("t", "first".into())).unwrap();
+    assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
+    let handle = sub.direct_handle();
+    handle.set(Box::new(Takes));
+    assert!(handle.arm());
+    std::thread::sleep(Duration::from_millis(30));
+    block_on(hub.publish("t", "second".into())).unwrap();
+    wait_until("a direct delivery", || hub.stats().delivered_directly == 1);
+    assert!(writer_threads() > 0, "started by the direct delivery");
+    drop(sub);
+    drop(hub);
+    wait_until("the writer threads to end", || writer_threads() == 0);
+}

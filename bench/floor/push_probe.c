@@ -199,7 +199,7 @@ static void feed(struct sub *subs, int i, const unsigned char *p, long len, doub
   }
 }
 
-static void read_from(struct sub *subs, int i, long most, double t) {
+static void read_from(struct sub *subs, int i, long most) {
   static unsigned char buf[65536];
   struct sub *s = &subs[i];
   long r = -1;
@@ -211,7 +211,9 @@ static void read_from(struct sub *subs, int i, long most, double t) {
       if (errno != EAGAIN) s->closed = 1;
       break;
     }
-    feed(subs, i, buf, r, t);
+    /* Timed as each read returns: a batch of events takes milliseconds
+       to read, and a later push can arrive within it. */
+    feed(subs, i, buf, r, now());
     most -= r;
     /* Level-triggered: a short read took all there was for now. */
     if (r < (long)sizeof buf) break;
@@ -229,11 +231,11 @@ static void read_from(struct sub *subs, int i, long most, double t) {
 static void service(int ep, struct epoll_event *evs, struct sub *subs, int open, int ms,
                     double *next_slow) {
   int k = epoll_wait(ep, evs, 4096, ms);
+  for (int j = 0; j < k; j++) read_from(subs, evs[j].data.u32, 1L << 40);
   double t = now();
-  for (int j = 0; j < k; j++) read_from(subs, evs[j].data.u32, 1L << 40, t);
   if (t >= *next_slow) {
     for (int i = 0; i < open; i++)
-      if (subs[i].slow) read_from(subs, i, 256, t);
+      if (subs[i].slow) read_from(subs, i, 256);
     *next_slow = t + 5;
   }
 }

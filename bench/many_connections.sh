@@ -51,7 +51,10 @@
 #     100,000) spread evenly over them, each server's held by its own
 #     bench/floor/push_probe.c process (built with cc) from a source
 #     address of its own (127.0.0.2, .3, ...), then SCALE_PUSHES pushes
-#     (default 10) of 256 bytes a second, all POSTed to the first server:
+#     (default 10) of 256 bytes SCALE_INTERVAL s apart (default 3: on two
+#     cores a push to 100,000 takes about 2 s of CPU, so at one a second
+#     each would queue behind the one before; the target is for one
+#     push), all POSTed to the first server:
 #     Redis carries them to the others. Latency from each push's stamp
 #     (taken just before its POST) until each subscriber has it, merged
 #     over the probes; missing deliveries; resident memory of all the
@@ -85,8 +88,8 @@
 #
 # Knobs: CONNECTIONS, DURATION (default 10), PUSHES, SLOW_CONNECTIONS,
 # SLOW_FRACTION, SLOW_RATE, SLOW_SIZE, FD_MARGIN, SERVER_CPU (0), LOAD_CPU
-# (1), PARTS, SERVERS, SCALE_SUBSCRIBERS, SCALE_PUSHES, SCALE_SLOW_FRACTION,
-# SCALE_FD_MARGIN. Results go to target/bench/many-connections/results.jsonl
+# (1), PARTS, SERVERS, SCALE_SUBSCRIBERS, SCALE_PUSHES, SCALE_INTERVAL,
+# SCALE_SLOW_FRACTION, SCALE_FD_MARGIN. Results go to target/bench/many-connections/results.jsonl
 # (d: scale.jsonl) and the tables to table.md beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,6 +110,7 @@ PARTS=${PARTS:-a b c d}
 SERVERS=${SERVERS:-5}
 SCALE_SUBSCRIBERS=${SCALE_SUBSCRIBERS:-100000}
 SCALE_PUSHES=${SCALE_PUSHES:-10}
+SCALE_INTERVAL=${SCALE_INTERVAL:-3}
 SCALE_SLOW_FRACTION=${SCALE_SLOW_FRACTION:-0.1}
 SCALE_FD_MARGIN=${SCALE_FD_MARGIN:-64}
 out="$root/target/bench/many-connections"
@@ -213,7 +217,7 @@ scale_run() {
   idle_before=$(rss_kib "${servers[@]}")
   for k in $(seq 1 "$SERVERS"); do
     "$out/push_probe" -f -b "127.0.0.$((k + 1))" -s "$fraction" -o "$out/d-$k.txt" \
-      -w $((SCALE_PUSHES + 60)) $((base + k)) "$per_server" "$SCALE_PUSHES" 256 > "$out/d-$k.out" &
+      -w $((SCALE_PUSHES * SCALE_INTERVAL + 60)) $((base + k)) "$per_server" "$SCALE_PUSHES" 256 > "$out/d-$k.out" &
     probes+=("$!")
     pids+=("$!")
   done
@@ -230,7 +234,7 @@ scale_run() {
   cpu_before=$(cpu_ticks "${servers[@]}")
   local profile=()
   [ -z "${SCALE_PERF:-}" ] || profile=(perf record -a -q -o "$out/d-${fraction}.perf.data" --)
-  "${profile[@]}" "$out/push_probe" $((base + 1)) 0 "$SCALE_PUSHES" 256
+  "${profile[@]}" "$out/push_probe" -i "$SCALE_INTERVAL" $((base + 1)) 0 "$SCALE_PUSHES" 256
   # The probes hold their connections once done, so that closing them is
   # not in the servers' CPU.
   for k in $(seq 1 "$SERVERS"); do

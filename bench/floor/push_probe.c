@@ -31,8 +31,11 @@
  *   -o FILE     every delivery's "round slow ms" (slow 0 or 1), to merge
  *               the processes' percentiles
  *   -w SECONDS  how long to wait for the rounds after "ready" (default
- *               ROUNDS + 60; a follower also stops 10 s after the last
- *               delivery once one has arrived)
+ *               ROUNDS x INTERVAL + 60; it also stops 10 s after the
+ *               last delivery once one has arrived)
+ *   -i INTERVAL seconds between pushes (default 1): a push to everyone
+ *               that takes the machine longer than this piles up behind
+ *               the next
  *
  * The reader answers the server's pings (heartbeat) with pongs, so it can
  * hold its subscribers for minutes; it does not check frames further.
@@ -267,8 +270,8 @@ static int cmp(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
   int follow = 0, opt;
-  double slow_fraction = 0, wait = -1;
-  while ((opt = getopt(argc, argv, "fb:s:o:w:")) != -1) {
+  double slow_fraction = 0, wait = -1, interval = 1;
+  while ((opt = getopt(argc, argv, "fb:s:o:w:i:")) != -1) {
     switch (opt) {
     case 'f': follow = 1; break;
     case 'b': source = optarg; break;
@@ -278,11 +281,12 @@ int main(int argc, char **argv) {
       if (!out) { perror(optarg); return 1; }
       break;
     case 'w': wait = atof(optarg); break;
+    case 'i': interval = atof(optarg); break;
     default: return 2;
     }
   }
   if (argc - optind < 3) {
-    fprintf(stderr, "usage: %s [-f] [-b ADDR] [-s FRACTION] [-o FILE] [-w SECONDS] PORT N ROUNDS [LEN]\n",
+    fprintf(stderr, "usage: %s [-f] [-b ADDR] [-s FRACTION] [-o FILE] [-w SECONDS] [-i INTERVAL] PORT N ROUNDS [LEN]\n",
             argv[0]);
     return 2;
   }
@@ -294,12 +298,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "N at least 0 (1 to follow), ROUNDS at least 1, LEN 1-65536\n");
     return 2;
   }
-  if (wait < 0) wait = rounds + 60;
+  if (wait < 0) wait = rounds * interval + 60;
   if (n == 0) { /* post only */
     for (int r = 0; r < rounds; r++) {
       double t = now();
       post(port, r, len);
-      while (now() < t + 1) usleep(1000);
+      while (now() < t + interval) usleep(1000);
     }
     return 0;
   }
@@ -356,7 +360,7 @@ int main(int argc, char **argv) {
   last_delivery = 0;
   for (;;) {
     double t = now();
-    if (!follow && next_post < rounds && t >= ready + next_post) {
+    if (!follow && next_post < rounds && t >= ready + next_post * interval) {
       post(port, next_post, len);
       next_post++;
     }

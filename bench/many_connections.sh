@@ -256,11 +256,14 @@ import sys
 label, servers, per, fraction, opened, before, idle, peak, c0, c1, probe, tck, pushes = sys.argv[1:14]
 servers, per, pushes, fraction = int(servers), int(per), int(pushes), float(fraction)
 fast, slow = [], []
+by_push = [[] for _ in range(pushes)]
 for path in sys.argv[14:]:
     for line in open(path):
         rnd, is_slow, ms = line.split()
         if int(rnd) < pushes:
             (slow if is_slow == "1" else fast).append(float(ms))
+            if is_slow == "0":
+                by_push[int(rnd)].append(float(ms))
 fast.sort()
 subscribers = servers * per
 # push_probe's rule for which subscribers read slowly.
@@ -274,8 +277,14 @@ cpu = user + system
 probe_user, probe_system = (float(x) for x in probe.split())
 
 
-def pct(q):
-    return fast[min(len(fast) - 1, int(len(fast) * q))] if fast else None
+def pct(q, v=fast):
+    return v[min(len(v) - 1, int(len(v) * q))] if v else None
+
+
+# Each push's own p99: the first (through the subscribers' tasks, which
+# then make their writers) and the median of the others'.
+p99s = [pct(0.99, sorted(v)) for v in by_push]
+later = sorted(p for p in p99s[1:] if p is not None)
 
 
 print(json.dumps({
@@ -283,6 +292,8 @@ print(json.dumps({
     "pushes": pushes, "opened_s": int(opened), "rss_idle_mib": int(idle) / 1024,
     "kib_per_subscriber": (int(idle) - int(before)) / subscribers, "rss_peak_mib": int(peak) / 1024,
     "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": fast[-1] if fast else None,
+    "first_push_p99_ms": p99s[0], "later_push_p99_ms": later[len(later) // 2] if later else None,
+    "later_push_p99_range_ms": [later[0], later[-1]] if later else None,
     "missing": expected - len(fast), "expected": expected, "slow_read": len(slow),
     "server_cpu_s": cpu, "server_user_s": user, "server_system_s": system,
     "server_us_per_delivery": cpu * 1e6 / written,
@@ -384,8 +395,8 @@ import json
 import sys
 
 print()
-print("| run | servers | subscribers | slow | opened in s | idle RSS MiB (all servers) | KiB/subscriber | peak RSS MiB | p50 ms | p99 ms | max ms | missing | server µs/delivery | server CPU s: user + system | probes' CPU s: user + system |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| run | servers | subscribers | slow | opened in s | idle RSS MiB (all servers) | KiB/subscriber | peak RSS MiB | p50 ms | p99 ms | max ms | first push p99 ms | later pushes' p99 ms: median (range) | missing | server µs/delivery | server CPU s: user + system | probes' CPU s: user + system |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 
 
 def f(v):
@@ -397,7 +408,10 @@ for line in open(sys.argv[1]):
     print("| " + " | ".join([
         r["run"], str(r["servers"]), f"{r['subscribers']:,}", f"{r['slow']:,}", str(r["opened_s"]),
         f(r["rss_idle_mib"]), f"{r['kib_per_subscriber']:.2f}", f(r["rss_peak_mib"]),
-        f(r["p50_ms"]), f(r["p99_ms"]), f(r["max_ms"]), f"{r['missing']:,} of {r['expected']:,}",
+        f(r["p50_ms"]), f(r["p99_ms"]), f(r["max_ms"]), f(r["first_push_p99_ms"]),
+        f"{f(r['later_push_p99_ms'])} ({f(r['later_push_p99_range_ms'][0])}-{f(r['later_push_p99_range_ms'][1])})"
+        if r["later_push_p99_range_ms"] else "",
+        f"{r['missing']:,} of {r['expected']:,}",
         f"{r['server_us_per_delivery']:.1f}",
         f"{r['server_user_s']:.1f} + {r['server_system_s']:.1f}",
         f"{r['probe_user_s']:.1f} + {r['probe_system_s']:.1f}",

@@ -214,7 +214,7 @@ scale_run() {
     servers+=("$server_pid")
   done
   local idle_before
-  idle_before=$(rss_kib "${servers[@]}")
+  idle_before=$(status_kib VmRSS "${servers[@]}")
   for k in $(seq 1 "$SERVERS"); do
     "$out/push_probe" -f -b "127.0.0.$((k + 1))" -s "$fraction" -o "$out/d-$k.txt" \
       -w $((SCALE_PUSHES * SCALE_INTERVAL + 60)) $((base + k)) "$per_server" "$SCALE_PUSHES" 256 > "$out/d-$k.out" &
@@ -230,7 +230,7 @@ scale_run() {
   done
   opened=$((SECONDS - opened))
   local idle cpu_before cpu_after peak
-  idle=$(rss_kib "${servers[@]}")
+  idle=$(status_kib VmRSS "${servers[@]}")
   cpu_before=$(cpu_ticks "${servers[@]}")
   local profile=()
   [ -z "${SCALE_PERF:-}" ] || profile=(perf record -a -q -o "$out/d-${fraction}.perf.data" --)
@@ -244,7 +244,7 @@ scale_run() {
     done
   done
   cpu_after=$(cpu_ticks "${servers[@]}")
-  peak=$(hwm_kib "${servers[@]}")
+  peak=$(status_kib VmHWM "${servers[@]}")
   cat "$out"/d-*.out >> "$out/d-probes.log"
   local probe_cpu
   probe_cpu=$(awk '/^cpu after ready/ {u += $5; s += $8} END {print u, s}' "$out"/d-*.out)
@@ -305,9 +305,13 @@ EOF
   rm -f "$out"/d-*.txt "$out"/d-*.out
 }
 
-# Resident memory (now, and at its peak) and CPU time of processes, summed.
-rss_kib() { local p t=0; for p; do t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done; echo "$t"; }
-hwm_kib() { local p t=0; for p; do t=$((t + $(awk '/^VmHWM/ {print $2}' "/proc/$p/status"))); done; echo "$t"; }
+# status_kib FIELD PID...: a /proc/PID/status field in KiB (VmRSS now,
+# VmHWM at the peak), summed; cpu_ticks PID...: user and system time.
+status_kib() {
+  local field=$1 p t=0; shift
+  for p; do t=$((t + $(awk -v f="$field:" '$1 == f {print $2}' "/proc/$p/status"))); done
+  echo "$t"
+}
 cpu_ticks() { local p u=0 s=0; for p; do read -r a b < <(awk '{print $14, $15}' "/proc/$p/stat"); u=$((u + a)); s=$((s + b)); done; echo "$u $s"; }
 
 if part d; then

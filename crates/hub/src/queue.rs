@@ -70,6 +70,24 @@ impl std::fmt::Debug for Mailbox {
     }
 }
 
+impl Mailbox {
+    /// Queues `delivery` ahead of everything else: a message that went out
+    /// for direct delivery and comes back undelivered keeps its place.
+    fn put_first(&mut self, delivery: &Delivery) {
+        self.bytes += message_bytes(delivery);
+        self.deliveries.push_front(delivery.clone());
+    }
+}
+
+/// Wakes the subscription's task, if it waits, once the lock is released.
+fn wake_task(mut mailbox: MutexGuard<'_, Mailbox>) {
+    let waiting = mailbox.waiting.take();
+    drop(mailbox);
+    if let Some(waker) = waiting {
+        waker.wake();
+    }
+}
+
 /// How much a queue may hold.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -180,16 +198,9 @@ impl Queue {
                     mailbox.delivered_while_joining = Some(m.clone());
                 }
             }
-            Direct::Declined => {
-                mailbox.bytes += message_bytes(delivery);
-                mailbox.deliveries.push_front(delivery.clone());
-            }
+            Direct::Declined => mailbox.put_first(delivery),
         }
-        let waiting = mailbox.waiting.take();
-        drop(mailbox);
-        if let Some(waker) = waiting {
-            waker.wake();
-        }
+        wake_task(mailbox);
     }
 
     /// The subscriber's direct delivery, lost to a panic while it was out:
@@ -199,14 +210,9 @@ impl Queue {
         let mut mailbox = self.mailbox();
         mailbox.lent = false;
         if !mailbox.closed {
-            mailbox.bytes += message_bytes(delivery);
-            mailbox.deliveries.push_front(delivery.clone());
+            mailbox.put_first(delivery);
         }
-        let waiting = mailbox.waiting.take();
-        drop(mailbox);
-        if let Some(waker) = waiting {
-            waker.wake();
-        }
+        wake_task(mailbox);
     }
 
     /// Whether the subscriber's direct delivery is out with a message:

@@ -79,11 +79,16 @@ struct Args {
     /// do): messages of 256 bytes and more are compressed.
     #[arg(long)]
     deflate: bool,
-    /// Have every subscriber's task write its pushes, even to idle
-    /// subscribers of a quiet topic (which the hub's writer threads
-    /// otherwise write to directly): for comparison.
+    /// Have every subscriber's task write its pushes (which the hub's
+    /// writer threads otherwise write to subscribers directly): for
+    /// comparison.
     #[arg(long)]
     no_direct: bool,
+    /// At most how often, in milliseconds, the writer threads write what
+    /// was queued for a subscriber meanwhile, all of it in one write:
+    /// longer costs the server less per message and adds latency.
+    #[arg(long, default_value_t = 10)]
+    drain_interval: u64,
     #[command(flatten)]
     sharing: common::Sharing,
 }
@@ -94,9 +99,12 @@ fn main() -> anyhow::Result<()> {
     let history = HistoryConfig::default()
         .size(args.history)
         .ttl(Duration::from_secs(args.history_ttl));
-    let hub = args
-        .sharing
-        .hub(HubConfig::default().queue_messages(args.queue), history)?;
+    let hub = args.sharing.hub(
+        HubConfig::default()
+            .queue_messages(args.queue)
+            .drain_interval(Duration::from_millis(args.drain_interval)),
+        history,
+    )?;
     let mut push = PushConfig::default().numbered(true).direct(!args.no_direct);
     if let Some(token) = args.token {
         push = push.token(token);

@@ -1,5 +1,7 @@
 //! [`HubConfig`]: a hub's limits, and [`SlowConsumerPolicy`].
 
+use std::time::Duration;
+
 /// What happens to a subscriber whose queue is full.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -40,6 +42,16 @@ pub struct HubConfig {
     pub slow_consumer: SlowConsumerPolicy,
     /// Topics one subscriber may hold. Default 64.
     pub max_topics_per_subscriber: usize,
+    /// How often, at most, the hub's writer threads write what was queued
+    /// for the subscribers they deliver to directly while they were
+    /// writing ([`DirectHandle`](crate::DirectHandle)): each such
+    /// subscriber gets all of it in one write. Default 10 ms. A busy topic's
+    /// messages wait up to this long, and in exchange each write carries
+    /// several: at 1,000 messages a second to 1,000 subscribers, 10 a
+    /// write instead of one, where a write costs the server several times
+    /// what framing a message does. Zero writes as soon as a writer is
+    /// free. Only subscribers delivered to directly are concerned.
+    pub drain_interval: Duration,
 }
 
 impl Default for HubConfig {
@@ -51,6 +63,7 @@ impl Default for HubConfig {
             queue_bytes: 1 << 20,
             slow_consumer: SlowConsumerPolicy::Disconnect,
             max_topics_per_subscriber: 64,
+            drain_interval: Duration::from_millis(10),
         }
     }
 }
@@ -89,6 +102,12 @@ impl HubConfig {
     /// Sets [`max_topics_per_subscriber`](Self::max_topics_per_subscriber).
     pub fn max_topics_per_subscriber(mut self, max: usize) -> Self {
         self.max_topics_per_subscriber = max;
+        self
+    }
+
+    /// Sets [`drain_interval`](Self::drain_interval).
+    pub fn drain_interval(mut self, interval: Duration) -> Self {
+        self.drain_interval = interval;
         self
     }
 }

@@ -1,5 +1,5 @@
-//! Direct delivery: a message handed to an idle subscriber's connection at
-//! once, by the hub's writer threads, instead of queued for its task.
+//! Direct delivery: messages handed to a subscriber's connection by the
+//! hub's writer threads, instead of queued for its task.
 //!
 //! Pushing one message to many idle subscribers through their queues wakes
 //! one task per subscriber, and each task then looks at its client and
@@ -10,22 +10,21 @@
 //! delivers through it while the subscriber's task sleeps. Whatever it
 //! declines goes back into the queue, first, and the task is woken.
 //!
-//! Only quiet topics are delivered this way (see [`QUIET`]): on a busy
-//! topic a subscriber's task takes several messages per wake and writes
-//! them with one system call, which costs less than one direct write each.
+//! A busy topic stays with the writer threads too: what is queued for a
+//! subscriber while its delivery is lent out is written by the writers'
+//! next *drain*, all of it in one write (the corked write of uWebSockets,
+//! the write delay of Centrifugo). Drains come at most once per
+//! [`HubConfig::drain_interval`](crate::HubConfig::drain_interval): the
+//! longer, the more messages per write and the less CPU per message, at
+//! the cost of latency.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::queue::{Lendable, Queue};
-use crate::{Delivery, Published};
-
-/// A topic is delivered directly when its previous message came at least
-/// this long before: up to 50 messages a second. Faster, subscribers'
-/// tasks batch the messages (one write for several), which costs less.
-pub(crate) const QUIET: Duration = Duration::from_millis(20);
+use crate::Published;
 
 /// Deliveries per unit of a writer thread's work: a push to many
 /// subscribers is shared out among the threads in pieces of this size.
@@ -35,15 +34,47 @@ const CHUNK: usize = 512;
 /// delivers to them (see [`DirectDelivery::warm`]).
 const WARM: usize = 16;
 
-/// How a subscriber takes a message directly, without its task: a
-/// connection's writer that sends it at once if it can (switchyard-push
-/// writes the message's WebSocket frame to the socket).
+/// The most messages one drain writes to a subscriber (in one write):
+/// half the default queue, which presses for a drain when half full.
+/// More wait for the next.
+pub(crate) const BATCH_MESSAGES: usize = 128;
+
+/// The most bytes of messages one drain takes for a subscriber, about
+/// what a socket's buffer takes at once; one message is taken whatever
+/// its size.
+pub(crate) const BATCH_BYTES: usize = 256 << 10;
+
+/// How a subscriber takes messages directly, without its task: a
+/// connection's writer that sends them at once if it can (switchyard-push
+/// writes the messages' WebSocket frames to the socket).
 ///
 /// Called on one of the hub's writer threads, never while the hub holds a
 /// lock; it must not wait.
 pub trait DirectDelivery: Send {
     /// Hands `msg` to the subscriber's connection now, if it can.
     fn deliver(&mut self, msg: &Published) -> Direct;
+
+    /// Hands as many of `msgs` to the subscriber's connection now as it
+    /// takes, in order, ideally with one write: what was queued for a
+    /// subscriber of a busy topic since its last delivery. Returns how many
+    /// it took from the front, and how the last of them went:
+    /// [`Direct::Delivered`] if it went out whole, [`Direct::Started`] if
+    /// it was only begun; `(0, Direct::Declined)` if it took none. Those
+    /// it did not take go back to the subscriber's queue, first, and its
+    /// task is woken.
+    ///
+    /// The default hands them to [`deliver`](Self::deliver) one at a time.
+    fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
+        let mut last = Direct::Declined;
+        for (taken, msg) in msgs.iter().enumerate() {
+            match self.deliver(msg) {
+                Direct::Delivered => last = Direct::Delivered,
+                Direct::Started => return (taken + 1, Direct::Started),
+                Direct::Declined => return (taken, last),
+            }
+        }
+        (msgs.len(), last)
+    }
 
     /// Reads what [`deliver`](Self::deliver) will read first, and changes
     /// nothing. A writer thread warms the next few subscribers before it
@@ -67,44 +98,69 @@ pub enum Direct {
     Declined,
 }
 
-/// Messages lent out for direct delivery: each subscriber's queue and its
-/// [`DirectDelivery`], with the message.
-pub(crate) struct Lent {
-    pub(crate) msg: Published,
-    pub(crate) to: Vec<(Arc<Queue>, Lendable)>,
+/// A subscriber's queue and its lent-out [`DirectDelivery`].
+pub(crate) type LentTo = (Arc<Queue>, Lendable);
+
+/// A unit of the writer threads' work.
+pub(crate) enum Piece {
+    /// One published message, for each of these subscribers (idle ones,
+    /// whose delivery the fan-out lent out for it).
+    Message { msg: Published, to: Vec<LentTo> },
+    /// Subscribers whose delivery is still lent out, with messages queued
+    /// since: each is written all of them.
+    Drain(Vec<LentTo>),
+}
+
+/// What the writer threads share.
+#[derive(Default)]
+struct Work {
+    pieces: VecDeque<Piece>,
+    /// Subscribers to drain, once the interval since the last drain is up.
+    backlog: Vec<LentTo>,
+    /// When the last drain began.
+    last_drain: Option<Instant>,
+    /// A queue in the backlog is half full: drain now.
+    pressed: bool,
 }
 
 /// The hub's writer threads, started with the first direct delivery.
-#[derive(Default)]
 pub(crate) struct Writers {
-    work: Mutex<VecDeque<Lent>>,
+    work: Mutex<Work>,
     ready: Condvar,
-    /// Pieces of work handed over and not yet done: a topic is not
-    /// delivered directly while any are (see [`Writers::idle`]).
-    unfinished: AtomicUsize,
+    /// [`HubConfig::drain_interval`](crate::HubConfig::drain_interval).
+    interval: Duration,
     /// How many threads started.
     started: OnceLock<usize>,
     /// The hub is gone: the threads end once the work is done.
-    closed: std::sync::atomic::AtomicBool,
+    closed: AtomicBool,
     /// Messages delivered whole this way.
-    pub(crate) delivered: std::sync::atomic::AtomicU64,
+    pub(crate) delivered: AtomicU64,
+    /// Batches handed to subscribers' deliveries.
+    pub(crate) writes: AtomicU64,
 }
 
 impl std::fmt::Debug for Writers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writers")
-            .field("unfinished", &self.unfinished.load(Ordering::Relaxed))
+            .field("interval", &self.interval)
             .finish_non_exhaustive()
     }
 }
 
 impl Writers {
-    /// Whether no direct delivery is under way: a new one may start.
-    pub(crate) fn idle(&self) -> bool {
-        self.unfinished.load(Ordering::Acquire) == 0
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self {
+            work: Mutex::default(),
+            ready: Condvar::new(),
+            interval,
+            started: OnceLock::new(),
+            closed: AtomicBool::new(false),
+            delivered: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        }
     }
 
-    fn work(&self) -> MutexGuard<'_, VecDeque<Lent>> {
+    fn work(&self) -> MutexGuard<'_, Work> {
         self.work.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -116,28 +172,61 @@ impl Writers {
         self.ready.notify_all();
     }
 
-    /// Hands `lent` to the writer threads, in pieces.
-    pub(crate) fn hand_over(self: &Arc<Self>, mut lent: Lent) {
-        if lent.to.is_empty() {
+    /// Hands `msg`, for the subscribers in `to`, to the writer threads,
+    /// in pieces.
+    pub(crate) fn hand_over(self: &Arc<Self>, msg: Published, mut to: Vec<LentTo>) {
+        if to.is_empty() {
             return;
         }
         if self.start() == 0 {
-            let delivered = deliver(lent);
-            self.delivered.fetch_add(delivered, Ordering::Relaxed);
+            // No thread: delivered here, and anything queued meanwhile is
+            // the subscribers' tasks' to send.
+            let more = self.deliver(Piece::Message { msg, to });
+            for (queue, direct) in more {
+                queue.release(direct);
+            }
             return;
         }
         let mut pieces = Vec::new();
-        while lent.to.len() > CHUNK {
-            let rest = lent.to.split_off(CHUNK);
-            pieces.push(Lent {
-                msg: lent.msg.clone(),
-                to: std::mem::replace(&mut lent.to, rest),
+        while to.len() > CHUNK {
+            let rest = to.split_off(CHUNK);
+            pieces.push(Piece::Message {
+                msg: msg.clone(),
+                to: std::mem::replace(&mut to, rest),
             });
         }
-        pieces.push(lent);
-        self.unfinished.fetch_add(pieces.len(), Ordering::AcqRel);
-        self.work().extend(pieces);
+        pieces.push(Piece::Message { msg, to });
+        self.work().pieces.extend(pieces);
         self.ready.notify_all();
+    }
+
+    /// Subscribers that had more queued when their delivery came back:
+    /// drained at the next drain.
+    fn keep(&self, more: Vec<LentTo>) {
+        if more.is_empty() {
+            return;
+        }
+        let mut work = self.work();
+        let first = work.backlog.is_empty();
+        work.backlog.extend(more);
+        drop(work);
+        if first {
+            self.ready.notify_one();
+        }
+    }
+
+    /// A subscriber's queue is half full behind its lent-out delivery:
+    /// the next drain comes now, not at the interval, so that a topic
+    /// faster than the interval allows does not make its subscribers
+    /// slow consumers.
+    pub(crate) fn press(&self) {
+        let mut work = self.work();
+        if work.pressed {
+            return;
+        }
+        work.pressed = true;
+        drop(work);
+        self.ready.notify_one();
     }
 
     /// Starts the threads, once: as many as the machine has cores, up to
@@ -152,84 +241,140 @@ impl Writers {
                     let writers = self.clone();
                     std::thread::Builder::new()
                         .name(format!("hub-writer-{i}"))
-                        .spawn(move || run(writers))
+                        .spawn(move || writers.run())
                         .is_ok()
                 })
                 .count()
         })
     }
-}
 
-/// A writer thread's loop: takes pieces of work until the hub is gone.
-fn run(writers: Arc<Writers>) {
-    loop {
-        let piece = {
-            let mut work = writers.work();
-            loop {
-                if let Some(piece) = work.pop_front() {
-                    break Some(piece);
-                }
-                if writers.closed.load(Ordering::Acquire) {
-                    break None;
-                }
-                work = writers
-                    .ready
-                    .wait(work)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-        };
-        let Some(piece) = piece else {
-            return;
-        };
-        let delivered = deliver(piece);
-        writers.delivered.fetch_add(delivered, Ordering::Relaxed);
-        writers.unfinished.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Delivers one piece: each subscriber's connection takes the message or
-/// declines it, and its queue has its [`DirectDelivery`] back. Returns how
-/// many took it whole.
-pub(crate) fn deliver(piece: Lent) -> u64 {
-    let delivery = Delivery::Message(piece.msg.clone());
-    let mut delivered = 0;
-    let mut to = piece.to.into_iter();
-    // How many at the front of `to` have been warmed.
-    let mut warmed = 0;
-    loop {
-        if warmed == 0 {
-            warmed = to.len().min(WARM);
-            let ahead = &to.as_slice()[..warmed];
-            // Only a hint: one that panics costs nothing.
-            drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                || {
-                    for (queue, direct) in ahead {
-                        queue.warm();
-                        direct.warm();
+    /// A writer thread's loop: takes pieces of work until the hub is gone;
+    /// turns the backlog into pieces once the drain interval is up.
+    fn run(&self) {
+        loop {
+            let piece = {
+                let mut work = self.work();
+                loop {
+                    if let Some(piece) = work.pieces.pop_front() {
+                        break Some(piece);
                     }
-                },
-            )));
-        }
-        let Some((queue, mut direct)) = to.next() else {
-            break;
-        };
-        warmed -= 1;
-        // A delivery that panics loses its subscriber nothing: the message
-        // is queued for its task, and the rest of the piece goes on.
-        let attempt =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| direct.deliver(&piece.msg)));
-        match attempt {
-            Ok(done) => {
-                delivered += u64::from(done == Direct::Delivered);
-                queue.give_back(direct, done, &delivery);
-            }
-            Err(_) => {
-                drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                    move || drop(direct),
-                )));
-                queue.give_up(&delivery);
-            }
+                    let closed = self.closed.load(Ordering::Acquire);
+                    if !work.backlog.is_empty() {
+                        let now = Instant::now();
+                        let due = work.last_drain.map_or(now, |last| last + self.interval);
+                        if now >= due || closed || work.pressed {
+                            work.last_drain = Some(now);
+                            work.pressed = false;
+                            let mut backlog = std::mem::take(&mut work.backlog);
+                            while backlog.len() > CHUNK {
+                                let rest = backlog.split_off(CHUNK);
+                                let piece = std::mem::replace(&mut backlog, rest);
+                                work.pieces.push_back(Piece::Drain(piece));
+                            }
+                            work.pieces.push_back(Piece::Drain(backlog));
+                            if work.pieces.len() > 1 {
+                                self.ready.notify_all();
+                            }
+                            continue;
+                        }
+                        work = self
+                            .ready
+                            .wait_timeout(work, due - now)
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0;
+                        continue;
+                    }
+                    if closed {
+                        break None;
+                    }
+                    work = self
+                        .ready
+                        .wait(work)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            };
+            let Some(piece) = piece else {
+                return;
+            };
+            let more = self.deliver(piece);
+            self.keep(more);
         }
     }
-    delivered
+
+    /// Delivers one piece: each subscriber's connection takes its messages
+    /// or declines them, and its queue has its [`DirectDelivery`] back.
+    /// Returns the subscribers with more queued since, still lent out.
+    fn deliver(&self, piece: Piece) -> Vec<LentTo> {
+        let (msg, to) = match piece {
+            Piece::Message { msg, to } => (Some(msg), to),
+            Piece::Drain(to) => (None, to),
+        };
+        let mut delivered = 0;
+        let mut writes = 0;
+        let mut more = Vec::new();
+        let mut to = to.into_iter();
+        // How many at the front of `to` have been warmed.
+        let mut warmed = 0;
+        let mut batch = Vec::new();
+        loop {
+            if warmed == 0 {
+                warmed = to.len().min(WARM);
+                let ahead = &to.as_slice()[..warmed];
+                // Only a hint: one that panics costs nothing.
+                drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                    || {
+                        for (queue, direct) in ahead {
+                            queue.warm();
+                            direct.warm();
+                        }
+                    },
+                )));
+            }
+            let Some((queue, mut direct)) = to.next() else {
+                break;
+            };
+            warmed -= 1;
+            batch.clear();
+            match &msg {
+                Some(msg) => batch.push(msg.clone()),
+                None => queue.take_batch(&mut batch),
+            }
+            if batch.is_empty() {
+                // Closed, joining, or an answer next: the task's now.
+                queue.release(direct);
+                continue;
+            }
+            // A delivery that panics loses its subscriber nothing: the
+            // messages are queued for its task, and the rest go on.
+            writes += 1;
+            let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                direct.deliver_all(&batch)
+            }));
+            match attempt {
+                Ok((taken, how)) => {
+                    let taken = taken.min(batch.len());
+                    let how = match how {
+                        _ if taken == 0 => Direct::Declined,
+                        Direct::Started => Direct::Started,
+                        _ => Direct::Delivered,
+                    };
+                    delivered += taken - usize::from(how == Direct::Started);
+                    let linger = msg.is_none();
+                    if let Some(direct) = queue.give_back(direct, taken, how, &batch, linger) {
+                        more.push((queue, direct));
+                    }
+                }
+                Err(_) => {
+                    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                        move || drop(direct),
+                    )));
+                    queue.give_up(&batch);
+                }
+            }
+        }
+        self.delivered
+            .fetch_add(delivered as u64, Ordering::Relaxed);
+        self.writes.fetch_add(writes, Ordering::Relaxed);
+        more
+    }
 }

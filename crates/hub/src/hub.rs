@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
-use crate::direct::{Lent, Writers, QUIET};
+use crate::direct::Writers;
 use crate::queue::{Limits, NotQueued, Pushed, Queue};
 use crate::{
     Backplane, BackplaneError, Delivery, HubConfig, HubInbox, MemoryBackplane, Numbered, Position,
@@ -31,6 +31,12 @@ pub struct HubStats {
     /// idle subscriber's connection themselves, without its task
     /// ([`DirectHandle`](crate::DirectHandle)).
     pub delivered_directly: u64,
+    /// How many times the writer threads handed a subscriber's connection
+    /// messages (one, or all those queued since its last: a busy topic's
+    /// [drain](HubConfig::drain_interval)): with
+    /// [`delivered_directly`](Self::delivered_directly), how many
+    /// messages each write carried.
+    pub direct_writes: u64,
 }
 
 /// A publish/subscribe hub of byte messages. Cloning gives another handle
@@ -101,9 +107,6 @@ pub(crate) struct Topic {
     /// The last message delivered here (or where the backplane started
     /// it): the next must follow it.
     position: Option<Position>,
-    /// When the last message was delivered: a topic quiet since then
-    /// is delivered directly to its idle subscribers.
-    last_delivered: Option<std::time::Instant>,
 }
 
 /// Why [`Hub::publish`] refused a message. Nothing was queued for anyone.
@@ -284,6 +287,7 @@ impl Hub {
             slow_disconnects: self.shared.slow_disconnects.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             delivered_directly: self.shared.writers.delivered.load(Ordering::Relaxed),
+            direct_writes: self.shared.writers.writes.load(Ordering::Relaxed),
         }
     }
 }
@@ -298,13 +302,13 @@ impl Drop for HubShared {
 impl HubShared {
     fn new(config: HubConfig, backplane: Arc<dyn Backplane>) -> Arc<Self> {
         Arc::new(Self {
+            writers: Arc::new(Writers::new(config.drain_interval)),
             config,
             backplane,
             state: Mutex::default(),
             delivered: AtomicU64::new(0),
             slow_disconnects: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
-            writers: Arc::default(),
         })
     }
 
@@ -337,13 +341,7 @@ impl HubShared {
         }
         let published = Published::new(t.name.clone(), msg);
         t.position = Some(published.position());
-        let now = std::time::Instant::now();
-        let quiet = t
-            .last_delivered
-            .is_none_or(|last| now.saturating_duration_since(last) >= QUIET);
-        t.last_delivered = Some(now);
-        let direct = quiet && self.writers.idle();
-        let delivered = self.fan_out(state, topic, Delivery::Message(published), direct);
+        let delivered = self.fan_out(state, topic, Delivery::Message(published), true);
         Sequenced::Delivered(delivered)
     }
 
@@ -400,12 +398,15 @@ impl HubShared {
         let mut delivered = 0;
         let mut slow = Vec::new();
         let mut lent = Vec::new();
+        let mut pressing = false;
         for (id, queue) in &t.subscribers {
             let queued = queue.push(&delivery, limits, direct);
             if let Ok(pushed) = queued {
                 delivered += 1;
-                if let Pushed::Lent(to) = pushed {
-                    lent.push((queue.clone(), to));
+                match pushed {
+                    Pushed::Lent(to) => lent.push((queue.clone(), to)),
+                    Pushed::Queued { pressing: true } => pressing = true,
+                    Pushed::Queued { pressing: false } => {}
                 }
             } else if queued.is_err_and(|e| e == NotQueued::Closed) {
                 slow.push(*id); // gone: the subscription was dropped
@@ -429,7 +430,10 @@ impl HubShared {
         }
         drop(state);
         if let Delivery::Message(msg) = delivery {
-            self.writers.hand_over(Lent { msg, to: lent });
+            self.writers.hand_over(msg, lent);
+        }
+        if pressing {
+            self.writers.press();
         }
         for topic in emptied {
             self.backplane.leave(&topic);
@@ -476,7 +480,6 @@ pub(crate) fn join_topic(state: &mut HubState, id: u64, topic: &Arc<str>, queue:
             name: topic.clone(),
             subscribers: HashMap::new(),
             position: None,
-            last_delivered: None,
         })
         .subscribers
         .insert(id, queue.clone());

@@ -12,8 +12,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use crate::direct::{Direct, DirectDelivery};
-use crate::Delivery;
+use crate::direct::{Direct, DirectDelivery, BATCH_BYTES, BATCH_MESSAGES};
+use crate::{Delivery, Published};
 
 /// Room kept for deliveries once a queue has drained; a burst's larger
 /// buffer is given back.
@@ -53,9 +53,9 @@ struct Mailbox {
     /// No join is being answered (its answer and recovered messages come
     /// before anything delivered directly).
     may_direct: bool,
-    /// A message delivered directly after a join began (lent out before
-    /// it): the join's recovered messages leave it out.
-    delivered_while_joining: Option<crate::Published>,
+    /// Messages delivered directly after a join began (lent out before
+    /// it): the join's recovered messages leave them out.
+    delivered_while_joining: Vec<Published>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -71,11 +71,14 @@ impl std::fmt::Debug for Mailbox {
 }
 
 impl Mailbox {
-    /// Queues `delivery` ahead of everything else: a message that went out
-    /// for direct delivery and comes back undelivered keeps its place.
-    fn put_first(&mut self, delivery: &Delivery) {
-        self.bytes += message_bytes(delivery);
-        self.deliveries.push_front(delivery.clone());
+    /// Queues `msgs` ahead of everything else, in order: messages that
+    /// went out for direct delivery and come back undelivered keep their
+    /// place.
+    fn put_first(&mut self, msgs: &[Published]) {
+        for msg in msgs.iter().rev() {
+            self.bytes += msg.data().len();
+            self.deliveries.push_front(Delivery::Message(msg.clone()));
+        }
     }
 }
 
@@ -102,8 +105,10 @@ pub(crate) type Lendable = Box<Box<dyn DirectDelivery>>;
 
 /// What [`Queue::push`] did with a delivery.
 pub(crate) enum Pushed {
-    /// Queued for the subscriber's task.
-    Queued,
+    /// Queued: for the subscriber's task, or, while its delivery is lent
+    /// out, for the writers' next drain, which is `pressing` once the
+    /// queue is half full (it should not wait for the drain interval).
+    Queued { pressing: bool },
     /// To be delivered directly, through this (given back with
     /// [`Queue::give_back`]).
     Lent(Lendable),
@@ -159,25 +164,99 @@ impl Queue {
         mailbox.armed = false;
         mailbox.bytes += len;
         mailbox.deliveries.push_back(delivery.clone());
-        // While its direct delivery is out, giving it back wakes the task.
-        let waiting = if mailbox.lent {
-            None
-        } else {
-            mailbox.waiting.take()
-        };
-        drop(mailbox);
-        if let Some(waker) = waiting {
-            waker.wake();
+        // While its direct delivery is out, the writers drain the queue,
+        // or giving it back wakes the task.
+        if mailbox.lent {
+            let pressing = mailbox.deliveries.len() * 2 >= limits.messages
+                || mailbox.bytes.saturating_mul(2) >= limits.bytes;
+            return Ok(Pushed::Queued { pressing });
         }
-        Ok(Pushed::Queued)
+        wake_task(mailbox);
+        Ok(Pushed::Queued { pressing: false })
     }
 
-    /// The subscriber's [`DirectDelivery`] back from delivering `delivery`
-    /// (`done` says how that went): a declined message is queued first
-    /// (it was counted as delivered: the limits may be passed by it), and
-    /// the task is woken if anything waits for it; otherwise the
-    /// subscriber stays armed.
-    pub(crate) fn give_back(&self, direct: Lendable, done: Direct, delivery: &Delivery) {
+    /// The subscriber's [`DirectDelivery`] back from delivering `batch`,
+    /// of which its connection took the first `taken` (`how` says how the
+    /// last of them went). What it did not take is queued first (it was
+    /// counted as delivered: the limits may be passed by it), and the task
+    /// is woken if anything waits for it. Otherwise, with more queued
+    /// meanwhile, the delivery stays lent out and is returned, for the
+    /// writers to drain; with nothing queued, the subscriber stays armed,
+    /// unless it `lingers` (a drain's): then it stays lent out for the next
+    /// drain too, so that a busy topic's messages keep waiting for drains
+    /// rather than each go out alone.
+    pub(crate) fn give_back(
+        &self,
+        direct: Lendable,
+        taken: usize,
+        how: Direct,
+        batch: &[Published],
+        linger: bool,
+    ) -> Option<Lendable> {
+        let mut mailbox = self.mailbox();
+        if mailbox.closed {
+            mailbox.lent = false;
+            drop(mailbox);
+            drop(direct);
+            return None;
+        }
+        // A join that began meanwhile waits for this (woken below).
+        let joining = !mailbox.may_direct;
+        let taken = taken.min(batch.len());
+        if joining {
+            let sent = &batch[..taken];
+            mailbox.delivered_while_joining.extend_from_slice(sent);
+        }
+        mailbox.put_first(&batch[taken..]);
+        if taken == batch.len() && how == Direct::Delivered && !joining {
+            match mailbox.deliveries.front() {
+                None if linger => return Some(direct),
+                None => {
+                    mailbox.lent = false;
+                    mailbox.direct = Some(direct);
+                    mailbox.armed = true;
+                    return None;
+                }
+                // Still lent: the task sleeps on.
+                Some(Delivery::Message(_)) => return Some(direct),
+                Some(_) => {}
+            }
+        }
+        mailbox.lent = false;
+        mailbox.direct = Some(direct);
+        wake_task(mailbox);
+        None
+    }
+
+    /// Takes into `batch` the messages queued for a subscriber whose
+    /// delivery is lent out, up to a drain's limits; none if the
+    /// subscription is gone, a join is being answered, or an answer is
+    /// next (those are its task's).
+    pub(crate) fn take_batch(&self, batch: &mut Vec<Published>) {
+        let mut mailbox = self.mailbox();
+        if mailbox.closed || !mailbox.may_direct || !mailbox.lent {
+            return;
+        }
+        let mut bytes = 0;
+        while batch.len() < BATCH_MESSAGES {
+            let Some(Delivery::Message(msg)) = mailbox.deliveries.front() else {
+                break;
+            };
+            let len = msg.data().len();
+            if !batch.is_empty() && bytes + len > BATCH_BYTES {
+                break;
+            }
+            bytes += len;
+            batch.push(msg.clone());
+            mailbox.deliveries.pop_front();
+        }
+        mailbox.bytes -= bytes;
+    }
+
+    /// The subscriber's direct delivery back, with nothing delivered: the
+    /// task takes what is queued (and is woken for it), or the subscriber
+    /// stays armed if nothing is.
+    pub(crate) fn release(&self, direct: Lendable) {
         let mut mailbox = self.mailbox();
         mailbox.lent = false;
         if mailbox.closed {
@@ -186,31 +265,21 @@ impl Queue {
             return;
         }
         mailbox.direct = Some(direct);
-        // A join that began meanwhile waits for this (woken below).
-        let joining = !mailbox.may_direct;
-        match done {
-            Direct::Delivered if mailbox.deliveries.is_empty() && !joining => {
-                mailbox.armed = true;
-                return;
-            }
-            Direct::Delivered | Direct::Started => {
-                if let (true, Delivery::Message(m)) = (joining, delivery) {
-                    mailbox.delivered_while_joining = Some(m.clone());
-                }
-            }
-            Direct::Declined => mailbox.put_first(delivery),
+        if mailbox.deliveries.is_empty() && mailbox.may_direct {
+            mailbox.armed = true;
+            return;
         }
         wake_task(mailbox);
     }
 
     /// The subscriber's direct delivery, lost to a panic while it was out:
-    /// `delivery` goes to the queue, first, and the task is woken; nothing
+    /// `batch` goes to the queue, first, and the task is woken; nothing
     /// more is delivered directly.
-    pub(crate) fn give_up(&self, delivery: &Delivery) {
+    pub(crate) fn give_up(&self, batch: &[Published]) {
         let mut mailbox = self.mailbox();
         mailbox.lent = false;
         if !mailbox.closed {
-            mailbox.put_first(delivery);
+            mailbox.put_first(batch);
         }
         wake_task(mailbox);
     }
@@ -225,9 +294,14 @@ impl Queue {
         mailbox.lent
     }
 
-    /// The message delivered directly after a join began, if any.
-    pub(crate) fn take_delivered_while_joining(&self) -> Option<crate::Published> {
-        self.mailbox().delivered_while_joining.take()
+    /// The messages of `topic` delivered directly after a join began.
+    pub(crate) fn take_delivered_while_joining(&self, topic: &str) -> Vec<Published> {
+        let mut mailbox = self.mailbox();
+        let (of_topic, others) = std::mem::take(&mut mailbox.delivered_while_joining)
+            .into_iter()
+            .partition(|m| m.topic() == topic);
+        mailbox.delivered_while_joining = others;
+        of_topic
     }
 
     /// Gives the queue the subscriber's way to take messages without its
@@ -246,6 +320,9 @@ impl Queue {
         mailbox.may_direct = may;
         if !may {
             mailbox.armed = false;
+        } else {
+            // The joins are answered: what they had to leave out is done.
+            mailbox.delivered_while_joining = Vec::new();
         }
     }
 
@@ -483,6 +560,17 @@ mod tests {
         (queue, taken)
     }
 
+    fn published(n: u64) -> Published {
+        match message(n) {
+            Delivery::Message(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn offsets(batch: &[Published]) -> Vec<u64> {
+        batch.iter().map(Published::offset).collect()
+    }
+
     #[test]
     fn an_armed_subscriber_lends_its_delivery_for_a_message_and_stays_armed() {
         let woken = Arc::new(Count(AtomicUsize::new(0)));
@@ -490,25 +578,24 @@ mod tests {
         // Not for a non-message, nor when the fan-out says no.
         assert!(matches!(
             queue.push(&refused("a"), room(8), true),
-            Ok(Pushed::Queued)
+            Ok(Pushed::Queued { .. })
         ));
         let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(reason(queue.poll_take(&mut cx)), "a");
         assert!(queue.arm());
         assert!(matches!(
             queue.push(&message(1), room(8), false),
-            Ok(Pushed::Queued)
+            Ok(Pushed::Queued { .. })
         ));
         assert_eq!(offset(queue.poll_take(&mut cx)), 1);
         assert!(queue.arm());
         let Ok(Pushed::Lent(mut direct)) = queue.push(&message(2), room(8), true) else {
             panic!("not lent");
         };
-        let done = direct.deliver(match &message(2) {
-            Delivery::Message(m) => m,
-            _ => unreachable!(),
-        });
-        queue.give_back(direct, done, &message(2));
+        let (n, done) = direct.deliver_all(&[published(2)]);
+        assert!(queue
+            .give_back(direct, n, done, &[published(2)], false)
+            .is_none());
         assert_eq!(taken.load(Ordering::SeqCst), 1);
         // Still idle: the next is lent too, and the task was never woken.
         assert!(matches!(
@@ -526,7 +613,7 @@ mod tests {
         };
         assert!(matches!(
             queue.push(&message(2), room(8), true),
-            Ok(Pushed::Queued)
+            Ok(Pushed::Queued { .. })
         ));
         direct
     }
@@ -540,31 +627,199 @@ mod tests {
         let mut cx = Context::from_waker(Waker::noop());
         // The connection declines 1: it goes back first, and the task is
         // woken for both.
-        queue.give_back(direct, Direct::Declined, &message(1));
+        assert!(queue
+            .give_back(direct, 0, Direct::Declined, &[published(1)], false)
+            .is_none());
         assert_eq!(woken.0.load(Ordering::SeqCst), 1);
         assert_eq!(offset(queue.poll_take(&mut cx)), 1);
         assert_eq!(offset(queue.poll_take(&mut cx)), 2);
         // The task took them: not armed until it says it is idle again.
         assert!(matches!(
             queue.push(&message(3), room(8), true),
-            Ok(Pushed::Queued)
+            Ok(Pushed::Queued { .. })
         ));
     }
 
-    /// A task woken for another reason (its client, a heartbeat) while a
-    /// message is out must not take what was queued after it.
+    /// What is queued while a message is out stays for the writers to
+    /// drain: the task is not woken, and takes nothing meanwhile, even
+    /// when woken for another reason (its client, a heartbeat).
     #[test]
-    fn while_a_message_is_out_the_task_takes_nothing_queued_after_it() {
+    fn what_comes_while_lent_is_drained_by_the_writers_in_one_batch() {
         let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
+        let (queue, taken) = armed(&woken);
         let direct = lend_1_queue_2(&queue);
+        assert!(matches!(
+            queue.push(&message(3), room(8), true),
+            Ok(Pushed::Queued { .. })
+        ));
         let waker = Waker::from(woken.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(queue.poll_take(&mut cx).is_pending());
-        // Back (written): the task is woken, and takes 2.
-        queue.give_back(direct, Direct::Delivered, &message(1));
+        // 1 written: still lent, with 2 and 3 to drain.
+        let mut direct = queue
+            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
+            .expect("kept lent");
+        assert!(queue.poll_take(&mut cx).is_pending());
+        let mut batch = Vec::new();
+        queue.take_batch(&mut batch);
+        assert_eq!(offsets(&batch), [2, 3]);
+        assert_eq!(queue.bytes(), 0);
+        let (n, done) = direct.deliver_all(&batch);
+        assert_eq!((n, done), (2, Direct::Delivered));
+        // Drained, and kept for the next drain in case more comes...
+        let direct = queue
+            .give_back(direct, n, done, &batch, true)
+            .expect("lingers");
+        assert_eq!(taken.load(Ordering::SeqCst), 2);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 0, "the task slept");
+        // ...which finds nothing: armed again.
+        batch.clear();
+        queue.take_batch(&mut batch);
+        assert!(batch.is_empty());
+        queue.release(direct);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 0, "the task slept");
+        assert!(matches!(
+            queue.push(&message(4), room(8), true),
+            Ok(Pushed::Lent(_))
+        ));
+    }
+
+    #[test]
+    fn a_queue_half_full_behind_a_lent_delivery_presses_for_a_drain() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        assert!(matches!(
+            queue.push(&message(1), room(6), true),
+            Ok(Pushed::Lent(_))
+        ));
+        let pressing: Vec<bool> = (2..=5)
+            .map(|n| match queue.push(&message(n), room(6), true) {
+                Ok(Pushed::Queued { pressing }) => pressing,
+                _ => panic!("not queued"),
+            })
+            .collect();
+        assert_eq!(pressing, [false, false, true, true]);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn what_a_batch_leaves_goes_back_first_and_wakes_the_task() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        let direct = lend_1_queue_2(&queue);
+        for n in 3..=4 {
+            queue.push(&message(n), room(8), true).map(|_| ()).unwrap();
+        }
+        let direct = queue
+            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
+            .expect("kept lent");
+        let mut batch = Vec::new();
+        queue.take_batch(&mut batch);
+        assert_eq!(offsets(&batch), [2, 3, 4]);
+        queue.push(&message(5), room(8), true).map(|_| ()).unwrap();
+        // 2 whole, 3 begun (its rest is the connection's), 4 not taken.
+        assert!(queue
+            .give_back(direct, 2, Direct::Started, &batch, false)
+            .is_none());
         assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(offset(queue.poll_take(&mut cx)), 4);
+        assert_eq!(offset(queue.poll_take(&mut cx)), 5);
+        assert!(queue.poll_take(&mut cx).is_pending());
+    }
+
+    #[test]
+    fn a_batch_stops_at_an_answer_and_at_its_limits() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        let direct = lend_1_queue_2(&queue);
+        queue
+            .push(&refused("a"), room(8), true)
+            .map(|_| ())
+            .unwrap();
+        let direct = queue
+            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
+            .expect("kept lent: a message is next");
+        let mut batch = Vec::new();
+        queue.take_batch(&mut batch);
+        assert_eq!(offsets(&batch), [2]);
+        // The answer is next: the task's, and it is woken for it.
+        assert!(queue
+            .give_back(direct, 1, Direct::Delivered, &batch, false)
+            .is_none());
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(reason(queue.poll_take(&mut cx)), "a");
+
+        // At most BATCH_MESSAGES at once.
+        assert!(queue.arm());
+        let Ok(Pushed::Lent(direct)) = queue.push(&message(0), room(1000), true) else {
+            panic!("not lent");
+        };
+        for n in 1..=(BATCH_MESSAGES as u64 + 1) {
+            queue
+                .push(&message(n), room(1000), true)
+                .map(|_| ())
+                .unwrap();
+        }
+        let direct = queue
+            .give_back(direct, 1, Direct::Delivered, &[published(0)], false)
+            .expect("kept lent");
+        batch.clear();
+        queue.take_batch(&mut batch);
+        assert_eq!(batch.len(), BATCH_MESSAGES);
+        assert!(queue
+            .give_back(direct, batch.len(), Direct::Delivered, &batch, false)
+            .is_some());
+    }
+
+    #[test]
+    fn a_batch_out_when_a_join_begins_is_recorded_and_then_the_task_takes_over() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        let direct = lend_1_queue_2(&queue);
+        queue.set_may_direct(false);
+        // 1 went out after the join began: recorded for the join's answer,
+        // and the task woken for 2.
+        assert!(queue
+            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
+            .is_none());
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        assert!(queue.take_delivered_while_joining("other").is_empty());
+        assert_eq!(offsets(&queue.take_delivered_while_joining("t")), [1]);
+        assert!(queue.take_delivered_while_joining("t").is_empty());
+        let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(offset(queue.poll_take(&mut cx)), 2);
+    }
+
+    #[test]
+    fn a_released_delivery_arms_an_empty_queue_and_otherwise_wakes_the_task() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        let direct = lend_1_queue_2(&queue);
+        let direct = queue
+            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
+            .expect("kept lent");
+        // A join began before the drain: it takes nothing, and hands over.
+        queue.set_may_direct(false);
+        let mut batch = Vec::new();
+        queue.take_batch(&mut batch);
+        assert!(batch.is_empty());
+        queue.release(direct);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(offset(queue.poll_take(&mut cx)), 2);
+        queue.set_may_direct(true);
+        assert!(queue.arm());
+        let Ok(Pushed::Lent(direct)) = queue.push(&message(3), room(8), true) else {
+            panic!("not lent");
+        };
+        queue.release(direct);
+        assert!(queue.may_arm());
+        assert!(matches!(
+            queue.push(&message(4), room(8), true),
+            Ok(Pushed::Lent(_))
+        ));
     }
 
     #[test]
@@ -575,7 +830,7 @@ mod tests {
         assert!(!queue.arm());
         assert!(matches!(
             queue.push(&message(1), room(8), true),
-            Ok(Pushed::Queued)
+            Ok(Pushed::Queued { .. })
         ));
         let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(offset(queue.poll_take(&mut cx)), 1);
@@ -585,7 +840,9 @@ mod tests {
             panic!("not lent");
         };
         queue.close();
-        queue.give_back(direct, Direct::Declined, &message(2));
+        assert!(queue
+            .give_back(direct, 0, Direct::Declined, &[published(2)], false)
+            .is_none());
         assert!(!queue.arm());
         assert!(queue.poll_take(&mut cx).is_pending());
         assert_eq!(taken.load(Ordering::SeqCst), 0);

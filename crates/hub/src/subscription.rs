@@ -271,14 +271,17 @@ impl Subscription {
             }
         };
         let through = missed.last().map_or(position.clone(), Numbered::position);
-        // A message of this topic the hub had already lent out for direct
-        // delivery when the join began went out before this answer: it is
-        // not sent again among the recovered ones.
+        // Messages of this topic the hub had already lent out for direct
+        // delivery when the join began went out before this answer: they
+        // are not sent again among the recovered ones.
         let mut missed = missed;
-        if let Some(sent) = self.queue.take_delivered_while_joining() {
-            if sent.topic() == &*topic {
-                missed.retain(|m| m.epoch != *sent.epoch() || m.offset != sent.offset());
-            }
+        let sent = self.queue.take_delivered_while_joining(&topic);
+        if !sent.is_empty() {
+            missed.retain(|m| {
+                !sent
+                    .iter()
+                    .any(|s| m.epoch == *s.epoch() && m.offset == s.offset())
+            });
         }
         let joining = self.joining();
         joining.ready.push_back(Delivery::Subscribed {
@@ -359,13 +362,14 @@ impl Subscription {
 
 /// Lets the hub deliver messages to a [`Subscription`] without its task:
 /// through a [`DirectDelivery`] given with [`set`](Self::set), whenever the
-/// task has said it is idle ([`arm`](Self::arm)) and the topic is quiet (its
-/// last message came 20 ms or more before): the hub's writer threads then
-/// hand each message to it, one at a time. Whatever it declines is queued
-/// as usual, before anything queued since, and the task is woken. Not
-/// while a join is answered, nor for a topic's first message after one
-/// (checked against where the join said the subscriber starts): those come
-/// through the stream.
+/// task has said it is idle ([`arm`](Self::arm)): the hub's writer threads
+/// then hand the next message to it, and whatever is queued meanwhile all
+/// at once, at most every [`HubConfig::drain_interval`](crate::HubConfig::drain_interval),
+/// until nothing more comes. Whatever it declines is queued as usual,
+/// before anything queued since, and the task is woken. Not while a join
+/// is answered, nor for a topic's first message after one (checked
+/// against where the join said the subscriber starts): those come through
+/// the stream.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -397,10 +401,8 @@ impl Subscription {
 /// assert!(futures::poll!(sub.next()).is_pending());
 /// // The task has nothing in flight: it says so.
 /// assert!(direct.arm());
-/// // The topic has been quiet for a while (20 ms at least)...
-/// std::thread::sleep(std::time::Duration::from_millis(30));
 /// hub.publish("news", "hello".into()).await?;
-/// // ...so a writer thread delivers it, without the stream.
+/// // A writer thread delivers it, without the stream.
 /// for _ in 0..2000 {
 ///     if !got.lock().unwrap().is_empty() {
 ///         break;

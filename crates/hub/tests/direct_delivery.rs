@@ -1,7 +1,9 @@
 //! Direct delivery through the hub: a delivery that panics loses nothing,
-//! and a resume that begins while a message of its topic is out for
-//! direct delivery does not send that message again among the recovered;
-//! every subscriber is warmed before a writer delivers to it.
+//! and a resume that begins while messages of its topic are out for
+//! direct delivery does not send them again among the recovered; every
+//! subscriber is warmed before a writer delivers to it; a busy topic is
+//! drained in batches, in order, and a subscriber that takes nothing is
+//! cut off alone.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -28,9 +30,16 @@ fn idle_subscriber(hub: &Hub, topic: &str, direct: Box<dyn DirectDelivery>) -> S
     let handle = sub.direct_handle();
     handle.set(direct);
     assert!(handle.arm());
-    // The topic rests, so the next message is delivered directly.
-    std::thread::sleep(Duration::from_millis(30));
     sub
+}
+
+/// Waits until the hub has delivered `n` messages directly.
+fn wait_for_direct(hub: &Hub, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while hub.stats().delivered_directly < n {
+        assert!(std::time::Instant::now() < deadline, "{:?}", hub.stats());
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 fn is_pending(sub: &mut Subscription) -> bool {
@@ -167,13 +176,8 @@ fn every_subscriber_is_warmed_once_before_it_is_delivered_to() {
         }));
         assert!(handle.arm());
     }
-    std::thread::sleep(Duration::from_millis(30));
     block_on(hub.publish("t", "second".into())).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while hub.stats().delivered_directly < 40 {
-        assert!(std::time::Instant::now() < deadline, "not all delivered");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_direct(&hub, 40);
     let log = log.lock().unwrap();
     for id in 0..40 {
         let events: Vec<&str> = log.iter().filter(|e| e.0 == id).map(|e| e.1).collect();
@@ -205,12 +209,137 @@ fn a_warm_up_that_panics_costs_nothing() {
     // directly all the same, and so is the next.
     for delivered in [1, 2] {
         block_on(hub.publish("t", "again".into())).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while hub.stats().delivered_directly < delivered {
-            assert!(std::time::Instant::now() < deadline, "{:?}", hub.stats());
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        std::thread::sleep(Duration::from_millis(30));
+        wait_for_direct(&hub, delivered);
     }
     assert_eq!(hub.stats().delivered_directly, 2);
+}
+
+/// Takes every batch whole, and records each.
+struct Batches(Arc<Mutex<Vec<Vec<u64>>>>);
+
+impl DirectDelivery for Batches {
+    fn deliver(&mut self, msg: &Published) -> Direct {
+        self.deliver_all(std::slice::from_ref(msg)).1
+    }
+
+    fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
+        let offsets = msgs.iter().map(Published::offset).collect();
+        self.0.lock().unwrap().push(offsets);
+        (msgs.len(), Direct::Delivered)
+    }
+}
+
+/// Takes nothing: a connection whose socket is always full.
+struct Full;
+
+impl DirectDelivery for Full {
+    fn deliver(&mut self, _: &Published) -> Direct {
+        Direct::Declined
+    }
+}
+
+#[test]
+fn a_busy_topic_is_drained_in_order_in_batches_and_one_that_takes_nothing_is_cut_off_alone() {
+    let config = HubConfig::default()
+        .queue_messages(50)
+        .drain_interval(Duration::from_millis(5));
+    let hub = Hub::new(config);
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let mut fast = idle_subscriber(&hub, "t", Box::new(Batches(batches.clone())));
+    let stuck = idle_subscriber(&hub, "t", Box::new(Full));
+    // 400 messages, faster than one write each: each drain takes what
+    // was queued since the last, up to 50 (the queue's limit) or 64.
+    for i in 0..400 {
+        block_on(hub.publish("t", format!("{i}").into())).unwrap();
+        if i % 25 == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    // And the second subscriber's "first" (offset 2), which came to the
+    // first directly.
+    wait_for_direct(&hub, 401);
+    let batches = batches.lock().unwrap();
+    let written: Vec<u64> = batches.iter().flatten().copied().collect();
+    // Its own "first" (offset 1) came through the stream.
+    assert_eq!(written, (2..403).collect::<Vec<_>>());
+    assert!(batches.len() < 100, "{} writes for 400", batches.len());
+    assert!(batches.iter().all(|b| b.len() <= 64));
+    // Nothing came through the stream, and the subscriber that took
+    // nothing had its queue fill and was cut off, alone.
+    assert!(is_pending(&mut fast));
+    assert!(stuck.is_cut_off());
+    assert!(!fast.is_cut_off());
+    assert_eq!(hub.subscribers("t"), 1);
+    assert_eq!(hub.stats().slow_disconnects, 1);
+}
+
+/// Holds each batch until told to go on, and records it.
+struct HeldBatches {
+    started: mpsc::Sender<Vec<u64>>,
+    go_on: Arc<Mutex<mpsc::Receiver<()>>>,
+}
+
+impl DirectDelivery for HeldBatches {
+    fn deliver(&mut self, msg: &Published) -> Direct {
+        self.deliver_all(std::slice::from_ref(msg)).1
+    }
+
+    fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
+        let _ = self
+            .started
+            .send(msgs.iter().map(Published::offset).collect());
+        let _ = self.go_on.lock().unwrap().recv();
+        (msgs.len(), Direct::Delivered)
+    }
+}
+
+#[test]
+fn a_resume_during_a_drain_does_not_send_the_batch_again() {
+    let backplane = Arc::new(MemoryBackplane::new(HistoryConfig::default()));
+    let hub = Hub::with_backplane(HubConfig::default(), backplane).unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let (go_on, go_on_rx) = mpsc::channel();
+    let held = HeldBatches {
+        started: started_tx,
+        go_on: Arc::new(Mutex::new(go_on_rx)),
+    };
+    let mut sub = idle_subscriber(&hub, "t", Box::new(held));
+    let wait = Duration::from_secs(5);
+    // 2 goes out alone and is held; 3 and 4 queue behind it...
+    block_on(hub.publish("t", "2".into())).unwrap();
+    assert_eq!(started.recv_timeout(wait), Ok(vec![2]));
+    block_on(hub.publish("t", "3".into())).unwrap();
+    let four = block_on(hub.publish("t", "4".into())).unwrap();
+    go_on.send(()).unwrap();
+    // ...and are drained together, held again...
+    assert_eq!(started.recv_timeout(wait), Ok(vec![3, 4]));
+    // ...while the subscriber resumes from its first message.
+    let since = switchyard_hub::Position {
+        offset: 1,
+        epoch: four.position.epoch.clone(),
+    };
+    sub.resume("t", since).unwrap();
+    block_on(hub.publish("t", "5".into())).unwrap();
+    assert!(is_pending(&mut sub));
+    go_on.send(()).unwrap();
+    let answer = block_on(sub.next());
+    assert!(
+        matches!(
+            answer,
+            Some(Delivery::Subscribed {
+                recovered: true,
+                ..
+            })
+        ),
+        "{answer:?}"
+    );
+    // Recovered: 2 (written before the resume began, and asked for again)
+    // and 5; not 3 and 4, written as it began; and 5 once, not again live.
+    assert_eq!(data(block_on(sub.next())), "2");
+    assert_eq!(data(block_on(sub.next())), "5");
+    assert!(is_pending(&mut sub));
+    assert!(
+        started.try_recv().is_err(),
+        "nothing more went out directly"
+    );
 }

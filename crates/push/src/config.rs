@@ -33,15 +33,18 @@ pub struct PushConfig {
     /// The longest `Idempotency-Key` a push may carry. Default 128 bytes:
     /// a UUID is 36; the hub remembers each key for a while.
     pub max_idempotency_key: usize,
-    /// Messages to a quiet topic (under 50 a second) are written to each
-    /// idle subscriber's socket by the hub's writer threads, as they are,
-    /// instead of waking each subscriber's task to write them: a push to
-    /// 19,000 subscribers costs about half the server's CPU it did.
-    /// Default true. Only plain connections (not TLS) with a heartbeat
-    /// (the default), and compressed ones without context takeover (see
-    /// `WsConnection::direct_writer`); the subscribers of busy topics, and
-    /// anyone with messages already queued, are sent theirs by their task,
-    /// several in one write.
+    /// Published messages are written to each idle subscriber's socket by
+    /// the hub's writer threads, as they are, instead of waking each
+    /// subscriber's task to write them: a push to 19,000 subscribers costs
+    /// about half the server's CPU it did. A busy topic's subscribers stay
+    /// with the writers, which write each of them everything queued since
+    /// its last write in one go, at most every
+    /// `HubConfig::drain_interval` (10 ms by default). Default true. Only
+    /// plain connections (not TLS) with a heartbeat (the default), and
+    /// compressed ones without context takeover (see
+    /// `WsConnection::direct_writer`); a subscriber whose socket is full,
+    /// or whose task has something of its own to write (a reply, a ping),
+    /// is sent its messages by its task until it is idle again.
     pub direct: bool,
 }
 

@@ -271,26 +271,35 @@ struct DirectSubscriber {
     kind: MessageKind,
 }
 
-impl DirectDelivery for DirectSubscriber {
-    fn warm(&self) {
-        self.writer.warm();
-    }
-
-    fn deliver(&mut self, msg: &Published) -> Direct {
+impl DirectSubscriber {
+    /// `msg` as its task would send it; `None` if that cannot be (the
+    /// task counts and skips it).
+    fn encode(&self, msg: &Published) -> Option<WsMessage> {
         let delivery = Delivery::Message(msg.clone());
         let encoded = if self.numbered {
             envelope::numbered(delivery, self.text).map(Ok)
         } else {
             envelope::plain(delivery, self.kind)
         };
-        // What cannot be sent is the task's to count and skip.
-        let Some(Ok(msg)) = encoded else {
-            return Direct::Declined;
-        };
-        match self.writer.try_send(&msg) {
-            DirectSend::Sent => Direct::Delivered,
-            DirectSend::Started => Direct::Started,
-            _ => Direct::Declined,
+        encoded?.ok()
+    }
+}
+
+impl DirectDelivery for DirectSubscriber {
+    fn warm(&self) {
+        self.writer.warm();
+    }
+
+    fn deliver(&mut self, msg: &Published) -> Direct {
+        self.deliver_all(std::slice::from_ref(msg)).1
+    }
+
+    fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
+        let encoded: Vec<WsMessage> = msgs.iter().map_while(|m| self.encode(m)).collect();
+        match self.writer.try_send_all(&encoded) {
+            (taken, DirectSend::Sent) => (taken, Direct::Delivered),
+            (taken, DirectSend::Started) => (taken, Direct::Started),
+            _ => (0, Direct::Declined),
         }
     }
 }

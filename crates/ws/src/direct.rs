@@ -107,6 +107,11 @@ fn frame_head(buf: &mut [u8; 10], b0: u8, len: usize) -> &[u8] {
     }
 }
 
+/// The most messages [`DirectWriter::try_send_all`] writes at once: two
+/// buffers each (a frame's head and its payload), well within what one
+/// system call takes (1,024 on Linux).
+pub const MAX_DIRECT_BATCH: usize = 256;
+
 /// Writes messages to one server connection at once, from any thread,
 /// without its task: [`WsConnection::direct_writer`](crate::WsConnection::direct_writer).
 ///
@@ -154,43 +159,76 @@ impl DirectWriter {
 
     /// Writes `msg` at once if the connection and its socket allow.
     pub fn try_send(&self, msg: &WsMessage) -> DirectSend {
+        self.try_send_all(std::slice::from_ref(msg)).1
+    }
+
+    /// Writes as many of `msgs` as the connection and its socket allow, in
+    /// order, with one system call: the frames of several messages for a
+    /// connection that fell behind go out together. Returns how many were
+    /// taken from the front, and how the last of them went:
+    /// [`DirectSend::Sent`] (whole) or [`DirectSend::Started`] (begun: the
+    /// rest waits in the connection); `(0, DirectSend::Declined)` when none
+    /// was. It stops before a message it must decline (see
+    /// [`DirectSend::Declined`]), and takes at most
+    /// [`MAX_DIRECT_BATCH`] at once.
+    pub fn try_send_all(&self, msgs: &[WsMessage]) -> (usize, DirectSend) {
         let shared = &*self.0;
-        if msg.len() > shared.max_message {
-            return DirectSend::Declined;
+        let mut frames = Vec::with_capacity(msgs.len().min(MAX_DIRECT_BATCH));
+        for msg in msgs.iter().take(MAX_DIRECT_BATCH) {
+            if msg.len() > shared.max_message {
+                break;
+            }
+            let Some((b0, payload)) = shared_frame(msg, shared.deflate) else {
+                break;
+            };
+            let mut head = [0u8; 10];
+            let head_len = frame_head(&mut head, b0, payload.len()).len();
+            frames.push((head, head_len, payload));
         }
-        let Some((b0, payload)) = shared_frame(msg, shared.deflate) else {
-            return DirectSend::Declined;
-        };
-        let mut head = [0u8; 10];
-        let head = frame_head(&mut head, b0, payload.len());
+        if frames.is_empty() {
+            return (0, DirectSend::Declined);
+        }
+        let slices: Vec<IoSlice<'_>> = frames
+            .iter()
+            .flat_map(|(head, len, payload)| [IoSlice::new(&head[..*len]), IoSlice::new(payload)])
+            .collect();
         let mut slot = shared.lock();
         if slot.waiting || slot.stopped || !slot.remainder.is_empty() {
-            return DirectSend::Declined;
+            return (0, DirectSend::Declined);
         }
-        let whole = head.len() + payload.len();
-        let written = shared
-            .socket
-            .try_write_vectored(&[IoSlice::new(head), IoSlice::new(&payload)]);
-        if written.is_ok() {
-            slot.sent += 1;
-        }
-        match written {
-            Ok(n) if n >= whole => DirectSend::Sent,
-            Ok(n) => {
-                let mut rest = Vec::with_capacity(whole - n);
-                if n < head.len() {
-                    rest.extend_from_slice(&head[n..]);
-                    rest.extend_from_slice(&payload);
+        // No room (the task waits for it), or a failed socket (the task
+        // finds out, and ends the connection): nothing taken.
+        let Ok(mut written) = shared.socket.try_write_vectored(&slices) else {
+            return (0, DirectSend::Declined);
+        };
+        let mut taken = 0;
+        for (head, len, payload) in &frames {
+            let head = &head[..*len];
+            let whole = head.len() + payload.len();
+            if written >= whole {
+                written -= whole;
+                taken += 1;
+                continue;
+            }
+            if written > 0 {
+                let mut rest = Vec::with_capacity(whole - written);
+                if written < head.len() {
+                    rest.extend_from_slice(&head[written..]);
+                    rest.extend_from_slice(payload);
                 } else {
-                    rest.extend_from_slice(&payload[n - head.len()..]);
+                    rest.extend_from_slice(&payload[written - head.len()..]);
                 }
                 slot.remainder = rest;
-                DirectSend::Started
+                slot.sent += taken as u64 + 1;
+                return (taken + 1, DirectSend::Started);
             }
-            // No room (the task waits for it), or a failed socket (the
-            // task finds out, and ends the connection).
-            Err(_) => DirectSend::Declined,
+            break;
         }
+        slot.sent += taken as u64;
+        if taken == 0 {
+            return (0, DirectSend::Declined);
+        }
+        (taken, DirectSend::Sent)
     }
 
     /// Whether part of a message this wrote waits in the connection, for

@@ -40,7 +40,7 @@ mod websocket;
 pub use client::{connect, connect_to, connect_with, ClientConfig, ClientIo, WsTarget};
 pub use config::WsServerConfig;
 pub use connection::{CloseReason, WsConnection};
-pub use direct::{DirectSend, DirectWriter};
+pub use direct::{DirectSend, DirectWriter, MAX_DIRECT_BATCH};
 pub use fixed_kind::FixedKind;
 pub use heartbeat::HeartbeatConfig;
 pub use message::{MessageKind, WsMessage};

@@ -213,3 +213,76 @@ fn a_message_over_the_limit_is_declined_and_no_heartbeat_means_no_writer() {
         );
     })
 }
+
+/// Several messages go out together, in order; the batch stops before a
+/// message the writer must decline (the rest is the connection's to
+/// send), and one the socket takes only in part is finished by the
+/// connection's flush before anything else.
+#[test]
+fn a_batch_goes_out_in_order_and_stops_where_it_must() {
+    switchyard_rt::block_on(async {
+        let outcomes = Arc::new(Mutex::new(Vec::new()));
+        let seen = outcomes.clone();
+        let config = WsServerConfig::default().max_message(16 << 20);
+        let route = websocket(config, move |mut conn, _req| {
+            let seen = seen.clone();
+            async move {
+                let writer = conn.direct_writer().expect("a plain connection");
+                let record = |what: &str, got: (usize, DirectSend)| {
+                    seen.lock().unwrap().push(format!("{what}: {got:?}"));
+                };
+                record("none", writer.try_send_all(&[]));
+                let over = WsMessage::binary(vec![1u8; (16 << 20) + 1]);
+                let batch = [
+                    WsMessage::text("a"),
+                    WsMessage::text("b").prepare(),
+                    over,
+                    WsMessage::text("never"),
+                ];
+                record("a, b, over", writer.try_send_all(&batch));
+                let large = WsMessage::binary(vec![7u8; LARGE]);
+                let batch = [WsMessage::text("c"), large, WsMessage::text("d")];
+                let (taken, how) = writer.try_send_all(&batch);
+                record("c, large, d", (taken, how));
+                // What it did not take is the connection's to send.
+                for msg in &batch[taken..] {
+                    conn.send(msg.clone()).await.unwrap();
+                }
+                conn.send("after".into()).await.unwrap();
+                let _ = conn.close(1000, "done").await;
+                while let Some(Ok(_)) = conn.next().await {}
+            }
+        });
+        let addr = serve(route).await;
+        let client_config = ClientConfig::default().max_message(16 << 20);
+        let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config)
+            .await
+            .unwrap();
+        switchyard_rt::sleep(Duration::from_millis(300)).await;
+        let mut got = Vec::new();
+        while let Some(Ok(msg)) =
+            switchyard_rt::timeout(Duration::from_secs(10), "a message", client.next())
+                .await
+                .unwrap()
+        {
+            got.push(if msg.len() == LARGE {
+                assert!(msg.iter().all(|&b| b == 7), "the large message is whole");
+                "large".to_string()
+            } else {
+                String::from_utf8(msg.to_vec()).unwrap()
+            });
+        }
+        assert_eq!(got, ["a", "b", "c", "large", "d", "after"]);
+        let outcomes = outcomes.lock().unwrap().clone();
+        assert_eq!(
+            outcomes[..2],
+            ["none: (0, Declined)", "a, b, over: (2, Sent)"]
+        );
+        // The socket cannot take 8 MiB at once: the large one is begun, and
+        // "d" behind it is left, or (were the buffers that large) all sent.
+        assert!(
+            outcomes[2] == "c, large, d: (2, Started)" || outcomes[2] == "c, large, d: (3, Sent)",
+            "{outcomes:?}"
+        );
+    })
+}

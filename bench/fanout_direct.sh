@@ -5,6 +5,7 @@
 #
 #   bench/fanout_direct.sh
 #   SUBSCRIBERS=5000 PUSHES=10 bench/fanout_direct.sh
+#   PARTS=d bench/fanout_direct.sh      (only the busy topic)
 #
 #  a. floor: bench/floor/sendto_floor.c (built with cc), no Rust and no
 #     WebSocket: SUBSCRIBERS loopback TCP connections read through epoll by
@@ -24,9 +25,14 @@
 #     through its task: a join's first message is checked against where
 #     it started) and of the later ones; server CPU per delivery over the
 #     run (the first push included); the load generator's CPU.
-#  d. 1,000 subscribers x 1,000 pushes a second (a busy topic: delivered
-#     through the tasks, several messages a write), with and without
-#     direct delivery, to show the busy path is unchanged.
+#  d. 1,000 subscribers x 1,000 pushes a second of 256 bytes (a busy
+#     topic), through the tasks (--no-direct) and drained by the hub's
+#     writer threads at each interval of BUSY_DRAINS (ws_push
+#     --drain-interval, ms; default "10 20 30"), BUSY_RUNS times each
+#     (default 2), alternated: first read by the load generator (10 s),
+#     then by push_probe (-i 0.001, BUSY_ROUNDS pushes, default 8,000),
+#     which reads at a fraction of the load generator's cost, with the
+#     server's CPU per delivery over the probe's run.
 #
 # Results: target/bench/fanout-direct/results.jsonl and table.md.
 set -euo pipefail
@@ -36,6 +42,7 @@ root=$(pwd)
 SUBSCRIBERS=${SUBSCRIBERS:-19000}
 PUSHES=${PUSHES:-20}
 PROBE_ROUNDS=${PROBE_ROUNDS:-10}
+PARTS=${PARTS:-abcd}
 FLOOR_SIZE=${FLOOR_SIZE:-338}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -60,17 +67,21 @@ cc -O2 -fopenmp -o "$out/sendto_floor" bench/floor/sendto_floor.c
 cc -O2 -o "$out/push_probe" bench/floor/push_probe.c
 source bench/lib.sh
 
-echo "== a. the kernel's floor: $SUBSCRIBERS sends of $FLOOR_SIZE bytes" >&2
+part() { [[ "$PARTS" == *"$1"* ]]; }
 : > "$out/floor.txt"
+if part a; then
+echo "== a. the kernel's floor: $SUBSCRIBERS sends of $FLOOR_SIZE bytes" >&2
 for threads in 1 2; do
   cpus=$SERVER_CPU
   [ "$threads" = 1 ] || cpus="$SERVER_CPU,$LOAD_CPU"
   READER_CPU=$LOAD_CPU T=$threads taskset -c "$cpus" "$out/sendto_floor" "$SUBSCRIBERS" 5 "$FLOOR_SIZE" 2>/dev/null \
     | sed "s/^/a. floor, $threads sending thread(s): /" | tee -a "$out/floor.txt" >&2
 done
+fi
 
-echo "== b. one push a second to $SUBSCRIBERS idle subscribers, read by push_probe" >&2
 port=19401
+if part b; then
+echo "== b. one push a second to $SUBSCRIBERS idle subscribers, read by push_probe" >&2
 for delivery in direct tasks; do
   flag=()
   [ "$delivery" = direct ] || flag=(--no-direct)
@@ -80,6 +91,8 @@ for delivery in direct tasks; do
   stop
   port=$((port + 1))
 done
+fi
+port=19403
 
 push_run() {
   local scenario=$1 impl=$2 port=$3 subscribers=$4 rate=$5 duration=$6; shift 6
@@ -91,13 +104,39 @@ push_run() {
   stop
 }
 
+if part c; then
 echo "== c. one push a second to $SUBSCRIBERS idle subscribers, the load generator" >&2
 push_run "c. push to all" "direct" $port "$SUBSCRIBERS" 1 "$PUSHES"
 push_run "c. push to all" "through the tasks" $((port + 1)) "$SUBSCRIBERS" 1 "$PUSHES" --no-direct
+fi
 
+if part d; then
 echo "== d. 1,000 subscribers x 1,000 pushes a second" >&2
-push_run "d. busy topic" "direct" $((port + 2)) 1000 1000 10
-push_run "d. busy topic" "through the tasks" $((port + 3)) 1000 1000 10 --no-direct
+BUSY_DRAINS=${BUSY_DRAINS:-10 20 30}
+BUSY_RUNS=${BUSY_RUNS:-2}
+BUSY_ROUNDS=${BUSY_ROUNDS:-8000}
+port=$((port + 2))
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+for run in $(seq 1 "$BUSY_RUNS"); do
+  for drain in tasks $BUSY_DRAINS; do
+    if [ "$drain" = tasks ]; then
+      impl="through the tasks"; flag=(--no-direct)
+    else
+      impl="direct, drain $drain ms"; flag=(--drain-interval "$drain")
+    fi
+    push_run "d. busy topic, load generator" "$impl" "$port" 1000 1000 10 "${flag[@]}"
+    port=$((port + 1))
+    serve "$port" "$bin/examples/ws_push" "127.0.0.1:$port" --max-connections 1100 "${flag[@]}"
+    before=$(cpu_ticks "$server_pid")
+    probe=$(taskset -c "$LOAD_CPU" "$out/push_probe" -i 0.001 "$port" 1000 "$BUSY_ROUNDS" 256 | grep "^all")
+    after=$(cpu_ticks "$server_pid")
+    us=$(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / (1000 * $BUSY_ROUNDS):.2f}')")
+    echo "d. busy topic, push_probe, $impl: $probe; server $us µs/delivery" | tee -a "$out/floor.txt" >&2
+    stop
+    port=$((port + 1))
+  done
+done
+fi
 
 python3 - "$results" "$out/floor.txt" <<'EOF' | tee "$out/table.md"
 import json

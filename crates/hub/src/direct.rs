@@ -34,8 +34,13 @@ const CHUNK: usize = 512;
 /// delivers to them (see [`DirectDelivery::warm`]).
 const WARM: usize = 16;
 
+/// The longest [`HubConfig::drain_interval`](crate::HubConfig::drain_interval)
+/// taken: what is queued for a subscriber between drains, a quarter of
+/// its queue or less, waits no longer than this.
+pub(crate) const MAX_DRAIN_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The most messages one drain writes to a subscriber (in one write):
-/// half the default queue, which presses for a drain when half full.
+/// half the default queue (which presses for a drain a quarter full).
 /// More wait for the next.
 pub(crate) const BATCH_MESSAGES: usize = 128;
 
@@ -119,7 +124,8 @@ struct Work {
     backlog: Vec<LentTo>,
     /// When the last drain began.
     last_drain: Option<Instant>,
-    /// A queue in the backlog is half full: drain now.
+    /// A queue in the backlog is a quarter full, or its subscriber joins:
+    /// drain now.
     pressed: bool,
 }
 
@@ -135,7 +141,7 @@ pub(crate) struct Writers {
     closed: AtomicBool,
     /// Messages delivered whole this way.
     pub(crate) delivered: AtomicU64,
-    /// Batches handed to subscribers' deliveries.
+    /// Deliveries that took at least one message.
     pub(crate) writes: AtomicU64,
 }
 
@@ -152,7 +158,7 @@ impl Writers {
         Self {
             work: Mutex::default(),
             ready: Condvar::new(),
-            interval,
+            interval: interval.min(MAX_DRAIN_INTERVAL),
             started: OnceLock::new(),
             closed: AtomicBool::new(false),
             delivered: AtomicU64::new(0),
@@ -215,7 +221,8 @@ impl Writers {
         }
     }
 
-    /// A subscriber's queue is half full behind its lent-out delivery:
+    /// A subscriber's queue is a quarter full behind its lent-out delivery,
+    /// or it joins a topic:
     /// the next drain comes now, not at the interval, so that a topic
     /// faster than the interval allows does not make its subscribers
     /// slow consumers.
@@ -255,42 +262,41 @@ impl Writers {
             let piece = {
                 let mut work = self.work();
                 loop {
+                    let closed = self.closed.load(Ordering::Acquire);
+                    let now = Instant::now();
+                    let due = work.last_drain.map_or(now, |last| last + self.interval);
+                    if !work.backlog.is_empty() && (closed || work.pressed || now >= due) {
+                        // Ahead of single messages: a pressed drain keeps
+                        // its subscribers from being cut off.
+                        work.last_drain = Some(now);
+                        work.pressed = false;
+                        let mut backlog = std::mem::take(&mut work.backlog);
+                        while backlog.len() > CHUNK {
+                            let rest = backlog.split_off(backlog.len() - CHUNK);
+                            work.pieces.push_front(Piece::Drain(rest));
+                        }
+                        work.pieces.push_front(Piece::Drain(backlog));
+                        if work.pieces.len() > 1 {
+                            self.ready.notify_all();
+                        }
+                    }
                     if let Some(piece) = work.pieces.pop_front() {
                         break Some(piece);
                     }
-                    let closed = self.closed.load(Ordering::Acquire);
-                    if !work.backlog.is_empty() {
-                        let now = Instant::now();
-                        let due = work.last_drain.map_or(now, |last| last + self.interval);
-                        if now >= due || closed || work.pressed {
-                            work.last_drain = Some(now);
-                            work.pressed = false;
-                            let mut backlog = std::mem::take(&mut work.backlog);
-                            while backlog.len() > CHUNK {
-                                let rest = backlog.split_off(CHUNK);
-                                let piece = std::mem::replace(&mut backlog, rest);
-                                work.pieces.push_back(Piece::Drain(piece));
-                            }
-                            work.pieces.push_back(Piece::Drain(backlog));
-                            if work.pieces.len() > 1 {
-                                self.ready.notify_all();
-                            }
-                            continue;
-                        }
-                        work = self
-                            .ready
-                            .wait_timeout(work, due - now)
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .0;
-                        continue;
-                    }
-                    if closed {
+                    if work.backlog.is_empty() && closed {
                         break None;
                     }
-                    work = self
-                        .ready
-                        .wait(work)
-                        .unwrap_or_else(PoisonError::into_inner);
+                    work = if work.backlog.is_empty() {
+                        self.ready
+                            .wait(work)
+                            .unwrap_or_else(PoisonError::into_inner)
+                    } else {
+                        let wait = due.saturating_duration_since(now);
+                        self.ready
+                            .wait_timeout(work, wait)
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0
+                    };
                 }
             };
             let Some(piece) = piece else {
@@ -315,7 +321,7 @@ impl Writers {
         let mut to = to.into_iter();
         // How many at the front of `to` have been warmed.
         let mut warmed = 0;
-        let mut batch = Vec::new();
+        let mut drained = Vec::new();
         loop {
             if warmed == 0 {
                 warmed = to.len().min(WARM);
@@ -334,11 +340,16 @@ impl Writers {
                 break;
             };
             warmed -= 1;
-            batch.clear();
-            match &msg {
-                Some(msg) => batch.push(msg.clone()),
-                None => queue.take_batch(&mut batch),
-            }
+            // One message, the same for every subscriber of the piece; or
+            // what was queued for this one.
+            let batch = match &msg {
+                Some(msg) => std::slice::from_ref(msg),
+                None => {
+                    drained.clear();
+                    queue.take_batch(&mut drained);
+                    &drained[..]
+                }
+            };
             if batch.is_empty() {
                 // Closed, joining, or an answer next: the task's now.
                 queue.release(direct);
@@ -346,9 +357,8 @@ impl Writers {
             }
             // A delivery that panics loses its subscriber nothing: the
             // messages are queued for its task, and the rest go on.
-            writes += 1;
             let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                direct.deliver_all(&batch)
+                direct.deliver_all(batch)
             }));
             match attempt {
                 Ok((taken, how)) => {
@@ -359,16 +369,15 @@ impl Writers {
                         _ => Direct::Delivered,
                     };
                     delivered += taken - usize::from(how == Direct::Started);
+                    writes += u64::from(taken > 0);
                     let linger = msg.is_none();
-                    if let Some(direct) = queue.give_back(direct, taken, how, &batch, linger) {
+                    if let Some(direct) = queue.give_back(direct, taken, how, batch, linger) {
                         more.push((queue, direct));
                     }
                 }
                 Err(_) => {
-                    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                        move || drop(direct),
-                    )));
-                    queue.give_up(&batch);
+                    drop_quietly(direct);
+                    queue.give_up(batch);
                 }
             }
         }
@@ -377,4 +386,12 @@ impl Writers {
         self.writes.fetch_add(writes, Ordering::Relaxed);
         more
     }
+}
+
+/// Drops a subscriber's delivery whose drop may panic (it is the
+/// application's): a writer thread must go on whatever it does.
+pub(crate) fn drop_quietly(direct: Lendable) {
+    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        move || drop(direct),
+    )));
 }

@@ -87,7 +87,7 @@ pub(crate) struct HubShared {
     slow_disconnects: AtomicU64,
     dropped: AtomicU64,
     /// The threads that deliver to idle subscribers directly.
-    writers: Arc<Writers>,
+    pub(crate) writers: Arc<Writers>,
 }
 
 #[derive(Debug, Default)]

@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use crate::direct::{Direct, DirectDelivery, BATCH_BYTES, BATCH_MESSAGES};
+use crate::direct::{drop_quietly, Direct, DirectDelivery, BATCH_BYTES, BATCH_MESSAGES};
 use crate::{Delivery, Published};
 
 /// Room kept for deliveries once a queue has drained; a burst's larger
@@ -48,7 +48,8 @@ struct Mailbox {
     /// the next message may be delivered directly.
     armed: bool,
     /// Its direct delivery is lent out: what is queued meanwhile waits
-    /// for it to come back, which wakes the task.
+    /// for the writers' next drain, or for it to come back, which then
+    /// wakes the task.
     lent: bool,
     /// No join is being answered (its answer and recovered messages come
     /// before anything delivered directly).
@@ -107,7 +108,7 @@ pub(crate) type Lendable = Box<Box<dyn DirectDelivery>>;
 pub(crate) enum Pushed {
     /// Queued: for the subscriber's task, or, while its delivery is lent
     /// out, for the writers' next drain, which is `pressing` once the
-    /// queue is half full (it should not wait for the drain interval).
+    /// queue is a quarter full (it should not wait for the drain interval).
     Queued { pressing: bool },
     /// To be delivered directly, through this (given back with
     /// [`Queue::give_back`]).
@@ -137,7 +138,8 @@ impl Queue {
     }
 
     /// Queues `delivery` unless the subscription is gone or the queue would
-    /// then be over its `limits`, and wakes the subscription; or, when
+    /// then be over its `limits`, and wakes the subscription (unless its
+    /// direct delivery is lent out: then the writers drain it); or, when
     /// `direct` allows and the subscriber is armed (idle), lends out its
     /// [`DirectDelivery`] for a message instead.
     pub(crate) fn push(
@@ -167,8 +169,8 @@ impl Queue {
         // While its direct delivery is out, the writers drain the queue,
         // or giving it back wakes the task.
         if mailbox.lent {
-            let pressing = mailbox.deliveries.len() * 2 >= limits.messages
-                || mailbox.bytes.saturating_mul(2) >= limits.bytes;
+            let pressing = mailbox.deliveries.len() * 4 >= limits.messages
+                || mailbox.bytes.saturating_mul(4) >= limits.bytes;
             return Ok(Pushed::Queued { pressing });
         }
         wake_task(mailbox);
@@ -197,7 +199,7 @@ impl Queue {
         if mailbox.closed {
             mailbox.lent = false;
             drop(mailbox);
-            drop(direct);
+            drop_quietly(direct);
             return None;
         }
         // A join that began meanwhile waits for this (woken below).
@@ -261,7 +263,7 @@ impl Queue {
         mailbox.lent = false;
         if mailbox.closed {
             drop(mailbox);
-            drop(direct);
+            drop_quietly(direct);
             return;
         }
         mailbox.direct = Some(direct);
@@ -284,14 +286,27 @@ impl Queue {
         wake_task(mailbox);
     }
 
-    /// Whether the subscriber's direct delivery is out with a message:
-    /// a join's answer waits for it to come back.
+    /// Whether the subscriber's direct delivery is out (with messages, or
+    /// waiting for the writers' next drain): a join's answer waits for it
+    /// to come back.
     pub(crate) fn is_lent(&self, cx: &mut Context<'_>) -> bool {
         let mut mailbox = self.mailbox();
         if mailbox.lent {
             register(&mut mailbox, cx);
         }
         mailbox.lent
+    }
+
+    /// Whether the subscriber's direct delivery is out now (with the
+    /// writers, or waiting for their next drain).
+    pub(crate) fn lent(&self) -> bool {
+        self.mailbox().lent
+    }
+
+    /// Forgets the messages delivered directly while joins began: no join
+    /// is left to leave them out.
+    pub(crate) fn forget_delivered_while_joining(&self) {
+        self.mailbox().delivered_while_joining = Vec::new();
     }
 
     /// The messages of `topic` delivered directly after a join began.
@@ -349,8 +364,8 @@ impl Queue {
     /// [`push`](Self::push).
     pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Delivery> {
         let mut mailbox = self.mailbox();
-        // While a message is out for direct delivery, what was queued
-        // after it waits: the task is woken when it is back.
+        // While the direct delivery is out, what is queued is the writers'
+        // to drain: the task is woken if it comes back with any left.
         if mailbox.lent {
             register(&mut mailbox, cx);
             return Poll::Pending;
@@ -685,7 +700,7 @@ mod tests {
     }
 
     #[test]
-    fn a_queue_half_full_behind_a_lent_delivery_presses_for_a_drain() {
+    fn a_queue_a_quarter_full_behind_a_lent_delivery_presses_for_a_drain() {
         let woken = Arc::new(Count(AtomicUsize::new(0)));
         let (queue, _) = armed(&woken);
         assert!(matches!(
@@ -693,7 +708,7 @@ mod tests {
             Ok(Pushed::Lent(_))
         ));
         let pressing: Vec<bool> = (2..=5)
-            .map(|n| match queue.push(&message(n), room(6), true) {
+            .map(|n| match queue.push(&message(n), room(12), true) {
                 Ok(Pushed::Queued { pressing }) => pressing,
                 _ => panic!("not queued"),
             })

@@ -156,6 +156,11 @@ impl Subscription {
             };
             topic
         };
+        // A delivery out with the writers comes back before the answer:
+        // at their next drain, brought forward.
+        if self.queue.lent() {
+            self.hub.shared.writers.press();
+        }
         // Joined locally first: the topic's live messages queue up from
         // now, and the backplane's answer says where they start.
         // A topic that flows already (always, in memory) is answered from
@@ -468,6 +473,11 @@ impl Stream for Subscription {
                     };
                     if let Some(join) = joining.pending.pop_front() {
                         this.answered(join, answer);
+                    }
+                    if this.joining.as_ref().is_none_or(|j| j.pending.is_empty()) {
+                        // What went out directly as the joins began was
+                        // left out of their answers: no join is left.
+                        this.queue.forget_delivered_while_joining();
                     }
                     continue;
                 }

@@ -241,18 +241,19 @@ impl DirectDelivery for Full {
 #[test]
 fn a_busy_topic_is_drained_in_order_in_batches_and_one_that_takes_nothing_is_cut_off_alone() {
     let config = HubConfig::default()
-        .queue_messages(50)
+        .queue_messages(200)
         .drain_interval(Duration::from_millis(5));
     let hub = Hub::new(config);
     let batches = Arc::new(Mutex::new(Vec::new()));
     let mut fast = idle_subscriber(&hub, "t", Box::new(Batches(batches.clone())));
     let stuck = idle_subscriber(&hub, "t", Box::new(Full));
     // 400 messages, faster than one write each: each drain takes what
-    // was queued since the last, up to 50 (the queue's limit) or 64.
+    // was queued since the last (at least every 5 ms, and at once when
+    // 50 are: a quarter of the queue).
     for i in 0..400 {
         block_on(hub.publish("t", format!("{i}").into())).unwrap();
-        if i % 25 == 0 {
-            std::thread::sleep(Duration::from_millis(2));
+        if i % 20 == 0 {
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
     // And the second subscriber's "first" (offset 2), which came to the
@@ -263,7 +264,7 @@ fn a_busy_topic_is_drained_in_order_in_batches_and_one_that_takes_nothing_is_cut
     // Its own "first" (offset 1) came through the stream.
     assert_eq!(written, (2..403).collect::<Vec<_>>());
     assert!(batches.len() < 100, "{} writes for 400", batches.len());
-    assert!(batches.iter().all(|b| b.len() <= 64));
+    assert!(batches.iter().all(|b| b.len() <= 128));
     // Nothing came through the stream, and the subscriber that took
     // nothing had its queue fill and was cut off, alone.
     assert!(is_pending(&mut fast));
@@ -342,4 +343,42 @@ fn a_resume_during_a_drain_does_not_send_the_batch_again() {
         started.try_recv().is_err(),
         "nothing more went out directly"
     );
+}
+
+#[test]
+fn a_full_queue_presses_for_a_drain_whatever_the_interval() {
+    // An hour is taken as a second: a drain each second, and whenever a
+    // quarter of the queue (10) waits.
+    let config = HubConfig::default()
+        .queue_messages(40)
+        .drain_interval(Duration::from_secs(3600));
+    let hub = Hub::new(config);
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let _sub = idle_subscriber(&hub, "t", Box::new(Batches(batches.clone())));
+    for i in 0..300 {
+        block_on(hub.publish("t", format!("{i}").into())).unwrap();
+        if i % 5 == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    // Pressed drains kept it from being cut off in the 150 ms or so
+    // this takes, and the last few went out within the second.
+    wait_for_direct(&hub, 300);
+    assert_eq!(hub.stats().slow_disconnects, 0);
+    let written: Vec<u64> = batches.lock().unwrap().iter().flatten().copied().collect();
+    assert_eq!(written, (2..302).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_batch_whose_delivery_panics_comes_through_the_stream_in_order() {
+    let hub = Hub::new(HubConfig::default());
+    let mut sub = idle_subscriber(&hub, "t", Box::new(Panics));
+    for msg in ["a", "b", "c"] {
+        block_on(hub.publish("t", msg.into())).unwrap();
+    }
+    for msg in ["a", "b", "c"] {
+        assert_eq!(data(block_on(sub.next())), msg);
+    }
+    assert!(is_pending(&mut sub));
+    assert_eq!(hub.stats().delivered_directly, 0);
 }

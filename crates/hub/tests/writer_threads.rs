@@ -1,6 +1,7 @@
 //! The hub's writer threads start with its first direct delivery and end
-//! once the hub is dropped. A file of its own: it counts the process's
-//! threads by name, which other tests' hubs would change.
+//! once the hub is dropped, even with a subscriber still waiting for
+//! their next drain. A file of its own: it counts the process's threads
+//! by name, which other tests' hubs would change.
 #![cfg(target_os = "linux")]
 
 use std::time::{Duration, Instant};
@@ -37,7 +38,8 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
 #[test]
 fn writer_threads_end_when_the_hub_is_dropped() {
     assert_eq!(writer_threads(), 0, "none before a direct delivery");
-    let hub = Hub::new(HubConfig::default());
+    // Drains a second apart (the longest interval taken).
+    let hub = Hub::new(HubConfig::default().drain_interval(Duration::MAX));
     let mut sub = hub.subscribe();
     sub.join("t").unwrap();
     assert!(matches!(
@@ -49,9 +51,12 @@ fn writer_threads_end_when_the_hub_is_dropped() {
     let handle = sub.direct_handle();
     handle.set(Box::new(Takes));
     assert!(handle.arm());
-    std::thread::sleep(Duration::from_millis(30));
-    block_on(hub.publish("t", "second".into())).unwrap();
-    wait_until("a direct delivery", || hub.stats().delivered_directly == 1);
+    for msg in ["second", "third", "fourth"] {
+        block_on(hub.publish("t", msg.into())).unwrap();
+    }
+    // "second" alone, the others in the first drain; the subscriber then
+    // waits with the writers for the next drain, a second later.
+    wait_until("direct deliveries", || hub.stats().delivered_directly == 3);
     assert!(writer_threads() > 0, "started by the direct delivery");
     drop(sub);
     drop(hub);

@@ -291,10 +291,24 @@ impl DirectDelivery for DirectSubscriber {
     }
 
     fn deliver(&mut self, msg: &Published) -> Direct {
-        self.deliver_all(std::slice::from_ref(msg)).1
+        // What cannot be sent is the task's to count and skip.
+        let Some(msg) = self.encode(msg) else {
+            return Direct::Declined;
+        };
+        match self.writer.try_send(&msg) {
+            DirectSend::Sent => Direct::Delivered,
+            DirectSend::Started => Direct::Started,
+            _ => Direct::Declined,
+        }
     }
 
     fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
+        if let [msg] = msgs {
+            let done = self.deliver(msg);
+            return (usize::from(done != Direct::Declined), done);
+        }
+        // Up to the first that cannot be sent, which the task counts and
+        // skips.
         let encoded: Vec<WsMessage> = msgs.iter().map_while(|m| self.encode(m)).collect();
         match self.writer.try_send_all(&encoded) {
             (taken, DirectSend::Sent) => (taken, Direct::Delivered),

@@ -1,6 +1,7 @@
 //! [`DirectWriter`]: a server connection's messages written at once, by
 //! whoever has them (a hub fanning a message out), while the connection's
-//! own task sleeps: one system call per delivery and no task woken.
+//! own task sleeps: one system call per delivery (of one message or of
+//! several together) and no task woken.
 //!
 //! The connection and its direct writers share one lock, held around
 //! every write to the socket: a direct write goes out only when the
@@ -112,6 +113,46 @@ fn frame_head(buf: &mut [u8; 10], b0: u8, len: usize) -> &[u8] {
 /// system call takes (1,024 on Linux).
 pub const MAX_DIRECT_BATCH: usize = 256;
 
+/// A message's unmasked frame: its head, and its payload as sent.
+#[derive(Debug)]
+struct Frame {
+    head: [u8; 10],
+    head_len: usize,
+    payload: Bytes,
+}
+
+impl Frame {
+    fn head(&self) -> &[u8] {
+        &self.head[..self.head_len]
+    }
+}
+
+/// Of `frames` written in a row, how many went out whole once `written`
+/// bytes were, and the unwritten end of the one cut (none if the write
+/// ended on a frame's boundary).
+fn split(frames: &[Frame], mut written: usize) -> (usize, Option<Vec<u8>>) {
+    for (whole, frame) in frames.iter().enumerate() {
+        let head = frame.head();
+        let len = head.len() + frame.payload.len();
+        if written >= len {
+            written -= len;
+            continue;
+        }
+        if written == 0 {
+            return (whole, None);
+        }
+        let mut rest = Vec::with_capacity(len - written);
+        if written < head.len() {
+            rest.extend_from_slice(&head[written..]);
+            rest.extend_from_slice(&frame.payload);
+        } else {
+            rest.extend_from_slice(&frame.payload[written - head.len()..]);
+        }
+        return (whole, Some(rest));
+    }
+    (frames.len(), None)
+}
+
 /// Writes messages to one server connection at once, from any thread,
 /// without its task: [`WsConnection::direct_writer`](crate::WsConnection::direct_writer).
 ///
@@ -126,7 +167,8 @@ pub const MAX_DIRECT_BATCH: usize = 256;
 #[derive(Debug, Clone)]
 pub struct DirectWriter(pub(crate) Arc<DirectSlot>);
 
-/// What [`DirectWriter::try_send`] did.
+/// What [`DirectWriter::try_send`] did (and how the last message taken by
+/// [`DirectWriter::try_send_all`] went).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DirectSend {
@@ -159,7 +201,11 @@ impl DirectWriter {
 
     /// Writes `msg` at once if the connection and its socket allow.
     pub fn try_send(&self, msg: &WsMessage) -> DirectSend {
-        self.try_send_all(std::slice::from_ref(msg)).1
+        let Some(frame) = self.frame(msg) else {
+            return DirectSend::Declined;
+        };
+        let slices = [IoSlice::new(frame.head()), IoSlice::new(&frame.payload)];
+        self.write(std::slice::from_ref(&frame), &slices).1
     }
 
     /// Writes as many of `msgs` as the connection and its socket allow, in
@@ -172,63 +218,64 @@ impl DirectWriter {
     /// [`DirectSend::Declined`]), and takes at most
     /// [`MAX_DIRECT_BATCH`] at once.
     pub fn try_send_all(&self, msgs: &[WsMessage]) -> (usize, DirectSend) {
+        let frames: Vec<Frame> = msgs
+            .iter()
+            .take(MAX_DIRECT_BATCH)
+            .map_while(|msg| self.frame(msg))
+            .collect();
+        let slices: Vec<IoSlice<'_>> = frames
+            .iter()
+            .flat_map(|frame| [IoSlice::new(frame.head()), IoSlice::new(&frame.payload)])
+            .collect();
+        self.write(&frames, &slices)
+    }
+
+    /// `msg`'s frame on this connection, or `None` if the writer must
+    /// decline it.
+    fn frame(&self, msg: &WsMessage) -> Option<Frame> {
         let shared = &*self.0;
-        let mut frames = Vec::with_capacity(msgs.len().min(MAX_DIRECT_BATCH));
-        for msg in msgs.iter().take(MAX_DIRECT_BATCH) {
-            if msg.len() > shared.max_message {
-                break;
-            }
-            let Some((b0, payload)) = shared_frame(msg, shared.deflate) else {
-                break;
-            };
-            let mut head = [0u8; 10];
-            let head_len = frame_head(&mut head, b0, payload.len()).len();
-            frames.push((head, head_len, payload));
+        if msg.len() > shared.max_message {
+            return None;
         }
+        let (b0, payload) = shared_frame(msg, shared.deflate)?;
+        let mut head = [0u8; 10];
+        let head_len = frame_head(&mut head, b0, payload.len()).len();
+        Some(Frame {
+            head,
+            head_len,
+            payload,
+        })
+    }
+
+    /// Writes `frames`, whose buffers are `slices`, if the connection has
+    /// nothing waiting; keeps the rest of a frame the socket took in part.
+    fn write(&self, frames: &[Frame], slices: &[IoSlice<'_>]) -> (usize, DirectSend) {
         if frames.is_empty() {
             return (0, DirectSend::Declined);
         }
-        let slices: Vec<IoSlice<'_>> = frames
-            .iter()
-            .flat_map(|(head, len, payload)| [IoSlice::new(&head[..*len]), IoSlice::new(payload)])
-            .collect();
+        let shared = &*self.0;
         let mut slot = shared.lock();
         if slot.waiting || slot.stopped || !slot.remainder.is_empty() {
             return (0, DirectSend::Declined);
         }
         // No room (the task waits for it), or a failed socket (the task
         // finds out, and ends the connection): nothing taken.
-        let Ok(mut written) = shared.socket.try_write_vectored(&slices) else {
+        let Ok(written) = shared.socket.try_write_vectored(slices) else {
             return (0, DirectSend::Declined);
         };
-        let mut taken = 0;
-        for (head, len, payload) in &frames {
-            let head = &head[..*len];
-            let whole = head.len() + payload.len();
-            if written >= whole {
-                written -= whole;
-                taken += 1;
-                continue;
-            }
-            if written > 0 {
-                let mut rest = Vec::with_capacity(whole - written);
-                if written < head.len() {
-                    rest.extend_from_slice(&head[written..]);
-                    rest.extend_from_slice(payload);
-                } else {
-                    rest.extend_from_slice(&payload[written - head.len()..]);
-                }
+        let (whole, rest) = split(frames, written);
+        match rest {
+            Some(rest) => {
                 slot.remainder = rest;
-                slot.sent += taken as u64 + 1;
-                return (taken + 1, DirectSend::Started);
+                slot.sent += whole as u64 + 1;
+                (whole + 1, DirectSend::Started)
             }
-            break;
+            None if whole == 0 => (0, DirectSend::Declined),
+            None => {
+                slot.sent += whole as u64;
+                (whole, DirectSend::Sent)
+            }
         }
-        slot.sent += taken as u64;
-        if taken == 0 {
-            return (0, DirectSend::Declined);
-        }
-        (taken, DirectSend::Sent)
     }
 
     /// Whether part of a message this wrote waits in the connection, for
@@ -247,6 +294,30 @@ impl DirectWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn frame(payload: &'static [u8]) -> Frame {
+        let mut head = [0u8; 10];
+        let head_len = frame_head(&mut head, 0x82, payload.len()).len();
+        Frame {
+            head,
+            head_len,
+            payload: Bytes::from_static(payload),
+        }
+    }
+
+    #[test]
+    fn a_write_is_split_into_whole_frames_and_the_rest_of_the_one_cut() {
+        // Two frames of 2 + 3 and 2 + 2 bytes: 82 03 a b c, 82 02 d e.
+        let frames = [frame(b"abc"), frame(b"de")];
+        let rest = |v: &[u8]| Some(v.to_vec());
+        assert_eq!(split(&frames, 0), (0, None));
+        assert_eq!(split(&frames, 1), (0, rest(b"\x03abc")), "cut in a head");
+        assert_eq!(split(&frames, 3), (0, rest(b"bc")), "cut in a payload");
+        assert_eq!(split(&frames, 5), (1, None), "on a boundary");
+        assert_eq!(split(&frames, 6), (1, rest(b"\x02de")));
+        assert_eq!(split(&frames, 9), (2, None));
+        assert_eq!(split(&frames, 100), (2, None));
+    }
 
     #[test]
     fn the_head_is_the_frame_layers() {

@@ -129,6 +129,34 @@ struct Work {
     pressed: bool,
 }
 
+impl Work {
+    /// Turns the backlog into drain pieces if its drain is due (the
+    /// interval since the last is up, or a queue pressed, or the hub is
+    /// closing); returns when it will be otherwise.
+    ///
+    /// Checked before the next piece is taken, so that a steady flow of
+    /// messages cannot hold drains back; the drain then waits its turn
+    /// behind the pieces already waiting (ahead of them, a later drain
+    /// would pass an earlier one's subscribers again and again, and leave
+    /// them to be cut off as slow).
+    fn schedule(&mut self, now: Instant, interval: Duration, closed: bool) -> Option<Instant> {
+        let due = self.last_drain.map_or(now, |last| last + interval);
+        if self.backlog.is_empty() || !(closed || self.pressed || now >= due) {
+            return Some(due);
+        }
+        self.last_drain = Some(now);
+        self.pressed = false;
+        let mut backlog = std::mem::take(&mut self.backlog);
+        while backlog.len() > CHUNK {
+            let rest = backlog.split_off(CHUNK);
+            let piece = std::mem::replace(&mut backlog, rest);
+            self.pieces.push_back(Piece::Drain(piece));
+        }
+        self.pieces.push_back(Piece::Drain(backlog));
+        None
+    }
+}
+
 /// The hub's writer threads, started with the first direct delivery.
 pub(crate) struct Writers {
     work: Mutex<Work>,
@@ -264,21 +292,10 @@ impl Writers {
                 loop {
                     let closed = self.closed.load(Ordering::Acquire);
                     let now = Instant::now();
-                    let due = work.last_drain.map_or(now, |last| last + self.interval);
-                    if !work.backlog.is_empty() && (closed || work.pressed || now >= due) {
-                        // Ahead of single messages: a pressed drain keeps
-                        // its subscribers from being cut off.
-                        work.last_drain = Some(now);
-                        work.pressed = false;
-                        let mut backlog = std::mem::take(&mut work.backlog);
-                        while backlog.len() > CHUNK {
-                            let rest = backlog.split_off(backlog.len() - CHUNK);
-                            work.pieces.push_front(Piece::Drain(rest));
-                        }
-                        work.pieces.push_front(Piece::Drain(backlog));
-                        if work.pieces.len() > 1 {
-                            self.ready.notify_all();
-                        }
+                    let due = work.schedule(now, self.interval, closed);
+                    if due.is_none() && work.pieces.len() > 1 {
+                        // A drain in several pieces: for every thread.
+                        self.ready.notify_all();
                     }
                     if let Some(piece) = work.pieces.pop_front() {
                         break Some(piece);
@@ -291,7 +308,8 @@ impl Writers {
                             .wait(work)
                             .unwrap_or_else(PoisonError::into_inner)
                     } else {
-                        let wait = due.saturating_duration_since(now);
+                        let wait =
+                            due.map_or(Duration::ZERO, |due| due.saturating_duration_since(now));
                         self.ready
                             .wait_timeout(work, wait)
                             .unwrap_or_else(PoisonError::into_inner)
@@ -394,4 +412,72 @@ pub(crate) fn drop_quietly(direct: Lendable) {
     drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
         move || drop(direct),
     )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Takes;
+
+    impl DirectDelivery for Takes {
+        fn deliver(&mut self, _: &Published) -> Direct {
+            Direct::Delivered
+        }
+    }
+
+    fn lent() -> LentTo {
+        (Arc::new(Queue::default()), Box::new(Box::new(Takes)))
+    }
+
+    /// The queues of the drain pieces waiting, in order.
+    fn drains(work: &Work) -> Vec<Vec<*const Queue>> {
+        work.pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Drain(to) => to.iter().map(|(q, _)| Arc::as_ptr(q)).collect(),
+                Piece::Message { .. } => Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_drain_comes_at_the_interval_or_when_pressed_behind_what_waits() {
+        let interval = Duration::from_millis(10);
+        let start = Instant::now();
+        let mut work = Work::default();
+        let (a, b, c) = (lent(), lent(), lent());
+        let ids = [&a, &b, &c].map(|(q, _)| Arc::as_ptr(q));
+        // The first drain is due at once.
+        work.backlog.push(a);
+        assert_eq!(work.schedule(start, interval, false), None);
+        assert_eq!(drains(&work), [vec![ids[0]]]);
+        // The next, only at the interval...
+        work.backlog.push(b);
+        let due = start + interval;
+        assert_eq!(work.schedule(start, interval, false), Some(due));
+        assert_eq!(work.schedule(due, interval, false), None);
+        // ...or when pressed; and each behind the drains waiting before it.
+        work.backlog.push(c);
+        work.pressed = true;
+        assert_eq!(work.schedule(due, interval, false), None);
+        assert!(!work.pressed);
+        assert_eq!(drains(&work), [vec![ids[0]], vec![ids[1]], vec![ids[2]]]);
+    }
+
+    #[test]
+    fn a_large_drain_is_cut_into_pieces_in_order() {
+        let mut work = Work {
+            backlog: (0..CHUNK * 2 + 1).map(|_| lent()).collect(),
+            ..Work::default()
+        };
+        let ids: Vec<_> = work.backlog.iter().map(|(q, _)| Arc::as_ptr(q)).collect();
+        work.schedule(Instant::now(), Duration::from_millis(10), false);
+        let pieces = drains(&work);
+        assert_eq!(
+            pieces.iter().map(Vec::len).collect::<Vec<_>>(),
+            [CHUNK, CHUNK, 1]
+        );
+        assert_eq!(pieces.concat(), ids);
+    }
 }

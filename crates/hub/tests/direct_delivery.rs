@@ -382,3 +382,61 @@ fn a_batch_whose_delivery_panics_comes_through_the_stream_in_order() {
     assert!(is_pending(&mut sub));
     assert_eq!(hub.stats().delivered_directly, 0);
 }
+
+/// Takes every batch, after a few microseconds' work, as a socket's write
+/// would; counts the messages.
+struct Slowish(Arc<std::sync::atomic::AtomicU64>);
+
+impl DirectDelivery for Slowish {
+    fn deliver(&mut self, msg: &Published) -> Direct {
+        self.deliver_all(std::slice::from_ref(msg)).1
+    }
+
+    fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_micros(2) {}
+        self.0
+            .fetch_add(msgs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        (msgs.len(), Direct::Delivered)
+    }
+}
+
+/// More subscribers than one piece of a writer's work: each drain is
+/// several pieces, and every subscriber has everything, none cut off.
+#[test]
+fn every_subscriber_of_a_busy_topic_gets_its_turn_in_each_drain() {
+    let config = HubConfig::default()
+        .queue_messages(64)
+        .drain_interval(Duration::from_millis(10));
+    let hub = Hub::new(config);
+    let taken = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut subs: Vec<Subscription> = (0..1100)
+        .map(|_| {
+            let mut sub = hub.subscribe();
+            sub.join("t").unwrap();
+            assert!(matches!(
+                block_on(sub.next()),
+                Some(Delivery::Subscribed { .. })
+            ));
+            sub
+        })
+        .collect();
+    block_on(hub.publish("t", "first".into())).unwrap();
+    for sub in &mut subs {
+        assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
+        let handle = sub.direct_handle();
+        handle.set(Box::new(Slowish(taken.clone())));
+        assert!(handle.arm());
+    }
+    let messages = 300;
+    for i in 0..messages {
+        block_on(hub.publish("t", format!("{i}").into())).unwrap();
+        std::thread::sleep(Duration::from_micros(300));
+    }
+    wait_for_direct(&hub, messages * 1100);
+    assert_eq!(hub.stats().slow_disconnects, 0);
+    assert_eq!(
+        taken.load(std::sync::atomic::Ordering::Relaxed),
+        messages * 1100
+    );
+}

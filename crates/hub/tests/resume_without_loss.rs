@@ -2,20 +2,25 @@
 //! backplane that takes its time to answer a join, every subscriber sees
 //! each topic as one unbroken run: after each answer, the offsets that
 //! follow its position, each once and in order; and an answer says
-//! "recovered" exactly when the history held everything it missed.
+//! "recovered" exactly when the history held everything it missed. The
+//! same whether messages come through the stream or are delivered
+//! directly by the hub's writer threads (one at a time or drained in
+//! batches), with a connection that takes all, some or none of a batch.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use proptest::prelude::*;
 use switchyard_hub::{
-    Backplane, BackplaneError, BackplaneStatus, Delivery, HistoryConfig, Hub, HubConfig, HubInbox,
-    MemoryBackplane, Position, PublishReceipt, Recovery, Subscription,
+    Backplane, BackplaneError, BackplaneStatus, Delivery, Direct, DirectDelivery, DirectHandle,
+    HistoryConfig, Hub, HubConfig, HubInbox, MemoryBackplane, Position, PublishReceipt, Published,
+    Recovery, Subscription,
 };
 
 /// A [`MemoryBackplane`] whose joins complete only when released, as a
@@ -69,6 +74,37 @@ impl Backplane for SlowJoins {
     }
 }
 
+/// What a subscriber has been given, in the order it was given: from its
+/// stream, and from the writer threads.
+type Given = Arc<Mutex<Vec<Delivery>>>;
+
+/// A connection the writer threads deliver to: by turns it takes a whole
+/// batch, part of one (the first message, or the first begun), or none.
+struct Connection {
+    given: Given,
+    turn: usize,
+}
+
+impl DirectDelivery for Connection {
+    fn deliver(&mut self, msg: &Published) -> Direct {
+        self.deliver_all(std::slice::from_ref(msg)).1
+    }
+
+    fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
+        self.turn += 1;
+        let (taken, how) = match self.turn % 4 {
+            0 => (0, Direct::Declined),
+            1 => (1, Direct::Started),
+            2 => (1, Direct::Delivered),
+            _ => (msgs.len(), Direct::Delivered),
+        };
+        let taken = taken.min(msgs.len());
+        let mut given = self.given.lock().unwrap();
+        given.extend(msgs[..taken].iter().cloned().map(Delivery::Message));
+        (taken, if taken == 0 { Direct::Declined } else { how })
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     /// Publish to topic 0 or 1.
@@ -80,6 +116,9 @@ enum Op {
     /// Joins waiting on the backplane complete from now on (slow backplane
     /// only), or stop completing.
     Joins(bool),
+    /// Subscriber 0 or 1 says it is idle (after a read that left nothing):
+    /// the hub may deliver to it directly.
+    Arm(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -88,6 +127,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..2usize).prop_map(Op::Read),
         1 => (0..2usize).prop_map(Op::Reconnect),
         1 => any::<bool>().prop_map(Op::Joins),
+        2 => (0..2usize).prop_map(Op::Arm),
     ]
 }
 
@@ -97,6 +137,8 @@ const TOPICS: [&str; 2] = ["a", "b"];
 /// answered, and the answers it is waiting for.
 struct Client {
     sub: Subscription,
+    direct: DirectHandle,
+    given: Given,
     at: HashMap<String, Position>,
     /// Per topic, whether its join is answered yet.
     answered: HashMap<String, bool>,
@@ -115,20 +157,50 @@ impl Client {
             }
             resumed_from.insert(topic.to_string(), at.get(topic).cloned());
         }
+        let direct = sub.direct_handle();
+        let given = Given::default();
+        direct.set(Box::new(Connection {
+            given: given.clone(),
+            turn: 0,
+        }));
         Self {
             sub,
+            direct,
+            given,
             at: at.clone(),
             answered: TOPICS.iter().map(|t| (t.to_string(), false)).collect(),
             resumed_from,
         }
     }
 
-    /// Takes everything ready, checking each delivery against what came
-    /// before.
+    /// Takes everything ready from the stream, then checks everything given
+    /// so far (directly too), in order, against what came before.
     fn read(&mut self, published: &HashMap<String, u64>, config: &HistoryConfig) {
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         while let Poll::Ready(Some(delivery)) = self.sub.poll_next_unpin(&mut cx) {
+            self.given.lock().unwrap().push(delivery);
+        }
+        let given = std::mem::take(&mut *self.given.lock().unwrap());
+        for delivery in given {
+            self.check(delivery, published, config);
+        }
+    }
+
+    /// Says the subscriber is idle, if it is: read first, so that nothing
+    /// is in hand.
+    fn arm(&mut self, published: &HashMap<String, u64>, config: &HistoryConfig) {
+        self.read(published, config);
+        self.direct.arm();
+    }
+
+    fn check(
+        &mut self,
+        delivery: Delivery,
+        published: &HashMap<String, u64>,
+        config: &HistoryConfig,
+    ) {
+        {
             match delivery {
                 Delivery::Subscribed {
                     topic,
@@ -183,7 +255,10 @@ fn run(ops: Vec<Op>, config: HistoryConfig, slow: bool) {
     } else {
         Arc::new(MemoryBackplane::new(config))
     };
-    let hub = Hub::with_backplane(HubConfig::default().queue_messages(10_000), backplane).unwrap();
+    let hub_config = HubConfig::default()
+        .queue_messages(10_000)
+        .drain_interval(Duration::from_millis(1));
+    let hub = Hub::with_backplane(hub_config, backplane).unwrap();
     let mut published: HashMap<String, u64> = HashMap::new();
     let mut clients: Vec<Client> = (0..2)
         .map(|_| Client::join_all(&hub, &HashMap::new()))
@@ -209,12 +284,25 @@ fn run(ops: Vec<Op>, config: HistoryConfig, slow: bool) {
                 clients[c] = Client::join_all(&hub, &at);
             }
             Op::Joins(on) => released.store(on || !slow, Ordering::Release),
+            Op::Arm(c) => clients[c].arm(&published, &config),
         }
     }
-    // In the end every client catches up with everything, unbroken.
+    // In the end every client catches up with everything, unbroken (what
+    // is out with the writer threads comes, or comes back, soon).
     released.store(true, Ordering::Release);
     for client in &mut clients {
-        client.read(&published, &config);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            client.read(&published, &config);
+            let caught_up = TOPICS.iter().all(|topic| {
+                let total = published.get(*topic).copied().unwrap_or(0);
+                client.answered[*topic] && client.at[*topic].offset == total
+            });
+            if caught_up || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         for topic in TOPICS {
             assert!(client.answered[topic], "{topic} never answered");
             let total = published.get(topic).copied().unwrap_or(0);

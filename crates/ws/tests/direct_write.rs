@@ -23,6 +23,32 @@ async fn serve(route: switchyard_ws::WebSocketUpgrade) -> std::net::SocketAddr {
     .await
 }
 
+/// Connects to `/ws` at `addr`, and once the server has tried everything
+/// (the large message fills the socket's buffers meanwhile) reads every
+/// message until the server's close (1000), the large one as "large".
+async fn read_all(addr: std::net::SocketAddr) -> Vec<String> {
+    let client_config = ClientConfig::default().max_message(16 << 20);
+    let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config)
+        .await
+        .unwrap();
+    switchyard_rt::sleep(Duration::from_millis(300)).await;
+    let mut got = Vec::new();
+    while let Some(Ok(msg)) =
+        switchyard_rt::timeout(Duration::from_secs(10), "a message", client.next())
+            .await
+            .unwrap()
+    {
+        got.push(if msg.len() == LARGE {
+            assert!(msg.iter().all(|&b| b == 7), "the large message is whole");
+            "large".to_string()
+        } else {
+            String::from_utf8(msg.to_vec()).unwrap()
+        });
+    }
+    assert_eq!(client.peer_close().map(|c| c.code), Some(1000));
+    got
+}
+
 #[test]
 fn direct_writes_keep_the_connections_order_and_stop_at_the_close() {
     switchyard_rt::block_on(async {
@@ -62,28 +88,8 @@ fn direct_writes_keep_the_connections_order_and_stop_at_the_close() {
         });
         let addr = serve(route).await;
 
-        let client_config = ClientConfig::default().max_message(16 << 20);
-        let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config)
-            .await
-            .unwrap();
-        // Read only once everything was tried: the large one fills the
-        // socket's buffers meanwhile.
-        switchyard_rt::sleep(Duration::from_millis(300)).await;
-        let mut got = Vec::new();
-        while let Some(Ok(msg)) =
-            switchyard_rt::timeout(Duration::from_secs(10), "a message", client.next())
-                .await
-                .unwrap()
-        {
-            got.push(if msg.len() == LARGE {
-                assert!(msg.iter().all(|&b| b == 7), "the large message is whole");
-                "large".to_string()
-            } else {
-                String::from_utf8(msg.to_vec()).unwrap()
-            });
-        }
+        let got = read_all(addr).await;
         assert_eq!(got, ["one", "two", "three", "large", "after"]);
-        assert_eq!(client.peer_close().map(|c| c.code), Some(1000));
         let outcomes = outcomes.lock().unwrap().clone();
         assert_eq!(
             outcomes[..3],
@@ -254,24 +260,7 @@ fn a_batch_goes_out_in_order_and_stops_where_it_must() {
             }
         });
         let addr = serve(route).await;
-        let client_config = ClientConfig::default().max_message(16 << 20);
-        let mut client = connect_with(&format!("ws://{addr}/ws"), &client_config)
-            .await
-            .unwrap();
-        switchyard_rt::sleep(Duration::from_millis(300)).await;
-        let mut got = Vec::new();
-        while let Some(Ok(msg)) =
-            switchyard_rt::timeout(Duration::from_secs(10), "a message", client.next())
-                .await
-                .unwrap()
-        {
-            got.push(if msg.len() == LARGE {
-                assert!(msg.iter().all(|&b| b == 7), "the large message is whole");
-                "large".to_string()
-            } else {
-                String::from_utf8(msg.to_vec()).unwrap()
-            });
-        }
+        let got = read_all(addr).await;
         assert_eq!(got, ["a", "b", "c", "large", "d", "after"]);
         let outcomes = outcomes.lock().unwrap().clone();
         assert_eq!(

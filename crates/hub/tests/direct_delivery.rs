@@ -33,6 +33,34 @@ fn idle_subscriber(hub: &Hub, topic: &str, direct: Box<dyn DirectDelivery>) -> S
     sub
 }
 
+/// `n` subscribers of "t", each with its first message through the
+/// stream, then with `direct(i)` set and armed.
+fn idle_subscribers(
+    hub: &Hub,
+    n: usize,
+    direct: impl Fn(usize) -> Box<dyn DirectDelivery>,
+) -> Vec<Subscription> {
+    let mut subs: Vec<Subscription> = (0..n)
+        .map(|_| {
+            let mut sub = hub.subscribe();
+            sub.join("t").unwrap();
+            assert!(matches!(
+                block_on(sub.next()),
+                Some(Delivery::Subscribed { .. })
+            ));
+            sub
+        })
+        .collect();
+    block_on(hub.publish("t", "first".into())).unwrap();
+    for (i, sub) in subs.iter_mut().enumerate() {
+        assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
+        let handle = sub.direct_handle();
+        handle.set(direct(i));
+        assert!(handle.arm());
+    }
+    subs
+}
+
 /// Waits until the hub has delivered `n` messages directly.
 fn wait_for_direct(hub: &Hub, n: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -193,27 +221,12 @@ impl DirectDelivery for Logged {
 fn every_subscriber_is_warmed_once_before_it_is_delivered_to() {
     let hub = Hub::new(HubConfig::default());
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut subs: Vec<Subscription> = (0..40)
-        .map(|_| {
-            let mut sub = hub.subscribe();
-            sub.join("t").unwrap();
-            assert!(matches!(
-                block_on(sub.next()),
-                Some(Delivery::Subscribed { .. })
-            ));
-            sub
-        })
-        .collect();
-    block_on(hub.publish("t", "first".into())).unwrap();
-    for (id, sub) in subs.iter_mut().enumerate() {
-        assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
-        let handle = sub.direct_handle();
-        handle.set(Box::new(Logged {
+    let _subs = idle_subscribers(&hub, 40, |id| {
+        Box::new(Logged {
             id,
             log: log.clone(),
-        }));
-        assert!(handle.arm());
-    }
+        })
+    });
     block_on(hub.publish("t", "second".into())).unwrap();
     wait_for_direct(&hub, 40);
     let log = log.lock().unwrap();
@@ -413,24 +426,7 @@ fn every_subscriber_of_a_busy_topic_gets_its_turn_in_each_drain() {
         .drain_interval(Duration::from_millis(10));
     let hub = Hub::new(config);
     let taken = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut subs: Vec<Subscription> = (0..1100)
-        .map(|_| {
-            let mut sub = hub.subscribe();
-            sub.join("t").unwrap();
-            assert!(matches!(
-                block_on(sub.next()),
-                Some(Delivery::Subscribed { .. })
-            ));
-            sub
-        })
-        .collect();
-    block_on(hub.publish("t", "first".into())).unwrap();
-    for sub in &mut subs {
-        assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
-        let handle = sub.direct_handle();
-        handle.set(Box::new(Slowish(taken.clone())));
-        assert!(handle.arm());
-    }
+    let _subs = idle_subscribers(&hub, 1100, |_| Box::new(Slowish(taken.clone())));
     let messages = 300;
     for i in 0..messages {
         block_on(hub.publish("t", format!("{i}").into())).unwrap();

@@ -42,7 +42,7 @@ root=$(pwd)
 SUBSCRIBERS=${SUBSCRIBERS:-19000}
 PUSHES=${PUSHES:-20}
 PROBE_ROUNDS=${PROBE_ROUNDS:-10}
-PARTS=${PARTS:-abcd}
+PARTS=${PARTS:-a b c d}
 FLOOR_SIZE=${FLOOR_SIZE:-338}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -67,7 +67,7 @@ cc -O2 -fopenmp -o "$out/sendto_floor" bench/floor/sendto_floor.c
 cc -O2 -o "$out/push_probe" bench/floor/push_probe.c
 source bench/lib.sh
 
-part() { [[ "$PARTS" == *"$1"* ]]; }
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 : > "$out/floor.txt"
 if part a; then
 echo "== a. the kernel's floor: $SUBSCRIBERS sends of $FLOOR_SIZE bytes" >&2

@@ -289,6 +289,28 @@ impl DirectDelivery for Full {
     }
 }
 
+/// Takes every batch whole, and records each; the first only once let
+/// through.
+struct Gated {
+    gate: Option<mpsc::Receiver<()>>,
+    batches: Arc<Mutex<Vec<Vec<u64>>>>,
+}
+
+impl DirectDelivery for Gated {
+    fn deliver(&mut self, msg: &Published) -> Direct {
+        self.deliver_all(std::slice::from_ref(msg)).1
+    }
+
+    fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
+        if let Some(gate) = self.gate.take() {
+            let _ = gate.recv();
+        }
+        let offsets = msgs.iter().map(Published::offset).collect();
+        self.batches.lock().unwrap().push(offsets);
+        (msgs.len(), Direct::Delivered)
+    }
+}
+
 #[test]
 fn a_busy_topic_is_drained_in_order_in_batches_and_one_that_takes_nothing_is_cut_off_alone() {
     let config = HubConfig::default()
@@ -296,30 +318,38 @@ fn a_busy_topic_is_drained_in_order_in_batches_and_one_that_takes_nothing_is_cut
         .drain_interval(Duration::from_millis(5));
     let hub = Hub::new(config);
     let batches = Arc::new(Mutex::new(Vec::new()));
-    let mut fast = idle_subscriber(&hub, "t", Box::new(Batches(batches.clone())));
+    let (open, gate) = mpsc::channel();
+    let gated = Gated {
+        gate: Some(gate),
+        batches: batches.clone(),
+    };
+    let mut fast = idle_subscriber(&hub, "t", Box::new(gated));
+    // Its "first" (offset 2) goes to the first subscriber directly, and is
+    // held at the gate.
     let stuck = idle_subscriber(&hub, "t", Box::new(Full));
-    // 400 messages, faster than one write each: each drain takes what
-    // was queued since the last (at least every 5 ms, and at once when
-    // 50 are: a quarter of the queue).
-    for i in 0..400 {
+    // 150 queue up behind it meanwhile...
+    for i in 0..150 {
         block_on(hub.publish("t", format!("{i}").into())).unwrap();
-        if i % 20 == 0 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
     }
-    // And the second subscriber's "first" (offset 2), which came to the
-    // first directly.
-    wait_for_direct(&hub, 401);
-    let batches = batches.lock().unwrap();
-    let written: Vec<u64> = batches.iter().flatten().copied().collect();
+    open.send(()).unwrap();
+    // ...and go out in the drains that follow, the first of them 128
+    // together (the most one write takes), the other 22 in the next.
+    wait_for_direct(&hub, 151);
+    let sizes: Vec<usize> = batches.lock().unwrap().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [1, 128, 22]);
+    // 100 more, while the first keeps up: the subscriber that took nothing
+    // has its queue fill (200), and is cut off, alone.
+    for i in 150..250 {
+        block_on(hub.publish("t", format!("{i}").into())).unwrap();
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    wait_for_direct(&hub, 251);
+    let written: Vec<u64> = batches.lock().unwrap().concat();
     // Its own "first" (offset 1) came through the stream.
-    assert_eq!(written, (2..403).collect::<Vec<_>>());
-    assert!(batches.len() < 100, "{} writes for 400", batches.len());
-    assert!(batches.iter().all(|b| b.len() <= 128));
-    // Nothing came through the stream, and the subscriber that took
-    // nothing had its queue fill and was cut off, alone.
+    assert_eq!(written, (2..253).collect::<Vec<_>>());
+    // Nothing else came through the stream.
     assert!(is_pending(&mut fast));
-    assert!(stuck.is_cut_off());
+    assert!(stuck.is_cut_off(), "{:?}", hub.stats());
     assert!(!fast.is_cut_off());
     assert_eq!(hub.subscribers("t"), 1);
     assert_eq!(hub.stats().slow_disconnects, 1);

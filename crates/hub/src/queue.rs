@@ -81,6 +81,15 @@ impl Mailbox {
             self.deliveries.push_front(Delivery::Message(msg.clone()));
         }
     }
+
+    /// Armed again, with nothing queued: a burst's larger buffer is given
+    /// back, as when its task drains the queue.
+    fn arm_idle(&mut self) {
+        self.armed = true;
+        if self.deliveries.capacity() > ROOM_KEPT {
+            self.deliveries.shrink_to(ROOM_KEPT);
+        }
+    }
 }
 
 /// Wakes the subscription's task, if it waits, once the lock is released.
@@ -216,7 +225,7 @@ impl Queue {
                 None => {
                     mailbox.lent = false;
                     mailbox.direct = Some(direct);
-                    mailbox.armed = true;
+                    mailbox.arm_idle();
                     return None;
                 }
                 // Still lent: the task sleeps on.
@@ -268,7 +277,7 @@ impl Queue {
         }
         mailbox.direct = Some(direct);
         if mailbox.deliveries.is_empty() && mailbox.may_direct {
-            mailbox.armed = true;
+            mailbox.arm_idle();
             return;
         }
         wake_task(mailbox);
@@ -714,6 +723,39 @@ mod tests {
             })
             .collect();
         assert_eq!(pressing, [false, false, true, true]);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_drained_burst_gives_back_its_room() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, _) = armed(&woken);
+        for linger in [false, true] {
+            let Ok(Pushed::Lent(direct)) = queue.push(&message(0), room(1000), true) else {
+                panic!("not lent");
+            };
+            for n in 1..=100 {
+                queue
+                    .push(&message(n), room(1000), true)
+                    .map(|_| ())
+                    .unwrap();
+            }
+            let direct = queue
+                .give_back(direct, 1, Direct::Delivered, &[published(0)], false)
+                .expect("kept lent");
+            assert!(queue.capacity() >= 100);
+            let mut batch = Vec::new();
+            queue.take_batch(&mut batch);
+            assert_eq!(batch.len(), 100);
+            let back = queue.give_back(direct, 100, Direct::Delivered, &batch, linger);
+            if let Some(direct) = back {
+                // Lingering: the next drain finds nothing, and hands back.
+                batch.clear();
+                queue.take_batch(&mut batch);
+                queue.release(direct);
+            }
+            assert!(queue.capacity() <= ROOM_KEPT, "linger {linger}");
+        }
         assert_eq!(woken.0.load(Ordering::SeqCst), 0);
     }
 

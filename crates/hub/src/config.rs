@@ -46,15 +46,15 @@ pub struct HubConfig {
     /// for the subscribers they deliver to directly while they were
     /// writing ([`DirectHandle`](crate::DirectHandle)): each such
     /// subscriber gets all of it in one write (up to 128 messages or
-    /// 256 KiB; more, in the next). Sooner when a subscriber's queue is a
-    /// quarter full, so that the interval never makes a subscriber that
+    /// 256 KiB; more in the next drain, at once). Sooner when its queue is
+    /// a quarter full, so that the interval never makes a subscriber that
     /// keeps up a slow consumer. Default 10 ms; at most 1 s (longer is
-    /// taken as 1 s). A busy topic's
-    /// messages wait up to this long, and in exchange each write carries
-    /// several: at 1,000 messages a second to 1,000 subscribers, 10 a
-    /// write instead of one, where a write costs the server several times
-    /// what framing a message does. Zero writes as soon as a writer is
-    /// free. Only subscribers delivered to directly are concerned.
+    /// taken as 1 s). A busy topic's messages wait up to this long, and in
+    /// exchange each write carries several: at 1,000 messages a second to
+    /// 1,000 subscribers, 10 a write instead of one, where a write costs
+    /// the server several times what framing a message does. Zero writes
+    /// as soon as a writer is free. Only subscribers delivered to directly
+    /// are concerned.
     pub drain_interval: Duration,
 }
 

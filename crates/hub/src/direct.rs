@@ -12,8 +12,9 @@
 //!
 //! A busy topic stays with the writer threads too: what is queued for a
 //! subscriber while its delivery is lent out is written by the writers'
-//! next *drain*, all of it in one write (the corked write of uWebSockets,
-//! the write delay of Centrifugo). Drains come at most once per
+//! next *drain*, all of it in one write (up to 128 messages or 256 KiB;
+//! the rest in the drain after, at once) (the corked write of
+//! uWebSockets, the write delay of Centrifugo). Drains come at most once per
 //! [`HubConfig::drain_interval`](crate::HubConfig::drain_interval): the
 //! longer, the more messages per write and the less CPU per message, at
 //! the cost of latency.
@@ -124,8 +125,9 @@ struct Work {
     backlog: Vec<LentTo>,
     /// When the last drain began.
     last_drain: Option<Instant>,
-    /// A queue in the backlog is a quarter full, or its subscriber joins:
-    /// drain now.
+    /// Drain now: a subscriber's queue is a quarter full, or its
+    /// subscriber joins, or a batch left more behind. (Set with nothing in
+    /// the backlog, it brings the next drain forward: harmless.)
     pressed: bool,
 }
 
@@ -215,7 +217,7 @@ impl Writers {
         if self.start() == 0 {
             // No thread: delivered here, and anything queued meanwhile is
             // the subscribers' tasks' to send.
-            let more = self.deliver(Piece::Message { msg, to });
+            let (more, _) = self.deliver(Piece::Message { msg, to });
             for (queue, direct) in more {
                 queue.release(direct);
             }
@@ -230,8 +232,13 @@ impl Writers {
             });
         }
         pieces.push(Piece::Message { msg, to });
+        let several = pieces.len() > 1;
         self.work().pieces.extend(pieces);
-        self.ready.notify_all();
+        if several {
+            self.ready.notify_all();
+        } else {
+            self.ready.notify_one();
+        }
     }
 
     /// Subscribers that had more queued when their delivery came back:
@@ -320,15 +327,20 @@ impl Writers {
             let Some(piece) = piece else {
                 return;
             };
-            let more = self.deliver(piece);
+            let (more, at_once) = self.deliver(piece);
             self.keep(more);
+            if at_once {
+                self.press();
+            }
         }
     }
 
     /// Delivers one piece: each subscriber's connection takes its messages
     /// or declines them, and its queue has its [`DirectDelivery`] back.
-    /// Returns the subscribers with more queued since, still lent out.
-    fn deliver(&self, piece: Piece) -> Vec<LentTo> {
+    /// Returns the subscribers with more queued since, still lent out, and
+    /// whether the next drain should come at once (a batch stopped at its
+    /// limits with more behind).
+    fn deliver(&self, piece: Piece) -> (Vec<LentTo>, bool) {
         let (msg, to) = match piece {
             Piece::Message { msg, to } => (Some(msg), to),
             Piece::Drain(to) => (None, to),
@@ -340,6 +352,7 @@ impl Writers {
         // How many at the front of `to` have been warmed.
         let mut warmed = 0;
         let mut drained = Vec::new();
+        let mut at_once = false;
         loop {
             if warmed == 0 {
                 warmed = to.len().min(WARM);
@@ -360,11 +373,12 @@ impl Writers {
             warmed -= 1;
             // One message, the same for every subscriber of the piece; or
             // what was queued for this one.
+            let mut cut = false;
             let batch = match &msg {
                 Some(msg) => std::slice::from_ref(msg),
                 None => {
                     drained.clear();
-                    queue.take_batch(&mut drained);
+                    cut = queue.take_batch(&mut drained);
                     &drained[..]
                 }
             };
@@ -391,6 +405,7 @@ impl Writers {
                     let linger = msg.is_none();
                     if let Some(direct) = queue.give_back(direct, taken, how, batch, linger) {
                         more.push((queue, direct));
+                        at_once |= cut;
                     }
                 }
                 Err(_) => {
@@ -402,16 +417,18 @@ impl Writers {
         self.delivered
             .fetch_add(delivered as u64, Ordering::Relaxed);
         self.writes.fetch_add(writes, Ordering::Relaxed);
-        more
+        (more, at_once)
     }
 }
 
 /// Drops a subscriber's delivery whose drop may panic (it is the
 /// application's): a writer thread must go on whatever it does.
 pub(crate) fn drop_quietly(direct: Lendable) {
-    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-        move || drop(direct),
-    )));
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(direct)));
+    // A panic's payload is the application's too: its drop could panic.
+    if let Err(payload) = dropped {
+        std::mem::forget(payload);
+    }
 }
 
 #[cfg(test)]

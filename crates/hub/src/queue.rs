@@ -82,6 +82,18 @@ impl Mailbox {
         }
     }
 
+    /// The lent-out delivery back in place, unless another was set while it
+    /// was out ([`DirectHandle::set`](crate::DirectHandle::set)): then that
+    /// one stays, and this one is returned, to be dropped once the lock is
+    /// released.
+    fn return_direct(&mut self, direct: Lendable) -> Option<Lendable> {
+        if self.direct.is_some() {
+            return Some(direct);
+        }
+        self.direct = Some(direct);
+        None
+    }
+
     /// Armed again, with nothing queued: a burst's larger buffer is given
     /// back, as when its task drains the queue.
     fn arm_idle(&mut self) {
@@ -224,8 +236,12 @@ impl Queue {
                 None if linger => return Some(direct),
                 None => {
                     mailbox.lent = false;
-                    mailbox.direct = Some(direct);
+                    let stale = mailbox.return_direct(direct);
                     mailbox.arm_idle();
+                    drop(mailbox);
+                    if let Some(stale) = stale {
+                        drop_quietly(stale);
+                    }
                     return None;
                 }
                 // Still lent: the task sleeps on.
@@ -234,19 +250,23 @@ impl Queue {
             }
         }
         mailbox.lent = false;
-        mailbox.direct = Some(direct);
+        let stale = mailbox.return_direct(direct);
         wake_task(mailbox);
+        if let Some(stale) = stale {
+            drop_quietly(stale);
+        }
         None
     }
 
     /// Takes into `batch` the messages queued for a subscriber whose
     /// delivery is lent out, up to a drain's limits; none if the
     /// subscription is gone, a join is being answered, or an answer is
-    /// next (those are its task's).
-    pub(crate) fn take_batch(&self, batch: &mut Vec<Published>) {
+    /// next (those are its task's). True if it stopped at a limit with
+    /// more messages behind: the next drain should come at once.
+    pub(crate) fn take_batch(&self, batch: &mut Vec<Published>) -> bool {
         let mut mailbox = self.mailbox();
         if mailbox.closed || !mailbox.may_direct || !mailbox.lent {
-            return;
+            return false;
         }
         let mut bytes = 0;
         while batch.len() < BATCH_MESSAGES {
@@ -262,6 +282,7 @@ impl Queue {
             mailbox.deliveries.pop_front();
         }
         mailbox.bytes -= bytes;
+        matches!(mailbox.deliveries.front(), Some(Delivery::Message(_)))
     }
 
     /// The subscriber's direct delivery back, with nothing delivered: the
@@ -275,12 +296,16 @@ impl Queue {
             drop_quietly(direct);
             return;
         }
-        mailbox.direct = Some(direct);
+        let stale = mailbox.return_direct(direct);
         if mailbox.deliveries.is_empty() && mailbox.may_direct {
             mailbox.arm_idle();
-            return;
+            drop(mailbox);
+        } else {
+            wake_task(mailbox);
         }
-        wake_task(mailbox);
+        if let Some(stale) = stale {
+            drop_quietly(stale);
+        }
     }
 
     /// The subscriber's direct delivery, lost to a panic while it was out:
@@ -727,6 +752,26 @@ mod tests {
     }
 
     #[test]
+    fn a_delivery_set_while_lent_takes_over_when_the_lent_one_is_back() {
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let (queue, first) = armed(&woken);
+        let Ok(Pushed::Lent(direct)) = queue.push(&message(1), room(8), true) else {
+            panic!("not lent");
+        };
+        let second = Arc::new(AtomicUsize::new(0));
+        queue.set_direct(Box::new(TakeAll(second.clone())));
+        assert!(queue
+            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
+            .is_none());
+        let Ok(Pushed::Lent(mut direct)) = queue.push(&message(2), room(8), true) else {
+            panic!("not lent");
+        };
+        direct.deliver(&published(2));
+        assert_eq!(first.load(Ordering::SeqCst), 0);
+        assert_eq!(second.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
     fn a_drained_burst_gives_back_its_room() {
         let woken = Arc::new(Count(AtomicUsize::new(0)));
         let (queue, _) = armed(&woken);
@@ -823,7 +868,7 @@ mod tests {
             .give_back(direct, 1, Direct::Delivered, &[published(0)], false)
             .expect("kept lent");
         batch.clear();
-        queue.take_batch(&mut batch);
+        assert!(queue.take_batch(&mut batch), "more behind the batch");
         assert_eq!(batch.len(), BATCH_MESSAGES);
         assert!(queue
             .give_back(direct, batch.len(), Direct::Delivered, &batch, false)

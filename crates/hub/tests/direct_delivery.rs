@@ -61,6 +61,27 @@ fn idle_subscribers(
     subs
 }
 
+/// Publishes `n` messages to "t", never more than `ahead` of what its
+/// `subscribers` (all delivered to directly) have been written: a
+/// publisher that the writers keep up with, however slow the machine.
+/// Returns how long it took.
+fn publish_paced(hub: &Hub, n: u64, subscribers: u64, ahead: u64) -> Duration {
+    let start = std::time::Instant::now();
+    let base = hub.stats().delivered_directly;
+    for i in 0..n {
+        while i - (hub.stats().delivered_directly - base) / subscribers > ahead {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{:?}",
+                hub.stats()
+            );
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        block_on(hub.publish("t", format!("{i}").into())).unwrap();
+    }
+    start.elapsed()
+}
+
 /// Waits until the hub has delivered `n` messages directly.
 fn wait_for_direct(hub: &Hub, n: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -401,14 +422,10 @@ fn a_full_queue_presses_for_a_drain_whatever_the_interval() {
     let hub = Hub::new(config);
     let batches = Arc::new(Mutex::new(Vec::new()));
     let _sub = idle_subscriber(&hub, "t", Box::new(Batches(batches.clone())));
-    for i in 0..300 {
-        block_on(hub.publish("t", format!("{i}").into())).unwrap();
-        if i % 5 == 0 {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-    // Pressed drains kept it from being cut off in the 150 ms or so
-    // this takes, and the last few went out within the second.
+    // 300, never more than 20 ahead of what was written: at a drain a
+    // second, that would take 15 s; pressed drains take a fraction of it.
+    let took = publish_paced(&hub, 300, 1, 20);
+    assert!(took < Duration::from_secs(5), "{took:?}");
     wait_for_direct(&hub, 300);
     assert_eq!(hub.stats().slow_disconnects, 0);
     let written: Vec<u64> = batches.lock().unwrap().iter().flatten().copied().collect();
@@ -458,14 +475,47 @@ fn every_subscriber_of_a_busy_topic_gets_its_turn_in_each_drain() {
     let taken = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let _subs = idle_subscribers(&hub, 1100, |_| Box::new(Slowish(taken.clone())));
     let messages = 300;
-    for i in 0..messages {
-        block_on(hub.publish("t", format!("{i}").into())).unwrap();
-        std::thread::sleep(Duration::from_micros(300));
-    }
+    // Never more than 8 ahead of the subscribers on average; a quarter of
+    // the queue (16) presses for a drain before anyone falls far behind.
+    publish_paced(&hub, messages, 1100, 8);
     wait_for_direct(&hub, messages * 1100);
     assert_eq!(hub.stats().slow_disconnects, 0);
     assert_eq!(
         taken.load(std::sync::atomic::Ordering::Relaxed),
         messages * 1100
     );
+}
+
+#[test]
+fn a_batch_that_leaves_more_behind_brings_the_next_drain_forward() {
+    // A drain a second (an hour is taken as a second), and a queue large
+    // enough that 240 waiting do not press (a quarter is 250).
+    let config = HubConfig::default()
+        .queue_messages(1000)
+        .drain_interval(Duration::from_secs(3600));
+    let hub = Hub::new(config);
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let (open, gate) = mpsc::channel();
+    let gated = Gated {
+        gate: Some(gate),
+        batches: batches.clone(),
+    };
+    let _sub = idle_subscriber(&hub, "t", Box::new(gated));
+    // The first message held at the gate, 240 behind it.
+    block_on(hub.publish("t", "held".into())).unwrap();
+    for i in 0..240 {
+        block_on(hub.publish("t", format!("{i}").into())).unwrap();
+    }
+    let opened = std::time::Instant::now();
+    open.send(()).unwrap();
+    // The first drain takes 128 (the most at once), and the next comes at
+    // once for the other 112, not a second later.
+    wait_for_direct(&hub, 241);
+    assert!(
+        opened.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        opened.elapsed()
+    );
+    let sizes: Vec<usize> = batches.lock().unwrap().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [1, 128, 112]);
 }

@@ -19,10 +19,14 @@ fn writer_threads() -> usize {
         .count()
 }
 
-struct Takes;
+/// Takes everything; the first delivery only once let through.
+struct Gated(Option<std::sync::mpsc::Receiver<()>>);
 
-impl DirectDelivery for Takes {
+impl DirectDelivery for Gated {
     fn deliver(&mut self, _: &Published) -> Direct {
+        if let Some(gate) = self.0.take() {
+            let _ = gate.recv();
+        }
         Direct::Delivered
     }
 }
@@ -49,16 +53,27 @@ fn writer_threads_end_when_the_hub_is_dropped() {
     block_on(hub.publish("t", "first".into())).unwrap();
     assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
     let handle = sub.direct_handle();
-    handle.set(Box::new(Takes));
+    let (open, gate) = std::sync::mpsc::channel();
+    handle.set(Box::new(Gated(Some(gate))));
     assert!(handle.arm());
+    // "second" goes out alone and is held at the gate while the others
+    // queue behind it; then they go in the first drain, and the subscriber
+    // waits with the writers for the next drain, a second later.
     for msg in ["second", "third", "fourth"] {
         block_on(hub.publish("t", msg.into())).unwrap();
     }
-    // "second" alone, the others in the first drain; the subscriber then
-    // waits with the writers for the next drain, a second later.
+    open.send(()).unwrap();
     wait_until("direct deliveries", || hub.stats().delivered_directly == 3);
     assert!(writer_threads() > 0, "started by the direct delivery");
+    assert!(!handle.may_arm(), "still with the writers");
     drop(sub);
     drop(hub);
+    // At once, not when their next drain would have been due.
+    let dropped = Instant::now();
     wait_until("the writer threads to end", || writer_threads() == 0);
+    assert!(
+        dropped.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        dropped.elapsed()
+    );
 }

@@ -38,7 +38,7 @@ pub struct PushConfig {
     /// subscriber's task to write them: a push to 19,000 subscribers costs
     /// about half the server's CPU it did. A busy topic's subscribers stay
     /// with the writers, which write each of them everything queued since
-    /// its last write in one go, at most every
+    /// its last write in one go (up to 128 messages or 256 KiB), at most every
     /// `HubConfig::drain_interval` (10 ms by default). Default true. Only
     /// plain connections (not TLS) with a heartbeat (the default), and
     /// compressed ones without context takeover (see

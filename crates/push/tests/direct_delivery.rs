@@ -85,8 +85,6 @@ async fn quiet_then_burst(config: PushConfig) -> (Vec<Vec<String>>, u64) {
         };
         assert_eq!(got, expected, "subscriber {i}");
     }
-    // Each write carried one message or more.
-    assert!(stats.direct_writes <= stats.delivered_directly, "{stats:?}");
     (all, stats.delivered_directly)
 }
 

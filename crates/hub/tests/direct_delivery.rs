@@ -314,7 +314,7 @@ impl DirectDelivery for Full {
 /// through.
 struct Gated {
     gate: Option<mpsc::Receiver<()>>,
-    batches: Arc<Mutex<Vec<Vec<u64>>>>,
+    batches: Batched,
 }
 
 impl DirectDelivery for Gated {
@@ -332,19 +332,28 @@ impl DirectDelivery for Gated {
     }
 }
 
+/// The batches each delivery took.
+type Batched = Arc<Mutex<Vec<Vec<u64>>>>;
+
+/// An idle subscriber of "t" whose next delivery waits until the sender
+/// returned is used, and the batches it takes.
+fn gated_subscriber(hub: &Hub) -> (Subscription, mpsc::Sender<()>, Batched) {
+    let batches = Batched::default();
+    let (open, gate) = mpsc::channel();
+    let gated = Gated {
+        gate: Some(gate),
+        batches: batches.clone(),
+    };
+    (idle_subscriber(hub, "t", Box::new(gated)), open, batches)
+}
+
 #[test]
 fn a_busy_topic_is_drained_in_order_in_batches_and_one_that_takes_nothing_is_cut_off_alone() {
     let config = HubConfig::default()
         .queue_messages(200)
         .drain_interval(Duration::from_millis(5));
     let hub = Hub::new(config);
-    let batches = Arc::new(Mutex::new(Vec::new()));
-    let (open, gate) = mpsc::channel();
-    let gated = Gated {
-        gate: Some(gate),
-        batches: batches.clone(),
-    };
-    let mut fast = idle_subscriber(&hub, "t", Box::new(gated));
+    let (mut fast, open, batches) = gated_subscriber(&hub);
     // Its "first" (offset 2) goes to the first subscriber directly, and is
     // held at the gate.
     let stuck = idle_subscriber(&hub, "t", Box::new(Full));
@@ -494,13 +503,7 @@ fn a_batch_that_leaves_more_behind_brings_the_next_drain_forward() {
         .queue_messages(1000)
         .drain_interval(Duration::from_secs(3600));
     let hub = Hub::new(config);
-    let batches = Arc::new(Mutex::new(Vec::new()));
-    let (open, gate) = mpsc::channel();
-    let gated = Gated {
-        gate: Some(gate),
-        batches: batches.clone(),
-    };
-    let _sub = idle_subscriber(&hub, "t", Box::new(gated));
+    let (_sub, open, batches) = gated_subscriber(&hub);
     // The first message held at the gate, 240 behind it.
     block_on(hub.publish("t", "held".into())).unwrap();
     for i in 0..240 {

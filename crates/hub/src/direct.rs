@@ -148,15 +148,22 @@ impl Work {
         }
         self.last_drain = Some(now);
         self.pressed = false;
-        let mut backlog = std::mem::take(&mut self.backlog);
-        while backlog.len() > CHUNK {
-            let rest = backlog.split_off(CHUNK);
-            let piece = std::mem::replace(&mut backlog, rest);
-            self.pieces.push_back(Piece::Drain(piece));
-        }
-        self.pieces.push_back(Piece::Drain(backlog));
+        let backlog = std::mem::take(&mut self.backlog);
+        self.pieces
+            .extend(chunks(backlog).into_iter().map(Piece::Drain));
         None
     }
+}
+
+/// `to` in pieces of at most [`CHUNK`], in order.
+fn chunks(mut to: Vec<LentTo>) -> Vec<Vec<LentTo>> {
+    let mut chunks = Vec::new();
+    while to.len() > CHUNK {
+        let rest = to.split_off(CHUNK);
+        chunks.push(std::mem::replace(&mut to, rest));
+    }
+    chunks.push(to);
+    chunks
 }
 
 /// The hub's writer threads, started with the first direct delivery.
@@ -210,7 +217,7 @@ impl Writers {
 
     /// Hands `msg`, for the subscribers in `to`, to the writer threads,
     /// in pieces.
-    pub(crate) fn hand_over(self: &Arc<Self>, msg: Published, mut to: Vec<LentTo>) {
+    pub(crate) fn hand_over(self: &Arc<Self>, msg: Published, to: Vec<LentTo>) {
         if to.is_empty() {
             return;
         }
@@ -223,15 +230,13 @@ impl Writers {
             }
             return;
         }
-        let mut pieces = Vec::new();
-        while to.len() > CHUNK {
-            let rest = to.split_off(CHUNK);
-            pieces.push(Piece::Message {
+        let pieces: Vec<Piece> = chunks(to)
+            .into_iter()
+            .map(|to| Piece::Message {
                 msg: msg.clone(),
-                to: std::mem::replace(&mut to, rest),
-            });
-        }
-        pieces.push(Piece::Message { msg, to });
+                to,
+            })
+            .collect();
         let several = pieces.len() > 1;
         self.work().pieces.extend(pieces);
         if several {
@@ -358,14 +363,12 @@ impl Writers {
                 warmed = to.len().min(WARM);
                 let ahead = &to.as_slice()[..warmed];
                 // Only a hint: one that panics costs nothing.
-                drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                    || {
-                        for (queue, direct) in ahead {
-                            queue.warm();
-                            direct.warm();
-                        }
-                    },
-                )));
+                quietly(|| {
+                    for (queue, direct) in ahead {
+                        queue.warm();
+                        direct.warm();
+                    }
+                });
             }
             let Some((queue, mut direct)) = to.next() else {
                 break;
@@ -421,14 +424,18 @@ impl Writers {
     }
 }
 
-/// Drops a subscriber's delivery whose drop may panic (it is the
-/// application's): a writer thread must go on whatever it does.
-pub(crate) fn drop_quietly(direct: Lendable) {
-    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(direct)));
-    // A panic's payload is the application's too: its drop could panic.
-    if let Err(payload) = dropped {
+/// Runs `f`, the application's code, whatever it does: a panic in it is
+/// caught, and its payload (the application's too: its drop could panic)
+/// forgotten. A writer thread must go on.
+fn quietly(f: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         std::mem::forget(payload);
     }
+}
+
+/// Drops a subscriber's delivery, whose drop may panic (see [`quietly`]).
+pub(crate) fn drop_quietly(direct: Lendable) {
+    quietly(move || drop(direct));
 }
 
 #[cfg(test)]

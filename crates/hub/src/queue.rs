@@ -217,44 +217,27 @@ impl Queue {
         linger: bool,
     ) -> Option<Lendable> {
         let mut mailbox = self.mailbox();
-        if mailbox.closed {
-            mailbox.lent = false;
-            drop(mailbox);
-            drop_quietly(direct);
-            return None;
-        }
-        // A join that began meanwhile waits for this (woken below).
-        let joining = !mailbox.may_direct;
-        let taken = taken.min(batch.len());
-        if joining {
-            let sent = &batch[..taken];
-            mailbox.delivered_while_joining.extend_from_slice(sent);
-        }
-        mailbox.put_first(&batch[taken..]);
-        if taken == batch.len() && how == Direct::Delivered && !joining {
-            match mailbox.deliveries.front() {
-                None if linger => return Some(direct),
-                None => {
-                    mailbox.lent = false;
-                    let stale = mailbox.return_direct(direct);
-                    mailbox.arm_idle();
-                    drop(mailbox);
-                    if let Some(stale) = stale {
-                        drop_quietly(stale);
-                    }
-                    return None;
+        let mut arm = false;
+        if !mailbox.closed {
+            // A join that began meanwhile waits for this (woken below).
+            let joining = !mailbox.may_direct;
+            let taken = taken.min(batch.len());
+            if joining {
+                let sent = &batch[..taken];
+                mailbox.delivered_while_joining.extend_from_slice(sent);
+            }
+            mailbox.put_first(&batch[taken..]);
+            if taken == batch.len() && how == Direct::Delivered && !joining {
+                match mailbox.deliveries.front() {
+                    // Still lent: the task sleeps on.
+                    None if linger => return Some(direct),
+                    Some(Delivery::Message(_)) => return Some(direct),
+                    None => arm = true,
+                    Some(_) => {}
                 }
-                // Still lent: the task sleeps on.
-                Some(Delivery::Message(_)) => return Some(direct),
-                Some(_) => {}
             }
         }
-        mailbox.lent = false;
-        let stale = mailbox.return_direct(direct);
-        wake_task(mailbox);
-        if let Some(stale) = stale {
-            drop_quietly(stale);
-        }
+        Self::hand_back(mailbox, direct, arm);
         None
     }
 
@@ -289,7 +272,15 @@ impl Queue {
     /// task takes what is queued (and is woken for it), or the subscriber
     /// stays armed if nothing is.
     pub(crate) fn release(&self, direct: Lendable) {
-        let mut mailbox = self.mailbox();
+        let mailbox = self.mailbox();
+        let arm = mailbox.deliveries.is_empty() && mailbox.may_direct;
+        Self::hand_back(mailbox, direct, arm);
+    }
+
+    /// The lent-out delivery back with its queue (held in `mailbox`):
+    /// dropped if the subscription is gone; otherwise the subscriber is
+    /// armed again (`arm`) or its task is woken.
+    fn hand_back(mut mailbox: MutexGuard<'_, Mailbox>, direct: Lendable, arm: bool) {
         mailbox.lent = false;
         if mailbox.closed {
             drop(mailbox);
@@ -297,7 +288,7 @@ impl Queue {
             return;
         }
         let stale = mailbox.return_direct(direct);
-        if mailbox.deliveries.is_empty() && mailbox.may_direct {
+        if arm {
             mailbox.arm_idle();
             drop(mailbox);
         } else {

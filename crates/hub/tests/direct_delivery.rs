@@ -286,21 +286,6 @@ fn a_warm_up_that_panics_costs_nothing() {
     assert_eq!(hub.stats().delivered_directly, 2);
 }
 
-/// Takes every batch whole, and records each.
-struct Batches(Arc<Mutex<Vec<Vec<u64>>>>);
-
-impl DirectDelivery for Batches {
-    fn deliver(&mut self, msg: &Published) -> Direct {
-        self.deliver_all(std::slice::from_ref(msg)).1
-    }
-
-    fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
-        let offsets = msgs.iter().map(Published::offset).collect();
-        self.0.lock().unwrap().push(offsets);
-        (msgs.len(), Direct::Delivered)
-    }
-}
-
 /// Takes nothing: a connection whose socket is always full.
 struct Full;
 
@@ -310,8 +295,8 @@ impl DirectDelivery for Full {
     }
 }
 
-/// Takes every batch whole, and records each; the first only once let
-/// through.
+/// Takes every batch whole, and records each; with a gate, the first only
+/// once let through.
 struct Gated {
     gate: Option<mpsc::Receiver<()>>,
     batches: Batched,
@@ -429,8 +414,12 @@ fn a_full_queue_presses_for_a_drain_whatever_the_interval() {
         .queue_messages(40)
         .drain_interval(Duration::from_secs(3600));
     let hub = Hub::new(config);
-    let batches = Arc::new(Mutex::new(Vec::new()));
-    let _sub = idle_subscriber(&hub, "t", Box::new(Batches(batches.clone())));
+    let batches = Batched::default();
+    let recorded = Gated {
+        gate: None,
+        batches: batches.clone(),
+    };
+    let _sub = idle_subscriber(&hub, "t", Box::new(recorded));
     // 300, never more than 20 ahead of what was written: at a drain a
     // second, that would take 15 s; pressed drains take a fraction of it.
     let took = publish_paced(&hub, 300, 1, 20);

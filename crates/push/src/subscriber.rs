@@ -295,11 +295,7 @@ impl DirectDelivery for DirectSubscriber {
         let Some(msg) = self.encode(msg) else {
             return Direct::Declined;
         };
-        match self.writer.try_send(&msg) {
-            DirectSend::Sent => Direct::Delivered,
-            DirectSend::Started => Direct::Started,
-            _ => Direct::Declined,
-        }
+        direct(self.writer.try_send(&msg))
     }
 
     fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
@@ -310,11 +306,17 @@ impl DirectDelivery for DirectSubscriber {
         // Up to the first that cannot be sent, which the task counts and
         // skips.
         let encoded: Vec<WsMessage> = msgs.iter().map_while(|m| self.encode(m)).collect();
-        match self.writer.try_send_all(&encoded) {
-            (taken, DirectSend::Sent) => (taken, Direct::Delivered),
-            (taken, DirectSend::Started) => (taken, Direct::Started),
-            _ => (0, Direct::Declined),
-        }
+        let (taken, how) = self.writer.try_send_all(&encoded);
+        (taken, direct(how))
+    }
+}
+
+/// What the hub is told of what the connection's writer did.
+fn direct(sent: DirectSend) -> Direct {
+    match sent {
+        DirectSend::Sent => Direct::Delivered,
+        DirectSend::Started => Direct::Started,
+        _ => Direct::Declined,
     }
 }
 

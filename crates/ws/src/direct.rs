@@ -125,6 +125,11 @@ impl Frame {
     fn head(&self) -> &[u8] {
         &self.head[..self.head_len]
     }
+
+    /// The frame's two buffers, as one write takes them.
+    fn slices(&self) -> [IoSlice<'_>; 2] {
+        [IoSlice::new(self.head()), IoSlice::new(&self.payload)]
+    }
 }
 
 /// Of `frames` written in a row, how many went out whole once `written`
@@ -204,8 +209,7 @@ impl DirectWriter {
         let Some(frame) = self.frame(msg) else {
             return DirectSend::Declined;
         };
-        let slices = [IoSlice::new(frame.head()), IoSlice::new(&frame.payload)];
-        self.write(std::slice::from_ref(&frame), &slices).1
+        self.write(std::slice::from_ref(&frame), &frame.slices()).1
     }
 
     /// Writes as many of `msgs` as the connection and its socket allow, in
@@ -223,10 +227,7 @@ impl DirectWriter {
             .take(MAX_DIRECT_BATCH)
             .map_while(|msg| self.frame(msg))
             .collect();
-        let slices: Vec<IoSlice<'_>> = frames
-            .iter()
-            .flat_map(|frame| [IoSlice::new(frame.head()), IoSlice::new(&frame.payload)])
-            .collect();
+        let slices: Vec<IoSlice<'_>> = frames.iter().flat_map(Frame::slices).collect();
         self.write(&frames, &slices)
     }
 

@@ -511,3 +511,58 @@ fn a_batch_that_leaves_more_behind_brings_the_next_drain_forward() {
     let sizes: Vec<usize> = batches.lock().unwrap().iter().map(Vec::len).collect();
     assert_eq!(sizes, [1, 128, 112]);
 }
+
+/// Says when a delivery starts, waits at a gate, takes it whole, and
+/// panics when dropped.
+struct PanicsWhenDropped {
+    started: mpsc::Sender<()>,
+    gate: mpsc::Receiver<()>,
+}
+
+impl DirectDelivery for PanicsWhenDropped {
+    fn deliver(&mut self, _: &Published) -> Direct {
+        let _ = self.started.send(());
+        let _ = self.gate.recv();
+        Direct::Delivered
+    }
+}
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("a delivery that fails as it is dropped");
+    }
+}
+
+/// A subscription dropped while a writer thread delivers to it leaves its
+/// delivery to that thread to drop; a drop that panics does not end the
+/// thread. More rounds than the hub has writer threads: were each round
+/// to end one, the last rounds would find none left.
+#[test]
+fn a_delivery_that_panics_when_dropped_ends_no_writer_thread() {
+    let hub = Hub::new(HubConfig::default());
+    let batches = Batched::default();
+    let witnessing = Gated {
+        gate: None,
+        batches: batches.clone(),
+    };
+    let mut witness = idle_subscriber(&hub, "w", Box::new(witnessing));
+    for round in 1..=8u64 {
+        let (started_tx, started) = mpsc::channel();
+        let (open, gate) = mpsc::channel();
+        let doomed = PanicsWhenDropped {
+            started: started_tx,
+            gate,
+        };
+        let sub = idle_subscriber(&hub, "t", Box::new(doomed));
+        block_on(hub.publish("t", "last".into())).unwrap();
+        started
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a writer delivers");
+        drop(sub); // its delivery is out: the writer drops it
+        open.send(()).unwrap();
+        block_on(hub.publish("w", format!("{round}").into())).unwrap();
+        wait_for_direct(&hub, 2 * round);
+    }
+    assert!(is_pending(&mut witness), "all went out directly");
+    assert_eq!(batches.lock().unwrap().len(), 8);
+}

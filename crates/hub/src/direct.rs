@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::queue::{Lendable, Queue};
+use crate::queue::{Batch, Lendable, Queue};
 use crate::Published;
 
 /// Deliveries per unit of a writer thread's work: a push to many
@@ -109,11 +109,12 @@ pub(crate) type LentTo = (Arc<Queue>, Lendable);
 
 /// A unit of the writer threads' work.
 pub(crate) enum Piece {
-    /// One published message, for each of these subscribers (idle ones,
-    /// whose delivery the fan-out lent out for it).
-    Message { msg: Published, to: Vec<LentTo> },
-    /// Subscribers whose delivery is still lent out, with messages queued
-    /// since: each is written all of them.
+    /// Subscribers that waited at the head of a log that has a new entry:
+    /// each armed one is written what it has not read, the others' tasks
+    /// are woken.
+    Notify(Vec<Arc<Queue>>),
+    /// Subscribers whose delivery is still lent out, with messages
+    /// waiting since (or perhaps): each is written all of them.
     Drain(Vec<LentTo>),
 }
 
@@ -156,7 +157,7 @@ impl Work {
 }
 
 /// `to` in pieces of at most [`CHUNK`], in order.
-fn chunks(mut to: Vec<LentTo>) -> Vec<Vec<LentTo>> {
+fn chunks<T>(mut to: Vec<T>) -> Vec<Vec<T>> {
     let mut chunks = Vec::new();
     while to.len() > CHUNK {
         let rest = to.split_off(CHUNK);
@@ -215,28 +216,23 @@ impl Writers {
         self.ready.notify_all();
     }
 
-    /// Hands `msg`, for the subscribers in `to`, to the writer threads,
-    /// in pieces.
-    pub(crate) fn hand_over(self: &Arc<Self>, msg: Published, to: Vec<LentTo>) {
-        if to.is_empty() {
+    /// Hands the subscribers that waited at the head of a log with a new
+    /// entry to the writer threads, in pieces: each is written to, or its
+    /// task woken.
+    pub(crate) fn notify(self: &Arc<Self>, queues: Vec<Arc<Queue>>) {
+        if queues.is_empty() {
             return;
         }
         if self.start() == 0 {
-            // No thread: delivered here, and anything queued meanwhile is
-            // the subscribers' tasks' to send.
-            let (more, _) = self.deliver(Piece::Message { msg, to });
+            // No thread: delivered here, and anything more is the
+            // subscribers' tasks' to send.
+            let (more, _) = self.deliver(Piece::Notify(queues));
             for (queue, direct) in more {
-                queue.release(direct);
+                queue.retire(direct);
             }
             return;
         }
-        let pieces: Vec<Piece> = chunks(to)
-            .into_iter()
-            .map(|to| Piece::Message {
-                msg: msg.clone(),
-                to,
-            })
-            .collect();
+        let pieces: Vec<Piece> = chunks(queues).into_iter().map(Piece::Notify).collect();
         let several = pieces.len() > 1;
         self.work().pieces.extend(pieces);
         if several {
@@ -342,21 +338,39 @@ impl Writers {
 
     /// Delivers one piece: each subscriber's connection takes its messages
     /// or declines them, and its queue has its [`DirectDelivery`] back.
-    /// Returns the subscribers with more queued since, still lent out, and
-    /// whether the next drain should come at once (a batch stopped at its
-    /// limits with more behind).
+    /// Returns the subscribers with more waiting since, still lent out,
+    /// and whether the next drain should come at once (a batch stopped at
+    /// its limits with more behind).
     fn deliver(&self, piece: Piece) -> (Vec<LentTo>, bool) {
-        let (msg, to) = match piece {
-            Piece::Message { msg, to } => (Some(msg), to),
-            Piece::Drain(to) => (None, to),
-        };
+        match piece {
+            Piece::Drain(to) => self.deliver_lent(to, true),
+            Piece::Notify(queues) => {
+                let mut more = Vec::new();
+                let mut at_once = false;
+                for group in queues.chunks(WARM) {
+                    let lent = group
+                        .iter()
+                        .filter_map(|queue| Some((queue.clone(), queue.notified()?)))
+                        .collect();
+                    let (left, cut) = self.deliver_lent(lent, false);
+                    more.extend(left);
+                    at_once |= cut;
+                }
+                (more, at_once)
+            }
+        }
+    }
+
+    /// Delivers to subscribers whose delivery is lent out what each has
+    /// not read; a drain's `linger`.
+    fn deliver_lent(&self, to: Vec<LentTo>, linger: bool) -> (Vec<LentTo>, bool) {
         let mut delivered = 0;
         let mut writes = 0;
         let mut more = Vec::new();
         let mut to = to.into_iter();
         // How many at the front of `to` have been warmed.
         let mut warmed = 0;
-        let mut drained = Vec::new();
+        let mut batch = Batch::default();
         let mut at_once = false;
         loop {
             if warmed == 0 {
@@ -374,30 +388,24 @@ impl Writers {
                 break;
             };
             warmed -= 1;
-            // One message, the same for every subscriber of the piece; or
-            // what was queued for this one.
-            let mut cut = false;
-            let batch = match &msg {
-                Some(msg) => std::slice::from_ref(msg),
-                None => {
-                    drained.clear();
-                    cut = queue.take_batch(&mut drained);
-                    &drained[..]
+            batch.clear();
+            let cut = queue.take_batch(&mut batch);
+            if batch.msgs.is_empty() {
+                // Nothing to write (gone, joining, or an answer next: the
+                // task's), or nothing yet.
+                if let Some(direct) = queue.release(direct) {
+                    more.push((queue, direct));
                 }
-            };
-            if batch.is_empty() {
-                // Closed, joining, or an answer next: the task's now.
-                queue.release(direct);
                 continue;
             }
-            // A delivery that panics loses its subscriber nothing: the
-            // messages are queued for its task, and the rest go on.
+            // A delivery that panics loses its subscriber nothing: what it
+            // was given is its task's, and the rest go on.
             let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                direct.deliver_all(batch)
+                direct.deliver_all(&batch.msgs)
             }));
             match attempt {
                 Ok((taken, how)) => {
-                    let taken = taken.min(batch.len());
+                    let taken = taken.min(batch.msgs.len());
                     let how = match how {
                         _ if taken == 0 => Direct::Declined,
                         Direct::Started => Direct::Started,
@@ -405,15 +413,14 @@ impl Writers {
                     };
                     delivered += taken - usize::from(how == Direct::Started);
                     writes += u64::from(taken > 0);
-                    let linger = msg.is_none();
-                    if let Some(direct) = queue.give_back(direct, taken, how, batch, linger) {
+                    if let Some(direct) = queue.give_back(direct, taken, how, &batch, linger) {
                         more.push((queue, direct));
                         at_once |= cut;
                     }
                 }
                 Err(_) => {
                     drop_quietly(direct);
-                    queue.give_up(batch);
+                    queue.give_up();
                 }
             }
         }
@@ -451,7 +458,7 @@ mod tests {
     }
 
     fn lent() -> LentTo {
-        (Arc::new(Queue::default()), Box::new(Box::new(Takes)))
+        (Arc::new(Queue::new(0)), Box::new(Box::new(Takes)))
     }
 
     /// The queues of the drain pieces waiting, in order.
@@ -460,7 +467,7 @@ mod tests {
             .iter()
             .map(|piece| match piece {
                 Piece::Drain(to) => to.iter().map(|(q, _)| Arc::as_ptr(q)).collect(),
-                Piece::Message { .. } => Vec::new(),
+                Piece::Notify(_) => Vec::new(),
             })
             .collect()
     }

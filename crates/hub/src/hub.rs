@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 
 use crate::direct::Writers;
-use crate::queue::{Limits, NotQueued, Pushed, Queue};
+use crate::log::{Limits, TopicLog};
+use crate::queue::Queue;
 use crate::{
     Backplane, BackplaneError, Delivery, HubConfig, HubInbox, MemoryBackplane, Numbered, Position,
-    PublishReceipt, Published, Sequenced, SlowConsumerPolicy, Subscription,
+    PublishReceipt, Published, Sequenced, Subscription,
 };
 
 /// Counts of what a [`Hub`] has done.
@@ -103,7 +104,9 @@ pub(crate) struct HubState {
 pub(crate) struct Topic {
     /// The topic's name, shared by every message delivered in it.
     pub(crate) name: Arc<str>,
-    pub(crate) subscribers: HashMap<u64, Arc<Queue>>,
+    /// Its messages, appended once for all its subscribers, who read
+    /// them from there.
+    pub(crate) log: Arc<TopicLog>,
     /// The last message delivered here (or where the backplane started
     /// it): the next must follow it.
     position: Option<Position>,
@@ -193,10 +196,10 @@ impl Hub {
     pub fn subscribe(&self) -> Subscription {
         // Its buffer grows as messages arrive, up to `queue_messages`, and
         // shrinks back to a few slots once they are taken.
-        let queue = Arc::new(Queue::default());
         let mut state = self.state();
         let id = state.next_id;
         state.next_id += 1;
+        let queue = Arc::new(Queue::new(id));
         state.memberships.insert(id, HashSet::new());
         Subscription::new(id, self.clone(), queue)
     }
@@ -276,7 +279,7 @@ impl Hub {
         self.state()
             .topics
             .get(topic)
-            .map_or(0, |t| t.subscribers.len())
+            .map_or(0, |t| t.log.members())
     }
 
     /// What the hub has done so far.
@@ -341,7 +344,7 @@ impl HubShared {
         }
         let published = Published::new(t.name.clone(), msg);
         t.position = Some(published.position());
-        let delivered = self.fan_out(state, topic, Delivery::Message(published), true);
+        let delivered = self.fan_out(state, topic, Delivery::Message(published));
         Sequenced::Delivered(delivered)
     }
 
@@ -364,7 +367,7 @@ impl HubShared {
             recovered: false,
             position: current,
         };
-        self.fan_out(state, topic, news, false);
+        self.fan_out(state, topic, news);
     }
 
     /// [`HubInbox::topics`].
@@ -376,16 +379,16 @@ impl HubShared {
             .collect()
     }
 
-    /// Queues `delivery` for every subscriber of `topic` whose queue has
-    /// room, and returns how many it was queued for; with `direct`, a
-    /// message for an idle subscriber goes to the writer threads instead,
-    /// to be delivered without its task.
+    /// Appends `delivery` to `topic`'s log, once for all its subscribers,
+    /// and returns how many it was appended for: a subscriber that falls
+    /// too far behind is handled by the [`SlowConsumerPolicy`](crate::SlowConsumerPolicy). Those that
+    /// waited at the head go to the writer threads, to be written to or
+    /// woken.
     fn fan_out(
         &self,
         mut state: MutexGuard<'_, HubState>,
         topic: &str,
         delivery: Delivery,
-        direct: bool,
     ) -> usize {
         let config = &self.config;
         let Some(t) = state.topics.get(topic) else {
@@ -395,52 +398,27 @@ impl HubShared {
             messages: config.queue_messages,
             bytes: config.queue_bytes,
         };
-        let mut delivered = 0;
-        let mut slow = Vec::new();
-        let mut lent = Vec::new();
-        let mut pressing = false;
-        for (id, queue) in &t.subscribers {
-            let queued = queue.push(&delivery, limits, direct);
-            if let Ok(pushed) = queued {
-                delivered += 1;
-                match pushed {
-                    Pushed::Lent(to) => lent.push((queue.clone(), to)),
-                    Pushed::Queued { pressing: true } => pressing = true,
-                    Pushed::Queued { pressing: false } => {}
-                }
-            } else if queued.is_err_and(|e| e == NotQueued::Closed) {
-                slow.push(*id); // gone: the subscription was dropped
-            } else {
-                match config.slow_consumer {
-                    SlowConsumerPolicy::Disconnect => {
-                        queue.slow.store(true, Ordering::Release);
-                        queue.cut.notify(usize::MAX);
-                        self.slow_disconnects.fetch_add(1, Ordering::Relaxed);
-                        slow.push(*id);
-                    }
-                    SlowConsumerPolicy::DropMessages => {
-                        self.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-        }
+        let appended = t.log.append(delivery, limits, config.slow_consumer);
         let mut emptied = Vec::new();
-        for id in slow {
-            emptied.extend(leave_all(&mut state, id));
+        for (id, queue) in &appended.slow {
+            queue.slow.store(true, Ordering::Release);
+            queue.cut.notify(usize::MAX);
+            emptied.extend(leave_all(&mut state, *id));
         }
         drop(state);
-        if let Delivery::Message(msg) = delivery {
-            self.writers.hand_over(msg, lent);
-        }
-        if pressing {
+        self.slow_disconnects
+            .fetch_add(appended.slow.len() as u64, Ordering::Relaxed);
+        self.dropped.fetch_add(appended.dropped, Ordering::Relaxed);
+        self.writers.notify(appended.parked);
+        if appended.pressing {
             self.writers.press();
         }
         for topic in emptied {
             self.backplane.leave(&topic);
         }
         self.delivered
-            .fetch_add(delivered as u64, Ordering::Relaxed);
-        delivered
+            .fetch_add(appended.members as u64, Ordering::Relaxed);
+        appended.members
     }
 }
 
@@ -463,26 +441,30 @@ pub(crate) fn leave_topic(state: &mut HubState, id: u64, topic: &str) -> bool {
     let Some(t) = state.topics.get_mut(topic) else {
         return false;
     };
-    t.subscribers.remove(&id);
-    if t.subscribers.is_empty() {
-        state.topics.remove(topic);
-        return true;
+    let (queue, emptied) = t.log.leave(id);
+    if let Some(queue) = queue {
+        queue.forget_log(&t.log);
     }
-    false
+    if emptied {
+        state.topics.remove(topic);
+    }
+    emptied
 }
 
-/// Adds subscriber `id`, with `queue`, to `topic`'s subscribers.
+/// Adds subscriber `id`, with `queue`, to `topic`'s subscribers: it reads
+/// the topic's log from its head on.
 pub(crate) fn join_topic(state: &mut HubState, id: u64, topic: &Arc<str>, queue: &Arc<Queue>) {
-    state
+    let log = &state
         .topics
         .entry(topic.clone())
         .or_insert_with(|| Topic {
             name: topic.clone(),
-            subscribers: HashMap::new(),
+            log: Arc::default(),
             position: None,
         })
-        .subscribers
-        .insert(id, queue.clone());
+        .log;
+    log.join(id, queue);
+    queue.add_log(log);
 }
 
 #[cfg(test)]
@@ -580,16 +562,19 @@ mod tests {
     }
 
     #[test]
-    fn the_drop_policy_keeps_the_subscriber() {
+    fn the_drop_policy_keeps_the_subscriber_and_the_newest_messages() {
         let config = HubConfig::default()
-            .queue_messages(1)
-            .slow_consumer(SlowConsumerPolicy::DropMessages);
+            .queue_messages(2)
+            .slow_consumer(crate::SlowConsumerPolicy::DropMessages);
         let hub = Hub::new(config);
-        let sub = subscriber(&hub, "t");
-        assert_eq!(publish(&hub, "t", "a"), Ok(1));
-        assert_eq!(publish(&hub, "t", "b"), Ok(0));
+        let mut sub = subscriber(&hub, "t");
+        for msg in ["a", "b", "c", "d"] {
+            assert_eq!(publish(&hub, "t", msg), Ok(1));
+        }
         assert!(!sub.is_cut_off());
-        assert_eq!(hub.stats().dropped, 1);
+        assert_eq!(hub.stats().dropped, 2);
+        assert_eq!(next_data(&mut sub).as_deref(), Some(&b"c"[..]));
+        assert_eq!(next_data(&mut sub).as_deref(), Some(&b"d"[..]));
     }
 
     #[test]

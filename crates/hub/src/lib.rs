@@ -48,6 +48,7 @@ mod config;
 mod direct;
 mod history;
 mod hub;
+mod log;
 mod memory;
 mod presence;
 mod published;

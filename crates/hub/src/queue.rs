@@ -1,27 +1,37 @@
-//! One subscriber's queue: what the hub has delivered to it and it has not
-//! taken yet, with the limits the hub keeps it under.
+//! One subscriber's side of its topics' logs: where its task waits, what
+//! it has read ahead, and how the hub's writer threads deliver to it
+//! without its task.
 //!
-//! One allocation per subscriber, shared by the hub and the subscription:
-//! a channel from a library (async-channel's was used) carries padding and
-//! wait lists made for many senders and receivers, some 700 bytes that
-//! every idle subscriber kept; here the hub is the only sender (under its
-//! lock) and the subscription the only receiver.
+//! The messages themselves are in the topics' logs ([`TopicLog`]), once
+//! for all subscribers; a subscriber has a cursor in each of its topics'
+//! logs, and reads from there: its task a few at a time, or the writer
+//! threads in a batch, written to its connection as one.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use crate::direct::{drop_quietly, Direct, DirectDelivery, BATCH_BYTES, BATCH_MESSAGES};
+use crate::log::{Next, TopicLog};
 use crate::{Delivery, Published};
 
-/// Room kept for deliveries once a queue has drained; a burst's larger
+/// Room kept for deliveries once a read-ahead is taken; a burst's larger
 /// buffer is given back.
 const ROOM_KEPT: usize = 4;
 
-/// One subscriber's queue, as the hub and its subscription share it.
-#[derive(Debug, Default)]
+/// The most entries a subscriber's task reads from a log at once, so that
+/// it takes the log's lock once for several; and the bytes of messages it
+/// reads ahead at most (one message at least).
+const READ_AHEAD: usize = 32;
+const READ_AHEAD_BYTES: usize = 64 << 10;
+
+/// One subscriber's side of its topics' logs, as the hub, the writer
+/// threads and its subscription share it.
+#[derive(Debug)]
 pub(crate) struct Queue {
+    /// The subscriber's id in the hub and in its topics' logs.
+    id: u64,
     mailbox: Mutex<Mailbox>,
     /// Set when the hub cuts the subscriber off...
     pub(crate) slow: AtomicBool,
@@ -32,28 +42,31 @@ pub(crate) struct Queue {
 
 #[derive(Default)]
 struct Mailbox {
+    /// Read from the logs by the task, not taken yet.
     deliveries: VecDeque<Delivery>,
-    /// Bytes of the messages among them, for the hub's byte limit.
-    bytes: usize,
+    /// The logs of its topics.
+    logs: Vec<Arc<TopicLog>>,
+    /// The log its task reads from first next time: each in turn.
+    turn: usize,
     /// The subscription's task, waiting for a delivery.
     waiting: Option<Waker>,
-    /// The subscription is gone: nothing more is queued.
+    /// The subscription is gone: nothing more is read.
     closed: bool,
+    /// The subscriber's task has nothing in flight and nothing is unread:
+    /// the next message may be delivered directly.
+    armed: bool,
+    /// Its direct delivery is lent out: what comes meanwhile waits for
+    /// the writers' next drain, or for it to come back, which then wakes
+    /// the task.
+    lent: bool,
+    /// No join is being answered (its answer and recovered messages come
+    /// before anything delivered directly).
+    may_direct: bool,
     /// How the subscriber takes a message without its task, while not
     /// lent out to a writer thread.
     /// (Boxed again: a thin pointer, so an idle subscriber's queue is a
     /// word smaller.)
     direct: Option<Lendable>,
-    /// The subscriber's task has nothing in flight and nothing is queued:
-    /// the next message may be delivered directly.
-    armed: bool,
-    /// Its direct delivery is lent out: what is queued meanwhile waits
-    /// for the writers' next drain, or for it to come back, which then
-    /// wakes the task.
-    lent: bool,
-    /// No join is being answered (its answer and recovered messages come
-    /// before anything delivered directly).
-    may_direct: bool,
     /// Messages delivered directly after a join began (lent out before
     /// it): the join's recovered messages leave them out.
     delivered_while_joining: Vec<Published>,
@@ -63,7 +76,7 @@ impl std::fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailbox")
             .field("deliveries", &self.deliveries.len())
-            .field("bytes", &self.bytes)
+            .field("logs", &self.logs.len())
             .field("closed", &self.closed)
             .field("armed", &self.armed)
             .field("lent", &self.lent)
@@ -72,16 +85,6 @@ impl std::fmt::Debug for Mailbox {
 }
 
 impl Mailbox {
-    /// Queues `msgs` ahead of everything else, in order: messages that
-    /// went out for direct delivery and come back undelivered keep their
-    /// place.
-    fn put_first(&mut self, msgs: &[Published]) {
-        for msg in msgs.iter().rev() {
-            self.bytes += msg.data().len();
-            self.deliveries.push_front(Delivery::Message(msg.clone()));
-        }
-    }
-
     /// The lent-out delivery back in place, unless another was set while it
     /// was out ([`DirectHandle::set`](crate::DirectHandle::set)): then that
     /// one stays, and this one is returned, to be dropped once the lock is
@@ -94,8 +97,8 @@ impl Mailbox {
         None
     }
 
-    /// Armed again, with nothing queued: a burst's larger buffer is given
-    /// back, as when its task drains the queue.
+    /// Armed again, with nothing read ahead: a burst's larger buffer is
+    /// given back, as when its task takes it all.
     fn arm_idle(&mut self) {
         self.armed = true;
         if self.deliveries.capacity() > ROOM_KEPT {
@@ -113,39 +116,53 @@ fn wake_task(mut mailbox: MutexGuard<'_, Mailbox>) {
     }
 }
 
-/// How much a queue may hold.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    /// Deliveries.
-    pub(crate) messages: usize,
-    /// Bytes of the messages among them.
-    pub(crate) bytes: usize,
-}
-
 /// A subscriber's [`DirectDelivery`], as its queue keeps and lends it.
 pub(crate) type Lendable = Box<Box<dyn DirectDelivery>>;
 
-/// What [`Queue::push`] did with a delivery.
-pub(crate) enum Pushed {
-    /// Queued: for the subscriber's task, or, while its delivery is lent
-    /// out, for the writers' next drain, which is `pressing` once the
-    /// queue is a quarter full (it should not wait for the drain interval).
-    Queued { pressing: bool },
-    /// To be delivered directly, through this (given back with
-    /// [`Queue::give_back`]).
-    Lent(Lendable),
+/// Messages read from a subscriber's logs for one direct delivery, and
+/// where in each log they start (its cursors move once they are written).
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub(crate) msgs: Vec<Published>,
+    /// Per log read: the log, where its messages start, how many.
+    from: Vec<(Arc<TopicLog>, u64, usize)>,
 }
 
-/// Why [`Queue::push`] did not queue a delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NotQueued {
-    /// It would hold more than its limits allow.
-    Full,
-    /// Its subscription is gone.
-    Closed,
+impl Batch {
+    pub(crate) fn clear(&mut self) {
+        self.msgs.clear();
+        self.from.clear();
+    }
+
+    /// Moves subscriber `id`'s cursors past the first `taken` messages.
+    fn advance(&self, id: u64, mut taken: usize) {
+        for (log, start, count) in &self.from {
+            if taken == 0 {
+                break;
+            }
+            let these = taken.min(*count);
+            log.advance_to(id, start + these as u64);
+            taken -= these;
+        }
+    }
 }
 
 impl Queue {
+    /// The queue of subscriber `id`, in no topic yet.
+    pub(crate) fn new(id: u64) -> Self {
+        Self {
+            id,
+            mailbox: Mutex::default(),
+            slow: AtomicBool::new(false),
+            cut: event_listener::Event::new(),
+        }
+    }
+
+    /// The subscriber's id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Touches the queue's lock: its poison flag, beside the lock word (see
     /// [`DirectDelivery::warm`]).
     pub(crate) fn warm(&self) {
@@ -158,82 +175,134 @@ impl Queue {
         self.mailbox.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `delivery` unless the subscription is gone or the queue would
-    /// then be over its `limits`, and wakes the subscription (unless its
-    /// direct delivery is lent out: then the writers drain it); or, when
-    /// `direct` allows and the subscriber is armed (idle), lends out its
-    /// [`DirectDelivery`] for a message instead.
-    pub(crate) fn push(
-        &self,
-        delivery: &Delivery,
-        limits: Limits,
-        direct: bool,
-    ) -> Result<Pushed, NotQueued> {
-        let len = message_bytes(delivery);
+    /// The subscriber reads `log` from now on.
+    pub(crate) fn add_log(&self, log: &Arc<TopicLog>) {
+        let mut mailbox = self.mailbox();
+        if !mailbox.closed && !mailbox.logs.iter().any(|l| Arc::ptr_eq(l, log)) {
+            mailbox.logs.push(log.clone());
+        }
+    }
+
+    /// The subscriber no longer reads `log` (what it read ahead stays).
+    pub(crate) fn forget_log(&self, log: &Arc<TopicLog>) {
+        let mut mailbox = self.mailbox();
+        mailbox.logs.retain(|l| !Arc::ptr_eq(l, log));
+        if mailbox.logs.is_empty() {
+            mailbox.logs = Vec::new();
+        }
+    }
+
+    /// A log the subscriber waited at has a new entry: an armed subscriber
+    /// lends out its [`DirectDelivery`] (returned, to deliver through);
+    /// otherwise its task is woken.
+    pub(crate) fn notified(&self) -> Option<Lendable> {
         let mut mailbox = self.mailbox();
         if mailbox.closed {
-            return Err(NotQueued::Closed);
+            return None;
         }
-        if direct && mailbox.armed && matches!(delivery, Delivery::Message(_)) {
+        if mailbox.armed {
             if let Some(lent) = mailbox.direct.take() {
                 mailbox.armed = false;
                 mailbox.lent = true;
-                return Ok(Pushed::Lent(lent));
+                return Some(lent);
             }
         }
-        if mailbox.deliveries.len() >= limits.messages || mailbox.bytes + len > limits.bytes {
-            return Err(NotQueued::Full);
+        if !mailbox.lent {
+            wake_task(mailbox);
         }
-        mailbox.armed = false;
-        mailbox.bytes += len;
-        mailbox.deliveries.push_back(delivery.clone());
-        // While its direct delivery is out, the writers drain the queue,
-        // or giving it back wakes the task.
-        if mailbox.lent {
-            let pressing = mailbox.deliveries.len() * 4 >= limits.messages
-                || mailbox.bytes.saturating_mul(4) >= limits.bytes;
-            return Ok(Pushed::Queued { pressing });
+        None
+    }
+
+    /// What is next for the subscriber in its logs (a message if any log
+    /// has one next, something else if any has that), parked in each it
+    /// has read to the end of, if `park`.
+    fn next(self: &Arc<Self>, mailbox: &Mailbox, park: bool) -> Next {
+        if !mailbox.deliveries.is_empty() {
+            return Next::Answer; // read ahead: the task's
         }
-        wake_task(mailbox);
-        Ok(Pushed::Queued { pressing: false })
+        let mut next = Next::Head;
+        for log in &mailbox.logs {
+            match log.next(self.id, self, park) {
+                Next::Answer => return Next::Answer,
+                Next::Message => next = Next::Message,
+                Next::Head => {}
+            }
+        }
+        next
+    }
+
+    /// Reads into `batch` the messages waiting for a subscriber whose
+    /// delivery is lent out, up to a drain's limits; none if the
+    /// subscription is gone or a join is being answered. Stops before
+    /// anything but a message (the task's). True if it stopped at a limit
+    /// with more messages behind: the next drain should come at once.
+    pub(crate) fn take_batch(&self, batch: &mut Batch) -> bool {
+        let mut mailbox = self.mailbox();
+        if mailbox.closed || !mailbox.may_direct || !mailbox.lent {
+            return false;
+        }
+        let Mailbox { logs, turn, .. } = &mut *mailbox;
+        let mut bytes = BATCH_BYTES;
+        let n = logs.len();
+        for i in 0..n {
+            let at = (*turn + i) % n;
+            let log = &logs[at];
+            let before = batch.msgs.len();
+            let (start, cut) = log.read(self.id, &mut batch.msgs, BATCH_MESSAGES, &mut bytes);
+            let count = batch.msgs.len() - before;
+            if count > 0 {
+                batch.from.push((log.clone(), start, count));
+            }
+            if cut {
+                // The next drain begins where this one stopped.
+                *turn = at;
+                return true;
+            }
+        }
+        if n > 0 {
+            *turn = (*turn + 1) % n;
+        }
+        false
     }
 
     /// The subscriber's [`DirectDelivery`] back from delivering `batch`,
     /// of which its connection took the first `taken` (`how` says how the
-    /// last of them went). What it did not take is queued first (it was
-    /// counted as delivered: the limits may be passed by it), and the task
-    /// is woken if anything waits for it. Otherwise, with more queued
-    /// meanwhile, the delivery stays lent out and is returned, for the
-    /// writers to drain; with nothing queued, the subscriber stays armed,
-    /// unless it `lingers` (a drain's): then it stays lent out for the next
-    /// drain too, so that a busy topic's messages keep waiting for drains
-    /// rather than each go out alone.
+    /// last of them went): its cursors move past those. If it took them
+    /// all and more messages are waiting, the delivery stays lent out and
+    /// is returned, for the writers to drain; with nothing waiting, the
+    /// subscriber is armed again (and waits at the head of each log),
+    /// unless it `lingers` (a drain's): then it stays lent out for the
+    /// next drain too, so that a busy topic's messages keep waiting for
+    /// drains rather than each go out alone. Otherwise (some not taken,
+    /// a join begun, or something else than a message next) its task is
+    /// woken, and takes what is left.
     pub(crate) fn give_back(
-        &self,
+        self: &Arc<Self>,
         direct: Lendable,
         taken: usize,
         how: Direct,
-        batch: &[Published],
+        batch: &Batch,
         linger: bool,
     ) -> Option<Lendable> {
         let mut mailbox = self.mailbox();
+        let taken = taken.min(batch.msgs.len());
+        batch.advance(self.id, taken);
         let mut arm = false;
         if !mailbox.closed {
             // A join that began meanwhile waits for this (woken below).
             let joining = !mailbox.may_direct;
-            let taken = taken.min(batch.len());
             if joining {
-                let sent = &batch[..taken];
+                let sent = &batch.msgs[..taken];
                 mailbox.delivered_while_joining.extend_from_slice(sent);
             }
-            mailbox.put_first(&batch[taken..]);
-            if taken == batch.len() && how == Direct::Delivered && !joining {
-                match mailbox.deliveries.front() {
+            let whole = taken == batch.msgs.len() && (how == Direct::Delivered || taken == 0);
+            if whole && !joining {
+                match self.next(&mailbox, !linger) {
                     // Still lent: the task sleeps on.
-                    None if linger => return Some(direct),
-                    Some(Delivery::Message(_)) => return Some(direct),
-                    None => arm = true,
-                    Some(_) => {}
+                    Next::Head if linger => return Some(direct),
+                    Next::Message => return Some(direct),
+                    Next::Head => arm = true,
+                    Next::Answer => {}
                 }
             }
         }
@@ -241,40 +310,17 @@ impl Queue {
         None
     }
 
-    /// Takes into `batch` the messages queued for a subscriber whose
-    /// delivery is lent out, up to a drain's limits; none if the
-    /// subscription is gone, a join is being answered, or an answer is
-    /// next (those are its task's). True if it stopped at a limit with
-    /// more messages behind: the next drain should come at once.
-    pub(crate) fn take_batch(&self, batch: &mut Vec<Published>) -> bool {
-        let mut mailbox = self.mailbox();
-        if mailbox.closed || !mailbox.may_direct || !mailbox.lent {
-            return false;
-        }
-        let mut bytes = 0;
-        while batch.len() < BATCH_MESSAGES {
-            let Some(Delivery::Message(msg)) = mailbox.deliveries.front() else {
-                break;
-            };
-            let len = msg.data().len();
-            if !batch.is_empty() && bytes + len > BATCH_BYTES {
-                break;
-            }
-            bytes += len;
-            batch.push(msg.clone());
-            mailbox.deliveries.pop_front();
-        }
-        mailbox.bytes -= bytes;
-        matches!(mailbox.deliveries.front(), Some(Delivery::Message(_)))
+    /// The subscriber's direct delivery back, with nothing delivered: the
+    /// subscriber is armed if nothing waits for it, stays lent out (and it
+    /// is returned) if messages do, and otherwise its task is woken.
+    pub(crate) fn release(self: &Arc<Self>, direct: Lendable) -> Option<Lendable> {
+        self.give_back(direct, 0, Direct::Declined, &Batch::default(), false)
     }
 
-    /// The subscriber's direct delivery back, with nothing delivered: the
-    /// task takes what is queued (and is woken for it), or the subscriber
-    /// stays armed if nothing is.
-    pub(crate) fn release(&self, direct: Lendable) {
-        let mailbox = self.mailbox();
-        let arm = mailbox.deliveries.is_empty() && mailbox.may_direct;
-        Self::hand_back(mailbox, direct, arm);
+    /// The subscriber's direct delivery back to stay: its task takes
+    /// whatever waits (and is woken for it).
+    pub(crate) fn retire(&self, direct: Lendable) {
+        Self::hand_back(self.mailbox(), direct, false);
     }
 
     /// The lent-out delivery back with its queue (held in `mailbox`):
@@ -300,14 +346,11 @@ impl Queue {
     }
 
     /// The subscriber's direct delivery, lost to a panic while it was out:
-    /// `batch` goes to the queue, first, and the task is woken; nothing
-    /// more is delivered directly.
-    pub(crate) fn give_up(&self, batch: &[Published]) {
+    /// the task takes what it was given (its cursors did not move), and
+    /// is woken; nothing more is delivered directly.
+    pub(crate) fn give_up(&self) {
         let mut mailbox = self.mailbox();
         mailbox.lent = false;
-        if !mailbox.closed {
-            mailbox.put_first(batch);
-        }
         wake_task(mailbox);
     }
 
@@ -367,37 +410,58 @@ impl Queue {
     }
 
     /// Whether [`arm`](Self::arm) would arm, given a direct delivery.
-    pub(crate) fn may_arm(&self) -> bool {
+    pub(crate) fn may_arm(self: &Arc<Self>) -> bool {
         let mailbox = self.mailbox();
-        !mailbox.closed && !mailbox.lent && mailbox.may_direct && mailbox.deliveries.is_empty()
+        !mailbox.closed
+            && !mailbox.lent
+            && mailbox.may_direct
+            && self.next(&mailbox, false) == Next::Head
     }
 
-    /// Arms direct delivery if nothing is queued or lent out: the
-    /// subscriber's task says it has nothing in flight. True if armed.
-    pub(crate) fn arm(&self) -> bool {
+    /// Arms direct delivery if nothing is unread or lent out: the
+    /// subscriber's task says it has nothing in flight. True if armed
+    /// (then it waits at the head of each of its logs).
+    pub(crate) fn arm(self: &Arc<Self>) -> bool {
         let mut mailbox = self.mailbox();
         let idle = !mailbox.closed
             && !mailbox.lent
             && mailbox.may_direct
             && mailbox.direct.is_some()
-            && mailbox.deliveries.is_empty();
+            && self.next(&mailbox, true) == Next::Head;
         mailbox.armed = idle;
         idle
     }
 
-    /// The next delivery, or the subscription's task is woken by the next
-    /// [`push`](Self::push).
-    pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Delivery> {
+    /// The next delivery, or the subscription's task is woken when its
+    /// logs have one.
+    pub(crate) fn poll_take(self: &Arc<Self>, cx: &mut Context<'_>) -> Poll<Delivery> {
         let mut mailbox = self.mailbox();
-        // While the direct delivery is out, what is queued is the writers'
+        // While the direct delivery is out, what comes is the writers'
         // to drain: the task is woken if it comes back with any left.
         if mailbox.lent {
             register(&mut mailbox, cx);
             return Poll::Pending;
         }
+        if mailbox.deliveries.is_empty() {
+            let Mailbox {
+                deliveries,
+                logs,
+                turn,
+                ..
+            } = &mut *mailbox;
+            let n = logs.len();
+            for i in 0..n {
+                let at = (*turn + i) % n;
+                let read =
+                    logs[at].take_or_park(self.id, self, deliveries, READ_AHEAD, READ_AHEAD_BYTES);
+                if read > 0 {
+                    *turn = (at + 1) % n;
+                    break;
+                }
+            }
+        }
         if let Some(delivery) = mailbox.deliveries.pop_front() {
             mailbox.armed = false;
-            mailbox.bytes -= message_bytes(&delivery);
             return Poll::Ready(delivery);
         }
         if mailbox.deliveries.capacity() > ROOM_KEPT {
@@ -407,24 +471,20 @@ impl Queue {
         Poll::Pending
     }
 
-    /// Ends the queue: what is queued is dropped and nothing more is taken.
+    /// Ends the queue: what was read ahead is dropped and nothing more is
+    /// read.
     pub(crate) fn close(&self) {
         let mut mailbox = self.mailbox();
         mailbox.closed = true;
-        mailbox.bytes = 0;
         mailbox.armed = false;
         let dropped = (
             std::mem::take(&mut mailbox.deliveries),
+            std::mem::take(&mut mailbox.logs),
             mailbox.waiting.take(),
             mailbox.direct.take(),
         );
         drop(mailbox);
         drop(dropped);
-    }
-
-    #[cfg(test)]
-    pub(crate) fn bytes(&self) -> usize {
-        self.mailbox().bytes
     }
 
     #[cfg(test)]
@@ -441,21 +501,14 @@ fn register(mailbox: &mut Mailbox, cx: &mut Context<'_>) {
     }
 }
 
-/// The bytes a delivery counts for: a message's data; an answer, none.
-fn message_bytes(delivery: &Delivery) -> usize {
-    match delivery {
-        Delivery::Message(m) => m.data().len(),
-        _ => 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
     use std::task::Wake;
 
     use super::*;
+    use crate::log::Limits;
+    use crate::SlowConsumerPolicy;
 
     struct Count(AtomicUsize);
 
@@ -465,111 +518,22 @@ mod tests {
         }
     }
 
-    /// Queues without direct delivery.
-    fn push(queue: &Queue, delivery: &Delivery, limits: Limits) -> Result<(), NotQueued> {
-        queue.push(delivery, limits, false).map(|_| ())
-    }
-
-    fn refused(reason: &str) -> Delivery {
-        Delivery::Refused {
-            topic: "t".into(),
-            reason: reason.into(),
-        }
-    }
-
-    /// Room for `messages` deliveries, bytes no limit.
-    fn room(messages: usize) -> Limits {
-        Limits {
-            messages,
-            bytes: usize::MAX,
-        }
-    }
-
-    fn reason(delivery: Poll<Delivery>) -> String {
-        match delivery {
-            Poll::Ready(Delivery::Refused { reason, .. }) => reason,
-            other => panic!("expected a delivery, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn deliveries_come_out_in_order_and_a_waiting_subscriber_is_woken() {
-        let queue = Queue::default();
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(woken.clone());
-        let mut cx = Context::from_waker(&waker);
-        assert!(queue.poll_take(&mut cx).is_pending());
-        push(&queue, &refused("a"), room(8)).unwrap();
-        push(&queue, &refused("b"), room(8)).unwrap();
-        // Woken once: the second push found no one waiting.
-        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
-        assert_eq!(reason(queue.poll_take(&mut cx)), "a");
-        assert_eq!(reason(queue.poll_take(&mut cx)), "b");
-        assert!(queue.poll_take(&mut cx).is_pending());
-    }
-
-    #[test]
-    fn a_full_or_closed_queue_takes_nothing() {
-        let queue = Queue::default();
-        push(&queue, &refused("a"), room(1)).unwrap();
-        assert_eq!(push(&queue, &refused("b"), room(1)), Err(NotQueued::Full));
-        queue.close();
-        assert_eq!(push(&queue, &refused("c"), room(8)), Err(NotQueued::Closed));
-    }
-
-    #[test]
-    fn messages_count_their_bytes_in_and_out() {
-        let message = |n: u64| {
-            Delivery::Message(crate::Published::new(
-                "t",
-                crate::Numbered {
-                    offset: n,
-                    epoch: crate::Epoch::new("e"),
-                    data: bytes::Bytes::from(vec![0u8; 10]),
-                },
-            ))
-        };
-        let limits = Limits {
-            messages: 8,
-            bytes: 25,
-        };
-        let queue = Queue::default();
-        push(&queue, &message(1), limits).unwrap();
-        push(&queue, &message(2), limits).unwrap();
-        // An answer counts no bytes; a third message would be 30.
-        push(&queue, &refused("a"), limits).unwrap();
-        assert_eq!(push(&queue, &message(3), limits), Err(NotQueued::Full));
-        assert_eq!(queue.bytes(), 20);
-        let mut cx = Context::from_waker(Waker::noop());
-        assert!(queue.poll_take(&mut cx).is_ready());
-        assert_eq!(queue.bytes(), 10);
-        push(&queue, &message(3), limits).unwrap();
-    }
-
-    #[test]
-    fn a_drained_queue_gives_back_a_bursts_room() {
-        let queue = Queue::default();
-        for _ in 0..100 {
-            push(&queue, &refused("x"), room(100)).unwrap();
-        }
-        assert!(queue.capacity() >= 100);
-        let mut cx = Context::from_waker(Waker::noop());
-        while queue.poll_take(&mut cx).is_ready() {}
-        assert!(queue.capacity() <= ROOM_KEPT);
-    }
-
-    /// Takes every message, and says so.
     struct TakeAll(Arc<AtomicUsize>);
 
     impl DirectDelivery for TakeAll {
-        fn deliver(&mut self, _: &crate::Published) -> Direct {
+        fn deliver(&mut self, _: &Published) -> Direct {
             self.0.fetch_add(1, Ordering::SeqCst);
             Direct::Delivered
         }
     }
 
+    const ROOM: Limits = Limits {
+        messages: 1000,
+        bytes: usize::MAX,
+    };
+
     fn message(n: u64) -> Delivery {
-        Delivery::Message(crate::Published::new(
+        Delivery::Message(Published::new(
             "t",
             crate::Numbered {
                 offset: n,
@@ -579,6 +543,17 @@ mod tests {
         ))
     }
 
+    fn reset() -> Delivery {
+        Delivery::Subscribed {
+            topic: "t".into(),
+            recovered: false,
+            position: crate::Position {
+                offset: 7,
+                epoch: crate::Epoch::new("f"),
+            },
+        }
+    }
+
     fn offset(delivery: Poll<Delivery>) -> u64 {
         match delivery {
             Poll::Ready(Delivery::Message(m)) => m.offset(),
@@ -586,358 +561,305 @@ mod tests {
         }
     }
 
-    /// A queue whose subscriber is armed, with a task waiting on it.
-    fn armed(woken: &Arc<Count>) -> (Queue, Arc<AtomicUsize>) {
-        let queue = Queue::default();
-        let taken = Arc::new(AtomicUsize::new(0));
-        queue.set_direct(Box::new(TakeAll(taken.clone())));
-        queue.set_may_direct(true);
-        let waker = Waker::from(woken.clone());
-        assert!(queue
-            .poll_take(&mut Context::from_waker(&waker))
-            .is_pending());
-        assert!(queue.arm());
-        (queue, taken)
+    fn offsets(batch: &Batch) -> Vec<u64> {
+        batch.msgs.iter().map(Published::offset).collect()
     }
 
-    fn published(n: u64) -> Published {
-        match message(n) {
-            Delivery::Message(m) => m,
-            _ => unreachable!(),
+    /// A subscriber of one topic's log, armed, with a task waiting on it.
+    struct Armed {
+        log: Arc<TopicLog>,
+        queue: Arc<Queue>,
+        woken: Arc<Count>,
+        taken: Arc<AtomicUsize>,
+    }
+
+    impl Armed {
+        fn new() -> Self {
+            let log = Arc::new(TopicLog::default());
+            let queue = Arc::new(Queue::new(1));
+            assert!(log.join(1, &queue));
+            queue.add_log(&log);
+            let taken = Arc::new(AtomicUsize::new(0));
+            queue.set_direct(Box::new(TakeAll(taken.clone())));
+            queue.set_may_direct(true);
+            let armed = Self {
+                log,
+                queue,
+                woken: Arc::new(Count(AtomicUsize::new(0))),
+                taken,
+            };
+            armed.wait();
+            assert!(armed.queue.arm());
+            armed
+        }
+
+        /// Appends `delivery`; the queues that waited at the head.
+        fn append(&self, delivery: Delivery) -> Vec<Arc<Queue>> {
+            self.log
+                .append(delivery, ROOM, SlowConsumerPolicy::Disconnect)
+                .parked
+        }
+
+        /// Appends message `n`, which finds the subscriber armed: its
+        /// delivery is lent out.
+        fn lend(&self, n: u64) -> Lendable {
+            let parked = self.append(message(n));
+            assert_eq!(parked.len(), 1, "waited at the head");
+            parked[0].notified().expect("lent")
+        }
+
+        /// The task finds nothing, and waits.
+        fn wait(&self) {
+            let waker = Waker::from(self.woken.clone());
+            let mut cx = Context::from_waker(&waker);
+            assert!(self.queue.poll_take(&mut cx).is_pending());
+        }
+
+        fn woken(&self) -> usize {
+            self.woken.0.load(Ordering::SeqCst)
+        }
+
+        fn batch(&self) -> (Batch, bool) {
+            let mut batch = Batch::default();
+            let more = self.queue.take_batch(&mut batch);
+            (batch, more)
         }
     }
 
-    fn offsets(batch: &[Published]) -> Vec<u64> {
-        batch.iter().map(Published::offset).collect()
+    fn poll(queue: &Arc<Queue>) -> Poll<Delivery> {
+        queue.poll_take(&mut Context::from_waker(Waker::noop()))
     }
 
     #[test]
-    fn an_armed_subscriber_lends_its_delivery_for_a_message_and_stays_armed() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, taken) = armed(&woken);
-        // Not for a non-message, nor when the fan-out says no.
-        assert!(matches!(
-            queue.push(&refused("a"), room(8), true),
-            Ok(Pushed::Queued { .. })
-        ));
-        let mut cx = Context::from_waker(Waker::noop());
-        assert_eq!(reason(queue.poll_take(&mut cx)), "a");
-        assert!(queue.arm());
-        assert!(matches!(
-            queue.push(&message(1), room(8), false),
-            Ok(Pushed::Queued { .. })
-        ));
-        assert_eq!(offset(queue.poll_take(&mut cx)), 1);
-        assert!(queue.arm());
-        let Ok(Pushed::Lent(mut direct)) = queue.push(&message(2), room(8), true) else {
-            panic!("not lent");
-        };
-        let (n, done) = direct.deliver_all(&[published(2)]);
-        assert!(queue
-            .give_back(direct, n, done, &[published(2)], false)
-            .is_none());
-        assert_eq!(taken.load(Ordering::SeqCst), 1);
-        // Still idle: the next is lent too, and the task was never woken.
-        assert!(matches!(
-            queue.push(&message(3), room(8), true),
-            Ok(Pushed::Lent(_))
-        ));
-        assert_eq!(woken.0.load(Ordering::SeqCst), 1, "woken once, for 'a'");
-    }
-
-    /// Message 1 lent out from an armed queue, then 2 queued behind it
-    /// (without waking the task: it could take 2 before 1 is written).
-    fn lend_1_queue_2(queue: &Queue) -> Lendable {
-        let Ok(Pushed::Lent(direct)) = queue.push(&message(1), room(8), true) else {
-            panic!("not lent");
-        };
-        assert!(matches!(
-            queue.push(&message(2), room(8), true),
-            Ok(Pushed::Queued { .. })
-        ));
-        direct
+    fn an_armed_subscriber_lends_its_delivery_for_a_message_and_is_armed_again() {
+        let s = Armed::new();
+        let direct = s.lend(1);
+        let (batch, more) = s.batch();
+        assert_eq!((offsets(&batch), more), (vec![1], false));
+        let mut direct = direct;
+        let (n, how) = direct.deliver_all(&batch.msgs);
+        assert!(s.queue.give_back(direct, n, how, &batch, false).is_none());
+        assert_eq!(s.taken.load(Ordering::SeqCst), 1);
+        // Armed again, waiting at the head: the next is lent too, and the
+        // task was never woken.
+        let _direct = s.lend(2);
+        assert_eq!(s.woken(), 0);
+        // Not armed while lent: a notification then wakes no one.
+        assert!(s.append(message(3)).is_empty());
     }
 
     #[test]
-    fn what_comes_while_lent_waits_for_the_lent_one_and_a_declined_one_goes_first() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
-        let direct = lend_1_queue_2(&queue);
-        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
-        let mut cx = Context::from_waker(Waker::noop());
-        // The connection declines 1: it goes back first, and the task is
-        // woken for both.
-        assert!(queue
-            .give_back(direct, 0, Direct::Declined, &[published(1)], false)
+    fn a_declined_batch_stays_unread_and_the_task_takes_it_in_order() {
+        let s = Armed::new();
+        let direct = s.lend(1);
+        let (batch, _) = s.batch();
+        s.append(message(2));
+        assert!(s
+            .queue
+            .give_back(direct, 0, Direct::Declined, &batch, false)
             .is_none());
-        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
-        assert_eq!(offset(queue.poll_take(&mut cx)), 1);
-        assert_eq!(offset(queue.poll_take(&mut cx)), 2);
-        // The task took them: not armed until it says it is idle again.
-        assert!(matches!(
-            queue.push(&message(3), room(8), true),
-            Ok(Pushed::Queued { .. })
-        ));
+        assert_eq!(s.woken(), 1);
+        assert_eq!(offset(poll(&s.queue)), 1);
+        assert_eq!(offset(poll(&s.queue)), 2);
+        s.wait();
+        // The task took them, and waits: woken for the next, not armed
+        // until it says it is idle again.
+        let parked = s.append(message(3));
+        assert_eq!(parked.len(), 1, "waits at the head");
+        assert!(parked[0].notified().is_none());
+        assert_eq!(s.woken(), 2);
     }
 
-    /// What is queued while a message is out stays for the writers to
+    /// What comes while a delivery is out waits for the writers' next
     /// drain: the task is not woken, and takes nothing meanwhile, even
     /// when woken for another reason (its client, a heartbeat).
     #[test]
     fn what_comes_while_lent_is_drained_by_the_writers_in_one_batch() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, taken) = armed(&woken);
-        let direct = lend_1_queue_2(&queue);
-        assert!(matches!(
-            queue.push(&message(3), room(8), true),
-            Ok(Pushed::Queued { .. })
-        ));
-        let waker = Waker::from(woken.clone());
-        let mut cx = Context::from_waker(&waker);
-        assert!(queue.poll_take(&mut cx).is_pending());
-        // 1 written: still lent, with 2 and 3 to drain.
-        let mut direct = queue
-            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
-            .expect("kept lent");
-        assert!(queue.poll_take(&mut cx).is_pending());
-        let mut batch = Vec::new();
-        queue.take_batch(&mut batch);
+        let s = Armed::new();
+        let direct = s.lend(1);
+        let (first, _) = s.batch();
+        for n in 2..=3 {
+            assert!(s.append(message(n)).is_empty());
+        }
+        assert!(poll(&s.queue).is_pending());
+        let mut direct = s
+            .queue
+            .give_back(direct, 1, Direct::Delivered, &first, false)
+            .expect("kept lent: more waits");
+        let (batch, _) = s.batch();
         assert_eq!(offsets(&batch), [2, 3]);
-        assert_eq!(queue.bytes(), 0);
-        let (n, done) = direct.deliver_all(&batch);
-        assert_eq!((n, done), (2, Direct::Delivered));
+        let (n, how) = direct.deliver_all(&batch.msgs);
         // Drained, and kept for the next drain in case more comes...
-        let direct = queue
-            .give_back(direct, n, done, &batch, true)
+        let direct = s
+            .queue
+            .give_back(direct, n, how, &batch, true)
             .expect("lingers");
-        assert_eq!(taken.load(Ordering::SeqCst), 2);
-        assert_eq!(woken.0.load(Ordering::SeqCst), 0, "the task slept");
+        assert_eq!(s.taken.load(Ordering::SeqCst), 2);
         // ...which finds nothing: armed again.
-        batch.clear();
-        queue.take_batch(&mut batch);
-        assert!(batch.is_empty());
-        queue.release(direct);
-        assert_eq!(woken.0.load(Ordering::SeqCst), 0, "the task slept");
-        assert!(matches!(
-            queue.push(&message(4), room(8), true),
-            Ok(Pushed::Lent(_))
-        ));
+        let (batch, _) = s.batch();
+        assert!(batch.msgs.is_empty());
+        assert!(s.queue.release(direct).is_none());
+        assert_eq!(s.woken(), 0, "the task slept");
+        let _direct = s.lend(4);
     }
 
     #[test]
-    fn a_queue_a_quarter_full_behind_a_lent_delivery_presses_for_a_drain() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
-        assert!(matches!(
-            queue.push(&message(1), room(6), true),
-            Ok(Pushed::Lent(_))
-        ));
-        let pressing: Vec<bool> = (2..=5)
-            .map(|n| match queue.push(&message(n), room(12), true) {
-                Ok(Pushed::Queued { pressing }) => pressing,
-                _ => panic!("not queued"),
-            })
-            .collect();
-        assert_eq!(pressing, [false, false, true, true]);
-        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
+    fn a_release_keeps_a_delivery_lent_when_a_message_came_meanwhile() {
+        let s = Armed::new();
+        let direct = s.lend(1);
+        let (batch, _) = s.batch();
+        let direct = s
+            .queue
+            .give_back(direct, 1, Direct::Delivered, &batch, true)
+            .expect("lingers");
+        // The drain finds 2, which came after it looked.
+        s.append(message(2));
+        let direct = s.queue.release(direct).expect("still lent: 2 waits");
+        let (batch, _) = s.batch();
+        assert_eq!(offsets(&batch), [2]);
+        assert!(s
+            .queue
+            .give_back(direct, 1, Direct::Delivered, &batch, false)
+            .is_none());
+        assert_eq!(s.woken(), 0);
     }
 
     #[test]
     fn a_delivery_set_while_lent_takes_over_when_the_lent_one_is_back() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, first) = armed(&woken);
-        let Ok(Pushed::Lent(direct)) = queue.push(&message(1), room(8), true) else {
-            panic!("not lent");
-        };
+        let s = Armed::new();
+        let direct = s.lend(1);
         let second = Arc::new(AtomicUsize::new(0));
-        queue.set_direct(Box::new(TakeAll(second.clone())));
-        assert!(queue
-            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
+        s.queue.set_direct(Box::new(TakeAll(second.clone())));
+        let (batch, _) = s.batch();
+        assert!(s
+            .queue
+            .give_back(direct, 1, Direct::Delivered, &batch, false)
             .is_none());
-        let Ok(Pushed::Lent(mut direct)) = queue.push(&message(2), room(8), true) else {
-            panic!("not lent");
-        };
-        direct.deliver(&published(2));
-        assert_eq!(first.load(Ordering::SeqCst), 0);
+        let mut direct = s.lend(2);
+        direct.deliver(&batch.msgs[0]);
+        assert_eq!(s.taken.load(Ordering::SeqCst), 0);
         assert_eq!(second.load(Ordering::SeqCst), 1);
     }
 
     #[test]
-    fn a_drained_burst_gives_back_its_room() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
-        for linger in [false, true] {
-            let Ok(Pushed::Lent(direct)) = queue.push(&message(0), room(1000), true) else {
-                panic!("not lent");
-            };
-            for n in 1..=100 {
-                queue
-                    .push(&message(n), room(1000), true)
-                    .map(|_| ())
-                    .unwrap();
-            }
-            let direct = queue
-                .give_back(direct, 1, Direct::Delivered, &[published(0)], false)
-                .expect("kept lent");
-            assert!(queue.capacity() >= 100);
-            let mut batch = Vec::new();
-            queue.take_batch(&mut batch);
-            assert_eq!(batch.len(), 100);
-            let back = queue.give_back(direct, 100, Direct::Delivered, &batch, linger);
-            if let Some(direct) = back {
-                // Lingering: the next drain finds nothing, and hands back.
-                batch.clear();
-                queue.take_batch(&mut batch);
-                queue.release(direct);
-            }
-            assert!(queue.capacity() <= ROOM_KEPT, "linger {linger}");
+    fn what_a_batch_leaves_stays_unread_and_wakes_the_task() {
+        let s = Armed::new();
+        let direct = s.lend(1);
+        for n in 2..=4 {
+            s.append(message(n));
         }
-        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
-    }
-
-    #[test]
-    fn what_a_batch_leaves_goes_back_first_and_wakes_the_task() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
-        let direct = lend_1_queue_2(&queue);
-        for n in 3..=4 {
-            queue.push(&message(n), room(8), true).map(|_| ()).unwrap();
-        }
-        let direct = queue
-            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
-            .expect("kept lent");
-        let mut batch = Vec::new();
-        queue.take_batch(&mut batch);
-        assert_eq!(offsets(&batch), [2, 3, 4]);
-        queue.push(&message(5), room(8), true).map(|_| ()).unwrap();
-        // 2 whole, 3 begun (its rest is the connection's), 4 not taken.
-        assert!(queue
-            .give_back(direct, 2, Direct::Started, &batch, false)
+        let (batch, _) = s.batch();
+        assert_eq!(offsets(&batch), [1, 2, 3, 4]);
+        s.append(message(5));
+        // 1 and 2 whole, 3 begun (its rest is the connection's), 4 not taken.
+        assert!(s
+            .queue
+            .give_back(direct, 3, Direct::Started, &batch, false)
             .is_none());
-        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
-        let mut cx = Context::from_waker(Waker::noop());
-        assert_eq!(offset(queue.poll_take(&mut cx)), 4);
-        assert_eq!(offset(queue.poll_take(&mut cx)), 5);
-        assert!(queue.poll_take(&mut cx).is_pending());
+        assert_eq!(s.woken(), 1);
+        assert_eq!(offset(poll(&s.queue)), 4);
+        assert_eq!(offset(poll(&s.queue)), 5);
+        assert!(poll(&s.queue).is_pending());
     }
 
     #[test]
-    fn a_batch_stops_at_an_answer_and_at_its_limits() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
-        let direct = lend_1_queue_2(&queue);
-        queue
-            .push(&refused("a"), room(8), true)
-            .map(|_| ())
-            .unwrap();
-        let direct = queue
-            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
-            .expect("kept lent: a message is next");
-        let mut batch = Vec::new();
-        queue.take_batch(&mut batch);
-        assert_eq!(offsets(&batch), [2]);
+    fn a_batch_stops_before_an_answer_and_at_its_limits() {
+        let s = Armed::new();
+        let direct = s.lend(1);
+        s.append(reset());
+        s.append(message(2));
+        let (batch, more) = s.batch();
+        assert_eq!((offsets(&batch), more), (vec![1], false));
         // The answer is next: the task's, and it is woken for it.
-        assert!(queue
+        assert!(s
+            .queue
             .give_back(direct, 1, Direct::Delivered, &batch, false)
             .is_none());
-        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
-        let mut cx = Context::from_waker(Waker::noop());
-        assert_eq!(reason(queue.poll_take(&mut cx)), "a");
+        assert_eq!(s.woken(), 1);
+        assert!(matches!(
+            poll(&s.queue),
+            Poll::Ready(Delivery::Subscribed { .. })
+        ));
+        assert_eq!(offset(poll(&s.queue)), 2);
+        assert!(poll(&s.queue).is_pending());
 
         // At most BATCH_MESSAGES at once.
-        assert!(queue.arm());
-        let Ok(Pushed::Lent(direct)) = queue.push(&message(0), room(1000), true) else {
-            panic!("not lent");
-        };
-        for n in 1..=(BATCH_MESSAGES as u64 + 1) {
-            queue
-                .push(&message(n), room(1000), true)
-                .map(|_| ())
-                .unwrap();
+        assert!(s.queue.arm());
+        let direct = s.lend(10);
+        for n in 11..=(10 + BATCH_MESSAGES as u64) {
+            s.append(message(n));
         }
-        let direct = queue
-            .give_back(direct, 1, Direct::Delivered, &[published(0)], false)
-            .expect("kept lent");
-        batch.clear();
-        assert!(queue.take_batch(&mut batch), "more behind the batch");
-        assert_eq!(batch.len(), BATCH_MESSAGES);
-        assert!(queue
-            .give_back(direct, batch.len(), Direct::Delivered, &batch, false)
-            .is_some());
+        let (batch, more) = s.batch();
+        assert_eq!((batch.msgs.len(), more), (BATCH_MESSAGES, true));
+        let direct = s
+            .queue
+            .give_back(direct, batch.msgs.len(), Direct::Delivered, &batch, false)
+            .expect("one more waits");
+        let (batch, more) = s.batch();
+        assert_eq!(
+            (offsets(&batch), more),
+            (vec![10 + BATCH_MESSAGES as u64], false)
+        );
+        drop(direct);
     }
 
     #[test]
     fn a_batch_out_when_a_join_begins_is_recorded_and_then_the_task_takes_over() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
-        let direct = lend_1_queue_2(&queue);
-        queue.set_may_direct(false);
+        let s = Armed::new();
+        let direct = s.lend(1);
+        let (batch, _) = s.batch();
+        s.append(message(2));
+        s.queue.set_may_direct(false);
         // 1 went out after the join began: recorded for the join's answer,
         // and the task woken for 2.
-        assert!(queue
-            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
+        assert!(s
+            .queue
+            .give_back(direct, 1, Direct::Delivered, &batch, false)
             .is_none());
-        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
-        assert!(queue.take_delivered_while_joining("other").is_empty());
-        assert_eq!(offsets(&queue.take_delivered_while_joining("t")), [1]);
-        assert!(queue.take_delivered_while_joining("t").is_empty());
-        let mut cx = Context::from_waker(Waker::noop());
-        assert_eq!(offset(queue.poll_take(&mut cx)), 2);
-    }
-
-    #[test]
-    fn a_released_delivery_arms_an_empty_queue_and_otherwise_wakes_the_task() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, _) = armed(&woken);
-        let direct = lend_1_queue_2(&queue);
-        let direct = queue
-            .give_back(direct, 1, Direct::Delivered, &[published(1)], false)
-            .expect("kept lent");
-        // A join began before the drain: it takes nothing, and hands over.
-        queue.set_may_direct(false);
-        let mut batch = Vec::new();
-        queue.take_batch(&mut batch);
-        assert!(batch.is_empty());
-        queue.release(direct);
-        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
-        let mut cx = Context::from_waker(Waker::noop());
-        assert_eq!(offset(queue.poll_take(&mut cx)), 2);
-        queue.set_may_direct(true);
-        assert!(queue.arm());
-        let Ok(Pushed::Lent(direct)) = queue.push(&message(3), room(8), true) else {
-            panic!("not lent");
-        };
-        queue.release(direct);
-        assert!(queue.may_arm());
-        assert!(matches!(
-            queue.push(&message(4), room(8), true),
-            Ok(Pushed::Lent(_))
-        ));
+        assert_eq!(s.woken(), 1);
+        assert!(s.queue.take_delivered_while_joining("other").is_empty());
+        let sent: Vec<u64> = s
+            .queue
+            .take_delivered_while_joining("t")
+            .iter()
+            .map(Published::offset)
+            .collect();
+        assert_eq!(sent, [1]);
+        assert!(s.queue.take_delivered_while_joining("t").is_empty());
+        assert_eq!(offset(poll(&s.queue)), 2);
     }
 
     #[test]
     fn no_direct_delivery_during_a_join_or_after_the_subscription_is_gone() {
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let (queue, taken) = armed(&woken);
-        queue.set_may_direct(false);
-        assert!(!queue.arm());
-        assert!(matches!(
-            queue.push(&message(1), room(8), true),
-            Ok(Pushed::Queued { .. })
-        ));
-        let mut cx = Context::from_waker(Waker::noop());
-        assert_eq!(offset(queue.poll_take(&mut cx)), 1);
-        queue.set_may_direct(true);
-        assert!(queue.arm());
-        let Ok(Pushed::Lent(direct)) = queue.push(&message(2), room(8), true) else {
-            panic!("not lent");
-        };
-        queue.close();
-        assert!(queue
-            .give_back(direct, 0, Direct::Declined, &[published(2)], false)
-            .is_none());
-        assert!(!queue.arm());
-        assert!(queue.poll_take(&mut cx).is_pending());
-        assert_eq!(taken.load(Ordering::SeqCst), 0);
+        let s = Armed::new();
+        s.queue.set_may_direct(false);
+        assert!(!s.queue.arm());
+        let parked = s.append(message(1));
+        assert!(parked[0].notified().is_none(), "not armed: woken");
+        assert_eq!(s.woken(), 1);
+        assert_eq!(offset(poll(&s.queue)), 1);
+        s.queue.set_may_direct(true);
+        assert!(s.queue.arm());
+        let direct = s.lend(2);
+        s.queue.close();
+        assert!(s.queue.release(direct).is_none());
+        assert!(!s.queue.arm());
+        assert!(poll(&s.queue).is_pending());
+        assert_eq!(s.taken.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_task_reads_a_few_at_a_time_and_gives_back_its_room() {
+        let s = Armed::new();
+        s.queue.set_may_direct(false);
+        for n in 1..=100 {
+            s.append(message(n));
+        }
+        for n in 1..=100 {
+            assert_eq!(offset(poll(&s.queue)), n);
+            assert!(s.queue.capacity() <= READ_AHEAD.next_power_of_two());
+        }
+        assert!(poll(&s.queue).is_pending());
+        assert!(s.queue.capacity() <= ROOM_KEPT);
     }
 }

@@ -298,8 +298,44 @@ impl DirectDelivery for Full {
 /// Takes every batch whole, and records each; with a gate, the first only
 /// once let through.
 struct Gated {
-    gate: Option<mpsc::Receiver<()>>,
+    gate: Option<GateInside>,
     batches: Batched,
+}
+
+/// A gate, as a delivery sees it: where it says it arrived, and where it
+/// waits to be let through.
+struct GateInside {
+    arrived: mpsc::Sender<()>,
+    open: mpsc::Receiver<()>,
+}
+
+/// A gate, as a test sees it.
+struct Gate {
+    arrived: mpsc::Receiver<()>,
+    open: mpsc::Sender<()>,
+}
+
+impl Gate {
+    fn new() -> (Self, GateInside) {
+        let (arrived_tx, arrived) = mpsc::channel();
+        let (open, open_rx) = mpsc::channel();
+        let inside = GateInside {
+            arrived: arrived_tx,
+            open: open_rx,
+        };
+        (Self { arrived, open }, inside)
+    }
+
+    /// Waits until a delivery waits at the gate.
+    fn reached(&self) {
+        self.arrived
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a delivery reaches the gate");
+    }
+
+    fn open(&self) {
+        self.open.send(()).unwrap();
+    }
 }
 
 impl DirectDelivery for Gated {
@@ -309,7 +345,8 @@ impl DirectDelivery for Gated {
 
     fn deliver_all(&mut self, msgs: &[Published]) -> (usize, Direct) {
         if let Some(gate) = self.gate.take() {
-            let _ = gate.recv();
+            let _ = gate.arrived.send(());
+            let _ = gate.open.recv();
         }
         let offsets = msgs.iter().map(Published::offset).collect();
         self.batches.lock().unwrap().push(offsets);
@@ -320,16 +357,16 @@ impl DirectDelivery for Gated {
 /// The batches each delivery took.
 type Batched = Arc<Mutex<Vec<Vec<u64>>>>;
 
-/// An idle subscriber of "t" whose next delivery waits until the sender
-/// returned is used, and the batches it takes.
-fn gated_subscriber(hub: &Hub) -> (Subscription, mpsc::Sender<()>, Batched) {
+/// An idle subscriber of "t" whose next delivery waits at the gate
+/// returned, and the batches it takes.
+fn gated_subscriber(hub: &Hub) -> (Subscription, Gate, Batched) {
     let batches = Batched::default();
-    let (open, gate) = mpsc::channel();
+    let (gate, inside) = Gate::new();
     let gated = Gated {
-        gate: Some(gate),
+        gate: Some(inside),
         batches: batches.clone(),
     };
-    (idle_subscriber(hub, "t", Box::new(gated)), open, batches)
+    (idle_subscriber(hub, "t", Box::new(gated)), gate, batches)
 }
 
 #[test]
@@ -338,15 +375,16 @@ fn a_busy_topic_is_drained_in_order_in_batches_and_one_that_takes_nothing_is_cut
         .queue_messages(200)
         .drain_interval(Duration::from_millis(5));
     let hub = Hub::new(config);
-    let (mut fast, open, batches) = gated_subscriber(&hub);
+    let (mut fast, gate, batches) = gated_subscriber(&hub);
     // Its "first" (offset 2) goes to the first subscriber directly, and is
     // held at the gate.
     let stuck = idle_subscriber(&hub, "t", Box::new(Full));
-    // 150 queue up behind it meanwhile...
+    gate.reached();
+    // 150 wait behind it meanwhile...
     for i in 0..150 {
         block_on(hub.publish("t", format!("{i}").into())).unwrap();
     }
-    open.send(()).unwrap();
+    gate.open();
     // ...and go out in the drains that follow, the first of them 128
     // together (the most one write takes), the other 22 in the next.
     wait_for_direct(&hub, 151);
@@ -492,14 +530,15 @@ fn a_batch_that_leaves_more_behind_brings_the_next_drain_forward() {
         .queue_messages(1000)
         .drain_interval(Duration::from_secs(3600));
     let hub = Hub::new(config);
-    let (_sub, open, batches) = gated_subscriber(&hub);
+    let (_sub, gate, batches) = gated_subscriber(&hub);
     // The first message held at the gate, 240 behind it.
     block_on(hub.publish("t", "held".into())).unwrap();
+    gate.reached();
     for i in 0..240 {
         block_on(hub.publish("t", format!("{i}").into())).unwrap();
     }
     let opened = std::time::Instant::now();
-    open.send(()).unwrap();
+    gate.open();
     // The first drain takes 128 (the most at once), and the next comes at
     // once for the other 112, not a second later.
     wait_for_direct(&hub, 241);

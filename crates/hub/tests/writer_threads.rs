@@ -4,6 +4,7 @@
 //! by name, which other tests' hubs would change.
 #![cfg(target_os = "linux")]
 
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
@@ -19,13 +20,15 @@ fn writer_threads() -> usize {
         .count()
 }
 
-/// Takes everything; the first delivery only once let through.
-struct Gated(Option<std::sync::mpsc::Receiver<()>>);
+/// Takes everything; the first delivery only once let through (saying
+/// when it arrived at the gate).
+struct Gated(Option<(Sender<()>, Receiver<()>)>);
 
 impl DirectDelivery for Gated {
     fn deliver(&mut self, _: &Published) -> Direct {
-        if let Some(gate) = self.0.take() {
-            let _ = gate.recv();
+        if let Some((arrived, open)) = self.0.take() {
+            let _ = arrived.send(());
+            let _ = open.recv();
         }
         Direct::Delivered
     }
@@ -53,13 +56,16 @@ fn writer_threads_end_when_the_hub_is_dropped() {
     block_on(hub.publish("t", "first".into())).unwrap();
     assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
     let handle = sub.direct_handle();
-    let (open, gate) = std::sync::mpsc::channel();
-    handle.set(Box::new(Gated(Some(gate))));
+    let (open, gate) = channel();
+    let (arrived_tx, arrived) = channel();
+    handle.set(Box::new(Gated(Some((arrived_tx, gate)))));
     assert!(handle.arm());
     // "second" goes out alone and is held at the gate while the others
-    // queue behind it; then they go in the first drain, and the subscriber
+    // wait behind it; then they go in the first drain, and the subscriber
     // waits with the writers for the next drain, a second later.
-    for msg in ["second", "third", "fourth"] {
+    block_on(hub.publish("t", "second".into())).unwrap();
+    arrived.recv_timeout(Duration::from_secs(10)).unwrap();
+    for msg in ["third", "fourth"] {
         block_on(hub.publish("t", msg.into())).unwrap();
     }
     open.send(()).unwrap();

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-/// What happens to a subscriber whose queue is full.
+/// What happens to a subscriber that falls too far behind a topic
+/// ([`HubConfig::queue_messages`], [`HubConfig::queue_bytes`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SlowConsumerPolicy {
@@ -12,8 +13,9 @@ pub enum SlowConsumerPolicy {
     /// stream with holes in it.
     #[default]
     Disconnect,
-    /// Keep the subscriber, and drop the messages that do not fit (counted
-    /// in [`HubStats::dropped`](crate::HubStats::dropped)).
+    /// Keep the subscriber, and drop its oldest unread messages, as a ring
+    /// buffer does: it goes on with the newest (each dropped counted in
+    /// [`HubStats::dropped`](crate::HubStats::dropped)).
     DropMessages,
 }
 
@@ -32,23 +34,28 @@ pub struct HubConfig {
     /// subscriber. Larger is refused by [`Hub::publish`](crate::Hub::publish); so is anything
     /// over [`queue_bytes`](Self::queue_bytes), which could never be queued.
     pub max_message: usize,
-    /// Messages queued per subscriber. Default 256. The queue's memory is
-    /// taken as messages arrive, so an idle subscriber costs little.
+    /// How many messages a subscriber may be behind in a topic: its unread
+    /// ones. Default 256. A topic's messages are kept once for all its
+    /// subscribers, back to the slowest one's position, so this bounds
+    /// what each topic holds; an idle topic holds nothing. (A subscriber's
+    /// task also reads a few ahead, up to 32 or 64 KiB, which this does
+    /// not count.)
     pub queue_messages: usize,
-    /// Bytes queued per subscriber. Default 1 MiB: with the message limit,
-    /// at most this much is held for any one slow client.
+    /// How many bytes of messages a subscriber may be behind in a topic.
+    /// Default 1 MiB: with the message limit, at most this much is held
+    /// in a topic for its slowest client.
     pub queue_bytes: usize,
-    /// What to do when a subscriber's queue is full.
+    /// What to do with a subscriber that falls further behind.
     pub slow_consumer: SlowConsumerPolicy,
     /// Topics one subscriber may hold. Default 64.
     pub max_topics_per_subscriber: usize,
-    /// How often, at most, the hub's writer threads write what was queued
-    /// for the subscribers they deliver to directly while they were
-    /// writing ([`DirectHandle`](crate::DirectHandle)): each such
+    /// How often, at most, the hub's writer threads write what was
+    /// published for the subscribers they deliver to directly while they
+    /// were writing ([`DirectHandle`](crate::DirectHandle)): each such
     /// subscriber gets all of it in one write (up to 128 messages or
-    /// 256 KiB; more in the next drain, at once). Sooner when its queue is
-    /// a quarter full, so that the interval never makes a subscriber that
-    /// keeps up a slow consumer. Default 10 ms; at most 1 s (longer is
+    /// 256 KiB; more in the next drain, at once). Sooner when a subscriber
+    /// of the topic is a quarter of the limits behind, so that the
+    /// interval never makes a subscriber that keeps up a slow consumer. Default 10 ms; at most 1 s (longer is
     /// taken as 1 s). A busy topic's messages wait up to this long, and in
     /// exchange each write carries several: at 1,000 messages a second to
     /// 1,000 subscribers, 10 a write instead of one, where a write costs

@@ -5,16 +5,18 @@
 //! one task per subscriber, and each task then looks at its client and
 //! writes one frame: for a push to 19,000 subscribers the wake-ups, polls
 //! and empty reads cost more than the writes. A subscriber whose task has
-//! nothing in flight [arms](crate::DirectHandle::arm) its queue with a
-//! [`DirectDelivery`]; the hub's fan-out lends it out, and a writer thread
-//! delivers through it while the subscriber's task sleeps. Whatever it
-//! declines goes back into the queue, first, and the task is woken.
+//! nothing in flight [arms](crate::DirectHandle::arm) itself with a
+//! [`DirectDelivery`] and waits at the head of its topics' logs; a publish
+//! hands the subscribers waiting there to the writer threads, one of which
+//! lends the delivery out and writes through it what the subscriber has
+//! not read, while its task sleeps. What the connection declines stays
+//! unread, and the task is woken to take it.
 //!
-//! A busy topic stays with the writer threads too: what is queued for a
-//! subscriber while its delivery is lent out is written by the writers'
-//! next *drain*, all of it in one write (up to 128 messages or 256 KiB;
-//! the rest in the drain after, at once) (the corked write of
-//! uWebSockets, the write delay of Centrifugo). Drains come at most once per
+//! A busy topic stays with the writer threads too: a subscriber whose
+//! delivery is lent out is not touched by a publish at all; the writers'
+//! next *drain* writes what it has not read, all of it in one write (up
+//! to 128 messages or 256 KiB; the rest in the drain after, at once) (the
+//! corked write of uWebSockets, the write delay of Centrifugo). Drains come at most once per
 //! [`HubConfig::drain_interval`](crate::HubConfig::drain_interval): the
 //! longer, the more messages per write and the less CPU per message, at
 //! the cost of latency.

@@ -22,7 +22,8 @@ use crate::{
 pub struct HubStats {
     /// Subscribers now.
     pub subscribers: usize,
-    /// Messages handed to subscribers' queues.
+    /// Messages published, counted once for each subscriber of their topic
+    /// then (appended to the topic's log for it).
     pub delivered: u64,
     /// Subscribers dropped for being slow.
     pub slow_disconnects: u64,
@@ -233,9 +234,10 @@ impl Hub {
 
     /// Publishes `msg` to `topic` through the backplane, which numbers it
     /// and delivers it to every subscriber of the topic, here and on any
-    /// server sharing it. Delivery never waits for a subscriber: each has
-    /// its own queue, and one whose queue is full is handled by the
-    /// [`SlowConsumerPolicy`].
+    /// server sharing it. Delivery never waits for a subscriber: the
+    /// message is appended once to the topic's log, each subscriber reads
+    /// it from its own position there, and one too far behind is handled
+    /// by the [`SlowConsumerPolicy`].
     ///
     /// A message the hub does not take ([`check`](Self::check)) is refused
     /// at once, for everyone, and reaches no one. The publish starts when

@@ -7,8 +7,9 @@
 //!
 //! The documents' Go hub broadcast on unbuffered channels from one loop, so
 //! a single stuck client stalled every other. Here publishing never waits:
-//! each subscriber has its own queue, bounded in messages and in bytes, and
-//! a subscriber whose queue is full is dropped from the hub (the
+//! a message is appended once to its topic's log, and each subscriber
+//! reads the log from its own position. One that falls too far behind (in
+//! messages or in bytes) is dropped from the hub (the
 //! [`SlowConsumerPolicy`]) while everyone else keeps receiving at full
 //! speed.
 //!

@@ -368,10 +368,10 @@ impl Subscription {
 /// Lets the hub deliver messages to a [`Subscription`] without its task:
 /// through a [`DirectDelivery`] given with [`set`](Self::set), whenever the
 /// task has said it is idle ([`arm`](Self::arm)): the hub's writer threads
-/// then hand the next message to it, and whatever is queued meanwhile all
+/// then hand the next message to it, and whatever comes meanwhile all
 /// at once, at most every [`HubConfig::drain_interval`](crate::HubConfig::drain_interval),
-/// until nothing more comes. Whatever it declines is queued as usual,
-/// before anything queued since, and the task is woken. Not while a join
+/// until nothing more comes. Whatever it declines stays unread, for the
+/// stream, in order, and the task is woken. Not while a join
 /// is answered, nor for a topic's first message after one (checked
 /// against where the join said the subscriber starts): those come through
 /// the stream.
@@ -431,7 +431,7 @@ impl DirectHandle {
     }
 
     /// Whether [`arm`](Self::arm) would arm now were a [`DirectDelivery`]
-    /// set: no join is being answered and nothing is queued. A task that
+    /// set: no join is being answered and nothing is unread. A task that
     /// makes its delivery only when it can be used asks this first.
     pub fn may_arm(&self) -> bool {
         self.0.may_arm()
@@ -440,7 +440,7 @@ impl DirectHandle {
     /// The task has taken everything from the subscription that it will
     /// send, and sent it (nothing is on its way to the connection): the
     /// next message may be delivered without it. Armed only if a
-    /// [`DirectDelivery`] was [`set`](Self::set), nothing is queued and no
+    /// [`DirectDelivery`] was [`set`](Self::set), nothing is unread and no
     /// join is being answered; returns whether it was. A message the hub
     /// then delivers directly goes out before anything the task sends
     /// later, so the task must not have one in hand.

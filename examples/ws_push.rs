@@ -55,7 +55,8 @@ struct Args {
     /// Require this bearer token on pushes.
     #[arg(long)]
     token: Option<String>,
-    /// Messages queued per page before it counts as a slow consumer.
+    /// Messages a page may be behind in a topic before it counts as a slow
+    /// consumer.
     #[arg(long, default_value_t = 256)]
     queue: usize,
     /// Largest push body, in bytes.

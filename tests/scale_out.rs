@@ -131,7 +131,7 @@ fn a_subscriber_that_moves_to_the_other_instance_gets_exactly_what_it_missed() {
 #[ignore = "needs redis-server (apt install redis-server); .ci/run runs it"]
 fn a_slow_subscriber_on_the_other_instance_is_cut_off_alone() {
     let redis = Redis::start();
-    // 16 messages queued per subscriber at most.
+    // 16 messages behind at most.
     let instance = || {
         ExampleServer::start(
             "ws_push",

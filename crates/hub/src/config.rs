@@ -14,8 +14,12 @@ pub enum SlowConsumerPolicy {
     #[default]
     Disconnect,
     /// Keep the subscriber, and drop its oldest unread messages, as a ring
-    /// buffer does: it goes on with the newest (each dropped counted in
-    /// [`HubStats::dropped`](crate::HubStats::dropped)).
+    /// buffer does: it goes on with the newest. Each dropped is counted in
+    /// [`HubStats::dropped`](crate::HubStats::dropped) (one that a direct
+    /// write already under way delivers all the same is counted too). A
+    /// topic's restart notice ([`Delivery::Subscribed`](crate::Delivery::Subscribed)
+    /// after a gap the backplane could not fill) is never dropped: a
+    /// subscriber that would lose it is cut off instead.
     DropMessages,
 }
 
@@ -53,9 +57,9 @@ pub struct HubConfig {
     /// published for the subscribers they deliver to directly while they
     /// were writing ([`DirectHandle`](crate::DirectHandle)): each such
     /// subscriber gets all of it in one write (up to 128 messages or
-    /// 256 KiB; more in the next drain, at once). Sooner when a subscriber
-    /// of the topic is a quarter of the limits behind, so that the
-    /// interval never makes a subscriber that keeps up a slow consumer. Default 10 ms; at most 1 s (longer is
+    /// 256 KiB; more in the next drain, at once). Sooner when one of them
+    /// is a quarter of the limits behind in a topic, so that the interval
+    /// never makes a subscriber that keeps up a slow consumer. Default 10 ms; at most 1 s (longer is
     /// taken as 1 s). A busy topic's messages wait up to this long, and in
     /// exchange each write carries several: at 1,000 messages a second to
     /// 1,000 subscribers, 10 a write instead of one, where a write costs

@@ -38,12 +38,12 @@ const CHUNK: usize = 512;
 const WARM: usize = 16;
 
 /// The longest [`HubConfig::drain_interval`](crate::HubConfig::drain_interval)
-/// taken: what is queued for a subscriber between drains, a quarter of
+/// taken: what waits for a subscriber between drains, a quarter of
 /// its queue or less, waits no longer than this.
 pub(crate) const MAX_DRAIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The most messages one drain writes to a subscriber (in one write):
-/// half the default queue (which presses for a drain a quarter full).
+/// half the default limit (a quarter of which presses for a drain).
 /// More wait for the next.
 pub(crate) const BATCH_MESSAGES: usize = 128;
 
@@ -68,7 +68,7 @@ pub trait DirectDelivery: Send {
     /// it took from the front, and how the last of them went:
     /// [`Direct::Delivered`] if it went out whole, [`Direct::Started`] if
     /// it was only begun; `(0, Direct::Declined)` if it took none. Those
-    /// it did not take go back to the subscriber's queue, first, and its
+    /// it did not take stay unread, for the subscriber's stream, and its
     /// task is woken.
     ///
     /// The default hands them to [`deliver`](Self::deliver) one at a time.
@@ -101,8 +101,8 @@ pub enum Direct {
     Delivered,
     /// Delivered in part: the subscriber's task is woken to finish it.
     Started,
-    /// Not delivered: it goes to the subscriber's queue, before anything
-    /// queued since, and the task is woken.
+    /// Not delivered: it stays unread, for the subscriber's stream, in
+    /// order, and the task is woken.
     Declined,
 }
 
@@ -115,6 +115,9 @@ pub(crate) enum Piece {
     /// each armed one is written what it has not read, the others' tasks
     /// are woken.
     Notify(Vec<Arc<Queue>>),
+    /// Subscribers whose delivery was lent out for a new message: each is
+    /// written what it has not read.
+    Deliver(Vec<LentTo>),
     /// Subscribers whose delivery is still lent out, with messages
     /// waiting since (or perhaps): each is written all of them.
     Drain(Vec<LentTo>),
@@ -128,8 +131,8 @@ struct Work {
     backlog: Vec<LentTo>,
     /// When the last drain began.
     last_drain: Option<Instant>,
-    /// Drain now: a subscriber's queue is a quarter full, or its
-    /// subscriber joins, or a batch left more behind. (Set with nothing in
+    /// Drain now: a subscriber waiting for it is a quarter of the limits
+    /// behind, or joins a topic, or a batch left more behind. (Set with nothing in
     /// the backlog, it brings the next drain forward: harmless.)
     pressed: bool,
 }
@@ -169,7 +172,9 @@ fn chunks<T>(mut to: Vec<T>) -> Vec<Vec<T>> {
     chunks
 }
 
-/// The hub's writer threads, started with the first direct delivery.
+/// The hub's writer threads, started with the first direct delivery (or
+/// the first publish to more subscribers waiting at a topic's head than
+/// the publisher wakes itself).
 pub(crate) struct Writers {
     work: Mutex<Work>,
     ready: Condvar,
@@ -234,7 +239,28 @@ impl Writers {
             }
             return;
         }
-        let pieces: Vec<Piece> = chunks(queues).into_iter().map(Piece::Notify).collect();
+        self.share_out(chunks(queues).into_iter().map(Piece::Notify).collect());
+    }
+
+    /// Hands subscribers whose delivery was lent out for a new message to
+    /// the writer threads, in pieces.
+    pub(crate) fn hand_over(self: &Arc<Self>, to: Vec<LentTo>) {
+        if to.is_empty() {
+            return;
+        }
+        if self.start() == 0 {
+            let (more, _) = self.deliver(Piece::Deliver(to));
+            for (queue, direct) in more {
+                queue.retire(direct);
+            }
+            return;
+        }
+        self.share_out(chunks(to).into_iter().map(Piece::Deliver).collect());
+    }
+
+    /// Queues `pieces` for the threads, and wakes as many as there are
+    /// pieces.
+    fn share_out(&self, pieces: Vec<Piece>) {
         let several = pieces.len() > 1;
         self.work().pieces.extend(pieces);
         if several {
@@ -259,7 +285,7 @@ impl Writers {
         }
     }
 
-    /// A subscriber's queue is a quarter full behind its lent-out delivery,
+    /// A subscriber waiting for a drain is a quarter of the limits behind,
     /// or it joins a topic:
     /// the next drain comes now, not at the interval, so that a topic
     /// faster than the interval allows does not make its subscribers
@@ -346,6 +372,7 @@ impl Writers {
     fn deliver(&self, piece: Piece) -> (Vec<LentTo>, bool) {
         match piece {
             Piece::Drain(to) => self.deliver_lent(to, true),
+            Piece::Deliver(to) => self.deliver_lent(to, false),
             Piece::Notify(queues) => {
                 let mut more = Vec::new();
                 let mut at_once = false;
@@ -469,7 +496,7 @@ mod tests {
             .iter()
             .map(|piece| match piece {
                 Piece::Drain(to) => to.iter().map(|(q, _)| Arc::as_ptr(q)).collect(),
-                Piece::Notify(_) => Vec::new(),
+                Piece::Notify(_) | Piece::Deliver(_) => Vec::new(),
             })
             .collect()
     }

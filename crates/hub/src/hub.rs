@@ -1,4 +1,4 @@
-//! [`Hub`]: topics, each subscriber's bounded queue, and publishing that
+//! [`Hub`]: topics, each with its log of messages, and publishing that
 //! never waits for a subscriber.
 
 use std::collections::{HashMap, HashSet};
@@ -34,7 +34,7 @@ pub struct HubStats {
     /// ([`DirectHandle`](crate::DirectHandle)).
     pub delivered_directly: u64,
     /// How many times the writer threads handed a subscriber's connection
-    /// messages (one, or all those queued since its last: a busy topic's
+    /// messages (one, or all those published since its last: a busy topic's
     /// [drain](HubConfig::drain_interval)): with
     /// [`delivered_directly`](Self::delivered_directly), how many
     /// messages each write carried.
@@ -195,7 +195,7 @@ impl Hub {
 
     /// A new subscriber, in no topic yet.
     pub fn subscribe(&self) -> Subscription {
-        // Its buffer grows as messages arrive, up to `queue_messages`, and
+        // Its read-ahead grows as its task reads, up to 32 messages, and
         // shrinks back to a few slots once they are taken.
         let mut state = self.state();
         let id = state.next_id;
@@ -402,16 +402,29 @@ impl HubShared {
         };
         let appended = t.log.append(delivery, limits, config.slow_consumer);
         let mut emptied = Vec::new();
-        for (id, queue) in &appended.slow {
-            queue.slow.store(true, Ordering::Release);
-            queue.cut.notify(usize::MAX);
+        for (id, _) in &appended.slow {
             emptied.extend(leave_all(&mut state, *id));
         }
         drop(state);
+        for (_, queue) in &appended.slow {
+            queue.cut();
+        }
         self.slow_disconnects
             .fetch_add(appended.slow.len() as u64, Ordering::Relaxed);
         self.dropped.fetch_add(appended.dropped, Ordering::Relaxed);
-        self.writers.notify(appended.parked);
+        if appended.parked.len() <= NOTIFIED_HERE {
+            // A few: their tasks are woken from here, and only those to
+            // write to go to the writer threads.
+            let lent = appended
+                .parked
+                .into_iter()
+                .filter_map(|queue| Some((queue.clone(), queue.notified()?)))
+                .collect();
+            self.writers.hand_over(lent);
+        } else {
+            // Many: the writer threads share them out.
+            self.writers.notify(appended.parked);
+        }
         if appended.pressing {
             self.writers.press();
         }
@@ -423,6 +436,10 @@ impl HubShared {
         appended.members
     }
 }
+
+/// How many subscribers waiting at a topic's head a publish wakes (or
+/// lends out) itself; more are the writer threads' work, shared out.
+const NOTIFIED_HERE: usize = 32;
 
 /// Takes subscriber `id` out of every topic it is in, and returns the
 /// topics left with no subscriber (for [`Backplane::leave`], once the

@@ -1,5 +1,5 @@
-//! switchyard's publish/subscribe hub: topics, subscribers with bounded
-//! queues, and slow consumers cut off alone. Transport-neutral: it moves
+//! switchyard's publish/subscribe hub: topics, subscribers that may fall
+//! only so far behind, and slow consumers cut off alone. Transport-neutral: it moves
 //! [`Bytes`] between a publisher and [`Subscription`] streams, and knows
 //! nothing of sockets, so a TCP, UDP or WebSocket server (or none) can use
 //! it. switchyard-push puts the push endpoint, the subscriber loop and its

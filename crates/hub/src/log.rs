@@ -53,6 +53,10 @@ struct LogState {
     /// [`SlowConsumerPolicy::DropMessages`] a member whose oldest entries
     /// were dropped is counted at `base`, its own `next` left behind.
     cursors: BTreeMap<u64, usize>,
+    /// The same, of the members waiting for the writers' next drain (their
+    /// delivery kept lent out): how far the slowest of them is behind
+    /// says whether that drain should come now.
+    draining: BTreeMap<u64, usize>,
     /// Members waiting for the next entry, handed over by the next
     /// append; may hold ones gone or listed twice (harmless: told again,
     /// they find nothing).
@@ -87,6 +91,8 @@ struct Member {
     next: u64,
     /// The round it parked in; parked while it is the log's.
     parked_in: u64,
+    /// It waits for the writers' next drain (see [`LogState::draining`]).
+    draining: bool,
 }
 
 /// What an append did.
@@ -102,8 +108,8 @@ pub(crate) struct Appended {
     /// Entries dropped from members' unread ones
     /// ([`SlowConsumerPolicy::DropMessages`]), one per member.
     pub(crate) dropped: u64,
-    /// Some member is a quarter of the limits behind or more: drains
-    /// should come now.
+    /// A member waiting for a drain is a quarter of the limits behind or
+    /// more: the drain should come now.
     pub(crate) pressing: bool,
 }
 
@@ -116,6 +122,16 @@ pub(crate) enum Next {
     Message,
     /// Something else (a topic's new start): its task's to take.
     Answer,
+}
+
+/// One member fewer at cursor `at`.
+fn uncount(cursors: &mut BTreeMap<u64, usize>, at: u64) {
+    if let Some(count) = cursors.get_mut(&at) {
+        *count -= 1;
+        if *count == 0 {
+            cursors.remove(&at);
+        }
+    }
 }
 
 /// The bytes an entry counts for: a message's data; anything else, none.
@@ -149,19 +165,18 @@ impl LogState {
         self.entries.get(usize::try_from(at - self.base).ok()?)
     }
 
-    /// Moves one member's count from cursor `from` to `to`, and drops the
-    /// entries no one has left to read.
-    fn recount(&mut self, from: u64, to: u64) {
+    /// Moves one member's count from cursor `from` to `to` (in `draining`
+    /// too if it is), and drops the entries no one has left to read.
+    fn recount(&mut self, from: u64, to: u64, draining: bool) {
         if from == to {
             return;
         }
-        if let Some(count) = self.cursors.get_mut(&from) {
-            *count -= 1;
-            if *count == 0 {
-                self.cursors.remove(&from);
-            }
-        }
+        uncount(&mut self.cursors, from);
         *self.cursors.entry(to).or_default() += 1;
+        if draining {
+            uncount(&mut self.draining, from);
+            *self.draining.entry(to).or_default() += 1;
+        }
         self.trim();
     }
 
@@ -179,9 +194,10 @@ impl LogState {
         }
     }
 
-    /// How far the slowest member is behind: entries and bytes.
-    fn lag(&self) -> Option<(u64, u64, u64)> {
-        let (&min, _) = self.cursors.first_key_value()?;
+    /// Where the slowest of `cursors` is, and how far behind: entries and
+    /// bytes.
+    fn lag(&self, cursors: &BTreeMap<u64, usize>) -> Option<(u64, u64, u64)> {
+        let (&min, _) = cursors.first_key_value()?;
         Some((min, self.head() - min, self.appended - self.start_of(min)))
     }
 
@@ -235,6 +251,7 @@ impl TopicLog {
                 queue: queue.clone(),
                 next: head,
                 parked_in,
+                draining: false,
             },
         );
         *state.cursors.entry(head).or_default() += 1;
@@ -248,11 +265,9 @@ impl TopicLog {
         let left = state.members.remove(&id);
         if let Some(m) = &left {
             let next = state.next_of(m);
-            if let Some(count) = state.cursors.get_mut(&next) {
-                *count -= 1;
-                if *count == 0 {
-                    state.cursors.remove(&next);
-                }
+            uncount(&mut state.cursors, next);
+            if m.draining {
+                uncount(&mut state.draining, next);
             }
             if m.parked_in == state.round {
                 state.parked_gone += 1;
@@ -299,37 +314,43 @@ impl TopicLog {
         let start = state.appended;
         state.appended += message_bytes(&delivery) as u64;
         state.entries.push_back(Entry { delivery, start });
-        while let Some((min, behind, bytes)) = state.lag() {
+        while let Some((min, behind, bytes)) = state.lag(&state.cursors) {
             if behind <= limits.messages as u64 && bytes <= limits.bytes as u64 {
-                appended.pressing = behind.saturating_mul(4) >= limits.messages as u64
-                    || bytes.saturating_mul(4) >= limits.bytes as u64;
                 break;
             }
             let Some(count) = state.cursors.remove(&min) else {
                 break;
             };
-            match policy {
-                SlowConsumerPolicy::Disconnect => {
-                    let base = state.base;
-                    let slow: Vec<u64> = state
-                        .members
-                        .iter()
-                        .filter(|(_, m)| m.next.max(base) == min)
-                        .map(|(&id, _)| id)
-                        .collect();
-                    for id in slow {
-                        if let Some(m) = state.members.remove(&id) {
-                            appended.slow.push((id, m.queue));
-                        }
-                    }
+            let draining = state.draining.remove(&min);
+            // A topic's restart notice is never dropped: a subscriber that
+            // would lose it is cut off, whatever the policy.
+            let notice = !matches!(state.kind(min), Next::Message);
+            if policy == SlowConsumerPolicy::DropMessages && !notice {
+                // They lose the oldest they had not read.
+                appended.dropped += count as u64;
+                *state.cursors.entry(min + 1).or_default() += count;
+                if let Some(draining) = draining {
+                    *state.draining.entry(min + 1).or_default() += draining;
                 }
-                SlowConsumerPolicy::DropMessages => {
-                    // They lose the oldest they had not read.
-                    appended.dropped += count as u64;
-                    *state.cursors.entry(min + 1).or_default() += count;
+            } else {
+                let base = state.base;
+                let slow: Vec<u64> = state
+                    .members
+                    .iter()
+                    .filter(|(_, m)| m.next.max(base) == min)
+                    .map(|(&id, _)| id)
+                    .collect();
+                for id in slow {
+                    if let Some(m) = state.members.remove(&id) {
+                        appended.slow.push((id, m.queue));
+                    }
                 }
             }
             state.trim();
+        }
+        if let Some((_, behind, bytes)) = state.lag(&state.draining) {
+            appended.pressing = behind.saturating_mul(4) >= limits.messages as u64
+                || bytes.saturating_mul(4) >= limits.bytes as u64;
         }
         appended.members = state.members.len();
         state.round = state.round.wrapping_add(1);
@@ -368,10 +389,12 @@ impl TopicLog {
             out.push_back(entry.delivery.clone());
             to += 1;
         }
+        let mut draining = false;
         if let Some(m) = state.members.get_mut(&id) {
             m.next = to;
+            draining = m.draining;
         }
-        state.recount(from, to);
+        state.recount(from, to, draining);
         (to - from) as usize
     }
 
@@ -422,7 +445,28 @@ impl TopicLog {
         let from = m.next.max(base);
         let to = to.clamp(from, head);
         m.next = to;
-        state.recount(from, to);
+        let draining = m.draining;
+        state.recount(from, to, draining);
+    }
+
+    /// Whether member `id` waits for the writers' next drain: while it
+    /// does, it presses for the drain once a quarter of the limits behind.
+    pub(crate) fn set_draining(&self, id: u64, on: bool) {
+        let mut state = self.state();
+        let base = state.base;
+        let Some(m) = state.members.get_mut(&id) else {
+            return;
+        };
+        if m.draining == on {
+            return;
+        }
+        m.draining = on;
+        let at = m.next.max(base);
+        if on {
+            *state.draining.entry(at).or_default() += 1;
+        } else {
+            uncount(&mut state.draining, at);
+        }
     }
 
     /// What is next for member `id`; parked at the head if `park` and it
@@ -622,5 +666,52 @@ mod tests {
         assert_eq!(log.next(1, &a, true), Next::Answer);
         assert_eq!(take(&log, &a, 10), [0]);
         assert_eq!(log.next(1, &a, true), Next::Head);
+    }
+
+    #[test]
+    fn only_a_member_waiting_for_a_drain_presses_for_it() {
+        let log = TopicLog::default();
+        let _stuck = member(&log, 1);
+        let drained = member(&log, 2);
+        let pressing = |n| {
+            log.append(message(n, 1), limits(12, 100), Default::default())
+                .pressing
+        };
+        // The stuck one is a third of the limit behind: its task's business.
+        assert!(!(1..=4).any(pressing));
+        take(&log, &drained, 10);
+        log.set_draining(2, true);
+        assert!(!pressing(5), "one behind");
+        assert!(!pressing(6));
+        assert!(pressing(7), "a quarter behind");
+        // Read up: no longer behind; and once not waiting, never pressing.
+        take(&log, &drained, 10);
+        assert!(!pressing(8));
+        log.set_draining(2, false);
+        assert!(!pressing(9) && !pressing(10) && !pressing(11));
+    }
+
+    #[test]
+    fn a_restart_notice_is_never_dropped_its_reader_is_cut_off_instead() {
+        let log = TopicLog::default();
+        let _slow = member(&log, 1);
+        let policy = SlowConsumerPolicy::DropMessages;
+        log.append(message(1, 1), limits(2, 100), policy);
+        let reset = Delivery::Subscribed {
+            topic: "t".into(),
+            recovered: false,
+            position: Position {
+                offset: 1,
+                epoch: Epoch::new("f"),
+            },
+        };
+        log.append(reset, limits(2, 100), policy);
+        // Message 1 is dropped for the third...
+        let appended = log.append(message(2, 1), limits(2, 100), policy);
+        assert_eq!((appended.dropped, appended.slow.len()), (1, 0));
+        // ...but the notice, next, is not: the subscriber is cut off.
+        let appended = log.append(message(3, 1), limits(2, 100), policy);
+        assert_eq!((appended.dropped, appended.slow.len()), (0, 1));
+        assert_eq!(appended.members, 0);
     }
 }

@@ -8,7 +8,7 @@
 //! threads in a batch, written to its connection as one.
 
 use std::collections::VecDeque;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -59,6 +59,9 @@ struct Mailbox {
     /// the writers' next drain, or for it to come back, which then wakes
     /// the task.
     lent: bool,
+    /// Lent out and waiting for the writers' next drain: its logs know,
+    /// so that falling behind presses for the drain.
+    draining: bool,
     /// No join is being answered (its answer and recovered messages come
     /// before anything delivered directly).
     may_direct: bool,
@@ -85,6 +88,16 @@ impl std::fmt::Debug for Mailbox {
 }
 
 impl Mailbox {
+    /// Tells its logs whether it waits for a drain.
+    fn set_draining(&mut self, id: u64, on: bool) {
+        if self.draining != on {
+            self.draining = on;
+            for log in &self.logs {
+                log.set_draining(id, on);
+            }
+        }
+    }
+
     /// The lent-out delivery back in place, unless another was set while it
     /// was out ([`DirectHandle::set`](crate::DirectHandle::set)): then that
     /// one stays, and this one is returned, to be dropped once the lock is
@@ -297,16 +310,22 @@ impl Queue {
             }
             let whole = taken == batch.msgs.len() && (how == Direct::Delivered || taken == 0);
             if whole && !joining {
-                match self.next(&mailbox, !linger) {
-                    // Still lent: the task sleeps on.
-                    Next::Head if linger => return Some(direct),
-                    Next::Message => return Some(direct),
-                    Next::Head => arm = true,
-                    Next::Answer => {}
+                let keep = match self.next(&mailbox, !linger) {
+                    Next::Head => {
+                        arm = !linger;
+                        linger
+                    }
+                    Next::Message => true,
+                    Next::Answer => false,
+                };
+                if keep {
+                    // Still lent, for the next drain: the task sleeps on.
+                    mailbox.set_draining(self.id, true);
+                    return Some(direct);
                 }
             }
         }
-        Self::hand_back(mailbox, direct, arm);
+        self.hand_back(mailbox, direct, arm);
         None
     }
 
@@ -320,14 +339,15 @@ impl Queue {
     /// The subscriber's direct delivery back to stay: its task takes
     /// whatever waits (and is woken for it).
     pub(crate) fn retire(&self, direct: Lendable) {
-        Self::hand_back(self.mailbox(), direct, false);
+        self.hand_back(self.mailbox(), direct, false);
     }
 
     /// The lent-out delivery back with its queue (held in `mailbox`):
     /// dropped if the subscription is gone; otherwise the subscriber is
     /// armed again (`arm`) or its task is woken.
-    fn hand_back(mut mailbox: MutexGuard<'_, Mailbox>, direct: Lendable, arm: bool) {
+    fn hand_back(&self, mut mailbox: MutexGuard<'_, Mailbox>, direct: Lendable, arm: bool) {
         mailbox.lent = false;
+        mailbox.set_draining(self.id, false);
         if mailbox.closed {
             drop(mailbox);
             drop_quietly(direct);
@@ -351,7 +371,21 @@ impl Queue {
     pub(crate) fn give_up(&self) {
         let mut mailbox = self.mailbox();
         mailbox.lent = false;
+        mailbox.set_draining(self.id, false);
         wake_task(mailbox);
+    }
+
+    /// The hub cut the subscriber off (it is out of its topics already):
+    /// it reads nothing more, and its task is woken to find its stream
+    /// ended.
+    pub(crate) fn cut(&self) {
+        self.slow.store(true, Ordering::Release);
+        self.cut.notify(usize::MAX);
+        let mut mailbox = self.mailbox();
+        mailbox.armed = false;
+        let logs = std::mem::take(&mut mailbox.logs);
+        wake_task(mailbox);
+        drop(logs);
     }
 
     /// Whether the subscriber's direct delivery is out (with messages, or

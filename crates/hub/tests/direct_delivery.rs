@@ -605,3 +605,31 @@ fn a_delivery_that_panics_when_dropped_ends_no_writer_thread() {
     assert!(is_pending(&mut witness), "all went out directly");
     assert_eq!(batches.lock().unwrap().len(), 8);
 }
+
+/// A subscriber cut off while its delivery is out with a writer: its task,
+/// waiting on the stream, is woken to find it ended.
+#[test]
+fn a_subscriber_cut_off_while_written_to_finds_its_stream_ended() {
+    let hub = Hub::new(HubConfig::default().queue_messages(4));
+    let (mut sub, gate, _batches) = gated_subscriber(&hub);
+    block_on(hub.publish("t", "held".into())).unwrap();
+    gate.reached();
+    let (ended_tx, ended) = mpsc::channel();
+    let waiting = std::thread::spawn(move || {
+        let next = block_on(sub.next());
+        let _ = ended_tx.send(());
+        (sub, next)
+    });
+    // It waits: its delivery is out.
+    assert!(ended.recv_timeout(Duration::from_millis(100)).is_err());
+    for i in 0..5 {
+        block_on(hub.publish("t", format!("{i}").into())).unwrap();
+    }
+    ended
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the waiting task is woken");
+    let (sub, next) = waiting.join().unwrap();
+    assert!(next.is_none() && sub.is_cut_off());
+    gate.open();
+    assert_eq!(hub.subscribers("t"), 0);
+}

@@ -55,6 +55,17 @@ fn writer_threads_end_when_the_hub_is_dropped() {
     ));
     block_on(hub.publish("t", "first".into())).unwrap();
     assert!(matches!(block_on(sub.next()), Some(Delivery::Message(_))));
+    // A task waiting on its stream is woken by the publisher: no thread.
+    let waiting = std::thread::spawn(move || {
+        let next = block_on(sub.next());
+        (sub, next)
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    block_on(hub.publish("t", "to the task".into())).unwrap();
+    let (mut sub, next) = waiting.join().unwrap();
+    assert!(matches!(next, Some(Delivery::Message(_))));
+    assert_eq!(writer_threads(), 0, "none for a task");
+    assert!(block_on(async { futures::poll!(sub.next()) }).is_pending());
     let handle = sub.direct_handle();
     let (open, gate) = channel();
     let (arrived_tx, arrived) = channel();

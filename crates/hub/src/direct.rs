@@ -227,40 +227,33 @@ impl Writers {
     /// entry to the writer threads, in pieces: each is written to, or its
     /// task woken.
     pub(crate) fn notify(self: &Arc<Self>, queues: Vec<Arc<Queue>>) {
-        if queues.is_empty() {
-            return;
+        if !queues.is_empty() {
+            self.share_out(chunks(queues).into_iter().map(Piece::Notify).collect());
         }
-        if self.start() == 0 {
-            // No thread: delivered here, and anything more is the
-            // subscribers' tasks' to send.
-            let (more, _) = self.deliver(Piece::Notify(queues));
-            for (queue, direct) in more {
-                queue.retire(direct);
-            }
-            return;
-        }
-        self.share_out(chunks(queues).into_iter().map(Piece::Notify).collect());
     }
 
     /// Hands subscribers whose delivery was lent out for a new message to
     /// the writer threads, in pieces.
     pub(crate) fn hand_over(self: &Arc<Self>, to: Vec<LentTo>) {
-        if to.is_empty() {
-            return;
+        if !to.is_empty() {
+            self.share_out(chunks(to).into_iter().map(Piece::Deliver).collect());
         }
+    }
+
+    /// Queues `pieces` for the threads, waking as many as there are
+    /// pieces; with no thread, delivers them here.
+    fn share_out(self: &Arc<Self>, pieces: Vec<Piece>) {
         if self.start() == 0 {
-            let (more, _) = self.deliver(Piece::Deliver(to));
-            for (queue, direct) in more {
-                queue.retire(direct);
+            // No thread: delivered here, and anything more is the
+            // subscribers' tasks' to send.
+            for piece in pieces {
+                let (more, _) = self.deliver(piece);
+                for (queue, direct) in more {
+                    queue.retire(direct);
+                }
             }
             return;
         }
-        self.share_out(chunks(to).into_iter().map(Piece::Deliver).collect());
-    }
-
-    /// Queues `pieces` for the threads, and wakes as many as there are
-    /// pieces.
-    fn share_out(&self, pieces: Vec<Piece>) {
         let several = pieces.len() > 1;
         self.work().pieces.extend(pieces);
         if several {
@@ -270,7 +263,7 @@ impl Writers {
         }
     }
 
-    /// Subscribers that had more queued when their delivery came back:
+    /// Subscribers that had more waiting when their delivery came back:
     /// drained at the next drain.
     fn keep(&self, more: Vec<LentTo>) {
         if more.is_empty() {

@@ -1,12 +1,13 @@
 //! [`Hub`]: topics, each with its log of messages, and publishing that
 //! never waits for a subscriber.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use crate::direct::Writers;
 use crate::log::{Limits, TopicLog};
@@ -96,8 +97,46 @@ pub(crate) struct HubShared {
 pub(crate) struct HubState {
     pub(crate) topics: HashMap<Arc<str>, Topic>,
     /// Each subscriber's topics, to leave them all at once.
-    pub(crate) memberships: HashMap<u64, HashSet<Arc<str>>>,
+    pub(crate) memberships: HashMap<u64, Topics>,
     next_id: u64,
+}
+
+/// The topics of one subscriber: most have one, held without a heap
+/// allocation (a set would take some 100 bytes per idle subscriber), and
+/// none has more than [`HubConfig::max_topics_per_subscriber`].
+#[derive(Debug, Default)]
+pub(crate) struct Topics(SmallVec<[Arc<str>; 1]>);
+
+impl Topics {
+    pub(crate) fn get(&self, topic: &str) -> Option<&Arc<str>> {
+        self.0.iter().find(|t| ***t == *topic)
+    }
+
+    pub(crate) fn contains(&self, topic: &str) -> bool {
+        self.get(topic).is_some()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Adds `topic`, which it does not hold.
+    pub(crate) fn insert(&mut self, topic: Arc<str>) {
+        self.0.push(topic);
+    }
+
+    pub(crate) fn remove(&mut self, topic: &str) {
+        self.0.retain(|t| **t != *topic);
+    }
+}
+
+impl IntoIterator for Topics {
+    type Item = Arc<str>;
+    type IntoIter = smallvec::IntoIter<[Arc<str>; 1]>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 /// A topic this hub has subscribers of.
@@ -201,7 +240,7 @@ impl Hub {
         let id = state.next_id;
         state.next_id += 1;
         let queue = Arc::new(Queue::new(id));
-        state.memberships.insert(id, HashSet::new());
+        state.memberships.insert(id, Topics::default());
         Subscription::new(id, self.clone(), queue)
     }
 

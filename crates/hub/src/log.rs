@@ -89,10 +89,24 @@ struct Member {
     queue: Arc<Queue>,
     /// The number of the next entry it reads (see [`LogState::cursors`]).
     next: u64,
-    /// The round it parked in; parked while it is the log's.
-    parked_in: u64,
-    /// It waits for the writers' next drain (see [`LogState::draining`]).
-    draining: bool,
+    /// The round it parked in (parked while it is the log's), and
+    /// [`DRAINING`] if it waits for the writers' next drain (see
+    /// [`LogState::draining`]): one word, as every idle subscriber has a
+    /// member.
+    flags: u64,
+}
+
+/// In [`Member::flags`]: the member waits for a drain.
+const DRAINING: u64 = 1 << 63;
+
+impl Member {
+    fn parked_in(&self) -> u64 {
+        self.flags & !DRAINING
+    }
+
+    fn draining(&self) -> bool {
+        self.flags & DRAINING != 0
+    }
 }
 
 /// What an append did.
@@ -213,8 +227,8 @@ impl LogState {
         if next < head {
             return self.kind(next);
         }
-        if m.parked_in != round {
-            m.parked_in = round;
+        if m.parked_in() != round {
+            m.flags = round | (m.flags & DRAINING);
             self.parked.push(queue.clone());
         }
         Next::Head
@@ -244,14 +258,13 @@ impl TopicLog {
             return false;
         }
         let head = state.head();
-        let parked_in = state.round.wrapping_sub(1);
+        let parked_in = state.round.wrapping_sub(1) & !DRAINING;
         state.members.insert(
             id,
             Member {
                 queue: queue.clone(),
                 next: head,
-                parked_in,
-                draining: false,
+                flags: parked_in,
             },
         );
         *state.cursors.entry(head).or_default() += 1;
@@ -266,10 +279,10 @@ impl TopicLog {
         if let Some(m) = &left {
             let next = state.next_of(m);
             uncount(&mut state.cursors, next);
-            if m.draining {
+            if m.draining() {
                 uncount(&mut state.draining, next);
             }
-            if m.parked_in == state.round {
+            if m.parked_in() == state.round {
                 state.parked_gone += 1;
                 if state.parked_gone * 2 > state.parked.len() {
                     let LogState {
@@ -281,7 +294,7 @@ impl TopicLog {
                     parked.retain(|q| {
                         members
                             .get(&q.id())
-                            .is_some_and(|m| m.parked_in == *round && Arc::ptr_eq(&m.queue, q))
+                            .is_some_and(|m| m.parked_in() == *round && Arc::ptr_eq(&m.queue, q))
                     });
                     state.parked_gone = 0;
                 }
@@ -353,7 +366,7 @@ impl TopicLog {
                 || bytes.saturating_mul(4) >= limits.bytes as u64;
         }
         appended.members = state.members.len();
-        state.round = state.round.wrapping_add(1);
+        state.round = state.round.wrapping_add(1) & !DRAINING;
         state.parked_gone = 0;
         appended.parked = std::mem::take(&mut state.parked);
         appended
@@ -392,7 +405,7 @@ impl TopicLog {
         let mut draining = false;
         if let Some(m) = state.members.get_mut(&id) {
             m.next = to;
-            draining = m.draining;
+            draining = m.draining();
         }
         state.recount(from, to, draining);
         (to - from) as usize
@@ -445,7 +458,7 @@ impl TopicLog {
         let from = m.next.max(base);
         let to = to.clamp(from, head);
         m.next = to;
-        let draining = m.draining;
+        let draining = m.draining();
         state.recount(from, to, draining);
     }
 
@@ -457,10 +470,10 @@ impl TopicLog {
         let Some(m) = state.members.get_mut(&id) else {
             return;
         };
-        if m.draining == on {
+        if m.draining() == on {
             return;
         }
-        m.draining = on;
+        m.flags ^= DRAINING;
         let at = m.next.max(base);
         if on {
             *state.draining.entry(at).or_default() += 1;

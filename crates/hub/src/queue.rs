@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+use smallvec::SmallVec;
+
 use crate::direct::{drop_quietly, Direct, DirectDelivery, BATCH_BYTES, BATCH_MESSAGES};
 use crate::log::{Next, TopicLog};
 use crate::{Delivery, Published};
@@ -44,10 +46,11 @@ pub(crate) struct Queue {
 struct Mailbox {
     /// Read from the logs by the task, not taken yet.
     deliveries: VecDeque<Delivery>,
-    /// The logs of its topics.
-    logs: Vec<Arc<TopicLog>>,
+    /// The logs of its topics (most subscribers have one: held without a
+    /// heap allocation).
+    logs: SmallVec<[Arc<TopicLog>; 1]>,
     /// The log its task reads from first next time: each in turn.
-    turn: usize,
+    turn: u32,
     /// The subscription's task, waiting for a delivery.
     waiting: Option<Waker>,
     /// The subscription is gone: nothing more is read.
@@ -201,7 +204,7 @@ impl Queue {
         let mut mailbox = self.mailbox();
         mailbox.logs.retain(|l| !Arc::ptr_eq(l, log));
         if mailbox.logs.is_empty() {
-            mailbox.logs = Vec::new();
+            mailbox.logs = SmallVec::new();
         }
     }
 
@@ -258,7 +261,7 @@ impl Queue {
         let mut bytes = BATCH_BYTES;
         let n = logs.len();
         for i in 0..n {
-            let at = (*turn + i) % n;
+            let at = (*turn as usize + i) % n;
             let log = &logs[at];
             let before = batch.msgs.len();
             let (start, cut) = log.read(self.id, &mut batch.msgs, BATCH_MESSAGES, &mut bytes);
@@ -268,12 +271,12 @@ impl Queue {
             }
             if cut {
                 // The next drain begins where this one stopped.
-                *turn = at;
+                *turn = at as u32;
                 return true;
             }
         }
         if n > 0 {
-            *turn = (*turn + 1) % n;
+            *turn = ((*turn as usize + 1) % n) as u32;
         }
         false
     }
@@ -485,11 +488,11 @@ impl Queue {
             } = &mut *mailbox;
             let n = logs.len();
             for i in 0..n {
-                let at = (*turn + i) % n;
+                let at = (*turn as usize + i) % n;
                 let read =
                     logs[at].take_or_park(self.id, self, deliveries, READ_AHEAD, READ_AHEAD_BYTES);
                 if read > 0 {
-                    *turn = (at + 1) % n;
+                    *turn = ((at + 1) % n) as u32;
                     break;
                 }
             }

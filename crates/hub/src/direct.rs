@@ -7,14 +7,15 @@
 //! and empty reads cost more than the writes. A subscriber whose task has
 //! nothing in flight [arms](crate::DirectHandle::arm) itself with a
 //! [`DirectDelivery`] and waits at the head of its topics' logs; a publish
-//! hands the subscribers waiting there to the writer threads, one of which
-//! lends the delivery out and writes through it what the subscriber has
-//! not read, while its task sleeps. What the connection declines stays
-//! unread, and the task is woken to take it.
+//! lends out the delivery of each subscriber waiting there (a few itself,
+//! many through the writer threads, which share them out), and a writer
+//! thread writes through it what the subscriber has not read, while its
+//! task sleeps. What the connection declines stays unread, and the task
+//! is woken to take it.
 //!
 //! A busy topic stays with the writer threads too: a subscriber whose
-//! delivery is lent out is not touched by a publish at all; the writers'
-//! next *drain* writes what it has not read, all of it in one write (up
+//! delivery is kept lent out waits at no log's head, so a publish does
+//! not touch it; the writers' next *drain* writes what it has not read, all of it in one write (up
 //! to 128 messages or 256 KiB; the rest in the drain after, at once) (the
 //! corked write of uWebSockets, the write delay of Centrifugo). Drains come at most once per
 //! [`HubConfig::drain_interval`](crate::HubConfig::drain_interval): the

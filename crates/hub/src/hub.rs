@@ -423,8 +423,9 @@ impl HubShared {
     /// Appends `delivery` to `topic`'s log, once for all its subscribers,
     /// and returns how many it was appended for: a subscriber that falls
     /// too far behind is handled by the [`SlowConsumerPolicy`](crate::SlowConsumerPolicy). Those that
-    /// waited at the head go to the writer threads, to be written to or
-    /// woken.
+    /// waited at the head are woken or written to: up to
+    /// [`NOTIFIED_HERE`] woken (or lent out) here, more by the writer
+    /// threads.
     fn fan_out(
         &self,
         mut state: MutexGuard<'_, HubState>,

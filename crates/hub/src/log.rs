@@ -9,8 +9,8 @@
 //! behind is cut off (or loses the oldest, under
 //! [`SlowConsumerPolicy::DropMessages`]), alone. Subscribers waiting at the
 //! head *park*: the next append hands them over, all at once, to be
-//! woken or written to ([`Appended::parked`]), by the hub's writer
-//! threads rather than by the publisher.
+//! woken or written to ([`Appended::parked`]): a few by the publisher,
+//! many by the hub's writer threads, which share them out.
 //!
 //! Sans-IO: nothing here waits, wakes or writes; it is the bookkeeping
 //! of positions, under one lock per topic.
@@ -140,6 +140,7 @@ pub(crate) enum Next {
 
 /// One member fewer at cursor `at`.
 fn uncount(cursors: &mut BTreeMap<u64, usize>, at: u64) {
+    debug_assert!(cursors.contains_key(&at), "no member at {at}");
     if let Some(count) = cursors.get_mut(&at) {
         *count -= 1;
         if *count == 0 {

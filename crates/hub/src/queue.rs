@@ -195,6 +195,9 @@ impl Queue {
     pub(crate) fn add_log(&self, log: &Arc<TopicLog>) {
         let mut mailbox = self.mailbox();
         if !mailbox.closed && !mailbox.logs.iter().any(|l| Arc::ptr_eq(l, log)) {
+            if mailbox.draining {
+                log.set_draining(self.id, true);
+            }
             mailbox.logs.push(log.clone());
         }
     }
@@ -210,7 +213,8 @@ impl Queue {
 
     /// A log the subscriber waited at has a new entry: an armed subscriber
     /// lends out its [`DirectDelivery`] (returned, to deliver through);
-    /// otherwise its task is woken.
+    /// otherwise its task is woken, unless its delivery is out already
+    /// (the writers have it).
     pub(crate) fn notified(&self) -> Option<Lendable> {
         let mut mailbox = self.mailbox();
         if mailbox.closed {
@@ -370,7 +374,7 @@ impl Queue {
 
     /// The subscriber's direct delivery, lost to a panic while it was out:
     /// the task takes what it was given (its cursors did not move), and
-    /// is woken; nothing more is delivered directly.
+    /// is woken; nothing more is delivered directly until another is set.
     pub(crate) fn give_up(&self) {
         let mut mailbox = self.mailbox();
         mailbox.lent = false;

@@ -457,6 +457,19 @@ impl Stream for Subscription {
         if this.is_cut_off() {
             return Poll::Ready(None);
         }
+        match this.poll_deliveries(cx) {
+            // Cut off while it looked: the hub sets the flag before it
+            // wakes the task, which may not have been waiting yet.
+            Poll::Pending if this.is_cut_off() => Poll::Ready(None),
+            polled => polled,
+        }
+    }
+}
+
+impl Subscription {
+    /// The next answer, recovered message or message, in that order.
+    fn poll_deliveries(&mut self, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+        let this = self;
         loop {
             if let Some(joining) = this.joining.as_mut() {
                 if let Some(ready) = joining.ready.pop_front() {

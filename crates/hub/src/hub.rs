@@ -28,7 +28,7 @@ pub struct HubStats {
     pub delivered: u64,
     /// Subscribers dropped for being slow.
     pub slow_disconnects: u64,
-    /// Messages dropped under [`SlowConsumerPolicy::DropMessages`].
+    /// Messages dropped under [`SlowConsumerPolicy::DropMessages`](crate::SlowConsumerPolicy::DropMessages).
     pub dropped: u64,
     /// Of those delivered, the ones the hub's writer threads wrote to an
     /// idle subscriber's connection themselves, without its task
@@ -276,7 +276,7 @@ impl Hub {
     /// server sharing it. Delivery never waits for a subscriber: the
     /// message is appended once to the topic's log, each subscriber reads
     /// it from its own position there, and one too far behind is handled
-    /// by the [`SlowConsumerPolicy`].
+    /// by the [`SlowConsumerPolicy`](crate::SlowConsumerPolicy).
     ///
     /// A message the hub does not take ([`check`](Self::check)) is refused
     /// at once, for everyone, and reaches no one. The publish starts when

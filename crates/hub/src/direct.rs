@@ -371,11 +371,7 @@ impl Writers {
                 let mut more = Vec::new();
                 let mut at_once = false;
                 for group in queues.chunks(WARM) {
-                    let lent = group
-                        .iter()
-                        .filter_map(|queue| Some((queue.clone(), queue.notified()?)))
-                        .collect();
-                    let (left, cut) = self.deliver_lent(lent, false);
+                    let (left, cut) = self.deliver_lent(notify_all(group), false);
                     more.extend(left);
                     at_once |= cut;
                 }
@@ -452,6 +448,17 @@ impl Writers {
         self.writes.fetch_add(writes, Ordering::Relaxed);
         (more, at_once)
     }
+}
+
+/// Tells each of `queues` that a log it waited at has a new entry
+/// ([`Queue::notified`]): the tasks of those not armed are woken, and the
+/// armed ones are returned with their deliveries, lent out to be written
+/// to.
+pub(crate) fn notify_all(queues: &[Arc<Queue>]) -> Vec<LentTo> {
+    queues
+        .iter()
+        .filter_map(|queue| Some((queue.clone(), queue.notified()?)))
+        .collect()
 }
 
 /// Runs `f`, the application's code, whatever it does: a panic in it is

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use crate::direct::Writers;
+use crate::direct::{notify_all, Writers};
 use crate::log::{Limits, TopicLog};
 use crate::queue::Queue;
 use crate::{
@@ -455,12 +455,7 @@ impl HubShared {
         if appended.parked.len() <= NOTIFIED_HERE {
             // A few: their tasks are woken from here, and only those to
             // write to go to the writer threads.
-            let lent = appended
-                .parked
-                .into_iter()
-                .filter_map(|queue| Some((queue.clone(), queue.notified()?)))
-                .collect();
-            self.writers.hand_over(lent);
+            self.writers.hand_over(notify_all(&appended.parked));
         } else {
             // Many: the writer threads share them out.
             self.writers.notify(appended.parked);

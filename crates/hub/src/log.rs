@@ -100,6 +100,12 @@ struct Member {
 const DRAINING: u64 = 1 << 63;
 
 impl Member {
+    /// Where it reads next in a log whose oldest entry is `base`: its
+    /// cursor, or `base` if what it had not read was dropped.
+    fn reads_from(&self, base: u64) -> u64 {
+        self.next.max(base)
+    }
+
     fn parked_in(&self) -> u64 {
         self.flags & !DRAINING
     }
@@ -170,12 +176,6 @@ impl LogState {
             .map_or(self.appended, |e| e.start)
     }
 
-    /// Where member `m` reads next: its cursor, or the log's base if what
-    /// it had not read was dropped.
-    fn next_of(&self, m: &Member) -> u64 {
-        m.next.max(self.base)
-    }
-
     fn entry(&self, at: u64) -> Option<&Entry> {
         self.entries.get(usize::try_from(at - self.base).ok()?)
     }
@@ -193,6 +193,25 @@ impl LogState {
             *self.draining.entry(to).or_default() += 1;
         }
         self.trim();
+    }
+
+    /// Where member `id` reads next, if it is a member.
+    fn reads_from(&self, id: u64) -> Option<u64> {
+        self.members.get(&id).map(|m| m.reads_from(self.base))
+    }
+
+    /// Moves member `id`'s cursor to `to`, kept between where it reads
+    /// from and the head, and recounts.
+    fn advance(&mut self, id: u64, to: u64) {
+        let (base, head) = (self.base, self.head());
+        let Some(m) = self.members.get_mut(&id) else {
+            return;
+        };
+        let from = m.reads_from(base);
+        let to = to.clamp(from, head);
+        m.next = to;
+        let draining = m.draining();
+        self.recount(from, to, draining);
     }
 
     /// Forgets the entries before the slowest member's cursor.
@@ -224,7 +243,7 @@ impl LogState {
         let Some(m) = self.members.get_mut(&id) else {
             return Next::Head;
         };
-        let next = m.next.max(base);
+        let next = m.reads_from(base);
         if next < head {
             return self.kind(next);
         }
@@ -278,7 +297,7 @@ impl TopicLog {
         let mut state = self.state();
         let left = state.members.remove(&id);
         if let Some(m) = &left {
-            let next = state.next_of(m);
+            let next = m.reads_from(state.base);
             uncount(&mut state.cursors, next);
             if m.draining() {
                 uncount(&mut state.draining, next);
@@ -351,7 +370,7 @@ impl TopicLog {
                 let slow: Vec<u64> = state
                     .members
                     .iter()
-                    .filter(|(_, m)| m.next.max(base) == min)
+                    .filter(|(_, m)| m.reads_from(base) == min)
                     .map(|(&id, _)| id)
                     .collect();
                 for id in slow {
@@ -388,8 +407,7 @@ impl TopicLog {
         if state.park(id, queue) == Next::Head {
             return 0;
         }
-        let base = state.base;
-        let Some(from) = state.members.get(&id).map(|m| m.next.max(base)) else {
+        let Some(from) = state.reads_from(id) else {
             return 0;
         };
         let mut to = from;
@@ -403,12 +421,7 @@ impl TopicLog {
             out.push_back(entry.delivery.clone());
             to += 1;
         }
-        let mut draining = false;
-        if let Some(m) = state.members.get_mut(&id) {
-            m.next = to;
-            draining = m.draining();
-        }
-        state.recount(from, to, draining);
+        state.advance(id, to);
         (to - from) as usize
     }
 
@@ -426,8 +439,7 @@ impl TopicLog {
         max_bytes: &mut usize,
     ) -> (u64, bool) {
         let state = self.state();
-        let base = state.base;
-        let Some(from) = state.members.get(&id).map(|m| m.next.max(base)) else {
+        let Some(from) = state.reads_from(id) else {
             return (0, false);
         };
         for at in from..state.head() {
@@ -450,17 +462,7 @@ impl TopicLog {
 
     /// Member `id` has read up to entry `to` (not included).
     pub(crate) fn advance_to(&self, id: u64, to: u64) {
-        let mut state = self.state();
-        let base = state.base;
-        let head = state.head();
-        let Some(m) = state.members.get_mut(&id) else {
-            return;
-        };
-        let from = m.next.max(base);
-        let to = to.clamp(from, head);
-        m.next = to;
-        let draining = m.draining();
-        state.recount(from, to, draining);
+        self.state().advance(id, to);
     }
 
     /// Whether member `id` waits for the writers' next drain: while it
@@ -475,7 +477,7 @@ impl TopicLog {
             return;
         }
         m.flags ^= DRAINING;
-        let at = m.next.max(base);
+        let at = m.reads_from(base);
         if on {
             *state.draining.entry(at).or_default() += 1;
         } else {
@@ -490,11 +492,7 @@ impl TopicLog {
         if park {
             return state.park(id, queue);
         }
-        let Some(m) = state.members.get(&id) else {
-            return Next::Head;
-        };
-        let at = state.next_of(m);
-        state.kind(at)
+        state.reads_from(id).map_or(Next::Head, |at| state.kind(at))
     }
 }
 

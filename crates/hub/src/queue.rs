@@ -49,7 +49,8 @@ struct Mailbox {
     /// The logs of its topics (most subscribers have one: held without a
     /// heap allocation).
     logs: SmallVec<[Arc<TopicLog>; 1]>,
-    /// The log its task reads from first next time: each in turn.
+    /// The log its task reads from first next time, modulo their number:
+    /// each in turn.
     turn: u32,
     /// The subscription's task, waiting for a delivery.
     waiting: Option<Waker>,
@@ -263,10 +264,7 @@ impl Queue {
         }
         let Mailbox { logs, turn, .. } = &mut *mailbox;
         let mut bytes = BATCH_BYTES;
-        let n = logs.len();
-        for i in 0..n {
-            let at = (*turn as usize + i) % n;
-            let log = &logs[at];
+        for (at, log) in in_turn(logs, *turn) {
             let before = batch.msgs.len();
             let (start, cut) = log.read(self.id, &mut batch.msgs, BATCH_MESSAGES, &mut bytes);
             let count = batch.msgs.len() - before;
@@ -275,13 +273,11 @@ impl Queue {
             }
             if cut {
                 // The next drain begins where this one stopped.
-                *turn = at as u32;
+                *turn = at;
                 return true;
             }
         }
-        if n > 0 {
-            *turn = ((*turn as usize + 1) % n) as u32;
-        }
+        *turn = turn.wrapping_add(1);
         false
     }
 
@@ -450,13 +446,19 @@ impl Queue {
         }
     }
 
-    /// Whether [`arm`](Self::arm) would arm, given a direct delivery.
-    pub(crate) fn may_arm(self: &Arc<Self>) -> bool {
-        let mailbox = self.mailbox();
+    /// Whether the subscriber is open, its delivery not lent out, no join
+    /// being answered, and nothing unread (then, if `park`, it waits at
+    /// the head of each of its logs).
+    fn idle(self: &Arc<Self>, mailbox: &Mailbox, park: bool) -> bool {
         !mailbox.closed
             && !mailbox.lent
             && mailbox.may_direct
-            && self.next(&mailbox, false) == Next::Head
+            && self.next(mailbox, park) == Next::Head
+    }
+
+    /// Whether [`arm`](Self::arm) would arm, given a direct delivery.
+    pub(crate) fn may_arm(self: &Arc<Self>) -> bool {
+        self.idle(&self.mailbox(), false)
     }
 
     /// Arms direct delivery if nothing is unread or lent out: the
@@ -464,13 +466,9 @@ impl Queue {
     /// (then it waits at the head of each of its logs).
     pub(crate) fn arm(self: &Arc<Self>) -> bool {
         let mut mailbox = self.mailbox();
-        let idle = !mailbox.closed
-            && !mailbox.lent
-            && mailbox.may_direct
-            && mailbox.direct.is_some()
-            && self.next(&mailbox, true) == Next::Head;
-        mailbox.armed = idle;
-        idle
+        let armed = mailbox.direct.is_some() && self.idle(&mailbox, true);
+        mailbox.armed = armed;
+        armed
     }
 
     /// The next delivery, or the subscription's task is woken when its
@@ -490,13 +488,11 @@ impl Queue {
                 turn,
                 ..
             } = &mut *mailbox;
-            let n = logs.len();
-            for i in 0..n {
-                let at = (*turn as usize + i) % n;
+            for (at, log) in in_turn(logs, *turn) {
                 let read =
-                    logs[at].take_or_park(self.id, self, deliveries, READ_AHEAD, READ_AHEAD_BYTES);
+                    log.take_or_park(self.id, self, deliveries, READ_AHEAD, READ_AHEAD_BYTES);
                 if read > 0 {
-                    *turn = ((at + 1) % n) as u32;
+                    *turn = at.wrapping_add(1);
                     break;
                 }
             }
@@ -532,6 +528,17 @@ impl Queue {
     pub(crate) fn capacity(&self) -> usize {
         self.mailbox().deliveries.capacity()
     }
+}
+
+/// `logs` each once, with its place, beginning at `turn` (taken modulo
+/// their number, so that a turn may simply count on): the subscriber reads
+/// its topics in turn.
+fn in_turn(logs: &[Arc<TopicLog>], turn: u32) -> impl Iterator<Item = (u32, &Arc<TopicLog>)> {
+    let n = logs.len();
+    let first = if n == 0 { 0 } else { turn as usize % n };
+    (first..n)
+        .chain(0..first)
+        .map(move |at| (at as u32, &logs[at]))
 }
 
 /// Keeps `cx`'s waker, to be woken by the next delivery.

@@ -726,4 +726,27 @@ mod tests {
         assert_eq!((appended.dropped, appended.slow.len()), (0, 1));
         assert_eq!(appended.members, 0);
     }
+
+    #[test]
+    fn a_take_stops_at_its_bytes_but_takes_one_whatever_its_size() {
+        let log = TopicLog::default();
+        let a = member(&log, 1);
+        for (n, len) in [(1, 40), (2, 40), (3, 40), (4, 500)] {
+            log.append(message(n, len), ROOMY, Default::default());
+        }
+        let mut out = VecDeque::new();
+        assert_eq!(log.take_or_park(1, &a, &mut out, 10, 100), 2, "80 of 100");
+        assert_eq!(
+            log.take_or_park(1, &a, &mut out, 10, 100),
+            1,
+            "40, then 500 is over"
+        );
+        assert_eq!(
+            log.take_or_park(1, &a, &mut out, 10, 100),
+            1,
+            "500: one at least"
+        );
+        assert_eq!(log.take_or_park(1, &a, &mut out, 10, 100), 0);
+        assert_eq!(out.len(), 4);
+    }
 }
